@@ -1,0 +1,76 @@
+# Tin Cậy — the two commands a new machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+FLASK     := $(VENV)/bin/flask --app wsgi
+STAMP     := $(VENV)/.installed
+INSTANCE  ?= instance
+export TINCAY_INSTANCE_PATH ?= $(abspath $(INSTANCE))
+
+# Find Python >= 3.12: python3.13, python3.12, then any pyenv version, else a clear message.
+find_python = $(shell \
+  for c in python3.13 python3.12 python3; do \
+    p=$$(command -v $$c 2>/dev/null) || continue; \
+    $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo $$p; exit 0; }; \
+  done; \
+  if command -v pyenv >/dev/null 2>&1; then \
+    for v in $$(pyenv versions --bare 2>/dev/null | sort -rV); do \
+      p="$$(pyenv root)/versions/$$v/bin/python3"; \
+      [ -x "$$p" ] && $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo $$p; exit 0; }; \
+    done; \
+  fi)
+
+.PHONY: help install run test test-postgres messages security bench clean
+
+help:
+	@echo "make run    start Tin Cậy on http://127.0.0.1:5000 (SQLite, keys and demo data in ./$(INSTANCE))"
+	@echo "make test   install and run the whole test suite"
+	@echo "make security / make bench   static checks and SQL-injection scan / benchmarks"
+
+$(PY):
+	@PYTHON="$(find_python)"; \
+	if [ -z "$$PYTHON" ]; then \
+	  echo "Tin Cậy needs Python 3.12 or newer and none was found."; \
+	  echo "Install one, e.g. 'apt-get install python3.12 python3.12-venv' or 'pyenv install 3.12', then run make again."; \
+	  exit 1; \
+	fi; \
+	echo "Using $$PYTHON ($$($$PYTHON --version))"; \
+	$$PYTHON -m venv $(VENV)
+
+$(STAMP): $(PY) setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) messages
+
+messages: $(STAMP)
+	@for d in casework/translations referral/translations livelihood/translations; do \
+	  if [ -d $$d ]; then $(VENV)/bin/pybabel compile --statistics -d $$d >/dev/null || exit 1; fi; \
+	done
+
+$(INSTANCE)/keys/.created: | $(STAMP)
+	$(FLASK) keys init
+	@touch $@
+
+run: install $(INSTANCE)/keys/.created
+	$(FLASK) db upgrade
+	$(FLASK) demo load --if-empty
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgres: install
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+security: install
+	bash bench/../tools/security.sh
+
+bench: install
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,83 @@
+"""JSON API under /api/v1: one blueprint, routes contributed by each domain through ``api_route``.
+
+Every route declares its roles, its request schema and its answers; ``openapi.json`` is assembled
+from these declarations, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from flask import Blueprint
+
+from casework.auth.policy import allow
+from casework.auth.roles import Role
+from casework.extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens are not sent by browsers on their own, so no CSRF token is needed
+
+
+@dataclass
+class RouteSpec:
+    rule: str
+    method: str
+    endpoint: str
+    summary: str
+    roles: tuple[str, ...]
+    request: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+    status: int = 200
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    public: bool = False
+    errors: tuple[int, ...] = (400, 401, 404, 422)
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def api_route(rule: str, method: str, *, summary: str, roles: Iterable[Role | str] = (),
+              request: dict[str, Any] | None = None, response: dict[str, Any] | None = None,
+              status: int = 200, query: dict[str, dict[str, Any]] | None = None, public: bool = False,
+              errors: tuple[int, ...] = (400, 401, 404, 422)) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a JSON route on the API blueprint and describe it for the OpenAPI document."""
+    role_values = tuple(Role(r).value for r in roles)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        endpoint = view.__name__
+        if not public:
+            allow(*role_values)(view)
+        bp.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=[method])
+        ROUTES.append(RouteSpec(rule, method, f"api.{endpoint}", summary, role_values, request, response,
+                                status, query or {}, public, errors))
+        return view
+
+    return decorate
+
+
+_loaded = False
+
+
+def load_routes(domains: Iterable[ModuleType]) -> None:
+    """Import the core's and each domain's ``api`` module once, before the blueprint is registered."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    importlib.import_module("casework.api.core")
+    for name in ("casework.cases.api", "casework.stats.api"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+    for domain in domains:
+        try:
+            importlib.import_module(f"{domain.__name__}.api")
+        except ModuleNotFoundError as e:
+            if e.name != f"{domain.__name__}.api":
+                raise

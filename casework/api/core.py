@@ -1,0 +1,128 @@
+"""Core API routes: health, tokens and the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import current_app, g, jsonify
+from flask_babel import gettext as _
+
+from casework.api import ROUTES, api_route
+from casework.api.json import json_body, raise_if, require_str
+from casework.auth import services
+from casework.auth.roles import ALL_ROLES
+from casework.extensions import limiter
+from casework.web import api_error
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message", "fields"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}}},
+}
+
+
+@api_route("/health", "GET", summary="Liveness check", public=True,
+           response={"type": "object", "required": ["status"], "properties": {"status": {"enum": ["ok"]}}},
+           errors=())
+def health():
+    return jsonify(status="ok")
+
+
+def _login_limit() -> str:
+    return current_app.config["SETTINGS"].login_rate_limit
+
+
+@api_route("/auth/token", "POST", summary="Exchange username, password and TOTP code for a bearer token",
+           public=True, status=200,
+           request={"type": "object", "required": ["username", "password", "totp"], "properties": {
+               "username": {"type": "string", "maxLength": 256}, "password": {"type": "string", "maxLength": 1024},
+               "totp": {"type": "string", "maxLength": 32}}},
+           response={"type": "object", "required": ["token", "expires_at"], "properties": {
+               "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}},
+           errors=(400, 401, 422, 429))
+@limiter.limit(_login_limit)
+def token():
+    data = json_body()
+    errors: dict[str, list[str]] = {}
+    username = require_str(data, "username", errors, max_length=256)
+    password = require_str(data, "password", errors, max_length=100_000)
+    code = require_str(data, "totp", errors, max_length=32)
+    raise_if(errors)
+    try:
+        result = services.authenticate(username or "", password or "", code or "")
+        if result.needs_enrolment:
+            raise services.SignInFailed
+    except services.SignInFailed:
+        g.commit_on_error = True
+        return api_error(401, _("The username, password or code is not right, or the account cannot sign in now."),
+                         error_code="invalid_credentials")
+    value, expires = services.issue_api_token(result.user)
+    return jsonify(token=value, expires_at=expires.isoformat())
+
+
+@api_route("/auth/token", "DELETE", summary="Revoke the bearer token used for this request", roles=ALL_ROLES,
+           response={"type": "object"}, errors=(401,))
+def revoke_token():
+    from flask import request
+
+    from casework.auth.models import ApiToken
+    from casework.extensions import db
+    from casework.models import utcnow
+
+    row = db.session.get(ApiToken, services.token_hash(request.headers.get("Authorization", "")[7:].strip()))
+    if row is not None:
+        row.revoked_at = utcnow()
+    return jsonify({})
+
+
+def _operation(spec) -> dict:
+    op: dict = {"summary": spec.summary, "operationId": spec.endpoint.replace(".", "_") + "_" + spec.method.lower(),
+                "responses": {}}
+    if not spec.public:
+        op["security"] = [{"bearer": []}]
+        op["x-roles"] = list(spec.roles)
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+              for name in _path_params(spec.rule)]
+    for name, schema in spec.query.items():
+        params.append({"name": name, "in": "query", "required": False, "schema": schema})
+    if params:
+        op["parameters"] = params
+    if spec.request is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec.request}}}
+    op["responses"][str(spec.status)] = {
+        "description": "Success",
+        "content": {"application/json": {"schema": spec.response or {"type": "object"}}},
+    }
+    for code in spec.errors:
+        op["responses"][str(code)] = {"description": "Error",
+                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return op
+
+
+def _path_params(rule: str) -> list[str]:
+    import re
+
+    return re.findall(r"<(?:[a-z]+:)?([a-z_]+)>", rule)
+
+
+def _openapi_path(rule: str) -> str:
+    import re
+
+    return "/api/v1" + re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+@api_route("/openapi.json", "GET", summary="This document", public=True, errors=())
+def openapi():
+    paths: dict = {}
+    for spec in ROUTES:
+        paths.setdefault(_openapi_path(spec.rule), {})[spec.method.lower()] = _operation(spec)
+    return jsonify({
+        "openapi": "3.0.3",
+        "info": {"title": "Tin Cậy API", "version": "1"},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR_SCHEMA},
+        },
+    })

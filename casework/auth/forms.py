@@ -1,0 +1,39 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField, SelectMultipleField
+from wtforms.validators import DataRequired, Length, Optional
+
+from casework.auth.roles import ROLE_LABELS
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(message=_l("Enter your username.")),
+                                                       Length(max=256)])
+    # Length is checked in the service so that a too-long password gets the one generic message.
+    password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter your password."))])
+    totp = StringField(_l("Code from your authenticator app"), validators=[Optional(), Length(max=32)])
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(_l("6-digit code"), validators=[DataRequired(message=_l("Enter the 6-digit code.")),
+                                                      Length(max=12)])
+
+
+def role_choices():
+    return [(role.value, label) for role, label in ROLE_LABELS.items()]
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(message=_l("Enter a username.")),
+                                                       Length(max=64, message=_l("At most 64 characters."))])
+    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
+    scope = StringField(_l("Commune or province code"), validators=[Optional(), Length(max=5)])
+    addresses = SelectMultipleField(_l("Trusted addresses (hosts)"), choices=[], validate_choice=False)
+    organisation = StringField(_l("Organisation id (service providers)"), validators=[Optional(), Length(max=22)])
+    password = PasswordField(_l("First password"), validators=[Optional(), Length(max=128)])
+    can_override_consent = BooleanField(_l("May override consent when a life is in danger"))
+
+
+class ScopeForm(UserForm):
+    pass

@@ -1,0 +1,78 @@
+"""The access policy (DESIGN §1, STYLE rule 4): deny by default, in three layers.
+
+1. ``enforce_access`` runs before every request: an endpoint that is not on the public allowlist
+   needs a signed-in user, and a view that does not declare its roles with ``@allow`` is refused.
+2. ``@allow(...)`` names the roles that may call a view; anyone else gets 404, like a missing page.
+3. Each domain loads single objects through ``get_<noun>_or_404(user, id)`` and lists through
+   ``<nouns>_visible_to(user)``, so a record outside the user's scope is indistinguishable from
+   one that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+from flask_login import current_user
+
+from casework.auth.roles import Role
+from casework.protect import audit
+
+PUBLIC_ENDPOINTS = frozenset({
+    "static", "auth.login", "main.exit", "main.language", "api.health", "api.token", "api.openapi",
+})
+# Reachable with a password but before the second factor is enrolled.
+ENROLMENT_ENDPOINTS = frozenset({"auth.enrol", "auth.logout", "main.exit", "main.language"})
+
+
+def allow(*roles: Role | str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare which roles may call a view. Without this declaration a view answers 404 to everyone."""
+    allowed = frozenset(Role(r) for r in roles)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.allowed_roles = allowed  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def allowed_roles(endpoint: str) -> frozenset[Role] | None:
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "allowed_roles", None)
+
+
+def deny(object_type: str | None = None, object_id: str | None = None):
+    """Answer 404 and keep an ``access_denied`` event, even though the request rolls back."""
+    audit.record_after_rollback("access_denied", object_type=object_type, object_id=object_id, outcome="denied")
+    abort(404)
+
+
+def enforce_access():
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: the 404/405 handlers answer
+        return None
+    if endpoint in PUBLIC_ENDPOINTS:
+        return None
+    is_api = request.blueprint == "api"
+    if not current_user.is_authenticated:
+        if is_api:
+            abort(401)
+        return redirect(url_for("auth.login"))
+    if not is_api and not g.get("second_factor_done", False) and endpoint not in ENROLMENT_ENDPOINTS:
+        return redirect(url_for("auth.enrol"))
+    if endpoint in ENROLMENT_ENDPOINTS:
+        return None
+    roles = allowed_roles(endpoint)
+    if not roles or Role(current_user.role) not in roles:
+        deny()
+    return None
+
+
+def login_session_token() -> str | None:
+    return session.get("sid")
+
+
+def wraps_view(view: Callable[..., Any]) -> Callable[..., Any]:  # pragma: no cover - helper for decorators
+    return wraps(view)(view)

@@ -1,0 +1,358 @@
+"""Accounts, sign-in, second factor and sessions. Services flush and never commit (STYLE rule 3)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pyotp
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from casework.auth import passwords
+from casework.auth.models import ApiToken, RecoveryCode, User, UserSession
+from casework.auth.roles import SCOPE_OF_ROLE, Role
+from casework.errors import NotFound, ValidationError
+from casework.extensions import db
+from casework.geo import data as geo
+from casework.models import utcnow
+from casework.protect import audit
+from casework.protect.sealed import seal, unseal
+from casework.text import nfc
+
+RECOVERY_CODES = 8
+TOTP_ISSUER = "Tin Cậy"
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    role: str
+    password: str = field(repr=False)
+    display_name: str = ""
+    scope: str | None = None  # commune code or province code
+    address_ids: tuple[str, ...] = ()
+    organisation_id: str | None = None
+
+
+def normalise_username(username: str) -> str:
+    return nfc(username).casefold()
+
+
+def _apply_scope(user: User, role: str, scope: str | None, address_ids: tuple[str, ...],
+                 organisation_id: str | None) -> dict[str, list[str]]:
+    from casework.cases.models import Address
+
+    errors: dict[str, list[str]] = {}
+    user.province_code = user.commune_code = user.organisation_id = None
+    addresses: list[Address] = []
+    kind = SCOPE_OF_ROLE[Role(role)]
+    if kind == "commune":
+        c = geo.commune(scope)
+        if c is None:
+            errors["scope"] = [_("Choose an existing commune code (5 digits) for a commune officer.")]
+        else:
+            user.commune_code, user.province_code = c.code, c.province_code
+    elif kind == "province":
+        p = geo.province(scope)
+        if p is None:
+            errors["scope"] = [_("Choose an existing province code (2 digits) for a province officer.")]
+        else:
+            user.province_code = p.code
+    elif kind == "address":
+        for aid in address_ids:
+            a = db.session.get(Address, aid)
+            if a is None:
+                errors["address"] = [_("This trusted address does not exist.")]
+                break
+            addresses.append(a)
+        if not addresses and "address" not in errors:
+            errors["address"] = [_("A host needs at least one trusted address.")]
+        if addresses:
+            user.province_code = addresses[0].province_code
+            user.commune_code = addresses[0].commune_code
+    elif kind == "organisation":
+        if not organisation_id:
+            errors["organisation"] = [_("A service provider needs an organisation.")]
+        else:
+            user.organisation_id = organisation_id
+    user.addresses = addresses
+    return errors
+
+
+def check_password_rules(password: str) -> list[str]:
+    if len(password) < passwords.MIN_LENGTH:
+        return [_("The password needs at least %(n)d characters.", n=passwords.MIN_LENGTH)]
+    if len(password) > passwords.MAX_LENGTH:
+        return [_("The password may have at most %(n)d characters.", n=passwords.MAX_LENGTH)]
+    return []
+
+
+def create_user(actor: User | None, new: NewUser) -> tuple[User, str]:
+    """Create an account with a TOTP seed; returns the user and the seed (shown once, never stored clear)."""
+    errors: dict[str, list[str]] = {}
+    username = normalise_username(new.username)
+    if not username or len(username) > 64 or not all(ch.isalnum() or ch in "._-" for ch in username):
+        errors["username"] = [_("Use 1 to 64 letters, digits, dots, dashes or underscores.")]
+    elif db.session.scalar(select(User.id).where(User.username == username)):
+        errors["username"] = [_("This username is taken.")]
+    if new.role not in {r.value for r in Role}:
+        errors["role"] = [_("Choose a role from the list.")]
+    pw_errors = check_password_rules(new.password)
+    if pw_errors:
+        errors["password"] = pw_errors
+    user = User(username=username, display_name=nfc(new.display_name)[:120], role=new.role)
+    if "role" not in errors:
+        errors.update(_apply_scope(user, new.role, new.scope, new.address_ids, new.organisation_id))
+    if errors:
+        raise ValidationError(_("Please correct the marked fields."), errors)
+    user.password_hash = passwords.hash_password(new.password)
+    db.session.add(user)
+    db.session.flush()
+    secret = pyotp.random_base32()
+    user.totp_secret_sealed = seal(secret, "totp", user.id)
+    user.totp_confirmed = actor is None  # a CLI-created account receives its seed on the terminal
+    audit.record("user_create", object_type="user", object_id=user.id, actor=actor,
+                 fields=["role", "scope"])
+    return user, secret
+
+
+def change_scope(actor: User, user_id: str, role: str, scope: str | None, address_ids: tuple[str, ...],
+                 organisation_id: str | None) -> User:
+    user = db.session.get(User, user_id) or _not_found()
+    if role not in {r.value for r in Role}:
+        raise ValidationError(_("Please correct the marked fields."), {"role": [_("Choose a role from the list.")]})
+    errors = _apply_scope(user, role, scope, address_ids, organisation_id)
+    if errors:
+        raise ValidationError(_("Please correct the marked fields."), errors)
+    user.role = role
+    db.session.flush()
+    audit.record("user_rescope", object_type="user", object_id=user.id, actor=actor, fields=["role", "scope"])
+    return user
+
+
+def set_active(actor: User, user_id: str, active: bool) -> User:
+    user = db.session.get(User, user_id) or _not_found()
+    if user.id == actor.id and not active:
+        raise ValidationError(_("You cannot disable your own account."))
+    user.active = active
+    if not active:
+        end_all_sessions(user, "disabled")
+    audit.record("user_enable" if active else "user_disable", object_type="user", object_id=user.id, actor=actor)
+    return user
+
+
+def reset_second_factor(actor: User, user_id: str) -> User:
+    """The user enrols a new authenticator at her next sign-in; her sessions and tokens end now."""
+    user = db.session.get(User, user_id) or _not_found()
+    user.totp_secret_sealed = seal(pyotp.random_base32(), "totp", user.id)
+    user.totp_confirmed = False
+    user.totp_last_step = 0
+    db.session.execute(update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+                       .values(used_at=utcnow()))
+    end_all_sessions(user, "second_factor_reset")
+    audit.record("user_reset_2fa", object_type="user", object_id=user.id, actor=actor)
+    return user
+
+
+def _not_found():
+    raise NotFound(_("Not found."))
+
+
+# --- sign-in ------------------------------------------------------------------------------------
+
+
+class SignInFailed(Exception):
+    """One exception, one message for every failure: no account enumeration (security.md §1.1)."""
+
+
+def _totp(user: User) -> pyotp.TOTP:
+    return pyotp.TOTP(unseal(user.totp_secret_sealed or "", "totp", user.id))
+
+
+def _check_totp(user: User, code: str) -> bool:
+    code = "".join(code.split())
+    if len(code) == 6 and code.isdigit():
+        totp = _totp(user)
+        now = utcnow()
+        for offset in (-1, 0, 1):  # ±30 s of clock drift
+            at = now + timedelta(seconds=30 * offset)
+            step = totp.timecode(at)
+            if hmac.compare_digest(totp.at(at), code):
+                if step <= user.totp_last_step:
+                    return False  # replayed code (ASVS 6.5.1)
+                user.totp_last_step = step
+                return True
+        return False
+    return _use_recovery_code(user, code)
+
+
+def _use_recovery_code(user: User, code: str) -> bool:
+    normalised = code.replace("-", "").upper()
+    if len(normalised) != 16:
+        return False
+    row = db.session.scalar(select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == token_hash(normalised),
+        RecoveryCode.used_at.is_(None)))
+    if row is None:
+        return False
+    row.used_at = utcnow()
+    audit.record("recovery_code_used", object_type="user", object_id=user.id, actor=user)
+    return True
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User
+    needs_enrolment: bool
+
+
+def authenticate(username: str, password: str, totp_code: str) -> SignIn:
+    """Check password and second factor; count failures and lock the account after too many.
+
+    Raises SignInFailed for every kind of failure. A user who has not enrolled a second factor yet
+    passes with the password alone and must enrol before anything else (``needs_enrolment``).
+    """
+    settings = _settings()
+    name = normalise_username(username)[:64] if len(username) <= 256 else ""
+    user = db.session.scalar(select(User).where(User.username == name)) if name else None
+    too_long = len(password) > passwords.MAX_LENGTH
+    password_ok = False
+    if not too_long:
+        password_ok = passwords.verify_password(user.password_hash if user else passwords.dummy_hash(), password)
+    now = utcnow()
+    if user is None:
+        audit.record_after_rollback("login_failed", outcome="denied")
+        raise SignInFailed
+    locked = user.locked_until is not None and user.locked_until > now
+    ok = password_ok and user.active and not locked
+    if ok and user.totp_confirmed:
+        ok = _check_totp(user, totp_code)
+    if not ok:
+        if not locked:
+            user.failed_logins += 1
+            if user.failed_logins >= settings.login_max_failures:
+                user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+                user.failed_logins = 0
+                audit.record("account_locked", object_type="user", object_id=user.id, actor=user, outcome="denied")
+        audit.record("login_failed", object_type="user", object_id=user.id, actor=user, outcome="denied")
+        raise SignInFailed
+    user.failed_logins = 0
+    user.locked_until = None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    audit.record("login", object_type="user", object_id=user.id, actor=user)
+    return SignIn(user, needs_enrolment=not user.totp_confirmed)
+
+
+def totp_uri(user: User) -> str:
+    return _totp(user).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
+
+
+def confirm_enrolment(user: User, code: str) -> list[str]:
+    """Confirm the authenticator with one code; returns fresh single-use recovery codes (shown once)."""
+    totp = _totp(user)
+    code = "".join(code.split())
+    if not (len(code) == 6 and code.isdigit() and totp.verify(code, valid_window=1)):
+        raise ValidationError(_("This code is not right. Check the time on your phone and try again."),
+                              {"code": [_("This code is not right. Check the time on your phone and try again.")]})
+    user.totp_confirmed = True
+    user.totp_last_step = totp.timecode(utcnow())
+    db.session.execute(update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+                       .values(used_at=utcnow()))
+    codes = []
+    for _i in range(RECOVERY_CODES):
+        raw = base64.b32encode(secrets.token_bytes(10)).decode("ascii")  # 80 bits, 16 characters
+        codes.append(f"{raw[:4]}-{raw[4:8]}-{raw[8:12]}-{raw[12:]}")
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=token_hash(raw)))
+    audit.record("enrol_2fa", object_type="user", object_id=user.id, actor=user)
+    return codes
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+def start_session(user: User, second_factor_done: bool) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=token_hash(token), user_id=user.id, second_factor_done=second_factor_done))
+    db.session.flush()
+    return token
+
+
+def load_session(token: str | None) -> UserSession | None:
+    """The live session for a cookie token, or None when ended, idle too long, too old or disabled."""
+    if not token or len(token) > 100:
+        return None
+    sess = db.session.get(UserSession, token_hash(token))
+    if sess is None or sess.ended_at is not None:
+        return None
+    settings = _settings()
+    now = utcnow()
+    if now - sess.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        end_session(sess, "idle")
+        return None
+    if now - sess.created_at > timedelta(hours=settings.session_absolute_hours):
+        end_session(sess, "expired")
+        return None
+    if not sess.user.active:
+        end_session(sess, "disabled")
+        return None
+    if now - sess.last_seen_at > timedelta(seconds=60):
+        sess.last_seen_at = now
+    return sess
+
+
+def end_session(sess: UserSession, reason: str) -> None:
+    if sess.ended_at is None:
+        sess.ended_at = utcnow()
+        sess.ended_reason = reason
+
+
+def end_all_sessions(user: User, reason: str) -> int:
+    now = utcnow()
+    n = db.session.execute(update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+                           .values(ended_at=now, ended_reason=reason)).rowcount
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=now))
+    return n or 0
+
+
+def active_sessions(user: User) -> list[UserSession]:
+    return list(db.session.scalars(select(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)).order_by(UserSession.created_at.desc())))
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+def issue_api_token(user: User) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(hours=_settings().api_token_hours)
+    db.session.add(ApiToken(id=token_hash(token), user_id=user.id, expires_at=expires))
+    audit.record("api_token_issue", object_type="user", object_id=user.id, actor=user)
+    return token, expires
+
+
+def load_api_token(token: str) -> User | None:
+    if not token or len(token) > 100:
+        return None
+    row = db.session.get(ApiToken, token_hash(token))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
+        return None
+    return row.user

@@ -1,0 +1,1 @@
+"""Provinces, communes and ethnic groups (DESIGN §2 Geography)."""

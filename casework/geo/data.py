@@ -1,0 +1,109 @@
+"""Administrative units in force since 1 July 2025 (34 provinces, 3,321 communes) and the 54 ethnic groups.
+
+Codes are zero-padded strings, as the API exchanges them: provinces ``"19"``, communes ``"01840"``,
+ethnic groups ``"01"``–``"54"``. Every stored code is paired with its scheme (``SCHEME``), because the
+pre-2025 codes collide with the new ones (old 15 was Yên Bái, new 15 is Lào Cai).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from vietnam_provinces import Province as _Province
+from vietnam_provinces import Ward as _Ward
+
+from casework.text import vi_sort_key
+
+SCHEME = "2025"
+SCHEMES = ("2025", "pre2025")
+
+
+@dataclass(frozen=True)
+class Province:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Commune:
+    code: str
+    name: str
+    province_code: str
+
+
+@dataclass(frozen=True)
+class EthnicGroup:
+    code: str
+    name: str
+
+
+def _clean(name: str) -> str:
+    return " ".join(name.split())
+
+
+@cache
+def _provinces() -> dict[str, Province]:
+    items = [Province(f"{p.code.value:02d}", _clean(p.name)) for p in _Province.iter_all()]
+    return {p.code: p for p in sorted(items, key=lambda p: vi_sort_key(p.name))}
+
+
+@cache
+def _communes() -> dict[str, Commune]:
+    items = [
+        Commune(f"{w.code.value:05d}", _clean(w.name), f"{w.province_code.value:02d}") for w in _Ward.iter_all()
+    ]
+    return {c.code: c for c in items}
+
+
+@cache
+def _communes_by_province() -> dict[str, list[Commune]]:
+    out: dict[str, list[Commune]] = {}
+    for c in _communes().values():
+        out.setdefault(c.province_code, []).append(c)
+    for items in out.values():
+        items.sort(key=lambda c: vi_sort_key(c.name))
+    return out
+
+
+@cache
+def _ethnic_groups() -> dict[str, EthnicGroup]:
+    text = resources.files("casework").joinpath("data/ethnic-groups.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(text.splitlines())
+    return {r["code"]: EthnicGroup(r["code"], r["name_vi"]) for r in rows}
+
+
+def provinces() -> list[Province]:
+    return list(_provinces().values())
+
+
+def province(code: str | None) -> Province | None:
+    return _provinces().get(code or "")
+
+
+def communes(province_code: str) -> list[Commune]:
+    return list(_communes_by_province().get(province_code, []))
+
+
+def commune(code: str | None) -> Commune | None:
+    return _communes().get(code or "")
+
+
+def all_communes() -> list[Commune]:
+    return list(_communes().values())
+
+
+def ethnic_groups() -> list[EthnicGroup]:
+    return list(_ethnic_groups().values())
+
+
+def ethnic_group(code: str | None) -> EthnicGroup | None:
+    return _ethnic_groups().get(code or "")
+
+
+def legacy_province_sources(code: str) -> list[str]:
+    """Pre-2025 province codes merged into a 2025 province (for reports on the old pilot areas)."""
+    p = _Province.from_code(int(code))
+    return sorted(f"{s.code.value:02d}" for s in p.get_legacy_sources())

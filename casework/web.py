@@ -1,0 +1,201 @@
+"""The request cycle shared by every page and API route.
+
+- who is asking: a server-side session for pages, a bearer token for the API (never both);
+- one commit per request, after the view and before the response leaves, or a rollback on any
+  error status, so a crash mid-request leaves the database as it was (DESIGN §3.2, §5);
+- security headers from one hook (DESIGN §3.5);
+- the language, and the display filters for dates and money (vietnam-domain §6.4).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from casework import text
+from casework.extensions import babel, db, login_manager
+
+log = logging.getLogger("casework.request")
+LOCALES = ("vi", "en")
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"
+)
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        chosen = session.get("lang")
+        return chosen if chosen in LOCALES else current_user.locale
+    chosen = request.cookies.get("lang") or session.get("lang")
+    return chosen if chosen in LOCALES else "vi"
+
+
+def configure_i18n(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["date"] = text.format_date
+    app.jinja_env.filters["datetime"] = text.format_datetime
+    app.jinja_env.filters["vnd"] = text.format_vnd
+    app.jinja_env.filters["number"] = text.format_number
+    app.jinja_env.globals["LOCALES"] = LOCALES
+    app.jinja_env.globals["select_locale"] = select_locale
+    from casework.nav import nav_items
+
+    app.jinja_env.globals["nav_items"] = nav_items
+
+
+@login_manager.request_loader
+def _load_user_from_request(req):
+    from casework.auth import services
+
+    if req.blueprint == "api":
+        header = req.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            user = services.load_api_token(header[7:].strip())
+            if user is not None:
+                g.second_factor_done = True
+            return user
+        return None
+    sess = services.load_session(session.get("sid"))
+    if sess is None:
+        return None
+    g.user_session = sess
+    g.second_factor_done = sess.second_factor_done
+    return sess.user
+
+
+def configure_request_cycle(app: Flask) -> None:
+    from casework.auth.policy import enforce_access
+    from casework.protect import audit
+
+    @app.before_request
+    def _start():
+        # A request normally gets a fresh ``g``; under a test that holds an application context open,
+        # requests share it, so per-request state is reset here explicitly.
+        for key in ("_login_user", "_flask_babel", "user_session", "second_factor_done", "audit_deferred", "commit_on_error"):
+            g.pop(key, None)
+        g.request_id = secrets.token_hex(8)
+        return enforce_access()
+
+    @app.after_request
+    def _finish(response):
+        failed = response.status_code >= 400 and not g.get("commit_on_error")
+        try:
+            if failed:
+                db.session.rollback()
+                audit.flush_deferred()
+            else:
+                if g.get("audit_deferred"):
+                    audit.flush_deferred()
+                db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("commit failed", extra={"request_id": g.get("request_id")})
+            return _error_response(500)
+        _security_headers(response)
+        log.info("%s %s %s", request.method, request.endpoint, response.status_code)
+        return response
+
+    @app.teardown_request
+    def _teardown(exc):
+        if exc is not None:
+            db.session.rollback()
+
+
+def _security_headers(response) -> None:
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h["X-Content-Type-Options"] = "nosniff"
+    h["X-Frame-Options"] = "DENY"
+    h["Referrer-Policy"] = "no-referrer"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h["Cross-Origin-Resource-Policy"] = "same-origin"
+    h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+    if request.endpoint != "static":
+        # Pages may show a person: nothing is kept by the browser or a proxy (DESIGN §3.5).
+        h["Cache-Control"] = "no-store"
+        h["Pragma"] = "no-cache"
+        h.add("Vary", "Cookie")
+        response.headers.pop("ETag", None)
+    if request.is_secure:
+        h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+
+
+API_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+             405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
+             429: "too_many_requests", 500: "server_error"}
+
+
+def _error_messages(code: int) -> tuple[str, str]:
+    titles = {
+        400: (_("Bad request"), _("The request could not be understood.")),
+        401: (_("Sign-in needed"), _("Please sign in.")),
+        403: (_("Not allowed"), _("You cannot do this.")),
+        404: (_("Not found"), _("This page does not exist or you cannot see it.")),
+        405: (_("Not allowed"), _("This action is not allowed here.")),
+        409: (_("Conflict"), _("This is not possible in the record's current state.")),
+        413: (_("Too large"), _("The file or form is too large.")),
+        422: (_("Invalid data"), _("Please correct the marked fields.")),
+        429: (_("Too many attempts"), _("Too many attempts. Please wait a few minutes and try again.")),
+        500: (_("Something went wrong"), _("Something went wrong. Nothing was changed. Please try again.")),
+    }
+    return titles.get(code, titles[500])
+
+
+def api_error(code: int, message: str | None = None, fields: dict | None = None, error_code: str | None = None):
+    title, default = _error_messages(code)
+    body = {"error": {"code": error_code or API_CODES.get(code, "error"), "message": message or default,
+                      "fields": fields or {}}}
+    response = jsonify(body)
+    response.status_code = code
+    return response
+
+
+def _error_response(code: int):
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        response = api_error(code)
+    else:
+        title, message = _error_messages(code)
+        response = app_render_error(code, title, message)
+    _security_headers(response)
+    return response
+
+
+def app_render_error(code: int, title: str, message: str):
+    from flask import make_response
+
+    return make_response(render_template("errors/error.html", code=code, title=title, message=message), code)
+
+
+def configure_errors(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    from casework.errors import DomainError
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_e):
+        # A forged or stale form: end nothing, change nothing, say it plainly.
+        return _error_response(400)
+
+    @app.errorhandler(DomainError)
+    def _domain(e: DomainError):
+        if request.blueprint == "api":
+            return api_error(e.status, e.message, e.fields, e.code)
+        title, _m = _error_messages(e.status)
+        return app_render_error(e.status, title, e.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        return _error_response(e.code or 500)
+
+    @app.errorhandler(Exception)
+    def _crash(e: Exception):
+        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+        db.session.rollback()
+        return _error_response(500)

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import pyotp
+
+from casework.auth.models import User, UserSession
+from casework.extensions import db
+from casework.protect.audit import AuditEvent
+from tests.conftest import next_code
+
+FAILED = "Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng"
+
+
+def test_login_page_is_vietnamese_by_default(client):
+    response = client.get("/login")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert '<html lang="vi">' in page
+    assert "Đăng nhập" in page
+    assert "Thoát nhanh" in page
+
+
+def test_login_with_password_and_totp_reaches_home(client, make_user, login):
+    account = make_user("admin")
+    login(client, account)
+    response = client.get("/admin/users")
+    assert response.status_code == 200
+    assert account.username in response.get_data(as_text=True)
+
+
+def test_wrong_password_wrong_code_unknown_user_give_one_message(client, make_user):
+    account = make_user("admin")
+    cases = [
+        {"username": account.username, "password": "wrong password!!", "totp": next_code(account)},
+        {"username": account.username, "password": account.password, "totp": "000000"},
+        {"username": "nobody-here", "password": account.password, "totp": "123456"},
+        {"username": account.username, "password": "x" * 1_000_000, "totp": "123456"},
+    ]
+    bodies = []
+    for data in cases:
+        response = client.post("/login", data=data)
+        assert response.status_code == 401
+        body = response.get_data(as_text=True)
+        assert FAILED in body
+        bodies.append(body.split("<main", 1)[1].split("</form>", 1)[0].replace(data["username"], ""))
+    # Same page apart from the echoed username: nothing tells which part was wrong.
+    assert len(set(bodies)) == 1
+
+
+def test_replayed_totp_code_is_refused(client, make_user, login):
+    account = make_user("admin")
+    code = next_code(account)
+    login(client, account, code)
+    client.post("/logout")
+    response = client.post("/login", data={"username": account.username, "password": account.password, "totp": code})
+    assert response.status_code == 401
+
+
+def test_account_locks_after_repeated_failures_even_with_right_password(client, make_user, app):
+    account = make_user("admin")
+    limit = app.config["SETTINGS"].login_max_failures
+    for _ in range(limit):
+        client.post("/login", data={"username": account.username, "password": "not the password", "totp": "111111"})
+    user = db.session.get(User, account.id)
+    db.session.refresh(user)
+    assert user.locked_until is not None
+    response = client.post("/login", data={"username": account.username, "password": account.password,
+                                           "totp": next_code(account)})
+    assert response.status_code == 401
+    assert FAILED in response.get_data(as_text=True)
+    actions = [e.action for e in db.session.query(AuditEvent).order_by(AuditEvent.seq)]
+    assert "account_locked" in actions
+    assert actions.count("login_failed") == limit + 1
+
+
+def test_login_is_rate_limited_per_client(app_config, make_user):
+    from casework import create_app
+
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "login_rate_limit": "3 per minute"})
+    client = app.test_client()
+    statuses = [client.post("/login", data={"username": "x", "password": "y", "totp": ""}).status_code
+                for _ in range(5)]
+    assert statuses[:3] == [401, 401, 401]
+    assert statuses[3:] == [429, 429]
+    assert "Quá nhiều lần thử" in client.post("/login", data={"username": "x", "password": "y"}).get_data(as_text=True)
+
+
+def test_logout_ends_the_server_side_session(client, make_user, login):
+    account = make_user("admin")
+    login(client, account)
+    assert client.get("/admin/users").status_code == 200
+    cookie = client.get_cookie("tincay")
+    client.post("/logout")
+    assert db.session.query(UserSession).filter(UserSession.ended_at.is_(None)).count() == 0
+    # Replaying the old cookie does not bring the session back.
+    client.set_cookie("tincay", cookie.value)
+    response = client.get("/admin/users")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/login")
+
+
+def test_disabling_an_account_ends_its_sessions_at_once(app, make_user, login):
+    admin, victim = make_user("admin"), make_user("auditor")
+    admin_client, victim_client = app.test_client(), app.test_client()
+    login(admin_client, admin)
+    login(victim_client, victim)
+    assert victim_client.get("/audit/").status_code == 200
+    response = admin_client.post(f"/admin/users/{victim.id}", data={"action": "disable"})
+    assert response.status_code == 302
+    assert victim_client.get("/audit/").status_code == 302
+
+
+def test_role_change_applies_on_the_next_request(app, make_user, login):
+    admin, other = make_user("admin"), make_user("auditor")
+    client = app.test_client()
+    login(client, other)
+    assert client.get("/audit/").status_code == 200
+    user = db.session.get(User, other.id)
+    user.role = "coordinator"
+    db.session.commit()
+    assert client.get("/audit/").status_code == 404
+
+
+def test_first_sign_in_requires_enrolment_before_anything_else(app, client):
+    from casework.auth import services
+
+    user, secret = services.create_user(None, services.NewUser(username="newbie", role="auditor",
+                                                               password="a long enough password"))
+    user.totp_confirmed = False
+    db.session.commit()
+    response = client.post("/login", data={"username": "newbie", "password": "a long enough password"})
+    assert response.headers["Location"].endswith("/enrol")
+    assert client.get("/audit/").headers["Location"].endswith("/enrol")
+    page = client.get("/enrol").get_data(as_text=True)
+    assert "<svg" in page and secret in page
+    response = client.post("/enrol", data={"code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 200
+    assert "recovery-codes" in response.get_data(as_text=True)
+    assert client.get("/audit/").status_code == 200
+
+
+def test_recovery_code_signs_in_once(app, client):
+    from casework.auth import services
+
+    user, secret = services.create_user(None, services.NewUser(username="lost-phone", role="auditor",
+                                                               password="a long enough password"))
+    user.totp_confirmed = False
+    db.session.commit()
+    client.post("/login", data={"username": "lost-phone", "password": "a long enough password"})
+    page = client.post("/enrol", data={"code": pyotp.TOTP(secret).now()}).get_data(as_text=True)
+    code = page.split('id="recovery-codes"')[1].split("<code>")[1].split("</code>")[0]
+    client.post("/logout")
+    data = {"username": "lost-phone", "password": "a long enough password", "totp": code}
+    assert client.post("/login", data=data).status_code == 302
+    client.post("/logout")
+    assert client.post("/login", data=data).status_code == 401
+
+
+def test_idle_session_expires(app, client, make_user, login):
+    from datetime import timedelta
+
+    account = make_user("auditor")
+    login(client, account)
+    sess = db.session.query(UserSession).one()
+    sess.last_seen_at = sess.last_seen_at - timedelta(minutes=31)
+    db.session.commit()
+    assert client.get("/audit/").status_code == 302
+
+
+def test_absolute_session_lifetime_expires(app, client, make_user, login):
+    from datetime import timedelta
+
+    account = make_user("auditor")
+    login(client, account)
+    sess = db.session.query(UserSession).one()
+    sess.created_at = sess.created_at - timedelta(hours=13)
+    db.session.commit()
+    assert client.get("/audit/").status_code == 302

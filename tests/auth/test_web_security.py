@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import pytest
+
+from casework import create_app
+from casework.auth.models import UserSession
+from casework.extensions import db
+
+
+def test_security_headers_on_every_page(client, make_user, login):
+    login(client, make_user("admin"))
+    for path in ("/login", "/admin/users", "/does-not-exist"):
+        response = client.get(path)
+        h = response.headers
+        csp = h["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+        assert "http" not in csp  # no third-party origin
+        assert h["Referrer-Policy"] == "no-referrer"
+        assert h["X-Content-Type-Options"] == "nosniff"
+        assert h["Cache-Control"] == "no-store"
+        assert "Strict-Transport-Security" not in h  # plain HTTP in tests
+
+
+def test_hsts_when_served_over_https(client):
+    response = client.get("/login", base_url="https://localhost")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+
+
+def test_session_cookie_is_httponly_and_samesite_strict(client):
+    cookie = client.get("/login").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+def test_csrf_token_is_required_on_forms(app_config, make_user):
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    response = client.post("/login", data={"username": "a", "password": "b"})
+    assert response.status_code == 400
+    assert "Yêu cầu không hợp lệ" in response.get_data(as_text=True)
+
+
+def test_quick_exit_ends_session_and_leaves(client, make_user, login):
+    login(client, make_user("auditor"))
+    page = client.get("/audit/").get_data(as_text=True)
+    assert 'href="/exit"' in page.split("<header", 1)[0]  # first link on the page
+    response = client.get("/exit")
+    assert response.status_code == 303
+    assert "google" in response.headers["Location"]
+    assert "cookies" in response.headers["Clear-Site-Data"]
+    assert db.session.query(UserSession).filter(UserSession.ended_at.is_(None)).count() == 0
+    assert client.get("/audit/").status_code == 302
+
+
+def test_error_pages_are_translated_and_reveal_nothing(client):
+    response = client.get("/nothing/here")
+    assert response.status_code == 404 or response.status_code == 302
+
+
+def test_production_refuses_embedded_defaults(tmp_path, keys_dir):
+    from casework.config import ConfigError
+
+    with pytest.raises(ConfigError, match="SQLite"):
+        create_app({"environment": "production", "keys_dir": str(keys_dir)})
+
+
+def test_production_accepts_embedded_defaults_when_told(tmp_path, keys_dir, app_config):
+    app = create_app({**app_config, "environment": "production", "allow_embedded_defaults": True})
+    assert app.config["SETTINGS"].environment == "production"
+
+
+def test_missing_key_stops_start_up(tmp_path, app_config):
+    from casework.protect.keys import KeyError_, init_keys
+
+    keys = tmp_path / "k"
+    init_keys(keys)
+    (keys / "audit.v1.key").unlink()
+    with pytest.raises(KeyError_, match="audit.v1.key"):
+        create_app({**app_config, "keys_dir": str(keys)})
+
+
+def test_malformed_setting_stops_start_up(app_config):
+    from casework.config import ConfigError
+
+    with pytest.raises(ConfigError, match="session_idle_minutes"):
+        create_app({**app_config, "session_idle_minutes": "soon"})
+
+
+def test_english_can_be_chosen(client):
+    client.get("/login")
+    with client.session_transaction() as s:
+        s["lang"] = "en"
+    assert "Sign in" in client.get("/login").get_data(as_text=True)

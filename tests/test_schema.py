@@ -1,0 +1,20 @@
+"""The migrations build exactly the schema the models describe (``flask db check``)."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from casework.extensions import db
+
+
+def test_migrations_match_the_models(app):
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+    assert diff == [], diff
+
+
+def test_constraints_follow_the_naming_convention(app):
+    for table in db.metadata.tables.values():
+        assert table.primary_key.name == f"pk_{table.name}"
+        for fk in table.foreign_key_constraints:
+            assert fk.name and fk.name.startswith(f"fk_{table.name}_"), fk.name
