@@ -118,7 +118,8 @@ def configure_models() -> None:
     """Import every model module so that the metadata (and ``flask db check``) sees all tables."""
     import casework.auth.models
     import casework.cases.models
-    import casework.protect.audit  # noqa: F401
+    import casework.protect.audit
+    import casework.protect.fields  # noqa: F401
 
 
 def configure_i18n(app: Flask) -> None:

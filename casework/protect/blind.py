@@ -1,0 +1,67 @@
+"""Blind indexes: search encrypted names and phone numbers without decrypting every row (DESIGN §3.3).
+
+An index value is HMAC-SHA256 of the normalised input under a key derived (HKDF) from the blind-index
+root key, per table, per field and per province, truncated to ``INDEX_BITS`` bits so that several
+records share each value (CipherSweet's coincidence rule, security.md §3.3): the database alone
+cannot tell whether two rows hold the same name, and a province's index is useless in another.
+
+Names are indexed word by word (folded: no accents, đ→d, no case), so "lan nguyen" finds
+"Nguyễn Thị Lan"; the candidates are then decrypted and filtered exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from functools import lru_cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from casework.protect.keys import KeyRing
+from casework.text import fold
+
+# 2 ≤ R / 2^L ≤ √R (security.md §3.3): with L = 10, a province with R = 5,000 persons has about 5
+# candidates per word value, and the rule holds from R = 2,048 to R = 1,048,576 persons per province.
+INDEX_BITS = 10
+
+
+@lru_cache(maxsize=4096)
+def _derive(root: bytes, table: str, field: str, province_code: str) -> bytes:
+    info = f"bidx/v1|{table}|{field}|{province_code}".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(root)
+
+
+def index_value(keys: KeyRing, table: str, field: str, province_code: str, token: str,
+                version: int | None = None) -> int:
+    key = _derive(keys.index_root(version), table, field, province_code)
+    digest = hmac.new(key, token.encode("utf-8"), hashlib.sha256).digest()
+    return int.from_bytes(digest[:4], "big") >> (32 - INDEX_BITS)
+
+
+def name_tokens(value: str) -> list[str]:
+    """Folded words of a name, without repeats: the units a name search matches."""
+    words = re.split(r"[^\w]+", fold(value))
+    return sorted({w for w in words if w})
+
+
+def phone_token(value: str) -> list[str]:
+    """Digits only, national form: "+84 912-345-678" and "0912345678" index alike."""
+    digits = re.sub(r"\D", "", value)
+    if digits.startswith("84") and len(digits) >= 11:
+        digits = "0" + digits[2:]
+    return [digits] if digits else []
+
+
+TOKENIZERS = {"name": name_tokens, "phone": phone_token}
+
+
+def matches(kind: str, stored: str | None, query: str) -> bool:
+    """Exact check after decryption: every query word is a whole word of the name; phones equal."""
+    if not stored:
+        return False
+    if kind == "phone":
+        return phone_token(stored) == phone_token(query) and bool(phone_token(query))
+    wanted = set(name_tokens(query))
+    return bool(wanted) and wanted <= set(name_tokens(stored))

@@ -1,0 +1,226 @@
+"""Protected fields on models: declare ``full_name = Protected(index="name")``, read and write plain text.
+
+A model that holds personal data inherits ``ProtectedMixin``. Each ``Protected`` attribute gets a
+ciphertext column ``<name>_ct``; reading the attribute decrypts, assigning encrypts (after NFC
+normalisation). Fields with ``index=`` keep blind-index rows in ``blind_index`` for search; the rows
+are rewritten in the same flush as the record, so index and data never disagree.
+
+    class Person(ProtectedMixin, IdMixin, db.Model):
+        __tablename__ = "person"
+        province_code = mapped_column(String(2), nullable=False)
+        full_name = Protected(index="name")
+        phone = Protected(index="phone")
+
+Reads are not audited here: the loaders that show a person to a user record the view (DESIGN §3.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Integer, LargeBinary, String, delete, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from casework.extensions import db
+from casework.models import new_id
+from casework.protect import blind
+from casework.protect.crypto import (
+    associated_data,
+    decrypt_value,
+    encrypt_value,
+    new_data_key,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from casework.protect.keys import current_keys
+from casework.text import nfc
+
+
+class BlindIndex(db.Model):
+    """One truncated index value of one word (or one phone) of one protected field of one record."""
+
+    __tablename__ = "blind_index"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(22), nullable=False, index=True)
+    field: Mapped[str] = mapped_column(String(32), nullable=False)
+    province_code: Mapped[str] = mapped_column(String(2), nullable=False)
+    index_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    value: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (db.Index("ix_blind_index_lookup", "record_type", "field", "province_code", "value"),)
+
+
+class Protected:
+    """Descriptor for one encrypted attribute; see the module docstring."""
+
+    def __init__(self, index: str | None = None, max_length: int = 2000):
+        if index is not None and index not in blind.TOKENIZERS:
+            raise ValueError(f"unknown blind index kind {index!r}")
+        self.index = index
+        self.max_length = max_length
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @property
+    def column(self) -> str:
+        return f"{self.name}_ct"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        cache = obj.__dict__.setdefault("_plain", {})
+        if self.name in cache:
+            return cache[self.name]
+        blob = getattr(obj, self.column)
+        value = None if blob is None else obj._decrypt(self.column, blob)
+        cache[self.name] = value
+        return value
+
+    def __set__(self, obj: Any, value: str | None) -> None:
+        if value is not None:
+            if not isinstance(value, str):
+                raise TypeError(f"{self.name} must be text")
+            value = nfc(value)
+            if len(value) > self.max_length:
+                raise ValueError(f"{self.name} is longer than {self.max_length} characters")
+            if value == "":
+                value = None
+        setattr(obj, self.column, None if value is None else obj._encrypt(self.column, value))
+        obj.__dict__.setdefault("_plain", {})[self.name] = value
+        if self.index:
+            obj.__dict__.setdefault("_reindex", set()).add(self.name)
+
+
+class ProtectedMixin:
+    """Gives a model its wrapped data key and turns each ``Protected`` attribute into a ciphertext column."""
+
+    dek_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+    kek_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    dek_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __protected__: dict[str, Protected] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        fields = {k: v for k, v in vars(cls).items() if isinstance(v, Protected)}
+        if fields:
+            cls.__protected__ = {**getattr(cls, "__protected__", {}), **fields}
+            for name, spec in fields.items():
+                setattr(cls, spec.column, mapped_column(spec.column, LargeBinary, nullable=True))
+        super().__init_subclass__(**kwargs)
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    def _where(self, column: str) -> str:
+        return f"{self.__tablename__}.{column}[{self.id}]"  # type: ignore[attr-defined]
+
+    def _data_key(self) -> bytes:
+        cached = self.__dict__.get("_dek")
+        if cached is not None:
+            return cached
+        keys = current_keys()
+        if self.dek_wrapped is None:
+            if getattr(self, "id", None) is None:
+                self.id = new_id()  # type: ignore[attr-defined]
+            dek = new_data_key()
+            self.dek_wrapped, self.kek_version = wrap_data_key(keys, dek)
+            self.dek_version = self.dek_version or 1
+        else:
+            dek = unwrap_data_key(keys, self.dek_wrapped, self.kek_version or 1, self._where("dek"))
+        self.__dict__["_dek"] = dek
+        return dek
+
+    def _aad(self, column: str) -> bytes:
+        return associated_data(self.__tablename__, column, self.id, self.dek_version or 1)  # type: ignore[attr-defined]
+
+    def _encrypt(self, column: str, value: str) -> bytes:
+        dek = self._data_key()
+        return encrypt_value(dek, value.encode("utf-8"), self._aad(column))
+
+    def _decrypt(self, column: str, blob: bytes) -> str:
+        return decrypt_value(self._data_key(), blob, self._aad(column), self._where(column)).decode("utf-8")
+
+    def forget_plaintext(self) -> None:
+        """Drop decrypted values and the data key from memory (after a bulk job)."""
+        self.__dict__.pop("_plain", None)
+        self.__dict__.pop("_dek", None)
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def _index_rows(self, name: str) -> list[BlindIndex]:
+        spec = self.__protected__[name]
+        value = getattr(self, name)
+        province = getattr(self, "province_code", None)
+        if value is None or spec.index is None or not province:
+            return []
+        keys = current_keys()
+        values = {blind.index_value(keys, self.__tablename__, name, province, t)  # type: ignore[attr-defined]
+                  for t in blind.TOKENIZERS[spec.index](value)}
+        return [BlindIndex(record_type=self.__tablename__, record_id=self.id, field=name,  # type: ignore[attr-defined]
+                           province_code=province, index_version=keys.current_index_version, value=v)
+                for v in sorted(values)]
+
+
+@event.listens_for(Session, "before_flush")
+def _rewrite_blind_indexes(session: Session, _flush_context: Any, _instances: Any) -> None:
+    for obj in list(session.new) + list(session.dirty):
+        pending = obj.__dict__.get("_reindex") if isinstance(obj, ProtectedMixin) else None
+        if not pending:
+            continue
+        for name in sorted(pending):
+            session.execute(delete(BlindIndex).where(BlindIndex.record_type == obj.__tablename__,
+                                                     BlindIndex.record_id == obj.id, BlindIndex.field == name))
+            session.add_all(obj._index_rows(name))
+        obj.__dict__["_reindex"] = set()
+
+
+def candidate_ids(model: type[ProtectedMixin], field: str, query: str, province_codes: Iterable[str]):
+    """A select of record ids whose blind index matches every word of ``query`` in any of the provinces.
+
+    Combine it with the caller's scoped query (``Model.id.in_(candidate_ids(...))``), then keep the
+    rows for which ``blind.matches`` holds after decryption: the index only narrows the search.
+    """
+    spec = model.__protected__[field]
+    assert spec.index is not None
+    tokens = blind.TOKENIZERS[spec.index](query)
+    keys = current_keys()
+    table = model.__tablename__  # type: ignore[attr-defined]
+    provinces = sorted(set(province_codes))
+    if not tokens or not provinces:
+        return select(BlindIndex.record_id).where(db.false())
+    per_token = []
+    for token in tokens:
+        values = [(p, blind.index_value(keys, table, field, p, token)) for p in provinces]
+        conditions = db.or_(*[db.and_(BlindIndex.province_code == p, BlindIndex.value == v) for p, v in values])
+        per_token.append(select(BlindIndex.record_id).where(
+            BlindIndex.record_type == table, BlindIndex.field == field, conditions))
+    query_ = per_token[0]
+    for q in per_token[1:]:
+        query_ = query_.intersect(q)  # type: ignore[assignment]
+    return query_
+
+
+def search(model: type[ProtectedMixin], field: str, query: str, scoped_query, province_codes: Iterable[str],
+           limit: int = 200) -> list[Any]:
+    """Records of ``scoped_query`` whose protected ``field`` matches ``query`` exactly (after decryption)."""
+    spec = model.__protected__[field]
+    ids = candidate_ids(model, field, query, province_codes)
+    rows = db.session.scalars(scoped_query.where(model.id.in_(ids))).all()  # type: ignore[attr-defined]
+    return [r for r in rows if blind.matches(spec.index or "name", getattr(r, field), query)][:limit]
+
+
+@event.listens_for(ProtectedMixin, "expire", propagate=True)
+def _forget_on_expire(target: ProtectedMixin, _attrs: Any) -> None:
+    # After a commit or refresh the ciphertext may have changed (rotation, another worker): decrypt anew.
+    target.__dict__.pop("_plain", None)
+    target.__dict__.pop("_dek", None)
+
+
+@event.listens_for(ProtectedMixin, "refresh", propagate=True)
+def _forget_on_refresh(target: ProtectedMixin, _context: Any, _attrs: Any) -> None:
+    target.__dict__.pop("_plain", None)
+    target.__dict__.pop("_dek", None)
