@@ -47,7 +47,7 @@ $(STAMP): $(PY) setup.cfg pyproject.toml
 install: $(STAMP) messages
 
 messages: $(STAMP)
-	@for d in casework/translations referral/translations livelihood/translations; do \
+	@for d in casework/translations casework/cases/translations casework/stats/translations referral/translations livelihood/translations; do \
 	  if [ -d $$d ]; then $(VENV)/bin/pybabel compile --statistics -d $$d >/dev/null || exit 1; fi; \
 	done
 

@@ -55,7 +55,7 @@ def configure_settings(app: Flask, s: Settings) -> None:
         BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
         BABEL_TRANSLATION_DIRECTORIES=";".join(
             str(Path(__file__).resolve().parent.parent / d / "translations")
-            for d in ("casework", "referral", "livelihood")
+            for d in ("casework", "casework/cases", "casework/stats", "referral", "livelihood")
         ),
         PREFERRED_URL_SCHEME="https" if s.force_https else "http",
         JSON_SORT_KEYS=False,
@@ -144,7 +144,7 @@ def configure_blueprints(app: Flask) -> None:
     from casework.auth import admin_bp
     from casework.auth import bp as auth_bp
     from casework.auth import views as _auth_views  # noqa: F401
-    from casework.cases import bp as cases_bp
+    from casework import cases
     from casework.protect import views as _protect_views  # noqa: F401
     from casework.protect.views import bp as audit_bp
 
@@ -153,7 +153,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
-    app.register_blueprint(cases_bp)
+    cases.register(app)
     for domain in (referral, livelihood):
         domain.register(app)
     app.register_blueprint(api_bp)

@@ -1,6 +1,6 @@
 """Extract, update and check the message catalogues, one per package so that domains never share a file.
 
-    python tools/i18n.py update   # extract messages and merge them into each package's vi catalogue
+    python tools/i18n.py update [PACKAGE]   # extract messages and merge them into the vi and en catalogues
     python tools/i18n.py check    # list untranslated or fuzzy Vietnamese messages; exit 1 if any
     python tools/i18n.py fill PACKAGE FILE.tsv   # set Vietnamese strings from msgid<TAB>msgstr lines
 """
@@ -16,8 +16,13 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent
 # package -> source folders whose messages it owns
 PACKAGES = {
-    "casework": ["casework", "templates/base.html", "templates/_macros", "templates/errors", "templates/auth",
-                 "templates/admin", "templates/main", "templates/audit", "templates/cases", "templates/stats"],
+    "casework": ["casework/__init__.py", "casework/api", "casework/auth", "casework/protect", "casework/geo",
+                 "casework/main.py", "casework/web.py", "casework/nav.py", "casework/forms.py", "casework/demo.py",
+                 "casework/cli.py", "casework/text.py", "casework/errors.py",
+                 "templates/base.html", "templates/_macros", "templates/errors", "templates/auth",
+                 "templates/admin", "templates/main", "templates/audit"],
+    "casework/cases": ["casework/cases", "templates/cases"],
+    "casework/stats": ["casework/stats", "templates/stats"],
     "referral": ["referral", "templates/referral"],
     "livelihood": ["livelihood", "templates/livelihood"],
 }
@@ -27,8 +32,10 @@ def _sources(package: str) -> list[str]:
     return [s for s in PACKAGES[package] if (ROOT / s).exists()]
 
 
-def update() -> None:
+def update(only: str | None = None) -> None:
     for package in PACKAGES:
+        if only and package != only:
+            continue
         tdir = ROOT / package / "translations"
         tdir.mkdir(exist_ok=True)
         pot = tdir / "messages.pot"
@@ -107,8 +114,8 @@ def fill(package: str, tsv: Path) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["fill"] and len(sys.argv) == 4:
         fill(sys.argv[2], Path(sys.argv[3]))
-    elif sys.argv[1:] == ["update"]:
-        update()
+    elif sys.argv[1:2] == ["update"]:
+        update(sys.argv[2] if len(sys.argv) > 2 else None)
     elif sys.argv[1:] == ["check"]:
         sys.exit(check())
     else:
