@@ -99,6 +99,22 @@ def app(app_config):
 
 
 @pytest.fixture
+def make_app(app_config):
+    """Another application on the same database with some settings changed; its pool is closed after."""
+    made = []
+
+    def make(**overrides):
+        extra = create_app({**app_config, **overrides})
+        made.append(extra)
+        return extra
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -72,10 +72,8 @@ def test_account_locks_after_repeated_failures_even_with_right_password(client, 
     assert actions.count("login_failed") == limit + 1
 
 
-def test_login_is_rate_limited_per_client(app_config, make_user):
-    from casework import create_app
-
-    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "login_rate_limit": "3 per minute"})
+def test_login_is_rate_limited_per_client(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, login_rate_limit="3 per minute")
     client = app.test_client()
     statuses = [client.post("/login", data={"username": "x", "password": "y", "totp": ""}).status_code
                 for _ in range(5)]

@@ -31,8 +31,8 @@ def test_session_cookie_is_httponly_and_samesite_strict(client):
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
 
 
-def test_csrf_token_is_required_on_forms(app_config, make_user):
-    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+def test_csrf_token_is_required_on_forms(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
     response = client.post("/login", data={"username": "a", "password": "b"})
     assert response.status_code == 400
@@ -63,8 +63,8 @@ def test_production_refuses_embedded_defaults(tmp_path, keys_dir):
         create_app({"environment": "production", "keys_dir": str(keys_dir)})
 
 
-def test_production_accepts_embedded_defaults_when_told(tmp_path, keys_dir, app_config):
-    app = create_app({**app_config, "environment": "production", "allow_embedded_defaults": True})
+def test_production_accepts_embedded_defaults_when_told(make_app):
+    app = make_app(environment="production", allow_embedded_defaults=True)
     assert app.config["SETTINGS"].environment == "production"
 
 
