@@ -138,13 +138,12 @@ def configure_blueprints(app: Flask) -> None:
     # Domain packages are imported here and nowhere else in casework (DESIGN §3.1).
     import livelihood
     import referral
-    from casework import main
+    from casework import cases, main
     from casework.api import bp as api_bp
     from casework.api import load_routes
     from casework.auth import admin_bp
     from casework.auth import bp as auth_bp
     from casework.auth import views as _auth_views  # noqa: F401
-    from casework import cases
     from casework.protect import views as _protect_views  # noqa: F401
     from casework.protect.views import bp as audit_bp
 

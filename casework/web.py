@@ -78,7 +78,8 @@ def configure_request_cycle(app: Flask) -> None:
     def _start():
         # A request normally gets a fresh ``g``; under a test that holds an application context open,
         # requests share it, so per-request state is reset here explicitly.
-        for key in ("_login_user", "_flask_babel", "user_session", "second_factor_done", "audit_deferred", "commit_on_error"):
+        for key in ("_login_user", "_flask_babel", "user_session", "second_factor_done", "audit_deferred",
+                    "commit_on_error"):
             g.pop(key, None)
         g.request_id = secrets.token_hex(8)
         return enforce_access()

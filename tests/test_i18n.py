@@ -53,7 +53,7 @@ def test_no_vietnamese_message_is_untranslated():
 def test_dates_and_money_use_vietnamese_formats():
     from datetime import date
 
-    from casework.text import format_date, format_vnd, fold, vi_sort_key
+    from casework.text import fold, format_date, format_vnd, vi_sort_key
 
     assert format_date(date(2026, 3, 5)) == "05/03/2026"
     assert format_vnd(1500000) == "1.500.000 ₫"

@@ -63,8 +63,8 @@ def test_each_role_reaches_only_its_views(app, make_user, make_address, login, r
     account = make_user(role, **scope)
     client = app.test_client()
     login(client, account)
-    from casework.auth.services import issue_api_token
     from casework.auth.models import User
+    from casework.auth.services import issue_api_token
     from casework.extensions import db
 
     token, _ = issue_api_token(db.session.get(User, account.id))

@@ -93,9 +93,9 @@ def _operation(spec) -> dict:
         "description": "Success",
         "content": {"application/json": {"schema": spec.response or {"type": "object"}}},
     }
+    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for code in spec.errors:
-        op["responses"][str(code)] = {"description": "Error",
-                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        op["responses"][str(code)] = {"description": "Error", "content": error_body}
     return op
 
 

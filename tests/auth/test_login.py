@@ -108,7 +108,7 @@ def test_disabling_an_account_ends_its_sessions_at_once(app, make_user, login):
 
 
 def test_role_change_applies_on_the_next_request(app, make_user, login):
-    admin, other = make_user("admin"), make_user("auditor")
+    other = make_user("auditor")
     client = app.test_client()
     login(client, other)
     assert client.get("/audit/").status_code == 200
