@@ -35,8 +35,9 @@ def _login_limit() -> str:
 @api_route("/auth/token", "POST", summary="Exchange username, password and TOTP code for a bearer token",
            public=True, status=200,
            request={"type": "object", "required": ["username", "password", "totp"], "properties": {
-               "username": {"type": "string", "maxLength": 256}, "password": {"type": "string", "maxLength": 1024},
-               "totp": {"type": "string", "maxLength": 32}}},
+               "username": {"type": "string", "minLength": 1, "maxLength": 256},
+               "password": {"type": "string", "minLength": 1, "maxLength": 1024},
+               "totp": {"type": "string", "minLength": 1, "maxLength": 32}}},
            response={"type": "object", "required": ["token", "expires_at"], "properties": {
                "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}},
            errors=(400, 401, 422, 429))
