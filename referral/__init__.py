@@ -1,4 +1,4 @@
-"""The referral domain: blueprint and registration (DESIGN §3.1)."""
+"""The referral domain: organisations and referrals (DESIGN §3.1)."""
 
 from flask import Blueprint, Flask
 
@@ -6,6 +6,12 @@ bp = Blueprint("referral", __name__, url_prefix="/referral")
 
 
 def register(app: Flask) -> None:
-    from referral import views  # noqa: F401  (routes attach to the blueprint on import)
+    from flask_babel import lazy_gettext as _l
+
+    from casework import nav
+    from casework.auth.roles import Role
+    from referral import models, views  # noqa: F401  (tables and routes attach on import)
 
     app.register_blueprint(bp)
+    nav.add(app, "referral.organisations", _l("Organisations"),
+            [Role.ADMIN, Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role.HOST], order=60)

@@ -67,16 +67,19 @@ def test_each_role_reaches_only_its_views(app, make_user, make_address, login, r
     from casework.auth.services import issue_api_token
     from casework.extensions import db
 
-    token, _ = issue_api_token(db.session.get(User, account.id))
-    db.session.commit()
-    api_headers = {"Authorization": f"Bearer {token}"}
+    def api_headers() -> dict:
+        # A fresh token per call: the walk includes the route that revokes the caller's token.
+        token, _ = issue_api_token(db.session.get(User, account.id))
+        db.session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
     for rule, method, path in _routes(app):
         if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint in ENROLMENT_ENDPOINTS:
             continue
         allowed = Role(role) in (getattr(app.view_functions[rule.endpoint], "allowed_roles", None) or ())
         if path.startswith("/api/"):
             kwargs = {"json": {}} if method != "GET" else {}
-            response = client.open(path, method=method, headers=api_headers, **kwargs)
+            response = client.open(path, method=method, headers=api_headers(), **kwargs)
         else:
             response = client.open(path, method=method)
         assert response.status_code != 500, (role, method, path)

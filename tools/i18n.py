@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {
     "casework": ["casework/__init__.py", "casework/api", "casework/auth", "casework/protect", "casework/geo",
                  "casework/main.py", "casework/web.py", "casework/nav.py", "casework/forms.py", "casework/demo.py",
-                 "casework/cli.py", "casework/text.py", "casework/errors.py",
+                 "casework/cli.py", "casework/text.py", "casework/errors.py", "casework/service_types.py",
                  "templates/base.html", "templates/_macros", "templates/errors", "templates/auth",
                  "templates/admin", "templates/main", "templates/audit"],
     "casework/cases": ["casework/cases", "templates/cases"],

@@ -4,6 +4,7 @@ from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleFiel
 from wtforms.validators import DataRequired, Length, Optional
 
 from casework.auth.roles import ROLE_LABELS
+from casework.forms import choices
 
 
 class LoginForm(FlaskForm):
@@ -20,7 +21,7 @@ class EnrolForm(FlaskForm):
 
 
 def role_choices():
-    return [(role.value, label) for role, label in ROLE_LABELS.items()]
+    return choices((role.value, label) for role, label in ROLE_LABELS.items())
 
 
 class UserForm(FlaskForm):

@@ -45,7 +45,8 @@ def allowed_roles(endpoint: str) -> frozenset[Role] | None:
 
 def deny(object_type: str | None = None, object_id: str | None = None):
     """Answer 404 and keep an ``access_denied`` event, even though the request rolls back."""
-    audit.record_after_rollback("access_denied", object_type=object_type, object_id=object_id, outcome="denied")
+    audit.record_after_rollback("access_denied", object_type=object_type, object_id=audit.opaque_id(object_id),
+                                outcome="denied")
     abort(404)
 
 

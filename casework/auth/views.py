@@ -16,7 +16,7 @@ from casework.auth.policy import allow
 from casework.auth.roles import ALL_ROLES, ROLE_LABELS, Role
 from casework.errors import ValidationError
 from casework.extensions import db, limiter
-from casework.forms import apply_domain_errors, form_status
+from casework.forms import apply_domain_errors, choices, form_status
 
 SIGN_IN_FAILED = "The username, password or code is not right, or the account cannot sign in now."
 
@@ -127,7 +127,8 @@ def users():
 def _address_choices():
     from casework.cases.models import Address
 
-    return [(a.id, f"{a.name} ({a.commune_code})") for a in db.session.scalars(select(Address).order_by(Address.name))]
+    rows = db.session.scalars(select(Address).order_by(Address.name))
+    return choices((a.id, f"{a.name} ({a.commune_code})") for a in rows)
 
 
 @admin_bp.route("/users/new", methods=["GET", "POST"])

@@ -84,6 +84,12 @@ def compute_mac(key: bytes, event: AuditEvent) -> str:
     return hmac.new(key, _encode(getattr(event, f) for f in PAYLOAD_FIELDS), hashlib.sha256).hexdigest()
 
 
+def opaque_id(value: str | None) -> str | None:
+    """``value`` if it has the shape of one of our ids, else None: a guessed or garbled id from a URL is
+    recorded as missing rather than copied into the trail (it could be anything a caller typed)."""
+    return value if value is not None and _OPAQUE_ID.match(value) else None
+
+
 def _check_code(name: str, value: str | None) -> None:
     pattern = _OPAQUE_ID if name == "object_id" else _CODE
     if value is not None and not pattern.match(value):
