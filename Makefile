@@ -67,7 +67,7 @@ test-postgres: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 security: install
-	bash bench/../tools/security.sh
+	bash tools/security.sh
 
 bench: install
 	$(PY) -m bench.run

@@ -18,3 +18,9 @@ def test_constraints_follow_the_naming_convention(app):
         assert table.primary_key.name == f"pk_{table.name}"
         for fk in table.foreign_key_constraints:
             assert fk.name and fk.name.startswith(f"fk_{table.name}_"), fk.name
+
+
+def test_flask_db_check_finds_no_model_change_without_a_migration(app):
+    result = app.test_cli_runner().invoke(args=["db", "check"])
+    assert result.exit_code == 0, result.output
+    assert "No new upgrade operations detected" in result.output

@@ -173,3 +173,24 @@ def test_absolute_session_lifetime_expires(app, client, make_user, login):
     sess.created_at = sess.created_at - timedelta(hours=13)
     db.session.commit()
     assert client.get("/audit/").status_code == 302
+
+
+def test_rate_limits_are_shared_through_redis_when_configured(make_app):
+    """Several workers share one counter when RATELIMIT_STORAGE_URI points at Redis (DESIGN §3.7)."""
+    import secrets
+
+    import pytest
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    limit = f"3 per {60 + secrets.randbelow(1000)} second"  # a fresh window so earlier runs do not count
+    first = make_app(RATELIMIT_ENABLED=True, ratelimit_storage_uri=url, login_rate_limit=limit).test_client()
+    second = make_app(RATELIMIT_ENABLED=True, ratelimit_storage_uri=url, login_rate_limit=limit).test_client()
+    data = {"username": "x", "password": "y", "totp": ""}
+    statuses = [first.post("/login", data=data).status_code, second.post("/login", data=data).status_code,
+                first.post("/login", data=data).status_code, second.post("/login", data=data).status_code]
+    assert statuses == [401, 401, 401, 429]
