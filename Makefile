@@ -22,7 +22,7 @@ find_python = $(shell \
     done; \
   fi)
 
-.PHONY: help install run test test-postgres messages security bench clean
+.PHONY: help install run test test-postgres messages security bench clean system-tools
 
 help:
 	@echo "make run    start Tin Cậy on http://127.0.0.1:5000 (SQLite, keys and demo data in ./$(INSTANCE))"
@@ -44,11 +44,26 @@ $(STAMP): $(PY) setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP) messages
+install: $(STAMP) messages node_modules/.installed system-tools
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+# Browser tests drive Debian's Chromium; PDF checks render pages with poppler. Installed when missing and
+# we are root (a developer's machine or CI); otherwise say what to install.
+SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/pdftoppm:poppler-utils
+system-tools:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do [ -x "$${pair%%:*}" ] || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "Please install:$$missing (Debian packages) for the browser and PDF tests."; exit 1; fi; \
+	fi
 
 messages: $(STAMP)
 	@for d in casework/translations casework/cases/translations casework/stats/translations referral/translations livelihood/translations; do \
-	  if [ -d $$d ]; then $(VENV)/bin/pybabel compile --statistics -d $$d >/dev/null || exit 1; fi; \
+	  if [ -d $$d ]; then $(VENV)/bin/pybabel compile -d $$d >/dev/null 2>&1 || exit 1; fi; \
 	done
 
 $(INSTANCE)/keys/.created: | $(STAMP)
