@@ -18,7 +18,8 @@ from casework.auth.models import User
 from casework.cases.models import Address
 from casework.extensions import db
 
-DEMO_PASSWORD = "demo-tin-cay-2026"  # noqa: S105 - printed for the demo on purpose; real accounts never use it
+# Printed for the demo on purpose; real accounts are created with their own password.
+DEMO_PASSWORD = "demo-tin-cay-2026"  # noqa: S105  # nosec B105
 
 # Pilot provinces after the 2025 merger (vietnam-domain §4.2) with one commune each.
 DEMO_PLACES = [
@@ -51,7 +52,8 @@ def load_demo(cases: int = 60, if_empty: bool = False, echo: Callable[[str], Non
     if if_empty and db.session.scalar(select(func.count()).select_from(User)):
         echo("The database already has accounts: demo data not loaded.")
         return
-    rng = random.Random(20261129)  # noqa: S311 - reproducible fake data, not a secret
+    # Reproducible fake data; nothing secret is drawn from it.
+    rng = random.Random(20261129)  # noqa: S311  # nosec B311
     addresses: list[Address] = []
     users: dict[str, User] = {}
 
