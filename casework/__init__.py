@@ -76,7 +76,12 @@ def configure_logging(app: Flask) -> None:
 
 
 def configure_keys(app: Flask, s: Settings) -> None:
-    """Refuse to start without the key files (DESIGN §3.3); only ``keys init`` may run before they exist."""
+    """Refuse to start without the key files (DESIGN §3.3); only ``keys init`` may run before they exist.
+
+    The keys must also match the database: each key version's check value in ``key_canary`` must decrypt
+    (``casework.protect.canary``), so a wrong or replaced key file stops the app too.
+    """
+    from casework.protect.canary import check_key_canaries
     from casework.protect.keys import KeyError_, load_keys
 
     try:
@@ -87,6 +92,7 @@ def configure_keys(app: Flask, s: Settings) -> None:
             app.secret_key = secrets.token_bytes(32)
             return
         raise
+    check_key_canaries(keys, s.database_url)
     app.extensions["tincay.keys"] = keys
     app.secret_key = keys.secret_key
 

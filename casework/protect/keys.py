@@ -16,13 +16,16 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 KEY_BYTES = 32
+# How often a running worker looks for key versions added by ``keys rotate`` / ``keys reindex``.
+RELOAD_SECONDS = 30
 _VERSIONED = re.compile(r"^(kek|index)\.v(\d+)\.key$")
 
 
@@ -62,6 +65,11 @@ class KeyRing:
             return self.index_roots[v]
         except KeyError:
             raise KeyError_(f"Blind-index key version {v} is not in the key folder.") from None
+
+    def adding(self, keks: dict[int, bytes] | None = None, index_roots: dict[int, bytes] | None = None) -> KeyRing:
+        """A ring with extra versions; versions already held are never replaced (a changed file is a fault)."""
+        return replace(self, keks={**(keks or {}), **self.keks},
+                       index_roots={**(index_roots or {}), **self.index_roots})
 
     @property
     def checkpoint_public_key(self) -> Ed25519PublicKey:
@@ -162,7 +170,31 @@ def load_keys(directory: Path) -> KeyRing:
     )
 
 
+def versions_on_disk(directory: Path) -> dict[str, set[int]]:
+    """Versions of the master and blind-index keys present in the folder (names only, nothing read)."""
+    found: dict[str, set[int]] = {"kek": set(), "index": set()}
+    try:
+        for path in directory.iterdir():
+            if m := _VERSIONED.match(path.name):
+                found[m.group(1)].add(int(m.group(2)))
+    except OSError:
+        pass
+    return found
+
+
 def current_keys() -> KeyRing:
+    """The application's key ring. Every ``RELOAD_SECONDS`` it picks up versions added on disk by a
+    rotation in another process, once their check value in the database confirms them
+    (``casework.protect.canary.refresh_keys``)."""
     from flask import current_app
 
-    return current_app.extensions["tincay.keys"]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    ring = app.extensions["tincay.keys"]
+    if ring is not None:
+        last = app.extensions.setdefault("tincay.keys.checked_at", time.monotonic())
+        if time.monotonic() - last > RELOAD_SECONDS:
+            app.extensions["tincay.keys.checked_at"] = time.monotonic()
+            from casework.protect.canary import refresh_keys
+
+            ring = refresh_keys(app)
+    return ring
