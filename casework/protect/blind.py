@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 from functools import lru_cache
 
@@ -22,9 +23,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from casework.protect.keys import KeyRing
 from casework.text import fold
 
-# 2 ≤ R / 2^L ≤ √R (security.md §3.3): with L = 10, a province with R = 5,000 persons has about 5
-# candidates per word value, and the rule holds from R = 2,048 to R = 1,048,576 persons per province.
-INDEX_BITS = 10
+# CipherSweet's coincidence rule (security.md §3.3): with R records of a province and index values of L
+# bits, C = R / 2^L records share each value, and a safe L keeps 2 ≤ C ≤ √R. Below 2 the index tells a
+# database thief which records share a name word; above √R it no longer narrows a search. L = 8 keeps
+# the rule from R = 512 to R = 65,536 records per province and field: a province's first years (hundreds
+# of cases) up to about twice the 1,000,000-person national case of the benchmark (≈ 29,400 per province
+# over 34 provinces). docs/security.md explains the choice; ``keys verify`` lists provinces outside it.
+INDEX_BITS = 8
+REALISTIC_RECORDS_PER_PROVINCE = (512, 60_000)
 
 
 @lru_cache(maxsize=4096)
@@ -38,6 +44,23 @@ def index_value(keys: KeyRing, table: str, field: str, province_code: str, token
     key = _derive(keys.index_root(version), table, field, province_code)
     digest = hmac.new(key, token.encode("utf-8"), hashlib.sha256).digest()
     return int.from_bytes(digest[:4], "big") >> (32 - INDEX_BITS)
+
+
+def coincidences(records: int, bits: int = INDEX_BITS) -> float:
+    """Expected records per index value: C = R / 2^L."""
+    return records / 2**bits
+
+
+def coincidence_ok(records: int, bits: int = INDEX_BITS) -> bool:
+    """CipherSweet's rule 2 ≤ R / 2^L ≤ √R for one index on a high-entropy input."""
+    c = coincidences(records, bits)
+    return 2 <= c <= math.sqrt(records)
+
+
+def allowed_bits(records: int) -> range:
+    """Every index length L (bits) that keeps the rule for R records (empty below R = 16)."""
+    return range(max(1, math.ceil(math.log2(records) / 2)) if records > 1 else 1,
+                 math.floor(math.log2(records / 2)) + 1 if records >= 2 else 1)
 
 
 def name_tokens(value: str) -> list[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, String, delete, event, select
+from sqlalchemy import Integer, LargeBinary, String, delete, event, intersect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from casework.extensions import db
@@ -109,7 +109,7 @@ class ProtectedMixin:
         fields = {k: v for k, v in vars(cls).items() if isinstance(v, Protected)}
         if fields:
             cls.__protected__ = {**getattr(cls, "__protected__", {}), **fields}
-            for name, spec in fields.items():
+            for spec in fields.values():
                 setattr(cls, spec.column, mapped_column(spec.column, LargeBinary, nullable=True))
         super().__init_subclass__(**kwargs)
 
@@ -130,6 +130,11 @@ class ProtectedMixin:
             self.dek_wrapped, self.kek_version = wrap_data_key(keys, dek)
             self.dek_version = self.dek_version or 1
         else:
+            if (self.kek_version or 1) not in keys.keks:
+                # Re-wrapped by a rotation in another process under a version this worker has not loaded yet.
+                from casework.protect.canary import refresh_keys_now
+
+                keys = refresh_keys_now()
             dek = unwrap_data_key(keys, self.dek_wrapped, self.kek_version or 1, self._where("dek"))
         self.__dict__["_dek"] = dek
         return dek
@@ -167,6 +172,11 @@ class ProtectedMixin:
 
 @event.listens_for(Session, "before_flush")
 def _rewrite_blind_indexes(session: Session, _flush_context: Any, _instances: Any) -> None:
+    for obj in list(session.deleted):
+        if isinstance(obj, ProtectedMixin):
+            # A deleted record leaves no index rows behind (they would only be noise for searches).
+            session.execute(delete(BlindIndex).where(BlindIndex.record_type == obj.__tablename__,  # type: ignore[attr-defined]
+                                                     BlindIndex.record_id == obj.id))  # type: ignore[attr-defined]
     for obj in list(session.new) + list(session.dirty):
         pending = obj.__dict__.get("_reindex") if isinstance(obj, ProtectedMixin) else None
         if not pending:
@@ -185,23 +195,26 @@ def candidate_ids(model: type[ProtectedMixin], field: str, query: str, province_
     rows for which ``blind.matches`` holds after decryption: the index only narrows the search.
     """
     spec = model.__protected__[field]
-    assert spec.index is not None
+    if spec.index is None:
+        raise ValueError(f"{field} has no blind index")
     tokens = blind.TOKENIZERS[spec.index](query)
     keys = current_keys()
     table = model.__tablename__  # type: ignore[attr-defined]
     provinces = sorted(set(province_codes))
     if not tokens or not provinces:
         return select(BlindIndex.record_id).where(db.false())
+    # Every index version of the ring is searched: while ``keys reindex`` runs, some records still have
+    # rows of the previous version; once it is retired from the key folder, only the new one remains.
+    versions = sorted(keys.index_roots)
     per_token = []
     for token in tokens:
-        values = [(p, blind.index_value(keys, table, field, p, token)) for p in provinces]
-        conditions = db.or_(*[db.and_(BlindIndex.province_code == p, BlindIndex.value == v) for p, v in values])
+        conditions = db.or_(*[
+            db.and_(BlindIndex.province_code == p, BlindIndex.index_version == v,
+                    BlindIndex.value == blind.index_value(keys, table, field, p, token, v))
+            for p in provinces for v in versions])
         per_token.append(select(BlindIndex.record_id).where(
             BlindIndex.record_type == table, BlindIndex.field == field, conditions))
-    query_ = per_token[0]
-    for q in per_token[1:]:
-        query_ = query_.intersect(q)  # type: ignore[assignment]
-    return query_
+    return per_token[0] if len(per_token) == 1 else intersect(*per_token)
 
 
 def search(model: type[ProtectedMixin], field: str, query: str, scoped_query, province_codes: Iterable[str],
@@ -211,6 +224,22 @@ def search(model: type[ProtectedMixin], field: str, query: str, scoped_query, pr
     ids = candidate_ids(model, field, query, province_codes)
     rows = db.session.scalars(scoped_query.where(model.id.in_(ids))).all()  # type: ignore[attr-defined]
     return [r for r in rows if blind.matches(spec.index or "name", getattr(r, field), query)][:limit]
+
+
+def protected_models() -> list[type[ProtectedMixin]]:
+    """Every mapped model class that inherits ``ProtectedMixin`` (the rotation and verify commands walk them)."""
+    found: list[type[ProtectedMixin]] = []
+    pending = list(ProtectedMixin.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "__mapper__" in dir(cls) and getattr(cls, "__table__", None) is not None and cls not in found:
+            found.append(cls)
+    return sorted(found, key=lambda c: c.__tablename__)  # type: ignore[attr-defined]
+
+
+def protected_model(table: str) -> type[ProtectedMixin] | None:
+    return next((m for m in protected_models() if m.__tablename__ == table), None)  # type: ignore[attr-defined]
 
 
 @event.listens_for(ProtectedMixin, "expire", propagate=True)

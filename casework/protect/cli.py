@@ -1,0 +1,182 @@
+"""``keys rotate``, ``keys verify`` and ``keys reindex`` (DESIGN §4; registered by ``casework.cli``).
+
+Nothing here prints a key or a protected value: only versions, counts, table and column names.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from casework.extensions import db
+
+
+def register(app: Flask, keys_cli: AppGroup) -> None:
+    for command in (keys_rotate, keys_verify, keys_reindex):
+        keys_cli.add_command(command)
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _describe(pending: dict[str, int]) -> str:
+    return ", ".join(f"{name}: {n}" for name, n in sorted(pending.items()))
+
+
+@click.command("rotate")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Rows re-wrapped per committed batch.")
+@click.option("--resume", is_flag=True,
+              help="Only finish re-wrapping under the newest master key; never add a new version.")
+@with_appcontext
+def keys_rotate(batch_size: int, resume: bool) -> None:
+    """Add a master-key version and re-wrap every data key and sealed seed under it, in batches.
+
+    Started again after an interruption, it finishes the unfinished rotation instead of adding another
+    version. Run it once more with --resume after restarting the application, for data keys created
+    meanwhile by workers that still had the previous version.
+    """
+    from casework.protect import audit, rotation
+    from casework.protect.canary import record_check_value, refresh_keys
+    from casework.protect.keys import add_kek_version, current_keys, load_keys
+
+    keys = current_keys()
+    target = keys.current_kek_version
+    pending = rotation.pending_rewrap(target)
+    if not pending and resume:
+        click.echo(f"Nothing to re-wrap: every data key and sealed value is under master key v{target}.")
+        return
+    if pending:
+        click.echo(f"Resuming the rotation to master key v{target}: {sum(pending.values())} left "
+                   f"({_describe(pending)}).")
+    else:
+        directory = Path(keys.directory)
+        try:
+            target = add_kek_version(directory)
+            record_check_value(load_keys(directory), "kek", target)
+            audit.record("key_rotation_start", object_type="key", detail=f"kek.v{target}", actor=rotation.OPERATOR)
+            db.session.commit()
+        except (OSError, RuntimeError) as e:
+            db.session.rollback()
+            _fail(f"Could not add a master key: {e}")
+        keys = refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+        if keys.current_kek_version != target:
+            _fail(f"Master key v{target} was written but could not be loaded; nothing was re-wrapped.")
+        pending = rotation.pending_rewrap(target)
+        click.echo(f"Added master key kek.v{target}.key; {sum(pending.values())} data keys and sealed values "
+                   "to re-wrap.")
+    total = sum(pending.values())
+    with click.progressbar(length=total, label=f"Re-wrapping under v{target}", show_pos=True,
+                           file=sys.stderr) as bar:
+        done = rotation.rewrap_all(target, batch_size, on_batch=bar.update)
+    left = rotation.pending_rewrap(target)
+    audit.record("key_rotation_done" if not left else "key_rotation_partial", object_type="key",
+                 detail=f"kek.v{target}", actor=rotation.OPERATOR)
+    db.session.commit()
+    if left:
+        _fail(f"{sum(left.values())} rows changed during the run and are still under an older master key "
+              f"({_describe(left)}); run 'keys rotate --resume' again.")
+    click.echo(f"Done: {done} re-wrapped; every data key and sealed value is under master key v{target}.")
+    click.echo(f"Back up kek.v{target}.key to the offline custodians now. Keep the older master keys until every "
+               "database backup made before today has expired (those backups still need them).")
+
+
+@click.command("reindex")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Records re-indexed per committed batch.")
+@click.option("--resume", is_flag=True, help="Only finish an unfinished re-key; never add a new index version.")
+@click.option("--wait-seconds", default=None, type=click.IntRange(0, 3600),
+              help="Pause after adding the index key so that running workers load it before records move "
+                   "(default: the workers' reload interval plus 5 s).")
+@with_appcontext
+def keys_reindex(batch_size: int, resume: bool, wait_seconds: int | None) -> None:
+    """Add a blind-index root version and recompute every index row with it, in batches (resumable).
+
+    Searches keep working during the run: workers search every index version of their key ring.
+    """
+    from casework.protect import audit, rotation
+    from casework.protect.canary import record_check_value, refresh_keys
+    from casework.protect.keys import RELOAD_SECONDS, add_index_version, current_keys, load_keys
+
+    keys = current_keys()
+    target = keys.current_index_version
+    pending = rotation.pending_reindex(target)
+    if not pending and resume:
+        click.echo(f"Nothing to re-index: every blind-index row is of version {target}.")
+        return
+    if pending:
+        click.echo(f"Resuming the re-key to index version {target}: {sum(pending.values())} records left.")
+    else:
+        directory = Path(keys.directory)
+        try:
+            target = add_index_version(directory)
+            record_check_value(load_keys(directory), "index", target)
+            audit.record("key_reindex_start", object_type="key", detail=f"index.v{target}", actor=rotation.OPERATOR)
+            db.session.commit()
+        except (OSError, RuntimeError) as e:
+            db.session.rollback()
+            _fail(f"Could not add an index key: {e}")
+        keys = refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+        if keys.current_index_version != target:
+            _fail(f"Index key v{target} was written but could not be loaded; nothing was re-indexed.")
+        wait = RELOAD_SECONDS + 5 if wait_seconds is None else wait_seconds
+        if wait:
+            click.echo(f"Added index.v{target}.key; waiting {wait} s for running workers to load it.")
+            time.sleep(wait)
+        pending = rotation.pending_reindex(target)
+    total = sum(pending.values())
+    with click.progressbar(length=total, label=f"Re-indexing with v{target}", show_pos=True,
+                           file=sys.stderr) as bar:
+        done = rotation.reindex_all(target, batch_size, on_batch=bar.update)
+    left = rotation.pending_reindex(target)
+    audit.record("key_reindex_done" if not left else "key_reindex_partial", object_type="key",
+                 detail=f"index.v{target}", actor=rotation.OPERATOR)
+    db.session.commit()
+    if left:
+        _fail(f"{sum(left.values())} records changed during the run; run 'keys reindex --resume' again.")
+    click.echo(f"Done: {done} records re-indexed with index key v{target}. Once every worker has been "
+               f"restarted, older index.v*.key files may be moved offline.")
+
+
+@click.command("verify")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@with_appcontext
+def keys_verify(batch_size: int) -> None:
+    """Decrypt every protected value, sealed seed and attachment and recompute every blind index.
+
+    Prints counts only, never a value; exits 1 when anything does not decrypt or does not match.
+    """
+    from casework.protect import audit, rotation
+    from casework.protect.keys import current_keys
+    from casework.protect.verify import verify_protected_data
+
+    keys = current_keys()
+    report = verify_protected_data(batch=batch_size, keys=keys)
+    click.echo(f"key ring: master keys {', '.join(f'v{v}' for v in sorted(keys.keks))}; "
+               f"index keys {', '.join(f'v{v}' for v in sorted(keys.index_roots))}")
+    for what, n in sorted(report.checked.items()):
+        click.echo(f"checked: {what}: {n}")
+    if report.kek_versions:
+        click.echo("under master key: " + ", ".join(f"v{v}: {n}" for v, n in sorted(report.kek_versions.items())))
+    if report.index_versions:
+        versions = sorted(report.index_versions.items())
+        click.echo("index rows of version: " + ", ".join(f"v{v}: {n}" for v, n in versions))
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    audit.record("key_verify", object_type="key", outcome="allowed" if report.ok else "failed",
+                 actor=rotation.OPERATOR)
+    db.session.commit()
+    if report.ok:
+        click.echo("ok: no problem found")
+        return
+    for (place, what), n in sorted(report.problems.items()):
+        click.echo(f"problem: {place}: {what}: {n}")
+    click.echo(f"bad: {sum(report.problems.values())} problems")
+    sys.exit(1)
