@@ -1,0 +1,352 @@
+"""The attacker's bounds by linear and integer programming, with scipy's HiGHS (disclosure-control §2.5).
+
+For a cell ``i`` the attacker computes ``L_i = min y_i`` and ``U_i = max y_i`` subject to every relation
+of the model, the published values (fixed), and ``y ≥ 0`` for what is suppressed or hidden. A release
+passes when every primary cell satisfies (§2.5 "Protection requirement"):
+
+- R1 no exact disclosure: ``U > L``;
+- R2 no existence disclosure: ``L = 0``;
+- R3 width: ``U − L ≥ PR`` (PR = k);
+- R4 money: ``U ≥ x + UPL`` and ``L ≤ x − LPL`` (p% protection levels, LPL = UPL).
+
+Published cells are constants, so the system falls apart into small connected components of unknown
+cells; each bound is solved on its component alone (the speed-up that makes a national release
+auditable on two cores). ``linprog`` serves the fast loop; ``milp`` gives the integer attacker of the
+final audit (T8), whose bounds can be tighter on three-way and hierarchical tables.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import csr_array
+
+from casework.stats.model import CONTEXT, HIDDEN, TARGET, Model
+
+TOL = 1e-6
+INF = math.inf
+
+
+class AuditError(RuntimeError):
+    """The constraint system is inconsistent: the counts contradict the relations (a counting defect)."""
+
+
+@dataclass(frozen=True)
+class State:
+    """Which target cells are suppressed, and (for the insider test) cells pinned to a known value."""
+
+    suppressed: frozenset[int]
+    pinned: tuple[tuple[int, float], ...] = ()
+
+    def suppress(self, cells: tuple[int, ...] | list[int] | set[int]) -> State:
+        return State(self.suppressed | frozenset(cells), self.pinned)
+
+    def pin(self, v: int, value: float) -> State:
+        return State(self.suppressed, tuple(sorted({**dict(self.pinned), v: value}.items())))
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What the attacker must not learn about one primary cell (§2.5 R1–R4)."""
+
+    var: int
+    width: float = 0.0            # R3
+    existence: bool = True        # R2
+    upper: float | None = None    # R4: U must reach at least this
+    lower: float | None = None    # R4: L must reach at most this
+    scale: float = 1.0            # unit of R2/R4 deficits: 1 person, or a share of a money cell's level
+
+
+def deficit(req: Requirement, low: float, high: float) -> float:
+    """How far a bound pair is from meeting the requirement: 0 when it is met (§2.5 "deficit")."""
+    d = 0.0
+    if high - low <= TOL:
+        d += 1.0  # R1
+    if req.width:
+        d += max(0.0, req.width - (high - low))
+    if req.existence and low > TOL * req.scale:
+        d += low / req.scale
+    if req.upper is not None and high < req.upper - TOL * max(1.0, abs(req.upper)):
+        d += (req.upper - high) / req.scale
+    if req.lower is not None and low > req.lower + TOL * max(1.0, abs(req.lower)):
+        d += (low - req.lower) / req.scale
+    return d
+
+
+@dataclass
+class Auditor:
+    """Bounds on cells and linear forms of the model, cached by component."""
+
+    model: Model
+    solves: int = 0
+    _cache: dict = field(default_factory=dict, repr=False)
+    _regions: dict = field(default_factory=dict, repr=False)
+    _static: list = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self._static = [self._static_bounds(var) for var in self.model.vars]
+
+    # --- what the attacker knows -------------------------------------------------------------------
+
+    @staticmethod
+    def _static_bounds(var) -> tuple[float, float] | None:
+        if var.ledger is not None:
+            # §2.5: a cell published in the ledger is public; a suppressed one stays suppressed (sticky).
+            if var.ledger.status == "published" and var.ledger.value is not None:
+                slack = var.revision()
+                return max(0.0, var.ledger.value - slack), var.ledger.value + slack
+            return 0.0, INF
+        if var.role == TARGET:
+            return None  # depends on the suppression state
+        if var.role in (CONTEXT, HIDDEN):
+            return 0.0, INF
+        raise ValueError(var.role)
+
+    def bounds(self, v: int, state: State) -> tuple[float, float]:
+        if state.pinned:
+            for pv, value in state.pinned:
+                if pv == v:
+                    return value, value
+        static = self._static[v]
+        if static is not None:
+            return static
+        if v in state.suppressed:
+            return 0.0, INF
+        x = self.model.vars[v].value
+        if x is None:
+            raise AuditError(f"no value for {self.model.vars[v].key.label()}")
+        return x, x
+
+    def resolve(self, v: int, state: State) -> tuple:
+        """What the attacker knows of one cell: ``("fixed", value)`` for a published or pinned cell,
+        ``("det", value, row)`` for an unknown cell that one relation gives away once the others are
+        known (peeling; the "one missing child" of T3), or ``("comp", cells)`` for a cell that stays
+        unknown, with the component of unknown cells it is tied to."""
+        low, high = self.bounds(v, state)
+        if high - low <= 0:
+            return ("fixed", low)
+        memo = self._memo(state)
+        if v not in memo:
+            self._explore(v, state, memo)
+        return memo[v]
+
+    def is_free(self, v: int, state: State) -> bool:
+        return self.resolve(v, state)[0] == "comp"
+
+    def fixed_value(self, v: int, state: State) -> float:
+        known = self.resolve(v, state)
+        if known[0] == "comp":
+            raise ValueError("not known to the attacker")
+        return known[1]
+
+    def component(self, v: int, state: State) -> tuple[int, ...]:
+        known = self.resolve(v, state)
+        return known[1] if known[0] == "comp" else ()
+
+    def region(self, v: int, state: State) -> tuple[int, ...]:
+        """Every cell, given away or not, that was unknown before peeling and is tied to ``v``."""
+        low, high = self.bounds(v, state)
+        if high - low <= 0:
+            return ()
+        self.resolve(v, state)
+        return self._memo(state)[("region", v)]
+
+    def _memo(self, state: State) -> dict:
+        memo = self._regions.get(state)
+        if memo is None:
+            if len(self._regions) > 64:  # states come and go during the search; keep memory bounded
+                for old in list(self._regions)[:32]:
+                    del self._regions[old]
+            memo = self._regions[state] = {}
+        return memo
+
+    def _explore(self, v: int, state: State, memo: dict) -> None:
+        model, rows_of = self.model, self.model.rows_of
+        n_eq = len(model.eq_rows)
+
+        def unknown(w: int) -> bool:
+            low, high = self.bounds(w, state)
+            return high - low > 0
+
+        region, todo = {v}, [v]
+        while todo:
+            u = todo.pop()
+            for r in rows_of[u]:
+                for w in model.row(r)[0]:
+                    if w not in region and unknown(w):
+                        region.add(w)
+                        todo.append(w)
+        # Peel: a relation with a single unknown cell gives that cell away.
+        eq_rows = sorted({r for u in region for r in rows_of[u] if r < n_eq})
+        count = {r: sum(1 for w in model.eq_rows[r][0] if w in region) for r in eq_rows}
+        queue = sorted((r for r, c in count.items() if c == 1), reverse=True)
+        known: dict[int, tuple[float, int]] = {}
+        while queue:
+            r = queue.pop()
+            if count[r] != 1:
+                continue
+            vs, cs = model.eq_rows[r]
+            u = next(w for w in vs if w in region and w not in known)
+            total, coef = 0.0, 0.0
+            for w, a in zip(vs, cs, strict=True):
+                if w == u:
+                    coef = a
+                else:
+                    total += a * (known[w][0] if w in known else self.bounds(w, state)[0])
+            known[u] = (-total / coef, r)
+            for r2 in rows_of[u]:
+                if r2 < n_eq:
+                    count[r2] -= 1
+                    if count[r2] == 1:
+                        queue.append(r2)
+        region_t = tuple(sorted(region))
+        for u, (value, r) in known.items():
+            memo[u] = ("det", value, r)
+            memo[("region", u)] = region_t
+        rest = region - known.keys()
+        while rest:
+            start = min(rest)
+            comp, todo = {start}, [start]
+            while todo:
+                u = todo.pop()
+                for r in rows_of[u]:
+                    for w in model.row(r)[0]:
+                        if w in rest and w not in comp:
+                            comp.add(w)
+                            todo.append(w)
+            comp_t = tuple(sorted(comp))
+            for u in comp_t:
+                memo[u] = ("comp", comp_t)
+                memo[("region", u)] = region_t
+            rest -= comp
+
+    # --- bounds ---------------------------------------------------------------------------------------
+
+    def minimise(self, form: Mapping[int, float], state: State, integer: bool) -> float:
+        """The attacker's minimum of ``Σ form[v]·y_v``: constants for known cells plus one program per
+        component of unknown cells."""
+        total = 0.0
+        by_comp: dict[tuple[int, ...], dict[int, float]] = {}
+        for v, a in form.items():
+            if a == 0:
+                continue
+            known = self.resolve(v, state)
+            if known[0] == "comp":
+                by_comp.setdefault(known[1], {})[v] = a
+            else:
+                total += a * known[1]
+        for comp, objective in sorted(by_comp.items()):
+            total += self._solve(comp, objective, state, integer)
+        return total
+
+    def interval(self, v: int, state: State, integer: bool) -> tuple[float, float]:
+        return self.minimise({v: 1.0}, state, integer), -self.minimise({v: -1.0}, state, integer)
+
+    def _solve(self, comp: tuple[int, ...], objective: dict[int, float], state: State, integer: bool) -> float:
+        # Every known value is the true value (published, pinned, or given away by a relation), so a
+        # component's program depends on the component alone: the cache outlives the state.
+        key = (comp, tuple(sorted(objective.items())), integer)
+        if key not in self._cache:
+            self._cache[key] = self._solve_uncached(comp, objective, state, integer)
+        return self._cache[key]
+
+    def _system(self, comp: tuple[int, ...], state: State):
+        """The component's rows with known cells moved to the right-hand side."""
+        pos = {v: i for i, v in enumerate(comp)}
+        row_ids = sorted({r for u in comp for r in self.model.rows_of[u]})
+        eq: list[tuple[dict[int, float], float]] = []
+        ub: list[tuple[dict[int, float], float]] = []
+        for r in row_ids:
+            vs, cs, sense, rhs = self.model.row(r)
+            coefs: dict[int, float] = {}
+            for w, a in zip(vs, cs, strict=True):
+                if w in pos:
+                    coefs[pos[w]] = a * self.model.vars[w].scale
+                else:
+                    rhs -= a * self.fixed_value(w, state)
+            (eq if sense == "=" else ub).append((coefs, rhs))
+        lows, highs = zip(*(self.bounds(v, state) for v in comp), strict=True)
+        scales = np.array([self.model.vars[v].scale for v in comp])
+        return eq, ub, np.array(lows) / scales, np.array(highs) / scales, scales
+
+    def _solve_uncached(self, comp: tuple[int, ...], objective: dict[int, float], state: State,
+                        integer: bool) -> float:
+        eq, ub, lows, highs, scales = self._system(comp, state)
+        c = np.zeros(len(comp))
+        for v, a in objective.items():
+            c[comp.index(v)] = a * self.model.vars[v].scale
+        if not eq and not ub:
+            return float(sum(ci * (lo if ci > 0 else hi) for ci, lo, hi in zip(c, lows, highs, strict=True) if ci))
+        if len(eq) == 1 and not ub:
+            fast = _single_row(c, eq[0], lows, highs)
+            if fast is not None:
+                return fast
+        self.solves += 1
+        ints = np.array([1 if integer and self.model.vars[v].integer else 0 for v in comp])
+        return _program(c, eq, ub, lows, highs, ints, len(comp))
+
+
+def _single_row(c: np.ndarray, row: tuple[dict[int, float], float], lows: np.ndarray,
+                highs: np.ndarray) -> float | None:
+    """One equation ``Σ a·y = r`` with a common coefficient: the minimum by filling the cheapest cells
+    first. Exact and integral when the bounds and ``r`` are integers, so LP and ILP agree (the
+    commune rows of a province, the common case)."""
+    coefs, rhs = row
+    values = set(coefs.values())
+    if len(values) != 1 or len(coefs) != len(c):
+        return None
+    total = rhs / values.pop()
+    y = lows.copy()
+    rest = total - y.sum()
+    if rest < -TOL:
+        raise AuditError("the counts contradict a relation")
+    for i in np.argsort(c, kind="stable"):
+        room = highs[i] - y[i]
+        take = min(rest, room)
+        y[i] += take
+        rest -= take
+        if rest <= TOL:
+            break
+    if rest > TOL:
+        raise AuditError("the counts contradict a relation")
+    return float(c @ y)
+
+
+def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[csr_array, np.ndarray]:
+    data, ri, ci = [], [], []
+    for i, (coefs, _) in enumerate(rows):
+        for j, a in coefs.items():
+            data.append(a)
+            ri.append(i)
+            ci.append(j)
+    matrix = csr_array((data, (ri, ci)), shape=(len(rows), n))
+    return matrix, np.array([rhs for _, rhs in rows], dtype=float)
+
+
+def _program(c: np.ndarray, eq: list, ub: list, lows: np.ndarray, highs: np.ndarray, ints: np.ndarray,
+             n: int) -> float:
+    a_eq, b_eq = _matrix(eq, n) if eq else (None, None)
+    a_ub, b_ub = _matrix(ub, n) if ub else (None, None)
+    if ints.any():
+        constraints = []
+        if eq:
+            constraints.append(LinearConstraint(a_eq, b_eq, b_eq))
+        if ub:
+            constraints.append(LinearConstraint(a_ub, -np.inf, b_ub))
+        res = milp(c, integrality=ints, bounds=Bounds(lows, highs), constraints=constraints)
+        if res.status == 0:
+            return float(round(res.fun)) if abs(res.fun - round(res.fun)) < TOL else float(res.fun)
+        # HiGHS may report "infeasible or unbounded" for a MIP: the relaxation tells which.
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
+                  bounds=list(zip(lows, [None if h == INF else h for h in highs], strict=True)), method="highs")
+    if res.status == 3:
+        return -INF
+    if res.status != 0:
+        raise AuditError(f"the attacker's program failed: {res.message}")
+    if ints.any():
+        raise AuditError("the integer program failed although its relaxation is solvable")
+    return float(res.fun)

@@ -1,0 +1,338 @@
+"""Primary and complementary suppression (disclosure-control §2.4, §2.5).
+
+Primary rules mark the cells that must not be seen (P1–P4, and the hidden complement of T6).
+Complementary suppression then hides further cells, chosen by cost, until the attacker of
+``lp_audit`` cannot narrow any primary cell: the audit-and-fix loop of §2.5. The heuristic only
+decides how much is lost; the guarantee comes from the audit, which is rerun on the final pattern.
+
+Suppression is one flag. Which cells were primary is known only inside this module while the
+release is computed, and never leaves it (§2.7 "Never reveal which suppressions are primary").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from casework.stats.cells import period_type
+from casework.stats.lp_audit import TOL, Auditor, Requirement, State, deficit
+from casework.stats.model import TARGET, Model, twin_group
+
+# §2.5 cost weights: national ≫ province ≫ commune; totals and years cost more than details.
+LEVEL_WEIGHT = {"national": 1000.0, "province": 30.0, "commune": 1.0}
+TOTAL_WEIGHT = 10.0
+YEAR_WEIGHT = 4.0
+
+
+class ReleaseError(RuntimeError):
+    """No suppression pattern protects the release; it must not be published (§2.5)."""
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Disclosure-control parameters (§2.4; stating them is fine under Kerckhoffs's principle)."""
+
+    k: int = 10                      # P1: a person count 1..k−1 is primary
+    p: float = 10.0                  # P3: the p% rule for money
+    protection_width: int | None = None  # R3: PR, k when not set
+    group_factor: int = 2            # P4: a 100 % category under a parent below group_factor·k
+    candidates: int = 8              # §2.5: cheapest candidates tried per step
+
+    @property
+    def pr(self) -> int:
+        return self.protection_width if self.protection_width is not None else self.k
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"k": self.k, "p": self.p, "protection_width": self.pr, "group_factor": self.group_factor}
+
+
+# --- primary suppression (§2.4) ------------------------------------------------------------------
+
+def primary_requirements(model: Model, params: Parameters) -> dict[int, Requirement]:
+    """Every cell that must be protected, with what the attacker must not learn about it.
+
+    Cells already published in the ledger are public and need nothing; unreleased and hidden cells
+    with a known value are judged like any other (a hidden complement is derivable, T6).
+    """
+    out: dict[int, Requirement] = {}
+    for v, var in enumerate(model.vars):
+        if var.value is None or (var.ledger is not None and var.ledger.status == "published"):
+            continue
+        req = _requirement(model, v, params)
+        if req is not None:
+            out[v] = req
+    return out
+
+
+def _requirement(model: Model, v: int, params: Parameters) -> Requirement | None:
+    var = model.vars[v]
+    x = var.value or 0.0
+    if var.kind in ("persons", "excluded"):
+        if 1 <= x < params.k or _group_disclosure(model, v, params):  # P1 (T6 for complements), P4
+            return Requirement(v, width=params.pr, existence=True)
+        return None
+    if var.kind == "events":
+        persons = var.persons if var.persons is not None else x  # a complement: events bound persons
+        if x >= 1 and persons < params.k:  # P2
+            return Requirement(v, width=params.pr, existence=True)
+        return None
+    return _money_requirement(v, var.value or 0.0, var.persons or 0, var.top, params)
+
+
+def _money_requirement(v: int, total: float, recipients: int, top: tuple[int, int],
+                       params: Parameters) -> Requirement | None:
+    if total <= 0:
+        return None
+    x1, x2 = top
+    upl = params.p / 100 * x1 - (total - x1 - x2)  # §2.4 P3 upper protection level
+    frequency = recipients < params.k
+    if not frequency and upl <= 0:
+        return None
+    level = max(upl, 0.0)
+    scale = max(level, params.p / 100 * x1, 1.0) / params.k
+    return Requirement(v, width=0.0, existence=frequency, upper=total + level, lower=total - level, scale=scale)
+
+
+def _group_disclosure(model: Model, v: int, params: Parameters) -> bool:
+    """P4: in a breakdown by a sensitive attribute, one category holds everyone of a small parent."""
+    var = model.vars[v]
+    if var.key.hidden:
+        return False
+    for variable, _ in var.key.dims:
+        if not model.sensitive.get(variable):
+            continue
+        parent = model.index.get(var.key.without(variable))
+        value = model.vars[parent].value if parent is not None else None
+        if value is not None and 1 <= value < params.group_factor * params.k and var.value == value:
+            return True
+    return False
+
+
+def initial_state(model: Model, requirements: Iterable[int]) -> State:
+    """Primary target cells, plus what the ledger already suppressed (sticky status, §2.5), with their
+    twins: one pattern for a person count and its events or money (§2.2)."""
+    start: set[int] = set()
+    for v in requirements:
+        if model.vars[v].role == TARGET:
+            start.add(v)
+    for v, var in enumerate(model.vars):
+        if var.role == TARGET and var.ledger is not None and var.ledger.status == "suppressed":
+            start.add(v)
+    return State(frozenset(_with_twins(model, start)))
+
+
+def _with_twins(model: Model, cells: Iterable[int]) -> set[int]:
+    out: set[int] = set()
+    for v in cells:
+        out.update(w for w in twin_group(model, v) if _suppressible(model, w))
+        out.add(v)
+    return out
+
+
+def _suppressible(model: Model, v: int) -> bool:
+    var = model.vars[v]
+    return var.role == TARGET and var.ledger is None
+
+
+# --- checks: what the loop makes true ------------------------------------------------------------
+
+class Check(Protocol):
+    anchors: tuple[int, ...]
+    order: tuple
+
+    def deficit(self, auditor: Auditor, state: State, integer: bool) -> float: ...
+
+
+@dataclass(frozen=True)
+class CellCheck:
+    """R1–R4 for one primary cell; with ``pin``, the insider variant (T11): one suppressed cell is known
+    to a coalition of one, and the primary must still not be exactly disclosed."""
+
+    requirement: Requirement
+    order: tuple
+    pin: tuple[int, float] | None = None
+
+    @property
+    def anchors(self) -> tuple[int, ...]:
+        return (self.requirement.var,)
+
+    def deficit(self, auditor: Auditor, state: State, integer: bool) -> float:
+        if self.pin is not None:
+            state = state.pin(*self.pin)
+        low, high = auditor.interval(self.requirement.var, state, integer)
+        return deficit(self.requirement, low, high)
+
+
+@dataclass(frozen=True)
+class FormCheck:
+    """A linear form that must not be provably positive: the reconstruction bound of T15."""
+
+    form: tuple[tuple[int, float], ...]
+    order: tuple
+
+    @property
+    def anchors(self) -> tuple[int, ...]:
+        return tuple(v for v, _ in self.form)
+
+    def deficit(self, auditor: Auditor, state: State, integer: bool) -> float:
+        low = auditor.minimise(dict(self.form), state, integer)
+        return low if low >= 1 - TOL else 0.0
+
+
+def cell_checks(model: Model, requirements: dict[int, Requirement]) -> list[CellCheck]:
+    return [CellCheck(req, (0, model.vars[v].key.sort_key())) for v, req in sorted(requirements.items())]
+
+
+def insider_checks(auditor: Auditor, state: State, requirements: dict[int, Requirement]) -> list[CellCheck]:
+    """T11: for each suppressed cell j with a known value, every primary i sharing a relation with j."""
+    model = auditor.model
+    suppressed = set(state.suppressed) | {
+        v for v, var in enumerate(model.vars)
+        if var.ledger is not None and var.ledger.status == "suppressed" and var.value is not None}
+    out: list[CellCheck] = []
+    for j in sorted(suppressed):
+        value = model.vars[j].value
+        if value is None:
+            continue
+        partners = {i for r in model.rows_of[j] for i in model.row(r)[0]}
+        for i in sorted(partners & requirements.keys()):
+            if i == j:
+                continue
+            req = Requirement(i, width=0.0, existence=False)  # T11 criterion: U_i > L_i
+            out.append(CellCheck(req, (1, model.vars[i].key.sort_key(), model.vars[j].key.sort_key()),
+                                 pin=(j, value)))
+    return out
+
+
+# --- complementary suppression (§2.5 "The algorithm") ------------------------------------------
+
+def cost(model: Model, v: int) -> float:
+    """Information lost by hiding a cell and its twins: weighted by level, totals and years."""
+    total = 0.0
+    for w in twin_group(model, v):
+        var = model.vars[w]
+        weight = LEVEL_WEIGHT[var.key.geo_level]
+        weight *= TOTAL_WEIGHT if not var.key.dims else 1.0
+        weight *= YEAR_WEIGHT if period_type(var.key.period) == "year" else 1.0
+        total += weight * (1.0 + (var.persons if var.persons is not None else var.value or 0.0))
+    return total
+
+
+def candidates(auditor: Auditor, check: Check, state: State) -> list[int]:
+    """Published cells of this release sharing a relation with the check's cells or their unknown
+    neighbours; if there are none, one relation further."""
+    model = auditor.model
+    reach: set[int] = set(check.anchors)
+    for a in check.anchors:
+        reach.update(auditor.region(a, State(state.suppressed)))
+    for _ in range(3):
+        rows = {r for u in reach for r in model.rows_of[u]}
+        near = {w for r in rows for w in model.row(r)[0]}
+        found = sorted(w for w in near if _suppressible(model, w) and w not in state.suppressed)
+        if found:
+            return found
+        reach |= near
+    return []
+
+
+def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable[int] | None = None,
+            on_step=None) -> State:
+    """No protected cell may be given away by peeling: a relation whose other cells are known gives its
+    last unknown cell away, which may leave another relation with one unknown cell (the "one missing
+    child" of T3; the quick pass before the LP loop, §2.5 "Speed-ups"). While a protected cell is given
+    away, hide the cheapest cell of any relation on the chain that gave it away.
+    ``focus``: only the regions of these cells changed since the last balance."""
+    model = auditor.model
+    if focus is None:
+        pending = set(protected)
+    else:
+        pending = {u for f in focus for u in auditor.region(f, state) if u in protected}
+    order = lambda u: model.vars[u].key.sort_key()  # noqa: E731
+    while pending:
+        u = min(pending, key=order)
+        pending.discard(u)
+        if auditor.resolve(u, state)[0] != "det":
+            continue
+        options = sorted({w for r in _chain(auditor, u, state) for w in model.eq_rows[r][0]
+                          if _suppressible(model, w) and w not in state.suppressed},
+                         key=lambda w: (cost(model, w), order(w)))
+        if not options:
+            continue  # nothing to hide on the chain: the LP loop looks further afield
+        state = state.suppress(_with_twins(model, options[:1]))
+        pending |= {w for w in auditor.region(options[0], state) if w in protected}
+        pending.add(u)
+        if on_step is not None:
+            on_step()
+    return state
+
+
+def _chain(auditor: Auditor, u: int, state: State) -> list[int]:
+    """The relations that give ``u`` away: its own, and those of every given-away cell they use."""
+    model = auditor.model
+    rows: list[int] = []
+    seen, todo = {u}, [u]
+    while todo:
+        known = auditor.resolve(todo.pop(), state)
+        if known[0] != "det":
+            continue
+        rows.append(known[2])
+        for w in model.eq_rows[known[2]][0]:
+            if w not in seen and auditor.resolve(w, state)[0] == "det":
+                seen.add(w)
+                todo.append(w)
+    return rows
+
+
+def protect(auditor: Auditor, checks: Sequence[Check], state: State, params: Parameters, integer: bool,
+            protected: set[int], on_step=None) -> State:
+    """Add suppressions until every check passes; raise ReleaseError when nothing more can be hidden.
+
+    Hiding a cell only widens the attacker's feasible set, so a check that passes keeps passing as
+    suppressions are added. The checks are therefore repaired one at a time, the largest deficit
+    first (§2.5), without re-solving every check after every step; the caller's final audit then
+    solves every check once more on the final pattern.
+    """
+    failing: list[tuple[float, Check]] = []
+    for check in checks:
+        d = check.deficit(auditor, state, integer)
+        if d > TOL:
+            failing.append((d, check))
+    # The largest deficit first; ties by the smallest key, so the result is deterministic.
+    failing.sort(key=lambda item: (-item[0], item[1].order))
+    for _, check in failing:
+        d = check.deficit(auditor, state, integer)
+        while d > TOL:
+            state = _repair_step(auditor, check, d, state, params, integer, protected)
+            if on_step is not None:
+                on_step()
+            d = check.deficit(auditor, state, integer)
+    return state
+
+
+def _repair_step(auditor: Auditor, check: Check, d: float, state: State, params: Parameters,
+                 integer: bool, protected: set[int]) -> State:
+    model = auditor.model
+    found = candidates(auditor, check, state)
+    if not found:
+        raise ReleaseError(f"no cell left to hide around {model.vars[check.anchors[0]].key.label()}")
+    ranked = sorted(found, key=lambda w: (cost(model, w), model.vars[w].key.sort_key()))[:params.candidates]
+    # Each option is a cell together with what keeps it from being given away by its other relations
+    # (hiding one cell of a published sum alone hides nothing).
+    options = [balance(auditor, state.suppress(_with_twins(model, [w])), protected | {w}, focus=[w]) for w in ranked]
+    choice = _best_choice(auditor, check, d, state, options, integer)
+    return choice if choice is not None else options[0]
+
+
+def _best_choice(auditor: Auditor, check: Check, d: float, state: State, options: list[State],
+                 integer: bool) -> State | None:
+    """The option with the lowest cost per unit of deficit removed; None when no option removes any."""
+    model = auditor.model
+    choice, best = None, None
+    for trial in options:
+        reduction = d - check.deficit(auditor, trial, integer)
+        if reduction > TOL:
+            ratio = sum(cost(model, w) for w in trial.suppressed - state.suppressed) / reduction
+            if best is None or ratio < best - TOL:
+                choice, best = trial, ratio
+    return choice
