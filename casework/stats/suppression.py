@@ -312,16 +312,26 @@ def protect(auditor: Auditor, checks: Sequence[Check], state: State, params: Par
 
 def _repair_step(auditor: Auditor, check: Check, d: float, state: State, params: Parameters,
                  integer: bool, protected: set[int]) -> State:
+    """Hide the option with the best cost per unit of deficit removed (§2.5), trying the cheapest
+    candidates first and more only when none of them helps; each option is a cell together with what
+    keeps it from being given away by its other relations (hiding one cell of a published sum alone
+    hides nothing)."""
     model = auditor.model
     found = candidates(auditor, check, state)
     if not found:
         raise ReleaseError(f"no cell left to hide around {model.vars[check.anchors[0]].key.label()}")
-    ranked = sorted(found, key=lambda w: (cost(model, w), model.vars[w].key.sort_key()))[:params.candidates]
-    # Each option is a cell together with what keeps it from being given away by its other relations
-    # (hiding one cell of a published sum alone hides nothing).
-    options = [balance(auditor, state.suppress(_with_twins(model, [w])), protected | {w}, focus=[w]) for w in ranked]
-    choice = _best_choice(auditor, check, d, state, options, integer)
-    return choice if choice is not None else options[0]
+    ranked = sorted(found, key=lambda w: (cost(model, w), model.vars[w].key.sort_key()))
+    first: State | None = None
+    for start in range(0, len(ranked), params.candidates):
+        batch = ranked[start:start + params.candidates]
+        options = [balance(auditor, state.suppress(_with_twins(model, [w])), protected | {w}, focus=[w])
+                   for w in batch]
+        first = first or options[0]
+        choice = _best_choice(auditor, check, d, state, options, integer)
+        if choice is not None:
+            return choice
+    # §2.5: when no candidate reduces the deficit, hide the cheapest and look again.
+    return first if first is not None else state
 
 
 def _best_choice(auditor: Auditor, check: Check, d: float, state: State, options: list[State],

@@ -1,0 +1,441 @@
+"""The attacker test suite T1–T17 of disclosure-control §3, on the synthetic fixtures (a)–(j).
+
+Each attack runs twice: against the engine, where it must fail, and against a deliberately broken
+engine (one safeguard switched off), where it must succeed. The second run shows that the first could
+have failed. The attacker (``attacker.py``) reads only the downloads and the public catalogue.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from casework.stats.cells import CellKey
+from casework.stats.release import PercentSpec
+from tests.stats.attacker import protected
+from tests.stats.conftest import attack, key, small, truth
+from tests.stats.fixtures import (
+    G1,
+    G2_ACT,
+    G2_AGE,
+    G2_REF,
+    G4,
+    G5_SEX,
+    L1,
+    L2,
+    People,
+    fill,
+    release,
+    table,
+)
+
+K = 10
+QUARTER_TABLES = [G1, G2_AGE]
+G1_YEAR = table("G1-year", periods=("year",))
+
+
+def unprotected(values: dict[CellKey, int], releases, integer: bool = False) -> dict[str, list[str]]:
+    """Every primary-sensitive person count whose proven bounds break R1–R3, with the rules broken."""
+    a = attack(*releases)
+    out = {}
+    for cell in small(values):
+        if cell.measure != "survivors":
+            continue
+        low, high = a.interval(key(cell), integer)
+        failures = protected(low, high, K)
+        if failures:
+            out[cell.label()] = failures
+    return out
+
+
+# --- T1 threshold ------------------------------------------------------------------------------------
+
+def t1_fixture() -> People:
+    # (c) one male survivor in a province; (a) a commune with a single survivor.
+    p = People()
+    fill(p, "2026Q4", communes=("91001", "91002", "91003", "92001", "92002", "92003", "93001", "93002"))
+    p.add("2026Q4", "91004", n=1)
+    p.add("2026Q4", "92001", sex="M")
+    return p
+
+
+def published_small(r, k: int = K) -> list[str]:
+    return [c.key.label() for c in r.cells
+            if c.status == "published" and c.unit == "persons" and c.value is not None and 1 <= c.value < k]
+
+
+def test_t1_no_published_count_below_k():
+    r = release([G1_YEAR, G4, G5_SEX], t1_fixture().records, "2026Q4")
+    assert published_small(r) == []
+    assert r.manifest["audit"]["suppressed"] > 0
+
+
+def test_t1_threshold_scan_finds_small_counts_without_primary_suppression(broken):
+    broken("primary")
+    r = release([G1_YEAR, G4, G5_SEX], t1_fixture().records, "2026Q4")
+    assert "survivors|commune:91004|2026|" in published_small(r)
+    assert "survivors|province:92|2026|sex=M" in published_small(r)
+
+
+# --- T2 single-table differencing ---------------------------------------------------------------------
+
+def t2_fixture() -> People:
+    p = People()
+    fill(p, "2026Q1")
+    p.add("2026Q1", "92002", age="UNK")  # one survivor whose age is not known, in one province
+    return p
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["lp", "ilp"])
+def test_t2_single_table_differencing_is_protected(integer):
+    records = t2_fixture().records
+    r = release(QUARTER_TABLES, records, "2026Q1")
+    assert unprotected(truth(QUARTER_TABLES, records, "2026Q1"), [r], integer) == {}
+
+
+def test_t2_differencing_discloses_without_complementary_suppression(broken):
+    broken("complementary")
+    records = t2_fixture().records
+    r = release(QUARTER_TABLES, records, "2026Q1")
+    found = unprotected(truth(QUARTER_TABLES, records, "2026Q1"), [r])
+    assert found["survivors|province:92|2026Q1|age_group=UNK"] == ["R1", "R2", "R3"]
+
+
+# --- T3 hierarchy ------------------------------------------------------------------------------------
+
+def t3_fixture() -> People:
+    # (a) commune 91004 has a single survivor; (h) province 93 has two communes, 93002 is small.
+    p = People()
+    fill(p, "2026Q2", communes=("91001", "91002", "91003", "92001", "92002", "92003", "93001"))
+    p.add("2026Q2", "91004")
+    p.add("2026Q2", "93002", n=3)
+    return p
+
+
+HIERARCHY_TABLES = [G1_YEAR, G4]
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["lp", "ilp"])
+def test_t3_hierarchy_differencing_is_protected(integer):
+    records = t3_fixture().records
+    r = release(HIERARCHY_TABLES, records, "2026Q4")
+    a = attack(r)
+    assert a.one_missing_child() == []
+    assert unprotected(truth(HIERARCHY_TABLES, records, "2026Q4"), [r], integer) == {}
+
+
+def test_t3_one_missing_child_gives_the_small_commune_away_without_complementary_suppression(broken):
+    broken("complementary")
+    records = t3_fixture().records
+    r = release(HIERARCHY_TABLES, records, "2026Q4")
+    a = attack(r)
+    assert key(CellKey("survivors", "commune", "91004", "2026")) in a.one_missing_child()
+    found = unprotected(truth(HIERARCHY_TABLES, records, "2026Q4"), [r])
+    assert set(found) == {"survivors|commune:91004|2026|", "survivors|commune:93002|2026|"}
+
+
+# --- T4 time, with the ledger (fixture j) ----------------------------------------------------------------
+
+def t4_fixture() -> People:
+    p = People()
+    for q in ("2026Q1", "2026Q2", "2026Q3", "2026Q4"):
+        fill(p, q)
+        # Small in Q2 only: the year (62) and the other quarters (20) are published, so
+        # year − ΣQ gives Q2 away unless the year-end audit knows the ledger.
+        p.add(q, "93001", age="UNK", n=2 if q == "2026Q2" else 20)
+    return p
+
+
+def year_end(records, tables, with_ledger: bool = True):
+    earlier: tuple = ()
+    for q in ("2026Q1", "2026Q2", "2026Q3"):
+        earlier += (release(tables, records, q, earlier=earlier),)
+    final = release(tables, records, "2026Q4", earlier=earlier if with_ledger else (), alone=not with_ledger)
+    return earlier, final
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["lp", "ilp"])
+def test_t4_year_minus_quarters_is_protected_with_the_ledger(integer):
+    records = t4_fixture().records
+    earlier, final = year_end(records, QUARTER_TABLES)
+    assert final.manifest["audit"]["joint_with"] == ["2026Q1-r1", "2026Q2-r1", "2026Q3-r1"]
+    assert unprotected(truth(QUARTER_TABLES, records, "2026Q4"), [*earlier, final], integer) == {}
+
+
+def test_t4_year_end_release_audited_alone_gives_the_quarter_away():
+    records = t4_fixture().records
+    earlier, final = year_end(records, QUARTER_TABLES, with_ledger=False)
+    found = unprotected(truth(QUARTER_TABLES, records, "2026Q4"), [*earlier, final])
+    assert found["survivors|province:93|2026Q2|age_group=UNK"] == ["R1", "R2", "R3"]
+
+
+# --- T5 linked tables (fixture e) ---------------------------------------------------------------------
+
+G2_ACT_Y = table("G2-act-y", periods=("year",), dims=(G2_ACT.dimensions[0],))
+G2_AGE_Y = table("G2-age-y", periods=("year",), dims=(G2_AGE.dimensions[0],))
+G3_ACT_AGE = table("G3", geo=("national",), periods=("year",), dims=(G2_ACT.dimensions[0], G2_AGE.dimensions[0]))
+LINKED = [G2_ACT_Y, G2_AGE_Y, G3_ACT_AGE]
+
+
+def t5_fixture() -> People:
+    # (e) the type and age tables share their margins, and the two-way table shares both.
+    p = People()
+    fill(p, "2026Q3")
+    p.add("2026Q3", "91002", act=("SEXU",), age="A60", n=2)
+    p.add("2026Q3", "92003", act=("SEXU",), age="U16", n=3)
+    return p
+
+
+def conflicting_statuses(*releases) -> list[str]:
+    seen: dict[CellKey, tuple[str, int | None]] = {}
+    out = []
+    for r in releases:
+        for c in r.cells:
+            if seen.setdefault(c.key, (c.status, c.value)) != (c.status, c.value):
+                out.append(c.key.label())
+    return out
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["lp", "ilp"])
+def test_t5_linked_tables_are_audited_jointly(integer):
+    records = t5_fixture().records
+    r = release(LINKED, records, "2026Q4")
+    rows = {}
+    for row in attack_rows(r):
+        rows.setdefault(row_cell(row), set()).add((row["status"], row["value"]))
+    assert all(len(v) == 1 for v in rows.values())  # one status everywhere
+    values = truth(LINKED, records, "2026Q4")
+    assert unprotected(values, [r], integer) == {}
+
+
+def test_t5_tables_audited_one_by_one_disagree_and_disclose():
+    records = t5_fixture().records
+    one = release([G3_ACT_AGE], records, "2026Q4", release_id="2026Q4-a")
+    two = release([G2_ACT_Y, G2_AGE_Y], records, "2026Q4", release_id="2026Q4-b")
+    assert conflicting_statuses(one, two)
+
+
+def attack_rows(r):
+    from casework.stats import formats
+    from tests.stats.attacker import parse_csv
+
+    return parse_csv(formats.to_csv(r))
+
+
+def row_cell(row: dict) -> tuple:
+    return (row["measure"], row["geo_level"], row["geo_code"], row["period"], row["act_form"], row["age_group"])
+
+
+# --- T6 multi-valued complements (fixture g) ---------------------------------------------------------------
+
+REF_TABLES = [G1, G2_REF]
+
+
+def t6_fixture() -> People:
+    # (g) multi-valued referrals: in province 93 all but two survivors were referred to health care.
+    p = People()
+    fill(p, "2026Q1", communes=("91001", "91002", "91003", "91004", "92001", "92002", "92003"), ref=("POLICE",))
+    fill(p, "2026Q1", communes=("93001", "93002"), ref=("HEALTH", "POLICE"))
+    p.add("2026Q1", "93002", ref=("POLICE",), n=2)
+    return p
+
+
+def complement(measure: str, level: str, code: str, period: str, variable: str, category: str):
+    return (measure, level, code, period, ((variable, "!" + category),))
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["lp", "ilp"])
+def test_t6_hidden_complement_of_an_indicator_is_protected(integer):
+    records = t6_fixture().records
+    r = release(REF_TABLES, records, "2026Q1")
+    low, high = attack(r).interval(complement("survivors", "province", "93", "2026Q1", "referral_service",
+                                               "HEALTH"), integer)
+    assert protected(low, high, K) == []
+
+
+def test_t6_total_minus_indicator_gives_the_complement_away_without_rule(broken):
+    broken("complements")
+    records = t6_fixture().records
+    r = release(REF_TABLES, records, "2026Q1")
+    low, high = attack(r).interval(complement("survivors", "province", "93", "2026Q1", "referral_service", "HEALTH"))
+    assert (low, high) == (2, 2)
+
+
+# --- T7 existence disclosure -------------------------------------------------------------------------------
+
+ACT_TABLES = [G1, G2_ACT]
+
+
+def t7_fixture() -> People:
+    # Province 93: twelve survivors, all of physical violence (P4 makes the cell primary). In province
+    # 92 ninety of a hundred: hiding 92's cell alone leaves 93's between 2 and 12, wide enough for R3
+    # but proving that someone in 93 suffered physical violence.
+    p = People()
+    p.add("2026Q1", "91001", act=("PHYS",), n=140)
+    p.add("2026Q1", "91002", act=("MENT",), n=10)
+    p.add("2026Q1", "92001", act=("PHYS",), n=90)
+    p.add("2026Q1", "92002", act=("MENT",), n=10)
+    p.add("2026Q1", "93001", act=("PHYS",), n=12)
+    return p
+
+
+PHYS_93 = ("survivors", "province", "93", "2026Q1", (("act_form", "PHYS"),))
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["lp", "ilp"])
+def test_t7_no_primary_cell_is_proven_non_empty(integer):
+    r = release(ACT_TABLES, t7_fixture().records, "2026Q1")
+    assert r.cell(CellKey(*PHYS_93)).status == "suppressed"
+    assert attack(r).interval(PHYS_93, integer)[0] == 0
+
+
+def test_t7_width_alone_leaves_a_primary_cell_proven_non_empty(broken):
+    broken("existence", "insider")  # the insider check happens to repair this fixture too
+    r = release(ACT_TABLES, t7_fixture().records, "2026Q1")
+    low, high = attack(r).interval(PHYS_93)
+    assert high - low >= K and low == 2
+
+
+# --- T9 money and the p% rule (fixture f) ---------------------------------------------------------------
+
+MONEY = [L1, L2]
+MILLION = 1_000_000
+
+
+def t9_fixture() -> People:
+    # (f) one grant is 80 % of province 92's disbursement; the second largest is 15 %.
+    p = People()
+    for commune in ("91001", "93001"):
+        for _ in range(12):
+            p.grant("2026Q2", commune, 5 * MILLION)
+    p.grant("2026Q2", "92001", 80 * MILLION)
+    p.grant("2026Q2", "92002", 15 * MILLION)
+    for _ in range(10):
+        p.grant("2026Q2", "92003", MILLION // 2)
+    return p
+
+
+def second_largest_estimate(r, integer: bool = False) -> tuple[float, float]:
+    """What the recipient of the 15 million learns about the 80 million: the cell's bounds minus her own."""
+    low, high = attack(r).interval(("disbursed", "province", "92", "2026", ()), integer)
+    return low - 15 * MILLION, high - 15 * MILLION
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["lp", "ilp"])
+def test_t9_dominant_grant_cannot_be_estimated_within_p_percent(integer):
+    from casework.stats.release import MeanSpec
+
+    r = release(MONEY, t9_fixture().records, "2026Q4", derived=[MeanSpec("disbursed")])
+    low, high = second_largest_estimate(r, integer)
+    assert high >= 1.10 * 80 * MILLION and low <= 0.90 * 80 * MILLION
+    # The money and the funded persons share one pattern, and the mean grant is not published.
+    for c in r.cells:
+        if c.key.measure == "disbursed":
+            twin = r.cell(c.key.of_measure("livelihood_persons", (("proposal_stage", "FUNDED"),)))
+            assert twin.status == c.status
+    mean = [d for d in r.derived if d.key.geo_code == "92"]
+    assert [d.status for d in mean] == ["suppressed"]
+
+
+def test_t9_second_largest_recipient_estimates_the_grant_without_p_rule(broken):
+    broken("p_rule")
+    r = release(MONEY, t9_fixture().records, "2026Q4")
+    low, high = second_largest_estimate(r)
+    assert high < 1.10 * 80 * MILLION
+
+
+# --- T10 derived statistics --------------------------------------------------------------------------------
+
+def t10_fixture() -> People:
+    # Province 93 has 12 survivors: 5 under 16 and 7 aged 16–59; one decimal of 5/12 pins the 5.
+    p = People()
+    fill(p, "2026Q1", communes=("91001", "91002", "91003", "91004", "92001", "92002", "92003"))
+    p.add("2026Q1", "93001", age="U16", n=5)
+    p.add("2026Q1", "93001", age="A16_59", n=7)
+    return p
+
+
+PERCENT = [PercentSpec("survivors", "age_group", decimals=1)]
+
+
+def percent_attack(r):
+    import json
+
+    from casework.stats import formats
+
+    a = attack(r)
+    for d in json.loads(formats.to_json(r))["derived"]:
+        if d["status"] != "published":
+            continue
+        num = (d["table_measure"], d["geo_level"], d["geo_code"], d["period"],
+               tuple(sorted(d["dimensions"].items())))
+        den = num[:4] + ((),)
+        p, half = float(d["value"]), 0.05
+        # N·(p−h)/100 ≤ x ≤ N·(p+h)/100 (§2.6)
+        a.extra.append(({num: 1.0, den: -(p + half) / 100}, -float("inf"), 0.0))
+        a.extra.append(({num: 1.0, den: -(p - half) / 100}, 0.0, float("inf")))
+    return a
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["lp", "ilp"])
+def test_t10_published_percentages_do_not_pin_a_suppressed_cell(integer):
+    records = t10_fixture().records
+    r = release(QUARTER_TABLES, records, "2026Q1", derived=PERCENT)
+    assert any(d.status == "published" for d in r.derived)
+    low, high = percent_attack(r).interval(("survivors", "province", "93", "2026Q1", (("age_group", "U16"),)),
+                                           integer)
+    assert protected(low, high, K) == []
+
+
+def test_t10_a_percentage_of_a_suppressed_cell_pins_it(broken):
+    broken("derived_rule")
+    records = t10_fixture().records
+    r = release(QUARTER_TABLES, records, "2026Q1", derived=PERCENT)
+    low, high = percent_attack(r).interval(("survivors", "province", "93", "2026Q1", (("age_group", "U16"),)),
+                                           integer=True)
+    assert low == high == 5
+
+
+def test_t10_the_final_audit_refuses_a_percentage_that_pins_a_cell(monkeypatch):
+    from casework.stats import release as release_module
+    from casework.stats.suppression import ReleaseError
+
+    monkeypatch.setattr(release_module, "derived_publishable", lambda num, den: bool(den.value))
+    with pytest.raises(ReleaseError):
+        release(QUARTER_TABLES, t10_fixture().records, "2026Q1", derived=PERCENT)
+
+
+# --- T11 insider (coalition of one) ------------------------------------------------------------------------
+
+def t11_fixture() -> People:
+    p = People()
+    fill(p, "2026Q2", communes=("91003", "91004", "92001", "92002", "92003", "93001", "93002"))
+    p.add("2026Q2", "91001", n=3)
+    p.add("2026Q2", "91002", n=15)
+    return p
+
+
+def insider_attacks(r, records) -> dict[str, tuple[float, float]]:
+    """Each suppressed commune's host knows her own count: does that pin another commune?"""
+    a = attack(r)
+    values = truth(HIERARCHY_TABLES, records, "2026Q4")
+    out = {}
+    for j in a.suppressed():
+        cell_j = CellKey(j[0], j[1], j[2], j[3], j[4])
+        for i in small(values):
+            if key(i) != j:
+                low, high = a.interval(key(i), known={j: values[cell_j]})
+                if high - low < 1e-6:
+                    out[f"{i.label()} knowing {cell_j.label()}"] = (low, high)
+    return out
+
+
+def test_t11_an_insider_cannot_pin_a_primary_cell():
+    records = t11_fixture().records
+    assert insider_attacks(release(HIERARCHY_TABLES, records, "2026Q4"), records) == {}
+
+
+def test_t11_without_the_insider_check_a_host_pins_her_neighbour(broken):
+    broken("insider")
+    records = t11_fixture().records
+    found = insider_attacks(release(HIERARCHY_TABLES, records, "2026Q4"), records)
+    assert found["survivors|commune:91001|2026| knowing survivors|commune:91002|2026|"] == (3, 3)
