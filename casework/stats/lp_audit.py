@@ -37,7 +37,8 @@ class AuditError(RuntimeError):
 
 @dataclass(frozen=True)
 class State:
-    """Which target cells are suppressed, and (for the insider test) cells pinned to a known value."""
+    """Which target cells are suppressed, and cells pinned to a value: an insider's knowledge (T11),
+    or a reader's belief that a corrected figure is still the published one (T14)."""
 
     suppressed: frozenset[int]
     pinned: tuple[tuple[int, float], ...] = ()
@@ -45,8 +46,8 @@ class State:
     def suppress(self, cells: tuple[int, ...] | list[int] | set[int]) -> State:
         return State(self.suppressed | frozenset(cells), self.pinned)
 
-    def pin(self, v: int, value: float) -> State:
-        return State(self.suppressed, tuple(sorted({**dict(self.pinned), v: value}.items())))
+    def pin(self, *pins: tuple[int, float]) -> State:
+        return State(self.suppressed, tuple(sorted({**dict(self.pinned), **dict(pins)}.items())))
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,10 @@ class Auditor:
     def _static_bounds(var) -> tuple[float, float] | None:
         if var.ledger is not None:
             # §2.5: a cell published in the ledger is public; a suppressed one stays suppressed (sticky).
-            if var.ledger.status == "published" and var.ledger.value is not None:
-                slack = var.revision()
-                return max(0.0, var.ledger.value - slack), var.ledger.value + slack
+            if var.ledger.status == "published" and var.ledger.value is not None and not var.revised:
+                return max(0.0, var.ledger.value - var.rounding), var.ledger.value + var.rounding
+            # Suppressed, or corrected since it was published: the attacker does not know the current
+            # value (what he may believe, the published one, is checked by the revision checks).
             return 0.0, INF
         if var.role == TARGET:
             return None  # depends on the suppression state
@@ -247,9 +249,10 @@ class Auditor:
         return self.minimise({v: 1.0}, state, integer), -self.minimise({v: -1.0}, state, integer)
 
     def _solve(self, comp: tuple[int, ...], objective: dict[int, float], state: State, integer: bool) -> float:
-        # Every known value is the true value (published, pinned, or given away by a relation), so a
-        # component's program depends on the component alone: the cache outlives the state.
-        key = (comp, tuple(sorted(objective.items())), integer)
+        # Every known value is the true value (published, or given away by a relation), so a component's
+        # program depends on the component alone and the cache outlives the state; pinned values (an
+        # insider's knowledge, or a reader's belief in a corrected figure) are part of the key.
+        key = (comp, tuple(sorted(objective.items())), integer, state.pinned)
         if key not in self._cache:
             self._cache[key] = self._solve_uncached(comp, objective, state, integer)
         return self._cache[key]

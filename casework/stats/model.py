@@ -60,13 +60,20 @@ class Var:
         # Money in millions of đồng keeps HiGHS's absolute tolerances meaningful next to counts.
         return 1e6 if self.kind == "money" else 1.0
 
-    def revision(self) -> float:
-        """How far the current value may be from the published one: a correction since the release
-        (§2.7 Revisions; the attacker is granted its size) and, for money, the rounding."""
-        if self.ledger is None or self.ledger.status != "published" or self.ledger.value is None:
+    @property
+    def rounding(self) -> float:
+        """How far a published value may be from the exact one: half the rounding base (§2.6)."""
+        if self.ledger is None or self.ledger.rounding_base <= 1:
             return 0.0
-        drift = abs(self.value - self.ledger.value) if self.value is not None else 0.0
-        return drift + (self.ledger.rounding_base / 2 if self.ledger.rounding_base > 1 else 0.0)
+        return self.ledger.rounding_base / 2
+
+    @property
+    def revised(self) -> bool:
+        """Published by an earlier release, and different now: a correction made since (§2.7 Revisions).
+        The published value stays as it was; the current value reaches only the year-end figures."""
+        if self.ledger is None or self.ledger.status != "published" or self.ledger.value is None:
+            return False
+        return self.value is not None and abs(self.value - self.ledger.value) > self.rounding
 
 
 @dataclass

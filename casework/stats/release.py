@@ -133,6 +133,7 @@ class Diagnostics:
     steps: int = 0
     linear_programs: int = 0
     insider_checks: int = 0
+    insider_unrepairable: int = 0
     reconstruction_checks: int = 0
     rounds: int = 0
     extra: dict[str, float] = field(default_factory=dict)
@@ -171,8 +172,9 @@ def compute_release(*, release_id: str, period: str, created_at: datetime, table
         raise ReleaseError(f"{len(failing)} checks fail the final audit; the release is not published")
     diag.linear_programs += auditor.solves
 
-    manifest = _manifest(release_id, period, created_at, params, geography, tables, cells, derived_values,
-                         _audit_summary(auditor, base, state, year_of(period), earlier, ledger))
+    audit = _audit_summary(auditor, base, state, year_of(period), earlier, ledger)
+    audit["insider_pairs_beyond_repair"] = diag.insider_unrepairable
+    manifest = _manifest(release_id, period, created_at, params, geography, tables, cells, derived_values, audit)
     return Release(release_id, period, created_at, METHOD, params, geography, tables, tuple(cells),
                    tuple(derived_values), manifest)
 
@@ -222,18 +224,24 @@ def _audit_and_fix(auditor: Auditor, state: State, base: list, fine: list, requi
         diag.steps += 1
 
     state = suppression.balance(auditor, state, set(requirements), on_step=step)
+    unrepairable: list = []
     while True:
         diag.rounds += 1
         insider = suppression.insider_checks(auditor, state, requirements)
-        checks = [*base, *fine, *insider]
-        new = suppression.protect(auditor, checks, state, params, integer, set(requirements), on_step=step)
+        revision = suppression.revision_checks(auditor, state, requirements)
+        unrepairable.clear()
+        checks = [*base, *fine, *insider, *revision]
+        new = suppression.protect(auditor, checks, state, params, integer, set(requirements), on_step=step,
+                                  unrepairable=unrepairable)
         diag.insider_checks, diag.reconstruction_checks = len(insider), len(fine)
         if new != state:
             state = new
             continue
         if integer or not FINAL_AUDIT_INTEGER:
             diag.linear_programs += auditor.solves
-            return state, checks
+            diag.insider_unrepairable = len(unrepairable)
+            flagged = {c.order for c in unrepairable}
+            return state, [c for c in checks if c.order not in flagged]
         integer = True
 
 

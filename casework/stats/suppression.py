@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from casework.stats.cells import period_type
-from casework.stats.lp_audit import TOL, Auditor, Requirement, State, deficit
+from casework.stats.lp_audit import TOL, AuditError, Auditor, Requirement, State, deficit
 from casework.stats.model import TARGET, Model, twin_group
 
 # §2.5 cost weights: national ≫ province ≫ commune; totals and years cost more than details.
@@ -114,7 +114,7 @@ def initial_state(model: Model, requirements: Iterable[int]) -> State:
     twins: one pattern for a person count and its events or money (§2.2)."""
     start: set[int] = set()
     for v in requirements:
-        if model.vars[v].role == TARGET:
+        if _suppressible(model, v):
             start.add(v)
     for v, var in enumerate(model.vars):
         if var.role == TARGET and var.ledger is not None and var.ledger.status == "suppressed":
@@ -151,16 +151,27 @@ class CellCheck:
 
     requirement: Requirement
     order: tuple
-    pin: tuple[int, float] | None = None
+    pins: tuple[tuple[int, float], ...] = ()
+    # An insider check may fail whatever this release hides (an insider who knows a year total can
+    # subtract the published quarters of the ledger); such a pair is reported, not repaired.
+    bounded: bool = False
 
     @property
     def anchors(self) -> tuple[int, ...]:
         return (self.requirement.var,)
 
     def deficit(self, auditor: Auditor, state: State, integer: bool) -> float:
-        if self.pin is not None:
-            state = state.pin(*self.pin)
-        low, high = auditor.interval(self.requirement.var, state, integer)
+        if self.pins:
+            state = state.pin(*self.pins)
+        try:
+            low, high = auditor.interval(self.requirement.var, state, integer)
+        except AuditError:
+            if not self.pins:
+                raise
+            # The year-end figures contradict the published quarters: the reader sees that a correction
+            # was made (§2.7 accepts that corrections show in the annual release) and cannot keep
+            # believing them; the check without belief applies.
+            return 0.0
         return deficit(self.requirement, low, high)
 
 
@@ -201,8 +212,22 @@ def insider_checks(auditor: Auditor, state: State, requirements: dict[int, Requi
                 continue
             req = Requirement(i, width=0.0, existence=False)  # T11 criterion: U_i > L_i
             out.append(CellCheck(req, (1, model.vars[i].key.sort_key(), model.vars[j].key.sort_key()),
-                                 pin=(j, value)))
+                                 pins=((j, value),), bounded=True))
     return out
+
+
+def revision_checks(auditor: Auditor, state: State, requirements: dict[int, Requirement]) -> list[CellCheck]:
+    """T14: a reader who holds the ledger may believe every corrected figure is still the published one
+    (he cannot know what changed). While that belief is consistent with the release, no primary cell
+    tied to a corrected one may lose its protection under it."""
+    model = auditor.model
+    revised = [v for v, var in enumerate(model.vars) if var.revised]
+    if not revised:
+        return []
+    pins = tuple((v, float(model.vars[v].ledger.value)) for v in revised)  # type: ignore[union-attr, arg-type]
+    near = {u for v in revised for u in auditor.region(v, state)}
+    return [CellCheck(req, (3, model.vars[i].key.sort_key()), pins=pins)
+            for i, req in sorted(requirements.items()) if i in near and i not in revised]
 
 
 # --- complementary suppression (§2.5 "The algorithm") ------------------------------------------
@@ -221,19 +246,18 @@ def cost(model: Model, v: int) -> float:
 
 def candidates(auditor: Auditor, check: Check, state: State) -> list[int]:
     """Published cells of this release sharing a relation with the check's cells or their unknown
-    neighbours; if there are none, one relation further."""
+    neighbours; if there are none, one relation further, and so on."""
     model = auditor.model
     reach: set[int] = set(check.anchors)
     for a in check.anchors:
         reach.update(auditor.region(a, State(state.suppressed)))
-    for _ in range(3):
+    while True:
         rows = {r for u in reach for r in model.rows_of[u]}
         near = {w for r in rows for w in model.row(r)[0]}
         found = sorted(w for w in near if _suppressible(model, w) and w not in state.suppressed)
-        if found:
+        if found or near <= reach:
             return found
         reach |= near
-    return []
 
 
 def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable[int] | None = None,
@@ -285,7 +309,7 @@ def _chain(auditor: Auditor, u: int, state: State) -> list[int]:
 
 
 def protect(auditor: Auditor, checks: Sequence[Check], state: State, params: Parameters, integer: bool,
-            protected: set[int], on_step=None) -> State:
+            protected: set[int], on_step=None, unrepairable: list | None = None) -> State:
     """Add suppressions until every check passes; raise ReleaseError when nothing more can be hidden.
 
     Hiding a cell only widens the attacker's feasible set, so a check that passes keeps passing as
@@ -300,8 +324,17 @@ def protect(auditor: Auditor, checks: Sequence[Check], state: State, params: Par
             failing.append((d, check))
     # The largest deficit first; ties by the smallest key, so the result is deterministic.
     failing.sort(key=lambda item: (-item[0], item[1].order))
+    ceiling: State | None = None
     for _, check in failing:
         d = check.deficit(auditor, state, integer)
+        if d > TOL and getattr(check, "bounded", False):
+            ceiling = ceiling or State(frozenset(v for v in range(len(auditor.model.vars))
+                                                 if _suppressible(auditor.model, v)))
+            if check.deficit(auditor, ceiling, integer) > TOL:
+                # Even hiding everything this release may hide would not help: report it.
+                if unrepairable is not None:
+                    unrepairable.append(check)
+                continue
         while d > TOL:
             state = _repair_step(auditor, check, d, state, params, integer, protected)
             if on_step is not None:

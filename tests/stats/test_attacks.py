@@ -22,6 +22,7 @@ from tests.stats.fixtures import (
     G5_SEX,
     L1,
     L2,
+    OUTCOME,
     People,
     fill,
     release,
@@ -38,8 +39,8 @@ def unprotected(values: dict[CellKey, int], releases, integer: bool = False) -> 
     a = attack(*releases)
     out = {}
     for cell in small(values):
-        if cell.measure != "survivors":
-            continue
+        if cell.measure != "survivors" or a.published(key(cell)) is not None:
+            continue  # a published cell is public (a corrected one keeps its published value, T14)
         low, high = a.interval(key(cell), integer)
         failures = protected(low, high, K)
         if failures:
@@ -439,3 +440,166 @@ def test_t11_without_the_insider_check_a_host_pins_her_neighbour(broken):
     records = t11_fixture().records
     found = insider_attacks(release(HIERARCHY_TABLES, records, "2026Q4"), records)
     assert found["survivors|commune:91001|2026| knowing survivors|commune:91002|2026|"] == (3, 3)
+
+
+# --- T14 revisions ------------------------------------------------------------------------------------------
+
+def t14_records(corrected: bool) -> list:
+    p = People()
+    for q in ("2026Q1", "2026Q2", "2026Q3", "2026Q4"):
+        fill(p, q)
+    if corrected:
+        # Three intakes of the first quarter entered after its release (a correction, dated in Q1).
+        p.add("2026Q1", "91001", age="UNK", n=3)
+    return p.records
+
+
+def test_t14_published_cells_are_never_revised_and_the_correction_reaches_only_the_year():
+    first = release(QUARTER_TABLES, t14_records(False), "2026Q1")
+    records = t14_records(True)
+    again = release(QUARTER_TABLES, records, "2026Q1", earlier=(first,), release_id="2026Q1-r2")
+    assert [(c.key, c.status, c.value) for c in again.cells] == [(c.key, c.status, c.value) for c in first.cells]
+    earlier = (first, release(QUARTER_TABLES, records, "2026Q2", earlier=(first,)))
+    earlier += (release(QUARTER_TABLES, records, "2026Q3", earlier=earlier),)
+    final = release(QUARTER_TABLES, records, "2026Q4", earlier=earlier)
+    national = final.cell(CellKey("survivors", "national", "VN", "2026"))
+    assert national.value == sum(truth([G1], records, "2026Q4")[CellKey("survivors", "national", "VN", q)]
+                                 for q in ("2026Q1", "2026Q2", "2026Q3", "2026Q4"))
+    q1 = CellKey("survivors", "national", "VN", "2026Q1")
+    assert first.cell(q1).value + 3 == truth([G1], records, "2026Q4")[q1]  # the ledger keeps the old figure
+    # The joint audit: a reader of every release, believing the published quarters, can neither tell
+    # that province 91's first quarter was corrected nor narrow any small cell.
+    a = attack(*earlier, final)
+    low, high = a.interval(("survivors", "province", "91", "2026", (("age_group", "UNK"),)), integer=True)
+    assert low <= 0 and high >= 3
+    values = truth(QUARTER_TABLES, records, "2026Q4")
+    assert unprotected(values, [*earlier, final], integer=True) == {}
+
+
+def test_t14_a_release_recomputed_without_the_ledger_revises_published_cells():
+    first = release(QUARTER_TABLES, t14_records(False), "2026Q1")
+    again = release(QUARTER_TABLES, t14_records(True), "2026Q1", release_id="2026Q1-r2")
+    changed = [c.key.label() for c, d in zip(first.cells, again.cells, strict=True) if (c.status, c.value) !=
+               (d.status, d.value)]
+    assert "survivors|province:91|2026Q1|" in changed
+
+
+# --- T15 reconstruction -------------------------------------------------------------------------------
+
+OUT_TABLES = [G1, G2_AGE, table("G2-out", dims=(OUTCOME,))]
+
+
+def t15_fixture() -> People:
+    # Province 93, 30 survivors: 12 aged 16–59, 20 "safe". Only 2 of the 12 are safe, so the published
+    # margins prove at least 12 + 20 − 30 = 2 persons aged 16–59 and safe: a group of 2, proven.
+    p = People()
+    fill(p, "2026Q1", communes=("91001", "91002", "91003", "91004", "92001", "92002", "92003"),
+         outcome="RETURNED")
+    p.add("2026Q1", "93001", age="A16_59", outcome="SAFE", n=2)
+    p.add("2026Q1", "93001", age="A16_59", outcome="RETURNED", n=10)
+    p.add("2026Q1", "93002", age="U16", outcome="SAFE", n=18)
+    return p
+
+
+def reconstruction_failures(r, records) -> dict[str, float]:
+    """The integer attacker over the finest cross-classification (age × outcome per province): every
+    pair of categories whose true count is below k must have minimum 0."""
+    from tests.stats.attacker import fine_minimum
+
+    a = attack(r)
+    ages, outcomes = a.codes("age_group"), a.codes("case_outcome")
+    populations = [("province", p, "2026Q1") for p in ("91", "92", "93")]
+    counts: dict[tuple, int] = {}
+    for rec in records:
+        pop = ("province", rec.province_code, "2026Q1")
+        counts[(pop, rec.attributes["age_group"], rec.attributes["case_outcome"])] = \
+            counts.get((pop, rec.attributes["age_group"], rec.attributes["case_outcome"]), 0) + 1
+    out = {}
+    for pop in populations:
+        for age in ages:
+            for outcome in outcomes:
+                n = counts.get((pop, age, outcome), 0)
+                if not 1 <= n < K:
+                    continue
+                low = fine_minimum(a, {"age_group": ages, "case_outcome": outcomes}, set(), populations,
+                                   {"population": pop, "cells": (("age_group", age), ("case_outcome", outcome))})
+                if low > 1e-6:
+                    out[f"{pop[1]} {age} {outcome}"] = low
+    return out
+
+
+def test_t15_no_small_combination_of_attributes_is_proven_non_empty():
+    records = t15_fixture().records
+    assert reconstruction_failures(release(OUT_TABLES, records, "2026Q1"), records) == {}
+
+
+def test_t15_without_the_reconstruction_check_the_margins_prove_a_small_group(broken):
+    broken("reconstruction")
+    records = t15_fixture().records
+    found = reconstruction_failures(release(OUT_TABLES, records, "2026Q1"), records)
+    assert found == {"93 A16_59 SAFE": 2}
+
+
+# --- T16 group disclosure (fixture b) ---------------------------------------------------------------------
+
+def t16_fixture() -> People:
+    # (b) all 12 survivors of a province share one form of violence. A commune cannot be broken down by
+    # form at all (T20); the province is the smallest unit where the trap can be set.
+    p = People()
+    fill(p, "2026Q1", communes=("91001", "91002", "91003", "91004", "92001", "92002", "92003"))
+    p.add("2026Q1", "93001", act=("MENT",), n=12)
+    return p
+
+
+MENT_93 = ("survivors", "province", "93", "2026Q1", (("act_form", "MENT"),))
+
+
+def test_t16_a_category_holding_everyone_of_a_small_parent_is_not_inferable():
+    r = release(ACT_TABLES, t16_fixture().records, "2026Q1")
+    assert attack(r).interval(MENT_93, integer=True)[0] == 0
+
+
+def test_t16_without_the_group_rule_everyone_is_seen_to_share_one_form(broken):
+    broken("group")
+    r = release(ACT_TABLES, t16_fixture().records, "2026Q1")
+    total = attack(r).published(("survivors", "province", "93", "2026Q1", ()))
+    assert attack(r).interval(MENT_93) == (total, total) == (12, 12)
+
+
+# --- T17 consent and deduplication ----------------------------------------------------------------------------
+
+X_TABLES = [G1, table("X1", measure="survivors_excluded", geo=("national",), kind="excluded", source="survivors")]
+
+
+def t17_records(refusing: int) -> list:
+    p = People()
+    fill(p, "2026Q1")
+    p.add("2026Q1", "91001", consent=False, n=refusing)
+    p.add("2026Q1", "92001", elsewhere=True, n=4)  # reported by another organisation (Primero pattern)
+    [twice] = p.add("2026Q1", "93001")
+    p.add("2026Q1", "93002", person=twice, offset=20)  # a second intake: still one person
+    return p.records
+
+
+def test_t17_refusals_and_duplicates_are_not_counted_and_refusals_show_only_nationally():
+    r = release(X_TABLES, t17_records(refusing=12), "2026Q1")
+    assert r.cell(CellKey("survivors", "national", "VN", "2026Q1")).value == 9 * 36 + 1
+    assert r.cell(CellKey("survivors", "province", "93", "2026Q1")).value == 72 + 1
+    excluded = [c for c in r.cells if c.key.measure == "survivors_excluded"]
+    assert [(c.key.geo_level, c.status, c.value) for c in excluded] == [("national", "published", 12)]
+    few = release(X_TABLES, t17_records(refusing=3), "2026Q1")
+    assert few.cell(CellKey("survivors_excluded", "national", "VN", "2026Q1")).status == "suppressed"
+
+
+def test_t17_counting_without_the_consent_gate_counts_refusals(monkeypatch):
+    from casework.stats import counting
+
+    original = counting._first_intakes
+
+    def no_gate(records):
+        counted, _ = original([r.__class__(**{**r.__dict__, "consent": True}) for r in records])
+        return counted, {}
+
+    monkeypatch.setattr(counting, "_first_intakes", no_gate)
+    r = release(X_TABLES, t17_records(refusing=12), "2026Q1")
+    assert r.cell(CellKey("survivors", "national", "VN", "2026Q1")).value == 9 * 36 + 1 + 12
