@@ -1,4 +1,9 @@
-"""The livelihood domain: blueprint and registration (DESIGN §3.1)."""
+"""The livelihood domain: blueprint and registration (DESIGN §3.1).
+
+Livelihood support for women who survived trafficking: the survivor register, proposals, their
+appraisal and decision within the province's budget, disbursement in tranches and monitoring.
+Nothing in ``casework`` imports this package except ``create_app``; it never imports ``referral``.
+"""
 
 from flask import Blueprint, Flask
 
@@ -6,6 +11,20 @@ bp = Blueprint("livelihood", __name__, url_prefix="/livelihood")
 
 
 def register(app: Flask) -> None:
-    from livelihood import views  # noqa: F401  (routes attach to the blueprint on import)
+    """Attach the screens, menu entries and demo data of this package."""
+    from flask_babel import lazy_gettext as _l
+
+    from casework import demo, nav
+    from casework.auth.roles import Role
+    from livelihood import (
+        models,  # noqa: F401  (the tables join the shared metadata)
+        views,  # noqa: F401  (routes attach to the blueprint on import)
+    )
+    from livelihood.demo import load_demo
 
     app.register_blueprint(bp)
+    nav.add(app, "livelihood.index", _l("Livelihood"), [Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER], order=40)
+    nav.add(app, "livelihood.survivors", _l("Survivors"), [Role.COMMUNE_OFFICER], order=41)
+    nav.add(app, "livelihood.proposals", _l("Proposals"), [Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER], order=42)
+    nav.add(app, "livelihood.budgets", _l("Budget"), [Role.PROVINCE_OFFICER], order=43)
+    demo.add_loader(app, load_demo)
