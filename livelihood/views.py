@@ -1,1 +1,587 @@
-"""Screens of the livelihood domain."""
+"""Screens of the livelihood domain: thin views that parse, authorise, call a service and render.
+
+Commune officers register survivors and draft proposals with them, record monitoring and support
+events; province officers appraise and decide, manage the budget and record disbursements. Page
+titles, URLs and flash messages never carry a person's name; a name search is a POST.
+"""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from casework.auth.policy import allow
+from casework.auth.roles import Role
+from casework.errors import DomainError, ValidationError
+from casework.forms import apply_domain_errors, form_status
+from casework.geo import data as geo
+from casework.protect import audit
+from casework.text import format_number
+from livelihood import bp, forms, services, workbook
+from livelihood.models import Proposal, Survivor
+
+COMMUNE = Role.COMMUNE_OFFICER
+PROVINCE = Role.PROVINCE_OFFICER
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+@bp.context_processor
+def _labels():
+    return {
+        "STATE_LABELS": forms.STATE_LABELS, "KIND_LABELS": forms.KIND_LABELS,
+        "STATUS_LABELS": forms.SURVIVOR_STATUS_LABELS, "SEX_LABELS": forms.SEX_LABELS,
+        "ENTITLEMENT_LABELS": forms.ENTITLEMENT_LABELS, "ACTION_LABELS": forms.ACTION_LABELS,
+        "FORM_LABELS": forms.FORM_LABELS, "PROGRESS_LABELS": forms.PROGRESS_LABELS,
+        "EVENT_LABELS": forms.EVENT_LABELS, "OUTCOME_LABELS": forms.OUTCOME_LABELS,
+        "AGE_BAND_LABELS": forms.AGE_BAND_LABELS, "CRITERION_LABELS": forms.CRITERION_LABELS,
+        "commune_name": _commune_name, "ethnic_name": _ethnic_name, "percent": services.percent,
+        "is_commune": current_user.is_authenticated and current_user.role == COMMUNE,
+        "is_province": current_user.is_authenticated and current_user.role == PROVINCE,
+    }
+
+
+def _commune_name(code: str | None) -> str:
+    c = geo.commune(code)
+    return c.name if c else (code or "")
+
+
+def _ethnic_name(code: str | None) -> str:
+    e = geo.ethnic_group(code)
+    return e.name if e else ""
+
+
+def _apply(form, error: DomainError, aliases: dict[str, str]) -> None:
+    """Service errors onto the form; field names of the service are mapped to the form's."""
+    apply_domain_errors(form, error, aliases)
+
+
+# --- home ----------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@allow(COMMUNE, PROVINCE)
+def index():
+    user = _user()
+    counts = services.proposal_counts(user)
+    if user.role == COMMUNE:
+        waiting = services.page_of(services.proposals_visible_to(user).where(
+            Proposal.state.in_(("draft", "returned", "approved", "disbursing"))), Proposal, None, 10)
+        survivors = services.page_of(services.survivors_visible_to(user), Survivor, None, 5)
+        if survivors.items:  # names are on the page: the list view is kept like any other
+            audit.record("survivor_list", object_type="survivor", actor=user,
+                         detail=f"results:{len(survivors.items)}")
+        return render_template("livelihood/index.html", counts=counts, proposals=waiting.items,
+                               survivors=survivors.items, budget=None)
+    waiting = services.page_of(services.proposals_visible_to(user).where(
+        Proposal.state.in_(("submitted", "under_appraisal", "approved", "disbursing"))), Proposal, None, 10)
+    return render_template("livelihood/index.html", counts=counts, proposals=waiting.items, survivors=[],
+                           budget=services.budget_summary(user), year=services.today().year)
+
+
+# --- survivors -----------------------------------------------------------------------------------
+
+
+@bp.get("/survivors")
+@allow(COMMUNE)
+def survivors():
+    user = _user()
+    try:
+        page = services.page_of(services.survivors_visible_to(user), Survivor, request.args.get("after"))
+    except ValidationError:
+        page = services.page_of(services.survivors_visible_to(user), Survivor, None)
+    audit.record("survivor_list", object_type="survivor", actor=user, detail=f"results:{len(page.items)}")
+    return render_template("livelihood/survivors.html", survivors=page.items, next_after=page.next,
+                           search=forms.SearchForm(), results=None)
+
+
+@bp.post("/survivors/search")
+@allow(COMMUNE)
+def survivor_search():
+    user = _user()
+    form = forms.SearchForm()
+    results = None
+    if form.validate_on_submit():
+        results = services.search_survivors(user, form.q.data)
+    return render_template("livelihood/survivors.html", survivors=[], next_after=None, search=form,
+                           results=results), form_status(form)
+
+
+SURVIVOR_ALIASES = {"person.full_name": "full_name", "person.birth_year": "birth_year", "person.sex": "sex",
+                    "person.ethnicity_code": "ethnicity_code", "person.phone": "phone",
+                    "consent.record": "consent_record", "consent.given_by": "consent_given_by"}
+
+
+def _survivor_input(form: forms.SurvivorForm, survivor: Survivor | None = None) -> services.SurvivorInput:
+    def number(f):
+        return f.number if f.number is not None else None
+
+    if survivor is None:
+        person = services.PersonInput(full_name=form.full_name.data or "", birth_year=number(form.birth_year),
+                                      sex=form.sex.data or "", ethnicity_code=form.ethnicity_code.data or None,
+                                      phone=form.phone.data or None)
+        consent_record, given_by = bool(form.consent_record.data), form.consent_given_by.data or ""
+    else:
+        person = services.PersonInput(full_name="")
+        consent_record, given_by = True, survivor.consent_given_by
+    return services.SurvivorInput(
+        person=person, commune_code=_user().commune_code, status=form.status.data or "",
+        consent_record=consent_record, consent_statistics=bool(form.consent_statistics.data),
+        consent_given_by=given_by, status_on=form.status_on.day, status_authority=form.status_authority.data or "",
+        household_size=number(form.household_size), monthly_income_vnd=number(form.monthly_income_vnd),
+        skills=form.skills.data or "", assets=form.assets.data or "", health=form.health.data or "",
+        wishes=form.wishes.data or "", supports_received=tuple(form.supports_received.data or ()))
+
+
+@bp.route("/survivors/new", methods=["GET", "POST"])
+@allow(COMMUNE)
+def survivor_new():
+    user = _user()
+    form = forms.SurvivorForm()
+    if form.validate_on_submit():
+        try:
+            survivor = services.register_survivor(user, _survivor_input(form))
+        except ValidationError as e:
+            _apply(form, e, SURVIVOR_ALIASES)
+        else:
+            flash(_("The survivor was registered with code %(code)s.", code=survivor.code), "info")
+            return redirect(url_for("livelihood.survivor", survivor_id=survivor.id))
+    return render_template("livelihood/survivor_form.html", form=form, survivor=None,
+                           entitled_by_status=services.ENTITLED_BY_STATUS), form_status(form)
+
+
+@bp.get("/survivors/<survivor_id>")
+@allow(COMMUNE, PROVINCE)
+def survivor(survivor_id: str):
+    user = _user()
+    s = services.get_survivor_or_404(user, survivor_id)
+    services.record_survivor_view(user, s)
+    return render_template("livelihood/survivor.html", s=s, identity=services.can_see_identity(user, s),
+                           proposals=services.proposals_of(user, s), events=services.events_of(s),
+                           entitled=services.entitlements_of(s), received={r.item for r in s.supports})
+
+
+@bp.route("/survivors/<survivor_id>/edit", methods=["GET", "POST"])
+@allow(COMMUNE)
+def survivor_edit(survivor_id: str):
+    user = _user()
+    s = services.get_survivor_or_404(user, survivor_id)
+    form = forms.SurvivorForm(obj=None if request.method == "POST" else s, editing=True)
+    if request.method == "GET":
+        form.supports_received.data = [r.item for r in s.supports]
+        form.household_size.data = str(s.household_size) if s.household_size is not None else ""
+        form.monthly_income_vnd.data = format_number(s.monthly_income_vnd) if s.monthly_income_vnd is not None else ""
+        audit.record("survivor_view", object_type="survivor", object_id=s.id, actor=user,
+                     fields=["status", "survey", "supports"])
+    if form.validate_on_submit():
+        try:
+            services.update_survivor(user, s, _survivor_input(form, s))
+        except ValidationError as e:
+            _apply(form, e, SURVIVOR_ALIASES)
+        else:
+            flash(_("The record was updated."), "info")
+            return redirect(url_for("livelihood.survivor", survivor_id=s.id))
+    return render_template("livelihood/survivor_form.html", form=form, survivor=s,
+                           entitled_by_status=services.ENTITLED_BY_STATUS), form_status(form)
+
+
+@bp.route("/survivors/<survivor_id>/events/new", methods=["GET", "POST"])
+@allow(COMMUNE)
+def event_new(survivor_id: str):
+    user = _user()
+    s = services.get_survivor_or_404(user, survivor_id)
+    form = forms.EventForm()
+    if form.validate_on_submit():
+        try:
+            services.record_event(user, s, services.EventInput(
+                kind=form.kind.data or "", held_on=form.held_on.day or form.held_on.data or None,
+                completed=bool(form.completed.data), description=form.description.data or ""))
+        except ValidationError as e:
+            _apply(form, e, {"date": "held_on"})
+        else:
+            flash(_("The support was recorded."), "info")
+            return redirect(url_for("livelihood.survivor", survivor_id=s.id))
+    return render_template("livelihood/event_form.html", form=form, s=s), form_status(form)
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+@bp.get("/import/template.xlsx")
+@allow(COMMUNE)
+def import_template():
+    response = Response(workbook.template_bytes(), mimetype=workbook.XLSX_MIME)
+    response.headers["Content-Disposition"] = 'attachment; filename="mau-danh-sach-khao-sat.xlsx"'
+    return response
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@allow(COMMUNE)
+def import_survivors():
+    user = _user()
+    form = forms.ImportForm()
+    result, created = None, []
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        if not upload or not getattr(upload, "filename", ""):
+            form.file.errors = [_("Choose the Excel file to import.")]
+        else:
+            data = upload.stream.read(workbook.MAX_BYTES + 1)
+            result, created = workbook.import_survivors(user, data)
+            if not result.ok:
+                status = 422
+            else:
+                flash(_("%(n)d survivors were imported.", n=len(created)), "info")
+    if form.errors and status == 200:
+        status = 422
+    return render_template("livelihood/import.html", form=form, result=result, created=created,
+                           max_rows=workbook.MAX_ROWS, max_mb=workbook.MAX_BYTES // (1024 * 1024)), status
+
+
+# --- proposals -----------------------------------------------------------------------------------
+
+
+@bp.get("/proposals")
+@allow(COMMUNE, PROVINCE)
+def proposals():
+    user = _user()
+    state = request.args.get("state", "")
+    query = services.proposals_visible_to(user)
+    if state in forms.STATE_LABELS:
+        query = query.where(Proposal.state == state)
+    else:
+        state = ""
+    try:
+        page = services.page_of(query, Proposal, request.args.get("after"))
+    except ValidationError:
+        page = services.page_of(query, Proposal, None)
+    return render_template("livelihood/proposals.html", proposals=page.items, next_after=page.next, state=state,
+                           counts=services.proposal_counts(user))
+
+
+@bp.get("/proposals/export.xlsx")
+@allow(COMMUNE, PROVINCE)
+def proposals_export():
+    """The visible proposals without names (her code only); text cells are neutralised."""
+    user = _user()
+    rows = []
+    query = services.proposals_visible_to(user).order_by(Proposal.created_at.desc()).limit(5000)
+    from casework.extensions import db
+
+    for p in db.session.scalars(query):
+        rows.append([p.survivor.code, p.commune_code, _commune_name(p.commune_code), str(forms.KIND_LABELS[p.kind]),
+                     p.title or "", str(forms.STATE_LABELS[p.state]), p.total_vnd, p.co_contribution_vnd,
+                     p.requested_vnd, p.approved_amount_vnd, p.disbursed_vnd])
+    header = [_("Survivor code"), _("Commune code"), _("Commune"), _("Kind"), _("Title"), _("State"),
+              _("Total (VND)"), _("Her own contribution (VND)"), _("Requested (VND)"), _("Approved (VND)"),
+              _("Disbursed (VND)")]
+    audit.record("proposal_export", object_type="proposal", actor=user, detail=f"rows:{len(rows)}",
+                 fields=["code", "commune_code", "kind", "title", "state", "amounts"])
+    response = Response(workbook.workbook_bytes(_("Proposals"), header, rows), mimetype=workbook.XLSX_MIME)
+    response.headers["Content-Disposition"] = 'attachment; filename="de-xuat-sinh-ke.xlsx"'
+    return response
+
+
+def _fill_lines(form: forms.ProposalForm, proposal: Proposal) -> None:
+    while len(form.lines) < max(len(proposal.lines), 4):
+        form.lines.append_entry()
+    for entry, line in zip(form.lines, proposal.lines, strict=False):
+        entry.form.item.data = line.item
+        entry.form.unit.data = line.unit
+        entry.form.quantity.data = str(line.quantity)
+        entry.form.unit_cost_vnd.data = format_number(line.unit_cost_vnd)
+        own = line.co_contribution_vnd
+        entry.form.co_contribution_vnd.data = format_number(own) if own else ""
+
+
+def _apply_line_errors(form: forms.ProposalForm, error: DomainError) -> None:
+    """Line errors name the n-th filled line; show them on the row the officer filled."""
+    positions = form.filled_positions()
+    other: dict[str, list[str]] = {}
+    for name, messages in error.fields.items():
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0] == "budget_lines" and parts[1].isdigit() and int(parts[1]) < len(positions):
+            sub = form.lines[positions[int(parts[1])]].form[parts[2]]
+            sub.errors = [*list(sub.errors or []), *messages]
+        elif name == "budget_lines":
+            form.form_errors.extend(messages)
+        else:
+            other[name] = messages
+    if other or not error.fields:
+        apply_domain_errors(form, type(error)(error.message, other))
+
+
+def _proposal_input(form: forms.ProposalForm) -> services.ProposalInput:
+    return services.ProposalInput(kind=form.kind.data or "", title=form.title.data or "",
+                                  description=form.description.data or "",
+                                  expected_results=form.expected_results.data or "", lines=form.line_inputs())
+
+
+def _proposal_form_page(form, survivor, proposal):
+    if request.method == "POST" and request.form.get("add_line") and len(form.lines) < services.MAX_LINES:
+        form.lines.append_entry()
+        return render_template("livelihood/proposal_form.html", form=form, s=survivor, proposal=proposal), 200
+    return None
+
+
+@bp.route("/survivors/<survivor_id>/proposals/new", methods=["GET", "POST"])
+@allow(COMMUNE)
+def proposal_new(survivor_id: str):
+    user = _user()
+    s = services.get_survivor_or_404(user, survivor_id)
+    form = forms.ProposalForm()
+    more = _proposal_form_page(form, s, None)
+    if more:
+        return more
+    if form.validate_on_submit():
+        try:
+            proposal = services.draft_proposal(user, s, _proposal_input(form))
+        except ValidationError as e:
+            _apply_line_errors(form, e)
+        else:
+            flash(_("The proposal was saved as a draft."), "info")
+            return redirect(url_for("livelihood.proposal", proposal_id=proposal.id))
+    return render_template("livelihood/proposal_form.html", form=form, s=s, proposal=None), form_status(form)
+
+
+@bp.route("/proposals/<proposal_id>/edit", methods=["GET", "POST"])
+@allow(COMMUNE)
+def proposal_edit(proposal_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    form = forms.ProposalForm(obj=None if request.method == "POST" else p)
+    if request.method == "GET":
+        form.title.data, form.description.data, form.expected_results.data = (
+            p.title, p.description, p.expected_results)
+        _fill_lines(form, p)
+    more = _proposal_form_page(form, p.survivor, p)
+    if more:
+        return more
+    if form.validate_on_submit():
+        try:
+            services.revise_proposal(user, p, _proposal_input(form))
+        except ValidationError as e:
+            _apply_line_errors(form, e)
+        else:
+            flash(_("The proposal was saved."), "info")
+            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    return render_template("livelihood/proposal_form.html", form=form, s=p.survivor, proposal=p), form_status(form)
+
+
+@bp.get("/proposals/<proposal_id>")
+@allow(COMMUNE, PROVINCE)
+def proposal(proposal_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    audit.record("proposal_view", object_type="proposal", object_id=p.id, actor=user)
+    budget = p.budget or (services.budget_for(p.province_code, services.today().year)
+                          if user.role == PROVINCE else None)
+    disbursements, visits = services.disbursements_of(p), services.visits_of(p)
+    return render_template("livelihood/proposal.html", p=p, transitions=services.transitions_of(p),
+                           appraisals=services.appraisals_of(p), disbursements=disbursements, visits=visits,
+                           files=services.attachments_by_owner([*disbursements, *visits]),
+                           budget=budget, year=services.today().year,
+                           identity=services.can_see_identity(user, p.survivor),
+                           is_drafter=user.id in (p.drafted_by_id, p.last_edited_by_id))
+
+
+@bp.post("/proposals/<proposal_id>/submit")
+@allow(COMMUNE)
+def proposal_submit(proposal_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    services.submit_proposal(user, p)  # a StateError answers 409 with its message
+    flash(_("The proposal was sent to the province for appraisal."), "info")
+    return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+
+
+@bp.route("/proposals/<proposal_id>/appraise", methods=["GET", "POST"])
+@allow(PROVINCE)
+def proposal_appraise(proposal_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    form = forms.AppraisalForm()
+    if form.validate_on_submit():
+        try:
+            services.appraise_proposal(user, p, services.AppraisalInput(
+                feasibility=form.feasibility.data, market=form.market.data, skills=form.skills.data,
+                risks=form.risks.data, cost=form.cost.data, comment=form.comment.data or ""))
+        except ValidationError as e:
+            _apply(form, e, {})
+        else:
+            flash(_("The scoring sheet was saved."), "info")
+            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    return render_template("livelihood/appraisal_form.html", form=form, p=p), form_status(form)
+
+
+@bp.route("/proposals/<proposal_id>/decide", methods=["GET", "POST"])
+@allow(PROVINCE)
+def proposal_decide(proposal_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    form = forms.DecisionForm()
+    if request.method == "GET":
+        form.approved_amount_vnd.data = format_number(p.first_approved_amount_vnd or p.requested_vnd)
+    if form.validate_on_submit():
+        amount = form.approved_amount_vnd.number if form.approved_amount_vnd.number is not None else (
+            form.approved_amount_vnd.data or None)
+        try:
+            services.decide_proposal(user, p, services.DecisionInput(
+                decision=form.decision.data or "", approved_amount_vnd=amount, note=form.note.data or ""))
+        except ValidationError as e:
+            _apply(form, e, {})
+        else:
+            messages = {
+                "approved": _("The proposal was approved."),
+                "returned": _("The proposal was returned for revision."),
+                "rejected": _("The proposal was rejected."),
+                "under_appraisal": _("Your approval was recorded; a second officer must confirm it."),
+            }
+            flash(messages.get(p.state, _("The decision was recorded.")), "info")
+            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    budget = services.budget_for(p.province_code, services.today().year)
+    return render_template("livelihood/decision_form.html", form=form, p=p, budget=budget,
+                           year=services.today().year), form_status(form)
+
+
+@bp.route("/proposals/<proposal_id>/disbursements/new", methods=["GET", "POST"])
+@allow(PROVINCE)
+def disbursement_new(proposal_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    form = forms.DisbursementForm()
+    if request.method == "GET":
+        form.paid_on.data = services.today().isoformat()
+    if form.validate_on_submit():
+        amount = form.amount_vnd.number if form.amount_vnd.number is not None else (form.amount_vnd.data or None)
+        try:
+            receipts = forms.uploads(form.receipt)
+            services.disburse(user, p, services.DisbursementInput(
+                amount_vnd=amount, paid_on=form.paid_on.day or form.paid_on.data or None, form=form.form.data or "",
+                handed_over_by=form.handed_over_by.data or "", items=form.items.data or ""),
+                receipt=receipts[0] if receipts else None)
+        except ValidationError as e:
+            _apply(form, e, {"date": "paid_on", "file": "receipt"})
+        else:
+            flash(_("The payment was recorded."), "info")
+            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    return render_template("livelihood/disbursement_form.html", form=form, p=p), form_status(form)
+
+
+@bp.route("/proposals/<proposal_id>/visits/new", methods=["GET", "POST"])
+@allow(COMMUNE)
+def visit_new(proposal_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    form = forms.VisitForm()
+    if request.method == "GET":
+        form.visited_on.data = services.today().isoformat()
+    if form.validate_on_submit():
+        used = {"yes": True, "no": False}.get(form.funds_used_as_planned.data or "")
+        try:
+            services.record_visit(user, p, services.VisitInput(
+                visited_on=form.visited_on.day or form.visited_on.data or None, progress=form.progress.data or "",
+                income_before_vnd=form.income_before_vnd.number, income_after_vnd=form.income_after_vnd.number,
+                funds_used_as_planned=used, problems=form.problems.data or "", notes=form.notes.data or ""),
+                photos=forms.uploads(form.photos))
+        except ValidationError as e:
+            _apply(form, e, {"date": "visited_on", "file": "photos"})
+        else:
+            flash(_("The monitoring visit was recorded."), "info")
+            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    return render_template("livelihood/visit_form.html", form=form, p=p), form_status(form)
+
+
+@bp.route("/proposals/<proposal_id>/complete", methods=["GET", "POST"])
+@allow(COMMUNE, PROVINCE)
+def proposal_complete(proposal_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    form = forms.CompleteForm()
+    if form.validate_on_submit():
+        try:
+            services.complete_proposal(user, p, form.outcome.data or "", form.note.data or "")
+        except ValidationError as e:
+            _apply(form, e, {})
+        else:
+            flash(_("The proposal was completed."), "info")
+            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    return render_template("livelihood/closing_form.html", form=form, p=p, completing=True), form_status(form)
+
+
+@bp.route("/proposals/<proposal_id>/close", methods=["GET", "POST"])
+@allow(COMMUNE, PROVINCE)
+def proposal_close(proposal_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    form = forms.CloseForm()
+    if form.validate_on_submit():
+        try:
+            services.close_proposal(user, p, form.reason.data or "")
+        except ValidationError as e:
+            _apply(form, e, {})
+        else:
+            flash(_("The proposal was closed."), "info")
+            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    return render_template("livelihood/closing_form.html", form=form, p=p, completing=False), form_status(form)
+
+
+@bp.get("/proposals/<proposal_id>/<kind>/<owner_id>/<attachment_id>")
+@allow(COMMUNE, PROVINCE)
+def attachment(proposal_id: str, kind: str, owner_id: str, attachment_id: str):
+    """A tranche's receipt or a visit's photo, to those who may see the proposal (a download, audited)."""
+    from casework.auth.policy import deny
+    from casework.errors import NotFound
+    from casework.protect.attachments import get_attachment, send_attachment
+
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    owner = services.find_owner(p, kind, owner_id)  # kind is "receipt" (a tranche) or "photo" (a visit)
+    if owner is None:
+        deny("attachment", None)
+    try:
+        found = get_attachment(owner, attachment_id)
+    except NotFound:
+        deny("attachment", None)
+    return send_attachment(owner, found)
+
+
+# --- budget --------------------------------------------------------------------------------------
+
+
+@bp.route("/budgets", methods=["GET", "POST"])
+@allow(PROVINCE)
+def budgets():
+    from casework.extensions import db
+
+    user = _user()
+    form = forms.BudgetForm()
+    if request.method == "GET":
+        current = services.budget_summary(user)
+        form.year.data = str(services.today().year)
+        if current is not None:
+            form.amount_vnd.data = format_number(current.amount_vnd)
+            form.second_approval_above_vnd.data = (format_number(current.second_approval_above_vnd)
+                                                   if current.second_approval_above_vnd is not None else "")
+    if form.validate_on_submit():
+        def value(f):
+            return f.number if f.number is not None else (f.data or None)
+
+        try:
+            services.set_budget(user, services.BudgetInput(
+                province_code=user.province_code, year=value(form.year), amount_vnd=value(form.amount_vnd),
+                second_approval_above_vnd=value(form.second_approval_above_vnd)))
+        except ValidationError as e:
+            _apply(form, e, {})
+        else:
+            flash(_("The budget was saved."), "info")
+            return redirect(url_for("livelihood.budgets"))
+    from livelihood.models import Budget
+
+    rows = list(db.session.scalars(services.budgets_visible_to(user).order_by(Budget.year.desc())))
+    return render_template("livelihood/budgets.html", form=form, budgets=rows,
+                           province=geo.province(user.province_code)), form_status(form)
