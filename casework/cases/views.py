@@ -1,1 +1,719 @@
-"""Screens of trusted-address casework."""
+"""Screens of trusted-address casework. Views parse, authorise and call a service (STYLE rule 3).
+
+No personal data ever goes into a URL, a page title or a flash message: pages are addressed by the
+case's random id, the name search is a POST, and titles say "Case" (security.md §6.3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from casework.auth.policy import allow
+from casework.auth.roles import Role
+from casework.cases import bp, codes, forms, presenters, services
+from casework.cases import consent as consent_service
+from casework.cases.consent import ConsentChoice, ConsentInput
+from casework.cases.models import Case
+from casework.cases.policy import (
+    ADDRESS_MANAGERS,
+    ADDRESS_READERS,
+    CASE_ROLES,
+    WORKER_ROLES,
+    can_decide_closure,
+    can_manage_address,
+    can_see_identity,
+    intake_addresses,
+)
+from casework.errors import DomainError, StateError, ValidationError
+from casework.extensions import db
+from casework.forms import apply_domain_errors, form_status
+from casework.geo import data as geo
+from casework.models import utcnow
+from casework.text import VN_TZ
+
+# Other domains add links to the case page here (e.g. referral: "Refer her"), without casework importing them;
+# they may also add panels: ``app.extensions["tincay.case_panels"]`` holds callables ``(user, case) -> Markup``.
+CASE_ACTIONS: list[tuple[str, Any, frozenset[str]]] = []
+
+
+def register_case_action(endpoint: str, label: Any, roles: tuple[str, ...]) -> None:
+    """Show a link ``url_for(endpoint, case_id=…)`` on the case page to these roles."""
+    if all(e != endpoint for e, _l, _r in CASE_ACTIONS):
+        CASE_ACTIONS.append((endpoint, label, frozenset(str(r) for r in roles)))
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _ethnic_name(code: str | None) -> str:
+    group = geo.ethnic_group(code)
+    return group.name if group else ""
+
+
+def _timeline_label(kind: str) -> str:
+    return str(services.TIMELINE_KINDS.get(kind, kind))
+
+
+def _dmy(iso: str | None) -> str:
+    from datetime import date
+
+    return date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
+
+
+def _render(template: str, status: int = 200, **context: Any):
+    context.setdefault("commune_name", presenters.commune_name)
+    context.setdefault("dmy", _dmy)
+    return render_template(template, L=presenters.labels(), ethnic_name=_ethnic_name,
+                           timeline_label=_timeline_label, **context), status
+
+
+def _errors_to_form(form, errors: dict[str, list[str]], aliases: dict[str, str] | None = None) -> None:
+    apply_domain_errors(form, ValidationError(_("Please correct the marked fields."), errors), aliases)
+
+
+def _conflict(form, error: StateError) -> None:
+    """A transition not allowed now (409): the reason at the top of the form and on its field."""
+    apply_domain_errors(form, error)
+    if error.fields:
+        form.form_errors.append(error.message)
+
+
+def _merge(parse_errors: dict[str, list[str]], service_errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    out = {k: list(v) for k, v in parse_errors.items()}
+    for name, messages in service_errors.items():
+        out.setdefault(name, messages)
+    return out
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+
+def _filters_from(args) -> tuple[services.CaseFilters, dict[str, str]]:
+    errors = forms.ParseErrors()
+    chosen = {k: (args.get(k) or "")[:32] for k in ("status", "risk", "form", "from", "to", "address")}
+    filters = services.CaseFilters(
+        status=chosen["status"] or None, risk=chosen["risk"] or None, form=chosen["form"] or None,
+        period_from=forms.parse_date(chosen["from"], "from", errors),
+        period_to=forms.parse_date(chosen["to"], "to", errors),
+        address_id=chosen["address"] or None)
+    return filters, chosen
+
+
+@bp.get("/cases")
+@allow(*CASE_ROLES)
+def index():
+    user = _me()
+    filters, chosen = _filters_from(request.args)
+    after = request.args.get("after") or None
+    try:
+        page = services.list_cases(user, filters, after)
+    except services.BadCursor:
+        page = services.list_cases(user, filters)
+    next_url = url_for("cases.index", after=page.next_cursor, **{k: v for k, v in chosen.items() if v}) \
+        if page.next_cursor else None
+    if not can_see_identity(user):
+        services.record_list(user, page.items, presenters.ANONYMOUS_FIELDS)
+        rows = [presenters.anonymous_summary(c) for c in page.items]
+        return _render("cases/index_province.html", rows=rows, chosen=chosen, next_url=next_url)
+    services.record_list(user, page.items, presenters.LIST_FIELDS)
+    flags = services.flags_for(page.items)
+    return _render("cases/index.html", cases=page.items, flags=flags, chosen=chosen, next_url=next_url,
+                   search_form=forms.SearchForm(formdata=None), addresses=intake_addresses(user), searched=False)
+
+
+@bp.post("/cases/search")
+@allow(*WORKER_ROLES)
+def search():
+    """Name or phone search through the blind index; a POST, so the term is never in a URL or a log."""
+    user = _me()
+    form = forms.SearchForm()
+    filters, chosen = _filters_from(request.form)
+    results: list[Case] = []
+    status = 200
+    try:
+        results = services.search_cases(user, form.q.data or "", filters)
+    except ValidationError as e:
+        apply_domain_errors(form, e)
+        status = 422
+    return _render("cases/index.html", status, cases=results, flags=services.flags_for(results), chosen=chosen,
+                   next_url=None, search_form=form, addresses=intake_addresses(user), searched=True)
+
+
+# --- intake and edit ----------------------------------------------------------------------------------
+
+
+def _intake_from_form(form: forms.IntakeForm) -> tuple[services.IntakeData, forms.ParseErrors]:
+    errors = forms.ParseErrors()
+    intake_at = forms.parse_datetime(form.intake_at.data, "intake_at", errors)
+    birth_year = forms.parse_int(form.birth_year.data, "birth_year", errors)
+    birth_date = forms.parse_date(form.birth_date.data, "birth_date", errors)
+    children = forms.parse_int(form.children_count.data, "children_count", errors, default=0) or 0
+    ages = forms.parse_ages(form.children_ages.data, "children_ages", errors)
+    notified_at = None
+    if form.commune_notified.data:
+        notified_at = forms.parse_datetime(form.commune_notified_at.data, "commune_notified_at", errors) or utcnow()
+    person = services.PersonData(
+        full_name=form.full_name.data, other_names=form.other_names.data, sex=form.sex.data or "female",
+        birth_year=birth_year, birth_date=birth_date,
+        age_band=form.age_band.data or "unknown", ethnicity_code=form.ethnicity_code.data or None,
+        phone=form.phone.data, id_number=form.id_number.data,
+        home_commune_code=form.home_commune_code.data or None, home_address=form.home_address.data)
+    risks = frozenset(f for f in codes.RISK_FACTORS if getattr(form, f"risk_{f}").data)
+    consent = ConsentChoice(record=bool(form.consent_record.data), statistics=bool(form.consent_statistics.data),
+                            share=tuple((s, ()) for s in (form.consent_share.data or [])),
+                            given_by=form.consent_given_by.data or "self")
+    data = services.IntakeData(
+        address_id=form.address_id.data, intake_at=intake_at, person=person,
+        acts=tuple(form.acts.data or ()), relationship=form.relationship.data or None,
+        arrival=form.arrival.data or "came_alone", children_count=children, children_ages=ages,
+        perpetrator_sex=form.perpetrator_sex.data or "unknown",
+        perpetrator_age_band=form.perpetrator_age_band.data or "unknown",
+        injuries=form.injuries.data, first_aid_given=bool(form.first_aid_given.data), first_aid=form.first_aid.data,
+        risk_factors=risks, risk_judged_high=bool(form.risk_judged_high.data), safety_plan=form.safety_plan.data,
+        commune_notified_at=notified_at, narrative=form.narrative.data, consent=consent)
+    return data, errors
+
+
+def _prepare_intake_form(form: forms.IntakeForm, province_code: str | None, addresses) -> None:
+    form.address_id.choices = forms.choices([(a.id, a.name) for a in addresses])
+    form.ethnicity_code.choices = forms.ethnic_choices()
+    form.home_commune_code.choices = forms.commune_choices(province_code or "")
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def new():
+    user = _me()
+    addresses = intake_addresses(user)
+    form = forms.IntakeForm()
+    chosen = next((a for a in addresses if a.id == form.address_id.data), addresses[0] if addresses else None)
+    _prepare_intake_form(form, chosen.province_code if chosen else None, addresses)
+    if request.method == "GET":
+        form.intake_at.data = forms.local_input(utcnow())
+        form.home_commune_code.data = chosen.commune_code if chosen else ""
+        form.consent_record.data = False
+    elif addresses:
+        data, parse_errors = _intake_from_form(form)
+        if parse_errors:
+            _errors_to_form(form, _merge(parse_errors, services.intake_errors(user, data)))
+        else:
+            try:
+                case = services.create_case(user, data)
+            except ValidationError as e:
+                apply_domain_errors(form, e)
+            else:
+                flash(_("The intake was saved."), "info")
+                return redirect(url_for("cases.view", case_id=case.id))
+    return _render("cases/intake.html", form_status(form), form=form, case=None, addresses=addresses,
+                   acts_by_form=codes.acts_by_form(), notified=False)
+
+
+def _fill_edit_form(form: forms.IntakeForm, case: Case) -> None:
+    data = services.intake_data_of(case)
+    p = data.person
+    form.version.data = str(case.version)
+    form.intake_at.data = forms.local_input(case.intake_at)
+    form.arrival.data = case.arrival
+    form.full_name.data, form.other_names.data, form.sex.data = p.full_name, p.other_names, p.sex
+    form.birth_year.data = str(p.birth_year) if p.birth_year else ""
+    form.birth_date.data = p.birth_date.isoformat() if p.birth_date else ""
+    form.age_band.data, form.ethnicity_code.data = p.age_band, p.ethnicity_code or ""
+    form.phone.data, form.id_number.data = p.phone, p.id_number
+    form.home_commune_code.data, form.home_address.data = p.home_commune_code or "", p.home_address
+    form.children_count.data = str(case.children_count)
+    form.children_ages.data = ", ".join(str(a) for a in data.children_ages)
+    form.acts.data = list(data.acts)
+    form.relationship.data = case.relationship_code
+    form.perpetrator_sex.data, form.perpetrator_age_band.data = case.perpetrator_sex, case.perpetrator_age_band
+    form.injuries.data, form.first_aid_given.data, form.first_aid.data = case.injuries, case.first_aid_given, \
+        case.first_aid
+    for factor in codes.RISK_FACTORS:
+        getattr(form, f"risk_{factor}").data = factor in case.risk_factors
+    form.risk_judged_high.data = case.risk_judged_high
+    form.safety_plan.data = case.safety_plan
+    form.commune_notified.data = case.commune_notified_at is not None
+    form.commune_notified_at.data = forms.local_input(case.commune_notified_at)
+    form.narrative.data = case.narrative
+
+
+@bp.route("/cases/<case_id>/edit", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def edit(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    form = forms.EditForm()
+    _prepare_intake_form(form, case.province_code, [case.address])
+    form.address_id.data = case.address_id
+    stale = False
+    if request.method == "GET":
+        _fill_edit_form(form, case)
+        services.record_view(user, case, presenters.FULL_VIEW_FIELDS[:12], action="case_view")
+    else:
+        data, parse_errors = _intake_from_form(form)
+        version = forms.parse_int(form.version.data, "version", forms.ParseErrors())
+        if parse_errors:
+            _errors_to_form(form, _merge(parse_errors, services.update_errors(case, data)))
+        else:
+            try:
+                services.update_case(user, case, version, data)
+            except StateError as e:
+                stale = "version" in e.fields
+                form.form_errors.append(e.message)
+            except ValidationError as e:
+                apply_domain_errors(form, e)
+            else:
+                flash(_("The changes were saved."), "info")
+                return redirect(url_for("cases.view", case_id=case.id))
+    status = 409 if stale else form_status(form)
+    return _render("cases/intake.html", status, form=form, case=case, addresses=[case.address],
+                   acts_by_form=codes.acts_by_form(), stale=stale)
+
+
+# --- the case page --------------------------------------------------------------------------------
+
+
+@bp.get("/cases/<case_id>")
+@allow(*CASE_ROLES)
+def view(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    if not can_see_identity(user, case):
+        services.record_view(user, case, presenters.ANONYMOUS_FIELDS)
+        return _render("cases/view_province.html", row=presenters.anonymous_detail(case))
+    services.record_view(user, case, presenters.FULL_VIEW_FIELDS)
+    flags = services.flags_for([case])[case.id]
+    actions = [(e, label) for e, label, roles in CASE_ACTIONS if user.role in roles]
+    # Other domains show their part of the case here (e.g. referral's list), without casework importing them.
+    panels = [panel(user, case) for panel in current_app.extensions.get("tincay.case_panels", [])]
+    return _render("cases/view.html", case=case, person=case.person, flags=flags,
+                   suggestions=services.suggestions(case), consent=consent_service.summary(case),
+                   timeline=services.timeline(case), nights=services.shelter_nights(case),
+                   max_nights=services.max_shelter_days(case.province_code), actions=actions,
+                   can_decide=can_decide_closure(user, case), today=services.local_today(),
+                   notice_form=forms.NoticeForm(formdata=None), panels=[p for p in panels if p])
+
+
+@bp.post("/cases/<case_id>/notice")
+@allow(*WORKER_ROLES)
+def notice(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    form = forms.NoticeForm()
+    errors = forms.ParseErrors()
+    at = forms.parse_datetime(form.commune_notified_at.data, "commune_notified_at", errors)
+    try:
+        if errors:
+            raise ValidationError(_("Please correct the marked fields."), errors)
+        services.record_commune_notice(user, case, at)
+    except DomainError as e:
+        flash(next(iter(e.fields.values()), [e.message])[0], "warning")
+        return redirect(url_for("cases.view", case_id=case.id))
+    flash(_("The commune notice was recorded."), "info")
+    return redirect(url_for("cases.view", case_id=case.id))
+
+
+@bp.get("/cases/<case_id>/record.pdf")
+@allow(*WORKER_ROLES)
+def record_pdf(case_id: str):
+    from casework.cases.pdf import render_case_pdf
+
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    data = render_case_pdf(case, user, utcnow())
+    services.record_view(user, case, presenters.FULL_VIEW_FIELDS, action="case_export_pdf")
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{case.reference}.pdf"'})
+
+
+# --- consent ------------------------------------------------------------------------------------------
+
+
+@bp.route("/cases/<case_id>/consents", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def consents(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    form = forms.ConsentForm()
+    if request.method == "GET":
+        form.fields.data = list(codes.DEFAULT_SHARE_FIELDS)
+    elif form.validate_on_submit():
+        try:
+            consent_service.give_consent(user, case, ConsentInput(
+                purpose=form.purpose.data, service=form.service.data or None,
+                fields=tuple(form.fields.data or ()) if form.purpose.data == "share" else (),
+                given_by=form.given_by.data or "self"))
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The consent was recorded."), "info")
+            return redirect(url_for("cases.consents", case_id=case.id))
+    return _render("cases/consents.html", form_status(form), case=case, form=form,
+                   summary=consent_service.summary(case))
+
+
+@bp.post("/cases/<case_id>/consents/<consent_id>/withdraw")
+@allow(*WORKER_ROLES)
+def withdraw(case_id: str, consent_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    try:
+        consent_service.withdraw_consent(user, case, consent_id)
+    except DomainError as e:
+        flash(e.message, "warning")
+        return redirect(url_for("cases.consents", case_id=case.id))
+    flash(_("The consent was withdrawn."), "info")
+    return redirect(url_for("cases.consents", case_id=case.id))
+
+
+# --- shelter --------------------------------------------------------------------------------------------
+
+
+def _shelter_data(form: forms.ShelterForm) -> tuple[services.ShelterData, forms.ParseErrors]:
+    errors = forms.ParseErrors()
+    data = services.ShelterData(
+        start_on=forms.parse_date(form.start_on.data, "start_on", errors),
+        end_on=forms.parse_date(form.end_on.data, "end_on", errors),
+        essentials=frozenset(form.essentials.data or ()),
+        money_vnd=forms.parse_int(form.money_vnd.data, "money_vnd", errors))
+    return data, errors
+
+
+@bp.route("/cases/<case_id>/shelter/new", methods=["GET", "POST"])
+@bp.route("/cases/<case_id>/shelter/<stay_id>", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def shelter(case_id: str, stay_id: str | None = None):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    stay = next((s for s in case.shelter_stays if s.id == stay_id), None) if stay_id else None
+    if stay_id and stay is None:
+        abort(404)
+    form = forms.ShelterForm()
+    if request.method == "GET":
+        if stay is not None:
+            form.start_on.data = stay.start_on.isoformat()
+            form.end_on.data = stay.end_on.isoformat() if stay.end_on else ""
+            form.essentials.data = stay.essentials
+            form.money_vnd.data = str(stay.money_vnd) if stay.money_vnd is not None else ""
+        else:
+            form.start_on.data = max(services.local_today(), case.intake_at.astimezone(VN_TZ).date()).isoformat()
+            form.essentials.data = ["food", "water"]
+    else:
+        data, errors = _shelter_data(form)
+        try:
+            if errors:
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            if stay is None:
+                services.add_shelter_stay(user, case, data)
+            else:
+                services.update_shelter_stay(user, case, stay.id, data)
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The shelter stay was saved."), "info")
+            return redirect(url_for("cases.view", case_id=case.id) + "#shelter")
+    return _render("cases/shelter.html", form_status(form), case=case, form=form, stay=stay,
+                   max_nights=services.max_shelter_days(case.province_code))
+
+
+# --- contact bans -------------------------------------------------------------------------------------
+
+
+@bp.route("/cases/<case_id>/contact-bans/new", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def contact_ban_new(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    form = forms.ContactBanForm()
+    if request.method == "GET":
+        form.requested_at.data = forms.local_input(utcnow())
+        form.requester.data = "victim"
+    else:
+        errors = forms.ParseErrors()
+        at = forms.parse_datetime(form.requested_at.data, "requested_at", errors)
+        try:
+            if errors:
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            services.request_contact_ban(user, case, at, form.requester.data or "",
+                                         bool(form.victim_consented.data))
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The contact-ban request was recorded. The decision is due within 12 hours."), "info")
+            return redirect(url_for("cases.view", case_id=case.id) + "#contact-bans")
+    return _render("cases/contact_ban.html", form_status(form), case=case, form=form)
+
+
+@bp.route("/cases/<case_id>/contact-bans/<ban_id>", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def contact_ban_decision(case_id: str, ban_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    ban = next((b for b in case.contact_bans if b.id == ban_id), None)
+    if ban is None:
+        abort(404)
+    form = forms.ContactBanDecisionForm()
+    if request.method == "GET":
+        form.decided_at.data = forms.local_input(utcnow())
+    else:
+        errors = forms.ParseErrors()
+        decided = forms.parse_datetime(form.decided_at.data, "decided_at", errors)
+        valid_from = forms.parse_datetime(form.valid_from.data, "valid_from", errors)
+        valid_until = forms.parse_datetime(form.valid_until.data, "valid_until", errors)
+        try:
+            if errors:
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            services.decide_contact_ban(user, case, ban.id, form.decision.data or "", decided, valid_from,
+                                        valid_until, form.decision_ref.data or "")
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The decision was recorded."), "info")
+            return redirect(url_for("cases.view", case_id=case.id) + "#contact-bans")
+    return _render("cases/contact_ban_decision.html", form_status(form), case=case, ban=ban, form=form)
+
+
+# --- follow-ups ---------------------------------------------------------------------------------------
+
+
+@bp.route("/cases/<case_id>/follow-ups/new", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def follow_up_new(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    form = forms.FollowUpForm()
+    if request.method == "GET":
+        form.on.data = services.local_today().isoformat()
+    else:
+        errors = forms.ParseErrors()
+        on = forms.parse_date(form.on.data, "on", errors)
+        recurred = {"yes": True, "no": False}.get(form.violence_recurred.data or "")
+        try:
+            if errors:
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            services.add_follow_up(user, case, services.FollowUpData(
+                on=on, kind=form.kind.data or "", situation=form.situation.data or "",
+                violence_recurred=recurred, note=form.note.data))
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The follow-up was saved."), "info")
+            return redirect(url_for("cases.view", case_id=case.id) + "#follow-ups")
+    return _render("cases/follow_up.html", form_status(form), case=case, form=form)
+
+
+# --- closure and reopening ---------------------------------------------------------------------------
+
+
+@bp.route("/cases/<case_id>/closure", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def closure(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    form = forms.ClosureForm()
+    status = 200
+    if request.method == "POST":
+        try:
+            services.request_closure(user, case, form.reason.data or None, form.note.data)
+        except StateError as e:
+            _conflict(form, e)
+            status = 409
+        except ValidationError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("Closure was requested. The commune officer will approve it or return it."), "info")
+            return redirect(url_for("cases.view", case_id=case.id))
+    return _render("cases/closure.html", status if status != 200 else form_status(form), case=case, form=form)
+
+
+@bp.route("/cases/<case_id>/closure/decision", methods=["GET", "POST"])
+@allow(Role.COMMUNE_OFFICER)
+def closure_decision(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    form = forms.ClosureDecisionForm()
+    status = 200
+    if request.method == "POST":
+        try:
+            services.decide_closure(user, case, form.decision.data or "", form.note.data)
+        except StateError as e:
+            _conflict(form, e)
+            status = 409
+        except ValidationError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The case was closed.") if case.status == "closed" else _("The closure request was returned."),
+                  "info")
+            return redirect(url_for("cases.view", case_id=case.id))
+    return _render("cases/closure_decision.html", status if status != 200 else form_status(form), case=case,
+                   form=form)
+
+
+@bp.route("/cases/<case_id>/reopen", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def reopen(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    form = forms.ReopenForm()
+    status = 200
+    if request.method == "POST":
+        try:
+            services.reopen_case(user, case, form.reason.data)
+        except StateError as e:
+            _conflict(form, e)
+            status = 409
+        except ValidationError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The case was reopened."), "info")
+            return redirect(url_for("cases.view", case_id=case.id))
+    return _render("cases/reopen.html", status if status != 200 else form_status(form), case=case, form=form)
+
+
+# --- address register ---------------------------------------------------------------------------------
+
+
+@bp.get("/addresses")
+@allow(*ADDRESS_READERS)
+def addresses():
+    user = _me()
+    after = (request.args.get("after") or "")[:22]
+    q = services.addresses_visible_to(user).order_by(services.Address.id).limit(services.PAGE_SIZE + 1)
+    if after:
+        q = q.where(services.Address.id > after)
+    rows = list(db.session.scalars(q))
+    next_after = rows[services.PAGE_SIZE - 1].id if len(rows) > services.PAGE_SIZE else None
+    rows = sorted(rows[:services.PAGE_SIZE], key=lambda a: (not a.active, a.commune_code, a.name))
+    return _render("cases/addresses.html", addresses=rows, next_after=next_after,
+                   can_create=user.role in (Role.ADMIN, Role.COMMUNE_OFFICER), commune_name=presenters.commune_name)
+
+
+def _address_data(form: forms.AddressForm, own_commune: str | None) -> tuple[services.AddressData,
+                                                                                  forms.ParseErrors]:
+    errors = forms.ParseErrors()
+    data = services.AddressData(
+        name=form.name.data or "", commune_code=(own_commune or form.commune_code.data or "").strip(),
+        kind=form.kind.data or "", declared_on=forms.parse_date(form.declared_on.data, "declared_on", errors),
+        published_on=forms.parse_date(form.published_on.data, "published_on", errors), active=bool(form.active.data))
+    return data, errors
+
+
+@bp.route("/addresses/new", methods=["GET", "POST"])
+@allow(*ADDRESS_MANAGERS)
+def address_new():
+    user = _me()
+    form = forms.AddressForm()
+    own_commune = user.commune_code if user.role == Role.COMMUNE_OFFICER else None
+    if request.method == "GET":
+        form.commune_code.data = own_commune or ""
+        form.active.data = True
+    else:
+        data, errors = _address_data(form, own_commune)
+        try:
+            if errors:
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            address = services.create_address(user, data)
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The trusted address was saved."), "info")
+            return redirect(url_for("cases.address", address_id=address.id))
+    return _render("cases/address_form.html", form_status(form), form=form, address=None,
+                   own_commune=own_commune, commune_name=presenters.commune_name)
+
+
+@bp.route("/addresses/<address_id>/edit", methods=["GET", "POST"])
+@allow(*ADDRESS_MANAGERS)
+def address_edit(address_id: str):
+    user = _me()
+    address = services.get_address_or_404(user, address_id)
+    if not can_manage_address(user, address):
+        abort(404)
+    own_commune = user.commune_code if user.role == Role.COMMUNE_OFFICER else None
+    form = forms.AddressForm()
+    if request.method == "GET":
+        form.name.data, form.kind.data, form.commune_code.data = address.name, address.kind, address.commune_code
+        form.declared_on.data = address.declared_on.isoformat() if address.declared_on else ""
+        form.published_on.data = address.published_on.isoformat() if address.published_on else ""
+        form.active.data = address.active
+    else:
+        data, errors = _address_data(form, own_commune)
+        try:
+            if errors:
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            services.update_address(user, address, data)
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The trusted address was saved."), "info")
+            return redirect(url_for("cases.address", address_id=address.id))
+    return _render("cases/address_form.html", form_status(form), form=form, address=address,
+                   own_commune=own_commune, commune_name=presenters.commune_name)
+
+
+@bp.route("/addresses/<address_id>", methods=["GET", "POST"])
+@allow(*ADDRESS_READERS)
+def address(address_id: str):
+    user = _me()
+    address = services.get_address_or_404(user, address_id)
+    manage = can_manage_address(user, address)
+    training_form, support_form = forms.TrainingForm(prefix="t"), forms.SupportForm(prefix="s")
+    status = 200
+    if request.method == "POST":
+        if not manage:
+            abort(404)
+        errors = forms.ParseErrors()
+        try:
+            if request.form.get("action") == "training":
+                held_on = forms.parse_date(training_form.held_on.data, "held_on", errors)
+                if errors:
+                    raise ValidationError(_("Please correct the marked fields."), errors)
+                services.add_training(user, address, held_on, training_form.topic.data or "",
+                                      training_form.organiser.data or "")
+            else:
+                received_on = forms.parse_date(support_form.received_on.data, "received_on", errors)
+                amount = forms.parse_int(support_form.amount_vnd.data, "amount_vnd", errors)
+                if errors:
+                    raise ValidationError(_("Please correct the marked fields."), errors)
+                services.add_support(user, address, received_on, support_form.kind.data or "",
+                                     support_form.description.data or "", amount)
+        except DomainError as e:
+            apply_domain_errors(training_form if request.form.get("action") == "training" else support_form, e)
+            status = 422
+        else:
+            flash(_("Saved."), "info")
+            return redirect(url_for("cases.address", address_id=address.id))
+    return _render("cases/address.html", status, address=address, manage=manage, training_form=training_form,
+                   support_form=support_form, commune_name=presenters.commune_name,
+                   province=geo.province(address.province_code))
+
+
+@bp.route("/addresses/settings", methods=["GET", "POST"])
+@allow(Role.PROVINCE_OFFICER, Role.ADMIN)
+def settings():
+    user = _me()
+    form = forms.SettingsForm()
+    province_code = user.province_code if user.role == Role.PROVINCE_OFFICER else \
+        (request.values.get("province") or "")[:2]
+    status = 200
+    if request.method == "POST":
+        errors = forms.ParseErrors()
+        days = forms.parse_int(form.max_shelter_days.data, "max_shelter_days", errors)
+        try:
+            if errors:
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            services.set_max_shelter_days(user, province_code, days)
+        except DomainError as e:
+            apply_domain_errors(form, e, {"province_code": "max_shelter_days"})
+            status = 422
+        else:
+            flash(_("Saved."), "info")
+            return redirect(url_for("cases.settings", province=province_code))
+    elif province_code:
+        form.max_shelter_days.data = str(services.max_shelter_days(province_code))
+    return _render("cases/settings.html", status, form=form, province=geo.province(province_code),
+                   provinces=geo.provinces(), is_admin=user.role == Role.ADMIN)

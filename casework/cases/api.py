@@ -1,0 +1,613 @@
+"""JSON API of trusted-address casework (DESIGN §4): addresses, cases, consents, follow-ups, closure.
+
+Errors: 400 malformed JSON, 422 invalid values with a message per field, 404 outside the caller's scope,
+409 a transition not allowed now or a stale ``version``. The ``q`` of ``GET /cases`` is a name or phone
+and is never logged (request lines carry no query string) nor audited (the event has the count only).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from casework.api import api_route
+from casework.api.json import json_body, raise_if
+from casework.auth.roles import Role
+from casework.cases import codes, presenters, services
+from casework.cases import consent as consent_service
+from casework.cases.consent import ConsentChoice, ConsentInput
+from casework.cases.policy import ADDRESS_MANAGERS, ADDRESS_READERS, CASE_ROLES, WORKER_ROLES, can_see_identity
+from casework.errors import NotFound, ValidationError
+from casework.extensions import db
+
+# --- schemas (documentation in openapi.json; the checks themselves are below and in the services) -----
+
+_STR = {"type": "string"}
+_NSTR = {"type": "string", "nullable": True}
+_DATE = {"type": "string", "format": "date", "nullable": True}
+_DT = {"type": "string", "format": "date-time", "nullable": True}
+_ID = {"type": "string"}
+
+ADDRESS_OUT = {"type": "object", "required": ["id", "name", "kind", "commune_code", "province_code", "active"],
+               "properties": {"id": _ID, "name": _STR, "kind": _STR, "commune_code": _STR, "province_code": _STR,
+                              "declared_on": _DATE, "published_on": _DATE, "active": {"type": "boolean"},
+                              "hosts": {"type": "array", "items": _STR}}}
+ADDRESS_IN = {"type": "object", "required": ["name", "commune_code"], "properties": {
+    "name": {"type": "string", "maxLength": 200}, "commune_code": {"type": "string", "pattern": "^[0-9]{5}$"},
+    "kind": {"enum": list(codes.ADDRESS_KINDS)}, "declared_on": {"type": "string", "format": "date"},
+    "published_on": {"type": "string", "format": "date"}, "active": {"type": "boolean"}}}
+
+PERSON_IN = {"type": "object", "required": ["full_name"], "properties": {
+    "full_name": {"type": "string", "maxLength": 200}, "other_names": {"type": "string", "maxLength": 200},
+    "birth_year": {"type": "integer"}, "birth_date": {"type": "string", "format": "date"},
+    "sex": {"enum": list(codes.SEXES)}, "age_band": {"enum": list(codes.AGE_BANDS)},
+    "ethnicity_code": {"type": "string", "pattern": "^[0-9]{2}$"}, "phone": {"type": "string", "maxLength": 32},
+    "id_number": {"type": "string", "maxLength": 32}, "home_commune_code": {"type": "string"},
+    "home_address": {"type": "string", "maxLength": 300}}}
+SHARE_ITEM = {"oneOf": [{"enum": list(codes.SERVICES)}, {"type": "object", "required": ["service"], "properties": {
+    "service": {"enum": list(codes.SERVICES)},
+    "fields": {"type": "array", "items": {"enum": list(codes.SHAREABLE_FIELDS)}}}}]}
+CONSENT_IN = {"type": "object", "required": ["record"], "properties": {
+    "record": {"type": "boolean"}, "statistics": {"type": "boolean"},
+    "share": {"type": "array", "items": SHARE_ITEM}, "given_by": {"enum": list(codes.CONSENT_GIVERS)}}}
+CASE_FIELDS_IN = {
+    "intake_at": {"type": "string", "format": "date-time"},
+    "arrival": {"enum": list(codes.ARRIVALS)},
+    "person": PERSON_IN,
+    "children": {"type": "object", "properties": {"count": {"type": "integer"},
+                                                  "ages": {"type": "array", "items": {"type": "integer"}}}},
+    "acts": {"type": "array", "items": {"enum": list(codes.ACT_CODES)}, "minItems": 1},
+    "relationship": {"enum": list(codes.RELATIONSHIPS)},
+    "perpetrator": {"type": "object", "properties": {"sex": {"enum": list(codes.PERPETRATOR_SEXES)},
+                                                     "age_band": {"enum": list(codes.AGE_BANDS)}}},
+    "injuries": {"type": "string"}, "first_aid_given": {"type": "boolean"}, "first_aid": {"type": "string"},
+    "risk": {"type": "object", "properties": {"factors": {"type": "array", "items": {"enum": list(codes.RISK_FACTORS)}},
+                                              "judged_high": {"type": "boolean"}}},
+    "safety_plan": {"type": "string"}, "commune_notified_at": {"type": "string", "format": "date-time"},
+    "narrative": {"type": "string"},
+}
+CASE_IN = {"type": "object", "required": ["address_id", "intake_at", "person", "acts", "relationship", "consent"],
+           "properties": {"address_id": _ID, **CASE_FIELDS_IN, "consent": CONSENT_IN}}
+CASE_PATCH = {"type": "object", "required": ["version"],
+              "properties": {"version": {"type": "integer"}, **CASE_FIELDS_IN}}
+
+CASE_SUMMARY = {"type": "object", "required": ["id", "reference", "status"], "properties": {
+    "id": _ID, "reference": _STR, "status": {"enum": list(codes.STATUSES)}, "commune_code": _STR,
+    "intake_at": _DT, "intake_date": _DATE, "risk_level": _STR, "forms": {"type": "array", "items": _STR},
+    "person": {"type": "object", "properties": {"full_name": _NSTR}}}}
+CASE_LIST = {"type": "object", "required": ["items", "next"], "properties": {
+    "items": {"type": "array", "items": CASE_SUMMARY}, "next": _NSTR}}
+CASE_OUT = {"type": "object", "required": ["id", "reference", "status"], "properties": {
+    "id": _ID, "reference": _STR, "status": {"enum": list(codes.STATUSES)}, "version": {"type": "integer"},
+    "person": {"type": "object", "properties": {"full_name": _NSTR, "phone": _NSTR}},
+    "acts": {"type": "array", "items": _STR}, "forms": {"type": "array", "items": _STR}}}
+CONSENT_OUT = {"type": "object", "required": ["id", "purpose", "active"], "properties": {
+    "id": _ID, "purpose": {"enum": list(codes.PURPOSES)}, "service": _NSTR,
+    "fields": {"type": "array", "items": _STR}, "given_at": _DT, "withdrawn_at": _DT, "active": {"type": "boolean"}}}
+CONSENT_POST = {"type": "object", "required": ["purpose"], "properties": {
+    "purpose": {"enum": list(codes.PURPOSES)}, "service": {"enum": list(codes.SERVICES)},
+    "fields": {"type": "array", "items": {"enum": list(codes.SHAREABLE_FIELDS)}},
+    "given_by": {"enum": list(codes.CONSENT_GIVERS)}}}
+FOLLOW_UP_IN = {"type": "object", "required": ["on", "kind", "situation", "violence_recurred"], "properties": {
+    "on": {"type": "string", "format": "date"}, "kind": {"enum": list(codes.FOLLOW_UP_KINDS)},
+    "situation": {"enum": list(codes.SITUATIONS)}, "violence_recurred": {"type": "boolean"},
+    "note": {"type": "string", "maxLength": 4000}}}
+FOLLOW_UP_OUT = {"type": "object", "required": ["id", "on"], "properties": {
+    "id": _ID, "on": {"type": "string", "format": "date"}, "kind": _STR, "situation": _STR,
+    "violence_recurred": {"type": "boolean"}, "note": _NSTR}}
+SHELTER_IN = {"type": "object", "required": ["start_on"], "properties": {
+    "start_on": {"type": "string", "format": "date"}, "end_on": {"type": "string", "format": "date"},
+    "essentials": {"type": "array", "items": {"enum": list(codes.ESSENTIALS)}}, "money_vnd": {"type": "integer"}}}
+SHELTER_OUT = {"type": "object", "required": ["id", "start_on"], "properties": {
+    "id": _ID, "start_on": {"type": "string", "format": "date"}, "end_on": _DATE,
+    "essentials": {"type": "array", "items": _STR}, "money_vnd": {"type": "integer", "nullable": True}}}
+BAN_IN = {"type": "object", "required": ["requester"], "properties": {
+    "requested_at": {"type": "string", "format": "date-time"},
+    "requester": {"enum": list(codes.CONTACT_BAN_REQUESTERS)},
+    "victim_consented": {"type": "boolean"}}}
+BAN_DECISION_IN = {"type": "object", "required": ["decision"], "properties": {
+    "decision": {"enum": list(codes.CONTACT_BAN_DECISIONS)}, "decided_at": {"type": "string", "format": "date-time"},
+    "valid_from": {"type": "string", "format": "date-time"}, "valid_until": {"type": "string", "format": "date-time"},
+    "decision_ref": {"type": "string", "maxLength": 64}}}
+BAN_OUT = {"type": "object", "required": ["id", "requested_at", "decision_due_at"], "properties": {
+    "id": _ID, "requested_at": _DT, "decision_due_at": _DT, "decision": _NSTR, "valid_until": _DT}}
+CLOSURE_IN = {"type": "object", "required": ["reason"], "properties": {
+    "reason": {"enum": list(codes.CLOSURE_REASONS)}, "note": {"type": "string", "maxLength": 2000}}}
+DECISION_IN = {"type": "object", "required": ["decision"], "properties": {
+    "decision": {"enum": ["approve", "return"]}, "note": {"type": "string", "maxLength": 2000}}}
+REOPEN_IN = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "maxLength": 2000}}}
+STATE_OUT = {"type": "object", "required": ["id", "status"], "properties": {
+    "id": _ID, "status": {"enum": list(codes.STATUSES)}, "version": {"type": "integer"}}}
+TIMELINE_OUT = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+    "type": "object", "required": ["kind", "at"], "properties": {"kind": _STR, "at": _DT, "note": _NSTR}}}}}
+LIST_FILTERS = {"status": {"enum": list(codes.STATUSES)}, "risk": {"enum": list(codes.RISK_LEVELS)},
+                "form": {"enum": list(codes.FORMS)}, "from": {"type": "string", "format": "date"},
+                "to": {"type": "string", "format": "date"}, "after": {"type": "string"}}
+
+ERRORS = (400, 401, 404, 409, 422)
+
+
+# --- reading values ------------------------------------------------------------------------------
+
+
+class Reader:
+    """Typed access to a JSON object, collecting one message per bad field (dotted names for nesting)."""
+
+    def __init__(self, data: dict[str, Any], prefix: str = "") -> None:
+        self.data, self.prefix, self.errors = data, prefix, {}
+
+    def _bad(self, name: str, message: str) -> None:
+        self.errors.setdefault(self.prefix + name, []).append(message)
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def text(self, name: str, limit: int = 200) -> str | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self._bad(name, _("This field must be text."))
+            return None
+        if len(value) > limit:
+            self._bad(name, _("At most %(n)d characters.", n=limit))
+            return None
+        return value
+
+    def integer(self, name: str) -> int | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 10**12:
+            self._bad(name, _("This field must be a whole number."))
+            return None
+        return value
+
+    def boolean(self, name: str, default: bool | None = False) -> bool | None:
+        value = self.data.get(name, default)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self._bad(name, _("This field must be true or false."))
+            return default
+        return value
+
+    def codes_list(self, name: str) -> tuple[str, ...]:
+        value = self.data.get(name, [])
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self._bad(name, _("This field must be a list of codes."))
+            return ()
+        return tuple(v[:32] for v in value[:40])
+
+    def ints(self, name: str) -> tuple[int, ...]:
+        value = self.data.get(name, [])
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value) \
+                or len(value) > 20:
+            self._bad(name, _("This field must be a list of whole numbers."))
+            return ()
+        return tuple(value)
+
+    def obj(self, name: str) -> Reader:
+        value = self.data.get(name, {})
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self._bad(name, _("This field must be an object."))
+            value = {}
+        child = Reader(value, f"{self.prefix}{name}.")
+        child.errors = self.errors
+        return child
+
+    def day(self, name: str) -> date | None:
+        value = self.text(name, 32)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self._bad(name, _("Use a date like 2026-03-05."))
+            return None
+
+    def moment(self, name: str) -> datetime | None:
+        value = self.text(name, 64)
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            self._bad(name, _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
+            return None
+        if parsed.tzinfo is None:
+            self._bad(name, _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            self._bad(name, _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
+            return None
+
+
+# Service field names → API field names, so a 422 names the field the client sent.
+FIELD_NAMES = {
+    "full_name": "person.full_name", "other_names": "person.other_names", "sex": "person.sex",
+    "birth_year": "person.birth_year", "birth_date": "person.birth_date", "age_band": "person.age_band",
+    "ethnicity_code": "person.ethnicity_code", "phone": "person.phone", "id_number": "person.id_number",
+    "home_commune_code": "person.home_commune_code", "home_address": "person.home_address",
+    "children_count": "children.count", "children_ages": "children.ages", "perpetrator_sex": "perpetrator.sex",
+    "perpetrator_age_band": "perpetrator.age_band", "risk_factors": "risk.factors",
+    "consent_record": "consent.record", "consent_given_by": "consent.given_by", "consent_share": "consent.share",
+}
+
+
+def _renamed(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {FIELD_NAMES.get(k, k): v for k, v in errors.items()}
+
+
+def _raise(errors: dict[str, list[str]]) -> None:
+    raise_if(_renamed(errors))
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _intake(r: Reader, base: services.IntakeData | None) -> services.IntakeData:
+    """Overlay the JSON on ``base`` (the case's current values for a PATCH, defaults for a POST)."""
+    base = base or services.IntakeData(address_id=None, intake_at=None, person=services.PersonData())
+    p = r.obj("person")
+    bp = base.person
+    person = services.PersonData(
+        full_name=p.text("full_name") if p.has("full_name") else bp.full_name,
+        other_names=p.text("other_names") if p.has("other_names") else bp.other_names,
+        sex=(p.text("sex", 16) or "") if p.has("sex") else bp.sex,
+        birth_year=p.integer("birth_year") if p.has("birth_year") else bp.birth_year,
+        birth_date=p.day("birth_date") if p.has("birth_date") else bp.birth_date,
+        age_band=p.text("age_band", 16) if p.has("age_band") else bp.age_band,
+        ethnicity_code=p.text("ethnicity_code", 8) if p.has("ethnicity_code") else bp.ethnicity_code,
+        phone=p.text("phone", 32) if p.has("phone") else bp.phone,
+        id_number=p.text("id_number", 32) if p.has("id_number") else bp.id_number,
+        home_commune_code=p.text("home_commune_code", 8) if p.has("home_commune_code") else bp.home_commune_code,
+        home_address=p.text("home_address", 300) if p.has("home_address") else bp.home_address)
+    children, perpetrator, risk = r.obj("children"), r.obj("perpetrator"), r.obj("risk")
+    return services.IntakeData(
+        address_id=r.text("address_id", 64) if r.has("address_id") else base.address_id,
+        intake_at=r.moment("intake_at") if r.has("intake_at") else base.intake_at,
+        person=person,
+        acts=r.codes_list("acts") if r.has("acts") else base.acts,
+        relationship=r.text("relationship", 32) if r.has("relationship") else base.relationship,
+        arrival=(r.text("arrival", 32) or "") if r.has("arrival") else base.arrival,
+        children_count=(children.integer("count") or 0) if children.has("count") else base.children_count,
+        children_ages=children.ints("ages") if children.has("ages") else base.children_ages,
+        perpetrator_sex=(perpetrator.text("sex", 16) or "") if perpetrator.has("sex") else base.perpetrator_sex,
+        perpetrator_age_band=(perpetrator.text("age_band", 16) or "") if perpetrator.has("age_band")
+        else base.perpetrator_age_band,
+        injuries=r.text("injuries", 2000) if r.has("injuries") else base.injuries,
+        first_aid_given=bool(r.boolean("first_aid_given")) if r.has("first_aid_given") else base.first_aid_given,
+        first_aid=r.text("first_aid", 2000) if r.has("first_aid") else base.first_aid,
+        risk_factors=frozenset(risk.codes_list("factors")) if risk.has("factors") else base.risk_factors,
+        risk_judged_high=bool(risk.boolean("judged_high")) if risk.has("judged_high") else base.risk_judged_high,
+        safety_plan=r.text("safety_plan", 4000) if r.has("safety_plan") else base.safety_plan,
+        commune_notified_at=r.moment("commune_notified_at") if r.has("commune_notified_at")
+        else base.commune_notified_at,
+        narrative=r.text("narrative", 8000) if r.has("narrative") else base.narrative)
+
+
+def _consent_choice(r: Reader) -> ConsentChoice:
+    c = r.obj("consent")
+    if not r.has("consent"):
+        r._bad("consent", _("This field is required."))
+    share: list[tuple[str, tuple[str, ...]]] = []
+    raw = c.data.get("share", [])
+    if not isinstance(raw, list):
+        c._bad("share", _("This field must be a list of services."))
+        raw = []
+    for item in raw[:20]:
+        if isinstance(item, str):
+            share.append((item[:32], ()))
+        elif isinstance(item, dict) and isinstance(item.get("service"), str):
+            fields = item.get("fields", [])
+            if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+                c._bad("share", _("This field must be a list of services."))
+                continue
+            share.append((item["service"][:32], tuple(f[:32] for f in fields[:40])))
+        else:
+            c._bad("share", _("This field must be a list of services."))
+    return ConsentChoice(record=bool(c.boolean("record")), statistics=bool(c.boolean("statistics")),
+                         share=tuple(share), given_by=c.text("given_by", 16) or "self")
+
+
+# --- addresses -----------------------------------------------------------------------------------------
+
+
+@api_route("/addresses", "GET", summary="Trusted addresses the caller may see", roles=ADDRESS_READERS,
+           response={"type": "object", "required": ["items"], "properties": {
+               "items": {"type": "array", "items": ADDRESS_OUT}}}, errors=(401,))
+def address_list():
+    rows = db.session.scalars(services.addresses_visible_to(_me()).order_by(services.Address.id).limit(500))
+    return jsonify(items=[presenters.address_json(a) for a in rows])
+
+
+@api_route("/addresses", "POST", summary="Register a trusted address (commune officer of its commune, admin)",
+           roles=ADDRESS_MANAGERS, request=ADDRESS_IN, response=ADDRESS_OUT, status=201)
+def address_create():
+    r = Reader(json_body())
+    data = services.AddressData(
+        name=r.text("name") or "", commune_code=r.text("commune_code", 8) or "", kind=r.text("kind", 32) or "household",
+        declared_on=r.day("declared_on"), published_on=r.day("published_on"),
+        active=bool(r.boolean("active", True)))
+    _raise(r.errors)
+    address = services.create_address(_me(), data)
+    return jsonify(presenters.address_json(address, with_details=True)), 201
+
+
+@api_route("/addresses/<address_id>", "GET", summary="One trusted address with its trainings and support",
+           roles=ADDRESS_READERS, response=ADDRESS_OUT, errors=(401, 404))
+def address_get(address_id: str):
+    address = services.get_address_or_404(_me(), address_id)
+    return jsonify(presenters.address_json(address, with_details=True))
+
+
+# --- cases ----------------------------------------------------------------------------------------------
+
+
+@api_route("/cases", "POST", summary="Record an intake with the person, the acts, the relationship and her consent",
+           roles=WORKER_ROLES, request=CASE_IN, response=CASE_OUT, status=201)
+def case_create():
+    r = Reader(json_body())
+    data = _intake(r, None)
+    consent = _consent_choice(r)
+    _raise(r.errors)
+    try:
+        case = services.create_case(_me(), services.with_changes(data, consent=consent))
+    except ValidationError as e:
+        raise ValidationError(e.message, _renamed(e.fields)) from None
+    return jsonify(presenters.full_detail(case)), 201
+
+
+def _filters() -> services.CaseFilters:
+    r = Reader(dict(request.args))
+    filters = services.CaseFilters(
+        status=r.text("status", 32), risk=r.text("risk", 16), form=r.text("form", 16),
+        period_from=r.day("from"), period_to=r.day("to"))
+    for name, allowed in (("status", codes.STATUSES), ("risk", codes.RISK_LEVELS), ("form", codes.FORMS)):
+        value = getattr(filters, name)
+        if value is not None and value not in allowed:
+            r._bad(name, _("Choose from the list."))
+    raise_if(r.errors)
+    return filters
+
+
+@api_route("/cases", "GET", summary="Cases the caller may see, most urgent first; q searches name or phone",
+           roles=CASE_ROLES, response=CASE_LIST, errors=(401, 422),
+           query={"q": {"type": "string", "maxLength": 100}, **LIST_FILTERS})
+def case_list():
+    user = _me()
+    filters = _filters()
+    q = (request.args.get("q") or "").strip()
+    if q:
+        if not can_see_identity(user):
+            raise ValidationError(_("Searching by name or phone is not available to your role."),
+                                  {"q": [_("Searching by name or phone is not available to your role.")]})
+        found = services.search_cases(user, q, filters)
+        return jsonify(items=[presenters.full_summary(c, f) for c, f in _with_flags(found)], next=None)
+    page = services.list_cases(user, filters, request.args.get("after") or None)
+    if can_see_identity(user):
+        services.record_list(user, page.items, presenters.LIST_FIELDS)
+        items = [presenters.full_summary(c, f) for c, f in _with_flags(page.items)]
+    else:
+        services.record_list(user, page.items, presenters.ANONYMOUS_FIELDS)
+        items = [presenters.anonymous_summary(c) for c in page.items]
+    return jsonify(items=items, next=page.next_cursor)
+
+
+def _with_flags(cases):
+    flags = services.flags_for(cases)
+    return [(c, flags[c.id]) for c in cases]
+
+
+@api_route("/cases/<case_id>", "GET", summary="One case; identity only for hosts and commune officers",
+           roles=CASE_ROLES, response=CASE_OUT, errors=(401, 404))
+def case_get(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    if not can_see_identity(user, case):
+        services.record_view(user, case, presenters.ANONYMOUS_FIELDS)
+        return jsonify(presenters.anonymous_detail(case))
+    services.record_view(user, case, presenters.FULL_VIEW_FIELDS)
+    return jsonify(presenters.full_detail(case))
+
+
+@api_route("/cases/<case_id>", "PATCH", summary="Change intake details; send the version you read (409 if stale)",
+           roles=WORKER_ROLES, request=CASE_PATCH, response=CASE_OUT, errors=ERRORS)
+def case_update(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    r = Reader(json_body())
+    version = r.integer("version")
+    if version is None and "version" not in r.errors:
+        r._bad("version", _("Send the version of the case you read."))
+    data = _intake(r, services.intake_data_of(case))
+    _raise(r.errors)
+    try:
+        services.update_case(user, case, version, data)
+    except ValidationError as e:
+        raise ValidationError(e.message, _renamed(e.fields)) from None
+    return jsonify(presenters.full_detail(case))
+
+
+@api_route("/cases/<case_id>/timeline", "GET", summary="The case's timeline, newest first", roles=WORKER_ROLES,
+           response=TIMELINE_OUT, errors=(401, 404))
+def case_timeline(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    services.record_view(user, case, ["timeline"])
+    return jsonify(items=[{"kind": e.kind, "at": e.at.isoformat(), "note": e.note,
+                           "object_type": e.object_type, "object_id": e.object_id} for e in services.timeline(case)])
+
+
+# --- consent ------------------------------------------------------------------------------------------
+
+
+@api_route("/cases/<case_id>/consents", "GET", summary="Her consents, current and past", roles=WORKER_ROLES,
+           response={"type": "object", "required": ["items"], "properties": {
+               "items": {"type": "array", "items": CONSENT_OUT}}}, errors=(401, 404))
+def consent_list(case_id: str):
+    case = services.get_case_or_404(_me(), case_id)
+    return jsonify(items=[presenters.consent_json(c) for c in consent_service.summary(case).history])
+
+
+@api_route("/cases/<case_id>/consents", "POST", summary="Record a consent (record, statistics, or share with a "
+           "service and chosen fields)", roles=WORKER_ROLES, request=CONSENT_POST, response=CONSENT_OUT, status=201,
+           errors=ERRORS)
+def consent_give(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    r = Reader(json_body())
+    data = ConsentInput(purpose=r.text("purpose", 16) or "", service=r.text("service", 32),
+                        fields=r.codes_list("fields"), given_by=r.text("given_by", 16) or "self")
+    raise_if(r.errors)
+    row = consent_service.give_consent(user, case, data)
+    return jsonify(presenters.consent_json(row)), 201
+
+
+@api_route("/cases/<case_id>/consents/<consent_id>/withdraw", "POST", summary="She withdraws a consent",
+           roles=WORKER_ROLES, response=CONSENT_OUT, errors=ERRORS)
+def consent_withdraw(case_id: str, consent_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    row = consent_service.withdraw_consent(user, case, consent_id[:22])
+    return jsonify(presenters.consent_json(row))
+
+
+# --- shelter, contact bans, follow-ups --------------------------------------------------------------------
+
+
+@api_route("/cases/<case_id>/shelter-stays", "POST", summary="Record a shelter stay with the essentials given",
+           roles=WORKER_ROLES, request=SHELTER_IN, response=SHELTER_OUT, status=201, errors=ERRORS)
+def shelter_create(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    r = Reader(json_body())
+    data = services.ShelterData(start_on=r.day("start_on"), end_on=r.day("end_on"),
+                                essentials=frozenset(r.codes_list("essentials")), money_vnd=r.integer("money_vnd"))
+    raise_if(r.errors)
+    stay = services.add_shelter_stay(user, case, data)
+    return jsonify(presenters.shelter_json(stay)), 201
+
+
+@api_route("/cases/<case_id>/shelter-stays/<stay_id>", "PATCH", summary="Change a shelter stay or record its end",
+           roles=WORKER_ROLES, request=SHELTER_IN, response=SHELTER_OUT, errors=ERRORS)
+def shelter_update(case_id: str, stay_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    stay = next((s for s in case.shelter_stays if s.id == stay_id), None)
+    if stay is None:
+        raise NotFound(_("Not found."))
+    r = Reader(json_body())
+    data = services.ShelterData(
+        start_on=r.day("start_on") if r.has("start_on") else stay.start_on,
+        end_on=r.day("end_on") if r.has("end_on") else stay.end_on,
+        essentials=frozenset(r.codes_list("essentials")) if r.has("essentials") else frozenset(stay.essentials),
+        money_vnd=r.integer("money_vnd") if r.has("money_vnd") else stay.money_vnd)
+    raise_if(r.errors)
+    stay = services.update_shelter_stay(user, case, stay.id, data)
+    return jsonify(presenters.shelter_json(stay))
+
+
+@api_route("/cases/<case_id>/contact-bans", "POST", summary="Record a request for a contact ban (decided within "
+           "12 hours)", roles=WORKER_ROLES, request=BAN_IN, response=BAN_OUT, status=201, errors=ERRORS)
+def contact_ban_create(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    r = Reader(json_body())
+    at, requester, consented = r.moment("requested_at"), r.text("requester", 16) or "", r.boolean("victim_consented")
+    raise_if(r.errors)
+    ban = services.request_contact_ban(user, case, at, requester, bool(consented))
+    return jsonify(presenters.contact_ban_json(ban)), 201
+
+
+@api_route("/cases/<case_id>/contact-bans/<ban_id>/decision", "POST", summary="Record the commune chair's decision "
+           "(at most 3 days)", roles=WORKER_ROLES, request=BAN_DECISION_IN, response=BAN_OUT, errors=ERRORS)
+def contact_ban_decide(case_id: str, ban_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    r = Reader(json_body())
+    values = (r.text("decision", 16) or "", r.moment("decided_at"), r.moment("valid_from"), r.moment("valid_until"),
+              r.text("decision_ref", 64) or "")
+    raise_if(r.errors)
+    ban = services.decide_contact_ban(user, case, ban_id[:22], *values)
+    return jsonify(presenters.contact_ban_json(ban))
+
+
+@api_route("/cases/<case_id>/follow-ups", "GET", summary="Follow-up visits and calls", roles=WORKER_ROLES,
+           response={"type": "object", "required": ["items"], "properties": {
+               "items": {"type": "array", "items": FOLLOW_UP_OUT}}}, errors=(401, 404))
+def follow_up_list(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    services.record_view(user, case, ["follow_ups"])
+    return jsonify(items=[presenters.follow_up_json(f) for f in case.follow_ups])
+
+
+@api_route("/cases/<case_id>/follow-ups", "POST", summary="Record a follow-up visit or call", roles=WORKER_ROLES,
+           request=FOLLOW_UP_IN, response=FOLLOW_UP_OUT, status=201, errors=ERRORS)
+def follow_up_create(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    r = Reader(json_body())
+    data = services.FollowUpData(on=r.day("on"), kind=r.text("kind", 16) or "", situation=r.text("situation", 16) or "",
+                                 violence_recurred=r.boolean("violence_recurred", None), note=r.text("note", 4000))
+    raise_if(r.errors)
+    row = services.add_follow_up(user, case, data)
+    return jsonify(presenters.follow_up_json(row)), 201
+
+
+# --- closure ----------------------------------------------------------------------------------------------
+
+
+def _state(case) -> dict[str, Any]:
+    return {"id": case.id, "status": case.status, "version": case.version}
+
+
+@api_route("/cases/<case_id>/closure", "POST", summary="Request closure (409 if already requested or closed)",
+           roles=WORKER_ROLES, request=CLOSURE_IN, response=STATE_OUT, errors=ERRORS)
+def closure_request(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    r = Reader(json_body())
+    reason, note = r.text("reason", 32), r.text("note", 2000)
+    raise_if(r.errors)
+    services.request_closure(user, case, reason, note)
+    return jsonify(_state(case))
+
+
+@api_route("/cases/<case_id>/closure/decision", "POST", summary="The commune officer approves or returns a closure",
+           roles=[Role.COMMUNE_OFFICER], request=DECISION_IN, response=STATE_OUT, errors=ERRORS)
+def closure_decide(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    r = Reader(json_body())
+    decision, note = r.text("decision", 16) or "", r.text("note", 2000)
+    raise_if(r.errors)
+    services.decide_closure(user, case, decision, note)
+    return jsonify(_state(case))
+
+
+@api_route("/cases/<case_id>/reopen", "POST", summary="Reopen a closed case with a reason", roles=WORKER_ROLES,
+           request=REOPEN_IN, response=STATE_OUT, errors=ERRORS)
+def case_reopen(case_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    r = Reader(json_body())
+    reason = r.text("reason", 2000)
+    raise_if(r.errors)
+    services.reopen_case(user, case, reason)
+    return jsonify(_state(case))

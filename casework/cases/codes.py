@@ -1,0 +1,277 @@
+"""The closed lists of trusted-address casework: acts, forms, relationships, reasons and the like.
+
+Codes are stable identifiers exchanged by the API and stored in clear columns for statistics; labels
+are translated (English message ids, Vietnamese on screens). Legal sources are in
+``vietnam-domain.md`` §1; where the reference marks a rule as unverified, the comment says so.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+# --- acts of domestic violence (Law 13/2022/QH15 Art. 3(1)) -----------------------------------------
+
+FORMS = {
+    "physical": _l("Physical violence"),
+    "mental": _l("Mental violence"),
+    "sexual": _l("Sexual violence"),
+    "economic": _l("Economic violence"),
+}
+
+# The letters of Art. 3(1); Vietnamese legal lists skip f and j, and "đ" follows "d".
+ACT_CODES = ("a", "b", "c", "d", "đ", "e", "g", "h", "i", "k", "l", "m", "n", "o", "p", "q")
+
+# Plain-language wording for a host on a phone; the legal wording is in vietnam-domain §1.2.
+ACTS = {
+    "a": _l("Beating, torturing, threatening or otherwise harming her health or life"),
+    "b": _l("Insulting, scolding or otherwise hurting her honour and dignity"),
+    "c": _l("Forcing her to watch violence against people or animals to frighten her"),
+    "d": _l("Neglect: not feeding or caring for a child, a pregnant woman, a mother of a young child, an "
+            "old, disabled or dependent family member"),
+    "đ": _l("Discrimination because of her body, sex, gender or abilities"),
+    "e": _l("Keeping her from relatives and friends, isolating her, constant psychological pressure"),
+    "g": _l("Blocking family rights and duties between grandparents and grandchildren, parents and children, "
+            "spouses, brothers and sisters"),
+    "h": _l("Revealing or spreading her private life or secrets to shame her"),
+    "i": _l("Forcing sex on a wife or husband against their will"),
+    "k": _l("Forcing her to perform, watch, hear or read pornography or violent content"),
+    "l": _l("Forcing child marriage, marriage or divorce, or blocking a lawful marriage or divorce"),
+    "m": _l("Forcing pregnancy, abortion or the choice of the baby's sex"),
+    "n": _l("Taking or destroying family property or her own property"),
+    "o": _l("Forcing overwork or payments beyond her means; controlling money and income to make her dependent"),
+    "p": _l("Locking up or confining a family member"),
+    "q": _l("Forcing her out of her lawful home"),
+}
+
+# The statistical forms of each act. vietnam-domain §1.2 marks this grouping as our suggestion [?]:
+# the first form is where the act is shown on screen; m, p and q also count in their second form.
+ACT_FORMS: dict[str, tuple[str, ...]] = {
+    "a": ("physical",), "b": ("mental",), "c": ("mental",), "d": ("mental",), "đ": ("mental",),
+    "e": ("mental",), "g": ("mental",), "h": ("mental",), "i": ("sexual",), "k": ("sexual",),
+    "l": ("mental",), "m": ("sexual", "physical"), "n": ("economic",), "o": ("economic",),
+    "p": ("physical", "mental"), "q": ("economic", "mental"),
+}
+
+
+def acts_by_form() -> list[tuple[str, object, list[tuple[str, object]]]]:
+    """``[(form, form label, [(act, act label), ...]), ...]`` in the order the intake form shows them."""
+    return [(form, label, [(a, ACTS[a]) for a in ACT_CODES if ACT_FORMS[a][0] == form])
+            for form, label in FORMS.items()]
+
+
+def forms_of(acts: list[str] | tuple[str, ...] | set[str]) -> set[str]:
+    return {form for act in acts for form in ACT_FORMS.get(act, ())}
+
+
+# --- relationship to the perpetrator (Law 13/2022 Art. 3(2), Decree 76/2023 Arts. 2–5) ---------------
+
+RELATIONSHIPS = {
+    "spouse": _l("Wife or husband"),
+    "divorced": _l("Former wife or husband (divorced)"),
+    "cohabiting": _l("Living together as wife and husband"),
+    "parent_child": _l("Parent and child"),
+    "step_parent_child": _l("Step-parent and stepchild"),
+    "in_law": _l("Parent-in-law and daughter- or son-in-law"),
+    "grandparent_grandchild": _l("Grandparent and grandchild"),
+    "sibling": _l("Brothers and sisters"),
+    "former_adoptive": _l("Former adoptive parent and child"),
+    "former_partner_relative": _l("Parent, child or sibling of a former spouse or partner"),
+    "other_family": _l("Other family member"),
+}
+
+_ALL = frozenset(ACT_CODES)
+# Decree 76/2023 Art. 2 [V]: between divorced people only a, b, c, k and forcing out of the home (q),
+# disclosing private life (h), isolating (e), blocking family rights (g), obstructing marriage (l).
+_DIVORCED = frozenset("a b c e g h k l q".split())
+# Decree 76/2023 Art. 3 [V]: between people cohabiting as spouses every act except taking property (n).
+_COHABITING = _ALL - {"n"}
+# Act i is worded for a wife or husband (Art. 3(1)(i)); among other family members it is not this act.
+_FAMILY = _ALL - {"i"}
+
+ALLOWED_ACTS: dict[str, frozenset[str]] = {
+    "spouse": _ALL,
+    "divorced": _DIVORCED,
+    "cohabiting": _COHABITING,
+    "parent_child": _FAMILY,
+    "step_parent_child": _FAMILY,
+    "in_law": _FAMILY,
+    "grandparent_grandchild": _FAMILY,
+    "sibling": _FAMILY,
+    # Decree 76 Arts. 4–5 cover these two; the reference read them only partly [P], so we apply the
+    # divorced list until the project officer confirms the text (vietnam-domain §7).
+    "former_adoptive": _DIVORCED,
+    "former_partner_relative": _DIVORCED,
+    "other_family": _FAMILY,
+}
+
+# --- the person -----------------------------------------------------------------------------------
+
+SEXES = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other")}
+PERPETRATOR_SEXES = {"male": _l("Male"), "female": _l("Female"), "unknown": _l("Not known")}
+
+AGE_BANDS = {
+    "under_16": _l("Under 16"),
+    "16_17": _l("16–17"),
+    "18_29": _l("18–29"),
+    "30_44": _l("30–44"),
+    "45_59": _l("45–59"),
+    "60_plus": _l("60 and over"),
+    "unknown": _l("Not known"),
+}
+
+
+def age_band_for(age: int) -> str:
+    if age < 16:
+        return "under_16"
+    if age < 18:
+        return "16_17"
+    if age < 30:
+        return "18_29"
+    if age < 45:
+        return "30_44"
+    if age < 60:
+        return "45_59"
+    return "60_plus"
+
+
+ARRIVALS = {
+    "came_alone": _l("She came by herself"),
+    "brought_by_family": _l("Brought by a relative or neighbour"),
+    "brought_by_village": _l("Brought by the village head or the Women's Union branch"),
+    "brought_by_police": _l("Brought by the police"),
+    "phoned_first": _l("She phoned first"),
+    "found_by_host": _l("The host found her"),
+    "other": _l("Other"),
+}
+
+CONSENT_GIVERS = {"self": _l("She herself"), "guardian": _l("Her guardian or legal representative")}
+
+# --- consent ----------------------------------------------------------------------------------------
+
+PURPOSES = {
+    "record": _l("Keep this record"),
+    "statistics": _l("Count her, without her name, in statistics"),
+    "share": _l("Share information with a service"),
+}
+
+# Kinds of service she may agree to share information with (DESIGN §2 Referral; vietnam-domain §1.5).
+SERVICES = {
+    "police": _l("Police (commune police)"),
+    "health": _l("Health station or hospital"),
+    "legal_aid": _l("Legal aid"),
+    "social_assistance": _l("Social-assistance centre"),
+    "shelter": _l("Longer-stay shelter (Peace House)"),
+    "child_protection": _l("Child protection (111)"),
+    "commune_committee": _l("Commune People's Committee"),
+    "psychological": _l("Psychological counselling"),
+    "other": _l("Other service"),
+}
+
+# The parts of a case that consent to share can name. A bare service code in the API, or a tick on the
+# intake form, shares the standard referral set; the consent page lets her choose field by field.
+SHAREABLE_FIELDS = {
+    "full_name": _l("Name"),
+    "other_names": _l("Other names"),
+    "birth_year": _l("Year of birth"),
+    "birth_date": _l("Date of birth"),
+    "sex": _l("Sex"),
+    "age_band": _l("Age group"),
+    "ethnicity_code": _l("Ethnic group"),
+    "phone": _l("Phone"),
+    "id_number": _l("ID number"),
+    "home_address": _l("Home address"),
+    "children": _l("Children with her"),
+    "acts": _l("What happened (acts)"),
+    "relationship": _l("Relationship to the perpetrator"),
+    "injuries": _l("Injuries and first aid"),
+    "risk": _l("Risk assessment"),
+    "safety_plan": _l("Safety plan"),
+    "narrative": _l("Notes"),
+}
+DEFAULT_SHARE_FIELDS = ("full_name", "birth_year", "sex", "age_band", "phone", "children", "acts",
+                        "relationship", "injuries", "risk")
+
+# --- risk, shelter, contact bans, follow-up, closure ----------------------------------------------
+
+RISK_FACTORS = {
+    "threat_to_kill": _l("The perpetrator threatened to kill her"),
+    "weapon": _l("A weapon was used or threatened (knife, stick, gun, poison)"),
+    "escalation": _l("The violence is getting worse or more frequent"),
+    "children_at_risk": _l("Children are in danger too"),
+    "perpetrator_nearby": _l("The perpetrator is nearby or looking for her"),
+}
+RISK_LEVELS = {"high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}
+RISK_RANK = {"high": 2, "medium": 1, "low": 0}
+
+
+def risk_level(factors: set[str], judged_high: bool = False) -> str:
+    """High with a threat to kill, a weapon, three factors or the host's judgement; medium with any factor."""
+    if judged_high or {"threat_to_kill", "weapon"} & factors or len(factors) >= 3:
+        return "high"
+    return "medium" if factors else "low"
+
+
+ESSENTIALS = {
+    "food": _l("Food"),
+    "water": _l("Drinking water"),
+    "clothes": _l("Clothes"),
+    "personal_items": _l("Personal items"),
+    "first_aid": _l("First aid"),
+    "money": _l("Money"),
+}
+
+CONTACT_BAN_REQUESTERS = {
+    "victim": _l("She herself"),
+    "guardian": _l("Her guardian or legal representative"),
+    "host": _l("The trusted-address host"),
+    "womens_union": _l("The Women's Union"),
+    "police": _l("The police"),
+    "other_body": _l("Another agency or organisation"),
+}
+# Law 13/2022 Art. 25: a request by an agency or organisation needs her consent.
+REQUESTERS_NEEDING_CONSENT = frozenset({"host", "womens_union", "police", "other_body"})
+CONTACT_BAN_DECISIONS = {"granted": _l("Granted"), "refused": _l("Refused")}
+CONTACT_BAN_DECISION_HOURS = 12  # Art. 25: decided within 12 hours of the request
+CONTACT_BAN_MAX_DAYS = 3  # Art. 25: at most 3 days per decision of the commune chair
+
+FOLLOW_UP_KINDS = {"visit": _l("Home visit"), "call": _l("Phone call"), "meeting": _l("Meeting elsewhere")}
+SITUATIONS = {
+    "safe": _l("Safe and stable"),
+    "improving": _l("Improving"),
+    "at_risk": _l("Still at risk"),
+    "unreachable": _l("Could not be reached"),
+}
+
+CLOSURE_REASONS = {
+    "safe_reintegrated": _l("Safe and back in the community"),
+    "moved_away": _l("Moved away"),
+    "referred_taken_over": _l("Referred on and taken over by a service"),
+    "declined_support": _l("She declined further support"),
+    "lost_contact": _l("Contact lost"),
+    "other": _l("Other reason"),
+}
+
+STATUSES = {
+    "open": _l("Open"),
+    "closure_requested": _l("Closure requested"),
+    "closed": _l("Closed"),
+}
+OPEN_STATUSES = ("open", "closure_requested")
+
+ADDRESS_KINDS = {
+    "household": _l("Household"),
+    "organisation": _l("Organisation"),
+    "health_station": _l("Health station"),
+    "police_post": _l("Police post"),
+}
+SUPPORT_KINDS = {
+    "money": _l("Money"),
+    "equipment": _l("Equipment (phone, bed, lock…)"),
+    "supplies": _l("Supplies (food, clothes, first-aid kit)"),
+    "other": _l("Other"),
+}
+
+# Hours after intake without a commune notice before a case is flagged (Law 13/2022 Art. 36).
+NOTICE_HOURS = 24
+DEFAULT_MAX_SHELTER_DAYS = 7  # vietnam-domain §7 q.1: not verified; each province sets its own
+MAX_AGE = 120

@@ -1,0 +1,258 @@
+"""Forms of trusted-address casework: plain HTML, no JavaScript, usable on a 360-px phone.
+
+Dates, times and numbers are text inputs with the browser's native pickers (``type=date`` and
+``datetime-local``) and are parsed here, so that a wrong value gets our own Vietnamese message. The
+rules themselves live in the services; a form only turns text into values.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Length, Optional
+
+from casework.cases import codes
+from casework.geo import data as geo
+from casework.text import VN_TZ
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Options from ``(value, label)`` pairs or a ``{value: label}`` mapping (WTForms 3.3 wants SelectChoice)."""
+    items = pairs.items() if hasattr(pairs, "items") else pairs
+    return [SelectChoice(value, label) for value, label in items]
+
+
+def _pairs(mapping) -> list[SelectChoice]:
+    return choices(mapping)
+
+
+class ParseErrors(dict):
+    """Field name → messages for values that are not dates, times or numbers at all."""
+
+    def add(self, name: str, message: str) -> None:
+        self.setdefault(name, []).append(message)
+
+
+def parse_date(value: str | None, name: str, errors: ParseErrors) -> date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    errors.add(name, str(_l("Enter a date like 05/03/2026.")))
+    return None
+
+
+def parse_datetime(value: str | None, name: str, errors: ParseErrors) -> datetime | None:
+    """A local Vietnamese time from a ``datetime-local`` input (or dd/mm/yyyy hh:mm), as an aware datetime."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    for pattern in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(value, pattern).replace(tzinfo=VN_TZ)
+        except ValueError:
+            continue
+    errors.add(name, str(_l("Enter a date and time like 05/03/2026 21:30.")))
+    return None
+
+
+def parse_int(value: str | None, name: str, errors: ParseErrors, default: int | None = None) -> int | None:
+    value = (value or "").strip().replace(".", "").replace(" ", "")
+    if not value:
+        return default
+    if not re.fullmatch(r"-?\d{1,12}", value):
+        errors.add(name, str(_l("Enter a whole number.")))
+        return default
+    return int(value)
+
+
+def parse_ages(value: str | None, name: str, errors: ParseErrors) -> tuple[int, ...]:
+    parts = [p for p in re.split(r"[,;\s]+", (value or "").strip()) if p]
+    if any(not p.isdigit() or len(p) > 3 for p in parts):
+        errors.add(name, str(_l("Enter the children's ages as numbers from 0 to 17, separated by commas.")))
+        return ()
+    return tuple(int(p) for p in parts)
+
+
+def local_input(value: datetime | None) -> str:
+    return value.astimezone(VN_TZ).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def ethnic_choices() -> list[SelectChoice]:
+    return choices([("", str(_l("Not given")))] + [(g.code, g.name) for g in geo.ethnic_groups()])
+
+
+def commune_choices(province_code: str) -> list[SelectChoice]:
+    return choices([("", str(_l("Not given")))] + [(c.code, c.name) for c in geo.communes(province_code)])
+
+
+class IntakeForm(FlaskForm):
+    """The intake: what a host records when a woman arrives, in the order it happens."""
+
+    version = HiddenField()
+    address_id = SelectField(_l("Trusted address"), choices=(), validate_choice=False)
+    intake_at = StringField(_l("When did she arrive?"))
+    arrival = SelectField(_l("How did she arrive?"), choices=_pairs(codes.ARRIVALS), validate_choice=False)
+
+    full_name = StringField(_l("Her name"), validators=[Length(max=200)])
+    other_names = StringField(_l("Other names she is known by"), validators=[Optional(), Length(max=200)])
+    sex = SelectField(_l("Sex"), choices=_pairs(codes.SEXES), default="female", validate_choice=False)
+    birth_year = StringField(_l("Year of birth"))
+    birth_date = StringField(_l("Date of birth, if she knows it"))
+    age_band = SelectField(_l("Age group, if the year is not known"), choices=_pairs(codes.AGE_BANDS),
+                           default="unknown", validate_choice=False)
+    ethnicity_code = SelectField(_l("Ethnic group"), choices=(), validate_choice=False)
+    phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=32)])
+    id_number = StringField(_l("ID card number"), validators=[Optional(), Length(max=32)])
+    home_commune_code = SelectField(_l("Commune where she lives"), choices=(), validate_choice=False)
+    home_address = StringField(_l("Village, house number"), validators=[Optional(), Length(max=300)])
+
+    children_count = StringField(_l("Children with her"), default="0")
+    children_ages = StringField(_l("Their ages"))
+
+    acts = SelectMultipleField(_l("What happened to her?"), choices=choices([(a, a) for a in codes.ACT_CODES]),
+                               validate_choice=False)
+    relationship = SelectField(_l("Who used violence against her?"),
+                               choices=choices([("", _l("Choose…")), *codes.RELATIONSHIPS.items()]),
+                               validate_choice=False)
+    perpetrator_sex = SelectField(_l("Sex of that person"), choices=_pairs(codes.PERPETRATOR_SEXES),
+                                  default="male", validate_choice=False)
+    perpetrator_age_band = SelectField(_l("Age group of that person"), choices=_pairs(codes.AGE_BANDS),
+                                       default="unknown", validate_choice=False)
+
+    injuries = TextAreaField(_l("Injuries"), validators=[Optional(), Length(max=2000)])
+    first_aid_given = BooleanField(_l("First aid was given"))
+    first_aid = TextAreaField(_l("What first aid"), validators=[Optional(), Length(max=2000)])
+
+    risk_threat_to_kill = BooleanField(codes.RISK_FACTORS["threat_to_kill"])
+    risk_weapon = BooleanField(codes.RISK_FACTORS["weapon"])
+    risk_escalation = BooleanField(codes.RISK_FACTORS["escalation"])
+    risk_children_at_risk = BooleanField(codes.RISK_FACTORS["children_at_risk"])
+    risk_perpetrator_nearby = BooleanField(codes.RISK_FACTORS["perpetrator_nearby"])
+    risk_judged_high = BooleanField(_l("I think she is in serious danger"))
+    safety_plan = TextAreaField(_l("Safety plan"), validators=[Optional(), Length(max=4000)])
+
+    commune_notified = BooleanField(_l("The commune People's Committee has been told"))
+    commune_notified_at = StringField(_l("When"))
+
+    consent_record = BooleanField(_l("She agrees that this record is kept"))
+    consent_statistics = BooleanField(_l("She agrees to be counted, without her name, in statistics"))
+    consent_share = SelectMultipleField(_l("She agrees that her information is shared with"),
+                                        choices=_pairs(codes.SERVICES), validate_choice=False)
+    consent_given_by = SelectField(_l("Consent given by"), choices=_pairs(codes.CONSENT_GIVERS),
+                                   validate_choice=False)
+
+    narrative = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=8000)])
+
+
+class EditForm(IntakeForm):
+    pass
+
+
+class ConsentForm(FlaskForm):
+    purpose = SelectField(_l("She agrees to"), choices=_pairs(codes.PURPOSES), validate_choice=False)
+    service = SelectField(_l("Kind of service"), choices=choices([("", _l("Choose…")), *codes.SERVICES.items()]),
+                          validate_choice=False)
+    fields = SelectMultipleField(_l("Information she agrees to share"), choices=_pairs(codes.SHAREABLE_FIELDS),
+                                 validate_choice=False)
+    given_by = SelectField(_l("Consent given by"), choices=_pairs(codes.CONSENT_GIVERS), validate_choice=False)
+
+
+class ShelterForm(FlaskForm):
+    start_on = StringField(_l("First day"))
+    end_on = StringField(_l("Last day (leave empty while she stays)"))
+    essentials = SelectMultipleField(_l("Essentials given"), choices=_pairs(codes.ESSENTIALS), validate_choice=False)
+    money_vnd = StringField(_l("Money given (đồng)"))
+
+
+class ContactBanForm(FlaskForm):
+    requested_at = StringField(_l("When was it requested?"))
+    requester = SelectField(_l("Who asked for it?"), choices=_pairs(codes.CONTACT_BAN_REQUESTERS),
+                            validate_choice=False)
+    victim_consented = BooleanField(_l("She agrees to the request"))
+
+
+class ContactBanDecisionForm(FlaskForm):
+    decision = RadioField(_l("Decision of the commune chair"), choices=_pairs(codes.CONTACT_BAN_DECISIONS),
+                          validate_choice=False)
+    decided_at = StringField(_l("When was it decided?"))
+    decision_ref = StringField(_l("Number of the decision"), validators=[Optional(), Length(max=64)])
+    valid_from = StringField(_l("Valid from"))
+    valid_until = StringField(_l("Valid until (at most 3 days)"))
+
+
+class FollowUpForm(FlaskForm):
+    on = StringField(_l("Date"))
+    kind = SelectField(_l("Kind"), choices=_pairs(codes.FOLLOW_UP_KINDS), validate_choice=False)
+    situation = SelectField(_l("How is she?"), choices=_pairs(codes.SITUATIONS), validate_choice=False)
+    violence_recurred = RadioField(_l("Has the violence happened again?"),
+                                   choices=choices([("no", _l("No")), ("yes", _l("Yes"))]), validate_choice=False)
+    note = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
+
+
+class ClosureForm(FlaskForm):
+    reason = SelectField(_l("Why can the case be closed?"),
+                         choices=choices([("", _l("Choose…")), *codes.CLOSURE_REASONS.items()]), validate_choice=False)
+    note = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
+
+
+class ClosureDecisionForm(FlaskForm):
+    decision = RadioField(_l("Decision"), choices=choices([("approve", _l("Approve: close the case")),
+                                                           ("return", _l("Return: the case stays open"))]),
+                          validate_choice=False)
+    note = TextAreaField(_l("Notes (required when returning)"), validators=[Optional(), Length(max=2000)])
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(_l("Why is the case reopened?"), validators=[Optional(), Length(max=2000)])
+
+
+class NoticeForm(FlaskForm):
+    commune_notified_at = StringField(_l("When was the commune People's Committee told?"))
+
+
+class SearchForm(FlaskForm):
+    q = StringField(_l("Name or phone number"), validators=[Optional(), Length(max=100)])
+
+
+class AddressForm(FlaskForm):
+    name = StringField(_l("Name of the trusted address"), validators=[Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=_pairs(codes.ADDRESS_KINDS), validate_choice=False)
+    commune_code = StringField(_l("Commune code (5 digits)"), validators=[Optional(), Length(max=5)])
+    declared_on = StringField(_l("Declared to the commune People's Committee on"))
+    published_on = StringField(_l("Published on"))
+    active = BooleanField(_l("Active: can receive people now"), default=True)
+
+
+class TrainingForm(FlaskForm):
+    held_on = StringField(_l("Date"))
+    topic = StringField(_l("Topic"), validators=[Optional(), Length(max=200)])
+    organiser = StringField(_l("Organised by"), validators=[Optional(), Length(max=200)])
+
+
+class SupportForm(FlaskForm):
+    received_on = StringField(_l("Date"))
+    kind = SelectField(_l("Kind"), choices=_pairs(codes.SUPPORT_KINDS), validate_choice=False)
+    description = StringField(_l("What was received"), validators=[Optional(), Length(max=200)])
+    amount_vnd = StringField(_l("Value (đồng)"))
+
+
+class SettingsForm(FlaskForm):
+    max_shelter_days = StringField(_l("Nights of shelter before a warning"))

@@ -1,0 +1,127 @@
+"""Who sees which trusted address and which case (DESIGN §1, STYLE rule 4).
+
+Every list of cases goes through ``cases_visible_to(user)`` and every single case through
+``get_case_or_404(user, case_id)``; the same holds for addresses. A record outside the user's scope
+answers 404 exactly like a missing one, and the refusal is kept in the audit trail.
+
+| role             | cases                                 | identity | may work the case                 |
+|------------------|---------------------------------------|----------|-----------------------------------|
+| host             | cases of her addresses                | yes      | yes                               |
+| commune_officer  | cases of the addresses of her commune | yes      | yes, and decides closures         |
+| province_officer | cases of her province                 | **no**   | no (codes, dates, status, forms)  |
+| everyone else    | none                                  | –        | –                                 |
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NoReturn
+
+from sqlalchemy import Select, false, select
+
+from casework.auth.policy import deny
+from casework.auth.roles import Role
+from casework.cases.models import Address, Case
+from casework.extensions import db
+
+_OPAQUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CASE_ROLES = (Role.HOST, Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER)
+WORKER_ROLES = (Role.HOST, Role.COMMUNE_OFFICER)
+ADDRESS_READERS = (Role.HOST, Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER, Role.ADMIN)
+ADDRESS_MANAGERS = (Role.COMMUNE_OFFICER, Role.ADMIN)
+
+
+def _role(user: Any) -> str:
+    return str(getattr(user, "role", ""))
+
+
+def case_scope(user: Any) -> Any:
+    """The SQL condition that limits ``Case`` rows to the user's scope (false for roles without cases)."""
+    role = _role(user)
+    if role == Role.HOST:
+        ids = list(user.address_ids)
+        return Case.address_id.in_(ids) if ids else false()
+    if role == Role.COMMUNE_OFFICER and user.commune_code:
+        return Case.commune_code == user.commune_code
+    if role == Role.PROVINCE_OFFICER and user.province_code:
+        return Case.province_code == user.province_code
+    return false()
+
+
+def cases_visible_to(user: Any) -> Select[tuple[Case]]:
+    """A select of the cases the user may see; add filters and order to it, never remove the scope."""
+    return select(Case).where(case_scope(user))
+
+
+def deny_not_found(object_type: str, object_id: str | None) -> NoReturn:
+    # Only an id of the expected shape enters the audit trail: whatever else was typed may be anything.
+    deny(object_type, object_id if object_id and _OPAQUE.match(object_id) else None)
+    raise AssertionError("deny() always aborts")  # pragma: no cover
+
+
+def get_case_or_404(user: Any, case_id: str) -> Case:
+    """The case if the user may see it; otherwise 404 and an ``access_denied`` audit event."""
+    case = None
+    if case_id and _OPAQUE.match(case_id) and len(case_id) <= 22:
+        case = db.session.scalar(cases_visible_to(user).where(Case.id == case_id))
+    if case is None:
+        deny_not_found("case", case_id)
+    return case
+
+
+def can_see_identity(user: Any, case: Case | None = None) -> bool:
+    """Hosts and commune officers see who she is; a province officer never does (DESIGN §1)."""
+    return _role(user) in (Role.HOST, Role.COMMUNE_OFFICER)
+
+
+def can_work_case(user: Any, case: Case) -> bool:
+    return _role(user) in WORKER_ROLES
+
+
+def can_decide_closure(user: Any, case: Case) -> bool:
+    return _role(user) == Role.COMMUNE_OFFICER and user.commune_code == case.commune_code
+
+
+def address_scope(user: Any) -> Any:
+    role = _role(user)
+    if role == Role.ADMIN:
+        return Address.id.is_not(None)
+    if role == Role.HOST:
+        ids = list(user.address_ids)
+        return Address.id.in_(ids) if ids else false()
+    if role == Role.COMMUNE_OFFICER and user.commune_code:
+        return Address.commune_code == user.commune_code
+    if role == Role.PROVINCE_OFFICER and user.province_code:
+        return Address.province_code == user.province_code
+    return false()
+
+
+def addresses_visible_to(user: Any) -> Select[tuple[Address]]:
+    return select(Address).where(address_scope(user))
+
+
+def get_address_or_404(user: Any, address_id: str) -> Address:
+    address = None
+    if address_id and _OPAQUE.match(address_id) and len(address_id) <= 22:
+        address = db.session.scalar(addresses_visible_to(user).where(Address.id == address_id))
+    if address is None:
+        deny_not_found("address", address_id)
+    return address
+
+
+def can_manage_address(user: Any, address: Address | None = None, commune_code: str | None = None) -> bool:
+    """Admins manage every address; a commune officer those of her commune."""
+    role = _role(user)
+    if role == Role.ADMIN:
+        return True
+    code = address.commune_code if address is not None else commune_code
+    return role == Role.COMMUNE_OFFICER and bool(user.commune_code) and user.commune_code == code
+
+
+def intake_addresses(user: Any) -> list[Address]:
+    """Active addresses where the user may record an intake."""
+    role = _role(user)
+    if role not in (Role.HOST, Role.COMMUNE_OFFICER):
+        return []
+    rows = db.session.scalars(addresses_visible_to(user).where(Address.active.is_(True)).order_by(Address.name))
+    return list(rows)

@@ -1,0 +1,1073 @@
+"""Trusted-address casework: the services every screen and API route calls (STYLE rule 3).
+
+Each service takes the acting user explicitly, validates, changes rows, writes the audit event (ids
+and codes only), flushes and never commits; the request commits once. Errors are domain errors with a
+translated message per field; an invalid call changes nothing because the request rolls back.
+
+Public entry points other domains use (see the report in the docs):
+
+- ``cases_visible_to(user)``, ``get_case_or_404(user, case_id)`` (re-exported from ``policy``);
+- ``add_timeline_entry(actor, case, kind, note=None, object_type=None, object_id=None)`` and
+  ``register_timeline_kind(kind, label)``;
+- consent questions in ``casework.cases.consent``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import lazyload, raiseload
+from sqlalchemy.orm.exc import StaleDataError
+
+from casework.cases import codes
+from casework.cases.consent import ConsentChoice, record_intake_consents
+from casework.cases.models import (
+    Address,
+    AddressSupport,
+    AddressTraining,
+    Case,
+    CaseAct,
+    CaseEvent,
+    ContactBan,
+    FollowUp,
+    Person,
+    ProvinceSetting,
+    ShelterStay,
+    new_reference,
+    priority_of,
+)
+from casework.cases.policy import (  # noqa: F401  (re-exported: the documented entry points)
+    addresses_visible_to,
+    can_decide_closure,
+    can_manage_address,
+    can_see_identity,
+    case_scope,
+    cases_visible_to,
+    get_address_or_404,
+    get_case_or_404,
+)
+from casework.errors import NotFound, StateError, ValidationError
+from casework.extensions import db
+from casework.geo import data as geo
+from casework.models import utcnow
+from casework.protect import audit
+from casework.protect.fields import search as protected_search
+from casework.text import VN_TZ, nfc
+
+CLOCK_SKEW = timedelta(minutes=5)
+PAGE_SIZE = 50
+
+
+def _invalid(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise ValidationError(_("Please correct the marked fields."), errors)
+
+
+def _add(errors: dict[str, list[str]], name: str, message: str) -> None:
+    errors.setdefault(name, []).append(message)
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = nfc(value)
+    return value[:limit] if value else None
+
+
+def local_today() -> date:
+    return utcnow().astimezone(VN_TZ).date()
+
+
+def _stale() -> StateError:
+    return StateError(_("Someone else changed this case after you opened it. Your changes were not saved: "
+                        "open the case again and re-enter them."), {"version": [_("This version is out of date.")]})
+
+
+def _flush() -> None:
+    """Flush, turning a lost race on the case's version into the same 409 as a stale form."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise _stale() from None
+
+
+def require_open(case: Case) -> None:
+    if case.status == "closed":
+        raise StateError(_("This case is closed. Reopen it first."))
+
+
+# --- timeline ---------------------------------------------------------------------------------------
+
+TIMELINE_KINDS: dict[str, Any] = {}
+
+
+def register_timeline_kind(kind: str, label: Any) -> None:
+    """Give a timeline kind its label (a lazy_gettext string); other domains register theirs."""
+    TIMELINE_KINDS[kind] = label
+
+
+def _register_own_kinds() -> None:
+    from flask_babel import lazy_gettext as _l
+
+    for kind, label in {
+        "intake": _l("Intake recorded"),
+        "updated": _l("Intake details changed"),
+        "risk_assessed": _l("Risk assessed"),
+        "commune_notified": _l("Commune People's Committee notified"),
+        "consent_given": _l("Consent given"),
+        "consent_withdrawn": _l("Consent withdrawn"),
+        "consent_override": _l("Consent overridden: life in danger"),
+        "shelter_started": _l("Shelter stay started"),
+        "shelter_ended": _l("Shelter stay ended"),
+        "contact_ban_requested": _l("Contact ban requested"),
+        "contact_ban_decided": _l("Contact ban decided"),
+        "follow_up": _l("Follow-up"),
+        "closure_requested": _l("Closure requested"),
+        "closure_approved": _l("Closure approved"),
+        "closure_returned": _l("Closure returned"),
+        "reopened": _l("Case reopened"),
+    }.items():
+        TIMELINE_KINDS.setdefault(kind, label)
+
+
+_register_own_kinds()
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+def add_timeline_entry(actor: Any, case: Case, kind: str, *, note: str | None = None,
+                       object_type: str | None = None, object_id: str | None = None,
+                       at: datetime | None = None) -> CaseEvent:
+    """Append an entry to the case's timeline; ``note`` (free text) is stored encrypted.
+
+    The caller has already loaded the case through ``get_case_or_404`` and writes its own audit event.
+    """
+    if not _KIND.match(kind):
+        raise ValueError("timeline kind must be a short code")
+    entry = CaseEvent(case_id=case.id, kind=kind, object_type=object_type, object_id=object_id,
+                      at=at or utcnow(), actor_id=getattr(actor, "id", None), actor_role=getattr(actor, "role", None))
+    if note:
+        entry.note = note
+    db.session.add(entry)
+    return entry
+
+
+def timeline(case: Case) -> list[CaseEvent]:
+    return list(db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                   .order_by(CaseEvent.at.desc(), CaseEvent.id)))
+
+
+# --- addresses ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddressData:
+    name: str
+    commune_code: str
+    kind: str = "household"
+    declared_on: date | None = None
+    published_on: date | None = None
+    active: bool = True
+
+
+def _check_address(actor: Any, data: AddressData) -> tuple[str, Any]:
+    errors: dict[str, list[str]] = {}
+    name = _text(data.name, 200)
+    if not name:
+        _add(errors, "name", _("Enter the name of the trusted address."))
+    if data.kind not in codes.ADDRESS_KINDS:
+        _add(errors, "kind", _("Choose a kind from the list."))
+    commune = geo.commune(data.commune_code)
+    if commune is None:
+        _add(errors, "commune_code", _("Choose an existing commune code (5 digits)."))
+    elif not can_manage_address(actor, commune_code=commune.code):
+        _add(errors, "commune_code", _("You can only manage trusted addresses of your own commune."))
+    today = local_today()
+    for name_, value in (("declared_on", data.declared_on), ("published_on", data.published_on)):
+        if value is not None and value > today:
+            _add(errors, name_, _("The date cannot be in the future."))
+    if data.declared_on and data.published_on and data.published_on < data.declared_on:
+        _add(errors, "published_on", _("It cannot be published before it was declared."))
+    _invalid(errors)
+    return name or "", commune
+
+
+def create_address(actor: Any, data: AddressData) -> Address:
+    name, commune = _check_address(actor, data)
+    address = Address(name=name, kind=data.kind, commune_code=commune.code, province_code=commune.province_code,
+                      geo_scheme=geo.SCHEME, declared_on=data.declared_on, published_on=data.published_on,
+                      active=data.active)
+    db.session.add(address)
+    db.session.flush()
+    audit.record("address_create", object_type="address", object_id=address.id, actor=actor)
+    return address
+
+
+def update_address(actor: Any, address: Address, data: AddressData) -> Address:
+    if not can_manage_address(actor, address):
+        raise NotFound(_("Not found."))
+    name, commune = _check_address(actor, data)
+    address.name, address.kind = name, data.kind
+    address.commune_code, address.province_code = commune.code, commune.province_code
+    address.declared_on, address.published_on, address.active = data.declared_on, data.published_on, data.active
+    db.session.flush()
+    audit.record("address_update", object_type="address", object_id=address.id, actor=actor)
+    return address
+
+
+def add_training(actor: Any, address: Address, held_on: date | None, topic: str,
+                 organiser: str = "") -> AddressTraining:
+    if not can_manage_address(actor, address):
+        raise NotFound(_("Not found."))
+    errors: dict[str, list[str]] = {}
+    if held_on is None:
+        _add(errors, "held_on", _("Enter the date."))
+    elif held_on > local_today():
+        _add(errors, "held_on", _("The date cannot be in the future."))
+    topic_ = _text(topic, 200)
+    if not topic_:
+        _add(errors, "topic", _("Enter the topic of the training."))
+    _invalid(errors)
+    row = AddressTraining(address=address, held_on=held_on, topic=topic_, organiser=_text(organiser, 200) or "")
+    db.session.add(row)
+    db.session.flush()
+    audit.record("address_training_add", object_type="address", object_id=address.id, actor=actor)
+    return row
+
+
+def add_support(actor: Any, address: Address, received_on: date | None, kind: str, description: str = "",
+                amount_vnd: int | None = None) -> AddressSupport:
+    if not can_manage_address(actor, address):
+        raise NotFound(_("Not found."))
+    errors: dict[str, list[str]] = {}
+    if received_on is None:
+        _add(errors, "received_on", _("Enter the date."))
+    elif received_on > local_today():
+        _add(errors, "received_on", _("The date cannot be in the future."))
+    if kind not in codes.SUPPORT_KINDS:
+        _add(errors, "kind", _("Choose a kind from the list."))
+    if amount_vnd is not None and not 0 <= amount_vnd <= 10_000_000_000:
+        _add(errors, "amount_vnd", _("Enter an amount in đồng, from 0."))
+    _invalid(errors)
+    row = AddressSupport(address=address, received_on=received_on, kind=kind,
+                         description=_text(description, 200) or "", amount_vnd=amount_vnd)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("address_support_add", object_type="address", object_id=address.id, actor=actor)
+    return row
+
+
+def max_shelter_days(province_code: str) -> int:
+    row = db.session.get(ProvinceSetting, province_code)
+    if row is not None:
+        return row.max_shelter_days
+    return int(current_app.config.get("CASES_MAX_SHELTER_DAYS", codes.DEFAULT_MAX_SHELTER_DAYS))
+
+
+def set_max_shelter_days(actor: Any, province_code: str, days: int | None) -> ProvinceSetting:
+    from casework.auth.roles import Role
+
+    role = str(actor.role)
+    if not (role == Role.ADMIN or (role == Role.PROVINCE_OFFICER and actor.province_code == province_code)):
+        raise NotFound(_("Not found."))
+    if geo.province(province_code) is None:
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"province_code": [_("Choose an existing province.")]})
+    if days is None or not 1 <= days <= 365:
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"max_shelter_days": [_("Enter a number of nights from 1 to 365.")]})
+    row = db.session.get(ProvinceSetting, province_code)
+    if row is None:
+        row = ProvinceSetting(province_code=province_code, max_shelter_days=days)
+        db.session.add(row)
+    row.max_shelter_days = days
+    db.session.flush()
+    audit.record("province_setting_update", object_type="province", object_id=province_code, actor=actor,
+                 fields=["max_shelter_days"])
+    return row
+
+
+# --- intake -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonData:
+    full_name: str | None = None
+    other_names: str | None = None
+    sex: str = "female"
+    birth_year: int | None = None
+    birth_date: date | None = None
+    age_band: str | None = None
+    ethnicity_code: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    home_commune_code: str | None = None
+    home_address: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeData:
+    """Everything an intake records. ``update_case`` takes the same shape (address and consent ignored)."""
+
+    address_id: str | None
+    intake_at: datetime | None
+    person: PersonData
+    acts: tuple[str, ...] = ()
+    relationship: str | None = None
+    arrival: str = "came_alone"
+    children_count: int = 0
+    children_ages: tuple[int, ...] = ()
+    perpetrator_sex: str = "unknown"
+    perpetrator_age_band: str = "unknown"
+    injuries: str | None = None
+    first_aid_given: bool = False
+    first_aid: str | None = None
+    risk_factors: frozenset[str] = frozenset()
+    risk_judged_high: bool = False
+    safety_plan: str | None = None
+    commune_notified_at: datetime | None = None
+    narrative: str | None = None
+    consent: ConsentChoice = field(default_factory=ConsentChoice)
+
+
+_PHONE = re.compile(r"^\+?[0-9 ().-]{6,24}$")
+_ID_NUMBER = re.compile(r"^[A-Za-z0-9]{6,20}$")
+
+
+def _check_person(p: PersonData, intake_at: datetime | None, errors: dict[str, list[str]]) -> str:
+    """Validate the person; returns her age band (derived from the birth year or date when given)."""
+    if not _text(p.full_name, 200):
+        _add(errors, "full_name", _("Enter the name she gives (a first name or a nickname is enough)."))
+    if p.sex not in codes.SEXES:
+        _add(errors, "sex", _("Choose from the list."))
+    year_now = (intake_at or utcnow()).astimezone(VN_TZ).year
+    band = p.age_band or "unknown"
+    if p.age_band is not None and p.age_band not in codes.AGE_BANDS:
+        _add(errors, "age_band", _("Choose an age group from the list."))
+    birth_year = p.birth_year
+    if p.birth_date is not None:
+        if p.birth_date > local_today():
+            _add(errors, "birth_date", _("The date of birth cannot be in the future."))
+        elif year_now - p.birth_date.year > codes.MAX_AGE:
+            _add(errors, "birth_date", _("This date of birth makes her older than %(n)d. Please check it.",
+                                         n=codes.MAX_AGE))
+        elif birth_year is not None and birth_year != p.birth_date.year:
+            _add(errors, "birth_date", _("The date of birth does not match the year of birth."))
+        else:
+            birth_year = p.birth_date.year
+    if birth_year is not None:
+        if birth_year > year_now:
+            _add(errors, "birth_year", _("The year of birth cannot be after the intake."))
+        elif year_now - birth_year > codes.MAX_AGE:
+            _add(errors, "birth_year", _("This year of birth makes her older than %(n)d. Please check it.",
+                                         n=codes.MAX_AGE))
+        else:
+            band = codes.age_band_for(year_now - birth_year)
+    if p.ethnicity_code and geo.ethnic_group(p.ethnicity_code) is None:
+        _add(errors, "ethnicity_code", _("Choose an ethnic group from the list."))
+    if p.phone and not _PHONE.match(p.phone.strip()):
+        _add(errors, "phone", _("Enter a phone number with digits only, for example 0912 345 678."))
+    if p.id_number and not _ID_NUMBER.match(p.id_number.strip()):
+        _add(errors, "id_number", _("Enter the ID number with letters and digits only."))
+    if p.home_commune_code and geo.commune(p.home_commune_code) is None:
+        _add(errors, "home_commune_code", _("Choose an existing commune."))
+    return band
+
+
+def _check_case_fields(data: IntakeData, errors: dict[str, list[str]]) -> None:
+    now = utcnow()
+    if data.intake_at is None:
+        _add(errors, "intake_at", _("Enter the date and time she arrived."))
+    elif data.intake_at > now + CLOCK_SKEW:
+        _add(errors, "intake_at", _("The intake time cannot be in the future."))
+    elif data.intake_at.year < 2000:
+        _add(errors, "intake_at", _("Check the year of the intake."))
+    if data.arrival not in codes.ARRIVALS:
+        _add(errors, "arrival", _("Choose how she arrived."))
+    if not 0 <= data.children_count <= 20:
+        _add(errors, "children_count", _("Enter a number of children from 0 to 20."))
+    if any(not 0 <= a <= 17 for a in data.children_ages):
+        _add(errors, "children_ages", _("Enter the children's ages as numbers from 0 to 17, separated by commas."))
+    elif len(data.children_ages) > max(data.children_count, 0) and data.children_count:
+        _add(errors, "children_ages", _("There are more ages than children."))
+    unknown = [a for a in data.acts if a not in codes.ACTS]
+    if not data.acts:
+        _add(errors, "acts", _("Tick at least one act of violence."))
+    elif unknown:
+        _add(errors, "acts", _("Unknown act: %(codes)s. Acts are the letters a to q of the law.",
+                               codes=", ".join(sorted({str(a)[:4] for a in unknown}))))
+    if data.relationship not in codes.RELATIONSHIPS:
+        _add(errors, "relationship", _("Choose her relationship to the person who used violence."))
+    elif data.acts and not unknown:
+        # Decree 76/2023: between some relatives only some acts count as domestic violence.
+        outside = [a for a in data.acts if a not in codes.ALLOWED_ACTS[data.relationship]]
+        if outside:
+            _add(errors, "acts", _(
+                "Between people with this relationship, act %(codes)s does not count as domestic violence "
+                "(Decree 76/2023). Check the acts or the relationship.",
+                codes=", ".join(outside)))
+    if data.perpetrator_sex not in codes.PERPETRATOR_SEXES:
+        _add(errors, "perpetrator_sex", _("Choose from the list."))
+    if data.perpetrator_age_band not in codes.AGE_BANDS:
+        _add(errors, "perpetrator_age_band", _("Choose an age group from the list."))
+    unknown_risks = set(data.risk_factors) - set(codes.RISK_FACTORS)
+    if unknown_risks:
+        _add(errors, "risk_factors", _("Unknown risk factor."))
+    if data.commune_notified_at is not None:
+        if data.commune_notified_at > now + CLOCK_SKEW:
+            _add(errors, "commune_notified_at", _("The time of the notice cannot be in the future."))
+        elif data.intake_at is not None and data.commune_notified_at < data.intake_at - timedelta(hours=24):
+            _add(errors, "commune_notified_at", _("The notice cannot be more than a day before the intake."))
+
+
+def _apply(case: Case, person: Person, data: IntakeData, band: str, actor: Any) -> bool:
+    """Copy the validated data onto the rows; returns whether the risk assessment changed."""
+    p = data.person
+    person.full_name = _text(p.full_name, 200)
+    person.other_names = _text(p.other_names, 200)
+    person.sex = p.sex
+    birth_year = p.birth_date.year if p.birth_date else p.birth_year
+    person.birth_year = str(birth_year) if birth_year is not None else None
+    person.birth_date = p.birth_date.isoformat() if p.birth_date else None
+    person.age_band = band
+    person.ethnicity_code = p.ethnicity_code or None
+    person.phone = _text(p.phone, 32)
+    person.id_number = _text(p.id_number, 32)
+    person.home_commune_code = p.home_commune_code or None
+    person.home_address = _text(p.home_address, 300)
+
+    case.intake_at = data.intake_at  # type: ignore[assignment]
+    case.arrival = data.arrival
+    ages = sorted(data.children_ages)
+    case.children_count = max(data.children_count, len(ages))
+    case.children_ages = ",".join(str(a) for a in ages)
+    case.relationship_code = data.relationship or ""
+    case.perpetrator_sex = data.perpetrator_sex
+    case.perpetrator_age_band = data.perpetrator_age_band
+    wanted = [a for a in codes.ACT_CODES if a in set(data.acts)]
+    if case.act_codes != wanted:
+        case.acts = [CaseAct(code=a, position=i) for i, a in enumerate(wanted)]
+    forms = codes.forms_of(wanted)
+    for form in codes.FORMS:
+        setattr(case, f"form_{form}", form in forms)
+    case.injuries = _text(data.injuries, 2000)
+    case.first_aid_given = bool(data.first_aid_given)
+    case.first_aid = _text(data.first_aid, 2000)
+    before = (case.risk_factors, bool(case.risk_judged_high))
+    for factor in codes.RISK_FACTORS:
+        setattr(case, f"risk_{factor}", factor in data.risk_factors)
+    case.risk_judged_high = bool(data.risk_judged_high)
+    case.risk_level = codes.risk_level(set(data.risk_factors), bool(data.risk_judged_high))
+    risk_changed = before != (case.risk_factors, bool(case.risk_judged_high)) or case.risk_assessed_at is None
+    if risk_changed:
+        case.risk_assessed_at = utcnow()
+    case.safety_plan = _text(data.safety_plan, 4000)
+    case.commune_notified_at = data.commune_notified_at
+    case.narrative = _text(data.narrative, 8000)
+    case.priority = priority_of(case.status or "open", case.risk_level)
+    return risk_changed
+
+
+IDENTITY_FIELDS = ("full_name", "other_names", "birth_year", "birth_date", "phone", "id_number", "home_address")
+
+
+def intake_errors(actor: Any, data: IntakeData) -> dict[str, list[str]]:
+    """Every reason this intake would be refused, per field (empty when it would be accepted)."""
+    from casework.cases.policy import intake_addresses
+
+    errors: dict[str, list[str]] = {}
+    if not any(a.id == data.address_id for a in intake_addresses(actor)):
+        _add(errors, "address_id", _("Choose one of your trusted addresses."))
+    _check_person(data.person, data.intake_at, errors)
+    _check_case_fields(data, errors)
+    if not data.consent.record:
+        _add(errors, "consent_record", _("She must agree that this record is kept; without her consent nothing "
+                                         "is stored."))
+    if data.consent.given_by not in codes.CONSENT_GIVERS:
+        _add(errors, "consent_given_by", _("Choose who gave the consent."))
+    unknown_services = [s for s, _f in data.consent.share if s not in codes.SERVICES]
+    if unknown_services:
+        _add(errors, "consent_share", _("Unknown kind of service: %(codes)s.",
+                                        codes=", ".join(sorted(str(s)[:32] for s in unknown_services))))
+    for _s, fields in data.consent.share:
+        bad = [f for f in fields if f not in codes.SHAREABLE_FIELDS]
+        if bad:
+            _add(errors, "consent_share", _("Unknown information to share: %(names)s.",
+                                            names=", ".join(sorted(str(f)[:32] for f in bad))))
+    return errors
+
+
+def update_errors(case: Case, data: IntakeData) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    _check_person(data.person, data.intake_at, errors)
+    _check_case_fields(data, errors)
+    return errors
+
+
+def create_case(actor: Any, data: IntakeData) -> Case:
+    """Record an intake at one of the actor's addresses, with the person, acts, risk and her consent.
+
+    Raises ValidationError (nothing stored) for any invalid field; the address must be one where the
+    actor may record an intake. Consent to keep the record is required (DESIGN §2 Consent).
+    """
+    from casework.cases.policy import intake_addresses
+
+    _invalid(intake_errors(actor, data))
+    address = next(a for a in intake_addresses(actor) if a.id == data.address_id)
+    band = _check_person(data.person, data.intake_at, {})
+    person = Person(province_code=address.province_code, geo_scheme=address.geo_scheme, sex="female",
+                    age_band="unknown")
+    case = Case(reference=_unused_reference(), address=address, person=person, province_code=address.province_code,
+                commune_code=address.commune_code, geo_scheme=address.geo_scheme, status="open",
+                created_by_id=actor.id)
+    _apply(case, person, data, band, actor)
+    db.session.add_all([person, case])
+    db.session.flush()
+    record_intake_consents(actor, case, data.consent)
+    add_timeline_entry(actor, case, "intake", at=case.intake_at)
+    if case.commune_notified_at is not None:
+        add_timeline_entry(actor, case, "commune_notified", at=case.commune_notified_at)
+    audit.record("case_create", object_type="case", object_id=case.id, actor=actor,
+                 fields=[*IDENTITY_FIELDS, "acts", "relationship", "risk", "narrative"])
+    return case
+
+
+def _unused_reference() -> str:
+    """A random reference no case has yet (30^8 values: at a million cases a repeat is likely without this)."""
+    while True:
+        reference = new_reference()
+        if db.session.scalar(select(Case.id).where(Case.reference == reference)) is None:
+            return reference
+
+
+def intake_data_of(case: Case) -> IntakeData:
+    """The case's current values in the shape ``update_case`` takes (a PATCH overlays its changes)."""
+    p = case.person
+    birth_date = date.fromisoformat(p.birth_date) if p.birth_date else None
+    ages = tuple(int(a) for a in case.children_ages.split(",") if a)
+    return IntakeData(
+        address_id=case.address_id, intake_at=case.intake_at,
+        person=PersonData(full_name=p.full_name, other_names=p.other_names, sex=p.sex,
+                          birth_year=int(p.birth_year) if p.birth_year else None, birth_date=birth_date,
+                          age_band=p.age_band, ethnicity_code=p.ethnicity_code, phone=p.phone,
+                          id_number=p.id_number, home_commune_code=p.home_commune_code,
+                          home_address=p.home_address),
+        acts=tuple(case.act_codes), relationship=case.relationship_code, arrival=case.arrival,
+        children_count=case.children_count, children_ages=ages, perpetrator_sex=case.perpetrator_sex,
+        perpetrator_age_band=case.perpetrator_age_band, injuries=case.injuries,
+        first_aid_given=case.first_aid_given, first_aid=case.first_aid, risk_factors=frozenset(case.risk_factors),
+        risk_judged_high=case.risk_judged_high, safety_plan=case.safety_plan,
+        commune_notified_at=case.commune_notified_at, narrative=case.narrative)
+
+
+def check_version(case: Case, version: int | None) -> None:
+    """A form or PATCH carries the version it was loaded with; an older one is refused (409)."""
+    if version is None or version != case.version:
+        raise _stale()
+
+
+def update_case(actor: Any, case: Case, version: int | None, data: IntakeData) -> Case:
+    """Change the intake details. ``version`` must be the one the editor loaded, else StateError (409)."""
+    check_version(case, version)
+    require_open(case)
+    _invalid(update_errors(case, data))
+    band = _check_person(data.person, data.intake_at, {})
+    had_notice = case.commune_notified_at is not None
+    risk_changed = _apply(case, case.person, data, band, actor)
+    case.updated_at = utcnow()  # always touch the row, so the version moves even if only the person changed
+    _flush()
+    add_timeline_entry(actor, case, "updated")
+    if risk_changed:
+        add_timeline_entry(actor, case, "risk_assessed")
+    if not had_notice and case.commune_notified_at is not None:
+        add_timeline_entry(actor, case, "commune_notified", at=case.commune_notified_at)
+    audit.record("case_update", object_type="case", object_id=case.id, actor=actor,
+                 fields=[*IDENTITY_FIELDS, "acts", "relationship", "risk", "narrative"])
+    return case
+
+
+def record_commune_notice(actor: Any, case: Case, at: datetime | None) -> Case:
+    """Law 13/2022 Art. 36: the trusted address told the commune People's Committee about this intake."""
+    require_open(case)
+    errors: dict[str, list[str]] = {}
+    at = at or utcnow()
+    if at > utcnow() + CLOCK_SKEW:
+        _add(errors, "commune_notified_at", _("The time of the notice cannot be in the future."))
+    elif at < case.intake_at - timedelta(hours=24):
+        _add(errors, "commune_notified_at", _("The notice cannot be more than a day before the intake."))
+    _invalid(errors)
+    if case.commune_notified_at is not None:
+        raise StateError(_("The commune notice is already recorded."))
+    case.commune_notified_at = at
+    _flush()
+    add_timeline_entry(actor, case, "commune_notified", at=at)
+    audit.record("case_notice", object_type="case", object_id=case.id, actor=actor)
+    return case
+
+
+# --- shelter --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShelterData:
+    start_on: date | None
+    end_on: date | None = None
+    essentials: frozenset[str] = frozenset()
+    money_vnd: int | None = None
+
+
+def _check_shelter(case: Case, data: ShelterData) -> None:
+    errors: dict[str, list[str]] = {}
+    today = local_today()
+    intake_day = case.intake_at.astimezone(VN_TZ).date()
+    if data.start_on is None:
+        _add(errors, "start_on", _("Enter the first day of the stay."))
+    elif data.start_on > today + timedelta(days=1):
+        _add(errors, "start_on", _("The stay cannot start in the future."))
+    elif data.start_on < intake_day:
+        _add(errors, "start_on", _("The stay cannot start before the intake (%(day)s).",
+                                   day=intake_day.strftime("%d/%m/%Y")))
+    if data.end_on is not None:
+        if data.start_on is not None and data.end_on < data.start_on:
+            _add(errors, "end_on", _("The end of the stay cannot be before its start."))
+        elif data.end_on > today + timedelta(days=1):
+            _add(errors, "end_on", _("The end of the stay cannot be in the future."))
+    if set(data.essentials) - set(codes.ESSENTIALS):
+        _add(errors, "essentials", _("Unknown item."))
+    if data.money_vnd is not None and not 0 <= data.money_vnd <= 100_000_000:
+        _add(errors, "money_vnd", _("Enter an amount in đồng, from 0."))
+    _invalid(errors)
+
+
+def add_shelter_stay(actor: Any, case: Case, data: ShelterData) -> ShelterStay:
+    require_open(case)
+    _check_shelter(case, data)
+    if data.end_on is None and any(s.end_on is None for s in case.shelter_stays):
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"start_on": [_("A stay is still open: record its end first.")]})
+    stay = ShelterStay(case=case, start_on=data.start_on, end_on=data.end_on, recorded_by_id=actor.id,
+                       money_vnd=data.money_vnd if "money" in data.essentials else None)
+    for item in codes.ESSENTIALS:
+        setattr(stay, item, item in data.essentials)
+    db.session.add(stay)
+    db.session.flush()
+    started = _day_moment(stay.start_on, case.intake_at)
+    add_timeline_entry(actor, case, "shelter_started", object_type="shelter_stay", object_id=stay.id, at=started)
+    if stay.end_on is not None:
+        add_timeline_entry(actor, case, "shelter_ended", object_type="shelter_stay", object_id=stay.id,
+                           at=_day_moment(stay.end_on, started))
+    audit.record("shelter_add", object_type="case", object_id=case.id, actor=actor)
+    return stay
+
+
+def update_shelter_stay(actor: Any, case: Case, stay_id: str, data: ShelterData) -> ShelterStay:
+    require_open(case)
+    stay = next((s for s in case.shelter_stays if s.id == stay_id), None)
+    if stay is None:
+        raise NotFound(_("Not found."))
+    _check_shelter(case, data)
+    ended_now = stay.end_on is None and data.end_on is not None
+    stay.start_on, stay.end_on = data.start_on, data.end_on  # type: ignore[assignment]
+    for item in codes.ESSENTIALS:
+        setattr(stay, item, item in data.essentials)
+    stay.money_vnd = data.money_vnd if "money" in data.essentials else None
+    db.session.flush()
+    if ended_now:
+        add_timeline_entry(actor, case, "shelter_ended", object_type="shelter_stay", object_id=stay.id,
+                           at=_day_moment(stay.end_on, case.intake_at))  # type: ignore[arg-type]
+    audit.record("shelter_update", object_type="case", object_id=case.id, actor=actor)
+    return stay
+
+
+def _day_moment(day: date, not_before: datetime) -> datetime:
+    """When an event known only by its day goes on the timeline: now if today, else noon of that day."""
+    if day >= local_today():
+        return max(utcnow(), not_before)
+    return max(datetime.combine(day, datetime.min.time().replace(hour=12), tzinfo=VN_TZ), not_before)
+
+
+def shelter_nights(case: Case) -> int:
+    today = local_today()
+    return sum(s.nights(today) for s in case.shelter_stays)
+
+
+# --- contact bans ------------------------------------------------------------------------------------
+
+
+def request_contact_ban(actor: Any, case: Case, requested_at: datetime | None, requester: str,
+                        victim_consented: bool) -> ContactBan:
+    """Record a request for a contact ban to the commune chair; the decision is due within 12 hours."""
+    require_open(case)
+    errors: dict[str, list[str]] = {}
+    now = utcnow()
+    requested_at = requested_at or now
+    if requested_at > now + CLOCK_SKEW:
+        _add(errors, "requested_at", _("The time of the request cannot be in the future."))
+    elif requested_at < case.intake_at - timedelta(days=1):
+        _add(errors, "requested_at", _("The request cannot be more than a day before the intake."))
+    if requester not in codes.CONTACT_BAN_REQUESTERS:
+        _add(errors, "requester", _("Choose who asked for the contact ban."))
+    elif requester in codes.REQUESTERS_NEEDING_CONSENT and not victim_consented:
+        # Law 13/2022 Art. 25: a request by an agency or organisation needs the victim's consent.
+        _add(errors, "victim_consented", _("When an organisation asks, she must agree to the request."))
+    _invalid(errors)
+    if any(b.decision is None for b in case.contact_bans):
+        raise StateError(_("A contact-ban request is still waiting for its decision."))
+    ban = ContactBan(case=case, requested_at=requested_at, requester=requester,
+                     victim_consented=bool(victim_consented) or requester in ("victim", "guardian"),
+                     recorded_by_id=actor.id,
+                     decision_due_at=requested_at + timedelta(hours=codes.CONTACT_BAN_DECISION_HOURS))
+    db.session.add(ban)
+    db.session.flush()
+    add_timeline_entry(actor, case, "contact_ban_requested", object_type="contact_ban", object_id=ban.id,
+                       at=requested_at)
+    audit.record("contact_ban_request", object_type="case", object_id=case.id, actor=actor)
+    return ban
+
+
+def decide_contact_ban(actor: Any, case: Case, ban_id: str, decision: str, decided_at: datetime | None,
+                       valid_from: datetime | None = None, valid_until: datetime | None = None,
+                       decision_ref: str = "") -> ContactBan:
+    """Record the commune chair's decision; a granted ban lasts at most 3 days (Art. 25)."""
+    ban = next((b for b in case.contact_bans if b.id == ban_id), None)
+    if ban is None:
+        raise NotFound(_("Not found."))
+    if ban.decision is not None:
+        raise StateError(_("The decision on this request is already recorded."))
+    errors: dict[str, list[str]] = {}
+    now = utcnow()
+    decided_at = decided_at or now
+    if decision not in codes.CONTACT_BAN_DECISIONS:
+        _add(errors, "decision", _("Choose the decision."))
+    if decided_at > now + CLOCK_SKEW:
+        _add(errors, "decided_at", _("The time of the decision cannot be in the future."))
+    elif decided_at < ban.requested_at:
+        _add(errors, "decided_at", _("The decision cannot be before the request."))
+    if decision == "granted":
+        valid_from = valid_from or decided_at
+        if valid_until is None:
+            _add(errors, "valid_until", _("Enter until when the ban is valid."))
+        elif valid_until <= valid_from:
+            _add(errors, "valid_until", _("The end of the ban must be after its start."))
+        elif valid_until - valid_from > timedelta(days=codes.CONTACT_BAN_MAX_DAYS):
+            _add(errors, "valid_until", _("A decision of the commune chair lasts at most %(n)d days.",
+                                          n=codes.CONTACT_BAN_MAX_DAYS))
+    _invalid(errors)
+    ban.decision, ban.decided_at = decision, decided_at
+    ban.decision_ref = _text(decision_ref, 64) or ""
+    if decision == "granted":
+        ban.valid_from, ban.valid_until = valid_from, valid_until
+    db.session.flush()
+    add_timeline_entry(actor, case, "contact_ban_decided", object_type="contact_ban", object_id=ban.id,
+                       at=decided_at)
+    audit.record("contact_ban_decide", object_type="case", object_id=case.id, actor=actor, detail=decision)
+    return ban
+
+
+# --- follow-ups ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowUpData:
+    on: date | None
+    kind: str
+    situation: str
+    violence_recurred: bool | None
+    note: str | None = None
+
+
+def add_follow_up(actor: Any, case: Case, data: FollowUpData) -> FollowUp:
+    errors: dict[str, list[str]] = {}
+    intake_day = case.intake_at.astimezone(VN_TZ).date()
+    if data.on is None:
+        _add(errors, "on", _("Enter the date."))
+    elif data.on > local_today():
+        _add(errors, "on", _("The date cannot be in the future."))
+    elif data.on < intake_day:
+        _add(errors, "on", _("The follow-up cannot be before the intake."))
+    if data.kind not in codes.FOLLOW_UP_KINDS:
+        _add(errors, "kind", _("Choose a visit or a call."))
+    if data.situation not in codes.SITUATIONS:
+        _add(errors, "situation", _("Choose how she is."))
+    if data.violence_recurred is None:
+        _add(errors, "violence_recurred", _("Say whether the violence happened again."))
+    _invalid(errors)
+    if case.status == "closed":
+        raise StateError(_("This case is closed. Reopen it first."))
+    row = FollowUp(case=case, on=data.on, kind=data.kind, situation=data.situation,
+                   violence_recurred=bool(data.violence_recurred), by_id=actor.id)
+    if data.note:
+        row.note = _text(data.note, 4000)
+    db.session.add(row)
+    db.session.flush()
+    add_timeline_entry(actor, case, "follow_up", object_type="follow_up", object_id=row.id,
+                       at=_day_moment(row.on, case.intake_at))
+    audit.record("follow_up_add", object_type="case", object_id=case.id, actor=actor)
+    return row
+
+
+# --- closure -------------------------------------------------------------------------------------------
+
+
+def request_closure(actor: Any, case: Case, reason: str | None, note: str | None = None) -> Case:
+    """The host asks to close the case; the commune officer approves or returns it. Twice is a 409."""
+    if case.status == "closure_requested":
+        raise StateError(_("Closure of this case was already requested and waits for the commune officer."),
+                         {"reason": [_("Closure was already requested.")]})
+    if case.status == "closed":
+        raise StateError(_("This case is already closed."), {"reason": [_("This case is already closed.")]})
+    errors: dict[str, list[str]] = {}
+    if reason not in codes.CLOSURE_REASONS:
+        _add(errors, "reason", _("Choose why the case can be closed."))
+    elif reason == "other" and not _text(note, 2000):
+        _add(errors, "note", _("Explain the reason in a few words."))
+    _invalid(errors)
+    case.status, case.closure_reason = "closure_requested", reason
+    case.closure_requested_at, case.closure_requested_by_id = utcnow(), actor.id
+    case.priority = priority_of(case.status, case.risk_level)
+    _flush()
+    add_timeline_entry(actor, case, "closure_requested", note=_text(note, 2000))
+    audit.record("closure_request", object_type="case", object_id=case.id, actor=actor, detail=reason)
+    return case
+
+
+def decide_closure(actor: Any, case: Case, decision: str, note: str | None = None) -> Case:
+    """The commune officer approves (the case closes) or returns the request (the case stays open)."""
+    if not can_decide_closure(actor, case):
+        raise NotFound(_("Not found."))
+    if case.status != "closure_requested":
+        raise StateError(_("There is no closure request waiting for a decision."),
+                         {"decision": [_("There is no closure request waiting for a decision.")]})
+    errors: dict[str, list[str]] = {}
+    if decision not in ("approve", "return"):
+        _add(errors, "decision", _("Choose to approve or to return."))
+    elif decision == "return" and not _text(note, 2000):
+        _add(errors, "note", _("Say what is still needed before the case can close."))
+    elif case.closure_requested_by_id == actor.id:
+        _add(errors, "decision", _("Someone else must decide on a closure you requested."))
+    _invalid(errors)
+    now = utcnow()
+    if decision == "approve":
+        case.status, case.closed_at, case.closed_by_id = "closed", now, actor.id
+        for stay in case.shelter_stays:
+            if stay.end_on is None:
+                stay.end_on = max(local_today(), stay.start_on)
+    else:
+        case.status = "open"
+        case.closure_reason = None
+        case.closure_requested_at = case.closure_requested_by_id = None
+    case.priority = priority_of(case.status, case.risk_level)
+    _flush()
+    add_timeline_entry(actor, case, "closure_approved" if decision == "approve" else "closure_returned",
+                       note=_text(note, 2000))
+    audit.record("closure_approve" if decision == "approve" else "closure_return", object_type="case",
+                 object_id=case.id, actor=actor)
+    return case
+
+
+def reopen_case(actor: Any, case: Case, reason: str | None) -> Case:
+    if case.status != "closed":
+        raise StateError(_("Only a closed case can be reopened."), {"reason": [_("This case is not closed.")]})
+    if not _text(reason, 2000):
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"reason": [_("Say why the case is reopened.")]})
+    case.status = "open"
+    case.closure_reason = None
+    case.closure_requested_at = case.closure_requested_by_id = None
+    case.closed_at = case.closed_by_id = None
+    case.priority = priority_of(case.status, case.risk_level)
+    _flush()
+    add_timeline_entry(actor, case, "reopened", note=_text(reason, 2000))
+    audit.record("case_reopen", object_type="case", object_id=case.id, actor=actor)
+    return case
+
+
+# --- flags and suggestions -----------------------------------------------------------------------
+
+
+def notice_overdue(case: Case, now: datetime | None = None) -> bool:
+    """Law 13/2022 Art. 36: no commune notice 24 hours after the intake (open cases only)."""
+    now = now or utcnow()
+    return (case.commune_notified_at is None and case.is_open
+            and case.intake_at + timedelta(hours=codes.NOTICE_HOURS) < now)
+
+
+@dataclass
+class CaseFlags:
+    notice_overdue: bool = False
+    ban_decision_due: bool = False
+    ban_decision_overdue: bool = False
+    ban_expiring: bool = False
+    shelter_over_limit: bool = False
+
+
+def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseFlags]:
+    """Reminders for a page of cases, in three queries whatever the page size."""
+    now = now or utcnow()
+    out = {c.id: CaseFlags(notice_overdue=notice_overdue(c, now)) for c in cases}
+    ids = [c.id for c in cases if c.is_open]
+    if not ids:
+        return out
+    for ban in db.session.scalars(select(ContactBan).where(ContactBan.case_id.in_(ids))):
+        f = out[ban.case_id]
+        if ban.decision is None:
+            f.ban_decision_due = True
+            f.ban_decision_overdue = f.ban_decision_overdue or ban.decision_due_at < now
+        elif ban.decision == "granted" and ban.valid_until and now <= ban.valid_until < now + timedelta(hours=24):
+            f.ban_expiring = True  # a new request is needed for protection beyond the 3 days
+    open_stays = db.session.execute(select(ShelterStay.case_id, ShelterStay.start_on).where(
+        ShelterStay.case_id.in_(ids), ShelterStay.end_on.is_(None))).all()
+    if open_stays:
+        province_of = {c.id: c.province_code for c in cases}
+        limits: dict[str, int] = {}
+        today = local_today()
+        for case_id, start in open_stays:
+            province = province_of[case_id]
+            limit = limits.setdefault(province, max_shelter_days(province))
+            if (today - start).days > limit:
+                out[case_id].shelter_over_limit = True
+    return out
+
+
+def suggestions(case: Case) -> list[str]:
+    """What the screens suggest next: urgent referral and a contact ban when the risk is high."""
+    out: list[str] = []
+    if case.is_open and case.risk_level == "high":
+        out.append("urgent_referral")
+        if not any(b.decision is None or (b.valid_until and b.valid_until > utcnow()) for b in case.contact_bans):
+            out.append("contact_ban")
+    return out
+
+
+# --- lists and search ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    status: str | None = None
+    risk: str | None = None
+    form: str | None = None
+    period_from: date | None = None
+    period_to: date | None = None
+    address_id: str | None = None
+
+
+@dataclass
+class Page:
+    items: list[Case]
+    next_cursor: str | None
+
+
+def encode_cursor(case: Case) -> str:
+    micros = int(case.intake_at.timestamp() * 1_000_000)
+    raw = f"{case.priority}.{micros}.{case.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class BadCursor(ValidationError):
+    pass
+
+
+def decode_cursor(value: str) -> tuple[int, datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        priority, micros, case_id = raw.split(".", 2)
+        when = datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC)
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,22}", case_id):
+            raise ValueError
+        return int(priority), when, case_id
+    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError, OSError):
+        raise BadCursor(_("This page link is not valid."), {"after": [_("This page link is not valid.")]}) from None
+
+
+def _filtered(user: Any, filters: CaseFilters):
+    q = cases_visible_to(user)
+    if filters.status in codes.STATUSES:
+        q = q.where(Case.status == filters.status)
+    if filters.risk in codes.RISK_LEVELS:
+        q = q.where(Case.risk_level == filters.risk)
+    if filters.form in codes.FORMS:
+        q = q.where(getattr(Case, f"form_{filters.form}").is_(True))
+    if filters.period_from:
+        q = q.where(Case.intake_at >= datetime.combine(filters.period_from, datetime.min.time(), tzinfo=VN_TZ))
+    if filters.period_to:
+        end = datetime.combine(filters.period_to + timedelta(days=1), datetime.min.time(), tzinfo=VN_TZ)
+        q = q.where(Case.intake_at < end)
+    if filters.address_id:
+        q = q.where(Case.address_id == filters.address_id)
+    return q
+
+
+def list_cases(user: Any, filters: CaseFilters = CaseFilters(), after: str | None = None,
+               limit: int = PAGE_SIZE) -> Page:
+    """One page of the user's cases, most urgent first: open before closed, high risk first, newest first.
+
+    Keyset pagination on (priority, intake_at, id), all descending, so a page costs the same at any depth.
+    For a user who may not see identity the person is not even loaded: touching it raises.
+    """
+    q = _filtered(user, filters).options(lazyload(Case.acts))
+    if not can_see_identity(user):
+        q = q.options(raiseload(Case.person))
+    if after:
+        priority, when, case_id = decode_cursor(after)
+        q = q.where(tuple_(Case.priority, Case.intake_at, Case.id) < tuple_(priority, when, case_id))
+    q = q.order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc()).limit(limit + 1)
+    rows = list(db.session.scalars(q))
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return Page(rows[:limit], next_cursor)
+
+
+def search_cases(user: Any, query: str, filters: CaseFilters = CaseFilters(), limit: int = PAGE_SIZE) -> list[Case]:
+    """Cases whose person's name or phone matches, through the blind index; only for users who see identity.
+
+    The search is audited with the number of results, never the term (DESIGN §3.3–3.4).
+    """
+    if not can_see_identity(user):
+        raise NotFound(_("Not found."))
+    query = nfc(query or "")[:100]
+    if not query:
+        raise ValidationError(_("Please correct the marked fields."), {"q": [_("Enter a name or a phone number.")]})
+    digits = re.sub(r"\D", "", query)
+    field_ = "phone" if digits and len(digits) >= 6 and not re.search(r"[^\d\s+().-]", query) else "full_name"
+    scoped_ids = _filtered(user, filters).with_only_columns(Case.person_id).scalar_subquery()
+    provinces = _user_provinces(user)
+    people = protected_search(Person, field_, query, select(Person).where(Person.id.in_(scoped_ids)),
+                              provinces, limit=limit)
+    found: list[Case] = []
+    if people:
+        ids = [p.id for p in people]
+        found = list(db.session.scalars(_filtered(user, filters).where(Case.person_id.in_(ids))
+                                        .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())))
+    audit.record("case_search", object_type="case", actor=user, detail=f"results:{len(found)}",
+                 fields=[field_])
+    return found[:limit]
+
+
+def _user_provinces(user: Any) -> list[str]:
+    if user.role == "host":
+        return sorted({a.province_code for a in user.addresses})
+    return [user.province_code] if user.province_code else []
+
+
+# --- audit of reads ----------------------------------------------------------------------------------
+
+
+def record_view(user: Any, case: Case, fields: Iterable[str], action: str = "case_view") -> None:
+    """Every view of a person's record is an event with the names of the fields shown, never their values."""
+    audit.record(action, object_type="case", object_id=case.id, actor=user, fields=list(fields))
+
+
+def record_list(user: Any, shown: list[Case], fields: Iterable[str]) -> None:
+    audit.record("case_list", object_type="case", actor=user, detail=f"rows:{len(shown)}", fields=list(fields))
+
+
+def with_changes(data: IntakeData, **changes: Any) -> IntakeData:
+    return replace(data, **changes)

@@ -1,0 +1,88 @@
+"""The register of trusted addresses: commune officers and admins manage it, a host sees her own."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from casework.cases.models import Address, AddressSupport, AddressTraining
+from casework.extensions import db
+from casework.models import utcnow
+from casework.protect.audit import AuditEvent
+from tests.cases.conftest import COMMUNE_A, COMMUNE_B
+
+
+def test_a_commune_officer_registers_an_address_in_her_commune(world, signed_in):
+    client = signed_in(world.officer_a)
+    assert client.get("/addresses/new").status_code == 200
+    today = utcnow().date()
+    response = client.post("/addresses/new", data={
+        "name": "Nhà chị Demo", "kind": "household", "commune_code": COMMUNE_B,
+        "declared_on": (today - timedelta(days=30)).isoformat(), "published_on": today.isoformat(), "active": "y"})
+    assert response.status_code == 302
+    address = db.session.scalars(select(Address).where(Address.name == "Nhà chị Demo")).one()
+    assert address.commune_code == COMMUNE_A  # her own commune, whatever the form said
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "address_create")).one()
+
+
+def test_published_before_declared_is_refused(world, signed_in):
+    today = utcnow().date()
+    response = signed_in(world.officer_a).post("/addresses/new", data={
+        "name": "X", "kind": "household", "declared_on": today.isoformat(),
+        "published_on": (today - timedelta(days=3)).isoformat()})
+    assert response.status_code == 422 and "Không thể công bố trước" in response.text
+
+
+def test_an_officer_cannot_register_or_change_an_address_of_another_commune(world, token, client, signed_in):
+    response = client.post("/api/v1/addresses", json={"name": "X", "commune_code": COMMUNE_B, "kind": "household"},
+                           headers=token(world.officer_a))
+    assert response.status_code == 422 and "commune_code" in response.get_json()["error"]["fields"]
+    assert signed_in(world.officer_a).get(f"/addresses/{world.addr_b.id}/edit").status_code == 404
+
+
+def test_trainings_and_support_packages_are_recorded(world, signed_in):
+    client = signed_in(world.officer_a)
+    day = (utcnow().date() - timedelta(days=10)).isoformat()
+    assert client.post(f"/addresses/{world.addr_a.id}", data={
+        "action": "training", "t-held_on": day, "t-topic": "Kỹ năng tiếp nhận", "t-organiser": "Hội LHPN"}
+    ).status_code == 302
+    assert client.post(f"/addresses/{world.addr_a.id}", data={
+        "action": "support", "s-received_on": day, "s-kind": "money", "s-description": "Kinh phí",
+        "s-amount_vnd": "1.500.000"}).status_code == 302
+    assert db.session.scalars(select(AddressTraining)).one().topic == "Kỹ năng tiếp nhận"
+    assert db.session.scalars(select(AddressSupport)).one().amount_vnd == 1_500_000
+    page = client.get(f"/addresses/{world.addr_a.id}").text
+    assert "Kỹ năng tiếp nhận" in page and "1.500.000 ₫" in page
+
+
+def test_a_host_sees_her_own_address_only_and_cannot_change_it(world, signed_in):
+    client = signed_in(world.host_a)
+    listing = client.get("/addresses").text
+    assert "ĐCTC A" in listing and "ĐCTC B" not in listing
+    assert client.get(f"/addresses/{world.addr_b.id}").status_code == 404
+    assert client.get(f"/addresses/{world.addr_a.id}/edit").status_code == 404
+    assert client.post(f"/addresses/{world.addr_a.id}", data={"action": "training"}).status_code == 404
+
+
+def test_the_address_api_follows_the_contract(world, token, client):
+    headers = token(world.admin)
+    created = client.post("/api/v1/addresses", json={"name": "ĐCTC Mới", "commune_code": "01843",
+                                                     "kind": "household"}, headers=headers)
+    assert created.status_code == 201
+    body = created.get_json()
+    assert body["id"] and body["commune_code"] == "01843" and body["province_code"] == "19"
+    ids = [a["id"] for a in client.get("/api/v1/addresses", headers=headers).get_json()["items"]]
+    assert body["id"] in ids
+    own = [a["id"] for a in client.get("/api/v1/addresses", headers=token(world.host_a)).get_json()["items"]]
+    assert own == [world.addr_a.id]
+
+
+def test_the_province_sets_its_shelter_limit(world, signed_in, req):
+    from casework.cases import services
+
+    client = signed_in(world.province_19)
+    assert client.get("/addresses/settings").status_code == 200
+    assert client.post("/addresses/settings", data={"max_shelter_days": "10"}).status_code == 302
+    assert services.max_shelter_days("19") == 10
+    assert client.post("/addresses/settings", data={"max_shelter_days": "0"}).status_code == 422

@@ -1,0 +1,166 @@
+"""Done-when 1: a host records a complete intake on a 360-px screen without JavaScript, in a real browser.
+
+Headless Debian Chromium through Playwright, JavaScript off, 360×740: sign in with TOTP, record the intake,
+a shelter stay, a follow-up, request closure; the commune officer signs in and approves it. With
+``SAVE_SCREENS=1`` the key screens are saved to ``docs/screens/`` (normal runs write nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from casework.cases.models import Case
+from casework.extensions import db
+from casework.models import utcnow
+from casework.text import VN_TZ
+from tests.conftest import next_code
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture
+def server(make_app):
+    """The app with CSRF on (as in production), served from a thread on a free port of 127.0.0.1."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+def phone_page(browser):
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="vi-VN")
+    return context, context.new_page()
+
+
+def shot(page, name: str) -> None:
+    if os.environ.get("SAVE_SCREENS") == "1":
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, base: str, account) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", account.username)
+    page.fill("#password", account.password)
+    page.fill("#totp", next_code(account))  # pyotp over the account's secret, a step the server has not seen
+    page.click("main button[type=submit]")
+
+
+def fits_the_screen(page) -> bool:
+    """Nothing wider than the 360-px viewport (no sideways scrolling)."""
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_officer_closes_it(
+        world, server, browser):
+    host_ctx, page = phone_page(browser)
+    sign_in(page, server, world.host_a)
+    assert page.url.endswith("/cases")
+    shot(page, "cases-empty-phone")
+
+    # The intake.
+    page.click("main a.button:has-text('Tiếp nhận mới')")
+    assert page.url.endswith("/cases/new")
+    assert page.locator("h1").inner_text() == "Tiếp nhận mới"
+    page.fill("#full_name", "Demo Thị Một")
+    page.fill("#birth_year", "1994")
+    page.fill("#phone", "0900 000 001")
+    page.select_option("#ethnicity_code", "14")
+    page.fill("#children_count", "1")
+    page.fill("#children_ages", "3")
+    page.select_option("#relationship", "spouse")
+    page.check("input[name=acts][value=a]")
+    page.check("input[name=acts][value=e]")
+    page.check("input[name=acts][value=n]")
+    page.fill("#injuries", "Bầm tím ở cánh tay")
+    page.check("#first_aid_given")
+    page.check("#risk_threat_to_kill")
+    page.check("#risk_perpetrator_nearby")
+    page.fill("#safety_plan", "Ngủ lại ĐCTC tối nay; gọi công an xã nếu anh ta đến.")
+    page.check("#commune_notified")
+    page.check("#consent_record")
+    page.check("#consent_statistics")
+    page.check("input[name=consent_share][value=police]")
+    page.check("input[name=consent_share][value=health]")
+    assert fits_the_screen(page)
+    shot(page, "intake-phone")
+    page.click("text=Lưu hồ sơ tiếp nhận")
+    assert "/cases/" in page.url and page.locator("h1").inner_text().startswith("Hồ sơ VV-")
+    assert "Nguy cơ cao." in page.content()  # high risk: urgent referral and a contact ban are suggested
+    assert fits_the_screen(page)
+    case = db.session.scalars(select(Case)).one()
+    assert case.person.full_name == "Demo Thị Một" and case.act_codes == ["a", "e", "n"]
+    assert case.risk_level == "high" and case.commune_notified_at is not None
+    shot(page, "case-phone")
+
+    # A shelter stay with the essentials given.
+    page.click("text=Tạm lánh >> nth=0")
+    today = utcnow().astimezone(VN_TZ).date().isoformat()
+    page.fill("#start_on", today)
+    page.check("input[name=essentials][value=clothes]")
+    page.check("input[name=essentials][value=personal_items]")
+    page.click("main button[type=submit]")
+    assert "Đã lưu thông tin tạm lánh." in page.content()
+
+    # A follow-up call.
+    page.click("a.button:has-text('Theo dõi')")
+    page.select_option("#kind", "call")
+    page.select_option("#situation", "improving")
+    page.check("input[name=violence_recurred][value=no]")
+    page.click("main button[type=submit]")
+    assert "Đã lưu lần theo dõi." in page.content()
+
+    # Her list: the high-risk case on top, with its badges.
+    page.goto(f"{server}/cases")
+    assert page.locator(".case-row").count() == 1 and "Nguy cơ: Cao" in page.content()
+    shot(page, "cases-phone")
+
+    # The host asks to close the case.
+    page.click(f"a[href='/cases/{case.id}']")
+    page.click("text=Đề nghị đóng hồ sơ")
+    page.select_option("#reason", "safe_reintegrated")
+    page.click("main button[type=submit]")
+    assert "Đang chờ cán bộ xã duyệt" in page.content()
+    host_ctx.close()
+
+    # The commune officer approves it.
+    officer_ctx, page = phone_page(browser)
+    sign_in(page, server, world.officer_a)
+    page.click(f"a[href='/cases/{case.id}']")
+    shot(page, "case-officer-phone")
+    page.click("text=Duyệt đóng hồ sơ")
+    page.check("input[name=decision][value=approve]")
+    shot(page, "closure-decision-phone")
+    page.click("main button[type=submit]")
+    assert "Đã đóng hồ sơ." in page.content()
+    officer_ctx.close()
+
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert case.status == "closed" and case.closed_by_id == world.officer_a.id
+    assert [s.essentials for s in case.shelter_stays] == [["food", "water", "clothes", "personal_items"]]
+    assert len(case.follow_ups) == 1 and not case.follow_ups[0].violence_recurred
