@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, String, delete, event, intersect, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Integer, LargeBinary, String, delete, event, select
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from casework.extensions import db
 from casework.models import new_id
@@ -206,15 +206,33 @@ def candidate_ids(model: type[ProtectedMixin], field: str, query: str, province_
     # Every index version of the ring is searched: while ``keys reindex`` runs, some records still have
     # rows of the previous version; once it is retired from the key folder, only the new one remains.
     versions = sorted(keys.index_roots)
-    per_token = []
-    for token in tokens:
-        conditions = db.or_(*[
-            db.and_(BlindIndex.province_code == p, BlindIndex.index_version == v,
-                    BlindIndex.value == blind.index_value(keys, table, field, p, token, v))
-            for p in provinces for v in versions])
-        per_token.append(select(BlindIndex.record_id).where(
-            BlindIndex.record_type == table, BlindIndex.field == field, conditions))
-    return per_token[0] if len(per_token) == 1 else intersect(*per_token)
+
+    def matching(row: Any, token: str) -> Any:
+        return db.and_(row.record_type == table, row.field == field, db.or_(*[
+            db.and_(row.province_code == p, row.index_version == v,
+                    row.value == blind.index_value(keys, table, field, p, token, v))
+            for p in provinces for v in versions]))
+
+    # Start from the rarest word's rows and probe the others record by record: "thị" or "nguyễn" alone
+    # match most of a province, so an intersection of whole buckets would read most of its index.
+    tokens = blind.rarest_first(tokens)
+
+    def probe(row: Any, token: str) -> Any:
+        # The same test as ``matching``, written (``|| ''``, ``+ 0``) so that no index but the one on
+        # record_id applies: without planner statistics SQLite would otherwise scan the other word's
+        # whole bucket for every candidate.
+        return db.and_(row.record_type.concat("") == table, row.field.concat("") == field, db.or_(*[
+            db.and_(row.province_code.concat("") == p, row.index_version + 0 == v,
+                    row.value + 0 == blind.index_value(keys, table, field, p, token, v))
+            for p in provinces for v in versions]))
+
+    first = aliased(BlindIndex)
+    query_ = select(first.record_id).where(matching(first, tokens[0]))
+    for token in tokens[1:]:
+        other = aliased(BlindIndex)
+        query_ = query_.where(select(other.id).where(other.record_id == first.record_id,
+                                                     probe(other, token)).exists())
+    return query_
 
 
 def search(model: type[ProtectedMixin], field: str, query: str, scoped_query, province_codes: Iterable[str],

@@ -108,7 +108,7 @@ def test_flipped_bit_does_not_decrypt(make_person, position):
         _ = _reload(a).full_name
 
 
-def test_a_wrapped_data_key_under_another_master_key_version_does_not_unwrap(make_person):
+def test_a_corrupted_wrapped_data_key_does_not_unwrap(make_person):
     a = make_person()
     tamper("UPDATE protect_test_person SET dek_wrapped = :w WHERE id = :id",
            w=bytes(40), id=a.id)
@@ -206,7 +206,7 @@ def test_a_value_that_does_not_decrypt_shows_the_generic_error_page(app, make_pe
     assert b.id in caplog.text  # the log names the row, so the operator can find it
 
 
-def test_reading_a_protected_value_issues_no_plaintext_sql(app, make_person):
+def test_no_plaintext_or_search_term_reaches_the_sql_statements(app, make_person):
     statements: list[str] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
