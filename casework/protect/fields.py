@@ -261,13 +261,19 @@ def protected_model(table: str) -> type[ProtectedMixin] | None:
 
 
 @event.listens_for(ProtectedMixin, "expire", propagate=True)
-def _forget_on_expire(target: ProtectedMixin, _attrs: Any) -> None:
+def _forget_on_expire(target: ProtectedMixin | None, _attrs: Any) -> None:
     # After a commit or refresh the ciphertext may have changed (rotation, another worker): decrypt anew.
+    # SQLAlchemy passes None for an object garbage-collected during the session's expire loop: nothing
+    # of it is left in memory to forget.
+    if target is None:
+        return
     target.__dict__.pop("_plain", None)
     target.__dict__.pop("_dek", None)
 
 
 @event.listens_for(ProtectedMixin, "refresh", propagate=True)
-def _forget_on_refresh(target: ProtectedMixin, _context: Any, _attrs: Any) -> None:
+def _forget_on_refresh(target: ProtectedMixin | None, _context: Any, _attrs: Any) -> None:
+    if target is None:
+        return
     target.__dict__.pop("_plain", None)
     target.__dict__.pop("_dek", None)

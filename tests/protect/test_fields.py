@@ -223,3 +223,19 @@ def test_no_plaintext_or_search_term_reaches_the_sql_statements(app, make_person
     joined = "\n".join(statements)
     assert "Xuyến" not in joined and "xuyen" not in joined and "912345678" not in joined
     assert db.session.execute(text("SELECT count(*) FROM protect_test_person")).scalar() == 1
+
+
+def test_expiring_a_record_already_garbage_collected_does_not_fail(person_table):
+    import gc
+
+    from sqlalchemy import inspect
+
+    person = Person(province_code="01")
+    person.full_name = NAME
+    state = inspect(person)
+    del person
+    gc.collect()
+    assert state.obj() is None
+    # What SQLAlchemy does when such an object's state is expired at commit: every listener gets None.
+    Person.__mapper__.class_manager.dispatch.expire(state, None)
+    Person.__mapper__.class_manager.dispatch.refresh(state, None, None)
