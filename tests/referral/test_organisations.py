@@ -79,7 +79,7 @@ def test_organisation_screens_work_for_the_admin(client, make_user, login):
         "commune_codes": "05533, 05528", "contact": "", "active": "y"})
     assert response.status_code == 302
     page = client.get("/referral/organisations").get_data(as_text=True)
-    assert "Trạm y tế xã" in page and "Chăm sóc y tế" in page
+    assert "Trạm y tế xã" in page and "Trạm y tế hoặc bệnh viện" in page
 
 
 def test_organisation_form_shows_errors_in_vietnamese(client, make_user, login):
