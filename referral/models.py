@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import db
-from casework.models import IdMixin, TimestampMixin
+from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
+from casework.protect.fields import Protected, ProtectedMixin
 
 # Kinds of receiving organisation (vietnam-domain §1.3–1.4).
 ORGANISATION_KINDS = (
@@ -68,3 +72,127 @@ class OrganisationService(db.Model):
 
 class OrganisationCommune(db.Model):
     __table__ = organisation_commune
+
+
+# --- referrals ------------------------------------------------------------------------------------
+
+# DESIGN §2 Referral: sent → accepted | declined → completed; cancelled by the sender before acceptance.
+REFERRAL_STATES = ("sent", "accepted", "declined", "completed", "cancelled")
+URGENCIES = ("normal", "urgent")
+# What came of an accepted referral, for the statistics of referrals by outcome (referral/tables.py).
+RESULTS = ("provided", "partly_provided", "not_provided")
+# Sort key of every list: waiting for an answer first, then accepted (service still due), then finished.
+OPEN_RANK = {"sent": 2, "accepted": 1, "declined": 0, "completed": 0, "cancelled": 0}
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read aloud over a phone
+
+
+def new_referral_reference() -> str:
+    """A short random referral code (``CG-7KQ2M9XA``) for the receiver, who never learns the case code."""
+    return "CG-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+
+
+class Referral(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+    """A case sent to an organisation for one kind of service.
+
+    ``shared_fields`` are the names of the parts of the case the receiver may read, frozen when the
+    referral is sent: exactly those she consented to share with that kind of service, or, with an
+    override for a threat to life, those the sender chose (``override`` is then set). Free text is
+    encrypted; categories, states and times stay in clear for lists, deadlines and statistics.
+    """
+
+    __tablename__ = "referral"
+
+    reference: Mapped[str] = mapped_column(String(16), nullable=False, unique=True, default=new_referral_reference)
+    case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"), nullable=False,
+                                         index=True)
+    organisation_id: Mapped[str] = mapped_column(String(22), ForeignKey("organisation.id"), nullable=False)
+    service: Mapped[str] = mapped_column(String(32), nullable=False)
+    urgency: Mapped[str] = mapped_column(String(8), nullable=False, default="normal")
+    # Copied from the case: the protected fields' mixin, scoped lists and statistics need them in clear.
+    province_code: Mapped[str] = mapped_column(String(2), nullable=False)
+    commune_code: Mapped[str] = mapped_column(String(5), nullable=False)
+
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="sent")
+    open_rank: Mapped[int] = mapped_column(Integer, nullable=False, default=2)
+    shared_fields: Mapped[str] = mapped_column(String(400), nullable=False, default="")  # comma list
+
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    sent_by_id: Mapped[str] = mapped_column(String(22), nullable=False)
+    ack_due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    accepted_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    declined_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    completed_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cancelled_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    result: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    service_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    # DESIGN §2 Consent: an override for a threat to life is its own permission, with a reason, marked here.
+    override: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    override_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+
+    reason = Protected(max_length=2000)
+    override_reason = Protected(max_length=2000)
+    decline_reason = Protected(max_length=2000)
+    service_given = Protected(max_length=2000)
+    outcome = Protected(max_length=4000)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+
+    __table_args__ = (
+        # Keyset pagination of each list walks one of these (open_rank, sent_at, id all descending).
+        Index("ix_referral_organisation_order", "organisation_id", "open_rank", "sent_at", "id"),
+        Index("ix_referral_commune_order", "commune_code", "open_rank", "sent_at", "id"),
+        # The overdue sweep: referrals still waiting for an answer, by deadline.
+        Index("ix_referral_state_due", "state", "ack_due_at"),
+    )
+
+    @property
+    def shared_field_list(self) -> list[str]:
+        return [f for f in self.shared_fields.split(",") if f]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in ("declined", "completed", "cancelled")
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """Not acknowledged (accepted or declined) within the deadline of its service type."""
+        return self.state == "sent" and self.ack_due_at < (now or utcnow())
+
+    def __repr__(self) -> str:  # no free text in reprs, logs or tracebacks
+        return f"<Referral {self.id} {self.state}>"
+
+
+class ReferralDeadline(TimestampMixin, db.Model):
+    """A province's acknowledgement deadline for one kind of service (issue 5: 24 h, 2 h when urgent)."""
+
+    __tablename__ = "referral_deadline"
+
+    province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ack_hours: Mapped[int] = mapped_column(Integer, nullable=False)
+    urgent_ack_hours: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class Notification(IdMixin, db.Model):
+    """An in-app message to one user about a referral. It holds codes only, never personal data:
+    a kind, a case or referral code and the referral it links to (DESIGN §3.3)."""
+
+    __tablename__ = "notification"
+
+    user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    reference: Mapped[str] = mapped_column(String(16), nullable=False)
+    referral_id: Mapped[str | None] = mapped_column(String(22), ForeignKey("referral.id", ondelete="CASCADE"),
+                                                    nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_notification_user_order", "user_id", "created_at", "id"),)
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.id} {self.kind}>"
