@@ -1,4 +1,9 @@
-"""The referral domain: organisations and referrals (DESIGN §3.1)."""
+"""The referral domain: organisations, referrals, their deadlines and notifications (DESIGN §3.1).
+
+Nothing in ``casework`` imports this package except ``create_app``; it never imports ``livelihood``.
+It hooks into the case page without casework knowing it: a "Refer her" action and a panel listing the
+case's referrals (``app.extensions["tincay.case_panels"]``, callables ``(user, case) -> Markup``).
+"""
 
 from flask import Blueprint, Flask
 
@@ -6,12 +11,53 @@ bp = Blueprint("referral", __name__, url_prefix="/referral")
 
 
 def register(app: Flask) -> None:
+    """Attach the screens, menu entries, timeline kinds, case-page hooks, commands, demo data and statistics."""
     from flask_babel import lazy_gettext as _l
 
-    from casework import nav
+    from casework import demo, nav
     from casework.auth.roles import Role
     from referral import models, views  # noqa: F401  (tables and routes attach on import)
+    from referral.cli import referral_cli
+    from referral.demo import load_demo_referrals
+    from referral.notifications import MenuLabel
 
     app.register_blueprint(bp)
+    readers = [Role.HOST, Role.COMMUNE_OFFICER, Role.SERVICE_PROVIDER]
+    nav.add(app, "referral.index", _l("Referrals"), readers, order=30)
     nav.add(app, "referral.organisations", _l("Organisations"),
             [Role.ADMIN, Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role.HOST], order=60)
+    nav.add(app, "referral.deadlines", _l("Referral deadlines"), [Role.PROVINCE_OFFICER, Role.ADMIN], order=71)
+    nav.add(app, "referral.notification_list", MenuLabel(), readers, order=85)
+    _register_case_hooks(app)
+    _register_statistics()
+    app.cli.add_command(referral_cli)
+    demo.add_loader(app, load_demo_referrals)
+
+
+def _register_case_hooks(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from casework.auth.roles import Role
+    from casework.cases.services import register_timeline_kind
+    from casework.cases.views import register_case_action
+    from referral.views import case_panel
+
+    for kind, label in {
+        "referral_sent": _l("Referral sent"),
+        "referral_override": _l("Referral sent without her consent: life in danger"),
+        "referral_accepted": _l("Referral accepted"),
+        "referral_declined": _l("Referral declined"),
+        "referral_completed": _l("Service given after referral"),
+        "referral_cancelled": _l("Referral cancelled"),
+    }.items():
+        register_timeline_kind(kind, label)
+    register_case_action("referral.new", _l("Refer her"), (Role.HOST, Role.COMMUNE_OFFICER))
+    panels = app.extensions.setdefault("tincay.case_panels", [])
+    if case_panel not in panels:
+        panels.append(case_panel)
+
+
+def _register_statistics() -> None:
+    from referral.tables import register_tables
+
+    register_tables()

@@ -1,18 +1,26 @@
-"""Referral domain API: organisations (referrals follow)."""
+"""Referral domain API (DESIGN §4): organisations, a case's referrals, the referral lists and transitions.
+
+Errors: 400 malformed JSON, 422 invalid values with a message per field, 404 outside the caller's scope,
+409 a transition not allowed now (or consent missing). A receiver's answers carry only the fields she
+consented to share, and never the case's id or code.
+"""
 
 from __future__ import annotations
 
-from flask import jsonify
+from typing import Any
+
+from flask import jsonify, request
 from flask_login import current_user
 
 from casework.api import api_route
 from casework.api.json import json_body
 from casework.auth.roles import Role
+from casework.cases.codes import SHAREABLE_FIELDS
 from casework.errors import ValidationError
 from casework.extensions import db
 from casework.service_types import SERVICE_TYPES
 from referral import services
-from referral.models import ORGANISATION_KINDS, Organisation
+from referral.models import ORGANISATION_KINDS, REFERRAL_STATES, RESULTS, URGENCIES, Organisation, Referral
 
 ORGANISATION_SCHEMA = {
     "type": "object",
@@ -104,3 +112,251 @@ def organisations_update(organisation_id: str):
     data = {**organisation_json(org), **json_body()}
     org = services.save_organisation(current_user, _input(data), org)
     return jsonify(organisation_json(org))
+
+
+# --- referrals ----------------------------------------------------------------------------------------
+
+_STR = {"type": "string"}
+_NSTR = {"type": "string", "nullable": True}
+_DT = {"type": "string", "format": "date-time"}
+_NDT = {"type": "string", "format": "date-time", "nullable": True}
+_STATES = {"type": "string", "enum": list(REFERRAL_STATES)}
+
+SHARED_OUT = {"type": "object", "additionalProperties": False, "properties": {
+    "full_name": _NSTR, "other_names": _NSTR, "birth_year": {"type": "integer", "nullable": True},
+    "birth_date": _NSTR, "sex": _STR, "age_band": _STR, "ethnicity_code": _NSTR, "phone": _NSTR,
+    "id_number": _NSTR, "home_address": _NSTR,
+    "children": {"type": "object", "required": ["count", "ages"], "properties": {
+        "count": {"type": "integer"}, "ages": {"type": "array", "items": {"type": "integer"}}}},
+    "acts": {"type": "array", "items": _STR}, "relationship": _STR,
+    "injuries": {"type": "object", "required": ["injuries", "first_aid_given", "first_aid"], "properties": {
+        "injuries": _NSTR, "first_aid_given": {"type": "boolean"}, "first_aid": _NSTR}},
+    "risk": {"type": "object", "required": ["level", "factors"], "properties": {
+        "level": _STR, "factors": {"type": "array", "items": _STR}}},
+    "safety_plan": _NSTR, "narrative": _NSTR}}
+REFERRAL_SUMMARY: dict[str, Any] = {"type": "object", "required": [
+    "id", "reference", "state", "service", "urgency", "organisation_id", "organisation_name", "sent_at",
+    "ack_due_at", "overdue", "override"], "properties": {
+    "id": _STR, "reference": _STR, "state": _STATES, "service": {"type": "string", "enum": list(SERVICE_TYPES)},
+    "urgency": {"type": "string", "enum": list(URGENCIES)}, "organisation_id": _STR, "organisation_name": _STR,
+    "sent_at": _DT, "ack_due_at": _DT, "overdue": {"type": "boolean"}, "override": {"type": "boolean"},
+    "accepted_at": _NDT, "declined_at": _NDT, "completed_at": _NDT, "cancelled_at": _NDT,
+    "result": {"type": "string", "enum": list(RESULTS), "nullable": True},
+    "service_date": {"type": "string", "format": "date", "nullable": True},
+    "case_id": _STR, "case_reference": _STR}}
+REFERRAL_DETAIL = {**REFERRAL_SUMMARY, "required": [*REFERRAL_SUMMARY["required"], "shared_fields", "reason"],
+                   "properties": {**REFERRAL_SUMMARY["properties"],
+                                  "shared_fields": {"type": "array", "items": _STR}, "shared": SHARED_OUT,
+                                  "reason": _NSTR, "override_reason": _NSTR, "decline_reason": _NSTR,
+                                  "service_given": _NSTR, "outcome": _NSTR}}
+REFERRAL_LIST = {"type": "object", "required": ["items", "next"], "properties": {
+    "items": {"type": "array", "items": REFERRAL_SUMMARY}, "next": _NSTR}}
+CASE_REFERRAL_LIST = {"type": "object", "required": ["items", "next", "suggestions"], "properties": {
+    "items": {"type": "array", "items": REFERRAL_SUMMARY}, "next": _NSTR,
+    "suggestions": {"type": "array", "items": {"type": "string", "enum": ["child_protection"]}}}}
+REFERRAL_IN = {"type": "object", "required": ["organisation_id", "service", "reason"], "properties": {
+    "organisation_id": {"type": "string", "minLength": 1, "maxLength": 22},
+    "service": {"type": "string", "enum": list(SERVICE_TYPES)},
+    "urgency": {"type": "string", "enum": list(URGENCIES)},
+    "reason": {"type": "string", "minLength": 1, "maxLength": 2000},
+    "override": {"type": "boolean"},
+    "override_reason": {"type": "string", "maxLength": 2000},
+    "fields": {"type": "array", "items": {"type": "string", "enum": list(SHAREABLE_FIELDS)}}}}
+DECLINE_IN = {"type": "object", "required": ["reason"], "properties": {
+    "reason": {"type": "string", "minLength": 1, "maxLength": 2000}}}
+COMPLETE_IN = {"type": "object", "required": ["outcome"], "properties": {
+    "outcome": {"type": "string", "minLength": 1, "maxLength": 4000},
+    "result": {"type": "string", "enum": list(RESULTS)},
+    "service_date": {"type": "string", "format": "date"},
+    "service_given": {"type": "string", "maxLength": 2000}}}
+STATE_OUT = {"type": "object", "required": ["id", "state"], "properties": {"id": _STR, "state": _STATES}}
+TRANSITION_ERRORS = (400, 401, 404, 409, 422)
+SENDERS = (Role.HOST, Role.COMMUNE_OFFICER)
+READERS = (Role.HOST, Role.COMMUNE_OFFICER, Role.SERVICE_PROVIDER)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def referral_summary(r: Referral, case_reference: str | None = None) -> dict:
+    out = {"id": r.id, "reference": r.reference, "state": r.state, "service": r.service, "urgency": r.urgency,
+           "organisation_id": r.organisation_id, "organisation_name": r.organisation.name,
+           "sent_at": _iso(r.sent_at), "ack_due_at": _iso(r.ack_due_at), "overdue": r.is_overdue(),
+           "override": r.override, "accepted_at": _iso(r.accepted_at), "declined_at": _iso(r.declined_at),
+           "completed_at": _iso(r.completed_at), "cancelled_at": _iso(r.cancelled_at), "result": r.result,
+           "service_date": _iso(r.service_date)}
+    if case_reference is not None:  # senders only: a receiver never learns the case's id or code
+        out["case_id"], out["case_reference"] = r.case_id, case_reference
+    return out
+
+
+def _case_references(rows: list[Referral]) -> dict[str, str]:
+    from casework.cases.models import Case
+
+    ids = {r.case_id for r in rows}
+    if not ids:
+        return {}
+    return dict(db.session.execute(db.select(Case.id, Case.reference).where(Case.id.in_(ids))).all())
+
+
+def _list_json(rows: list[Referral], sender: bool) -> list[dict]:
+    refs = _case_references(rows) if sender else {}
+    return [referral_summary(r, refs.get(r.case_id) if sender else None) for r in rows]
+
+
+def _detail(referral: Referral) -> dict:
+    """One referral for its reader, audited with the names of the fields in the answer."""
+    case = services.case_of(referral)
+    if services.is_receiver(current_user, referral):
+        out = referral_summary(referral)
+        fields = services.visible_fields(referral, case)
+        out["shared_fields"] = list(fields)
+        out["shared"] = services.shared_values(referral, case, fields)
+        shown = ["reason", *fields]
+    else:
+        out = referral_summary(referral, case.reference)
+        out["shared_fields"] = referral.shared_field_list
+        out["override_reason"] = referral.override_reason
+        shown = services.sender_fields_shown(referral)
+    out["reason"] = referral.reason
+    out["decline_reason"], out["service_given"], out["outcome"] = (
+        referral.decline_reason, referral.service_given, referral.outcome)
+    if services.is_receiver(current_user, referral):
+        shown += [f for f in ("decline_reason", "service_given", "outcome") if getattr(referral, f"{f}_ct") is not None]
+    services.record_view(current_user, referral, shown)
+    return out
+
+
+def _wrong_type(errors: dict[str, list[str]], name: str) -> None:
+    from flask_babel import gettext as _
+
+    errors.setdefault(name, []).append(_("This value has the wrong type."))
+
+
+def _text_field(data: dict, name: str, errors: dict[str, list[str]]) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        _wrong_type(errors, name)
+        return None
+    return value
+
+
+def _raise(errors: dict[str, list[str]]) -> None:
+    if errors:
+        from flask_babel import gettext as _
+
+        raise ValidationError(_("Please correct the marked fields."), errors)
+
+
+@api_route("/cases/<case_id>/referrals", "POST", summary="Refer a case to an organisation for one kind of service",
+           roles=SENDERS, request=REFERRAL_IN, response=REFERRAL_DETAIL, status=201, errors=TRANSITION_ERRORS)
+def case_referrals_create(case_id: str):
+    from casework.cases.policy import get_case_or_404
+
+    case = get_case_or_404(current_user, case_id)
+    data = json_body()
+    errors: dict[str, list[str]] = {}
+    values = {name: _text_field(data, name, errors)
+              for name in ("organisation_id", "service", "urgency", "reason", "override_reason")}
+    override = data.get("override", False)
+    if not isinstance(override, bool):
+        _wrong_type(errors, "override")
+    fields = data.get("fields", [])
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        _wrong_type(errors, "fields")
+        fields = []
+    _raise(errors)
+    referral = services.send_referral(current_user, case, services.NewReferral(
+        organisation_id=values["organisation_id"], service=values["service"], urgency=values["urgency"] or "normal",
+        reason=values["reason"], override=override is True, override_reason=values["override_reason"],
+        override_fields=tuple(fields)))
+    return jsonify(_detail(referral)), 201
+
+
+@api_route("/cases/<case_id>/referrals", "GET", summary="Referrals of a case", roles=SENDERS,
+           response=CASE_REFERRAL_LIST, query={"after": {"type": "string", "maxLength": 200}})
+def case_referrals_list(case_id: str):
+    from casework.cases.policy import get_case_or_404
+
+    case = get_case_or_404(current_user, case_id)
+    page = services.list_referrals(current_user, case=case, after=request.args.get("after", "")[:200] or None,
+                                   overdue_first=False)
+    services.record_list(current_user, len(page.items))
+    return jsonify(items=_list_json(page.items, sender=True), next=page.next_cursor,
+                   suggestions=["child_protection"] if services.is_child(case) else [])
+
+
+@api_route("/referrals", "GET", summary="Referrals sent from the caller's cases, or addressed to her organisation",
+           roles=READERS, response=REFERRAL_LIST,
+           query={"state": {"type": "string", "enum": list(REFERRAL_STATES)},
+                  "overdue": {"type": "string", "enum": ["true", "false"]},
+                  "after": {"type": "string", "maxLength": 200}})
+def referrals_list():
+    from flask_babel import gettext as _
+
+    state = request.args.get("state") or None
+    if state is not None and state not in REFERRAL_STATES:
+        raise ValidationError(_("Please correct the marked fields."), {"state": [_("Choose a state from the list.")]})
+    page = services.list_referrals(current_user, state=state, after=request.args.get("after", "")[:200] or None,
+                                   overdue_first=False, only_overdue=request.args.get("overdue") == "true")
+    services.record_list(current_user, len(page.items))
+    return jsonify(items=_list_json(page.items, sender=services.is_sender_side(current_user)), next=page.next_cursor)
+
+
+@api_route("/referrals/<referral_id>", "GET", summary="One referral: a receiver gets only the shared fields",
+           roles=READERS, response=REFERRAL_DETAIL)
+def referrals_get(referral_id: str):
+    return jsonify(_detail(services.get_referral_or_404(current_user, referral_id)))
+
+
+def _state(referral: Referral):
+    return jsonify(id=referral.id, state=referral.state)
+
+
+@api_route("/referrals/<referral_id>/accept", "POST",
+           summary="Accept a referral addressed to the caller's organisation",
+           roles=(Role.SERVICE_PROVIDER,), response=STATE_OUT, errors=TRANSITION_ERRORS)
+def referrals_accept(referral_id: str):
+    referral = services.get_referral_or_404(current_user, referral_id)
+    return _state(services.accept_referral(current_user, referral))
+
+
+@api_route("/referrals/<referral_id>/decline", "POST", summary="Decline a referral, with a reason",
+           roles=(Role.SERVICE_PROVIDER,), request=DECLINE_IN, response=STATE_OUT, errors=TRANSITION_ERRORS)
+def referrals_decline(referral_id: str):
+    referral = services.get_referral_or_404(current_user, referral_id)
+    errors: dict[str, list[str]] = {}
+    reason = _text_field(json_body(), "reason", errors)
+    _raise(errors)
+    return _state(services.decline_referral(current_user, referral, reason))
+
+
+@api_route("/referrals/<referral_id>/complete", "POST", summary="Record the service given and its outcome",
+           roles=(Role.SERVICE_PROVIDER,), request=COMPLETE_IN, response=STATE_OUT, errors=TRANSITION_ERRORS)
+def referrals_complete(referral_id: str):
+    from datetime import date
+
+    from flask_babel import gettext as _
+
+    referral = services.get_referral_or_404(current_user, referral_id)
+    data = json_body()
+    errors: dict[str, list[str]] = {}
+    values = {name: _text_field(data, name, errors) for name in ("outcome", "result", "service_date", "service_given")}
+    when = None
+    if values["service_date"]:
+        try:
+            when = date.fromisoformat(values["service_date"])
+        except ValueError:
+            errors["service_date"] = [_("Enter a date like 2026-03-05.")]
+    _raise(errors)
+    return _state(services.complete_referral(current_user, referral, services.Completion(
+        outcome=values["outcome"], result=values["result"] or "provided", service_date=when,
+        service_given=values["service_given"])))
+
+
+@api_route("/referrals/<referral_id>/cancel", "POST", summary="Cancel a referral that has not been answered yet",
+           roles=SENDERS, response=STATE_OUT, errors=TRANSITION_ERRORS)
+def referrals_cancel(referral_id: str):
+    referral = services.get_referral_or_404(current_user, referral_id)
+    return _state(services.cancel_referral(current_user, referral))

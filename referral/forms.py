@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from casework.forms import MultiCheckboxField, choices
@@ -30,3 +30,75 @@ class OrganisationForm(FlaskForm):
     contact = StringField(_l("Contact (switchboard or e-mail of the organisation)"),
                           validators=[Optional(), Length(max=200, message=_l("At most 200 characters."))])
     active = BooleanField(_l("Active"), default=True)
+
+
+# --- referrals --------------------------------------------------------------------------------------
+
+URGENCY_LABELS = {
+    "normal": _l("Normal"),
+    # Translators: a referral the organisation must acknowledge within hours (2 h by default).
+    "urgent": _l("Urgent"),
+}
+STATE_LABELS = {
+    "sent": _l("Waiting for an answer"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "completed": _l("Service given"),
+    "cancelled": _l("Cancelled"),
+}
+RESULT_LABELS = {
+    "provided": _l("The service was given"),
+    "partly_provided": _l("The service was partly given"),
+    "not_provided": _l("The service could not be given"),
+}
+
+
+class ReferralForm(FlaskForm):
+    """Sending a case: the organisation, urgency and reason; the shared fields come from her consent."""
+
+    service = HiddenField()
+    organisation_id = RadioField(_l("Organisation"), choices=[], validate_choice=False)
+    urgency = RadioField(_l("Urgency"), choices=choices(URGENCY_LABELS), default="normal", validate_choice=False)
+    reason = TextAreaField(_l("What does she need from this organisation?"),
+                           validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
+    override = BooleanField(_l("Her life is in danger: share without her consent"))
+    override_reason = TextAreaField(_l("Why is her life in danger?"),
+                                    validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
+    override_fields = MultiCheckboxField(_l("Information to share"), choices=[], validate_choice=False)
+
+
+class DeclineForm(FlaskForm):
+    reason = TextAreaField(_l("Why can the organisation not take this referral?"),
+                           validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
+
+
+class CompleteForm(FlaskForm):
+    result = RadioField(_l("Was the service given?"), choices=choices(RESULT_LABELS), default="provided",
+                        validate_choice=False)
+    service_date = StringField(_l("Date of the service"), validators=[Optional(), Length(max=10)])
+    service_given = TextAreaField(_l("What was done"),
+                                  validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
+    outcome = TextAreaField(_l("Outcome"),
+                            validators=[Optional(), Length(max=4000, message=_l("At most 4000 characters."))])
+
+
+class ActionForm(FlaskForm):
+    """A button only (accept, cancel, mark as read): the CSRF token is the whole form."""
+
+
+def deadlines_form(services: dict, values: dict[str, tuple[int, int]], formdata=None) -> FlaskForm:
+    """A form with two hour fields per kind of service (normal, urgent), built for the current list."""
+
+    class DeadlinesForm(FlaskForm):
+        pass
+
+    for code, label in services.items():
+        setattr(DeadlinesForm, f"hours_{code}", StringField(label, validators=[Optional(), Length(max=4)]))
+        setattr(DeadlinesForm, f"urgent_{code}", StringField(_l("%(service)s, urgent", service=label),
+                                                             validators=[Optional(), Length(max=4)]))
+    form = DeadlinesForm(formdata=formdata)
+    if formdata is None:
+        for code, (hours, urgent) in values.items():
+            getattr(form, f"hours_{code}").data = str(hours)
+            getattr(form, f"urgent_{code}").data = str(urgent)
+    return form

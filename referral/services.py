@@ -1,22 +1,47 @@
-"""Organisation directory and referrals. Services flush and never commit (STYLE rule 3)."""
+"""Organisation directory and referrals. Services flush and never commit (STYLE rule 3).
+
+Referrals (DESIGN §2, issue 5): a host or commune officer sends a case to an organisation for one kind
+of service; the receiving organisation's staff (``service_provider``) accept or decline it and record
+the service given. The consent gate is here, on the server: a referral shares exactly the parts of
+the case she agreed to share with that kind of service, frozen when it is sent, or nothing at all.
+Each transition is one conditional UPDATE on the expected state, so two receivers answering at the
+same moment cannot both win.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, not_, select, tuple_, update
 
 from casework.auth.models import User
 from casework.auth.policy import deny
 from casework.auth.roles import Role
-from casework.errors import ValidationError
+from casework.errors import NotFound, StateError, ValidationError
 from casework.extensions import db
 from casework.geo import data as geo
+from casework.models import utcnow
 from casework.protect import audit
-from casework.service_types import SERVICE_TYPES
-from casework.text import nfc
-from referral.models import ORGANISATION_KINDS, Organisation, OrganisationCommune, OrganisationService
+from casework.service_types import DEFAULT_ACK_HOURS, SERVICE_TYPES, URGENT_ACK_HOURS
+from casework.text import VN_TZ, nfc
+from referral.models import (
+    OPEN_RANK,
+    ORGANISATION_KINDS,
+    RESULTS,
+    URGENCIES,
+    Organisation,
+    OrganisationCommune,
+    OrganisationService,
+    Referral,
+    ReferralDeadline,
+)
 
 
 @dataclass(frozen=True)
@@ -126,3 +151,558 @@ def save_organisation(actor: User, data: OrganisationInput, organisation: Organi
 
 def parse_codes(text: str) -> tuple[str, ...]:
     return tuple(sorted({c.strip() for c in text.replace(";", ",").replace(" ", ",").split(",") if c.strip()}))
+
+
+# --- referrals: who sees what ------------------------------------------------------------------------
+
+_OPAQUE = re.compile(r"^[A-Za-z0-9_-]{1,22}$")
+SENDER_ROLES = (Role.HOST, Role.COMMUNE_OFFICER)
+PAGE_SIZE = 50
+MIN_OVERRIDE_REASON = 10  # a sentence, not a tick: the override must be explained (DESIGN §2 Consent)
+MAX_ACK_HOURS = 24 * 30
+
+# action -> (states it may start from, state it leads to). Anything else is a 409 (DESIGN §2 Referral).
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "accept": (frozenset({"sent"}), "accepted"),
+    "decline": (frozenset({"sent"}), "declined"),
+    "complete": (frozenset({"accepted"}), "completed"),
+    "cancel": (frozenset({"sent"}), "cancelled"),
+}
+# The receiver no longer reads her data once the referral is declined or cancelled (the minimum).
+STATES_SHOWING_SHARED = frozenset({"sent", "accepted", "completed"})
+
+
+def _role(user: Any) -> str:
+    return str(getattr(user, "role", ""))
+
+
+def referrals_visible_to(user: Any) -> Select:
+    """Senders see the referrals of the cases they may see; a service provider those addressed to her
+    organisation; nobody else sees any."""
+    from casework.cases.models import Case
+    from casework.cases.policy import case_scope
+
+    q = select(Referral)
+    role = _role(user)
+    if role in SENDER_ROLES:
+        return q.where(Referral.case_id.in_(select(Case.id).where(case_scope(user))))
+    if role == Role.SERVICE_PROVIDER and getattr(user, "organisation_id", None):
+        return q.where(Referral.organisation_id == user.organisation_id)
+    return q.where(db.false())
+
+
+def get_referral_or_404(user: Any, referral_id: str) -> Referral:
+    """The referral if the user may see it; otherwise 404 and an ``access_denied`` audit event."""
+    referral = None
+    if referral_id and _OPAQUE.match(referral_id):
+        referral = db.session.scalar(referrals_visible_to(user).where(Referral.id == referral_id))
+    if referral is None:
+        deny("referral", referral_id)
+    return referral
+
+
+def is_receiver(user: Any, referral: Referral) -> bool:
+    return (_role(user) == Role.SERVICE_PROVIDER and bool(getattr(user, "organisation_id", None))
+            and user.organisation_id == referral.organisation_id)
+
+
+def is_sender_side(user: Any) -> bool:
+    return _role(user) in SENDER_ROLES
+
+
+def case_of(referral: Referral):
+    """The referral's case, loaded without the case policy: the caller has already checked the referral."""
+    from casework.cases.models import Case
+
+    return db.session.get(Case, referral.case_id)
+
+
+# --- consent and children ------------------------------------------------------------------------------
+
+
+def consented_fields(case: Any, service: str) -> tuple[str, ...]:
+    """The parts of the case she consents to share with this kind of service, in the order of the list."""
+    from casework.cases import codes
+    from casework.cases.consent import shareable_fields
+
+    allowed = shareable_fields(case, service) if service in SERVICE_TYPES else frozenset()
+    return tuple(f for f in codes.SHAREABLE_FIELDS if f in allowed)
+
+
+def visible_fields(referral: Referral, case: Any) -> tuple[str, ...]:
+    """What the receiver may read now: the names frozen at sending, still covered by her consent (a
+    withdrawal takes effect at once) or by the override; nothing once declined or cancelled."""
+    if referral.state not in STATES_SHOWING_SHARED:
+        return ()
+    frozen = referral.shared_field_list
+    if referral.override:
+        return tuple(frozen)
+    allowed = set(consented_fields(case, referral.service))
+    return tuple(f for f in frozen if f in allowed)
+
+
+def _age_now(case: Any) -> int | None:
+    year = case.person.birth_year  # the sender sees her identity anyway; the receiver never calls this
+    if year and str(year).isdigit():
+        return utcnow().astimezone(VN_TZ).year - int(year)
+    return None
+
+
+def is_child(case: Any) -> bool:
+    """Under 16 by her age band or year of birth: the referral suggests child protection (vietnam-domain §1.5)."""
+    age = _age_now(case)
+    return case.person.age_band == "under_16" or (age is not None and age < 16)
+
+
+def has_young_children(case: Any) -> bool:
+    return any(a.isdigit() and int(a) < 16 for a in (case.children_ages or "").split(","))
+
+
+def shared_values(referral: Referral, case: Any, fields: Iterable[str]) -> dict[str, Any]:
+    """The values of exactly ``fields``: each protected attribute is decrypted only when it is named."""
+    person = case.person
+    out: dict[str, Any] = {}
+    for name in fields:
+        if name in ("full_name", "other_names", "birth_date", "phone", "id_number", "home_address"):
+            out[name] = getattr(person, name)
+        elif name == "birth_year":
+            year = person.birth_year
+            out[name] = int(year) if year and str(year).isdigit() else None
+        elif name in ("sex", "age_band", "ethnicity_code"):
+            out[name] = getattr(person, name)
+        elif name == "children":
+            out[name] = {"count": case.children_count,
+                         "ages": [int(a) for a in (case.children_ages or "").split(",") if a.isdigit()]}
+        elif name == "acts":
+            out[name] = list(case.act_codes)
+        elif name == "relationship":
+            out[name] = case.relationship_code
+        elif name == "injuries":
+            out[name] = {"injuries": case.injuries, "first_aid_given": bool(case.first_aid_given),
+                         "first_aid": case.first_aid}
+        elif name == "risk":
+            out[name] = {"level": case.risk_level, "factors": sorted(case.risk_factors)}
+        elif name in ("safety_plan", "narrative"):
+            out[name] = getattr(case, name)
+    return out
+
+
+# --- deadlines -----------------------------------------------------------------------------------------
+
+
+def deadlines_for(province_code: str | None) -> dict[str, tuple[int, int]]:
+    """``{service: (hours, urgent hours)}`` for a province: its own settings, else 24 h and 2 h."""
+    out = {s: (DEFAULT_ACK_HOURS, URGENT_ACK_HOURS) for s in SERVICE_TYPES}
+    if province_code:
+        for row in db.session.scalars(select(ReferralDeadline).where(ReferralDeadline.province_code == province_code)):
+            if row.service in out:
+                out[row.service] = (row.ack_hours, row.urgent_ack_hours)
+    return out
+
+
+def ack_hours(province_code: str, service: str, urgency: str) -> int:
+    hours, urgent = deadlines_for(province_code).get(service, (DEFAULT_ACK_HOURS, URGENT_ACK_HOURS))
+    return urgent if urgency == "urgent" else hours
+
+
+def can_set_deadlines(user: Any, province_code: str | None = None) -> bool:
+    role = _role(user)
+    return role == Role.ADMIN or (role == Role.PROVINCE_OFFICER and (province_code in (None, user.province_code)))
+
+
+def set_deadlines(actor: Any, province_code: str | None, values: dict[str, tuple[int | None, int | None]]) -> None:
+    """Set a province's acknowledgement deadlines, in hours, per kind of service.
+
+    Admins for any province, a province officer for her own (404 otherwise). Each deadline is 1 to 720
+    hours and the urgent one is not longer than the normal one.
+    """
+    if not can_set_deadlines(actor, province_code):
+        raise NotFound(_("Not found."))
+    errors: dict[str, list[str]] = {}
+    if geo.province(province_code) is None:
+        errors["province_code"] = [_("Choose an existing province.")]
+    for service, (hours, urgent) in values.items():
+        if service not in SERVICE_TYPES:
+            errors["service"] = [_("Choose a kind of service from the list.")]
+            continue
+        if hours is None or not 1 <= hours <= MAX_ACK_HOURS:
+            errors[f"hours_{service}"] = [_("Enter a number of hours from 1 to %(n)d.", n=MAX_ACK_HOURS)]
+        if urgent is None or not 1 <= urgent <= MAX_ACK_HOURS:
+            errors[f"urgent_{service}"] = [_("Enter a number of hours from 1 to %(n)d.", n=MAX_ACK_HOURS)]
+        elif hours is not None and urgent > hours:
+            errors[f"urgent_{service}"] = [_("An urgent referral cannot have a longer deadline than a normal one.")]
+    if errors:
+        raise ValidationError(_("Please correct the marked fields."), errors)
+    for service, (hours, urgent) in values.items():
+        row = db.session.get(ReferralDeadline, (province_code, service))
+        if row is None:
+            row = ReferralDeadline(province_code=province_code, service=service, ack_hours=hours,
+                                   urgent_ack_hours=urgent)
+            db.session.add(row)
+        row.ack_hours, row.urgent_ack_hours = hours, urgent  # type: ignore[assignment]
+    db.session.flush()
+    audit.record("referral_deadline_update", object_type="province", object_id=province_code, actor=actor,
+                 fields=sorted(values))
+
+
+# --- sending ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewReferral:
+    organisation_id: str | None
+    service: str | None
+    urgency: str = "normal"
+    reason: str | None = field(default=None, repr=False)
+    override: bool = False
+    override_reason: str | None = field(default=None, repr=False)
+    override_fields: tuple[str, ...] = ()
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    value = nfc(value or "")
+    return value[:limit] if value else None
+
+
+def referral_errors(actor: Any, case: Any, data: NewReferral) -> tuple[dict[str, list[str]], Organisation | None]:
+    """Every reason this referral would be refused with a 422, per field (empty when it is acceptable)."""
+    from casework.cases import codes
+
+    errors: dict[str, list[str]] = {}
+    service_ok = data.service in SERVICE_TYPES
+    if not service_ok:
+        errors["service"] = [_("Choose a kind of service from the list.")]
+    if data.urgency not in URGENCIES:
+        errors["urgency"] = [_("Choose normal or urgent.")]
+    reason = nfc(data.reason or "")
+    if not reason:
+        errors["reason"] = [_("Say in a few words what she needs from this organisation.")]
+    elif len(reason) > 2000:
+        errors["reason"] = [_("At most %(n)d characters.", n=2000)]
+    org = None
+    if data.organisation_id and _OPAQUE.match(data.organisation_id):
+        org = db.session.get(Organisation, data.organisation_id)
+    if org is None:
+        errors["organisation_id"] = [_("Choose an organisation from the list.")]
+    elif not org.active:
+        errors["organisation_id"] = [_("This organisation is no longer active.")]
+    elif case.commune_code not in org.commune_codes:
+        errors["organisation_id"] = [_("This organisation does not serve the commune of this case.")]
+    elif service_ok and data.service not in org.services:
+        errors["organisation_id"] = [_("This organisation does not offer this service.")]
+    if data.override:
+        if not getattr(actor, "can_override_consent", False):
+            errors["override"] = [_("You are not allowed to share without her consent.")]
+        override_reason = nfc(data.override_reason or "")
+        if len(override_reason) < MIN_OVERRIDE_REASON:
+            errors["override_reason"] = [_("Explain in a sentence why her life is in danger.")]
+        elif len(override_reason) > 2000:
+            errors["override_reason"] = [_("At most %(n)d characters.", n=2000)]
+        unknown = [f for f in data.override_fields if f not in codes.SHAREABLE_FIELDS]
+        if unknown:
+            errors["override_fields"] = [_("Choose the information to share from the list.")]
+    return errors, org
+
+
+def send_referral(actor: Any, case: Any, data: NewReferral) -> Referral:
+    """Send a case to an organisation for one kind of service.
+
+    Raises ValidationError (422) per field for a bad service, urgency, reason or organisation (one that
+    does not offer the service or does not serve the case's commune); ConsentMissing (409) when she has
+    not agreed to share anything with that kind of service and no override is given; StateError (409)
+    for a closed case or an open referral of the same kind to the same organisation. An override needs
+    ``User.can_override_consent`` and a written reason; it is marked on the referral, audited, put on
+    the case timeline and reported to the commune officers.
+    """
+    from casework.cases import codes
+    from casework.cases.consent import ConsentMissing
+    from casework.cases.policy import can_work_case
+    from casework.cases.services import add_timeline_entry
+
+    if not can_work_case(actor, case):
+        raise NotFound(_("Not found."))
+    if not case.is_open:
+        raise StateError(_("This case is closed. Reopen it first."))
+    errors, org = referral_errors(actor, case, data)
+    if errors or org is None or data.service is None:
+        raise ValidationError(_("Please correct the marked fields."), errors)
+    if data.override:
+        chosen = set(data.override_fields or codes.DEFAULT_SHARE_FIELDS)
+        fields = tuple(f for f in codes.SHAREABLE_FIELDS if f in chosen)
+    else:
+        fields = consented_fields(case, data.service)
+        if not fields:
+            label = SERVICE_TYPES[data.service]
+            raise ConsentMissing(
+                _("She has not agreed to share anything with this kind of service (%(service)s). Record her "
+                  "consent first, or share without it only if her life is in danger.", service=label),
+                {"service": [_("No consent to share with this kind of service.")]})
+    duplicate = db.session.scalar(select(Referral.id).where(
+        Referral.case_id == case.id, Referral.organisation_id == org.id, Referral.service == data.service,
+        Referral.state.in_(("sent", "accepted"))))
+    if duplicate:
+        raise StateError(_("This case already has an open referral to this organisation for this service."),
+                         {"organisation_id": [_("Already referred; wait for the answer or cancel it first.")]})
+    now = utcnow()
+    referral = Referral(case_id=case.id, organisation_id=org.id, service=data.service, urgency=data.urgency,
+                        province_code=case.province_code, commune_code=case.commune_code, state="sent",
+                        open_rank=OPEN_RANK["sent"], shared_fields=",".join(fields), sent_at=now,
+                        sent_by_id=actor.id,
+                        ack_due_at=now + timedelta(hours=ack_hours(case.province_code, data.service, data.urgency)),
+                        override=bool(data.override), override_by_id=actor.id if data.override else None)
+    referral.reason = _text(data.reason, 2000)
+    if data.override:
+        referral.override_reason = _text(data.override_reason, 2000)
+    db.session.add(referral)
+    db.session.flush()
+    add_timeline_entry(actor, case, "referral_sent", object_type="referral", object_id=referral.id,
+                       note=org.name)
+    audit.record("referral_send", object_type="referral", object_id=referral.id, actor=actor,
+                 detail=f"{data.service}:{data.urgency}", fields=fields)
+    from referral import notifications
+
+    notifications.notify_organisation(org.id, "referral_received", referral)
+    if data.override:
+        add_timeline_entry(actor, case, "referral_override", object_type="referral", object_id=referral.id,
+                           note=referral.override_reason)
+        audit.record("referral_override", object_type="referral", object_id=referral.id, actor=actor,
+                     detail=data.service, fields=fields)
+        notifications.notify_commune_officers(case.commune_code, "referral_override", referral, case.reference)
+    return referral
+
+
+# --- transitions -------------------------------------------------------------------------------------------
+
+
+def _illegal(referral: Referral, action: str) -> StateError:
+    if action == "complete" and referral.state == "sent":
+        message = _("Accept the referral before recording the service.")
+    elif action in ("accept", "decline") and referral.state != "sent":
+        message = _("This referral was already answered.")
+    elif action == "cancel":
+        message = _("Only a referral that has not been answered yet can be cancelled.")
+    else:
+        message = _("This is not possible in the referral's current state.")
+    return StateError(message, {"state": [message]})
+
+
+def _transition(actor: Any, referral: Referral, action: str) -> None:
+    """Move the referral along the transition table with one conditional UPDATE: of two requests racing
+    on the same referral, the second finds the state changed and gets a 409."""
+    sources, target = TRANSITIONS[action]
+    if referral.state not in sources:
+        raise _illegal(referral, action)
+    now = utcnow()
+    result = db.session.execute(
+        update(Referral).where(Referral.id == referral.id, Referral.state.in_(sources))
+        .values({"state": target, "open_rank": OPEN_RANK[target], "updated_at": now, f"{target}_at": now,
+                 f"{target}_by_id": actor.id})
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.refresh(referral)
+        raise _illegal(referral, action)
+    db.session.refresh(referral)
+
+
+def _require_receiver(actor: Any, referral: Referral) -> None:
+    if not is_receiver(actor, referral):
+        raise NotFound(_("Not found."))
+
+
+def accept_referral(actor: Any, referral: Referral) -> Referral:
+    """The receiving organisation takes the referral on. Twice, or after a decline: 409."""
+    from casework.cases.services import add_timeline_entry
+
+    _require_receiver(actor, referral)
+    _transition(actor, referral, "accept")
+    add_timeline_entry(actor, case_of(referral), "referral_accepted", object_type="referral",
+                       object_id=referral.id, note=referral.organisation.name)
+    audit.record("referral_accept", object_type="referral", object_id=referral.id, actor=actor)
+    from referral import notifications
+
+    notifications.notify_users([referral.sent_by_id], "referral_accepted", referral, case_of(referral).reference)
+    return referral
+
+
+def decline_referral(actor: Any, referral: Referral, reason: str | None) -> Referral:
+    """The receiving organisation declines, with a reason (required, 422 without)."""
+    from casework.cases.services import add_timeline_entry
+
+    _require_receiver(actor, referral)
+    text = nfc(reason or "")
+    if not text:
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"reason": [_("Say why the organisation cannot take this referral.")]})
+    if len(text) > 2000:
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"reason": [_("At most %(n)d characters.", n=2000)]})
+    _transition(actor, referral, "decline")
+    referral.decline_reason = text
+    db.session.flush()
+    case = case_of(referral)
+    add_timeline_entry(actor, case, "referral_declined", object_type="referral", object_id=referral.id, note=text)
+    audit.record("referral_decline", object_type="referral", object_id=referral.id, actor=actor,
+                 fields=["decline_reason"])
+    from referral import notifications
+
+    notifications.notify_users([referral.sent_by_id], "referral_declined", referral, case.reference)
+    return referral
+
+
+@dataclass(frozen=True)
+class Completion:
+    outcome: str | None = field(default=None, repr=False)
+    result: str = "provided"
+    service_date: date | None = None
+    service_given: str | None = field(default=None, repr=False)
+
+
+def completion_errors(referral: Referral, data: Completion) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    outcome = nfc(data.outcome or "")
+    if not outcome:
+        errors["outcome"] = [_("Describe the outcome in a few words.")]
+    elif len(outcome) > 4000:
+        errors["outcome"] = [_("At most %(n)d characters.", n=4000)]
+    if data.result not in RESULTS:
+        errors["result"] = [_("Choose whether the service was given.")]
+    if data.service_date is not None:
+        today = utcnow().astimezone(VN_TZ).date()
+        sent_day = referral.sent_at.astimezone(VN_TZ).date()
+        if data.service_date > today:
+            errors["service_date"] = [_("The date cannot be in the future.")]
+        elif data.service_date < sent_day:
+            errors["service_date"] = [_("The service cannot be before the referral was sent.")]
+    if len(nfc(data.service_given or "")) > 2000:
+        errors["service_given"] = [_("At most %(n)d characters.", n=2000)]
+    return errors
+
+
+def complete_referral(actor: Any, referral: Referral, data: Completion) -> Referral:
+    """Record the service given, its date and outcome; only after acceptance (409 before)."""
+    from casework.cases.services import add_timeline_entry
+
+    _require_receiver(actor, referral)
+    errors = completion_errors(referral, data)
+    if errors:
+        raise ValidationError(_("Please correct the marked fields."), errors)
+    _transition(actor, referral, "complete")
+    referral.result = data.result
+    referral.service_date = data.service_date or utcnow().astimezone(VN_TZ).date()
+    referral.outcome = nfc(data.outcome or "")
+    referral.service_given = _text(data.service_given, 2000)
+    db.session.flush()
+    case = case_of(referral)
+    add_timeline_entry(actor, case, "referral_completed", object_type="referral", object_id=referral.id,
+                       note=referral.outcome)
+    audit.record("referral_complete", object_type="referral", object_id=referral.id, actor=actor,
+                 detail=data.result, fields=["outcome", "service_given", "service_date"])
+    from referral import notifications
+
+    notifications.notify_users([referral.sent_by_id], "referral_completed", referral, case.reference)
+    return referral
+
+
+def cancel_referral(actor: Any, referral: Referral) -> Referral:
+    """The sender withdraws a referral that has not been answered yet (409 afterwards)."""
+    from casework.cases.policy import can_work_case
+    from casework.cases.services import add_timeline_entry
+
+    case = case_of(referral)
+    if not is_sender_side(actor) or not can_work_case(actor, case):
+        raise NotFound(_("Not found."))
+    _transition(actor, referral, "cancel")
+    add_timeline_entry(actor, case, "referral_cancelled", object_type="referral", object_id=referral.id,
+                       note=referral.organisation.name)
+    audit.record("referral_cancel", object_type="referral", object_id=referral.id, actor=actor)
+    from referral import notifications
+
+    notifications.notify_organisation(referral.organisation_id, "referral_cancelled", referral)
+    return referral
+
+
+# --- lists ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReferralPage:
+    items: list[Referral]
+    next_cursor: str | None
+    overdue: list[Referral] = field(default_factory=list)
+
+
+class BadCursor(ValidationError):
+    pass
+
+
+def encode_cursor(referral: Referral) -> str:
+    micros = int(referral.sent_at.timestamp() * 1_000_000)
+    raw = f"{referral.open_rank}.{micros}.{referral.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str) -> tuple[int, datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        rank, micros, referral_id = raw.split(".", 2)
+        if not _OPAQUE.match(referral_id):
+            raise ValueError
+        return int(rank), datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC), referral_id
+    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError, OSError):
+        raise BadCursor(_("This page link is not valid."), {"after": [_("This page link is not valid.")]}) from None
+
+
+def _overdue_condition(now: datetime):
+    return and_(Referral.state == "sent", Referral.ack_due_at < now)
+
+
+def list_referrals(user: Any, *, state: str | None = None, case: Any = None, after: str | None = None,
+                   limit: int = PAGE_SIZE, now: datetime | None = None, overdue_first: bool = True,
+                   only_overdue: bool = False) -> ReferralPage:
+    """One page of the user's referrals: waiting for an answer first, then accepted, then finished, newest first.
+
+    With ``overdue_first`` the first page also lists, apart and before everything else, the referrals
+    past their acknowledgement deadline (issue 5), earliest deadline first; the main list leaves them out.
+    """
+    now = now or utcnow()
+    q = referrals_visible_to(user)
+    if case is not None:
+        q = q.where(Referral.case_id == case.id)
+    if state:
+        q = q.where(Referral.state == state)
+    if only_overdue:
+        q, overdue_first = q.where(_overdue_condition(now)), False
+    overdue: list[Referral] = []
+    if overdue_first:
+        if after is None and state in (None, "sent"):
+            overdue = list(db.session.scalars(q.where(_overdue_condition(now))
+                                              .order_by(Referral.ack_due_at, Referral.id).limit(200)))
+        q = q.where(not_(_overdue_condition(now)))
+    if after:
+        rank, when, referral_id = decode_cursor(after)
+        q = q.where(tuple_(Referral.open_rank, Referral.sent_at, Referral.id) < tuple_(rank, when, referral_id))
+    rows = list(db.session.scalars(q.order_by(Referral.open_rank.desc(), Referral.sent_at.desc(), Referral.id.desc())
+                                   .limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return ReferralPage(rows[:limit], next_cursor, overdue)
+
+
+def record_list(user: Any, shown: int) -> None:
+    audit.record("referral_list", object_type="referral", actor=user, detail=f"rows:{shown}")
+
+
+def record_view(user: Any, referral: Referral, fields: Iterable[str]) -> None:
+    """Every view of a referral is an event with the names of the fields shown, never their values."""
+    audit.record("referral_view", object_type="referral", object_id=referral.id, actor=user, fields=list(fields))
+
+
+def sender_fields_shown(referral: Referral) -> list[str]:
+    """Names of the referral's own protected fields a sender's page or answer shows."""
+    return [name for name in ("reason", "override_reason", "decline_reason", "service_given", "outcome")
+            if getattr(referral, f"{name}_ct") is not None]
+
+
+def case_referrals(user: Any, case: Any) -> list[Referral]:
+    """Every referral of a case the user may see, newest first (for the case page)."""
+    q = referrals_visible_to(user).where(Referral.case_id == case.id)
+    return list(db.session.scalars(q.order_by(Referral.sent_at.desc(), Referral.id.desc()).limit(200)))

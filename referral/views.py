@@ -1,20 +1,40 @@
-"""Screens of the referral domain: the organisation directory (referrals follow)."""
+"""Screens of the referral domain: the organisation directory, referrals, deadlines and notifications.
+
+Views parse, authorise and call a service (STYLE rule 3). No personal data in a URL, a title or a flash:
+pages are addressed by random ids and titles say "Referral".
+"""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from datetime import date, datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from casework.auth.policy import allow
 from casework.auth.roles import Role
-from casework.errors import ValidationError
+from casework.errors import DomainError, ValidationError
 from casework.extensions import db
-from casework.forms import apply_domain_errors, form_status
+from casework.forms import apply_domain_errors, choices, form_status
 from casework.geo import data as geo
+from casework.models import utcnow
+from casework.protect import audit
 from casework.service_types import SERVICE_TYPES
-from referral import bp, services
-from referral.forms import KIND_LABELS, OrganisationForm
+from referral import bp, notifications, services
+from referral.forms import (
+    KIND_LABELS,
+    RESULT_LABELS,
+    STATE_LABELS,
+    URGENCY_LABELS,
+    ActionForm,
+    CompleteForm,
+    DeclineForm,
+    OrganisationForm,
+    ReferralForm,
+    deadlines_form,
+)
 from referral.models import Organisation
 
 PAGE_SIZE = 50
@@ -84,3 +104,299 @@ def organisation_edit(organisation_id: str):
             flash(_("The organisation was saved."), "info")
             return redirect(url_for("referral.organisation_edit", organisation_id=org.id))
     return render_template("referral/organisation_form.html", form=form, organisation=org), form_status(form)
+
+
+# --- referrals ---------------------------------------------------------------------------------------
+
+SENDERS = (Role.HOST, Role.COMMUNE_OFFICER)
+REFERRAL_READERS = (Role.HOST, Role.COMMUNE_OFFICER, Role.SERVICE_PROVIDER)
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _labels() -> dict:
+    from casework.cases import codes
+
+    return {"services": SERVICE_TYPES, "urgencies": URGENCY_LABELS, "states": STATE_LABELS, "results": RESULT_LABELS,
+            "shareable": codes.SHAREABLE_FIELDS, "sexes": codes.SEXES, "age_bands": codes.AGE_BANDS,
+            "acts": codes.ACTS, "relationships": codes.RELATIONSHIPS, "risk_levels": codes.RISK_LEVELS,
+            "risk_factors": codes.RISK_FACTORS}
+
+
+def _commune_name(code: str | None) -> str:
+    commune = geo.commune(code)
+    return commune.name if commune else (code or "")
+
+
+def _ethnic_name(code: str | None) -> str:
+    group = geo.ethnic_group(code)
+    return group.name if group else ""
+
+
+def _render(template: str, status: int = 200, **context):
+    return render_template(template, L=_labels(), commune_name=_commune_name, ethnic_name=_ethnic_name,
+                           now=utcnow(), **context), status
+
+
+@bp.get("/")
+@allow(*REFERRAL_READERS)
+def index():
+    user = _me()
+    state = request.args.get("state", "")
+    state = state if state in STATE_LABELS else ""
+    after = request.args.get("after", "")[:200] or None
+    notifications.notify_overdue()
+    try:
+        page = services.list_referrals(user, state=state or None, after=after)
+    except ValidationError:
+        abort(404)
+    services.record_list(user, len(page.items) + len(page.overdue))
+    references = {}
+    if services.is_sender_side(user):
+        from casework.cases.models import Case
+
+        ids = {r.case_id for r in [*page.items, *page.overdue]}
+        if ids:
+            references = dict(db.session.execute(db.select(Case.id, Case.reference).where(Case.id.in_(ids))).all())
+    return _render("referral/index.html", page=page, state=state, references=references,
+                   receiver=not services.is_sender_side(user))
+
+
+def _referral_form_context(user, case, service: str, form: ReferralForm) -> dict:
+    from casework.cases import codes
+
+    orgs = list(db.session.scalars(services.organisations_serving(case.commune_code, service))) if service else []
+    form.organisation_id.choices = choices([(o.id, o.name) for o in orgs])
+    form.override_fields.choices = choices(codes.SHAREABLE_FIELDS)
+    consent = {code: services.consented_fields(case, code) for code in SERVICE_TYPES}
+    return {"case": case, "service": service, "organisations": orgs, "consent": consent,
+            "consented": consent.get(service, ()), "can_override": bool(user.can_override_consent),
+            "child": services.is_child(case), "young_children": services.has_young_children(case),
+            "kinds": KIND_LABELS}
+
+
+@bp.route("/cases/<case_id>/new", methods=["GET", "POST"])
+@allow(*SENDERS)
+def new(case_id: str):
+    """Send a referral: choose the kind of service first (a plain GET), then the organisation."""
+    from casework.cases.codes import DEFAULT_SHARE_FIELDS
+    from casework.cases.policy import get_case_or_404
+
+    user = _me()
+    case = get_case_or_404(user, case_id)
+    service = (request.form.get("service") if request.method == "POST" else request.args.get("service")) or ""
+    service = service if service in SERVICE_TYPES else ""
+    form = ReferralForm()
+    context = _referral_form_context(user, case, service, form)
+    if request.method == "GET":
+        form.service.data = service
+        form.override_fields.data = list(DEFAULT_SHARE_FIELDS)
+    elif form.validate_on_submit():
+        try:
+            referral = services.send_referral(user, case, services.NewReferral(
+                organisation_id=form.organisation_id.data or None, service=service or form.service.data or None,
+                urgency=form.urgency.data or "", reason=form.reason.data, override=bool(form.override.data),
+                override_reason=form.override_reason.data, override_fields=tuple(form.override_fields.data or ())))
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The referral was sent."), "info")
+            return redirect(url_for("referral.view", referral_id=referral.id))
+    return _render("referral/new.html", form_status(form), form=form, **context)
+
+
+def _view(referral, status: int = 200, decline_form=None, complete_form=None, error: str | None = None):
+    """The referral page: a receiver reads only the shared fields, decrypted one by one; a sender reads the
+    referral (she sees the case itself on the case page). Each view is an audit event with field names."""
+    user = _me()
+    case = services.case_of(referral)
+    receiver = services.is_receiver(user, referral)
+    if receiver:
+        fields = services.visible_fields(referral, case)
+        values = services.shared_values(referral, case, fields)
+        shown = ["reason", *fields, *[f for f in ("decline_reason", "service_given", "outcome")
+                                      if getattr(referral, f"{f}_ct") is not None]]
+        if referral.override:
+            shown.append("override")
+    else:
+        fields, values = (), {}
+        shown = services.sender_fields_shown(referral)
+    if status < 400:
+        services.record_view(user, referral, shown)
+    else:
+        audit.record_after_rollback("referral_view", object_type="referral", object_id=referral.id, fields=shown)
+    return _render("referral/view.html", status, referral=referral, case=case, receiver=receiver,
+                   fields=fields, values=values, case_reference=None if receiver else case.reference,
+                   frozen=referral.shared_field_list,
+                   decline_form=decline_form or DeclineForm(formdata=None),
+                   complete_form=complete_form or CompleteForm(formdata=None), action_form=ActionForm(formdata=None),
+                   overdue=referral.is_overdue(), error=error,
+                   can_cancel=services.is_sender_side(user) and referral.state == "sent")
+
+
+@bp.get("/<referral_id>")
+@allow(*REFERRAL_READERS)
+def view(referral_id: str):
+    return _view(services.get_referral_or_404(_me(), referral_id))
+
+
+def _act(referral_id: str, action):
+    user = _me()
+    referral = services.get_referral_or_404(user, referral_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        action(user, referral)
+    except DomainError as e:
+        return _view(referral, e.status, error=e.message)
+    return None
+
+
+@bp.post("/<referral_id>/accept")
+@allow(Role.SERVICE_PROVIDER)
+def accept(referral_id: str):
+    failed = _act(referral_id, services.accept_referral)
+    if failed is not None:
+        return failed
+    flash(_("You accepted the referral."), "info")
+    return redirect(url_for("referral.view", referral_id=referral_id))
+
+
+@bp.post("/<referral_id>/cancel")
+@allow(*SENDERS)
+def cancel(referral_id: str):
+    failed = _act(referral_id, services.cancel_referral)
+    if failed is not None:
+        return failed
+    flash(_("The referral was cancelled."), "info")
+    return redirect(url_for("referral.view", referral_id=referral_id))
+
+
+@bp.post("/<referral_id>/decline")
+@allow(Role.SERVICE_PROVIDER)
+def decline(referral_id: str):
+    user = _me()
+    referral = services.get_referral_or_404(user, referral_id)
+    form = DeclineForm()
+    if form.validate_on_submit():
+        try:
+            services.decline_referral(user, referral, form.reason.data)
+        except DomainError as e:
+            apply_domain_errors(form, e)
+            return _view(referral, e.status, decline_form=form, error=None if e.fields else e.message)
+        flash(_("You declined the referral."), "info")
+        return redirect(url_for("referral.view", referral_id=referral.id))
+    return _view(referral, 422, decline_form=form)
+
+
+def _parse_date(value: str | None, errors: dict) -> date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    errors["service_date"] = [_("Enter a date like 05/03/2026.")]
+    return None
+
+
+@bp.post("/<referral_id>/complete")
+@allow(Role.SERVICE_PROVIDER)
+def complete(referral_id: str):
+    user = _me()
+    referral = services.get_referral_or_404(user, referral_id)
+    form = CompleteForm()
+    if form.validate_on_submit():
+        errors: dict[str, list[str]] = {}
+        when = _parse_date(form.service_date.data, errors)
+        try:
+            data = services.Completion(outcome=form.outcome.data, result=form.result.data or "",
+                                       service_date=when, service_given=form.service_given.data)
+            if errors:
+                errors = {**services.completion_errors(referral, data), **errors}
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            services.complete_referral(user, referral, data)
+        except DomainError as e:
+            apply_domain_errors(form, e)
+            return _view(referral, e.status, complete_form=form, error=None if e.fields else e.message)
+        flash(_("The service was recorded."), "info")
+        return redirect(url_for("referral.view", referral_id=referral.id))
+    return _view(referral, 422, complete_form=form)
+
+
+# --- deadlines ---------------------------------------------------------------------------------------
+
+
+@bp.route("/deadlines", methods=["GET", "POST"])
+@allow(Role.PROVINCE_OFFICER, Role.ADMIN)
+def deadlines():
+    user = _me()
+    if user.role == Role.PROVINCE_OFFICER:
+        province_code = user.province_code
+    else:
+        province_code = (request.form.get("province") if request.method == "POST" else request.args.get("province"))
+        province_code = province_code if geo.province(province_code) else None
+    current = services.deadlines_for(province_code)
+    form = deadlines_form(SERVICE_TYPES, current, request.form if request.method == "POST" else None)
+    if request.method == "POST" and province_code and form.validate_on_submit():
+        values: dict[str, tuple[int | None, int | None]] = {}
+        for code in SERVICE_TYPES:
+            hours = (getattr(form, f"hours_{code}").data or "").strip()
+            urgent = (getattr(form, f"urgent_{code}").data or "").strip()
+            values[code] = (int(hours) if hours.isdigit() else None, int(urgent) if urgent.isdigit() else None)
+        try:
+            services.set_deadlines(user, province_code, values)
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The deadlines were saved."), "info")
+            return redirect(url_for("referral.deadlines", province=province_code if user.role == Role.ADMIN else None))
+    elif request.method == "POST" and not province_code:
+        form.form_errors.append(_("Choose a province."))
+    return _render("referral/deadlines.html", form_status(form), form=form, province=geo.province(province_code),
+                   provinces=geo.provinces() if user.role == Role.ADMIN else [])
+
+
+# --- notifications ---------------------------------------------------------------------------------------
+
+
+@bp.get("/notifications")
+@allow(*REFERRAL_READERS)
+def notification_list():
+    user = _me()
+    notifications.notify_overdue()
+    try:
+        page = notifications.notifications_for(user, after=request.args.get("after", "")[:200] or None)
+    except ValidationError:
+        abort(404)
+    return _render("referral/notifications.html", page=page, message=notifications.message,
+                   form=ActionForm(formdata=None))
+
+
+@bp.post("/notifications/read")
+@allow(*REFERRAL_READERS)
+def notifications_read():
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    notification_id = request.form.get("notification_id") or None
+    notifications.mark_read(_me(), notification_id[:22] if notification_id else None)
+    return redirect(url_for("referral.notification_list"))
+
+
+# --- the case page ------------------------------------------------------------------------------------------
+
+
+def case_panel(user, case) -> Markup:
+    """The referrals of a case as a section of the case page (hook ``tincay.case_panels``)."""
+    if not services.is_sender_side(user):
+        return Markup("")
+    rows = services.case_referrals(user, case)
+    # A template rendered with autoescaping: every value in it is escaped already.
+    html = render_template("referral/_case_referrals.html", case=case, referrals=rows, L=_labels(), now=utcnow())
+    return Markup(html)  # noqa: S704  # nosec B704
