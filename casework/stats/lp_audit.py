@@ -252,10 +252,16 @@ class Auditor:
         # Every known value is the true value (published, or given away by a relation), so a component's
         # program depends on the component alone and the cache outlives the state; pinned values (an
         # insider's knowledge, or a reader's belief in a corrected figure) are part of the key.
-        key = (comp, tuple(sorted(objective.items())), integer, state.pinned)
+        key: tuple = (comp, tuple(sorted(objective.items())), state.pinned)
         if key not in self._cache:
-            self._cache[key] = self._solve_uncached(comp, objective, state, integer)
-        return self._cache[key]
+            self._cache[key] = self._solve_uncached(comp, objective, state, False)
+        value, integral = self._cache[key]
+        if not integer or integral:
+            return value
+        key = (*key, "integer")
+        if key not in self._cache:
+            self._cache[key] = self._solve_uncached(comp, objective, state, True)
+        return self._cache[key][0]
 
     def _system(self, comp: tuple[int, ...], state: State):
         """The component's rows with known cells moved to the right-hand side."""
@@ -277,20 +283,22 @@ class Auditor:
         return eq, ub, np.array(lows) / scales, np.array(highs) / scales, scales
 
     def _solve_uncached(self, comp: tuple[int, ...], objective: dict[int, float], state: State,
-                        integer: bool) -> float:
+                        integer: bool) -> tuple[float, bool]:
+        """The minimum, and whether it holds for the integer attacker too."""
         eq, ub, lows, highs, scales = self._system(comp, state)
         c = np.zeros(len(comp))
         for v, a in objective.items():
             c[comp.index(v)] = a * self.model.vars[v].scale
         if not eq and not ub:
-            return float(sum(ci * (lo if ci > 0 else hi) for ci, lo, hi in zip(c, lows, highs, strict=True) if ci))
+            return float(sum(ci * (lo if ci > 0 else hi)
+                             for ci, lo, hi in zip(c, lows, highs, strict=True) if ci)), True
         if len(eq) == 1 and not ub:
             fast = _single_row(c, eq[0], lows, highs)
             if fast is not None:
-                return fast
+                return fast, True
         self.solves += 1
-        ints = np.array([1 if integer and self.model.vars[v].integer else 0 for v in comp])
-        return _program(c, eq, ub, lows, highs, ints, len(comp))
+        ints = np.array([1 if self.model.vars[v].integer else 0 for v in comp])
+        return _program(c, eq, ub, lows, highs, ints, len(comp), integer)
 
 
 def _single_row(c: np.ndarray, row: tuple[dict[int, float], float], lows: np.ndarray,
@@ -319,37 +327,46 @@ def _single_row(c: np.ndarray, row: tuple[dict[int, float], float], lows: np.nda
     return float(c @ y)
 
 
-def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[csr_array, np.ndarray]:
+def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[np.ndarray | csr_array, np.ndarray]:
+    rhs = np.array([r for _, r in rows], dtype=float)
+    if len(rows) * n <= 40_000:  # small programs: a dense matrix spares scipy's sparse conversions
+        dense = np.zeros((len(rows), n))
+        for i, (coefs, _) in enumerate(rows):
+            for j, a in coefs.items():
+                dense[i, j] = a
+        return dense, rhs
     data, ri, ci = [], [], []
     for i, (coefs, _) in enumerate(rows):
         for j, a in coefs.items():
             data.append(a)
             ri.append(i)
             ci.append(j)
-    matrix = csr_array((data, (ri, ci)), shape=(len(rows), n))
-    return matrix, np.array([rhs for _, rhs in rows], dtype=float)
+    return csr_array((data, (ri, ci)), shape=(len(rows), n)), rhs
 
 
 def _program(c: np.ndarray, eq: list, ub: list, lows: np.ndarray, highs: np.ndarray, ints: np.ndarray,
-             n: int) -> float:
+             n: int, integer: bool) -> tuple[float, bool]:
     a_eq, b_eq = _matrix(eq, n) if eq else (None, None)
     a_ub, b_ub = _matrix(ub, n) if ub else (None, None)
-    if ints.any():
-        constraints = []
-        if eq:
-            constraints.append(LinearConstraint(a_eq, b_eq, b_eq))
-        if ub:
-            constraints.append(LinearConstraint(a_ub, -np.inf, b_ub))
-        res = milp(c, integrality=ints, bounds=Bounds(lows, highs), constraints=constraints)
-        if res.status == 0:
-            return float(round(res.fun)) if abs(res.fun - round(res.fun)) < TOL else float(res.fun)
-        # HiGHS may report "infeasible or unbounded" for a MIP: the relaxation tells which.
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
                   bounds=list(zip(lows, [None if h == INF else h for h in highs], strict=True)), method="highs")
     if res.status == 3:
-        return -INF
+        return -INF, True  # unbounded relaxation: no finite bound for the integer attacker either
     if res.status != 0:
         raise AuditError(f"the attacker's program failed: {res.message}")
-    if ints.any():
-        raise AuditError("the integer program failed although its relaxation is solvable")
-    return float(res.fun)
+    integral = ints.astype(bool)
+    if not integral.any() or np.all(np.abs(res.x[integral] - np.round(res.x[integral])) < TOL):
+        # An integral optimum of the relaxation is optimal for the integer program too (the common
+        # case: two-way tables with margins are totally unimodular, §2.5 "LP versus ILP").
+        return float(res.fun), True
+    if not integer:
+        return float(res.fun), False
+    constraints = []
+    if eq:
+        constraints.append(LinearConstraint(a_eq, b_eq, b_eq))
+    if ub:
+        constraints.append(LinearConstraint(a_ub, -np.inf, b_ub))
+    res = milp(c, integrality=ints, bounds=Bounds(lows, highs), constraints=constraints)
+    if res.status != 0:
+        raise AuditError(f"the attacker's integer program failed: {res.message}")
+    return (float(round(res.fun)) if abs(res.fun - round(res.fun)) < TOL else float(res.fun)), True

@@ -356,26 +356,22 @@ def _repair_step(auditor: Auditor, check: Check, d: float, state: State, params:
     ranked = sorted(found, key=lambda w: (cost(model, w), model.vars[w].key.sort_key()))
     first: State | None = None
     for start in range(0, len(ranked), params.candidates):
-        batch = ranked[start:start + params.candidates]
-        options = [balance(auditor, state.suppress(_with_twins(model, [w])), protected | {w}, focus=[w])
-                   for w in batch]
-        first = first or options[0]
-        choice = _best_choice(auditor, check, d, state, options, integer)
-        if choice is not None:
-            return choice
+        best: tuple[float, State] | None = None
+        for w in ranked[start:start + params.candidates]:
+            option = balance(auditor, state.suppress(_with_twins(model, [w])), protected | {w}, focus=[w])
+            first = first or option
+            left = check.deficit(auditor, option, integer)
+            reduction = d - left
+            if reduction <= TOL:
+                continue
+            ratio = sum(cost(model, u) for u in option.suppressed - state.suppressed) / reduction
+            if best is None or ratio < best[0] - TOL:
+                best = (ratio, option)
+            if left <= TOL:
+                # Options come cheapest first: none after a complete repair removes more of the
+                # deficit per unit of cost than it does.
+                break
+        if best is not None:
+            return best[1]
     # §2.5: when no candidate reduces the deficit, hide the cheapest and look again.
     return first if first is not None else state
-
-
-def _best_choice(auditor: Auditor, check: Check, d: float, state: State, options: list[State],
-                 integer: bool) -> State | None:
-    """The option with the lowest cost per unit of deficit removed; None when no option removes any."""
-    model = auditor.model
-    choice, best = None, None
-    for trial in options:
-        reduction = d - check.deficit(auditor, trial, integer)
-        if reduction > TOL:
-            ratio = sum(cost(model, w) for w in trial.suppressed - state.suppressed) / reduction
-            if best is None or ratio < best - TOL:
-                choice, best = trial, ratio
-    return choice
