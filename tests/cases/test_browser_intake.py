@@ -11,15 +11,14 @@ import os
 import threading
 from pathlib import Path
 
+import pyotp
 import pytest
-from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from casework.cases.models import Case
 from casework.extensions import db
 from casework.models import utcnow
 from casework.text import VN_TZ
-from tests.conftest import next_code
 
 pytestmark = pytest.mark.browser
 
@@ -40,15 +39,35 @@ def server(make_app):
     thread.join(timeout=5)
 
 
-@pytest.fixture
-def browser():
+def in_own_thread(journey) -> dict:
+    """Run a Playwright journey in a thread of its own and return what it collected.
+
+    Playwright's sync API refuses to start in a thread where another sync Playwright is running (the
+    session-wide browser of tests/browser, when the whole suite runs); a fresh thread has no such loop.
+    The journey talks to the server over HTTP only; the database is checked afterwards, in this thread.
+    """
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
+    found: dict = {}
+
+    def run() -> None:
+        try:
+            with sync_playwright() as p:
+                chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
+                    "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                try:
+                    journey(chromium, found)
+                finally:
+                    chromium.close()
+        except BaseException as e:  # noqa: BLE001 - handed to the test's thread below
+            found["error"] = e
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=600)
+    if "error" in found:
+        raise found["error"]
+    return found
 
 
 def phone_page(browser):
@@ -66,7 +85,7 @@ def sign_in(page, base: str, account) -> None:
     page.goto(f"{base}/login")
     page.fill("#username", account.username)
     page.fill("#password", account.password)
-    page.fill("#totp", next_code(account))  # pyotp over the account's secret, a step the server has not seen
+    page.fill("#totp", pyotp.TOTP(account.secret).now())  # this account has not signed in yet: no replay
     page.click("main button[type=submit]")
 
 
@@ -75,92 +94,95 @@ def fits_the_screen(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
-def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_officer_closes_it(
-        world, server, browser):
-    host_ctx, page = phone_page(browser)
-    sign_in(page, server, world.host_a)
-    assert page.url.endswith("/cases")
-    shot(page, "cases-empty-phone")
+def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_officer_closes_it(world, server):
+    host, officer = world.host_a, world.officer_a
 
-    # The intake.
-    page.click("main a.button:has-text('Tiếp nhận mới')")
-    assert page.url.endswith("/cases/new")
-    assert page.locator("h1").inner_text() == "Tiếp nhận mới"
-    page.fill("#full_name", "Demo Thị Một")
-    page.fill("#birth_year", "1994")
-    page.fill("#phone", "0900 000 001")
-    page.select_option("#ethnicity_code", "14")
-    page.fill("#children_count", "1")
-    page.fill("#children_ages", "3")
-    page.select_option("#relationship", "spouse")
-    page.check("input[name=acts][value=a]")
-    page.check("input[name=acts][value=e]")
-    page.check("input[name=acts][value=n]")
-    page.fill("#injuries", "Bầm tím ở cánh tay")
-    page.check("#first_aid_given")
-    page.check("#risk_threat_to_kill")
-    page.check("#risk_perpetrator_nearby")
-    page.fill("#safety_plan", "Ngủ lại ĐCTC tối nay; gọi công an xã nếu anh ta đến.")
-    page.check("#commune_notified")
-    page.check("#consent_record")
-    page.check("#consent_statistics")
-    page.check("input[name=consent_share][value=police]")
-    page.check("input[name=consent_share][value=health]")
-    assert fits_the_screen(page)
-    shot(page, "intake-phone")
-    page.click("text=Lưu hồ sơ tiếp nhận")
-    assert "/cases/" in page.url and page.locator("h1").inner_text().startswith("Hồ sơ VV-")
-    assert "Nguy cơ cao." in page.content()  # high risk: urgent referral and a contact ban are suggested
-    assert fits_the_screen(page)
-    case = db.session.scalars(select(Case)).one()
+    def journey(browser, found: dict) -> None:
+        host_ctx, page = phone_page(browser)
+        sign_in(page, server, host)
+        assert page.url.endswith("/cases")
+        shot(page, "cases-empty-phone")
+
+        # The intake.
+        page.click("main a.button:has-text('Tiếp nhận mới')")
+        assert page.url.endswith("/cases/new")
+        assert page.locator("h1").inner_text() == "Tiếp nhận mới"
+        page.fill("#full_name", "Demo Thị Một")
+        page.fill("#birth_year", "1994")
+        page.fill("#phone", "0900 000 001")
+        page.select_option("#ethnicity_code", "14")
+        page.fill("#children_count", "1")
+        page.fill("#children_ages", "3")
+        page.select_option("#relationship", "spouse")
+        page.check("input[name=acts][value=a]")
+        page.check("input[name=acts][value=e]")
+        page.check("input[name=acts][value=n]")
+        page.fill("#injuries", "Bầm tím ở cánh tay")
+        page.check("#first_aid_given")
+        page.check("#risk_threat_to_kill")
+        page.check("#risk_perpetrator_nearby")
+        page.fill("#safety_plan", "Ngủ lại ĐCTC tối nay; gọi công an xã nếu anh ta đến.")
+        page.check("#commune_notified")
+        page.check("#consent_record")
+        page.check("#consent_statistics")
+        page.check("input[name=consent_share][value=police]")
+        page.check("input[name=consent_share][value=health]")
+        found["intake_fits"] = fits_the_screen(page)
+        shot(page, "intake-phone")
+        page.click("text=Lưu hồ sơ tiếp nhận")
+        assert "/cases/" in page.url and page.locator("h1").inner_text().startswith("Hồ sơ VV-")
+        found["case_id"] = case_id = page.url.rsplit("/", 1)[1]
+        assert "Nguy cơ cao." in page.content()  # high risk: urgent referral and a contact ban are suggested
+        found["case_fits"] = fits_the_screen(page)
+        shot(page, "case-phone")
+
+        # A shelter stay with the essentials given.
+        page.click("text=Tạm lánh >> nth=0")
+        page.fill("#start_on", utcnow().astimezone(VN_TZ).date().isoformat())
+        page.check("input[name=essentials][value=clothes]")
+        page.check("input[name=essentials][value=personal_items]")
+        page.click("main button[type=submit]")
+        assert "Đã lưu thông tin tạm lánh." in page.content()
+
+        # A follow-up call.
+        page.click("a.button:has-text('Theo dõi')")
+        page.select_option("#kind", "call")
+        page.select_option("#situation", "improving")
+        page.check("input[name=violence_recurred][value=no]")
+        page.click("main button[type=submit]")
+        assert "Đã lưu lần theo dõi." in page.content()
+
+        # Her list: the high-risk case on top, with its badges.
+        page.goto(f"{server}/cases")
+        assert page.locator(".case-row").count() == 1 and "Nguy cơ: Cao" in page.content()
+        shot(page, "cases-phone")
+
+        # The host asks to close the case.
+        page.click(f"a[href='/cases/{case_id}']")
+        page.click("text=Đề nghị đóng hồ sơ")
+        page.select_option("#reason", "safe_reintegrated")
+        page.click("main button[type=submit]")
+        assert "Đang chờ cán bộ xã duyệt" in page.content()
+        host_ctx.close()
+
+        # The commune officer approves it.
+        officer_ctx, page = phone_page(browser)
+        sign_in(page, server, officer)
+        page.click(f"a[href='/cases/{case_id}']")
+        shot(page, "case-officer-phone")
+        page.click("text=Duyệt đóng hồ sơ")
+        page.check("input[name=decision][value=approve]")
+        shot(page, "closure-decision-phone")
+        page.click("main button[type=submit]")
+        assert "Đã đóng hồ sơ." in page.content()
+        officer_ctx.close()
+
+    found = in_own_thread(journey)
+    assert found["intake_fits"] and found["case_fits"]  # nothing wider than the 360-px screen
+    db.session.expire_all()
+    case = db.session.get(Case, found["case_id"])
     assert case.person.full_name == "Demo Thị Một" and case.act_codes == ["a", "e", "n"]
     assert case.risk_level == "high" and case.commune_notified_at is not None
-    shot(page, "case-phone")
-
-    # A shelter stay with the essentials given.
-    page.click("text=Tạm lánh >> nth=0")
-    today = utcnow().astimezone(VN_TZ).date().isoformat()
-    page.fill("#start_on", today)
-    page.check("input[name=essentials][value=clothes]")
-    page.check("input[name=essentials][value=personal_items]")
-    page.click("main button[type=submit]")
-    assert "Đã lưu thông tin tạm lánh." in page.content()
-
-    # A follow-up call.
-    page.click("a.button:has-text('Theo dõi')")
-    page.select_option("#kind", "call")
-    page.select_option("#situation", "improving")
-    page.check("input[name=violence_recurred][value=no]")
-    page.click("main button[type=submit]")
-    assert "Đã lưu lần theo dõi." in page.content()
-
-    # Her list: the high-risk case on top, with its badges.
-    page.goto(f"{server}/cases")
-    assert page.locator(".case-row").count() == 1 and "Nguy cơ: Cao" in page.content()
-    shot(page, "cases-phone")
-
-    # The host asks to close the case.
-    page.click(f"a[href='/cases/{case.id}']")
-    page.click("text=Đề nghị đóng hồ sơ")
-    page.select_option("#reason", "safe_reintegrated")
-    page.click("main button[type=submit]")
-    assert "Đang chờ cán bộ xã duyệt" in page.content()
-    host_ctx.close()
-
-    # The commune officer approves it.
-    officer_ctx, page = phone_page(browser)
-    sign_in(page, server, world.officer_a)
-    page.click(f"a[href='/cases/{case.id}']")
-    shot(page, "case-officer-phone")
-    page.click("text=Duyệt đóng hồ sơ")
-    page.check("input[name=decision][value=approve]")
-    shot(page, "closure-decision-phone")
-    page.click("main button[type=submit]")
-    assert "Đã đóng hồ sơ." in page.content()
-    officer_ctx.close()
-
-    db.session.expire_all()
-    case = db.session.get(Case, case.id)
-    assert case.status == "closed" and case.closed_by_id == world.officer_a.id
+    assert case.status == "closed" and case.closed_by_id == officer.id
     assert [s.essentials for s in case.shelter_stays] == [["food", "water", "clothes", "personal_items"]]
     assert len(case.follow_ups) == 1 and not case.follow_ups[0].violence_recurred
