@@ -124,9 +124,10 @@ STATE_OUT = {"type": "object", "required": ["id", "status"], "properties": {
     "id": _ID, "status": {"enum": list(codes.STATUSES)}, "version": {"type": "integer"}}}
 TIMELINE_OUT = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
     "type": "object", "required": ["kind", "at"], "properties": {"kind": _STR, "at": _DT, "note": _NSTR}}}}}
-LIST_FILTERS = {"status": {"enum": list(codes.STATUSES)}, "risk": {"enum": list(codes.RISK_LEVELS)},
-                "form": {"enum": list(codes.FORMS)}, "from": {"type": "string", "format": "date"},
-                "to": {"type": "string", "format": "date"}, "after": {"type": "string"}}
+LIST_FILTERS: dict[str, dict[str, Any]] = {
+    "status": {"enum": list(codes.STATUSES)}, "risk": {"enum": list(codes.RISK_LEVELS)},
+    "form": {"enum": list(codes.FORMS)}, "from": {"type": "string", "format": "date"},
+    "to": {"type": "string", "format": "date"}, "after": {"type": "string"}}
 
 ERRORS = (400, 401, 404, 409, 422)
 
@@ -138,7 +139,8 @@ class Reader:
     """Typed access to a JSON object, collecting one message per bad field (dotted names for nesting)."""
 
     def __init__(self, data: dict[str, Any], prefix: str = "") -> None:
-        self.data, self.prefix, self.errors = data, prefix, {}
+        self.data, self.prefix = data, prefix
+        self.errors: dict[str, list[str]] = {}
 
     def _bad(self, name: str, message: str) -> None:
         self.errors.setdefault(self.prefix + name, []).append(message)

@@ -48,7 +48,7 @@ def case_scope(user: Any) -> Any:
     return false()
 
 
-def cases_visible_to(user: Any) -> Select[tuple[Case]]:
+def cases_visible_to(user: Any) -> Select[Case]:
     """A select of the cases the user may see; add filters and order to it, never remove the scope."""
     return select(Case).where(case_scope(user))
 
@@ -96,7 +96,7 @@ def address_scope(user: Any) -> Any:
     return false()
 
 
-def addresses_visible_to(user: Any) -> Select[tuple[Address]]:
+def addresses_visible_to(user: Any) -> Select[Address]:
     return select(Address).where(address_scope(user))
 
 
