@@ -87,6 +87,7 @@ def sign_in(page, base: str, account) -> None:
     page.fill("#password", account.password)
     page.fill("#totp", pyotp.TOTP(account.secret).now())  # this account has not signed in yet: no replay
     page.click("main button[type=submit]")
+    page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
 
 
 def fits_the_screen(page) -> bool:
@@ -105,6 +106,7 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
 
         # The intake.
         page.click("main a.button:has-text('Tiếp nhận mới')")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         assert page.url.endswith("/cases/new")
         assert page.locator("h1").inner_text() == "Tiếp nhận mới"
         page.fill("#full_name", "Demo Thị Một")
@@ -130,6 +132,7 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
         found["intake_fits"] = fits_the_screen(page)
         shot(page, "intake-phone")
         page.click("text=Lưu hồ sơ tiếp nhận")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         assert "/cases/" in page.url and page.locator("h1").inner_text().startswith("Hồ sơ VV-")
         found["case_id"] = case_id = page.url.rsplit("/", 1)[1]
         assert "Nguy cơ cao." in page.content()  # high risk: urgent referral and a contact ban are suggested
@@ -138,18 +141,22 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
 
         # A shelter stay with the essentials given.
         page.click("text=Tạm lánh >> nth=0")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         page.fill("#start_on", utcnow().astimezone(VN_TZ).date().isoformat())
         page.check("input[name=essentials][value=clothes]")
         page.check("input[name=essentials][value=personal_items]")
         page.click("main button[type=submit]")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         assert "Đã lưu thông tin tạm lánh." in page.content()
 
         # A follow-up call.
         page.click("a.button:has-text('Theo dõi')")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         page.select_option("#kind", "call")
         page.select_option("#situation", "improving")
         page.check("input[name=violence_recurred][value=no]")
         page.click("main button[type=submit]")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         assert "Đã lưu lần theo dõi." in page.content()
 
         # Her list: the high-risk case on top, with its badges.
@@ -159,9 +166,12 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
 
         # The host asks to close the case.
         page.click(f"a[href='/cases/{case_id}']")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         page.click("text=Đề nghị đóng hồ sơ")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         page.select_option("#reason", "safe_reintegrated")
         page.click("main button[type=submit]")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         assert "Đang chờ cán bộ xã duyệt" in page.content()
         host_ctx.close()
 
@@ -169,11 +179,14 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
         officer_ctx, page = phone_page(browser)
         sign_in(page, server, officer)
         page.click(f"a[href='/cases/{case_id}']")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         shot(page, "case-officer-phone")
         page.click("text=Duyệt đóng hồ sơ")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         page.check("input[name=decision][value=approve]")
         shot(page, "closure-decision-phone")
         page.click("main button[type=submit]")
+        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         assert "Đã đóng hồ sơ." in page.content()
         officer_ctx.close()
 
