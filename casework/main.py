@@ -14,7 +14,7 @@ HOME_OF_ROLE = {
     Role.HOST: "cases.index",
     Role.COMMUNE_OFFICER: "cases.index",
     Role.PROVINCE_OFFICER: "cases.index",
-    Role.SERVICE_PROVIDER: "main.home",
+    Role.SERVICE_PROVIDER: "referral.index",
     Role.COORDINATOR: "main.home",
     Role.ADMIN: "admin.users",
     Role.AUDITOR: "audit.events",
