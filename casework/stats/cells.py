@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cache, cached_property
 
 from casework.stats.catalogue import COMPLEMENT, TOTAL
 
@@ -34,7 +34,11 @@ class CellKey:
             object.__setattr__(self, "dims", tuple(sorted(self.dims)))
 
     def sort_key(self) -> tuple:
-        return (self.measure, LEVEL_ORDER[self.geo_level], self.geo_code, period_sort_key(self.period), self.dims)
+        cached = self.__dict__.get("_sort_key")
+        if cached is None:  # sorted many times during a release: computed once per key
+            cached = (self.measure, LEVEL_ORDER[self.geo_level], self.geo_code, period_sort_key(self.period), self.dims)
+            object.__setattr__(self, "_sort_key", cached)
+        return cached
 
     def dim(self, variable: str) -> str:
         for var, code in self.dims:
@@ -96,6 +100,7 @@ def period_type(period: str) -> str:
     return "quarter" if parse_period(period)[1] else "year"
 
 
+@cache
 def period_sort_key(period: str) -> tuple[int, int]:
     year, quarter = parse_period(period)
     return (year, quarter or 5)  # a year sorts after its quarters

@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 from casework.stats.catalogue import TOTAL, CategoryList, TableDef
 from casework.stats.cells import (
@@ -184,11 +185,16 @@ def _attributes(records: list[Record], dims: dict[str, CategoryList]) -> tuple[t
             if not isinstance(first, str):
                 raise ValueError(f"{var} is single-valued; got several codes")
             codes = {first}
-        unknown = codes - set(cl.codes())
+        unknown = codes - _valid_codes(cl)
         if unknown:
             raise ValueError(f"{var}: codes {sorted(unknown)} are not in the category list {cl.id}")
         out.append((var, tuple(sorted(codes))))
     return tuple(out)
+
+
+@cache
+def _valid_codes(cl: CategoryList) -> frozenset[str]:
+    return frozenset(cl.codes())
 
 
 def _dims_of(tables: list[TableDef]) -> dict[str, CategoryList]:
@@ -200,9 +206,26 @@ def _geo_codes(level: str, province: str, commune: str) -> str:
 
 
 def _combos(table: TableDef, attrs: dict[str, tuple[str, ...]]) -> list[tuple[tuple[str, str], ...]]:
+    """The categories (and totals) of one table a person or record falls in, sorted as in a CellKey."""
     options = [[None, *attrs.get(d.variable, ())] for d in table.dimensions]
-    return [tuple((d.variable, c) for d, c in zip(table.dimensions, combo, strict=True) if c is not None)
+    return [tuple(sorted((d.variable, c) for d, c in zip(table.dimensions, combo, strict=True) if c is not None))
             for combo in itertools.product(*options)]
+
+
+def _cell_tuples(tables: list[TableDef], periods_of: dict[str, list[str]], quarter: str, year: str,
+                 province: str, commune: str, attrs: dict[str, tuple[str, ...]]) -> set[tuple]:
+    """Every cell, as a plain (level, geo, period, dims) tuple, that one person or record counts in."""
+    out: set[tuple] = set()
+    for table in tables:
+        periods = [p for p in periods_of[table.id] if p == quarter or p == year]
+        if not periods:
+            continue
+        combos = _combos(table, attrs)
+        for level in table.geo_levels:
+            geo = _geo_codes(level, province, commune)
+            for p in periods:
+                out.update((level, geo, p, combo) for combo in combos)
+    return out
 
 
 def _count_persons(tables: list[TableDef], records: list[Record], period: str,
@@ -210,8 +233,9 @@ def _count_persons(tables: list[TableDef], records: list[Record], period: str,
     dims = _dims_of(tables)
     counted, _ = _first_intakes(records)
     year = year_of(period)
+    periods_of = {t.id: table_periods(t, period) for t in tables}
     # A signature is everything that decides where a person is counted; persons sharing one are
-    # expanded once (a year of national data has far fewer signatures than persons).
+    # expanded once.
     signatures: Counter = Counter()
     for person_records in counted.values():
         first = person_records[0]
@@ -220,27 +244,21 @@ def _count_persons(tables: list[TableDef], records: list[Record], period: str,
         signatures[(quarter, first.province_code, first.commune_code, _attributes(same_quarter, dims))] += 1
 
     totals: Counter = Counter()
-    cubes: dict[GroupKey, Counter] = defaultdict(Counter)
+    cubes: dict[tuple, Counter] = defaultdict(Counter)
     measure = tables[0].measure
     for (quarter, province, commune, attr_items), n in signatures.items():
         attrs = dict(attr_items)
-        keys: set[CellKey] = set()
-        for table in tables:
-            for p in table_periods(table, period):
-                if p not in (quarter, year):
-                    continue
-                for level in table.geo_levels:
-                    geo = _geo_codes(level, province, commune)
-                    keys.update(CellKey(measure, level, geo, p, combo) for combo in _combos(table, attrs))
+        keys = _cell_tuples(tables, periods_of, quarter, year, province, commune, attrs)
         for key in keys:
             totals[key] += n
         tokens = _tokens(attrs, dims)
-        for key in keys:
-            if key.dims or key.geo_level == "commune":
+        for level, geo, p, combo in keys:
+            if combo or level == "commune":
                 continue
-            extra = frozenset({f"@{quarter}", f"#{commune}"}) if key.period == year else frozenset()
-            cubes[(measure, key.geo_level, key.geo_code, key.period)][tokens | extra] += n
-    for key, n in totals.items():
+            extra = frozenset({f"@{quarter}", f"#{commune}"}) if p == year else frozenset()
+            cubes[(measure, level, geo, p)][tokens | extra] += n
+    for (level, geo, p, combo), n in totals.items():
+        key = CellKey(measure, level, geo, p, combo)
         cells[key] = CountedCell(key, n, n)
     microcubes.update({g: dict(c) for g, c in cubes.items()})
 
@@ -275,23 +293,16 @@ def _count_amounts(tables: list[TableDef], records: list[Record], period: str,
     money = tables[0].kind == "money"
     year = year_of(period)
     measure = tables[0].measure
-    by_key: dict[CellKey, Counter] = defaultdict(Counter)
+    periods_of = {t.id: table_periods(t, period) for t in tables}
+    by_key: dict[tuple, Counter] = defaultdict(Counter)
     for r in records:
         if not r.consent or r.reported_elsewhere:
             continue
-        quarter = quarter_of(r.on)
         attrs = dict(_attributes([r], dims))
         amount = r.amount if money else r.events
-        keys: set[CellKey] = set()
-        for table in tables:
-            for p in table_periods(table, period):
-                if p not in (quarter, year):
-                    continue
-                for level in table.geo_levels:
-                    geo = _geo_codes(level, r.province_code, r.commune_code)
-                    keys.update(CellKey(measure, level, geo, p, combo) for combo in _combos(table, attrs))
-        for key in keys:
+        for key in _cell_tuples(tables, periods_of, quarter_of(r.on), year, r.province_code, r.commune_code, attrs):
             by_key[key][r.person_id] += amount
-    for key, per_person in by_key.items():
+    for (level, geo, p, combo), per_person in by_key.items():
+        key = CellKey(measure, level, geo, p, combo)
         top = heapq.nlargest(2, per_person.values()) + [0, 0]
         cells[key] = CountedCell(key, sum(per_person.values()), len(per_person), (top[0], top[1]))

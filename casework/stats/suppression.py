@@ -11,6 +11,7 @@ release is computed, and never leaves it (§2.7 "Never reveal which suppressions
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -268,14 +269,18 @@ def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable
     away, hide the cheapest cell of any relation on the chain that gave it away.
     ``focus``: only the regions of these cells changed since the last balance."""
     model = auditor.model
+
+    def order(u: int) -> tuple:
+        return model.vars[u].key.sort_key()
+
     if focus is None:
-        pending = set(protected)
+        start = set(protected)
     else:
-        pending = {u for f in focus for u in auditor.region(f, state) if u in protected}
-    order = lambda u: model.vars[u].key.sort_key()  # noqa: E731
+        start = {u for f in focus for u in auditor.region(f, state) if u in protected}
+    pending = [(order(u), u) for u in start]
+    heapq.heapify(pending)
     while pending:
-        u = min(pending, key=order)
-        pending.discard(u)
+        _, u = heapq.heappop(pending)
         if auditor.resolve(u, state)[0] != "det":
             continue
         options = sorted({w for r in _chain(auditor, u, state) for w in model.eq_rows[r][0]
@@ -284,8 +289,8 @@ def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable
         if not options:
             continue  # nothing to hide on the chain: the LP loop looks further afield
         state = state.suppress(_with_twins(model, options[:1]))
-        pending |= {w for w in auditor.region(options[0], state) if w in protected}
-        pending.add(u)
+        for w in {*(w for w in auditor.region(options[0], state) if w in protected), u}:
+            heapq.heappush(pending, (order(w), w))
         if on_step is not None:
             on_step()
     return state
