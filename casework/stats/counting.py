@@ -258,8 +258,8 @@ def _count_persons(tables: list[TableDef], records: list[Record], period: str,
             extra = frozenset({f"@{quarter}", f"#{commune}"}) if p == year else frozenset()
             cubes[(measure, level, geo, p)][tokens | extra] += n
     for (level, geo, p, combo), n in totals.items():
-        key = CellKey(measure, level, geo, p, combo)
-        cells[key] = CountedCell(key, n, n)
+        cell_key = CellKey(measure, level, geo, p, combo)
+        cells[cell_key] = CountedCell(cell_key, n, n)
     microcubes.update({g: dict(c) for g, c in cubes.items()})
 
 
@@ -303,6 +303,6 @@ def _count_amounts(tables: list[TableDef], records: list[Record], period: str,
         for key in _cell_tuples(tables, periods_of, quarter_of(r.on), year, r.province_code, r.commune_code, attrs):
             by_key[key][r.person_id] += amount
     for (level, geo, p, combo), per_person in by_key.items():
-        key = CellKey(measure, level, geo, p, combo)
+        cell_key = CellKey(measure, level, geo, p, combo)
         top = heapq.nlargest(2, per_person.values()) + [0, 0]
-        cells[key] = CountedCell(key, sum(per_person.values()), len(per_person), (top[0], top[1]))
+        cells[cell_key] = CountedCell(cell_key, sum(per_person.values()), len(per_person), (top[0], top[1]))

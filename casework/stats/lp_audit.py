@@ -87,6 +87,7 @@ class Auditor:
     _cache: dict = field(default_factory=dict, repr=False)
     _regions: dict = field(default_factory=dict, repr=False)
     _static: list = field(default_factory=list, repr=False)
+    _points: dict = field(default_factory=dict, repr=False)  # feasible tables found, by component
 
     def __post_init__(self) -> None:
         self._static = [self._static_bounds(var) for var in self.model.vars]
@@ -255,13 +256,61 @@ class Auditor:
         key: tuple = (comp, tuple(sorted(objective.items())), state.pinned)
         if key not in self._cache:
             self._cache[key] = self._solve_uncached(comp, objective, state, False)
-        value, integral = self._cache[key]
+            point = self._cache[key][2]
+            if point is not None and not state.pinned and np.all(np.isfinite(point)):
+                self._points.setdefault(comp, []).append((point, self._cache[key][1]))
+        value, integral, _ = self._cache[key]
         if not integer or integral:
             return value
         key = (*key, "integer")
         if key not in self._cache:
             self._cache[key] = self._solve_uncached(comp, objective, state, True)
         return self._cache[key][0]
+
+    def optimum(self, v: int, sense: float, state: State) -> tuple[tuple[int, ...], np.ndarray | None, bool]:
+        """The component of ``v`` and a point of it where ``sense·y_v`` is smallest (the relaxation's),
+        with whether that point is integral; for the insider shortcut."""
+        comp = self.component(v, state)
+        if not comp:
+            return comp, None, True
+        self._solve(comp, {v: sense}, state, False)
+        _, integral, point = self._cache[(comp, ((v, sense),), state.pinned)]
+        return comp, point, integral
+
+    def insider_cannot_pin(self, i: int, j: int, value: float, state: State, integer: bool) -> bool:
+        """A sufficient test that an insider who knows ``y_j`` cannot pin ``y_i``, without a new program.
+
+        The true table and every table the attacker's programs reached in this component are feasible,
+        so every mixture of them is. If one of them, or a mixture of two, leaves ``y_j`` at its true
+        value and moves ``y_i``, then ``y_i`` is not pinned. For the integer attacker only unmixed,
+        integral tables count."""
+        comp, _, _ = self.optimum(i, 1.0, state)
+        self.optimum(i, -1.0, state)
+        if not comp or j not in comp:
+            return False
+        truth = [self.model.vars[u].value for u in comp]
+        if any(t is None for t in truth):
+            return False
+        points = self._points.get(comp, [])
+        if not points:
+            return False
+        x = np.array(truth, dtype=float)
+        pi, pj = comp.index(i), comp.index(j)
+        moves = np.array([(p[pj] - x[pj], p[pi] - x[pi], integral) for p, integral in points])
+        dj, di, integral = moves[:, 0], moves[:, 1], moves[:, 2].astype(bool)
+        still = np.abs(dj) < TOL
+        moved = np.abs(di) > TOL
+        if np.any(still & moved & (integral | (not integer))):
+            return True
+        if integer:
+            return False
+        up, down = dj > TOL, dj < -TOL
+        if not up.any() or not down.any():
+            return False
+        # Mixing p (y_j up) and q (y_j down) with weights |dj_q|, |dj_p| keeps y_j; it moves y_i
+        # unless y_i follows y_j in proportion in every such pair.
+        ratios_up, ratios_down = di[up] / dj[up], di[down] / dj[down]
+        return bool(np.ptp(np.concatenate([ratios_up, ratios_down])) > TOL)
 
     def _system(self, comp: tuple[int, ...], state: State):
         """The component's rows with known cells moved to the right-hand side."""
@@ -283,26 +332,27 @@ class Auditor:
         return eq, ub, np.array(lows) / scales, np.array(highs) / scales, scales
 
     def _solve_uncached(self, comp: tuple[int, ...], objective: dict[int, float], state: State,
-                        integer: bool) -> tuple[float, bool]:
-        """The minimum, and whether it holds for the integer attacker too."""
+                        integer: bool) -> tuple[float, bool, np.ndarray | None]:
+        """The minimum, whether it holds for the integer attacker too, and a point where it is reached."""
         eq, ub, lows, highs, scales = self._system(comp, state)
         c = np.zeros(len(comp))
         for v, a in objective.items():
             c[comp.index(v)] = a * self.model.vars[v].scale
         if not eq and not ub:
             return float(sum(ci * (lo if ci > 0 else hi)
-                             for ci, lo, hi in zip(c, lows, highs, strict=True) if ci)), True
+                             for ci, lo, hi in zip(c, lows, highs, strict=True) if ci)), True, None
         if len(eq) == 1 and not ub:
             fast = _single_row(c, eq[0], lows, highs)
             if fast is not None:
-                return fast, True
+                return fast[0], True, fast[1] * scales
         self.solves += 1
         ints = np.array([1 if self.model.vars[v].integer else 0 for v in comp])
-        return _program(c, eq, ub, lows, highs, ints, len(comp), integer)
+        value, integral, point = _program(c, eq, ub, lows, highs, ints, len(comp), integer)
+        return value, integral, None if point is None else point * scales
 
 
 def _single_row(c: np.ndarray, row: tuple[dict[int, float], float], lows: np.ndarray,
-                highs: np.ndarray) -> float | None:
+                highs: np.ndarray) -> tuple[float, np.ndarray] | None:
     """One equation ``Σ a·y = r`` with a common coefficient: the minimum by filling the cheapest cells
     first. Exact and integral when the bounds and ``r`` are integers, so LP and ILP agree (the
     commune rows of a province, the common case)."""
@@ -324,7 +374,7 @@ def _single_row(c: np.ndarray, row: tuple[dict[int, float], float], lows: np.nda
             break
     if rest > TOL:
         raise AuditError("the counts contradict a relation")
-    return float(c @ y)
+    return float(c @ y), y
 
 
 def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[np.ndarray | csr_array, np.ndarray]:
@@ -345,22 +395,22 @@ def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[np.ndar
 
 
 def _program(c: np.ndarray, eq: list, ub: list, lows: np.ndarray, highs: np.ndarray, ints: np.ndarray,
-             n: int, integer: bool) -> tuple[float, bool]:
+             n: int, integer: bool) -> tuple[float, bool, np.ndarray | None]:
     a_eq, b_eq = _matrix(eq, n) if eq else (None, None)
     a_ub, b_ub = _matrix(ub, n) if ub else (None, None)
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
                   bounds=list(zip(lows, [None if h == INF else h for h in highs], strict=True)), method="highs")
     if res.status == 3:
-        return -INF, True  # unbounded relaxation: no finite bound for the integer attacker either
+        return -INF, True, None  # unbounded relaxation: no finite bound for the integer attacker either
     if res.status != 0:
         raise AuditError(f"the attacker's program failed: {res.message}")
     integral = ints.astype(bool)
     if not integral.any() or np.all(np.abs(res.x[integral] - np.round(res.x[integral])) < TOL):
         # An integral optimum of the relaxation is optimal for the integer program too (the common
         # case: two-way tables with margins are totally unimodular, §2.5 "LP versus ILP").
-        return float(res.fun), True
+        return float(res.fun), True, res.x
     if not integer:
-        return float(res.fun), False
+        return float(res.fun), False, res.x
     constraints = []
     if eq:
         constraints.append(LinearConstraint(a_eq, b_eq, b_eq))
@@ -369,4 +419,4 @@ def _program(c: np.ndarray, eq: list, ub: list, lows: np.ndarray, highs: np.ndar
     res = milp(c, integrality=ints, bounds=Bounds(lows, highs), constraints=constraints)
     if res.status != 0:
         raise AuditError(f"the attacker's integer program failed: {res.message}")
-    return (float(round(res.fun)) if abs(res.fun - round(res.fun)) < TOL else float(res.fun)), True
+    return (float(round(res.fun)) if abs(res.fun - round(res.fun)) < TOL else float(res.fun)), True, res.x

@@ -227,7 +227,7 @@ def _audit_and_fix(auditor: Auditor, state: State, base: list, fine: list, requi
     unrepairable: list = []
     while True:
         diag.rounds += 1
-        insider = suppression.insider_checks(auditor, state, requirements)
+        insider = suppression.insider_checks(auditor, state, requirements, params.k)
         revision = suppression.revision_checks(auditor, state, requirements)
         unrepairable.clear()
         checks = [*base, *fine, *insider, *revision]

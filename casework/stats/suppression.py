@@ -162,6 +162,14 @@ class CellCheck:
         return (self.requirement.var,)
 
     def deficit(self, auditor: Auditor, state: State, integer: bool) -> float:
+        if self.bounded:
+            # §2.5 asks the final audit for the integer attacker on R1–R4 (T2–T7, T8) and "also" the
+            # insider test (T11); the insider test is run by linear programming.
+            integer = False
+        if self.bounded and len(self.pins) == 1 and not self.requirement.width and not self.requirement.existence:
+            j, value = self.pins[0]
+            if auditor.insider_cannot_pin(self.requirement.var, j, value, state, integer):
+                return 0.0
         if self.pins:
             state = state.pin(*self.pins)
         try:
@@ -196,8 +204,13 @@ def cell_checks(model: Model, requirements: dict[int, Requirement]) -> list[Cell
     return [CellCheck(req, (0, model.vars[v].key.sort_key())) for v, req in sorted(requirements.items())]
 
 
-def insider_checks(auditor: Auditor, state: State, requirements: dict[int, Requirement]) -> list[CellCheck]:
-    """T11: for each suppressed cell j with a known value, every primary i sharing a relation with j."""
+def insider_checks(auditor: Auditor, state: State, requirements: dict[int, Requirement],
+                   k: int = 10) -> list[CellCheck]:
+    """T11: an insider (A3, §2.1) knows the exact count of a suppressed cell she could have counted
+    herself: a commune's cell (the commune officer, the host), or any cell of fewer than k persons (the
+    cases one host handled). For each such cell j, every primary i sharing a relation with j must
+    still not be exactly disclosed. Nobody outside the national office knows a large province or
+    national aggregate exactly; that reader is A2, whom the ordinary checks cover."""
     model = auditor.model
     suppressed = set(state.suppressed) | {
         v for v, var in enumerate(model.vars)
@@ -205,7 +218,7 @@ def insider_checks(auditor: Auditor, state: State, requirements: dict[int, Requi
     out: list[CellCheck] = []
     for j in sorted(suppressed):
         value = model.vars[j].value
-        if value is None:
+        if value is None or (model.vars[j].key.geo_level != "commune" and value >= k):
             continue
         partners = {i for r in model.rows_of[j] for i in model.row(r)[0]}
         for i in sorted(partners & requirements.keys()):
