@@ -284,17 +284,19 @@ class Auditor:
         so every mixture of them is. If one of them, or a mixture of two, leaves ``y_j`` at its true
         value and moves ``y_i``, then ``y_i`` is not pinned. For the integer attacker only unmixed,
         integral tables count."""
-        comp, _, _ = self.optimum(i, 1.0, state)
-        self.optimum(i, -1.0, state)
+        comp = self.component(i, state)
         if not comp or j not in comp:
             return False
-        truth = [self.model.vars[u].value for u in comp]
-        if any(t is None for t in truth):
-            return False
+        if self._one_open_row(comp, state):
+            # One relation over unbounded unknown cells (a province's communes): knowing j leaves i
+            # free exactly when a third unknown cell shares the relation.
+            return len(comp) > 2
+        self.optimum(i, 1.0, state)
+        self.optimum(i, -1.0, state)
         points = self._points.get(comp, [])
-        if not points:
+        x = self._truth(comp)
+        if not points or x is None:
             return False
-        x = np.array(truth, dtype=float)
         pi, pj = comp.index(i), comp.index(j)
         moves = np.array([(p[pj] - x[pj], p[pi] - x[pi], integral) for p, integral in points])
         dj, di, integral = moves[:, 0], moves[:, 1], moves[:, 2].astype(bool)
@@ -311,6 +313,23 @@ class Auditor:
         # unless y_i follows y_j in proportion in every such pair.
         ratios_up, ratios_down = di[up] / dj[up], di[down] / dj[down]
         return bool(np.ptp(np.concatenate([ratios_up, ratios_down])) > TOL)
+
+    def _truth(self, comp: tuple[int, ...]) -> np.ndarray | None:
+        key = ("truth", comp)
+        if key not in self._cache:
+            values = [self.model.vars[u].value for u in comp]
+            self._cache[key] = None if any(v is None for v in values) else np.array(values, dtype=float)
+        return self._cache[key]
+
+    def _one_open_row(self, comp: tuple[int, ...], state: State) -> bool:
+        key = ("open-row", comp)
+        if key not in self._cache:
+            rows = {r for u in comp for r in self.model.rows_of[u]}
+            single = len(rows) == 1 and next(iter(rows)) < len(self.model.eq_rows)
+            coefs = {a for r in rows for v, a in zip(*self.model.row(r)[:2], strict=True) if v in comp}
+            self._cache[key] = single and len(coefs) == 1 and all(
+                self.bounds(u, state) == (0.0, INF) for u in comp)
+        return self._cache[key]
 
     def _system(self, comp: tuple[int, ...], state: State):
         """The component's rows with known cells moved to the right-hand side."""
