@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, g, has_request_context, jsonify, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -30,6 +30,8 @@ CSP = (
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the command line and jobs speak the default language
+        return "vi"
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         chosen = session.get("lang")
         return chosen if chosen in LOCALES else current_user.locale

@@ -194,3 +194,10 @@ def test_rate_limits_are_shared_through_redis_when_configured(make_app):
     statuses = [first.post("/login", data=data).status_code, second.post("/login", data=data).status_code,
                 first.post("/login", data=data).status_code, second.post("/login", data=data).status_code]
     assert statuses == [401, 401, 401, 429]
+
+
+def test_cli_refuses_a_short_password_with_a_vietnamese_message(app):
+    result = app.test_cli_runner().invoke(args=["users", "create", "ngan", "--role", "auditor", "--password-stdin"],
+                                          input="short\n")
+    assert result.exit_code == 1
+    assert "Mật khẩu cần ít nhất 12 ký tự." in result.output
