@@ -41,7 +41,7 @@ from casework.stats.cells import (
 GroupKey = tuple[str, str, str, str]  # (measure, geo level, geo code, period)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Record:
     """One countable fact: an intake (persons), a night or a referral (events), a disbursement (money).
 

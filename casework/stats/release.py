@@ -190,6 +190,8 @@ def _check_inputs(release_id: str, period: str, created_at: datetime, tables: tu
     persons = {t.measure for t in tables if t.kind == "persons"}
     problems += [f"table {t.id}: pattern_of {t.pattern_of} is not a person count of this release"
                  for t in tables if t.pattern_of and t.pattern_of not in persons]
+    problems += [f"table {t.id}: source {t.source} is not a person count of this release"
+                 for t in tables if t.kind == "excluded" and t.source not in persons]
     if problems:
         raise CatalogueError("; ".join(problems))
     for other in earlier:

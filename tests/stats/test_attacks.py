@@ -7,6 +7,8 @@ have failed. The attacker (``attacker.py``) reads only the downloads and the pub
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from casework.stats.cells import CellKey
@@ -604,9 +606,26 @@ def test_t17_counting_without_the_consent_gate_counts_refusals(monkeypatch):
     original = counting._first_intakes
 
     def no_gate(records):
-        counted, _ = original([r.__class__(**{**r.__dict__, "consent": True}) for r in records])
+        counted, _ = original([dataclasses.replace(r, consent=True) for r in records])
         return counted, {}
 
     monkeypatch.setattr(counting, "_first_intakes", no_gate)
     r = release(X_TABLES, t17_records(refusing=12), "2026Q1")
     assert r.cell(CellKey("survivors", "national", "VN", "2026Q1")).value == 9 * 36 + 1 + 12
+
+
+def test_t14_a_suppressed_cell_stays_suppressed_when_a_correction_makes_it_large():
+    # Sticky status (§2.5): 3 survivors of unknown age in province 93 are hidden in Q1; nine more
+    # entered later for Q1 make it 12. A second Q1 release keeps the x; without the ledger it would
+    # publish 12, and the difference would reveal both the hidden 3 and the correction.
+    p = People()
+    fill(p, "2026Q1")
+    p.add("2026Q1", "93001", age="UNK", n=3)
+    first = release(QUARTER_TABLES, p.records, "2026Q1")
+    unk = CellKey("survivors", "province", "93", "2026Q1", (("age_group", "UNK"),))
+    assert first.cell(unk).status == "suppressed"
+    p.add("2026Q1", "93002", age="UNK", n=9)
+    again = release(QUARTER_TABLES, p.records, "2026Q1", earlier=(first,), release_id="2026Q1-r2")
+    assert again.cell(unk).status == "suppressed"
+    unaware = release(QUARTER_TABLES, p.records, "2026Q1", release_id="2026Q1-r2")
+    assert (unaware.cell(unk).status, unaware.cell(unk).value) == ("published", 12)
