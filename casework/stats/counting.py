@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
-from casework.stats.catalogue import TOTAL, CategoryList, TableDef
+from casework.stats.catalogue import COMPLEMENT, TOTAL, CategoryList, TableDef
 from casework.stats.cells import (
     NATIONAL_CODE,
     CellKey,
@@ -66,7 +66,8 @@ class Record:
 class Counted:
     """The counted cells of a release.
 
-    ``cells``: the release's own periods (its quarter, and the year at year-end). ``context``: the
+    ``cells``: the release's own periods (its quarter, and the year at year-end), with the hidden
+    complement cells of events tables (never published). ``context``: the
     earlier quarters of the same year counted now, so that the audit sees year = Σ quarters and any
     correction made since a quarter was released (§2.5, §2.7). ``microcubes``: for each population
     (measure, national or province, period), how many persons share each combination of attributes,
@@ -299,6 +300,11 @@ def _count_amounts(tables: list[TableDef], records: list[Record], period: str,
         if not r.consent or r.reported_elsewhere:
             continue
         attrs = dict(_attributes([r], dims))
+        # The hidden "not c" cells of a multi-valued breakdown are counted too: the persons behind
+        # them decide whether the complement is primary (P2 for events, T6).
+        for var, cl in dims.items():
+            if cl.multi_valued:
+                attrs[var] = attrs[var] + tuple(COMPLEMENT + c for c in cl.codes() if c not in attrs[var])
         amount = r.amount if money else r.events
         for key in _cell_tuples(tables, periods_of, quarter_of(r.on), year, r.province_code, r.commune_code, attrs):
             by_key[key][r.person_id] += amount

@@ -149,8 +149,8 @@ def build_model(tables: Iterable[TableDef], counted: Counted, ledger: Mapping[Ce
 
 def _add_counted(model: Model, cell: CountedCell, role: str, kinds: Mapping[str, str],
                  ledger: Mapping[CellKey, LedgerEntry]) -> None:
-    model.add_var(Var(cell.key, role, kinds[cell.key.measure], float(cell.value), cell.persons, cell.top,
-                      ledger.get(cell.key)))
+    model.add_var(Var(cell.key, HIDDEN if cell.key.hidden else role, kinds[cell.key.measure], float(cell.value),
+                      cell.persons, cell.top, ledger.get(cell.key)))
 
 
 def _complement_key(key: CellKey, variable: str) -> CellKey:
@@ -163,11 +163,15 @@ def _add_complements(model: Model) -> None:
         for variable, code in var.key.dims:
             if not model.multi_valued.get(variable) or code.startswith(COMPLEMENT):
                 continue
+            if _complement_key(var.key, variable) in model.index:
+                continue  # counted directly, with the persons behind it (events)
             parent = model.index.get(var.key.without(variable))
             parent_value = model.vars[parent].value if parent is not None else None
             value = parent_value - var.value if parent_value is not None and var.value is not None else None
-            model.add_var(Var(_complement_key(var.key, variable), HIDDEN, var.kind, value,
-                              None if value is None else int(value)))
+            # Persons behind a complement of a person count are the complement itself; for events or
+            # money they are unknown unless counted, and the primary rules then assume the worst.
+            persons = int(value) if value is not None and var.kind in ("persons", "excluded") else None
+            model.add_var(Var(_complement_key(var.key, variable), HIDDEN, var.kind, value, persons))
 
 
 def _hidden(model: Model, key: CellKey, kind: str) -> int:

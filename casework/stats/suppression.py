@@ -5,7 +5,7 @@ Complementary suppression then hides further cells, chosen by cost, until the at
 ``lp_audit`` cannot narrow any primary cell: the audit-and-fix loop of §2.5. The heuristic only
 decides how much is lost; the guarantee comes from the audit, which is rerun on the final pattern.
 
-Suppression is one flag. Which cells were primary is known only inside this module while the
+Suppression is one flag. Which cells were primary is known only inside the engine while the
 release is computed, and never leaves it (§2.7 "Never reveal which suppressions are primary").
 """
 
@@ -74,8 +74,8 @@ def _requirement(model: Model, v: int, params: Parameters) -> Requirement | None
             return Requirement(v, width=params.pr, existence=True)
         return None
     if var.kind == "events":
-        persons = var.persons if var.persons is not None else x  # a complement: events bound persons
-        if x >= 1 and persons < params.k:  # P2
+        # P2; when the persons behind a cell are not known (an uncounted complement), assume few.
+        if x >= 1 and (var.persons is None or var.persons < params.k):
             return Requirement(v, width=params.pr, existence=True)
         return None
     return _money_requirement(v, var.value or 0.0, var.persons or 0, var.top, params)

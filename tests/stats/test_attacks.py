@@ -26,6 +26,7 @@ from tests.stats.fixtures import (
     L2,
     OUTCOME,
     People,
+    day,
     fill,
     release,
     table,
@@ -268,6 +269,48 @@ def test_t6_total_minus_indicator_gives_the_complement_away_without_rule(broken)
     r = release(REF_TABLES, records, "2026Q1")
     low, high = attack(r).interval(complement("survivors", "province", "93", "2026Q1", "referral_service", "HEALTH"))
     assert (low, high) == (2, 2)
+
+
+REFERRED = table("R-p", measure="referred", dims=(G2_REF.dimensions[0],))
+REFERRALS = table("R-e", measure="referrals", kind="events", unit="referrals", dims=(G2_REF.dimensions[0],),
+                  pattern_of="referred")
+
+
+def t6_events_records() -> list:
+    # Province 93: twenty women referred once to health care; three of them also five times each to
+    # the police. "Referrals not to health care" = total − health = 15, all made for three women.
+    from casework.stats.counting import Record
+
+    def referral(person: str, commune: str, service: str, n: int = 1) -> list:
+        return [Record(measure, person, day("2026Q1", i), commune[:2], commune,
+                       {"referral_service": frozenset({service})})
+                for i in range(n) for measure in ("referred", "referrals")]
+
+    records = []
+    for commune in ("91001", "91002", "92001", "92002"):
+        for i in range(15):
+            records += referral(f"{commune}-{i}", commune, "HEALTH")
+            records += referral(f"{commune}-{i}", commune, "POLICE", 2)
+    for i in range(20):
+        records += referral(f"93-{i}", "93001", "HEALTH")
+    for i in range(3):
+        records += referral(f"93-{i}", "93001", "POLICE", 5)
+    return records
+
+
+NOT_HEALTH_EVENTS = complement("referrals", "province", "93", "2026Q1", "referral_service", "HEALTH")
+
+
+def test_t6_hidden_complement_of_an_events_indicator_with_few_persons_is_protected():
+    r = release([REFERRED, REFERRALS], t6_events_records(), "2026Q1")
+    low, high = attack(r).interval(NOT_HEALTH_EVENTS, integer=True)
+    assert protected(low, high, K) == []
+
+
+def test_t6_total_minus_indicator_gives_the_events_complement_away_without_rule(broken):
+    broken("complements")
+    r = release([REFERRED, REFERRALS], t6_events_records(), "2026Q1")
+    assert attack(r).interval(NOT_HEALTH_EVENTS) == (15, 15)
 
 
 # --- T7 existence disclosure -------------------------------------------------------------------------------
