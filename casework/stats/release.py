@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -136,7 +136,6 @@ class Diagnostics:
     insider_unrepairable: int = 0
     reconstruction_checks: int = 0
     rounds: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def compute_release(*, release_id: str, period: str, created_at: datetime, tables: Iterable[TableDef],
