@@ -27,12 +27,11 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from casework.stats.catalogue import ACT_FORM, AGE_GROUP, ETHNICITY, SEX, Category, CategoryList, TableDef
-from casework.stats.cells import CellKey, Geography, quarter_of
+from casework.stats.cells import CellKey, Geography
 from casework.stats.counting import Record, count_cells
 from casework.stats.release import Diagnostics, compute_release
 
@@ -162,21 +161,22 @@ def sql_counts(con: sqlite3.Connection, period: str) -> dict[CellKey, int]:
     out: dict[CellKey, int] = {}
     flags = [("act_form", a, a.lower()) for a in ACT_RATES] + [("referral_service", r, r.lower()) for r in REF_RATES]
     sums = ", ".join(f"SUM({col})" for _, _, col in flags)
-    quarterly = con.execute(FIRST + f"SELECT province, q, COUNT(*), {sums} FROM persons GROUP BY province, q",
-                            params).fetchall()
+    query = FIRST + f"SELECT province, q, COUNT(*), {sums} FROM persons GROUP BY province, q"  # noqa: S608 - constants
+    quarterly = con.execute(query, params).fetchall()
     for province, q, n, *counts in quarterly:
         per = f"{YEAR}Q{q}"
         out[CellKey("survivors", "province", province, per)] = n
         for (variable, code, _), c in zip(flags, counts, strict=True):
             out[CellKey("survivors", "province", province, per, ((variable, code),))] = c
-    for province, q, age, n in con.execute(FIRST + "SELECT province, q, age, COUNT(*) FROM persons "
-                                           "GROUP BY province, q, age", params):
+    query = FIRST + "SELECT province, q, age, COUNT(*) FROM persons GROUP BY province, q, age"  # noqa: S608 - constant
+    for province, q, age, n in con.execute(query, params):
         out[CellKey("survivors", "province", province, f"{YEAR}Q{q}", (("age_group", age),))] = n
     if period.endswith("Q4"):
-        for commune, n in con.execute(FIRST + "SELECT commune, COUNT(*) FROM persons GROUP BY commune", params):
+        query = FIRST + "SELECT commune, COUNT(*) FROM persons GROUP BY commune"  # noqa: S608 - constant
+        for commune, n in con.execute(query, params):
             out[CellKey("survivors", "commune", commune, str(YEAR))] = n
         for column, variable in (("sex", "sex"), ("ethnicity", "ethnicity")):
-            query = FIRST + f"SELECT province, {column}, COUNT(*) FROM persons GROUP BY province, {column}"
+            query = FIRST + f"SELECT province, {column}, COUNT(*) FROM persons GROUP BY province, {column}"  # noqa: S608
             for province, code, n in con.execute(query, params):
                 out[CellKey("survivors", "province", province, str(YEAR), ((variable, code),))] = n
     return out
