@@ -602,6 +602,20 @@ def _address_data(form: forms.AddressForm, own_commune: str | None) -> tuple[ser
     return data, errors
 
 
+def _save_address(user, form, own_commune, save):
+    """Validate the address form and save it with ``save(actor, data)``; a redirect, or None to re-render."""
+    data, errors = _address_data(form, own_commune)
+    try:
+        if errors:
+            raise ValidationError(_("Please correct the marked fields."), errors)
+        address = save(user, data)
+    except DomainError as e:
+        apply_domain_errors(form, e)
+        return None
+    flash(_("The trusted address was saved."), "info")
+    return redirect(url_for("cases.address", address_id=address.id))
+
+
 @bp.route("/addresses/new", methods=["GET", "POST"])
 @allow(*ADDRESS_MANAGERS)
 def address_new():
@@ -612,16 +626,9 @@ def address_new():
         form.commune_code.data = own_commune or ""
         form.active.data = True
     else:
-        data, errors = _address_data(form, own_commune)
-        try:
-            if errors:
-                raise ValidationError(_("Please correct the marked fields."), errors)
-            address = services.create_address(user, data)
-        except DomainError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The trusted address was saved."), "info")
-            return redirect(url_for("cases.address", address_id=address.id))
+        saved = _save_address(user, form, own_commune, services.create_address)
+        if saved is not None:
+            return saved
     return _render("cases/address_form.html", form_status(form), form=form, address=None,
                    own_commune=own_commune, commune_name=presenters.commune_name)
 
@@ -641,16 +648,10 @@ def address_edit(address_id: str):
         form.published_on.data = address.published_on.isoformat() if address.published_on else ""
         form.active.data = address.active
     else:
-        data, errors = _address_data(form, own_commune)
-        try:
-            if errors:
-                raise ValidationError(_("Please correct the marked fields."), errors)
-            services.update_address(user, address, data)
-        except DomainError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The trusted address was saved."), "info")
-            return redirect(url_for("cases.address", address_id=address.id))
+        saved = _save_address(user, form, own_commune,
+                              lambda actor, data: services.update_address(actor, address, data))
+        if saved is not None:
+            return saved
     return _render("cases/address_form.html", form_status(form), form=form, address=address,
                    own_commune=own_commune, commune_name=presenters.commune_name)
 
