@@ -125,7 +125,8 @@ def configure_models() -> None:
     import casework.auth.models
     import casework.cases.models
     import casework.protect.audit
-    import casework.protect.fields  # noqa: F401
+    import casework.protect.fields
+    import casework.stats.models  # noqa: F401
 
 
 def configure_i18n(app: Flask) -> None:
@@ -152,12 +153,14 @@ def configure_blueprints(app: Flask) -> None:
     from casework.auth import views as _auth_views  # noqa: F401
     from casework.protect import views as _protect_views  # noqa: F401
     from casework.protect.views import bp as audit_bp
+    from casework.stats.views import bp as stats_bp
 
     load_routes([referral, livelihood])
     app.register_blueprint(main.bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(stats_bp)
     cases.register(app)
     for domain in (referral, livelihood):
         domain.register(app)
@@ -173,6 +176,9 @@ def configure_nav(app: Flask) -> None:
 
     nav.add(app, "admin.users", _l("Accounts"), [Role.ADMIN], order=80)
     nav.add(app, "audit.events", _l("Audit trail"), [Role.AUDITOR], order=80)
+    nav.add(app, "stats.index", _l("Statistics"), [Role.COORDINATOR], order=60)
+    nav.add(app, "stats.charts", _l("Charts"), [Role.COORDINATOR], order=61)
+    nav.add(app, "stats.province", _l("Statistics"), [Role.PROVINCE_OFFICER], order=60)
 
 
 def configure_errors(app: Flask) -> None:

@@ -15,7 +15,7 @@ HOME_OF_ROLE = {
     Role.COMMUNE_OFFICER: "cases.index",
     Role.PROVINCE_OFFICER: "cases.index",
     Role.SERVICE_PROVIDER: "referral.index",
-    Role.COORDINATOR: "main.home",
+    Role.COORDINATOR: "stats.index",
     Role.ADMIN: "admin.users",
     Role.AUDITOR: "audit.events",
 }

@@ -35,6 +35,7 @@ class RouteSpec:
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     public: bool = False
     errors: tuple[int, ...] = (400, 401, 404, 422)
+    media: tuple[str, ...] = ()  # other content types the success answer may have (downloads)
 
 
 ROUTES: list[RouteSpec] = []
@@ -43,7 +44,8 @@ ROUTES: list[RouteSpec] = []
 def api_route(rule: str, method: str, *, summary: str, roles: Iterable[Role | str] = (),
               request: dict[str, Any] | None = None, response: dict[str, Any] | None = None,
               status: int = 200, query: dict[str, dict[str, Any]] | None = None, public: bool = False,
-              errors: tuple[int, ...] = (400, 401, 404, 422)) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              errors: tuple[int, ...] = (400, 401, 404, 422),
+              media: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON route on the API blueprint and describe it for the OpenAPI document."""
     role_values = tuple(Role(r).value for r in roles)
 
@@ -53,7 +55,7 @@ def api_route(rule: str, method: str, *, summary: str, roles: Iterable[Role | st
             allow(*role_values)(view)
         bp.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=[method])
         ROUTES.append(RouteSpec(rule, method, f"api.{endpoint}", summary, role_values, request, response,
-                                status, query or {}, public, errors))
+                                status, query or {}, public, errors, media))
         return view
 
     return decorate

@@ -94,6 +94,8 @@ def _operation(spec) -> dict:
         "description": "Success",
         "content": {"application/json": {"schema": spec.response or {"type": "object"}}},
     }
+    for media in spec.media:
+        op["responses"][str(spec.status)]["content"][media] = {"schema": {"type": "string", "format": "binary"}}
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for code in spec.errors:
         op["responses"][str(code)] = {"description": "Error", "content": error_body}

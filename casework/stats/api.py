@@ -1,0 +1,109 @@
+"""Statistics API (DESIGN §4): the release ledger, making a release for a quarter, and its downloads.
+
+There are no free date ranges and no filters: a query parameter other than the ones declared here is
+refused with 400 and the code ``filters_not_allowed`` (disclosure-control §2.3 "no ad-hoc filters").
+"""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from casework.api import api_route
+from casework.api.json import json_body
+from casework.auth.roles import Role
+from casework.errors import DomainError, ValidationError
+from casework.stats import service
+from casework.stats.models import StatRelease
+
+
+class FiltersNotAllowed(DomainError):
+    status = 400
+    code = "filters_not_allowed"
+
+
+RELEASE_SCHEMA = {
+    "type": "object",
+    "required": ["id", "number", "period", "created_at", "method", "cells", "suppressed", "snapshot_hash",
+                 "formats"],
+    "properties": {
+        "id": {"type": "string"}, "number": {"type": "integer"}, "period": {"type": "string"},
+        "created_at": {"type": "string"}, "method": {"type": "string"}, "cells": {"type": "integer"},
+        "suppressed": {"type": "integer"}, "snapshot_hash": {"type": "string"},
+        "formats": {"type": "array", "items": {"type": "string"}},
+    },
+}
+# ?format=json, dhis2 and manifest answer those documents (JSON too), the other formats their own media type.
+DOWNLOAD_SCHEMA = {"anyOf": [
+    RELEASE_SCHEMA,
+    {"type": "object", "required": ["manifest", "cells", "derived"]},
+    {"type": "object", "required": ["dataValues"]},
+    {"type": "object", "required": ["release_id", "method", "parameters", "audit", "caveats"]},
+]}
+FORMAT_ENUM = list(service.DOWNLOADS) + ["dhis2-year", *service.EXTRA_FORMATS]
+
+
+def _only(*allowed: str) -> None:
+    extra = sorted(set(request.args) - set(allowed))
+    if extra:
+        raise FiltersNotAllowed(
+            _("Statistics come only as fixed releases of the catalogue: date ranges and filters are not accepted."),
+            {name: [_("This parameter is not accepted.")] for name in extra})
+
+
+def release_json(row: StatRelease) -> dict:
+    return {"id": row.id, "number": row.number, "period": row.period,
+            "created_at": row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "method": row.method,
+            "cells": row.cell_count, "suppressed": row.suppressed_count, "snapshot_hash": row.snapshot_hash,
+            "formats": service.available_formats(row)}
+
+
+@api_route("/statistics/releases", "GET", summary="The release ledger, newest first", roles=(Role.COORDINATOR,),
+           query={"after": {"type": "string", "maxLength": 12}},
+           response={"type": "object", "required": ["items", "next"], "properties": {
+               "items": {"type": "array", "items": RELEASE_SCHEMA},
+               "next": {"type": "string", "nullable": True}}}, errors=(400, 401, 404, 422))
+def list_statistics_releases():
+    _only("after")
+    page = service.list_releases(request.args.get("after") or None)
+    return jsonify(items=[release_json(r) for r in page.items], next=page.next_cursor)
+
+
+@api_route("/statistics/releases", "POST", summary="Make the release of a quarter that has ended",
+           roles=(Role.COORDINATOR,), status=201,
+           request={"type": "object", "required": ["period"], "additionalProperties": False, "properties": {
+               "period": {"type": "string", "pattern": "^[0-9]{4}Q[1-4]$"}}},
+           response=RELEASE_SCHEMA, errors=(400, 401, 404, 409, 422))
+def create_statistics_release():
+    _only()
+    data = json_body()
+    extra = sorted(set(data) - {"period"})
+    if extra:
+        raise FiltersNotAllowed(
+            _("Statistics come only as fixed releases of the catalogue: date ranges and filters are not accepted."),
+            {name: [_("This parameter is not accepted.")] for name in extra})
+    if "period" not in data:
+        raise ValidationError(_("Please correct the marked fields."), {"period": [_("This field is required.")]})
+    row = service.make_release(data["period"], current_user)
+    return jsonify(release_json(row)), 201
+
+
+@api_route("/statistics/releases/<release_id>", "GET",
+           summary="A release: its description, or its download with ?format=csv|json|xlsx|pdf|dhis2|adx",
+           roles=(Role.COORDINATOR,), query={"format": {"type": "string", "enum": FORMAT_ENUM}},
+           response=DOWNLOAD_SCHEMA, errors=(400, 401, 404, 422),
+           media=tuple(sorted({service.CONTENT_TYPES[f].split(";")[0] for f in FORMAT_ENUM} - {"application/json"})))
+def get_statistics_release(release_id: str):
+    _only("format")
+    row = service.get_release(release_id)
+    fmt = request.args.get("format")
+    if fmt is None:
+        return jsonify(release_json(row))
+    if fmt not in FORMAT_ENUM:
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"format": [_("Choose one of: %(formats)s.", formats=", ".join(service.DOWNLOADS))]})
+    f = service.download(row, fmt)
+    name = f"tincay-{row.id}.{service.EXTENSIONS[fmt]}"
+    return Response(f.content, headers={"Content-Type": f.content_type, "Repr-Digest": service.repr_digest(f),
+                                        "Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,242 @@
+"""The quarterly pilot report as a PDF (ReportLab), always in Vietnamese (disclosure-control §2.9).
+
+Rendered once, when the release is made, and stored with it. It holds only what the release publishes:
+a short narrative written from the published national figures, a chart of the national total by quarter
+(a withheld quarter is marked ``x``, never drawn as zero), the quarter's tables by province, and the
+caveats. The font is Be Vietnam Pro (every Vietnamese letter); pages are numbered "Trang n/N".
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from xml.sax.saxutils import escape
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from reportlab.graphics.shapes import Drawing, Line, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from casework.cases.pdf import FONT, register_fonts
+from casework.stats.catalogue import TableDef
+from casework.stats.cells import NATIONAL_CODE, CellKey, period_type
+from casework.stats.release import CAVEATS, PUBLISHED, Release, ReleaseCell
+from casework.text import format_date, format_number, nfc
+
+PLUM = colors.HexColor("#6b1f5c")
+GREY = colors.HexColor("#55555f")
+MARK = "x"
+
+
+def period_label(period: str) -> str:
+    """"quý III/2026" or "năm 2026" (the Vietnamese way of naming a reporting period)."""
+    if "Q" in period:
+        roman = {"1": "I", "2": "II", "3": "III", "4": "IV"}[period[-1]]
+        return _("quarter %(q)s/%(year)s", q=roman, year=period[:4])
+    return _("year %(year)s", year=period)
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=FONT, fontSize=9.5, leading=13)
+    return {
+        "base": base,
+        "title": ParagraphStyle("title", parent=base, fontName=f"{FONT}-Bold", fontSize=16, leading=21,
+                                textColor=PLUM, spaceAfter=2),
+        "h2": ParagraphStyle("h2", parent=base, fontName=f"{FONT}-Bold", fontSize=11.5, leading=15,
+                             spaceBefore=10, spaceAfter=4, textColor=PLUM),
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5, textColor=GREY),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9),
+        "head": ParagraphStyle("head", parent=base, fontName=f"{FONT}-Bold", fontSize=7.5, leading=9),
+    }
+
+
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(nfc(text)), style)
+
+
+def value_text(cell: ReleaseCell | None) -> str:
+    if cell is None:
+        return "–"
+    if cell.status != PUBLISHED or cell.value is None:
+        return MARK
+    return format_number(cell.value)
+
+
+def _numbered_canvas(footer: str):
+    class NumberedCanvas(Canvas):
+        """Draws "Trang n/N" once the number of pages is known."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self):  # noqa: N802  (ReportLab's name)
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self.setFont(FONT, 7.5)
+                self.setFillColor(GREY)
+                self.drawString(20 * mm, 10 * mm, nfc(footer))
+                self.drawRightString(A4[0] - 20 * mm, 10 * mm,
+                                     nfc(_("Page %(n)s/%(total)s", n=self._pageNumber, total=total)))
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+def quarterly_report(release: Release, series: Mapping[str, Mapping[str, ReleaseCell]]) -> bytes:
+    """The report of ``release``; ``series`` maps a geography code to its published quarterly totals."""
+    with force_locale("vi"):
+        return _report(release, series)
+
+
+def _report(release: Release, series: Mapping[str, Mapping[str, ReleaseCell]]) -> bytes:
+    register_fonts()
+    st = _styles()
+    buf = io.BytesIO()
+    title = _("Tin Cậy: statistics of %(period)s", period=period_label(release.period))
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                            bottomMargin=18 * mm, title=nfc(title), author="Tin Cậy", subject=release.release_id,
+                            creator="Tin Cậy", invariant=1)
+    story: list = [
+        _p(title, st["title"]),
+        _p(_("Release %(id)s, made on %(day)s. Method %(method)s; figures below %(k)s persons and the figures "
+             "that would reveal them are withheld and shown as x.", id=release.release_id,
+             day=format_date(release.created_at), method=release.method, k=release.parameters.k), st["small"]),
+        Spacer(1, 4 * mm),
+        _p(_("Summary"), st["h2"]),
+    ]
+    story += [_p(line, st["base"]) for line in narrative(release)]
+    story += [_p(_("Persons received by quarter, whole country"), st["h2"]),
+              chart(series.get(NATIONAL_CODE, {}), release.year)]
+    for table in release.tables:
+        block = table_block(release, table, st)
+        if block:
+            story += block
+    story.append(_p(_("What these figures mean"), st["h2"]))
+    story += [_p("• " + c["vi"], st["base"]) for c in CAVEATS]
+    audit = release.manifest.get("audit", {})
+    story += [Spacer(1, 3 * mm), _p(_("Audit: %(cells)s figures, %(withheld)s withheld; checked by %(attacker)s "
+                                       "against every figure of this release and of the year's earlier "
+                                       "releases. Snapshot %(hash)s.", cells=audit.get("cells", 0),
+                                       withheld=audit.get("suppressed", 0), attacker=audit.get("attacker", ""),
+                                       hash=release.manifest.get("snapshot_hash", "")), st["small"])]
+    footer = _("Tin Cậy, release %(id)s: anonymised statistics, no personal data", id=release.release_id)
+    doc.build(story, canvasmaker=_numbered_canvas(footer))
+    return buf.getvalue()
+
+
+def _main_table(release: Release) -> TableDef | None:
+    for t in release.tables:
+        if t.kind == "persons" and not t.dimensions and "province" in t.geo_levels and "quarter" in t.periods:
+            return t
+    return None
+
+
+def narrative(release: Release) -> list[str]:
+    """Three or four sentences written from the published figures only."""
+    main = _main_table(release)
+    lines: list[str] = []
+    if main is not None:
+        total = _cell(release, CellKey(main.measure, "national", NATIONAL_CODE, release.period))
+        provinces = [c for c in release.cells if c.key.measure == main.measure and c.key.geo_level == "province"
+                     and c.key.period == release.period and not c.key.dims]
+        with_cases = sum(1 for c in provinces if c.status != PUBLISHED or (c.value or 0) > 0)
+        if total is not None and total.status == PUBLISHED:
+            lines.append(_("In %(period)s, %(n)s persons who agreed to be counted were received at trusted "
+                           "addresses (%(what)s).", period=period_label(release.period),
+                           n=format_number(total.value), what=main.title_vi.lower()))
+        else:
+            lines.append(_("In %(period)s the national number of persons received is withheld (x): it is "
+                           "too small to publish safely.", period=period_label(release.period)))
+        lines.append(_("%(n)s of %(all)s provinces reported persons received or a withheld figure.",
+                       n=with_cases, all=len(provinces)))
+    withheld = sum(1 for c in release.cells if c.status != PUBLISHED)
+    lines.append(_("%(withheld)s of %(cells)s figures are withheld (x) so that no woman can be recognised; a "
+                   "withheld figure may be small, large or zero.", withheld=withheld, cells=len(release.cells)))
+    if release.period.endswith("Q4"):
+        lines.append(_("This release also carries the figures of the whole year %(year)s.", year=release.year))
+    return lines
+
+
+def _cell(release: Release, key: CellKey) -> ReleaseCell | None:
+    try:
+        return release.cell(key)
+    except KeyError:
+        return None
+
+
+def chart(points: Mapping[str, ReleaseCell], year: str, width: float = 170 * mm, height: float = 48 * mm) -> Drawing:
+    """Bars for the four quarters of ``year``; a withheld quarter is a dashed outline with ``x``."""
+    d = Drawing(width, height)
+    quarters = [f"{year}Q{q}" for q in range(1, 5)]
+    values = [c.value for q in quarters if (c := points.get(q)) is not None and c.status == PUBLISHED and c.value]
+    top = max(values) if values else 1
+    base_y, plot_h = 12, height - 26
+    slot = width / 4
+    d.add(Line(0, base_y, width, base_y, strokeColor=GREY, strokeWidth=0.5))
+    for i, q in enumerate(quarters):
+        x = i * slot + slot * 0.25
+        w = slot * 0.5
+        cell = points.get(q)
+        d.add(String(x + w / 2, 2, nfc(period_label(q)), fontName=FONT, fontSize=7.5, textAnchor="middle",
+                     fillColor=GREY))
+        if cell is None:
+            d.add(String(x + w / 2, base_y + 4, nfc(_("not released")), fontName=FONT, fontSize=7,
+                         textAnchor="middle", fillColor=GREY))
+        elif cell.status != PUBLISHED or cell.value is None:
+            d.add(Rect(x, base_y, w, plot_h * 0.35, fillColor=None, strokeColor=PLUM, strokeDashArray=[2, 2]))
+            d.add(String(x + w / 2, base_y + plot_h * 0.35 / 2 - 3, MARK, fontName=f"{FONT}-Bold", fontSize=10,
+                         textAnchor="middle", fillColor=PLUM))
+        else:
+            h = plot_h * cell.value / top
+            d.add(Rect(x, base_y, w, h, fillColor=PLUM, strokeColor=None))
+            d.add(String(x + w / 2, base_y + h + 2, format_number(cell.value), fontName=FONT, fontSize=8,
+                         textAnchor="middle", fillColor=colors.black))
+    return d
+
+
+def table_block(release: Release, table: TableDef, st: dict[str, ParagraphStyle]) -> list | None:
+    """A table of the release's own period: provinces (or the country) by category, ``x`` where withheld."""
+    own = release.period if "quarter" in table.periods else (release.year if release.period.endswith("Q4") else None)
+    if own is None or period_type(own) not in table.periods:
+        return None
+    level = "province" if "province" in table.geo_levels else ("national" if "national" in table.geo_levels else None)
+    if level is None or len(table.dimensions) > 1:
+        return None
+    dim = table.dimensions[0] if table.dimensions else None
+    columns: list[tuple[str, str | None]] = [(c.label_vi, c.code) for c in dim.categories] if dim else []
+    columns.append((_("Total"), None))
+    codes = [NATIONAL_CODE] + (list(release.geography.codes("province")) if level == "province" else [])
+    header = [_p(_("Place"), st["head"])] + [_p(label, st["head"]) for label, _c in columns]
+    rows = [header]
+    for code in codes:
+        geo_level = "national" if code == NATIONAL_CODE else "province"
+        row = [_p(release.geography.name(geo_level, code), st["cell"])]
+        for _label, cat in columns:
+            key = CellKey(table.measure, geo_level, code, own, ((dim.variable, cat),) if dim and cat else ())
+            row.append(value_text(_cell(release, key)))
+        rows.append(row)
+    name_w = 38 * mm
+    other_w = (A4[0] - 36 * mm - name_w) / len(columns)
+    t = Table(rows, colWidths=[name_w] + [other_w] * len(columns), repeatRows=1)
+    t.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), FONT, 7.5),
+        ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, PLUM),
+        ("BACKGROUND", (0, 1), (-1, 1), colors.HexColor("#f3e9f1")),
+        ("ROWBACKGROUNDS", (0, 2), (-1, -1), [colors.white, colors.HexColor("#f7f7f9")]),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]))
+    heading = _p(f"{table.title_vi} ({period_label(own)})", st["h2"])
+    return [KeepTogether([heading, t]) if len(rows) < 12 else heading, *([] if len(rows) < 12 else [t])]

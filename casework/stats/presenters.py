@@ -1,0 +1,178 @@
+"""What the statistics screens show: a release's tables as grids and its series as bar charts.
+
+Built from published cells only; a withheld cell is shown as ``x`` and drawn as a marked outline, never
+as zero. Labels come from the catalogue's data in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from casework.stats.catalogue import CategoryList, TableDef
+from casework.stats.cells import NATIONAL_CODE, CellKey, Geography, period_type
+from casework.stats.release import PUBLISHED, ReleaseCell
+from casework.text import format_number
+
+MARK = "x"
+
+
+def is_vietnamese() -> bool:
+    return str(get_locale() or "vi").startswith("vi")
+
+
+def title(table: TableDef) -> str:
+    return table.title_vi if is_vietnamese() else table.title_en
+
+
+def label(cl: CategoryList, code: str) -> str:
+    c = cl.category(code)
+    return c.label_vi if is_vietnamese() else c.label_en
+
+
+def period_label(period: str) -> str:
+    if "Q" in period:
+        roman = {"1": "I", "2": "II", "3": "III", "4": "IV"}[period[-1]]
+        return _("quarter %(q)s/%(year)s", q=roman, year=period[:4])
+    return _("year %(year)s", year=period)
+
+
+@dataclass(frozen=True)
+class Shown:
+    text: str
+    withheld: bool
+
+
+def shown(cell: ReleaseCell | None) -> Shown:
+    if cell is None:
+        return Shown("–", False)
+    if cell.status != PUBLISHED or cell.value is None:
+        return Shown(MARK, True)
+    return Shown(format_number(cell.value), False)
+
+
+@dataclass(frozen=True)
+class Grid:
+    table: TableDef
+    title: str
+    period: str
+    corner: str
+    columns: list[str]
+    rows: list[tuple[str, list[Shown]]]
+
+
+def own_period(table: TableDef, period: str) -> str | None:
+    """The period of ``table`` that the release of ``period`` publishes: its quarter, or the year at Q4."""
+    if "quarter" in table.periods:
+        return period
+    if "year" in table.periods and period.endswith("Q4"):
+        return period[:4]
+    return None
+
+
+def grids(tables: Sequence[TableDef], cells: Mapping[CellKey, ReleaseCell], period: str, geography: Geography,
+          province: str | None = None) -> list[Grid]:
+    """Every table of the release that has a figure for ``province`` (or the country and its provinces)."""
+    out = []
+    for table in tables:
+        own = own_period(table, period)
+        if own is None or period_type(own) not in table.periods:
+            continue
+        grid = _grid(table, cells, own, geography, province)
+        if grid is not None and grid.rows:
+            out.append(grid)
+    return out
+
+
+def _places(table: TableDef, geography: Geography, province: str | None) -> list[tuple[str, str]]:
+    places: list[tuple[str, str]] = []
+    if province is None:
+        if "national" in table.geo_levels:
+            places.append(("national", NATIONAL_CODE))
+        if "province" in table.geo_levels:
+            places += [("province", c) for c in geography.codes("province")]
+    else:
+        if "province" in table.geo_levels:
+            places.append(("province", province))
+        if "commune" in table.geo_levels:
+            places += [("commune", c) for c in geography.communes_by_province.get(province, ())]
+    return places
+
+
+def _grid(table: TableDef, cells: Mapping[CellKey, ReleaseCell], own: str, geography: Geography,
+          province: str | None) -> Grid | None:
+    if len(table.dimensions) == 2:
+        if province is not None:
+            return None
+        first, second = table.dimensions
+        columns = [label(second, c) for c in second.codes()] + [_("Total")]
+        rows = []
+        for code in (*first.codes(), None):
+            values = []
+            for code2 in (*second.codes(), None):
+                dims = tuple(d for d in ((first.variable, code), (second.variable, code2)) if d[1] is not None)
+                values.append(shown(cells.get(CellKey(table.measure, "national", NATIONAL_CODE, own, dims))))
+            rows.append((label(first, code) if code else _("Total"), values))
+        corner = f"{first.label_vi if is_vietnamese() else first.label_en} \\ {second.label_vi if is_vietnamese() else second.label_en}"
+        return Grid(table, title(table), own, corner, columns, rows)
+    dim = table.dimensions[0] if table.dimensions else None
+    codes: list[str | None] = [*(dim.codes() if dim else ()), None]
+    columns = [label(dim, c) if dim and c else _("Total") for c in codes]
+    rows = []
+    for level, code in _places(table, geography, province):
+        values = [shown(cells.get(CellKey(table.measure, level, code, own, ((dim.variable, c),) if dim and c else ())))
+                  for c in codes]
+        rows.append((geography.name(level, code), values))
+    return Grid(table, title(table), own, _("Place"), columns, rows)
+
+
+# --- charts ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: str
+    withheld: bool
+    released: bool
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    width: int
+    height: int
+    bars: list[Bar]
+    baseline: float
+    summary: str
+
+
+def chart(name: str, points: Mapping[str, ReleaseCell], periods: Sequence[str], width: int = 220,
+          height: int = 110) -> Chart:
+    """Bars for ``periods``; a withheld period is a dashed outline marked ``x``, an unreleased one is empty."""
+    top = max((c.value or 0 for c in points.values() if c.status == PUBLISHED), default=0) or 1
+    baseline = height - 18
+    plot = baseline - 16
+    slot = width / max(len(periods), 1)
+    bars: list[Bar] = []
+    for i, period in enumerate(periods):
+        cell = points.get(period)
+        x, w = i * slot + slot * 0.2, slot * 0.6
+        short = f"Q{period[-1]}/{period[2:4]}" if "Q" in period else period
+        if cell is None:
+            bars.append(Bar(x, baseline, w, 0, short, "", False, False))
+        elif cell.status != PUBLISHED or cell.value is None:
+            h = plot * 0.3
+            bars.append(Bar(x, baseline - h, w, h, short, MARK, True, True))
+        else:
+            h = plot * cell.value / top
+            bars.append(Bar(x, baseline - h, w, h, short, format_number(cell.value), False, True))
+    summary = "; ".join(f"{period_label(p)}: {b.value or _('not released')}" for p, b in zip(periods, bars,
+                                                                                              strict=True))
+    return Chart(name, width, height, bars, baseline, summary)
