@@ -75,6 +75,7 @@ def save_screen(page, name: str) -> None:
     """Screenshots for docs/screens/, only when SAVE_SCREENS=1 (so test runs do not rewrite the docs)."""
     if os.environ.get("SAVE_SCREENS") == "1":
         SCREENS.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")  # else the sticky quick-exit bar is drawn mid-page
         page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
 

@@ -53,6 +53,7 @@ def test_quick_exit_leaves_and_the_back_button_shows_no_data(app, live_server, n
     page = new_page(PHONE, javascript=javascript)
     sign_in(page, live_server, account)
     assert "/audit" in page.url
+    save_screen(page, "quick-exit-phone")
     # The neutral site is outside this machine's network: look at where the exit sends the browser.
     with page.expect_response(lambda r: r.url.endswith("/exit")) as info:
         page.click("#quick-exit", no_wait_after=True)

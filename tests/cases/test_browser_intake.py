@@ -78,6 +78,7 @@ def phone_page(browser):
 def shot(page, name: str) -> None:
     if os.environ.get("SAVE_SCREENS") == "1":
         SCREENS.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")  # else the sticky quick-exit bar is drawn mid-page
         page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
 
@@ -188,6 +189,7 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
         page.click("main button[type=submit]")
         page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         assert "Đã đóng hồ sơ." in page.content()
+        shot(page, "case-closed-phone")
         officer_ctx.close()
 
     found = in_own_thread(journey)

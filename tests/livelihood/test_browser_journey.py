@@ -81,10 +81,18 @@ def _sign_in(page, base: str, account) -> None:
     assert "/login" not in page.url
 
 
+DOCS_SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+
+
 def _shot(page, name: str) -> None:
     if SCREENS:
         Path(SCREENS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SCREENS) / f"{name}.png"), full_page=True)
+    if os.environ.get("SAVE_SCREENS") == "1":  # docs/screens/: one file per step (the run with JavaScript last)
+        DOCS_SCREENS.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")  # else the sticky quick-exit bar is drawn mid-page
+        step = name.rsplit("-js", 1)[0]
+        page.screenshot(path=str(DOCS_SCREENS / f"livelihood-{step}-phone.png"), full_page=True)
 
 
 def _fits_the_phone(page) -> None:
@@ -151,6 +159,7 @@ def _journey(chromium, base: str, officers, javascript: bool) -> None:
         commune.click("button[type=submit].primary")
         assert commune.locator(".flash").inner_text() == "Đã lưu đề xuất dạng bản nháp."
         assert commune.locator("dd", has_text="12.000.000 ₫").count() == 1  # 13,000,000 less her 1,000,000
+        _shot(commune, f"2b-proposal-draft-js{int(javascript)}")
         commune.click("text=Gửi lên tỉnh")
         assert "Đề xuất đã được gửi lên tỉnh để thẩm định." in commune.locator(".flash").inner_text()
         proposal_url = commune.url
@@ -174,6 +183,7 @@ def _journey(chromium, base: str, officers, javascript: bool) -> None:
         province.click("button[type=submit].primary")
         assert province.locator(".flash").inner_text() == "Đề xuất đã được phê duyệt."
         assert province.locator(".lv-state").first.inner_text() == "Đã phê duyệt"
+        _shot(province, f"3b-proposal-approved-js{int(javascript)}")
 
         # --- a tranche is paid ---------------------------------------------------------------------
         province.click("text=Ghi nhận giải ngân")
