@@ -14,13 +14,12 @@ from xml.sax.saxutils import escape
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from casework.cases.pdf import FONT, register_fonts
 from casework.stats.catalogue import TableDef
@@ -72,6 +71,7 @@ def _numbered_canvas(footer: str):
         """Draws "Trang n/N" once the number of pages is known."""
 
         def __init__(self, *args, **kwargs):
+            kwargs["initialFontName"] = kwargs.get("initialFontName") or FONT  # never Helvetica, even unused
             super().__init__(*args, **kwargs)
             self._pages: list[dict] = []
 
@@ -107,7 +107,7 @@ def _report(release: Release, series: Mapping[str, Mapping[str, ReleaseCell]]) -
     title = _("Tin Cậy: statistics of %(period)s", period=period_label(release.period))
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
                             bottomMargin=18 * mm, title=nfc(title), author="Tin Cậy", subject=release.release_id,
-                            creator="Tin Cậy", invariant=1)
+                            creator="Tin Cậy", invariant=1, initialFontName=FONT)
     story: list = [
         _p(title, st["title"]),
         _p(_("Release %(id)s, made on %(day)s. Method %(method)s; figures below %(k)s persons and the figures "
@@ -118,7 +118,7 @@ def _report(release: Release, series: Mapping[str, Mapping[str, ReleaseCell]]) -
     ]
     story += [_p(line, st["base"]) for line in narrative(release)]
     story += [_p(_("Persons received by quarter, whole country"), st["h2"]),
-              chart(series.get(NATIONAL_CODE, {}), release.year)]
+              QuarterChart(series.get(NATIONAL_CODE, {}), release.year)]
     for table in release.tables:
         block = table_block(release, table, st)
         if block:
@@ -176,34 +176,55 @@ def _cell(release: Release, key: CellKey) -> ReleaseCell | None:
         return None
 
 
-def chart(points: Mapping[str, ReleaseCell], year: str, width: float = 170 * mm, height: float = 48 * mm) -> Drawing:
-    """Bars for the four quarters of ``year``; a withheld quarter is a dashed outline with ``x``."""
-    d = Drawing(width, height)
-    quarters = [f"{year}Q{q}" for q in range(1, 5)]
-    values = [c.value for q in quarters if (c := points.get(q)) is not None and c.status == PUBLISHED and c.value]
-    top = max(values) if values else 1
-    base_y, plot_h = 12, height - 26
-    slot = width / 4
-    d.add(Line(0, base_y, width, base_y, strokeColor=GREY, strokeWidth=0.5))
-    for i, q in enumerate(quarters):
-        x = i * slot + slot * 0.25
-        w = slot * 0.5
-        cell = points.get(q)
-        d.add(String(x + w / 2, 2, nfc(period_label(q)), fontName=FONT, fontSize=7.5, textAnchor="middle",
-                     fillColor=GREY))
-        if cell is None:
-            d.add(String(x + w / 2, base_y + 4, nfc(_("not released")), fontName=FONT, fontSize=7,
-                         textAnchor="middle", fillColor=GREY))
-        elif cell.status != PUBLISHED or cell.value is None:
-            d.add(Rect(x, base_y, w, plot_h * 0.35, fillColor=None, strokeColor=PLUM, strokeDashArray=[2, 2]))
-            d.add(String(x + w / 2, base_y + plot_h * 0.35 / 2 - 3, MARK, fontName=f"{FONT}-Bold", fontSize=10,
-                         textAnchor="middle", fillColor=PLUM))
-        else:
-            h = plot_h * cell.value / top
-            d.add(Rect(x, base_y, w, h, fillColor=PLUM, strokeColor=None))
-            d.add(String(x + w / 2, base_y + h + 2, format_number(cell.value), fontName=FONT, fontSize=8,
-                         textAnchor="middle", fillColor=colors.black))
-    return d
+class QuarterChart(Flowable):
+    """Bars for the four quarters of a year, drawn straight on the page in the report's font; a withheld
+    quarter is a dashed outline with ``x``, never a zero bar."""
+
+    def __init__(self, points: Mapping[str, ReleaseCell], year: str, width: float = 170 * mm,
+                 height: float = 48 * mm):
+        super().__init__()
+        self.points, self.year, self.width, self.height = points, year, width, height
+
+    def wrap(self, available_width, available_height):
+        return self.width, self.height
+
+    def draw(self) -> None:
+        c = self.canv
+        quarters = [f"{self.year}Q{q}" for q in range(1, 5)]
+        values = [p.value for q in quarters if (p := self.points.get(q)) is not None
+                  and p.status == PUBLISHED and p.value]
+        top = max(values) if values else 1
+        base_y, plot_h = 12, self.height - 26
+        slot = self.width / 4
+        c.setStrokeColor(GREY)
+        c.setLineWidth(0.5)
+        c.line(0, base_y, self.width, base_y)
+        for i, q in enumerate(quarters):
+            x, w = i * slot + slot * 0.25, slot * 0.5
+            middle = x + w / 2
+            cell = self.points.get(q)
+            c.setFillColor(GREY)
+            c.setFont(FONT, 7.5)
+            c.drawCentredString(middle, 2, nfc(period_label(q)))
+            if cell is None:
+                c.setFont(FONT, 7)
+                c.drawCentredString(middle, base_y + 4, nfc(_("not released")))
+            elif cell.status != PUBLISHED or cell.value is None:
+                h = plot_h * 0.35
+                c.setStrokeColor(PLUM)
+                c.setDash(2, 2)
+                c.rect(x, base_y, w, h, stroke=1, fill=0)
+                c.setDash()
+                c.setFillColor(PLUM)
+                c.setFont(f"{FONT}-Bold", 10)
+                c.drawCentredString(middle, base_y + h / 2 - 3, MARK)
+            else:
+                h = plot_h * cell.value / top
+                c.setFillColor(PLUM)
+                c.rect(x, base_y, w, h, stroke=0, fill=1)
+                c.setFillColor(colors.black)
+                c.setFont(FONT, 8)
+                c.drawCentredString(middle, base_y + h + 2, format_number(cell.value))
 
 
 def table_block(release: Release, table: TableDef, st: dict[str, ParagraphStyle]) -> list | None:

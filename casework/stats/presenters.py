@@ -116,7 +116,8 @@ def _grid(table: TableDef, cells: Mapping[CellKey, ReleaseCell], own: str, geogr
                 dims = tuple(d for d in ((first.variable, code), (second.variable, code2)) if d[1] is not None)
                 values.append(shown(cells.get(CellKey(table.measure, "national", NATIONAL_CODE, own, dims))))
             rows.append((label(first, code) if code else _("Total"), values))
-        corner = f"{first.label_vi if is_vietnamese() else first.label_en} \\ {second.label_vi if is_vietnamese() else second.label_en}"
+        names = [(d.label_vi if is_vietnamese() else d.label_en) for d in (first, second)]
+        corner = " \\ ".join(names)
         return Grid(table, title(table), own, corner, columns, rows)
     dim = table.dimensions[0] if table.dimensions else None
     codes: list[str | None] = [*(dim.codes() if dim else ()), None]

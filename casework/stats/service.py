@@ -12,6 +12,7 @@ later quarter of the same year: there are no free date ranges and no filters (§
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import re
@@ -193,7 +194,8 @@ def make_release(period: object, user) -> StatRelease:
         db.session.flush()
     except IntegrityError as exc:  # another coordinator released the same quarter a moment ago
         db.session.rollback()
-        raise AlreadyReleased(_("This quarter has already been released. Published figures are never revised.")) from exc
+        raise AlreadyReleased(_("This quarter has already been released. Published figures are never "
+                                "revised.")) from exc
     db.session.execute(insert(StatCell), [
         {"release_id": row.id, "measure": c.key.measure, "geo_level": c.key.geo_level, "geo_code": c.key.geo_code,
          "period": c.key.period, "dims": dims_text(c.key), "tables": ",".join(c.tables), "status": c.status,
@@ -300,8 +302,9 @@ def person_measures() -> list[TableDef]:
     """One table per person measure published by province and quarter, for choosing a chart."""
     seen: dict[str, TableDef] = {}
     for t in tables():
-        if t.kind == "persons" and "province" in t.geo_levels and "quarter" in t.periods and not t.dimensions:
-            seen.setdefault(t.measure, t)
+        if t.kind == "persons" and "province" in t.geo_levels and "quarter" in t.periods:
+            if t.measure not in seen or (seen[t.measure].dimensions and not t.dimensions):
+                seen[t.measure] = t  # the total's own table names the measure best
     return sorted(seen.values(), key=lambda t: (t.domain != "cases", t.measure))
 
 
@@ -310,10 +313,39 @@ def main_measure() -> str:
     return measures[0].measure if measures else "survivors"
 
 
-def draft(province_code: str | None = None) -> Release:
-    """The coming quarter, counted live up to today and protected against the ledger: never stored."""
+def draft(province_code: str) -> Release:
+    """The current quarter of one province, counted live up to today: never stored, never downloadable.
+
+    Counted and protected over that province alone (its communes, and the province as the whole), with
+    the province's cells of the year's releases as the ledger: what she sees is protected the way a
+    release is, and computing it does not need the rest of the country.
+    """
     period = current_quarter()
-    return compute(period, "draft", until=today())
+    year = int(period[:4])
+    geo = geography()
+    communes = set(geo.communes_by_province.get(province_code, ()))
+    local = Geography(provinces=((province_code, geo.name("province", province_code)),),
+                      communes=tuple(c for c in geo.communes if c[0] in communes), scheme=geo.scheme)
+
+    def mine(key: CellKey) -> bool:
+        return (key.geo_level == "province" and key.geo_code == province_code) or \
+            (key.geo_level == "commune" and key.geo_code in communes)
+
+    # The quarter only: the year's figures (and the tables published by year) come with the release.
+    quarterly = [dataclasses.replace(t, periods=("quarter",)) for t in tables() if "quarter" in t.periods]
+    measures = {t.measure for t in quarterly}
+    earlier = [Release(r.release_id, r.period, r.created_at, r.method, r.parameters, local, (),
+                       tuple(c for c in r.cells if mine(c.key) and c.key.measure in measures
+                             and "Q" in c.key.period), (), {})
+               for r in ledger(year, before=period)]
+    records = (r for r in sources.records(date(year, 1, 1), today()) if r.province_code == province_code)
+    counted = count_cells(quarterly, records, period, local)
+    try:
+        return compute_release(release_id="draft", period=period, created_at=utcnow(), tables=quarterly,
+                               counted=counted, geography=local, earlier=earlier)
+    except ReleaseError as exc:
+        raise ReleaseRefused(_("No safe pattern of withheld figures was found for this quarter, so nothing "
+                               "was released. Please contact the system administrator.")) from exc
 
 
 def period_start_date(period: str) -> date:

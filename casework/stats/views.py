@@ -54,7 +54,8 @@ class ReleaseForm(FlaskForm):
 def _helpers():
     return {"period_label": presenters.period_label, "format_date": format_date,
             "format_datetime": format_datetime, "format_labels": FORMAT_LABELS, "format_names": format_names(),
-            "table_title": presenters.title, "caveat_text": lambda c: c["vi"] if presenters.is_vietnamese() else c["en"]}
+            "table_title": presenters.title,
+            "caveat_text": lambda c: c["vi"] if presenters.is_vietnamese() else c["en"]}
 
 
 @bp.get("/")
@@ -169,7 +170,7 @@ def draft():
     grids = []
     period = service.current_quarter()
     try:
-        release = service.draft()
+        release = service.draft(code)
     except DomainError as e:
         error = e.message
     else:
