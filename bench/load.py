@@ -453,6 +453,10 @@ def report(command: str, plan: dict, seeded_now: bool, runs: list[dict], url: st
         lines.append("")
         detail = "; ".join(f"{k}: {', '.join(f'{s}×{n}' for s, n in v.items())}" for k, v in errors.items() if v)
         cpu = r["cpu"]
+        own = cpu["generator"] + cpu["gunicorn"] + cpu["postgres"]
+        estimate = (f" At that cost {os.cpu_count()} cores given to this work alone would serve about "
+                    f"{(os.cpu_count() or 1) * len(all_samples) / own:.0f} requests per second (an estimate from "
+                    "the CPU figures, not a measurement)." if own and all_samples else "")
         expected, new_rows = len(r["created"]), r["after"] - r["before"]
         lines += [
             f"- Errors: {all_errors + sum(errors.get('sign-in', {}).values())}" + (f" ({detail})" if detail else "")
@@ -469,7 +473,7 @@ def report(command: str, plan: dict, seeded_now: bool, runs: list[dict], url: st
             f"{cpu['other']:.0f} s. Load average at the end {cpu['loadavg']}. Per request of the window: "
             f"gunicorn {cpu['gunicorn'] / max(1, len(all_samples)) * 1000:.0f} ms of CPU, PostgreSQL "
             f"{cpu['postgres'] / max(1, len(all_samples)) * 1000:.0f} ms, the load generator "
-            f"{cpu['generator'] / max(1, len(all_samples)) * 1000:.1f} ms.",
+            f"{cpu['generator'] / max(1, len(all_samples)) * 1000:.1f} ms." + estimate,
             f"- Sign-in of {len(r['login'])} users took {r['login_span']:.1f} s (argon2id at the production cost).",
             "",
         ]
