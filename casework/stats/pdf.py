@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -51,6 +52,8 @@ def _styles() -> dict[str, ParagraphStyle]:
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5, textColor=GREY),
         "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9),
         "head": ParagraphStyle("head", parent=base, fontName=f"{FONT}-Bold", fontSize=7.5, leading=9),
+        "num_head": ParagraphStyle("num_head", parent=base, fontName=f"{FONT}-Bold", fontSize=7.5, leading=9,
+                                   alignment=TA_RIGHT),
     }
 
 
@@ -136,16 +139,11 @@ def _report(release: Release, series: Mapping[str, Mapping[str, ReleaseCell]]) -
     return buf.getvalue()
 
 
-def _main_table(release: Release) -> TableDef | None:
-    for t in release.tables:
-        if t.kind == "persons" and not t.dimensions and "province" in t.geo_levels and "quarter" in t.periods:
-            return t
-    return None
-
-
 def narrative(release: Release) -> list[str]:
     """Three or four sentences written from the published figures only."""
-    main = _main_table(release)
+    from casework.stats.service import headline_table
+
+    main = headline_table(release.tables)
     lines: list[str] = []
     if main is not None:
         total = _cell(release, CellKey(main.measure, "national", NATIONAL_CODE, release.period))
@@ -239,7 +237,7 @@ def table_block(release: Release, table: TableDef, st: dict[str, ParagraphStyle]
     columns: list[tuple[str, str | None]] = [(c.label_vi, c.code) for c in dim.categories] if dim else []
     columns.append((_("Total"), None))
     codes = [NATIONAL_CODE] + (list(release.geography.codes("province")) if level == "province" else [])
-    header = [_p(_("Place"), st["head"])] + [_p(label, st["head"]) for label, _c in columns]
+    header = [_p(_("Place"), st["head"])] + [_p(label, st["num_head"]) for label, _c in columns]
     rows = [header]
     for code in codes:
         geo_level = "national" if code == NATIONAL_CODE else "province"
@@ -249,8 +247,8 @@ def table_block(release: Release, table: TableDef, st: dict[str, ParagraphStyle]
             row.append(value_text(_cell(release, key)))
         rows.append(row)
     name_w = 38 * mm
-    other_w = (A4[0] - 36 * mm - name_w) / len(columns)
-    t = Table(rows, colWidths=[name_w] + [other_w] * len(columns), repeatRows=1)
+    other_w = min((A4[0] - 36 * mm - name_w) / len(columns), 24 * mm)
+    t = Table(rows, colWidths=[name_w] + [other_w] * len(columns), repeatRows=1, hAlign="LEFT")
     t.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), FONT, 7.5),
         ("ALIGN", (1, 1), (-1, -1), "RIGHT"),

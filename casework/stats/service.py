@@ -214,7 +214,8 @@ def render_all(release: Release) -> dict[str, bytes]:
     out = {fmt: formats.render(release, fmt) for fmt in ("csv", "json", "xlsx", "dhis2", "adx", *EXTRA_FORMATS)}
     if release.period.endswith("Q4"):
         out["dhis2-year"] = formats.render(release, "dhis2-year")
-    out["pdf"] = quarterly_report(release, series(release))
+    main = headline_table(release.tables)
+    out["pdf"] = quarterly_report(release, series(release, main.measure if main else None))
     return out
 
 
@@ -305,7 +306,15 @@ def person_measures() -> list[TableDef]:
         if t.kind == "persons" and "province" in t.geo_levels and "quarter" in t.periods:
             if t.measure not in seen or (seen[t.measure].dimensions and not t.dimensions):
                 seen[t.measure] = t  # the total's own table names the measure best
-    return sorted(seen.values(), key=lambda t: (t.domain != "cases", t.measure))
+    # Trusted-address casework first: its survivors are the pilot's headline figure.
+    return sorted(seen.values(), key=lambda t: (t.domain != "casework", t.measure))
+
+
+def headline_table(candidates) -> TableDef | None:
+    """The table of the report's summary and chart: the first person total by province and quarter."""
+    totals = [t for t in candidates if t.kind == "persons" and not t.dimensions and "province" in t.geo_levels
+              and "quarter" in t.periods]
+    return sorted(totals, key=lambda t: (t.domain != "casework", t.measure))[0] if totals else None
 
 
 def main_measure() -> str:

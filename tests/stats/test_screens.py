@@ -226,7 +226,7 @@ def test_demo_data_releases_in_every_format(app):
     assert set(("csv", "json", "xlsx", "pdf", "dhis2", "adx")) <= set(formats)
     pdf = service.download(row, "pdf").content
     text = _pdf_text(pdf)
-    assert "Số liệu thống kê" in text and "Trang 1/" in text
+    assert "Tin Cậy: số liệu thống kê quý" in text and "Trang 1/" in text
     pdftoppm = shutil.which("pdftoppm")
     if os.environ.get("SAVE_SCREENS") == "1" and pdftoppm:
         target = ROOT / "docs" / "stats-report-page1"
