@@ -11,7 +11,7 @@ bp = Blueprint("livelihood", __name__, url_prefix="/livelihood")
 
 
 def register(app: Flask) -> None:
-    """Attach the screens, menu entries and demo data of this package."""
+    """Attach the screens, menu entries, demo data and statistics of this package."""
     from flask_babel import lazy_gettext as _l
 
     from casework import demo, nav
@@ -28,3 +28,12 @@ def register(app: Flask) -> None:
     nav.add(app, "livelihood.proposals", _l("Proposals"), [Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER], order=42)
     nav.add(app, "livelihood.budgets", _l("Budget"), [Role.PROVINCE_OFFICER], order=43)
     demo.add_loader(app, load_demo)
+    _register_statistics(app)
+
+
+def _register_statistics(app: Flask) -> None:
+    from casework.stats.sources import add_source
+    from livelihood.tables import livelihood_records, register_tables
+
+    register_tables()
+    add_source(app, livelihood_records)

@@ -29,7 +29,7 @@ def register(app: Flask) -> None:
     nav.add(app, "referral.deadlines", _l("Referral deadlines"), [Role.PROVINCE_OFFICER, Role.ADMIN], order=71)
     nav.add(app, "referral.notification_list", MenuLabel(), readers, order=85)
     _register_case_hooks(app)
-    _register_statistics()
+    _register_statistics(app)
     app.cli.add_command(referral_cli)
     demo.add_loader(app, load_demo_referrals)
 
@@ -57,7 +57,9 @@ def _register_case_hooks(app: Flask) -> None:
         panels.append(case_panel)
 
 
-def _register_statistics() -> None:
-    from referral.tables import register_tables
+def _register_statistics(app: Flask) -> None:
+    from casework.stats.sources import add_source
+    from referral.tables import referral_records, register_tables
 
     register_tables()
+    add_source(app, referral_records)

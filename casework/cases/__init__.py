@@ -21,3 +21,12 @@ def register(app: Flask) -> None:
             [Role.HOST, Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER, Role.ADMIN], order=20)
     nav.add(app, "cases.settings", _l("Shelter settings"), [Role.PROVINCE_OFFICER, Role.ADMIN], order=70)
     demo.add_loader(app, load_demo_cases)
+    _register_statistics(app)
+
+
+def _register_statistics(app: Flask) -> None:
+    from casework.cases.tables import case_records, register_tables
+    from casework.stats.sources import add_source
+
+    register_tables()
+    add_source(app, case_records)

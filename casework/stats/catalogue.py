@@ -33,7 +33,7 @@ COMPLEMENT = "!"  # prefix of the hidden "does not have category c" cell (§2.2)
 # about disclosure and goes through the core (§2.3 "the export may produce only these tables").
 VARIABLES = frozenset({
     "act_form", "age_group", "sex", "ethnicity", "referral_service", "referral_outcome",
-    "case_outcome", "closure_reason", "proposal_stage",
+    "case_outcome", "closure_reason", "proposal_stage", "survivor_status",
 })
 # Never a dimension (§2.3 "Never export"): named so that the error says why, not only "unknown".
 FORBIDDEN_VARIABLES = frozenset({
