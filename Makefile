@@ -81,7 +81,13 @@ test: install
 test-postgres: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# The SQL-injection scan drives Debian's sqlmap; installed when missing and we are root.
 security: install
+	@if [ ! -x /usr/bin/sqlmap ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing: sqlmap"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlmap; \
+	  else echo "Please install sqlmap (Debian package) for make security."; exit 1; fi; \
+	fi
 	bash tools/security.sh
 
 bench: install
