@@ -32,7 +32,7 @@ from tests.browser.conftest import (
 )
 from tests.stats.test_ledger import Q3, FakeSource
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # one release: minutes of CPU on 2 cores
 
 RELEASE_ID = f"{Q3}-r1"
 RELEASE_TIMEOUT_MS = 900_000
