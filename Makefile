@@ -22,11 +22,13 @@ find_python = $(shell \
     done; \
   fi)
 
-.PHONY: help install run test test-postgres messages security bench clean system-tools
+.PHONY: help install run test test-fast test-postgres messages security bench clean system-tools
 
 help:
 	@echo "make run    start Tin Cậy on http://127.0.0.1:5000 (SQLite, keys and demo data in ./$(INSTANCE))"
-	@echo "make test   install and run the whole test suite"
+	@echo "make test   install and run the whole test suite, every tier, in parallel (SQLite)"
+	@echo "make test-fast   the everyday suite: without the browser, national and slow tiers"
+	@echo "make test-postgres   the whole suite on PostgreSQL (TEST_DATABASE_URL, one database per worker)"
 	@echo "make security / make bench   static checks and SQL-injection scan / benchmarks"
 
 $(PY):
@@ -62,7 +64,7 @@ system-tools:
 	fi
 
 messages: $(STAMP)
-	@for d in casework/translations casework/cases/translations casework/stats/translations referral/translations livelihood/translations; do \
+	@for d in casework/translations casework/cases/translations casework/stats/translations casework/offline/translations referral/translations livelihood/translations; do \
 	  if [ -d $$d ]; then $(VENV)/bin/pybabel compile -d $$d >/dev/null 2>&1 || exit 1; fi; \
 	done
 
@@ -75,11 +77,21 @@ run: install $(INSTANCE)/keys/.created
 	$(FLASK) demo load --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install
-	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+# One worker per core (pytest-xdist). A file's tests stay on one worker (loadfile): the module fixtures that
+# start servers or build a release run once. Tiers are markers (pyproject.toml): browser, national,
+# postgres, slow; make test runs them all, make test-fast leaves out browser, national and slow.
+PYTEST := $(PY) -m pytest -p no:cacheprovider -n $${PYTEST_WORKERS:-auto} --dist loadfile
 
+test: install
+	$(PYTEST) $(PYTEST_ARGS)
+
+test-fast: install
+	$(PYTEST) -m "not browser and not national and not slow" $(PYTEST_ARGS)
+
+# Each worker creates its own database next to TEST_DATABASE_URL's (…/test_gw0, …/test_gw1) from the
+# server's postgres maintenance database, and drops it at the end.
 test-postgres: install
-	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(PYTEST) $(PYTEST_ARGS)
 
 # The SQL-injection scan drives Debian's sqlmap; installed when missing and we are root.
 security: install

@@ -137,12 +137,13 @@ class Bench:
         self.ctx.pop()
 
     def empty(self) -> None:
-        from casework.protect.audit import AuditEvent
+        from casework.protect.audit import AuditAnchor, AuditChainHead, AuditEvent
         from casework.protect.fields import BlindIndex
 
         db = self.db
         db.session.remove()
-        tables = (self.Person.__table__, self.Clear.__table__, BlindIndex.__table__, AuditEvent.__table__)
+        tables = (self.Person.__table__, self.Clear.__table__, BlindIndex.__table__, AuditEvent.__table__,
+                  AuditChainHead.__table__, AuditAnchor.__table__)
         if db.engine.dialect.name == "sqlite":
             for t in tables:
                 db.session.execute(t.delete())
@@ -443,7 +444,8 @@ def bench_audit(b: Bench, n: int) -> dict:
             chunk = []
     if chunk:
         db.session.execute(t.insert(), chunk)
-        db.session.commit()
+    db.session.execute(audit.AuditChainHead.__table__.insert().values(chain=audit.NATIONAL, seq=n, mac=prev))
+    db.session.commit()
     built = time.perf_counter() - start
     db.session.remove()
     start = time.perf_counter()

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 
 from casework.config import Settings, load_settings
+from casework.routing import LazyBuilderRule
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -21,9 +22,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(instance_path),
         template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
     )
+    app.url_rule_class = LazyBuilderRule  # each URL builder compiled at its first use (casework/routing.py)
     settings = load_settings(instance_path, test_config)
     configure_settings(app, settings)
     configure_logging(app)
+    configure_data_files(settings)
     configure_keys(app, settings)
     configure_extensions(app, settings)
     configure_models()
@@ -32,6 +35,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_blueprints(app)
     configure_errors(app)
     configure_cli(app)
+    from casework.protect.chainer import install
+
+    install(app)
     return app
 
 
@@ -55,7 +61,7 @@ def configure_settings(app: Flask, s: Settings) -> None:
         BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
         BABEL_TRANSLATION_DIRECTORIES=";".join(
             str(Path(__file__).resolve().parent.parent / d / "translations")
-            for d in ("casework", "casework/cases", "casework/stats", "referral", "livelihood")
+            for d in ("casework", "casework/cases", "casework/stats", "casework/offline", "referral", "livelihood")
         ),
         PREFERRED_URL_SCHEME="https" if s.force_https else "http",
         JSON_SORT_KEYS=False,
@@ -66,7 +72,11 @@ def configure_settings(app: Flask, s: Settings) -> None:
 def _engine_options(s: Settings) -> dict[str, Any]:
     if s.uses_sqlite:
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+    # No ping before each checkout (issue 18: a round trip on every request). Connections are replaced after
+    # ``pool_recycle`` seconds instead, below the idle timeouts of PostgreSQL proxies and firewalls; one
+    # dropped anyway (a database restart) fails that request once and the pool discards it (SQLAlchemy
+    # invalidates the whole pool on a disconnect error), so the next request gets a fresh connection.
+    return {"pool_pre_ping": False, "pool_recycle": s.db_pool_recycle_seconds, "pool_size": 5, "max_overflow": 5}
 
 
 def configure_logging(app: Flask) -> None:
@@ -82,8 +92,14 @@ def configure_keys(app: Flask, s: Settings) -> None:
     (``casework.protect.canary``), so a wrong or replaced key file stops the app too.
     """
     from casework.protect.canary import check_key_canaries
-    from casework.protect.keys import KeyError_, load_keys
+    from casework.protect.keys import KeyError_, load_keys, open_to_others, require_private
 
+    if s.environment == "production":
+        require_private(Path(s.keys_dir))  # a key others can read decrypts every case
+    else:
+        for path, mode in open_to_others(Path(s.keys_dir)):
+            logging.getLogger("casework.protect").warning("key path %s has mode %04o: production would refuse "
+                                                          "to start", path, mode)
     try:
         keys = load_keys(Path(s.keys_dir))
     except KeyError_:
@@ -120,10 +136,44 @@ def configure_extensions(app: Flask, s: Settings) -> None:
                 cur.close()
 
 
+def configure_data_files(s: Settings) -> None:
+    if s.uses_sqlite:
+        private_sqlite_file(s.database_url)
+
+
+def private_sqlite_file(database_url: str) -> None:
+    """Create the embedded SQLite database file 0600 (its folder 0700 when we create it), before SQLite does.
+
+    SQLite would create it with the process umask (often 0644: readable by every account on the server);
+    its -wal and -shm files take the database file's mode. An existing file open to group or others is
+    narrowed to 0600: it holds every case's ciphertext, wrapped keys and the audit trail.
+    """
+    from sqlalchemy.engine import make_url
+
+    name = make_url(database_url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        try:
+            os.chmod(path, 0o600)
+        except OSError:  # not ours to change: say so, the operator decides
+            logging.getLogger("casework").warning("database file %s has mode %04o; make it 0600", path, mode)
+            return
+        logging.getLogger("casework").warning("database file %s had mode %04o; narrowed to 0600", path, mode)
+
+
 def configure_models() -> None:
     """Import every model module so that the metadata (and ``flask db check``) sees all tables."""
     import casework.auth.models
     import casework.cases.models
+    import casework.drafts.models
+    import casework.notify
+    import casework.offline.models
     import casework.protect.audit
     import casework.protect.fields
     import casework.stats.models  # noqa: F401
@@ -145,7 +195,7 @@ def configure_blueprints(app: Flask) -> None:
     # Domain packages are imported here and nowhere else in casework (DESIGN §3.1).
     import livelihood
     import referral
-    from casework import cases, main
+    from casework import cases, main, offline
     from casework.api import bp as api_bp
     from casework.api import load_routes
     from casework.auth import admin_bp
@@ -161,7 +211,16 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(stats_bp)
+    from casework import digest, drafts, notify, work
+    from casework.auth import changes
+
+    work.register(app)
+    drafts.register(app)  # issue 13: forms that survive a lost session
+    notify.register(app)
+    digest.register(app)
+    changes.register_work(app)
     cases.register(app)
+    offline.register(app)
     for domain in (referral, livelihood):
         domain.register(app)
     app.register_blueprint(api_bp)

@@ -32,6 +32,25 @@ def keys_init():
     click.echo(f"Created {len(names)} key files in {_settings().keys_dir} (mode 0600). Back them up offline.")
 
 
+@keys_cli.command("export-audit-public")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def keys_export_audit_public(file):
+    """Write the checkpoint public key (PEM) to FILE for the auditor, who verifies with only that file."""
+    from casework.protect.audit import public_key_fingerprint, public_key_pem
+    from casework.protect.keys import KeyError_, current_keys
+
+    keys = current_keys()
+    try:
+        pem = public_key_pem(keys)
+    except KeyError_ as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
+    file.write_bytes(pem)
+    click.echo(f"Wrote the checkpoint public key to {file} "
+               f"(fingerprint {public_key_fingerprint(keys.checkpoint_public_key)}). Give it to the auditor and "
+               "read the fingerprint to her by another channel.")
+
+
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([
@@ -64,28 +83,77 @@ def users_create(username, role, scope, addresses, organisation, display_name, p
 
 
 @audit_cli.command("verify")
-def audit_verify():
-    """Exit 0 when the chain and the newest checkpoint agree, 1 with the first bad sequence number."""
-    from casework.protect.audit import verify_chain
+@click.option("--public-key", "public_key_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The checkpoint public key exported for the auditor (keys export-audit-public): the only key "
+                   "trusted for the anchor signatures; the checkpoint file must exist.")
+def audit_verify(public_key_file):
+    """Exit 0 when every chain, its head, every anchor (database and checkpoint file) agree and no committed
+    event waits unsealed beyond the sealing delay; 1 with the first bad sequence number (or the anchors' or
+    the inbox's fault) on one line."""
+    from casework.protect.audit import load_public_key, verify_chain
 
-    result = verify_chain(checkpoint_dir=Path(_settings().checkpoint_dir))
+    public_key = None
+    if public_key_file is not None:
+        try:
+            public_key = load_public_key(public_key_file)
+        except ValueError as e:
+            click.echo(f"bad: checkpoint ({e})")
+            sys.exit(1)
+    result = verify_chain(checkpoint_dir=Path(_settings().checkpoint_dir), public_key=public_key)
     if result.ok:
-        click.echo(f"ok: {result.checked} events, chain intact")
+        chains = f" in {result.chains} chains" if result.chains > 1 else ""
+        suffix = (f"; {result.checkpoints} checkpoints signed by the given public key" if public_key is not None
+                  else "")
+        click.echo(f"ok: {result.checked} events{chains}, chain intact{suffix}")
         sys.exit(0)
-    click.echo(f"bad: {result.first_bad_seq} ({result.problem})")
+    click.echo(f"bad: {result.first_bad_seq if result.first_bad_seq is not None else result.where} "
+               f"({result.problem})")
     sys.exit(1)
 
 
 @audit_cli.command("checkpoint")
 def audit_checkpoint():
-    """Sign the newest event's sequence number and MAC into the checkpoint file outside the database."""
-    from casework.protect.audit import write_checkpoint
+    """Seal what is sealable, then sign every chain head into an anchor now: in the database, the
+    checkpoint file outside it and the other witnesses (and record the line in the trail)."""
+    from casework.protect.audit import NATIONAL, anchor_heads
+    from casework.protect.chainer import write_checkpoint
 
     entry = write_checkpoint(Path(_settings().checkpoint_dir))
     if entry is None:
         click.echo("no events yet: nothing to checkpoint")
     else:
-        click.echo(f"checkpoint: seq {entry['seq']}")
+        heads = anchor_heads(entry)
+        click.echo("checkpoint: " + "; ".join(f"seq {s}" if c == NATIONAL else f"chain {c} seq {s}"
+                                              for c, (s, _m) in sorted(heads.items(), key=lambda h: h[0] != NATIONAL)))
+
+
+@audit_cli.command("seal")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+def audit_seal(batch_size):
+    """One pass of the chainer: seal every committed event that can be sealed now, and say how many."""
+    from casework.protect.chainer import seal
+
+    click.echo(f"sealed: {seal(batch_size)}")
+
+
+@audit_cli.command("chainer")
+@click.option("--interval", default=0.5, show_default=True, type=click.FloatRange(0.05, 60),
+              help="Seconds between passes when nothing was left to seal.")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+def audit_chainer(interval, batch_size):
+    """Seal events and write anchors until stopped (SIGTERM or Ctrl-C). Several may run at once."""
+    import signal
+
+    from casework.protect.chainer import Chainer
+
+    chainer = Chainer(current_app._get_current_object(), interval=interval, batch=batch_size)
+    signal.signal(signal.SIGTERM, lambda *_: chainer.stop.set())
+    click.echo("audit chainer running", err=True)
+    try:
+        chainer.run()
+    except KeyboardInterrupt:
+        pass
+    click.echo("audit chainer stopped", err=True)
 
 
 @demo_cli.command("load")

@@ -36,10 +36,37 @@ class Settings:
     login_rate_limit: str = "20 per minute"
     api_token_hours: int = 8
     max_upload_mb: int = 10
+    xlsx_max_uncompressed_mb: int = 20  # an .xlsx upload expanding beyond this is refused (zip bomb)
     force_https: bool = False
     allow_embedded_defaults: bool = False
     default_locale: str = "vi"
     exit_url: str = "https://www.google.com/search?q=th%E1%BB%9Di+ti%E1%BA%BFt"
+    # Issue 17: entries sealed offline older than this are kept as drafts instead of saved; an offline
+    # private key replaced by ``keys rotate --offline`` still opens entries for this many days.
+    offline_max_age_days: int = 30
+    offline_key_grace_days: int = 60
+    # Issue 13: the daily e-mail digest (``flask notify digest``), off while smtp_host is empty. public_url is
+    # the address users open the app at: the digest's link to the queue starts with it.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)  # better from TINCAY_SMTP_PASSWORD than the file
+    mail_from: str = ""
+    public_url: str = ""
+    # Issue 18: PostgreSQL connections are replaced after this many seconds instead of pinged on each request.
+    db_pool_recycle_seconds: int = 300
+    # Issue 18: each web process runs the deadline sweep (``flask notify overdue``) in a background thread at
+    # most this often, never inside a page; 0 leaves it to cron alone (the default while testing).
+    notify_sweep_seconds: int = 60
+    # Issue 18: the audit chainer. "thread": the app seals events itself (embedded default); "off": run
+    # ``flask audit chainer`` beside the app (production). Anchors every audit_anchor_seconds (0: never) to
+    # the database, checkpoint_dir, each of audit_witness_dirs (comma-separated) and audit_witness_url.
+    audit_chainer: str = "thread"
+    audit_anchor_seconds: int = 60
+    audit_seal_delay_seconds: int = 2
+    audit_witness_dirs: str = ""
+    audit_witness_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -97,8 +124,25 @@ def _complete(s: Settings, instance_path: Path) -> Settings:
     keys = s.keys_dir or str(instance_path / "keys")
     if s.session_idle_minutes < 1 or s.session_absolute_hours < 1:
         raise ConfigError("Session timeouts must be positive.")
+    if s.db_pool_recycle_seconds < 1 or s.notify_sweep_seconds < 0:
+        raise ConfigError("Settings db_pool_recycle_seconds and notify_sweep_seconds must not be negative.")
     if s.max_upload_mb < 1 or s.max_upload_mb > 100:
         raise ConfigError("Setting max_upload_mb must be between 1 and 100.")
+    if s.smtp_host:
+        if not 0 < s.smtp_port < 65536:
+            raise ConfigError("Setting smtp_port must be between 1 and 65535.")
+        if "@" not in s.mail_from:
+            raise ConfigError("Setting mail_from (the digest's sender address) is needed with smtp_host.")
+        if not s.public_url.startswith(("https://", "http://")):
+            raise ConfigError("Setting public_url (https://…, the link in the digest) is needed with smtp_host.")
+        if s.environment == "production" and not s.public_url.startswith("https://"):
+            raise ConfigError("Setting public_url must start with https:// in production.")
+    if s.audit_chainer not in ("thread", "off"):
+        raise ConfigError("Setting audit_chainer must be thread or off.")
+    if s.audit_anchor_seconds < 0 or s.audit_seal_delay_seconds < 0:
+        raise ConfigError("Settings audit_anchor_seconds and audit_seal_delay_seconds must not be negative.")
+    if s.audit_witness_url and not s.audit_witness_url.startswith(("https://", "http://")):
+        raise ConfigError("Setting audit_witness_url must start with https:// or http://.")
     s = Settings(
         **{
             **{f.name: getattr(s, f.name) for f in fields(Settings)},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -19,14 +19,26 @@ from casework.cases.models import Address
 from casework.extensions import db
 
 # Printed for the demo on purpose; real accounts are created with their own password.
-DEMO_PASSWORD = "demo-tin-cay-2026"  # noqa: S105  # nosec B105
+DEMO_PASSWORD = "hoa-sen-mua-he-2026"  # noqa: S105  # nosec B105
 
-# Pilot provinces after the 2025 merger (vietnam-domain §4.2) with one commune each.
+# Pilot provinces after the 2025 merger (vietnam-domain §4.2), two demo trusted addresses in each. The last
+# two are the plan's pilot provinces (issue 13): Thanh Hóa, and Đồng Nai, which now holds Bình Phước.
 DEMO_PLACES = [
     ("19", "Thái Nguyên"),
     ("11", "Điện Biên"),
     ("15", "Lào Cai"),
+    ("38", "Thanh Hóa"),
+    ("75", "Đồng Nai"),
 ]
+# Rural communes (xã, 2025 units) chosen for the pilot provinces; the others take their first two communes.
+# Thanh Hóa: Xã Bá Thước and Xã Cẩm Thủy, in the western hills. Đồng Nai: Xã Lộc Ninh (former Bình Phước
+# province, on the Cambodian border) and Xã Định Quán (former Đồng Nai).
+DEMO_COMMUNES = {
+    "38": ("14923", "15127"),
+    "75": ("25270", "26206"),
+}
+# The accounts that belong to no province, printed last.
+NATIONAL = ""
 
 
 @dataclass
@@ -36,6 +48,8 @@ class DemoContext:
     addresses: list[Address]
     users: dict[str, User]
     echo: Callable[[str], None]
+    # username → the province code the account works in (printed grouped by province); loaders add theirs.
+    province_of: dict[str, str] = field(default_factory=dict)
 
 
 def add_loader(app, loader: Callable[[DemoContext], None]) -> None:
@@ -45,7 +59,51 @@ def add_loader(app, loader: Callable[[DemoContext], None]) -> None:
 def _first_communes(province_code: str, n: int) -> list[str]:
     from casework.geo import data as geo
 
+    chosen = DEMO_COMMUNES.get(province_code)
+    if chosen:
+        return [code for code in chosen if geo.commune(code) is not None][:n]
     return [c.code for c in geo.communes(province_code)[:n]]
+
+
+_ROLE_WORDS = {
+    "host": "chủ ĐCTC (host)",
+    "commune_officer": "cán bộ Hội LHPN xã (commune officer)",
+    "province_officer": "cán bộ Hội LHPN tỉnh (province officer)",
+    "service_provider": "cơ quan cung cấp dịch vụ (service provider)",
+    "coordinator": "điều phối quốc gia (coordinator)",
+    "admin": "quản trị (admin)",
+    "auditor": "kiểm toán (auditor)",
+}
+
+
+def print_logins(ctx: DemoContext) -> None:
+    """The demo accounts grouped by province (then the national ones), each with its role and place."""
+    from casework.geo import data as geo
+
+    groups: dict[str, list[str]] = {}
+    for username in ctx.users:
+        groups.setdefault(ctx.province_of.get(username, NATIONAL), []).append(username)
+    names = dict(DEMO_PLACES)
+    order = [code for code, _name in DEMO_PLACES if code in groups] + sorted(
+        code for code in groups if code not in names and code != NATIONAL)
+    for code in [*order, NATIONAL] if NATIONAL in groups else order:
+        if code == NATIONAL:
+            ctx.echo("Cả nước / national:")
+        else:
+            province = geo.province(code)
+            ctx.echo(f"{province.name if province else names.get(code, code)} ({code}):")
+        for username in groups[code]:
+            user = ctx.users[username]
+            place = ""
+            if user.role == "host":
+                place = ", ".join(a.name for a in user.addresses)
+            elif user.commune_code:
+                commune = geo.commune(user.commune_code)
+                place = commune.name if commune else user.commune_code
+            elif user.role == "service_provider":
+                place = user.display_name or ""
+            line = f"  {username:<12} {_ROLE_WORDS.get(user.role, user.role)}"
+            ctx.echo(f"{line}  {place}".rstrip())
 
 
 def load_demo(cases: int = 60, if_empty: bool = False, echo: Callable[[str], None] = print) -> None:
@@ -64,6 +122,7 @@ def load_demo(cases: int = 60, if_empty: bool = False, echo: Callable[[str], Non
         users[username] = user
         return user
 
+    province_of: dict[str, str] = {}
     for i, (province_code, _name) in enumerate(DEMO_PLACES, start=1):
         communes = _first_communes(province_code, 2)
         for j, commune_code in enumerate(communes, start=1):
@@ -75,15 +134,19 @@ def load_demo(cases: int = 60, if_empty: bool = False, echo: Callable[[str], Non
         make(f"host{i}", "host", display_name=f"Chủ nhà Demo {i}", address_ids=(addresses[-2].id,))
         make(f"xa{i}", "commune_officer", display_name=f"Cán bộ xã Demo {i}", scope=communes[0])
         make(f"tinh{i}", "province_officer", display_name=f"Cán bộ tỉnh Demo {i}", scope=province_code)
+        # Issues 12 and 13: second approvals, budget changes and tranches need a second officer of the province.
+        make(f"tinh{i}b", "province_officer", display_name=f"Cán bộ tỉnh Demo {i}B", scope=province_code)
+        for username in (f"host{i}", f"xa{i}", f"tinh{i}", f"tinh{i}b"):
+            province_of[username] = province_code
     make("dieuphoi", "coordinator", display_name="Điều phối Demo")
     make("quantri", "admin", display_name="Quản trị Demo")
+    make("quantri2", "admin", display_name="Quản trị Demo 2")  # account changes need a second administrator
     make("kiemtoan", "auditor", display_name="Kiểm toán Demo")
-    ctx = DemoContext(rng, cases, addresses, users, echo)
+    ctx = DemoContext(rng, cases, addresses, users, echo, province_of)
     for loader in current_app.extensions.get("tincay.demo", []):
         loader(ctx)
     db.session.commit()
     echo("Demo data loaded. Sign in at http://127.0.0.1:5000 with any of these accounts;")
     echo(f"every password is: {DEMO_PASSWORD}")
     echo("At the first sign-in leave the code empty, then scan the QR code with an authenticator app.")
-    for username, user in users.items():
-        echo(f"  {username:<12} {user.role}")
+    print_logins(ctx)

@@ -1,5 +1,7 @@
 """Extension objects, created unbound; ``create_app`` binds them."""
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -25,6 +27,12 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# What models subclass. Flask-SQLAlchemy builds ``db.Model`` at run time from ``Base``; type checkers see
+# ``Base`` itself, so mapped attributes are typed (``Mapped[...]``) without a plugin.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectMultipleField, widgets
+from wtforms import Field, SelectChoice, SelectMultipleField, widgets
+from wtforms.fields import FieldList, FormField
 
-from casework.errors import DomainError
+from casework.errors import DomainError, ValidationError
 
 
 def apply_domain_errors(form: FlaskForm, error: DomainError, aliases: Mapping[str, str] | None = None) -> None:
@@ -21,6 +24,101 @@ def apply_domain_errors(form: FlaskForm, error: DomainError, aliases: Mapping[st
             form.form_errors.extend(messages)
     if not error.fields:
         form.form_errors.append(error.message)
+
+
+def merge_errors(form: FlaskForm, errors: Mapping[str, list[str]] | DomainError,
+                 aliases: Mapping[str, str] | None = None) -> None:
+    """Add errors to the form without repeating one: a field that already shows the field check's message
+    (say "not a date") does not also get the service's ("enter the date") for the same value."""
+    if isinstance(errors, DomainError):
+        fields, message = errors.fields, errors.message
+    else:
+        fields, message = dict(errors), None
+    aliases = aliases or {}
+    for name, messages in fields.items():
+        field = getattr(form, aliases.get(name, name), None)
+        if field is not None and hasattr(field, "errors"):
+            if not field.errors:
+                field.errors = list(messages)
+        else:
+            form.form_errors.extend(m for m in messages if m not in form.form_errors)
+    if message is not None and not fields and message not in form.form_errors:
+        form.form_errors.append(message)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What :func:`validate_in_one_round` found: ``saved`` with the service's ``value``, or not saved."""
+
+    saved: bool
+    value: Any = None
+
+
+def validate_in_one_round(form: FlaskForm, save: Callable[[], Any], *,
+                          field_errors: Mapping[str, list[str]] | None = None,
+                          aliases: Mapping[str, str] | None = None,
+                          catch: type[DomainError] | tuple[type[DomainError], ...] = ValidationError,
+                          apply: Callable[[FlaskForm, DomainError], None] | None = None) -> Submitted:
+    """Validation in one round (issue 13): the form's field checks and the service's own checks in one answer.
+
+    ``field_errors`` are the view's parsing errors ({field: messages}); ``save`` calls the service, which
+    raises a :class:`ValidationError` carrying {field: messages}. The service runs inside a savepoint even when
+    a field check failed, so that its own errors join the field errors; the savepoint is then rolled back and
+    nothing is saved. A form whose CSRF token failed never reaches the service.
+    """
+    from casework.extensions import db
+
+    form.validate()
+    if field_errors:
+        merge_errors(form, field_errors, aliases)
+    if form.errors.get("csrf_token"):
+        return Submitted(False)
+    failed = bool(form.errors or form.form_errors)
+    savepoint = db.session.begin_nested()
+    try:
+        value = save()
+    except catch as e:
+        if savepoint.is_active:
+            savepoint.rollback()
+        if apply is not None:
+            apply(form, e)
+        else:
+            merge_errors(form, e, aliases)
+        return Submitted(False)
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    if failed:
+        savepoint.rollback()
+        return Submitted(False)
+    savepoint.commit()
+    return Submitted(True, value)
+
+
+def _fields(form: Any) -> Iterator[Field]:
+    for f in form:
+        if isinstance(f, FormField):
+            yield from _fields(f.form)
+        elif isinstance(f, FieldList):
+            for entry in f:
+                yield from (_fields(entry.form) if isinstance(entry, FormField) else [entry])
+        else:
+            yield f
+
+
+def error_summary(form: Any) -> list[tuple[str | None, str, str]]:
+    """Every error of the form for the summary at its top: (anchor id or None, label, message), errors without
+    a field first, then the fields in the order of the form."""
+    out: list[tuple[str | None, str, str]] = [(None, "", str(m)) for m in getattr(form, "form_errors", [])]
+    for f in _fields(form):
+        if f.name == "csrf_token" or f.type in ("HiddenField", "CSRFTokenField"):
+            out.extend((None, "", str(m)) for m in f.errors or [])
+            continue
+        label = f.label.text if f.label is not None else ""
+        for m in f.errors or []:
+            out.append((f.id, str(label), str(m)))
+    return out
 
 
 def form_status(form: FlaskForm) -> int:

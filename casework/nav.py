@@ -27,3 +27,102 @@ def nav_items() -> list[tuple[str, str]]:
         return []
     items = sorted(current_app.extensions.get("tincay.nav", []), key=lambda i: i.order)
     return [(i.endpoint, str(i.label)) for i in items if current_user.role in i.roles]
+
+
+# --- counts in the menu ("Việc cần làm (3)", "Thông báo (2)"), kept a minute per session (issue 18) -----------
+#
+# Each count costs queries on every page (the work queue's count alone runs one query per kind of work), yet
+# it changes only when something is written. So a count is kept per signed-in session for COUNT_SECONDS and
+# dropped early, for every session of this process, as soon as this process commits any change other than
+# the audit trail's and the session's own bookkeeping (an intake, a notification created or read, a
+# referral answered, a sweep): whatever she or anyone does through this process shows on the next page.
+# A change made by another process (another web worker, ``flask notify overdue`` from cron) shows within
+# COUNT_SECONDS. The pages themselves (the queue, the notification list) always read live.
+
+COUNT_SECONDS = 60.0
+_MAX_ENTRIES = 20_000
+# Tables whose writes leave every count as it was: the trail written by every read, and the session's or the
+# token's "last seen" time.
+_NEUTRAL_TABLE_PREFIXES = ("audit", "user_session", "api_token")
+
+_counts: dict[tuple[str, str], tuple[int, float, int]] = {}
+_generation = 0
+
+
+def cached_count(kind: str, compute) -> int:
+    """``compute()``, or its value for this session from the last COUNT_SECONDS if nothing changed since."""
+    import time
+
+    from flask import g, has_request_context
+
+    sess = g.get("user_session") if has_request_context() else None
+    if sess is None:  # the API with a token, the command line: nothing to share between requests
+        return compute()
+    key, now, generation = (sess.id, kind), time.monotonic(), _generation
+    hit = _counts.get(key)
+    if hit is not None and hit[1] > now and hit[2] == generation:
+        return hit[0]
+    value = compute()
+    remember_count(kind, value, generation)
+    return value
+
+
+def remember_count(kind: str, value: int, generation: int | None = None) -> None:
+    """Keep a count a page has just computed anyway (the queue's first page counts its items)."""
+    import time
+
+    from flask import g, has_request_context
+
+    sess = g.get("user_session") if has_request_context() else None
+    if sess is None:
+        return
+    now = time.monotonic()
+    if len(_counts) >= _MAX_ENTRIES:
+        # A snapshot (one C-level copy under the GIL): other request threads may add entries meanwhile.
+        for stale in [k for k, v in list(_counts.items()) if v[1] <= now or v[2] != _generation]:
+            _counts.pop(stale, None)
+        if len(_counts) >= _MAX_ENTRIES:
+            _counts.clear()
+    _counts[(sess.id, kind)] = (value, now + COUNT_SECONDS, _generation if generation is None else generation)
+
+
+def forget_counts() -> None:
+    """Every kept count is out of date (called after a commit that changed something)."""
+    global _generation
+    _generation += 1
+
+
+def _neutral(table_name: str | None) -> bool:
+    return bool(table_name) and table_name.startswith(_NEUTRAL_TABLE_PREFIXES)  # type: ignore[union-attr]
+
+
+def _watch_writes() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    @event.listens_for(Session, "after_flush")
+    def _flushed(session, _context):
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            table = getattr(getattr(obj, "__table__", None), "name", None)
+            if not _neutral(table):
+                session.info["tincay.menu_stale"] = True
+                return
+
+    @event.listens_for(Session, "do_orm_execute")
+    def _bulk(state):
+        if state.is_insert or state.is_update or state.is_delete:
+            table = getattr(getattr(state.statement, "table", None), "name", None)
+            if not _neutral(table):
+                state.session.info["tincay.menu_stale"] = True
+
+    @event.listens_for(Session, "after_commit")
+    def _committed(session):
+        if session.info.pop("tincay.menu_stale", False):
+            forget_counts()
+
+    @event.listens_for(Session, "after_rollback")
+    def _rolled_back(session):
+        session.info.pop("tincay.menu_stale", None)
+
+
+_watch_writes()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, g, has_request_context, jsonify, render_template, request, session
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -25,7 +25,8 @@ LOCALES = ("vi", "en")
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'; "
+    "manifest-src 'self'; worker-src 'self'"  # issue 17: the installable web app, own origin only
 )
 
 
@@ -50,6 +51,9 @@ def configure_i18n(app: Flask) -> None:
     from casework.nav import nav_items
 
     app.jinja_env.globals["nav_items"] = nav_items
+    from casework.forms import error_summary
+
+    app.jinja_env.globals["error_summary"] = error_summary
 
 
 @login_manager.request_loader
@@ -62,8 +66,20 @@ def _load_user_from_request(req):
             user = services.load_api_token(header[7:].strip())
             if user is not None:
                 g.second_factor_done = True
+                g.api_token_id = services.token_hash(header[7:].strip())
             return user
-        return None
+        from casework.api import SESSION_ENDPOINTS
+
+        if req.endpoint not in SESSION_ENDPOINTS:
+            return None
+        # The offline web app (issue 17) calls a few routes with its session; only a fully signed-in one.
+        sess = services.load_session(session.get("sid"))
+        if sess is None or not sess.second_factor_done:
+            return None
+        g.user_session = sess
+        g.second_factor_done = True
+        g.api_session = True  # a state change then checks the X-CSRFToken header (casework.api.protect_session)
+        return sess.user
     sess = services.load_session(session.get("sid"))
     if sess is None:
         return None
@@ -81,7 +97,7 @@ def configure_request_cycle(app: Flask) -> None:
         # A request normally gets a fresh ``g``; under a test that holds an application context open,
         # requests share it, so per-request state is reset here explicitly.
         for key in ("_login_user", "_flask_babel", "user_session", "second_factor_done", "audit_deferred",
-                    "commit_on_error"):
+                    "commit_on_error", "api_token_id", "api_session", "draft_formdata", "draft_kept"):
             g.pop(key, None)
         g.request_id = secrets.token_hex(8)
         return enforce_access()
@@ -151,7 +167,8 @@ def _error_messages(code: int) -> tuple[str, str]:
     return titles.get(code, titles[500])
 
 
-def api_error(code: int, message: str | None = None, fields: dict | None = None, error_code: str | None = None):
+def api_error(code: int, message: str | None = None, fields: dict[str, list[str]] | None = None,
+              error_code: str | None = None) -> Response:
     title, default = _error_messages(code)
     body = {"error": {"code": error_code or API_CODES.get(code, "error"), "message": message or default,
                       "fields": fields or {}}}
@@ -176,6 +193,16 @@ def app_render_error(code: int, title: str, message: str):
     return make_response(render_template("errors/error.html", code=code, title=title, message=message), code)
 
 
+def lost_page():
+    """A stale form whose account cannot be known: nothing kept, and the way back in (issue 13)."""
+    from flask import make_response
+
+    signed_in = bool(current_user and current_user.is_authenticated and g.get("second_factor_done"))
+    response = make_response(render_template("drafts/lost.html", signed_in=signed_in), 400)
+    _security_headers(response)
+    return response
+
+
 def configure_errors(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
@@ -183,7 +210,13 @@ def configure_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(_e):
-        # A forged or stale form: end nothing, change nothing, say it plainly.
+        # A forged or stale form: end nothing, change nothing, say it plainly. A stale form of a signed-in
+        # screen is kept as a draft for the account it was shown to (issue 13, casework.drafts).
+        keep_lost_post = current_app.extensions.get("tincay.lost_post")
+        if request.method == "POST" and request.blueprint not in ("api", "auth") and keep_lost_post is not None:
+            for key in ("_login_user", "user_session", "second_factor_done", "draft_formdata", "draft_kept"):
+                g.pop(key, None)  # the form check ran before ``_start``: nothing of an earlier request counts
+            return keep_lost_post(token_matched_cookie=False, fallback=lost_page)
         return _error_response(400)
 
     @app.errorhandler(DomainError)

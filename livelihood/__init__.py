@@ -29,6 +29,10 @@ def register(app: Flask) -> None:
     nav.add(app, "livelihood.budgets", _l("Budget"), [Role.PROVINCE_OFFICER], order=43)
     demo.add_loader(app, load_demo)
     _register_statistics(app)
+    from livelihood import handover, work
+
+    work.register(app)
+    handover.register(app)
 
 
 def _register_statistics(app: Flask) -> None:

@@ -24,7 +24,7 @@ from casework.auth.roles import Role
 from casework.errors import ValidationError
 from casework.extensions import db
 from casework.protect import audit
-from livelihood import services
+from livelihood import presenters, services
 from livelihood.models import (
     DISBURSEMENT_FORMS,
     ENTITLEMENTS,
@@ -44,6 +44,7 @@ from livelihood.models import (
 
 COMMUNE = Role.COMMUNE_OFFICER
 PROVINCE = Role.PROVINCE_OFFICER
+COORDINATOR = Role.COORDINATOR
 ERRORS = (400, 401, 404, 422)
 STATE_ERRORS = (400, 401, 403, 404, 409, 422)
 
@@ -99,8 +100,11 @@ APPRAISAL_REQUEST = {"type": "object", "required": list(services.SCORE_CRITERIA)
 DISBURSEMENT_REQUEST = {"type": "object", "required": ["amount_vnd", "date", "form"], "properties": {
     "amount_vnd": WHOLE, "date": DAY, "form": {"enum": list(DISBURSEMENT_FORMS)},
     "handed_over_by": {"type": "string", "maxLength": 200}, "items": {"type": "string", "maxLength": 2000}}}
-DISBURSEMENT_RESPONSE = {"type": "object", "required": ["id", "amount_vnd", "date", "form"], "properties": {
+DISBURSEMENT_RESPONSE = {"type": "object", "required": ["id", "amount_vnd", "date", "form", "state"], "properties": {
     "id": ID, "amount_vnd": {"type": "integer"}, "date": DAY, "form": {"enum": list(DISBURSEMENT_FORMS)},
+    "state": {"enum": ["pending", "confirmed", "cancelled"],
+              "description": "pending: waits for a second province officer; only confirmed money counts as paid"},
+    "pending_vnd": {"type": "integer"},
     "proposal_state": {"enum": list(PROPOSAL_STATES)}, "disbursed_vnd": {"type": "integer"},
     "remaining_vnd": {"type": "integer"}}}
 VISIT_REQUEST = {"type": "object", "required": ["date", "progress"], "properties": {
@@ -121,6 +125,14 @@ COMPLETE_REQUEST = {"type": "object", "required": ["outcome"], "properties": {
 BUDGET_REQUEST = {"type": "object", "required": ["province_code", "year", "amount_vnd"], "properties": {
     "province_code": {"type": "string", "pattern": "^[0-9]{2}$"}, "year": {"type": "integer"},
     "amount_vnd": WHOLE, "second_approval_above_vnd": WHOLE}}
+PENDING_RESPONSE = {"type": "object", "required": ["id", "state"], "properties": {
+    "id": ID, "state": {"enum": ["pending"]}}}
+BUDGET_CHANGE_RESPONSE = {"type": "object", "required": ["id", "state", "budget_id"], "properties": {
+    "id": ID, "state": {"enum": ["pending", "applied", "expired"]}, "budget_id": ID,
+    "province_code": {"type": "string"}, "year": {"type": "integer"}, "amount_vnd": {"type": "integer"},
+    "second_approval_above_vnd": {"type": "integer", "nullable": True}, "proposed_by_id": ID,
+    "proposed_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"},
+    "decided_by_id": {"type": "string", "nullable": True}}}
 BUDGET_RESPONSE = {"type": "object", "required": ["id", "province_code", "year", "amount_vnd"], "properties": {
     "id": ID, "province_code": {"type": "string"}, "year": {"type": "integer"}, "amount_vnd": {"type": "integer"},
     "committed_vnd": {"type": "integer"}, "disbursed_vnd": {"type": "integer"}, "available_vnd": {"type": "integer"},
@@ -203,24 +215,27 @@ def _day(data: dict, name: str, errors: dict) -> Any:
 
 
 def survivor_json(user, s: Survivor) -> dict:
+    v = presenters.present(user, s)  # read through the presenter: ``presenters.reading`` notes the fields
     body: dict[str, Any] = {
-        "id": s.id, "code": s.code, "province_code": s.province_code, "commune_code": s.commune_code,
-        "status": s.status, "status_on": s.status_on.isoformat() if s.status_on else None,
-        "entitlements": list(services.entitlements_of(s)), "supports_received": [r.item for r in s.supports],
-        "person": {"sex": s.sex, "ethnicity_code": s.ethnicity_code, "age_band": s.age_band},
-        "consent": {"record": s.consent_record, "statistics": s.consent_statistics},
+        "id": v.id, "code": v.code, "province_code": v.province_code, "commune_code": v.commune_code,
+        "status": v.status, "status_on": v.status_on.isoformat() if v.status_on else None,
+        "entitlements": list(services.entitlements_of(s)), "supports_received": [r.item for r in v.supports],
+        "person": {"sex": v.sex, "ethnicity_code": v.ethnicity_code, "age_band": v.age_band},
+        "consent": {"record": v.consent_record, "statistics": v.consent_statistics},
     }
-    if services.can_see_identity(user, s):
-        body["person"].update(full_name=s.full_name, phone=s.phone,
-                              birth_year=int(s.birth_year) if s.birth_year else None)
-        body["status_authority"] = s.status_authority
-        body["consent"]["given_by"] = s.consent_given_by
-        body["survey"] = {"household_size": s.household_size, "monthly_income_vnd": s.monthly_income_vnd,
-                          "skills": s.skills, "assets": s.assets, "health": s.health, "wishes": s.wishes}
+    if v.full:  # her commune's officer only (issue 12)
+        body["person"].update(full_name=v.full_name, phone=v.phone,
+                              birth_year=int(v.birth_year) if v.birth_year else None)
+        body["status_authority"] = v.status_authority
+        body["consent"]["given_by"] = v.consent_given_by
+        body["survey"] = {"household_size": v.household_size, "monthly_income_vnd": v.monthly_income_vnd,
+                          "skills": v.skills, "assets": v.assets, "health": v.health, "wishes": v.wishes}
     return body
 
 
-def proposal_json(p: Proposal) -> dict:
+def proposal_json(user, record: Proposal) -> dict:
+    """The proposal as the caller may see it: free text only for her commune's officer (``presenters``)."""
+    p = presenters.present(user, record)
     return {
         "id": p.id, "survivor_id": p.survivor_id, "survivor_code": p.survivor.code, "commune_code": p.commune_code,
         "kind": p.kind, "title": p.title, "description": p.description, "expected_results": p.expected_results,
@@ -228,6 +243,7 @@ def proposal_json(p: Proposal) -> dict:
         "requested_vnd": p.requested_vnd, "approved_amount_vnd": p.approved_amount_vnd,
         "disbursed_vnd": p.disbursed_vnd, "remaining_vnd": p.remaining_vnd,
         "awaiting_second_approval": p.awaiting_second_approval, "outcome": p.outcome,
+        "pending_disbursement_vnd": p.pending_disbursement_vnd,
         "budget_lines": [{"item": ln.item, "unit": ln.unit, "quantity": ln.quantity,
                           "unit_cost_vnd": ln.unit_cost_vnd, "co_contribution_vnd": ln.co_contribution_vnd,
                           "total_vnd": ln.total_vnd} for ln in p.lines],
@@ -245,7 +261,21 @@ def budget_json(b: Budget) -> dict:
             "second_approval_above_vnd": b.second_approval_above_vnd}
 
 
-def visit_json(v: MonitoringVisit) -> dict:
+def budget_change_json(c) -> dict:
+    return {"id": c.id, "state": c.state, "budget_id": c.budget_id, "province_code": c.budget.province_code,
+            "year": c.budget.year, "amount_vnd": c.amount_vnd, "second_approval_above_vnd": c.second_approval_above_vnd,
+            "proposed_by_id": c.proposed_by_id, "proposed_at": c.proposed_at.isoformat(),
+            "expires_at": c.expires_at.isoformat(), "decided_by_id": c.decided_by_id}
+
+
+def tranche_json(t: Disbursement, p: Proposal) -> dict:
+    return {"id": t.id, "amount_vnd": t.amount_vnd, "date": t.paid_on.isoformat(), "form": t.form,
+            "state": t.state, "proposal_state": p.state, "disbursed_vnd": p.disbursed_vnd,
+            "pending_vnd": p.pending_disbursement_vnd, "remaining_vnd": p.remaining_vnd}
+
+
+def visit_json(user, record: MonitoringVisit, commune_code: str | None = None) -> dict:
+    v = presenters.present(user, record, commune_code=commune_code)
     return {"id": v.id, "date": v.visited_on.isoformat(), "progress": v.progress,
             "income_before_vnd": v.income_before_vnd, "income_after_vnd": v.income_after_vnd,
             "funds_used_as_planned": v.funds_used_as_planned, "problems": v.problems, "notes": v.notes}
@@ -317,8 +347,10 @@ def livelihood_survivor_list():
 def livelihood_survivor_get(survivor_id: str):
     user = _user()
     s = services.get_survivor_or_404(user, survivor_id)
-    services.record_survivor_view(user, s)
-    return jsonify(survivor_json(user, s))
+    with presenters.reading(s) as shown:  # the answer's fields are its event's (issue 18)
+        body = survivor_json(user, s)
+    services.record_survivor_view(user, s, shown.fields)
+    return jsonify(body)
 
 
 @api_route("/survivors/<survivor_id>/events", "POST",
@@ -377,7 +409,7 @@ def livelihood_proposal_create():
     raise_if(errors)
     survivor = services.get_survivor_or_404(user, survivor_id)
     proposal = services.draft_proposal(user, survivor, new)
-    return _created(proposal_json(proposal))
+    return _created(proposal_json(user, proposal))
 
 
 @api_route("/proposals", "GET", summary="Proposals the caller may see, newest first (keyset pages)",
@@ -392,7 +424,7 @@ def livelihood_proposal_list():
             raise ValidationError(_("Please correct the marked fields."), {"state": [_("Unknown state.")]})
         query = query.where(Proposal.state == state)
     page = services.page_of(query, Proposal, request.args.get("after"))
-    return jsonify(items=[proposal_json(p) for p in page.items], next=page.next)
+    return jsonify(items=[proposal_json(user, p) for p in page.items], next=page.next)
 
 
 @api_route("/proposals/<proposal_id>", "GET", summary="One proposal with its budget lines",
@@ -400,8 +432,10 @@ def livelihood_proposal_list():
 def livelihood_proposal_get(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    audit.record("proposal_view", object_type="proposal", object_id=p.id, actor=user)
-    return jsonify(proposal_json(p))
+    with presenters.reading(p) as shown:  # the answer's fields are its event's (issue 18)
+        body = proposal_json(user, p)
+    services.record_proposal_view(user, p, shown.fields)
+    return jsonify(body)
 
 
 @api_route("/proposals/<proposal_id>/submit", "POST", summary="Send a draft (or revised) proposal for appraisal",
@@ -465,9 +499,22 @@ def livelihood_disbursement_create(proposal_id: str):
     tranche: Disbursement = services.disburse(user, p, services.DisbursementInput(
         amount_vnd=amount, paid_on=paid_on, form=form, handed_over_by=_text(data, "handed_over_by", {}, max_length=200),
         items=_text(data, "items", {})))
-    return _created({"id": tranche.id, "amount_vnd": tranche.amount_vnd, "date": tranche.paid_on.isoformat(),
-                     "form": tranche.form, "proposal_state": p.state, "disbursed_vnd": p.disbursed_vnd,
-                     "remaining_vnd": p.remaining_vnd})
+    return _created(tranche_json(tranche, p))
+
+
+@api_route("/proposals/<proposal_id>/disbursements/<tranche_id>/confirm", "POST",
+           summary="A second province officer confirms a pending tranche (not the one who recorded it: 403 "
+                   "second_person_required); it then counts as paid",
+           roles=[PROVINCE], response=DISBURSEMENT_RESPONSE, errors=STATE_ERRORS)
+def livelihood_disbursement_confirm(proposal_id: str, tranche_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    if services.find_tranche(p, tranche_id) is None:
+        from casework.auth.policy import deny
+
+        deny("disbursement", tranche_id)
+    tranche = services.confirm_tranche(user, p, tranche_id)
+    return jsonify(tranche_json(tranche, p))
 
 
 @api_route("/proposals/<proposal_id>/visits", "POST", summary="Record a monitoring visit",
@@ -485,7 +532,7 @@ def livelihood_visit_create(proposal_id: str):
                               problems=_text(data, "problems", errors), notes=_text(data, "notes", errors))
     raise_if(errors)
     visit = services.record_visit(user, p, new)
-    return _created(visit_json(visit))
+    return _created(visit_json(user, visit, p.commune_code))
 
 
 @api_route("/proposals/<proposal_id>/visits", "GET", summary="Monitoring visits of a proposal",
@@ -493,8 +540,10 @@ def livelihood_visit_create(proposal_id: str):
 def livelihood_visit_list(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    audit.record("proposal_view", object_type="proposal", object_id=p.id, actor=user, fields=["visits"])
-    return jsonify(items=[visit_json(v) for v in services.visits_of(p)], next=None)
+    with presenters.reading(p) as shown:  # the answer's fields are its event's (issue 18)
+        items = [visit_json(user, v, p.commune_code) for v in services.visits_of(p)]
+    services.record_proposal_view(user, p, shown.fields)
+    return jsonify(items=items, next=None)
 
 
 @api_route("/proposals/<proposal_id>/complete", "POST", summary="Complete a proposal with its outcome",
@@ -527,7 +576,10 @@ def livelihood_proposal_close(proposal_id: str):
 # --- budgets --------------------------------------------------------------------------------------
 
 
-@api_route("/budgets", "POST", summary="Set the caller's province's livelihood budget for a year",
+@api_route("/budgets", "POST",
+           summary="Set the caller's province's livelihood budget for a year: the first one takes effect at once "
+                   "(201), the same values again change nothing (200), a change waits for a second person (202 "
+                   "{id, state: pending}; 409 pending_confirmation while another change waits)",
            roles=[PROVINCE], request=BUDGET_REQUEST, response=BUDGET_RESPONSE, status=201, errors=STATE_ERRORS)
 def livelihood_budget_set():
     user = _user()
@@ -546,10 +598,14 @@ def livelihood_budget_set():
         from casework.auth.policy import deny
 
         deny("budget", None)  # another province's money is outside the caller's scope
-    budget, created = services.set_budget(user, services.BudgetInput(
+    outcome = services.set_budget(user, services.BudgetInput(
         province_code=province_code, year=year, amount_vnd=amount, second_approval_above_vnd=threshold))
-    response = jsonify(budget_json(budget))
-    response.status_code = 201 if created else 200
+    if outcome.change is not None:  # a change waits for a second person: nothing changed yet
+        response = jsonify(id=outcome.change.id, state="pending")
+        response.status_code = 202
+        return response
+    response = jsonify(budget_json(outcome.budget))
+    response.status_code = 201 if outcome.status == "created" else 200
     return response
 
 
@@ -559,3 +615,26 @@ def livelihood_budget_list():
     user = _user()
     rows = db.session.scalars(services.budgets_visible_to(user).order_by(Budget.year.desc()))
     return jsonify(items=[budget_json(b) for b in rows], next=None)
+
+
+@api_route("/budget-changes", "GET", summary="Budget changes waiting for a second person (the caller's province; "
+           "every province for a coordinator)", roles=[PROVINCE, COORDINATOR],
+           response=list_of(BUDGET_CHANGE_RESPONSE), errors=(401,))
+def livelihood_budget_change_list():
+    user = _user()
+    return jsonify(items=[budget_change_json(c) for c in services.pending_budget_changes(user)], next=None)
+
+
+@api_route("/budget-changes/<change_id>/confirm", "POST",
+           summary="Another province officer of the province, or a coordinator, confirms a budget change "
+                   "(the proposer: 403 second_person_required)",
+           roles=[PROVINCE, COORDINATOR], response={"type": "object", "required": ["state"], "properties": {
+               "state": {"enum": ["applied"]}, "budget": BUDGET_RESPONSE}}, errors=STATE_ERRORS)
+def livelihood_budget_change_confirm(change_id: str):
+    user = _user()
+    change = services.get_budget_change_or_404(user, change_id)
+    budget = services.confirm_budget_change(user, change)
+    return jsonify(id=change.id, state="applied", budget=budget_json(budget))
+
+
+from livelihood import children as _children  # noqa: E402,F401  (Law 53/2024 Art. 37(2) routes attach on import)

@@ -59,7 +59,9 @@ def load_demo(ctx: DemoContext) -> None:
             if stage == "approved":
                 continue
             today = services.today()
-            services.disburse(province_officer, proposal, services.DisbursementInput(
+            # The officer who approved does not pay alone (issue 12): the second officer records the tranche.
+            payer = ctx.users.get(f"tinh{i}b") or province_officer
+            services.disburse(payer, proposal, services.DisbursementInput(
                 amount_vnd=amount // 2, paid_on=today, form="cash", handed_over_by="Demo cán bộ tỉnh"))
             services.record_visit(commune_officer, proposal, services.VisitInput(
                 visited_on=today, progress="on_track", income_before_vnd=1_200_000, income_after_vnd=2_000_000,

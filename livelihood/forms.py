@@ -25,12 +25,15 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from casework.forms import MultiCheckboxField, choices
 from casework.geo import data as geo
 from livelihood import services
+from livelihood.models import CHILD_ENTITLEMENTS
 
 SURVIVOR_STATUS_LABELS = {
-    # Translators: Law 53/2024 "người đang trong quá trình xác định là nạn nhân"
+    # Translators: Law 53/2024 "người đang trong quá trình xác định là nạn nhân": "đang xác minh"
     "being_identified": _l("Being identified as a victim"),
-    # Translators: Law 53/2024 "nạn nhân" (identified victim of trafficking)
+    # Translators: Law 53/2024 "nạn nhân": "đã xác định là nạn nhân"
     "identified": _l("Identified victim"),
+    # Translators: the competent body decided she is not a victim: "không phải nạn nhân"
+    "not_victim": _l("Not a victim"),
 }
 SEX_LABELS = {"female": _l("Female"), "male": _l("Male")}
 CONSENT_GIVER_LABELS = {"self": _l("Herself"), "guardian": _l("Her guardian or legal representative")}
@@ -172,7 +175,8 @@ class SurvivorForm(FlaskForm):
     status = ChoiceField(_l("Status under Law 53/2024"), choices=_choices(SURVIVOR_STATUS_LABELS),
                         default="being_identified")
     status_on = DayField(_l("Date of the status"))
-    status_authority = StringField(_l("Authority that identified her"), validators=[Optional(), _max(200)])
+    status_authority = StringField(_l("Body that decided (required for \"not a victim\")"),
+                                   validators=[Optional(), _max(200)])
     supports_received = MultiCheckboxField(_l("Support already received"), choices=_choices(ENTITLEMENT_LABELS),
                                         validate_choice=False)
     household_size = WholeNumberField(_l("People in her household"))
@@ -277,6 +281,16 @@ class VisitForm(FlaskForm):
     problems = TextAreaField(_l("Problems"), validators=[Optional(), _max(2000)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), _max(2000)])
     photos = MultipleFileField(_l("Photos"))
+
+
+class ChildForm(FlaskForm):
+    """A child under 18 who came with her (Law 53/2024 Art. 37(2)): items a–h of Art. 37(1) only."""
+
+    name = StringField(_l("The child's name"), validators=[Optional(), _max(200)])
+    birth_year = StringField(_l("The child's year of birth"))
+    sex = ChoiceField(_l("Sex"), choices=_choices(SEX_LABELS), default="female")
+    supports = MultiCheckboxField(_l("Support the child has already received"), validate_choice=False,
+                                  choices=_choices({k: ENTITLEMENT_LABELS[k] for k in CHILD_ENTITLEMENTS}))
 
 
 class EventForm(FlaskForm):

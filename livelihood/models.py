@@ -13,15 +13,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import db
 from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
-# Law 53/2024/QH15: a person "being identified" as a victim, or an "identified" victim.
-SURVIVOR_STATUSES = ("being_identified", "identified")
+# Law 53/2024/QH15: a person "being identified" as a victim (đang xác minh), an "identified" victim, or a person
+# the competent body found not to be a victim (``not_victim``, with the deciding body and the date).
+SURVIVOR_STATUSES = ("being_identified", "identified", "not_victim")
+# Law 53/2024 Art. 37(2): a child under 18 who comes with her is entitled to items a–h.
+CHILD_ENTITLEMENTS = ("a", "b", "c", "d", "đ", "e", "g", "h")
 SEXES = ("female", "male")
 CONSENT_GIVERS = ("self", "guardian")
 # Law 53/2024 Art. 37(1) a–k (the legal list skips f and j; "đ" follows "d").
@@ -83,6 +86,7 @@ class Survivor(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
 
     supports = relationship("SurvivorSupport", cascade="all, delete-orphan",
                             lazy="selectin", order_by="SurvivorSupport.item")
+    children = relationship("AccompanyingChild", cascade="all, delete-orphan", order_by="AccompanyingChild.created_at")
 
     __table_args__ = (
         CheckConstraint("household_size IS NULL OR household_size > 0", name="household_size_positive"),
@@ -108,6 +112,30 @@ class SurvivorSupport(IdMixin, db.Model):
     __table_args__ = (UniqueConstraint("survivor_id", "item", name="uq_survivor_support_survivor_id"),)
 
 
+class AccompanyingChild(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+    """A child under 18 who came with her (Law 53/2024 Art. 37(2)), with the a–h support items received.
+    The child's name and year of birth are encrypted like hers."""
+
+    __tablename__ = "survivor_child"
+
+    survivor_id: Mapped[str] = mapped_column(String(22), ForeignKey("survivor.id", ondelete="CASCADE"),
+                                             nullable=False, index=True)
+    sex: Mapped[str] = mapped_column(String(8), nullable=False)
+    supports: Mapped[str] = mapped_column(String(40), nullable=False, default="")  # comma list of a–h
+    recorded_on: Mapped[date] = mapped_column(Date, nullable=False)
+    recorded_by_id: Mapped[str] = _user_fk()
+
+    name = Protected(max_length=200)
+    birth_year = Protected(max_length=4)
+
+    @property
+    def support_list(self) -> list[str]:
+        return [s for s in self.supports.split(",") if s]
+
+    def __repr__(self) -> str:
+        return f"<AccompanyingChild {self.id}>"
+
+
 class Budget(IdMixin, TimestampMixin, db.Model):
     """A province's money for livelihood support in one year."""
 
@@ -118,6 +146,10 @@ class Budget(IdMixin, TimestampMixin, db.Model):
     amount_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False)
     committed_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     disbursed_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # Plan 96 §III: where the money comes from: "central" (central budget), "local" (local budget) or
+    # "donor" (donors and other lawful sources); the statistics tabulate money by it.
+    funding_source: Mapped[str] = mapped_column(String(16), nullable=False, default="central",
+                                                server_default="central")
     # Four-eyes: an approval above this amount needs a second province officer (None: never).
     second_approval_above_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     updated_by_id: Mapped[str | None] = _user_fk(nullable=True)
@@ -135,6 +167,44 @@ class Budget(IdMixin, TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Budget {self.province_code} {self.year}>"
+
+
+BUDGET_CHANGE_STATES = ("pending", "applied", "expired")
+
+
+class BudgetChange(IdMixin, db.Model):
+    """A proposed change of a budget's allocation or second-approval threshold (four-eyes).
+
+    One province officer proposes, another province officer of the same province or a coordinator
+    confirms; nothing changes before that. ``pending_key`` holds the budget id while the change is
+    pending and NULL afterwards: its unique constraint allows one pending change per budget (NULLs
+    are distinct on SQLite and PostgreSQL), so two officers proposing at once cannot both succeed.
+    """
+
+    __tablename__ = "budget_change"
+
+    budget_id: Mapped[str] = mapped_column(String(22), ForeignKey("budget.id"), nullable=False, index=True)
+    amount_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    second_approval_above_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    pending_key: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    proposed_by_id: Mapped[str] = _user_fk()
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    decided_by_id: Mapped[str | None] = _user_fk(nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    budget = relationship("Budget")
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id], lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("pending_key", name="uq_budget_change_pending_key"),
+        CheckConstraint("amount_vnd >= 0", name="amount_not_negative"),
+        CheckConstraint("(state = 'pending') = (pending_key IS NOT NULL)", name="pending_key_while_pending"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<BudgetChange {self.id} {self.state}>"
 
 
 class Proposal(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
@@ -160,6 +230,14 @@ class Proposal(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
     committed_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     disbursed_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     budget_id: Mapped[str | None] = mapped_column(String(22), ForeignKey("budget.id"), nullable=True, index=True)
+    # Tranches recorded but not yet confirmed by a second officer (four-eyes): reserved, not paid.
+    pending_disbursement_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0,
+                                                          server_default="0")
+    # Issue 13: the day the next monitoring visit is due (approval or the newest visit plus
+    # livelihood.work.MONITORING_DAYS); None before approval and once the proposal is completed or closed.
+    monitoring_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The province's second-approval threshold in force when the proposal was (last) submitted.
+    second_approval_above_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     drafted_by_id: Mapped[str] = _user_fk()
     last_edited_by_id: Mapped[str] = _user_fk()
@@ -185,6 +263,14 @@ class Proposal(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
         CheckConstraint("disbursed_vnd >= 0 AND disbursed_vnd <= committed_vnd", name="disbursed_within_committed"),
         CheckConstraint("committed_vnd >= 0 AND committed_vnd <= COALESCE(approved_amount_vnd, 0)",
                         name="committed_within_approved"),
+        CheckConstraint("pending_disbursement_vnd >= 0 AND "
+                        "disbursed_vnd + pending_disbursement_vnd <= committed_vnd",
+                        name="pending_within_committed"),
+        # The work queue (issue 13): proposals waiting in a state, oldest first, per province and commune.
+        Index("ix_proposal_province_state", "province_code", "state", "state_changed_at", "id"),
+        Index("ix_proposal_commune_state", "commune_code", "state", "state_changed_at", "id"),
+        # The "monitoring visit due" items of the commune officer's queue (livelihood.work).
+        Index("ix_proposal_commune_monitoring", "commune_code", "monitoring_due_on", "id"),
     )
 
     @property
@@ -197,7 +283,8 @@ class Proposal(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
     @property
     def remaining_vnd(self) -> int:
         """What may still be disbursed."""
-        return max((self.approved_amount_vnd or 0) - self.disbursed_vnd, 0) if self.state in (
+        return max((self.approved_amount_vnd or 0) - self.disbursed_vnd - (self.pending_disbursement_vnd or 0),
+                   0) if self.state in (
             "approved", "disbursing") else 0
 
     @property
@@ -290,8 +377,21 @@ class Disbursement(ProtectedMixin, IdMixin, db.Model):
     items = Protected(max_length=2000)
     recorded_by_id: Mapped[str] = _user_fk()
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    # "pending" until a second officer confirms it (recorded by an approver, or above the threshold);
+    # only "confirmed" tranches count as money paid. "cancelled": the proposal ended before that.
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="confirmed",
+                                       server_default="confirmed")
+    confirmed_by_id: Mapped[str | None] = _user_fk(nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    __table_args__ = (CheckConstraint("amount_vnd > 0", name="amount_positive"),)
+    __table_args__ = (CheckConstraint("amount_vnd > 0", name="amount_positive"),
+                      CheckConstraint("state IN ('pending', 'confirmed', 'cancelled')", name="state_known"),
+                      # The work queue (issue 13): tranches waiting for confirmation, oldest first.
+                      Index("ix_disbursement_state_order", "state", "recorded_at", "id"))
+
+    @property
+    def pending(self) -> bool:
+        return self.state == "pending"
 
 
 class MonitoringVisit(ProtectedMixin, IdMixin, db.Model):

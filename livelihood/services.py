@@ -22,13 +22,11 @@ Every state change goes through ``_move``: a compare-and-set UPDATE on the state
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import cast
 
 from flask_babel import LazyString
@@ -38,6 +36,7 @@ from sqlalchemy import Select, and_, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from casework import paging
 from casework.auth.models import User
 from casework.auth.roles import Role
 from casework.errors import Forbidden, NotFound, StateError, ValidationError
@@ -47,6 +46,7 @@ from casework.models import utcnow
 from casework.protect import audit
 from casework.protect.attachments import NewAttachment, add_attachment
 from casework.text import VN_TZ, format_vnd, nfc
+from livelihood import handover
 from livelihood.models import (
     AGE_BANDS,
     CONSENT_GIVERS,
@@ -60,6 +60,7 @@ from livelihood.models import (
     VISIT_PROGRESS,
     Appraisal,
     Budget,
+    BudgetChange,
     Disbursement,
     MonitoringVisit,
     Proposal,
@@ -69,14 +70,35 @@ from livelihood.models import (
     Survivor,
     SurvivorSupport,
 )
+from livelihood.work import MONITORING_DAYS
 
 Errors = dict[str, list[str]]
+
+
+class SecondPersonRequired(Forbidden):
+    """The four-eyes rule: the person who started an action cannot be the one who completes it."""
+
+    code = "second_person_required"
+
+
+class PendingConfirmation(StateError):
+    """A change is already waiting for a second person's confirmation."""
+
+    code = "pending_confirmation"
+
+
+def _refuse(error: Forbidden | StateError, action: str, object_type: str, object_id: str | None) -> None:
+    """Raise ``error`` and keep one ``denied`` audit event, although the request rolls back."""
+    audit.record_after_rollback(action, object_type=object_type, object_id=audit.opaque_id(object_id),
+                                outcome="denied", detail=error.code)
+    raise error
 
 # Law 53/2024 Art. 37(1): an identified victim is entitled to a–k; Art. 37(3): a person being
 # identified in Vietnam to a–g (the items in Vietnam; a–d only while abroad).
 ENTITLED_BY_STATUS: dict[str, tuple[str, ...]] = {
     "identified": ENTITLEMENTS,
     "being_identified": ("a", "b", "c", "d", "đ", "e", "g"),
+    "not_victim": (),  # found not to be a victim: no Art. 37 entitlement
 }
 # Who may decide what, in which state (DESIGN §2).
 EDITABLE_STATES = ("draft", "returned")
@@ -94,6 +116,14 @@ PAGE_SIZE = 25
 def today() -> date:
     """Today in Vietnam: dates on screens and in the budget year are local dates."""
     return datetime.now(VN_TZ).date()
+
+
+def _schedule_monitoring(proposal: Proposal, to_state: str) -> None:
+    """The first monitoring visit is due a quarter after the approval; none once the proposal ends."""
+    if to_state == "approved":
+        proposal.monitoring_due_on = today() + timedelta(days=MONITORING_DAYS)
+    elif to_state in ("completed", "closed", "rejected"):
+        proposal.monitoring_due_on = None
 
 
 def _add(errors: Errors, name: str, message: str) -> None:
@@ -268,11 +298,14 @@ def can_see_identity(user: User, survivor: Survivor) -> bool:
     return user.role == Role.COMMUNE_OFFICER and user.commune_code == survivor.commune_code
 
 
-def record_survivor_view(user: User, survivor: Survivor) -> None:
-    fields = ["code", "status", "commune_code"]
-    if can_see_identity(user, survivor):
-        fields += ["full_name", "phone", "birth_year", "survey"]
-    audit.record("survivor_view", object_type="survivor", object_id=survivor.id, actor=user, fields=fields)
+def record_survivor_view(user: User, survivor: Survivor, fields: Iterable[str]) -> None:
+    """Her record was read: ``fields`` are the names the page or answer read (``presenters.reading``, issue 18)."""
+    audit.record("survivor_view", object_type="survivor", object_id=survivor.id, actor=user, fields=list(fields))
+
+
+def record_proposal_view(user: User, proposal: Proposal, fields: Iterable[str]) -> None:
+    """A proposal was read: ``fields`` as for ``record_survivor_view``."""
+    audit.record("proposal_view", object_type="proposal", object_id=proposal.id, actor=user, fields=list(fields))
 
 
 def entitlements_of(survivor_or_status: Survivor | str) -> tuple[str, ...]:
@@ -289,29 +322,16 @@ class Page:
     next: str | None
 
 
-def _cursor(created_at: datetime, row_id: str) -> str:
-    raw = f"{created_at.isoformat()}|{row_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
 def page_of(query: Select, model, after: str | None, size: int | None = None) -> Page:
     """Newest first, ``size`` rows after the cursor; the cursor carries no personal data."""
     size = size or PAGE_SIZE
     if after:
-        try:
-            raw = base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)).decode()
-            stamp, row_id = raw.split("|", 1)
-            at = datetime.fromisoformat(stamp)
-            if at.tzinfo is None or not _opaque(row_id):
-                raise ValueError
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise ValidationError(_("This page link is not valid."),
-                                  {"after": [_("This page link is not valid.")]}) from None
+        at, row_id = paging.decode_cursor(after, datetime, str)
         query = query.where(or_(model.created_at < at, and_(model.created_at == at, model.id < row_id)))
     rows = list(db.session.scalars(query.order_by(model.created_at.desc(), model.id.desc()).limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]
-    return Page(rows, _cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)
+    return Page(rows, paging.encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)
 
 
 # --- survivors ------------------------------------------------------------------------------------
@@ -386,7 +406,13 @@ def check_survivor(actor: User, new: SurvivorInput, *, creating: bool = True) ->
         if new.consent_given_by not in CONSENT_GIVERS:
             _add(errors, "consent.given_by", _("Choose who gave the consent."))
     if new.status not in SURVIVOR_STATUSES:
-        _add(errors, "status", _("Choose \"being identified\" or \"identified\"."))
+        _add(errors, "status", _("Choose \"being identified\", \"identified\" or \"not a victim\"."))
+    elif new.status == "not_victim":
+        # Law 53/2024: the competent body's decision that she is not a victim names the body and the date.
+        if new.status_on is None:
+            _add(errors, "status_on", _("Enter the date of the decision that she is not a victim."))
+        if not nfc(new.status_authority or "").strip():
+            _add(errors, "status_authority", _("Enter the body that decided she is not a victim."))
     if new.status_on is not None:
         _check_past_day(errors, "status_on", new.status_on)
     if len(nfc(new.status_authority or "")) > 200:
@@ -637,6 +663,7 @@ def _move(actor: User, proposal: Proposal, to_state: str, action: str, *, note: 
         raise StateError(_("Someone else changed this proposal a moment ago. Open it again to see its state."))
     for name, value in {"state": to_state, "state_changed_at": now, **(values or {})}.items():
         set_committed_value(proposal, name, value)
+    _schedule_monitoring(proposal, to_state)
     transition = ProposalTransition(proposal_id=proposal.id, action=action, from_state=from_state,
                                     to_state=to_state, actor_id=actor.id, at=now, amount_vnd=amount_vnd)
     transition.note = _clean(note, 2000) or None
@@ -672,8 +699,13 @@ def submit_proposal(actor: User, proposal: Proposal, note: str = "") -> Proposal
     proposal.submitted_at = utcnow()
     proposal.first_approved_by_id = None
     proposal.first_approved_amount_vnd = None
+    # Four-eyes: the proposal is judged against the threshold in force now, whatever happens to the
+    # budget later (see ``threshold_for``).
+    budget = budget_for(proposal.province_code, today().year)
+    proposal.second_approval_above_vnd = budget.second_approval_above_vnd if budget is not None else None
     db.session.flush()
     _audit_moves(actor, proposal, move)
+    handover.proposal_moved(actor, proposal)
     return proposal
 
 
@@ -746,6 +778,16 @@ def budget_for(province_code: str, year: int) -> Budget | None:
     return db.session.scalar(select(Budget).where(Budget.province_code == province_code, Budget.year == year))
 
 
+def threshold_for(proposal: Proposal, budget: Budget | None) -> int | None:
+    """The second-approval threshold a proposal is judged against: the one in force when it was
+    submitted (stored on it) or the budget's current one, whichever is lower. Nobody can lift the
+    rule from a proposal by changing the budget after it was submitted; a threshold set later still
+    applies (None: no threshold in either)."""
+    values = [v for v in (proposal.second_approval_above_vnd,
+                          budget.second_approval_above_vnd if budget is not None else None) if v is not None]
+    return min(values) if values else None
+
+
 def decide_proposal(actor: User, proposal: Proposal, d: DecisionInput) -> Proposal:
     """Approve (an amount up to the request), return for revision (what to change) or reject (why).
 
@@ -787,6 +829,7 @@ def decide_proposal(actor: User, proposal: Proposal, d: DecisionInput) -> Propos
         moves.append(_approve(actor, proposal, cast(int, amount), note))  # checked above
     db.session.flush()
     _audit_moves(actor, proposal, *moves)
+    handover.proposal_moved(actor, proposal)
     return proposal
 
 
@@ -802,7 +845,7 @@ def _approve(actor: User, proposal: Proposal, amount: int, note: str) -> Proposa
         raise ValidationError(_("The province has no livelihood budget for %(year)d yet.", year=year),
                               {"approved_amount_vnd": [_("The province has no livelihood budget for %(year)d yet.",
                                                          year=year)]})
-    threshold = budget.second_approval_above_vnd
+    threshold = threshold_for(proposal, budget)
     if threshold is not None and amount > threshold:
         if proposal.first_approved_by_id is None:
             # First of two approvals: recorded, no money committed yet. The compare-and-set on the
@@ -811,7 +854,8 @@ def _approve(actor: User, proposal: Proposal, amount: int, note: str) -> Proposa
                          audit_fields=["approved_amount_vnd"], expect={"first_approved_by_id": None},
                          values={"first_approved_by_id": actor.id, "first_approved_amount_vnd": amount})
         if proposal.first_approved_by_id == actor.id:
-            raise Forbidden(_("You gave the first approval; a second officer must confirm it."))
+            _refuse(SecondPersonRequired(_("You gave the first approval; a second officer must confirm it.")),
+                    "proposal_approve", "proposal", proposal.id)
         if amount > (proposal.first_approved_amount_vnd or 0):
             message = _("The second approval cannot be more than the first one (%(amount)s).",
                         amount=format_vnd(proposal.first_approved_amount_vnd))
@@ -847,6 +891,13 @@ def _release_money(actor: User, proposal: Proposal) -> None:
     """Give back to the budget what was committed to the proposal and will not be paid."""
     db.session.flush()
     db.session.refresh(proposal)  # the row is locked by the move: these figures are final
+    if proposal.pending_disbursement_vnd:
+        # Tranches nobody confirmed were never paid: they end with the proposal.
+        tranches = Disbursement.__table__
+        db.session.execute(update(tranches).where(tranches.c.proposal_id == proposal.id,
+                                                  tranches.c.state == "pending").values(state="cancelled"))
+        proposal.pending_disbursement_vnd = 0
+        db.session.flush()
     remainder = proposal.committed_vnd - proposal.disbursed_vnd
     if remainder <= 0 or proposal.budget_id is None:
         return
@@ -871,11 +922,25 @@ class DisbursementInput:
     items: str = field(default="", repr=False)
 
 
+def tranche_needs_second_officer(actor: User, proposal: Proposal, amount: int) -> bool:
+    """Four-eyes on money paid: a tranche recorded by an officer who approved the proposal (first or
+    final approval), or above the proposal's threshold (``threshold_for``), waits for a second
+    province officer; every other tranche counts at once."""
+    if actor.id in (proposal.decided_by_id, proposal.first_approved_by_id):
+        return True
+    threshold = threshold_for(proposal, proposal.budget)
+    return threshold is not None and amount > threshold
+
+
 def disburse(actor: User, proposal: Proposal, new: DisbursementInput,
              receipt: NewAttachment | None = None) -> Disbursement:
-    """Record a tranche, with its receipt (a photo or PDF, encrypted); the total paid can never pass the
-    approved amount. A receipt that is not a JPEG, PNG or PDF, or too large, raises ValidationError on
-    ``file`` and, the request rolling back, nothing of the tranche is kept."""
+    """Record a tranche, with its receipt (a photo or PDF, encrypted); the total paid and waiting can
+    never pass the approved amount. A receipt that is not a JPEG, PNG or PDF, or too large, raises
+    ValidationError on ``file`` and, the request rolling back, nothing of the tranche is kept.
+
+    A tranche that needs a second officer (``tranche_needs_second_officer``) is stored "pending": its
+    amount is reserved on the proposal but counts as paid (proposal and budget) only once another
+    province officer confirms it (``confirm_tranche``)."""
     _require_province_officer(actor, proposal)
     _require_state(proposal, DISBURSABLE_STATES, _l("Money can be paid only on an approved proposal."))
     errors: Errors = {}
@@ -897,36 +962,96 @@ def disburse(actor: User, proposal: Proposal, new: DisbursementInput,
         _add(errors, "items", _("At most %(n)d characters.", n=2000))
     _raise_if(errors)
     amount, paid_on = cast(int, amount), cast(date, paid_on)  # both checked above
+    pending = tranche_needs_second_officer(actor, proposal, amount)
     db.session.flush()
     table = Proposal.__table__
+    added = ({"pending_disbursement_vnd": table.c.pending_disbursement_vnd + amount} if pending
+             else {"disbursed_vnd": table.c.disbursed_vnd + amount})
     result = db.session.execute(
         update(table)
         .where(table.c.id == proposal.id, table.c.state.in_(DISBURSABLE_STATES),
-               table.c.disbursed_vnd + amount <= table.c.approved_amount_vnd)
-        .values(disbursed_vnd=table.c.disbursed_vnd + amount, updated_at=utcnow()))
+               table.c.disbursed_vnd + table.c.pending_disbursement_vnd + amount <= table.c.approved_amount_vnd)
+        .values(**added, updated_at=utcnow()))
     db.session.refresh(proposal)
     if result.rowcount != 1:
         if proposal.state not in DISBURSABLE_STATES:
             raise StateError(_("Money can be paid only on an approved proposal."))
         message = _("This is more than what is left to pay: %(left)s.", left=format_vnd(proposal.remaining_vnd))
         raise ValidationError(message, {"amount_vnd": [message]})
-    budgets = Budget.__table__
-    db.session.execute(update(budgets).where(budgets.c.id == proposal.budget_id)
-                       .values(disbursed_vnd=budgets.c.disbursed_vnd + amount, updated_at=utcnow()))
+    if not pending:
+        budgets = Budget.__table__
+        db.session.execute(update(budgets).where(budgets.c.id == proposal.budget_id)
+                           .values(disbursed_vnd=budgets.c.disbursed_vnd + amount, updated_at=utcnow()))
     tranche = Disbursement(proposal_id=proposal.id, amount_vnd=amount, paid_on=paid_on, form=new.form,
-                           recorded_by_id=actor.id)
+                           recorded_by_id=actor.id, state="pending" if pending else "confirmed")
     tranche.handed_over_by = _clean(new.handed_over_by, 200) or None
     tranche.items = _clean(new.items, 2000) or None
     db.session.add(tranche)
     db.session.flush()
     moves = []
-    if proposal.state == "approved":
+    if proposal.state == "approved" and not pending:
         moves.append(_move(actor, proposal, "disbursing", "disburse", amount_vnd=amount))
     _audit_moves(actor, proposal, *moves)
     audit.record("disbursement_create", object_type="proposal", object_id=proposal.id, actor=actor,
-                 fields=["amount_vnd", "date", "form", *(["items"] if new.items else [])])
+                 detail=tranche.state, fields=["amount_vnd", "date", "form", *(["items"] if new.items else [])])
+    if tranche.state == "pending":
+        handover.tranche_pending(actor, proposal, tranche)
     if receipt is not None and receipt.data:
         add_attachment(actor, tranche, NewAttachment(data=receipt.data, filename=receipt.filename, kind="receipt"))
+    if proposal.budget is not None:
+        db.session.refresh(proposal.budget)
+    return tranche
+
+
+def find_tranche(proposal: Proposal, tranche_id: str | None) -> Disbursement | None:
+    if not _opaque(tranche_id):
+        return None
+    return db.session.scalar(select(Disbursement).where(Disbursement.id == tranche_id,
+                                                        Disbursement.proposal_id == proposal.id))
+
+
+def confirm_tranche(actor: User, proposal: Proposal, tranche_id: str) -> Disbursement:
+    """A second province officer (not the one who recorded it) confirms a pending tranche: from now
+    on it counts as paid on the proposal and the budget. 403 ``second_person_required`` for the
+    recorder; 409 when it is no longer pending (two officers confirming at once: one wins)."""
+    _require_province_officer(actor, proposal)
+    tranche = find_tranche(proposal, tranche_id)
+    if tranche is None:
+        raise NotFound(_("Not found."))
+    if tranche.state != "pending":
+        raise StateError(_("This payment is not waiting for a confirmation."))
+    if tranche.recorded_by_id == actor.id:
+        _refuse(SecondPersonRequired(_("You recorded this payment; another province officer must confirm it.")),
+                "disbursement_confirm", "disbursement", tranche.id)
+    amount = tranche.amount_vnd
+    now = utcnow()
+    # Lock order as everywhere: the proposal row, then the tranche, then the budget; the audit chain last.
+    db.session.flush()
+    table = Proposal.__table__
+    result = db.session.execute(
+        update(table)
+        .where(table.c.id == proposal.id, table.c.state.in_(DISBURSABLE_STATES),
+               table.c.pending_disbursement_vnd >= amount)
+        .values(pending_disbursement_vnd=table.c.pending_disbursement_vnd - amount,
+                disbursed_vnd=table.c.disbursed_vnd + amount, updated_at=now))
+    tranches = Disbursement.__table__
+    if result.rowcount == 1:
+        result = db.session.execute(
+            update(tranches).where(tranches.c.id == tranche.id, tranches.c.state == "pending")
+            .values(state="confirmed", confirmed_by_id=actor.id, confirmed_at=now))
+    if result.rowcount != 1:
+        raise StateError(_("Someone else changed this payment a moment ago. Open the proposal again."))
+    budgets = Budget.__table__
+    db.session.execute(update(budgets).where(budgets.c.id == proposal.budget_id)
+                       .values(disbursed_vnd=budgets.c.disbursed_vnd + amount, updated_at=now))
+    db.session.refresh(proposal)
+    db.session.refresh(tranche)
+    moves = []
+    if proposal.state == "approved":
+        moves.append(_move(actor, proposal, "disbursing", "disburse", amount_vnd=amount))
+    _audit_moves(actor, proposal, *moves)
+    audit.record("disbursement_confirm", object_type="disbursement", object_id=tranche.id, actor=actor,
+                 fields=["state"])
     if proposal.budget is not None:
         db.session.refresh(proposal.budget)
     return tranche
@@ -976,6 +1101,11 @@ def record_visit(actor: User, proposal: Proposal, new: VisitInput,
     visit.problems = _clean(new.problems, 2000) or None
     visit.notes = _clean(new.notes, 2000) or None
     db.session.add(visit)
+    if proposal.state in ("approved", "disbursing"):
+        # The next visit is due MONITORING_DAYS after the newest one (a visit typed in late does not move it back).
+        due = visited_on + timedelta(days=MONITORING_DAYS)
+        if proposal.monitoring_due_on is None or due > proposal.monitoring_due_on:
+            proposal.monitoring_due_on = due
     db.session.flush()
     audit.record("visit_create", object_type="proposal", object_id=proposal.id, actor=actor,
                  fields=["date", "progress", "income", *(["problems"] if new.problems else [])])
@@ -1078,12 +1208,20 @@ class BudgetInput:
     second_approval_above_vnd: object = None
 
 
-def set_budget(actor: User, new: BudgetInput) -> tuple[Budget, bool]:
-    """Set a province's allocation for a year (created or changed); returns (budget, created).
+BUDGET_CHANGE_TTL = timedelta(hours=24)
 
-    The allocation may not drop below what is already committed. Another province's budget is
-    outside the actor's scope (NotFound).
-    """
+
+@dataclass(frozen=True)
+class BudgetOutcome:
+    """What ``set_budget`` did: "created" (the first budget of the year, in force at once),
+    "unchanged" (the same values again) or "pending" (a change waiting for a second person)."""
+
+    budget: Budget
+    status: str
+    change: BudgetChange | None = None
+
+
+def _check_budget_input(actor: User, new: BudgetInput) -> tuple[int, int, int | None]:
     if actor.role != Role.PROVINCE_OFFICER or new.province_code != actor.province_code:
         raise NotFound(_("Not found."))
     errors: Errors = {}
@@ -1096,9 +1234,40 @@ def set_budget(actor: User, new: BudgetInput) -> tuple[Budget, bool]:
     threshold = _check_amount(errors, "second_approval_above_vnd", new.second_approval_above_vnd,
                               required=False)
     _raise_if(errors)
-    amount, year = cast(int, amount), cast(int, year)  # both checked above
+    return cast(int, year), cast(int, amount), threshold  # checked above
+
+
+def _below_committed(budget: Budget) -> ValidationError:
+    message = _("The budget cannot be less than the %(amount)s already committed.",
+                amount=format_vnd(budget.committed_vnd))
+    return ValidationError(message, {"amount_vnd": [message]})
+
+
+def _expire_budget_changes(budget_id: str) -> None:
+    """Pending changes older than 24 hours lapse (their budget can take a new proposal)."""
+    table = BudgetChange.__table__
+    db.session.execute(update(table).where(table.c.pending_key == budget_id, table.c.expires_at <= utcnow())
+                       .values(state="expired", pending_key=None))
+
+
+def pending_budget_change(budget: Budget) -> BudgetChange | None:
+    """The change of this budget waiting for a second person, if any (not expired)."""
+    return db.session.scalar(select(BudgetChange).where(BudgetChange.pending_key == budget.id,
+                                                        BudgetChange.expires_at > utcnow()))
+
+
+def set_budget(actor: User, new: BudgetInput) -> BudgetOutcome:
+    """Set a province's allocation for a year (four-eyes on every change).
+
+    The first budget of a province-year takes effect at once. Any later change of the allocation or
+    of the second-approval threshold is only *proposed* here: it waits (24 hours at most) until
+    another province officer of the province or a national coordinator confirms it
+    (``confirm_budget_change``); the same values again change nothing. A second proposal while one is
+    pending is refused (409 ``pending_confirmation``). The allocation may not drop below what is
+    already committed. Another province's budget is outside the actor's scope (NotFound).
+    """
+    year, amount, threshold = _check_budget_input(actor, new)
     budget = budget_for(actor.province_code, year)
-    created = False
     if budget is None:
         budget = Budget(province_code=actor.province_code, year=year, amount_vnd=amount, committed_vnd=0,
                         disbursed_vnd=0, second_approval_above_vnd=threshold, updated_by_id=actor.id)
@@ -1111,22 +1280,105 @@ def set_budget(actor: User, new: BudgetInput) -> tuple[Budget, bool]:
             db.session.rollback()
             raise StateError(_("The budget for this year was created by someone else a moment ago. "
                                "Open the page again.")) from None
-        created = True
-    else:
-        table = Budget.__table__
-        result = db.session.execute(
-            update(table).where(table.c.id == budget.id, table.c.committed_vnd <= amount)
-            .values(amount_vnd=amount, second_approval_above_vnd=threshold, updated_by_id=actor.id,
-                    updated_at=utcnow()))
-        db.session.refresh(budget)
-        if result.rowcount != 1:
-            message = _("The budget cannot be less than the %(amount)s already committed.",
-                        amount=format_vnd(budget.committed_vnd))
-            raise ValidationError(message, {"amount_vnd": [message]})
-    db.session.flush()
-    audit.record("budget_set", object_type="budget", object_id=budget.id, actor=actor,
-                 detail=f"{actor.province_code}:{year}", fields=["amount_vnd", "second_approval_above_vnd"])
-    return budget, created
+        audit.record("budget_set", object_type="budget", object_id=budget.id, actor=actor,
+                     detail=f"{actor.province_code}:{year}", fields=["amount_vnd", "second_approval_above_vnd"])
+        return BudgetOutcome(budget, "created")
+    if (amount, threshold) == (budget.amount_vnd, budget.second_approval_above_vnd):
+        return BudgetOutcome(budget, "unchanged")
+    if amount < budget.committed_vnd:
+        raise _below_committed(budget)
+    budget_id = budget.id
+    _expire_budget_changes(budget_id)
+    if pending_budget_change(budget) is not None:
+        _refuse(PendingConfirmation(_("A change of this budget is already waiting for confirmation. It must be "
+                                      "confirmed, or lapse after 24 hours, before another one is proposed.")),
+                "budget_change_propose", "budget", budget.id)
+    now = utcnow()
+    change = BudgetChange(budget_id=budget.id, amount_vnd=amount, second_approval_above_vnd=threshold,
+                          state="pending", pending_key=budget.id, proposed_by_id=actor.id, proposed_at=now,
+                          expires_at=now + BUDGET_CHANGE_TTL)
+    db.session.add(change)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another officer proposed a change of the same budget a moment ago (one pending per budget).
+        db.session.rollback()
+        _refuse(PendingConfirmation(_("A change of this budget is already waiting for confirmation. It must be "
+                                      "confirmed, or lapse after 24 hours, before another one is proposed.")),
+                "budget_change_propose", "budget", budget_id)
+    audit.record("budget_change_propose", object_type="budget_change", object_id=change.id, actor=actor,
+                 detail=f"{budget.province_code}:{budget.year}", fields=["amount_vnd", "second_approval_above_vnd"])
+    handover.budget_change_proposed(actor, budget, change)
+    return BudgetOutcome(budget, "pending", change)
+
+
+def budget_changes_visible_to(user: User) -> Select:
+    """Changes of the user's province's budgets (province officers) or of every province (coordinators)."""
+    query = select(BudgetChange).join(Budget, Budget.id == BudgetChange.budget_id)
+    if user.role == Role.PROVINCE_OFFICER and user.province_code:
+        return query.where(Budget.province_code == user.province_code)
+    if user.role == Role.COORDINATOR:
+        return query
+    return query.where(false())
+
+
+def pending_budget_changes(user: User) -> list[BudgetChange]:
+    return list(db.session.scalars(budget_changes_visible_to(user).where(
+        BudgetChange.state == "pending", BudgetChange.expires_at > utcnow()).order_by(BudgetChange.proposed_at)))
+
+
+def get_budget_change_or_404(user: User, change_id: str) -> BudgetChange:
+    from casework.auth.policy import deny
+
+    change = None
+    if _opaque(change_id):
+        change = db.session.scalar(budget_changes_visible_to(user).where(BudgetChange.id == change_id))
+    if change is None:
+        deny("budget_change", _opaque(change_id))
+    return change  # type: ignore[return-value]
+
+
+def can_confirm_budget_change(user: User, change: BudgetChange) -> bool:
+    return (change.state == "pending" and change.expires_at > utcnow() and user.id != change.proposed_by_id
+            and (user.role == Role.COORDINATOR or (user.role == Role.PROVINCE_OFFICER
+                                                   and user.province_code == change.budget.province_code)))
+
+
+def confirm_budget_change(actor: User, change: BudgetChange) -> Budget:
+    """Another province officer of the province, or a coordinator, confirms a pending budget change:
+    the budget takes the proposed values now. The proposer gets 403 ``second_person_required``; a
+    change no longer pending (confirmed by someone else, lapsed) is a 409."""
+    budget = change.budget
+    if not (actor.role == Role.COORDINATOR or (actor.role == Role.PROVINCE_OFFICER
+                                               and actor.province_code == budget.province_code)):
+        raise NotFound(_("Not found."))
+    if change.state != "pending" or change.expires_at <= utcnow():
+        raise StateError(_("This change is no longer waiting for confirmation (confirmed, or lapsed after "
+                           "24 hours)."))
+    if change.proposed_by_id == actor.id:
+        _refuse(SecondPersonRequired(_("You proposed this change; another province officer or a national "
+                                       "coordinator must confirm it.")),
+                "budget_change_confirm", "budget_change", change.id)
+    now = utcnow()
+    changes = BudgetChange.__table__
+    result = db.session.execute(
+        update(changes).where(changes.c.id == change.id, changes.c.state == "pending")
+        .values(state="applied", pending_key=None, decided_by_id=actor.id, decided_at=now))
+    if result.rowcount != 1:
+        raise StateError(_("This change is no longer waiting for confirmation (confirmed, or lapsed after "
+                           "24 hours)."))
+    table = Budget.__table__
+    result = db.session.execute(
+        update(table).where(table.c.id == budget.id, table.c.committed_vnd <= change.amount_vnd)
+        .values(amount_vnd=change.amount_vnd, second_approval_above_vnd=change.second_approval_above_vnd,
+                updated_by_id=actor.id, updated_at=now))
+    db.session.refresh(budget)
+    db.session.refresh(change)
+    if result.rowcount != 1:
+        raise _below_committed(budget)
+    audit.record("budget_change_confirm", object_type="budget_change", object_id=change.id, actor=actor,
+                 detail=f"{budget.province_code}:{budget.year}", fields=["amount_vnd", "second_approval_above_vnd"])
+    return budget
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -1202,5 +1454,6 @@ __all__ = [
     "AGE_BANDS", "Page", "age_band", "appraise_proposal", "budget_for", "can_see_identity", "close_proposal",
     "complete_proposal", "decide_proposal", "disburse", "draft_proposal", "get_proposal_or_404",
     "get_survivor_or_404", "proposals_visible_to", "record_event", "record_visit", "register_survivor",
-    "revise_proposal", "set_budget", "submit_proposal", "survivors_visible_to",
+    "revise_proposal", "set_budget", "confirm_budget_change", "confirm_tranche", "submit_proposal",
+    "survivors_visible_to",
 ]

@@ -34,11 +34,12 @@ from casework.stats.catalogue import Category, CategoryList, TableDef, register_
 
 SURVIVOR_STATUS = CategoryList(
     # Law 53/2024: a person being identified as a victim, or an identified victim.
-    variable="survivor_status", version="law-53-2024.1",
+    variable="survivor_status", version="law-53-2024.2",
     label_vi="Tình trạng xác định nạn nhân", label_en="Status as a victim",
     categories=(
         Category("BEING_IDENTIFIED", "Đang trong quá trình xác định là nạn nhân", "Being identified as a victim"),
-        Category("IDENTIFIED", "Đã được xác định là nạn nhân", "Identified victim"),
+        Category("IDENTIFIED", "Đã xác định là nạn nhân", "Identified victim"),
+        Category("NOT_VICTIM", "Không phải nạn nhân", "Not a victim"),
     ),
     sensitive=True,
 )

@@ -7,18 +7,18 @@ titles, URLs and flash messages never carry a person's name; a name search is a 
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from casework.auth.policy import allow
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
-from casework.forms import apply_domain_errors, form_status
+from casework.forms import apply_domain_errors, form_status, merge_errors, validate_in_one_round
 from casework.geo import data as geo
 from casework.protect import audit
 from casework.text import format_number
-from livelihood import bp, forms, services, workbook
+from livelihood import bp, forms, presenters, services, workbook
 from livelihood.models import Proposal, Survivor
 
 COMMUNE = Role.COMMUNE_OFFICER
@@ -37,6 +37,7 @@ def _labels():
         "ENTITLEMENT_LABELS": forms.ENTITLEMENT_LABELS, "ACTION_LABELS": forms.ACTION_LABELS,
         "FORM_LABELS": forms.FORM_LABELS, "PROGRESS_LABELS": forms.PROGRESS_LABELS,
         "EVENT_LABELS": forms.EVENT_LABELS, "OUTCOME_LABELS": forms.OUTCOME_LABELS,
+        "CHILD_ENTITLEMENTS": forms.CHILD_ENTITLEMENTS,
         "AGE_BAND_LABELS": forms.AGE_BAND_LABELS, "CRITERION_LABELS": forms.CRITERION_LABELS,
         "commune_name": _commune_name, "ethnic_name": _ethnic_name, "percent": services.percent,
         "is_commune": current_user.is_authenticated and current_user.role == COMMUNE,
@@ -74,11 +75,13 @@ def index():
         if survivors.items:  # names are on the page: the list view is kept like any other
             audit.record("survivor_list", object_type="survivor", actor=user,
                          detail=f"results:{len(survivors.items)}")
-        return render_template("livelihood/index.html", counts=counts, proposals=waiting.items,
+        return render_template("livelihood/index.html", counts=counts,
+                               proposals=presenters.present_all(user, waiting.items),
                                survivors=survivors.items, budget=None)
     waiting = services.page_of(services.proposals_visible_to(user).where(
         Proposal.state.in_(("submitted", "under_appraisal", "approved", "disbursing"))), Proposal, None, 10)
-    return render_template("livelihood/index.html", counts=counts, proposals=waiting.items, survivors=[],
+    return render_template("livelihood/index.html", counts=counts,
+                           proposals=presenters.present_all(user, waiting.items), survivors=[],
                            budget=services.budget_summary(user), year=services.today().year)
 
 
@@ -158,10 +161,20 @@ def survivor_new():
 def survivor(survivor_id: str):
     user = _user()
     s = services.get_survivor_or_404(user, survivor_id)
-    services.record_survivor_view(user, s)
-    return render_template("livelihood/survivor.html", s=s, identity=services.can_see_identity(user, s),
-                           proposals=services.proposals_of(user, s), events=services.events_of(s),
-                           entitled=services.entitlements_of(s), received={r.item for r in s.supports})
+    identity = services.can_see_identity(user, s)
+    kids = presenters.present_all(user, s.children, commune_code=s.commune_code) if identity else []
+    # Everything of her the page shows is read through the presenter; the event records it (issue 18).
+    with presenters.reading(s) as shown:
+        page = presenters.present(user, s)
+        body = render_template("livelihood/survivor.html", s=page, identity=identity, children=kids,
+                               proposals=presenters.present_all(user, services.proposals_of(user, s)),
+                               events=presenters.present_all(user, services.events_of(s), commune_code=s.commune_code),
+                               entitled=services.entitlements_of(s), received={r.item for r in page.supports})
+    services.record_survivor_view(user, s, shown.fields)
+    child_fields = sorted({f.removeprefix("child.") for f in shown.fields if f.startswith("child.")})
+    if child_fields:  # their names are read: audited like hers (Law 53/2024 Art. 37(2) children)
+        audit.record("survivor_child_view", object_type="survivor", object_id=s.id, actor=user, fields=child_fields)
+    return body
 
 
 @bp.route("/survivors/<survivor_id>/edit", methods=["GET", "POST"])
@@ -169,13 +182,18 @@ def survivor(survivor_id: str):
 def survivor_edit(survivor_id: str):
     user = _user()
     s = services.get_survivor_or_404(user, survivor_id)
-    form = forms.SurvivorForm(obj=None if request.method == "POST" else s, editing=True)
     if request.method == "GET":
-        form.supports_received.data = [r.item for r in s.supports]
-        form.household_size.data = str(s.household_size) if s.household_size is not None else ""
-        form.monthly_income_vnd.data = format_number(s.monthly_income_vnd) if s.monthly_income_vnd is not None else ""
-        audit.record("survivor_view", object_type="survivor", object_id=s.id, actor=user,
-                     fields=["status", "survey", "supports"])
+        # The form is filled from her record through the presenter; the event records what it read (issue 18).
+        view = presenters.present(user, s)
+        with presenters.reading(s) as shown:
+            form = forms.SurvivorForm(obj=view, editing=True)
+            form.supports_received.data = [r.item for r in view.supports]
+            size, income = view.household_size, view.monthly_income_vnd
+            form.household_size.data = str(size) if size is not None else ""
+            form.monthly_income_vnd.data = format_number(income) if income is not None else ""
+        services.record_survivor_view(user, s, shown.fields)
+    else:
+        form = forms.SurvivorForm(editing=True)
     if form.validate_on_submit():
         try:
             services.update_survivor(user, s, _survivor_input(form, s))
@@ -234,6 +252,8 @@ def import_survivors():
             result, created = workbook.import_survivors(user, data)
             if not result.ok:
                 status = 422
+                # A refusal of the whole file (not Excel, too large, a zip bomb) is said on the file field.
+                form.file.errors = [e.message for e in result.errors if e.row == 0] or form.file.errors
             else:
                 flash(_("%(n)d survivors were imported.", n=len(created)), "info")
     if form.errors and status == 200:
@@ -259,7 +279,8 @@ def proposals():
         page = services.page_of(query, Proposal, request.args.get("after"))
     except ValidationError:
         page = services.page_of(query, Proposal, None)
-    return render_template("livelihood/proposals.html", proposals=page.items, next_after=page.next, state=state,
+    return render_template("livelihood/proposals.html", proposals=presenters.present_all(user, page.items),
+                           next_after=page.next, state=state,
                            counts=services.proposal_counts(user))
 
 
@@ -272,7 +293,8 @@ def proposals_export():
     query = services.proposals_visible_to(user).order_by(Proposal.created_at.desc()).limit(5000)
     from casework.extensions import db
 
-    for p in db.session.scalars(query):
+    for record in db.session.scalars(query):
+        p = presenters.present(user, record)
         rows.append([p.survivor.code, p.commune_code, _commune_name(p.commune_code), str(forms.KIND_LABELS[p.kind]),
                      p.title or "", str(forms.STATE_LABELS[p.state]), p.total_vnd, p.co_contribution_vnd,
                      p.requested_vnd, p.approved_amount_vnd, p.disbursed_vnd])
@@ -286,7 +308,7 @@ def proposals_export():
     return response
 
 
-def _fill_lines(form: forms.ProposalForm, proposal: Proposal) -> None:
+def _fill_lines(form: forms.ProposalForm, proposal: Proposal | presenters.Shown) -> None:
     while len(form.lines) < max(len(proposal.lines), 4):
         form.lines.append_entry()
     for entry, line in zip(form.lines, proposal.lines, strict=False):
@@ -306,13 +328,14 @@ def _apply_line_errors(form: forms.ProposalForm, error: DomainError) -> None:
         parts = name.split(".")
         if len(parts) == 3 and parts[0] == "budget_lines" and parts[1].isdigit() and int(parts[1]) < len(positions):
             sub = form.lines[positions[int(parts[1])]].form[parts[2]]
-            sub.errors = [*list(sub.errors or []), *messages]
+            if not sub.errors:  # the field check's own message already says what is wrong with this value
+                sub.errors = list(messages)
         elif name == "budget_lines":
             form.form_errors.extend(messages)
         else:
             other[name] = messages
     if other or not error.fields:
-        apply_domain_errors(form, type(error)(error.message, other))
+        merge_errors(form, type(error)(error.message, other))
 
 
 def _proposal_input(form: forms.ProposalForm) -> services.ProposalInput:
@@ -337,14 +360,13 @@ def proposal_new(survivor_id: str):
     more = _proposal_form_page(form, s, None)
     if more:
         return more
-    if form.validate_on_submit():
-        try:
-            proposal = services.draft_proposal(user, s, _proposal_input(form))
-        except ValidationError as e:
-            _apply_line_errors(form, e)
-        else:
+    if request.method == "POST":
+        # One round (issue 13): the form's own checks and the service's rules in the same answer.
+        result = validate_in_one_round(form, lambda: services.draft_proposal(user, s, _proposal_input(form)),
+                                       apply=_apply_line_errors)
+        if result.saved:
             flash(_("The proposal was saved as a draft."), "info")
-            return redirect(url_for("livelihood.proposal", proposal_id=proposal.id))
+            return redirect(url_for("livelihood.proposal", proposal_id=result.value.id))
     return render_template("livelihood/proposal_form.html", form=form, s=s, proposal=None), form_status(form)
 
 
@@ -353,23 +375,37 @@ def proposal_new(survivor_id: str):
 def proposal_edit(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    form = forms.ProposalForm(obj=None if request.method == "POST" else p)
     if request.method == "GET":
-        form.title.data, form.description.data, form.expected_results.data = (
-            p.title, p.description, p.expected_results)
-        _fill_lines(form, p)
+        # The form is filled from the proposal through the presenter; the event records what it read (issue 18).
+        view = presenters.present(user, p)
+        with presenters.reading(p) as shown:
+            form = forms.ProposalForm(obj=view)
+            form.title.data, form.description.data, form.expected_results.data = (
+                view.title, view.description, view.expected_results)
+            _fill_lines(form, view)
+        services.record_proposal_view(user, p, shown.fields)
+    else:
+        form = forms.ProposalForm()
     more = _proposal_form_page(form, p.survivor, p)
     if more:
         return more
-    if form.validate_on_submit():
-        try:
-            services.revise_proposal(user, p, _proposal_input(form))
-        except ValidationError as e:
-            _apply_line_errors(form, e)
-        else:
+    if request.method == "POST":
+        # One round (issue 13): the form's own checks and the service's rules in the same answer.
+        if validate_in_one_round(form, lambda: services.revise_proposal(user, p, _proposal_input(form)),
+                                 apply=_apply_line_errors).saved:
             flash(_("The proposal was saved."), "info")
             return redirect(url_for("livelihood.proposal", proposal_id=p.id))
     return render_template("livelihood/proposal_form.html", form=form, s=p.survivor, proposal=p), form_status(form)
+
+
+def _proposal_form(template: str, user, p: Proposal, **context) -> str:
+    """A form page about one proposal: what it shows of the proposal through the presenter (its title, for
+    her commune's officer) is a read, recorded with the fields read (issue 18)."""
+    with presenters.reading(p) as shown:
+        body = render_template(template, p=presenters.present(user, p), **context)
+    if shown.fields:  # kept even when the page answers an error (422, 409) and the rest is rolled back
+        audit.record_after_rollback("proposal_view", object_type="proposal", object_id=p.id, fields=shown.fields)
+    return body
 
 
 @bp.get("/proposals/<proposal_id>")
@@ -377,16 +413,28 @@ def proposal_edit(proposal_id: str):
 def proposal(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    audit.record("proposal_view", object_type="proposal", object_id=p.id, actor=user)
     budget = p.budget or (services.budget_for(p.province_code, services.today().year)
                           if user.role == PROVINCE else None)
     disbursements, visits = services.disbursements_of(p), services.visits_of(p)
-    return render_template("livelihood/proposal.html", p=p, transitions=services.transitions_of(p),
-                           appraisals=services.appraisals_of(p), disbursements=disbursements, visits=visits,
-                           files=services.attachments_by_owner([*disbursements, *visits]),
-                           budget=budget, year=services.today().year,
-                           identity=services.can_see_identity(user, p.survivor),
-                           is_drafter=user.id in (p.drafted_by_id, p.last_edited_by_id))
+    # Receipts and photos only for her commune's officer; the rest through the presenter (issue 12).
+    files = (services.attachments_by_owner([*disbursements, *visits])
+             if presenters.may_download_attachments(user, p) else {})
+    commune = p.commune_code
+    identity = services.can_see_identity(user, p.survivor)
+    is_drafter = user.id in (p.drafted_by_id, p.last_edited_by_id)
+    is_first_approver = p.awaiting_second_approval and p.first_approved_by_id == user.id
+    # What the page shows of her and her plan is read through the presenter; the event records it (issue 18).
+    with presenters.reading(p) as shown:
+        body = render_template(
+            "livelihood/proposal.html", p=presenters.present(user, p),
+            transitions=presenters.present_all(user, services.transitions_of(p), commune_code=commune),
+            appraisals=presenters.present_all(user, services.appraisals_of(p), commune_code=commune),
+            disbursements=presenters.present_all(user, disbursements, commune_code=commune),
+            visits=presenters.present_all(user, visits, commune_code=commune),
+            files=files, budget=budget, year=services.today().year, identity=identity,
+            is_drafter=is_drafter, is_first_approver=is_first_approver)
+    services.record_proposal_view(user, p, shown.fields)
+    return body
 
 
 @bp.post("/proposals/<proposal_id>/submit")
@@ -415,7 +463,8 @@ def proposal_appraise(proposal_id: str):
         else:
             flash(_("The scoring sheet was saved."), "info")
             return redirect(url_for("livelihood.proposal", proposal_id=p.id))
-    return render_template("livelihood/appraisal_form.html", form=form, p=p), form_status(form)
+    return (_proposal_form("livelihood/appraisal_form.html", user, p, form=form),
+            form_status(form))
 
 
 @bp.route("/proposals/<proposal_id>/decide", methods=["GET", "POST"])
@@ -423,6 +472,14 @@ def proposal_appraise(proposal_id: str):
 def proposal_decide(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
+    waiting = p.awaiting_second_approval and p.first_approved_by_id == user.id
+    if waiting or user.id in (p.drafted_by_id, p.last_edited_by_id):
+        # Issue 13: no form for who cannot use it; the page says who must act next. A POST still
+        # reaches the service, which refuses it (403 second_person_required / forbidden).
+        if request.method == "GET":
+            return _proposal_form("livelihood/decision_form.html", user, p, form=None,
+                                   budget=None,
+                                   year=services.today().year, waiting=waiting)
     form = forms.DecisionForm()
     if request.method == "GET":
         form.approved_amount_vnd.data = format_number(p.first_approved_amount_vnd or p.requested_vnd)
@@ -444,8 +501,9 @@ def proposal_decide(proposal_id: str):
             flash(messages.get(p.state, _("The decision was recorded.")), "info")
             return redirect(url_for("livelihood.proposal", proposal_id=p.id))
     budget = services.budget_for(p.province_code, services.today().year)
-    return render_template("livelihood/decision_form.html", form=form, p=p, budget=budget,
-                           year=services.today().year), form_status(form)
+    return _proposal_form("livelihood/decision_form.html", user, p, form=form, budget=budget,
+                           year=services.today().year, waiting=False,
+                           threshold=services.threshold_for(p, budget)), form_status(form)
 
 
 @bp.route("/proposals/<proposal_id>/disbursements/new", methods=["GET", "POST"])
@@ -460,16 +518,21 @@ def disbursement_new(proposal_id: str):
         amount = form.amount_vnd.number if form.amount_vnd.number is not None else (form.amount_vnd.data or None)
         try:
             receipts = forms.uploads(form.receipt)
-            services.disburse(user, p, services.DisbursementInput(
+            tranche = services.disburse(user, p, services.DisbursementInput(
                 amount_vnd=amount, paid_on=form.paid_on.day or form.paid_on.data or None, form=form.form.data or "",
                 handed_over_by=form.handed_over_by.data or "", items=form.items.data or ""),
                 receipt=receipts[0] if receipts else None)
         except ValidationError as e:
             _apply(form, e, {"date": "paid_on", "file": "receipt"})
         else:
-            flash(_("The payment was recorded."), "info")
+            if tranche.pending:
+                flash(_("The payment was recorded. It counts as paid when another province officer confirms it."),
+                      "info")
+            else:
+                flash(_("The payment was recorded."), "info")
             return redirect(url_for("livelihood.proposal", proposal_id=p.id))
-    return render_template("livelihood/disbursement_form.html", form=form, p=p), form_status(form)
+    return (_proposal_form("livelihood/disbursement_form.html", user, p, form=form),
+            form_status(form))
 
 
 @bp.route("/proposals/<proposal_id>/visits/new", methods=["GET", "POST"])
@@ -493,7 +556,7 @@ def visit_new(proposal_id: str):
         else:
             flash(_("The monitoring visit was recorded."), "info")
             return redirect(url_for("livelihood.proposal", proposal_id=p.id))
-    return render_template("livelihood/visit_form.html", form=form, p=p), form_status(form)
+    return _proposal_form("livelihood/visit_form.html", user, p, form=form), form_status(form)
 
 
 @bp.route("/proposals/<proposal_id>/complete", methods=["GET", "POST"])
@@ -510,7 +573,8 @@ def proposal_complete(proposal_id: str):
         else:
             flash(_("The proposal was completed."), "info")
             return redirect(url_for("livelihood.proposal", proposal_id=p.id))
-    return render_template("livelihood/closing_form.html", form=form, p=p, completing=True), form_status(form)
+    return (_proposal_form("livelihood/closing_form.html", user, p, form=form,
+                            completing=True), form_status(form))
 
 
 @bp.route("/proposals/<proposal_id>/close", methods=["GET", "POST"])
@@ -527,7 +591,8 @@ def proposal_close(proposal_id: str):
         else:
             flash(_("The proposal was closed."), "info")
             return redirect(url_for("livelihood.proposal", proposal_id=p.id))
-    return render_template("livelihood/closing_form.html", form=form, p=p, completing=False), form_status(form)
+    return (_proposal_form("livelihood/closing_form.html", user, p, form=form,
+                            completing=False), form_status(form))
 
 
 @bp.get("/proposals/<proposal_id>/<kind>/<owner_id>/<attachment_id>")
@@ -540,6 +605,8 @@ def attachment(proposal_id: str, kind: str, owner_id: str, attachment_id: str):
 
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
+    if not presenters.may_download_attachments(user, p):
+        deny("attachment", None)  # receipts and photos never reach the province (issue 12)
     owner = services.find_owner(p, kind, owner_id)  # kind is "receipt" (a tranche) or "photo" (a visit)
     if owner is None:
         deny("attachment", None)
@@ -572,16 +639,77 @@ def budgets():
             return f.number if f.number is not None else (f.data or None)
 
         try:
-            services.set_budget(user, services.BudgetInput(
+            outcome = services.set_budget(user, services.BudgetInput(
                 province_code=user.province_code, year=value(form.year), amount_vnd=value(form.amount_vnd),
                 second_approval_above_vnd=value(form.second_approval_above_vnd)))
         except ValidationError as e:
             _apply(form, e, {})
         else:
-            flash(_("The budget was saved."), "info")
+            flash({"created": _("The budget was saved."),
+                   "unchanged": _("Nothing changed: the budget already has these values."),
+                   "pending": _("Your change was recorded. It takes effect when another province officer of the "
+                                "province or a national coordinator confirms it, within 24 hours.")}[outcome.status],
+                  "info")
             return redirect(url_for("livelihood.budgets"))
     from livelihood.models import Budget
 
     rows = list(db.session.scalars(services.budgets_visible_to(user).order_by(Budget.year.desc())))
     return render_template("livelihood/budgets.html", form=form, budgets=rows,
+                           pending=services.pending_budget_changes(user),
                            province=geo.province(user.province_code)), form_status(form)
+
+
+@bp.post("/budget-changes/<change_id>/confirm")
+@allow(PROVINCE)
+def budget_change_confirm(change_id: str):
+    user = _user()
+    change = services.get_budget_change_or_404(user, change_id)
+    services.confirm_budget_change(user, change)  # the proposer: 403; no longer pending: 409
+    flash(_("The budget change was confirmed and is now in force."), "info")
+    return redirect(url_for("livelihood.budgets"))
+
+
+@bp.post("/proposals/<proposal_id>/disbursements/<tranche_id>/confirm")
+@allow(PROVINCE)
+def disbursement_confirm(proposal_id: str, tranche_id: str):
+    user = _user()
+    p = services.get_proposal_or_404(user, proposal_id)
+    if services.find_tranche(p, tranche_id) is None:
+        from casework.auth.policy import deny
+
+        deny("disbursement", tranche_id)
+    services.confirm_tranche(user, p, tranche_id)  # the recorder: 403; no longer pending: 409
+    flash(_("The payment was confirmed; it now counts as paid."), "info")
+    return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+
+
+# --- children who came with her (Law 53/2024 Art. 37(2)) -----------------------------------------
+
+
+@bp.route("/survivors/<survivor_id>/children/new", methods=["GET", "POST"])
+@allow(COMMUNE)
+def child_new(survivor_id: str):
+    """Record a child under 18 who came with her, with the items a–h the child has received (Art. 37(2))."""
+    from livelihood import children
+
+    user = _user()
+    s = services.get_survivor_or_404(user, survivor_id)
+    if not services.can_see_identity(user, s):
+        abort(404)
+    form = forms.ChildForm()
+    if form.validate_on_submit():
+        raw = (form.birth_year.data or "").strip()
+        year = int(raw) if raw.isdigit() and len(raw) <= 4 else None
+        try:
+            if raw and year is None:
+                raise ValidationError(_("Please correct the marked fields."),
+                                      {"birth_year": [_("Enter the year with four digits, for example 2015.")]})
+            children.add_child(user, s, children.ChildInput(
+                name=form.name.data, birth_year=year, sex=form.sex.data or "",
+                supports=tuple(form.supports.data or ())))
+        except ValidationError as e:
+            _apply(form, e, {})
+        else:
+            flash(_("The child was recorded."), "info")
+            return redirect(url_for("livelihood.survivor", survivor_id=s.id) + "#children")
+    return render_template("livelihood/child_form.html", form=form, s=s), form_status(form)

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from xml.etree.ElementTree import ParseError, iterparse
 
+from flask import current_app
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
@@ -32,6 +35,9 @@ from livelihood.models import Survivor
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000
+MAX_CELL_CHARS = 10_000
+MAX_MEMBERS = 1000
+DEFAULT_UNCOMPRESSED_MB = 20  # setting ``xlsx_max_uncompressed_mb``
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # (code, header in the template). The header is fixed Vietnamese text: the file is exchanged
@@ -55,9 +61,17 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 HEADERS = {code: header for code, header in COLUMNS}
 # Words accepted in the cells (folded: lower case, no accents).
 SEX_WORDS = {"nu": "female", "female": "female", "f": "female", "nam": "male", "male": "male", "m": "male"}
-STATUS_WORDS = {"dang xac dinh": "being_identified", "being_identified": "being_identified",
-                "being identified": "being_identified", "da xac dinh": "identified", "identified": "identified",
-                "nan nhan": "identified"}
+# The status column, mapped word for word (Law 53/2024). Anything else is an error on the cell, never a guess:
+# "nạn nhân" alone is ambiguous (a person being identified is often called so) and would unlock items h–k.
+STATUS_WORDS = {
+    "dang xac minh": "being_identified", "dang xac dinh": "being_identified",
+    "dang trong qua trinh xac dinh la nan nhan": "being_identified",
+    "being_identified": "being_identified", "being identified": "being_identified",
+    "da xac dinh": "identified", "da xac dinh la nan nhan": "identified",
+    "da duoc xac dinh la nan nhan": "identified", "identified": "identified",
+    "khong phai nan nhan": "not_victim", "not_victim": "not_victim", "not a victim": "not_victim",
+}
+AMBIGUOUS_STATUS_WORDS = frozenset({"nan nhan", "victim", "nghi la nan nhan", "xac dinh"})
 YES_WORDS = {"co", "x", "yes", "y", "1", "true", "dong y"}
 NO_WORDS = {"khong", "no", "n", "0", "false", ""}
 # services' field names → template columns, for the messages of ``check_survivor``.
@@ -127,7 +141,8 @@ def template_bytes() -> bytes:
         "Năm sinh: 4 chữ số, ví dụ 1998.",
         "Giới tính: Nữ hoặc Nam.",
         "Mã dân tộc: 2 chữ số từ 01 đến 54, ví dụ 01 (Kinh), 03 (Thái), 08 (Mông).",
-        "Tình trạng: 'Đang xác định' hoặc 'Đã xác định' (Luật 53/2024/QH15).",
+        "Tình trạng: 'Đang xác minh', 'Đã xác định là nạn nhân' hoặc 'Không phải nạn nhân' (Luật 53/2024/QH15); "
+        "chỉ ghi 'Nạn nhân' là chưa rõ và sẽ bị báo lỗi.",
         "Ngày xác định: dd/mm/yyyy, ví dụ 05/03/2026.",
         "Đồng ý lưu hồ sơ: phải là 'Có' — không có sự đồng ý thì không lưu.",
         "Đồng ý thống kê: Có hoặc Không.",
@@ -159,12 +174,79 @@ def _text(value: object) -> str:
     return nfc(str(value))
 
 
+def uncompressed_limit() -> int:
+    """Bytes an upload may expand to, in each zip member and in all of them together."""
+    try:
+        mb = int(current_app.config["SETTINGS"].xlsx_max_uncompressed_mb)
+    except (RuntimeError, KeyError, AttributeError):
+        mb = DEFAULT_UNCOMPRESSED_MB
+    return mb * 1024 * 1024
+
+
+def _too_large_message(limit: int) -> str:
+    return _("The file expands to more than %(n)d MB when opened, which an Excel survey list never does. "
+             "Save it again from Excel as .xlsx, or split it into smaller files.", n=limit // (1024 * 1024))
+
+
+def _has_long_cell(handle) -> bool:
+    """True when a shared string or a cell of a sheet holds more than ``MAX_CELL_CHARS`` characters
+    (streamed: one cell at a time in memory)."""
+    try:
+        # Expat (>= 2.4.1) caps entity expansion and ElementTree never fetches external entities.
+        for _event, elem in iterparse(handle, events=("end",)):  # noqa: S314  # nosec B314 (see above)
+            tag = elem.tag.rsplit("}", 1)[-1]
+            if tag in ("si", "c", "t", "v", "is"):
+                if sum(len(t) for t in elem.itertext()) > MAX_CELL_CHARS:
+                    return True
+            if tag in ("si", "c", "row"):
+                elem.clear()
+    except ParseError:
+        return False  # not our concern here: the workbook reader refuses a broken file
+    return False
+
+
+def check_archive(data: bytes, limit: int | None = None) -> str | None:
+    """Refuse a zip bomb before any spreadsheet parsing: a message when a member of the zip, or all
+    of them together, would expand beyond ``limit`` bytes (declared sizes first, then the bytes
+    actually inflated, so a lying header gains nothing), when it holds too many members, or when a
+    cell holds more than ``MAX_CELL_CHARS`` characters; None when the file may be read."""
+    limit = limit or uncompressed_limit()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_MEMBERS:
+                return _too_large_message(limit)
+            if any(m.file_size > limit for m in members) or sum(m.file_size for m in members) > limit:
+                return _too_large_message(limit)
+            total = 0
+            for member in members:
+                size = 0
+                with archive.open(member) as handle:
+                    while chunk := handle.read(1024 * 1024):
+                        size += len(chunk)
+                        total += len(chunk)
+                        if size > limit or total > limit:
+                            return _too_large_message(limit)
+                name = member.filename
+                if name == "xl/sharedStrings.xml" or (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    with archive.open(member) as handle:
+                        if _has_long_cell(handle):
+                            return _("A cell holds more than %(n)s characters; a survey list never needs that "
+                                     "much. Shorten it and upload the file again.", n="10.000")
+    except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, OSError, ValueError):
+        return _("This is not an Excel file (.xlsx). Download the template and fill it in.")
+    return None
+
+
 def read_rows(data: bytes) -> tuple[list[tuple[int, dict[str, object]]], list[RowError]]:
     """The data rows of an uploaded file keyed by column code, or the file-level errors."""
     if len(data) > MAX_BYTES:
         return [], [RowError(0, "", _("The file is larger than %(n)d MB.", n=MAX_BYTES // (1024 * 1024)))]
     if not data.startswith(b"PK\x03\x04") or not zipfile.is_zipfile(io.BytesIO(data)):
         return [], [RowError(0, "", _("This is not an Excel file (.xlsx). Download the template and fill it in."))]
+    refused = check_archive(data)  # before openpyxl inflates anything
+    if refused:
+        return [], [RowError(0, "", refused)]
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
@@ -241,8 +323,12 @@ def _parse_row(number: int, values: dict[str, object], actor: User,
         err("sex", _("Write Nữ or Nam."))
     status_raw = _fold(values.get("status"))
     status = STATUS_WORDS.get(status_raw)
-    if status is None:
-        err("status", _("Write \"Đang xác định\" or \"Đã xác định\"."))
+    if status is None and status_raw in AMBIGUOUS_STATUS_WORDS:
+        word = _text(values.get("status"))[:40]
+        err("status", _("\"%(word)s\" does not say whether she is identified. Write \"Đang xác minh\", "
+                        "\"Đã xác định là nạn nhân\" or \"Không phải nạn nhân\".", word=word))
+    elif status is None:
+        err("status", _("Write \"Đang xác minh\", \"Đã xác định là nạn nhân\" or \"Không phải nạn nhân\"."))
     status_on: date | None = None
     raw_day = values.get("status_on")
     if raw_day not in (None, ""):

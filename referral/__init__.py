@@ -16,10 +16,9 @@ def register(app: Flask) -> None:
 
     from casework import demo, nav
     from casework.auth.roles import Role
-    from referral import models, views  # noqa: F401  (tables and routes attach on import)
+    from referral import models, notifications, views  # noqa: F401  (tables and routes attach on import)
     from referral.cli import referral_cli
     from referral.demo import load_demo_referrals
-    from referral.notifications import MenuLabel
 
     app.register_blueprint(bp)
     readers = [Role.HOST, Role.COMMUNE_OFFICER, Role.SERVICE_PROVIDER]
@@ -27,11 +26,27 @@ def register(app: Flask) -> None:
     nav.add(app, "referral.organisations", _l("Organisations"),
             [Role.ADMIN, Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role.HOST], order=60)
     nav.add(app, "referral.deadlines", _l("Referral deadlines"), [Role.PROVINCE_OFFICER, Role.ADMIN], order=71)
-    nav.add(app, "referral.notification_list", MenuLabel(), readers, order=85)
+    notifications.register(app)
     _register_case_hooks(app)
     _register_statistics(app)
     app.cli.add_command(referral_cli)
     demo.add_loader(app, load_demo_referrals)
+    from referral import work
+
+    work.register(app)
+    work.register_closure_check(app)
+    # The admin's organisation picker (issue 13) lists organisations by name without importing this domain.
+    app.extensions["tincay.organisations"] = _organisation_rows
+
+
+def _organisation_rows() -> list[tuple[str, str, str]]:
+    from sqlalchemy import select
+
+    from casework.extensions import db
+    from referral.models import Organisation
+
+    q = select(Organisation.id, Organisation.name, Organisation.province_code).order_by(Organisation.name)
+    return [(oid, name, province) for oid, name, province in db.session.execute(q)]
 
 
 def _register_case_hooks(app: Flask) -> None:

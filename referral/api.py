@@ -19,7 +19,7 @@ from casework.cases.codes import SHAREABLE_FIELDS
 from casework.errors import ValidationError
 from casework.extensions import db
 from casework.service_types import SERVICE_TYPES
-from referral import services
+from referral import presenters, services
 from referral.models import ORGANISATION_KINDS, REFERRAL_STATES, RESULTS, URGENCIES, Organisation, Referral
 
 ORGANISATION_SCHEMA = {
@@ -206,25 +206,21 @@ def _list_json(rows: list[Referral], sender: bool) -> list[dict]:
 
 
 def _detail(referral: Referral) -> dict:
-    """One referral for its reader, audited with the names of the fields in the answer."""
+    """One referral for its reader, audited with the names of the fields in the answer: the answer shows her
+    data only from ``presenters.view``, whose field names the event records (issue 18)."""
     case = services.case_of(referral)
-    if services.is_receiver(current_user, referral):
+    shown = presenters.view(current_user, referral, case)
+    if shown.receiver:
         out = referral_summary(referral)
-        fields = services.visible_fields(referral, case)
-        out["shared_fields"] = list(fields)
-        out["shared"] = services.shared_values(referral, case, fields)
-        shown = ["reason", *fields]
+        out["shared_fields"] = list(shown.shared_fields)
+        out["shared"] = shown.values
     else:
         out = referral_summary(referral, case.reference)
         out["shared_fields"] = referral.shared_field_list
-        out["override_reason"] = referral.override_reason
-        shown = services.sender_fields_shown(referral)
-    out["reason"] = referral.reason
-    out["decline_reason"], out["service_given"], out["outcome"] = (
-        referral.decline_reason, referral.service_given, referral.outcome)
-    if services.is_receiver(current_user, referral):
-        shown += [f for f in ("decline_reason", "service_given", "outcome") if getattr(referral, f"{f}_ct") is not None]
-    services.record_view(current_user, referral, shown)
+        out["override_reason"] = shown.text.get("override_reason")
+    for name in ("reason", "decline_reason", "service_given", "outcome"):
+        out[name] = shown.text.get(name)
+    services.record_view(current_user, referral, shown.fields)
     return out
 
 

@@ -46,6 +46,7 @@ def load_demo_referrals(ctx) -> None:
                 display_name=f"{org.name} (cán bộ)", organisation_id=org.id))
             user.totp_confirmed = False
             ctx.users[user.username] = user
+            ctx.province_of[user.username] = org.province_code
     senders = {a.id: u for u in ctx.users.values() if u.role == "host" for a in u.addresses}
     sent = 0
     cases = db.session.scalars(select(Case).where(Case.status == "open").order_by(Case.intake_at.desc())).all()

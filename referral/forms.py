@@ -13,6 +13,7 @@ KIND_LABELS = {
     "legal_aid": _l("Legal-aid centre"),
     "social_assistance": _l("Social-assistance centre"),
     "peace_house": _l("Peace House or other shelter"),
+    "safe_house": _l("Safe house"),
     "hotline_111": _l("Child-protection hotline 111"),
     "other": _l("Other"),
 }

@@ -4,27 +4,23 @@ A notification names a kind, a code and the referral it is about. The sender and
 read the case code; the receiving organisation reads the referral code, because it never learns the
 case code. The text is written when the page is shown, in the reader's language.
 
-Overdue referrals are found by ``notify_overdue``: pages of the users concerned call it before they
-count unread notifications, and ``flask referral notify-overdue`` does the same from a timer. Each
+Overdue referrals are found by ``notify_overdue``, run by ``flask notify overdue`` (or ``flask referral
+notify-overdue``) from cron and by each web process's sweeper thread, never inside a page (issue 18). Each
 overdue referral is claimed by one conditional UPDATE, so two workers never notify it twice.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from flask_babel import gettext as _
+from flask import Flask
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import select, update
 
+from casework import notify
 from casework.auth.models import User
 from casework.auth.roles import Role
-from casework.errors import ValidationError
 from casework.extensions import db
 from casework.models import utcnow
 from referral.models import Notification, Referral
@@ -39,25 +35,15 @@ KINDS = {
     "referral_overdue": _l("The referral of case %(ref)s was not answered in time."),
     "referral_override": _l("A referral of case %(ref)s was sent without her consent (life in danger)."),
 }
-PAGE_SIZE = 50
-NOTIFIED_ROLES = (Role.HOST, Role.COMMUNE_OFFICER, Role.SERVICE_PROVIDER)
 
 
 def message(notification: Notification) -> str:
     """The notification's sentence in the reader's language, with its code filled in."""
-    template = KINDS.get(notification.kind)
-    if template is None:
-        return _("A referral changed: %(ref)s.", ref=notification.reference)
-    return str(template) % {"ref": notification.reference}
+    return notify.message(notification)
 
 
 def notify_users(user_ids: Iterable[str | None], kind: str, referral: Referral, reference: str) -> int:
-    ids = sorted({u for u in user_ids if u})
-    for user_id in ids:
-        db.session.add(Notification(user_id=user_id, kind=kind, reference=reference, referral_id=referral.id))
-    if ids:
-        db.session.flush()
-    return len(ids)
+    return notify.notify(user_ids, kind, "referral", referral.id, reference)
 
 
 def _active_users(*conditions) -> list[str]:
@@ -102,59 +88,15 @@ def notify_overdue(now: datetime | None = None, limit: int = 200) -> int:
     return claimed
 
 
-def unread_count(user: Any) -> int:
-    return int(db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0)
+unread_count = notify.unread_count
+notifications_for = notify.notifications_for
+mark_read = notify.mark_read
+NotificationPage = notify.NotificationPage
 
 
-@dataclass
-class NotificationPage:
-    items: list[Notification]
-    next_cursor: str | None
-
-
-def _encode(n: Notification) -> str:
-    raw = f"{int(n.created_at.timestamp() * 1_000_000)}.{n.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(value: str) -> tuple[datetime, str]:
-    try:
-        micros, notification_id = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode().split(".", 1)
-        if not notification_id or len(notification_id) > 22:
-            raise ValueError
-        return datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC), notification_id
-    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError, OSError):
-        message = _("This page link is not valid.")
-        raise ValidationError(message, {"after": [message]}) from None
-
-
-def notifications_for(user: Any, after: str | None = None, limit: int = PAGE_SIZE) -> NotificationPage:
-    """The user's notifications, newest first, a keyset page at a time."""
-    q = select(Notification).where(Notification.user_id == user.id)
-    if after:
-        when, notification_id = _decode(after)
-        q = q.where(tuple_(Notification.created_at, Notification.id) < tuple_(when, notification_id))
-    rows = list(db.session.scalars(q.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)))
-    return NotificationPage(rows[:limit], _encode(rows[limit - 1]) if len(rows) > limit else None)
-
-
-def mark_read(user: Any, notification_id: str | None = None) -> int:
-    """Mark one of the user's notifications, or all of them, as read; another user's id changes nothing."""
-    q = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    if notification_id is not None:
-        q = q.where(Notification.id == notification_id)
-    return db.session.execute(q.values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount or 0
-
-
-class MenuLabel:
-    """The menu entry "Notifications (3)": a label whose text counts the reader's unread notifications."""
-
-    def __str__(self) -> str:
-        from flask_login import current_user
-
-        count = 0
-        if current_user and current_user.is_authenticated and current_user.role in NOTIFIED_ROLES:
-            notify_overdue()
-            count = unread_count(current_user)
-        return _("Notifications (%(n)d)", n=count) if count else _("Notifications")
+def register(app: Flask) -> None:
+    """The referral kinds, the screen a referral notification opens, and the overdue sweep."""
+    for kind, template in KINDS.items():
+        notify.add_kind(app, kind, template)
+    notify.add_link(app, "referral", "referral.view", "referral_id")
+    notify.add_sweep(app, notify_overdue)

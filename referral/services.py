@@ -10,17 +10,16 @@ same moment cannot both win.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, not_, select, tuple_, update
 
+from casework import paging
 from casework.auth.models import User
 from casework.auth.policy import deny
 from casework.auth.roles import Role
@@ -92,7 +91,14 @@ def organisations_serving(commune_code: str, service: str | None = None) -> Sele
     if service:
         q = q.where(Organisation.id.in_(select(OrganisationService.organisation_id)
                                         .where(OrganisationService.service == service)))
-    return q.order_by(Organisation.name)
+    return q
+
+
+def in_vietnamese_order(organisations) -> list:
+    """Organisations by name in Vietnamese collation (casework.text.vi_sort_key), never the database's order."""
+    from casework.text import vi_sort_key
+
+    return sorted(organisations, key=lambda o: (vi_sort_key(o.name), o.id))
 
 
 def _validate(actor: User, data: OrganisationInput) -> dict[str, list[str]]:
@@ -631,25 +637,8 @@ class ReferralPage:
     overdue: list[Referral] = field(default_factory=list)
 
 
-class BadCursor(ValidationError):
-    pass
-
-
 def encode_cursor(referral: Referral) -> str:
-    micros = int(referral.sent_at.timestamp() * 1_000_000)
-    raw = f"{referral.open_rank}.{micros}.{referral.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(value: str) -> tuple[int, datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        rank, micros, referral_id = raw.split(".", 2)
-        if not _OPAQUE.match(referral_id):
-            raise ValueError
-        return int(rank), datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC), referral_id
-    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError, OSError):
-        raise BadCursor(_("This page link is not valid."), {"after": [_("This page link is not valid.")]}) from None
+    return paging.encode_cursor(referral.open_rank, referral.sent_at, referral.id)
 
 
 def _overdue_condition(now: datetime):
@@ -679,7 +668,7 @@ def list_referrals(user: Any, *, state: str | None = None, case: Any = None, aft
                                               .order_by(Referral.ack_due_at, Referral.id).limit(200)))
         q = q.where(not_(_overdue_condition(now)))
     if after:
-        rank, when, referral_id = decode_cursor(after)
+        rank, when, referral_id = paging.decode_cursor(after, int, datetime, str)
         q = q.where(tuple_(Referral.open_rank, Referral.sent_at, Referral.id) < tuple_(rank, when, referral_id))
     rows = list(db.session.scalars(q.order_by(Referral.open_rank.desc(), Referral.sent_at.desc(), Referral.id.desc())
                                    .limit(limit + 1)))
@@ -694,12 +683,6 @@ def record_list(user: Any, shown: int) -> None:
 def record_view(user: Any, referral: Referral, fields: Iterable[str]) -> None:
     """Every view of a referral is an event with the names of the fields shown, never their values."""
     audit.record("referral_view", object_type="referral", object_id=referral.id, actor=user, fields=list(fields))
-
-
-def sender_fields_shown(referral: Referral) -> list[str]:
-    """Names of the referral's own protected fields a sender's page or answer shows."""
-    return [name for name in ("reason", "override_reason", "decline_reason", "service_given", "outcome")
-            if getattr(referral, f"{name}_ct") is not None]
 
 
 def case_referrals(user: Any, case: Any) -> list[Referral]:

@@ -16,7 +16,7 @@ from casework.stats.catalogue import Category, CategoryList, TableDef, register_
 
 # One grouping per variable for the whole catalogue, versioned (disclosure-control §2.3).
 REFERRAL_SERVICE = CategoryList(
-    variable="referral_service", version="2026.1",
+    variable="referral_service", version="2026.2",
     label_vi="Loại dịch vụ được chuyển gửi", label_en="Kind of service referred to",
     categories=(
         Category("POLICE", "Công an", "Police"),
@@ -24,6 +24,7 @@ REFERRAL_SERVICE = CategoryList(
         Category("LEGAL_AID", "Trợ giúp pháp lý", "Legal aid"),
         Category("SOCIAL_ASSISTANCE", "Trợ giúp xã hội", "Social assistance"),
         Category("SHELTER", "Nơi tạm lánh dài ngày", "Longer-stay shelter"),
+        Category("SAFE_HOUSE", "Nhà an toàn", "Safe house"),
         Category("CHILD_PROTECTION", "Bảo vệ trẻ em", "Child protection"),
         Category("COMMUNE_COMMITTEE", "UBND xã", "Commune People's Committee"),
         Category("PSYCHOLOGICAL", "Tư vấn tâm lý", "Psychological counselling"),
@@ -64,7 +65,8 @@ TABLES = (
              geo_levels=("national",), periods=("year",), dimensions=(REFERRAL_SERVICE, REFERRAL_OUTCOME)),
     TableDef(id="REF_E_SERVICE", domain="referral", measure="referrals", kind="events", unit="referrals",
              title_vi="Số lượt chuyển gửi, theo loại dịch vụ", title_en="Referrals, by kind of service",
-             geo_levels=_GEO, periods=_PERIODS, dimensions=(REFERRAL_SERVICE,), pattern_of="referred_persons"),
+             geo_levels=_GEO, periods=_PERIODS, dimensions=(REFERRAL_SERVICE,), pattern_of="referred_persons",
+             single_valued=("referral_service",), events_of="referred_persons"),  # one service per referral
 )
 
 OUTCOME_OF_STATE = {"sent": "PENDING", "accepted": "PENDING", "declined": "DECLINED", "cancelled": "CANCELLED"}

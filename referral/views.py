@@ -17,12 +17,12 @@ from casework.auth.policy import allow
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db
-from casework.forms import apply_domain_errors, choices, form_status
+from casework.forms import apply_domain_errors, choices, form_status, validate_in_one_round
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
 from casework.service_types import SERVICE_TYPES
-from referral import bp, notifications, services
+from referral import bp, presenters, services
 from referral.forms import (
     KIND_LABELS,
     RESULT_LABELS,
@@ -46,17 +46,19 @@ DIRECTORY_ROLES = (Role.ADMIN, Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role
 def organisations():
     after = request.args.get("after", "")[:22]
     service = request.args.get("service", "")
-    q = services.organisations_visible_to(current_user).order_by(Organisation.name, Organisation.id)
+    q = services.organisations_visible_to(current_user)
     if service in SERVICE_TYPES:
         from referral.models import OrganisationService
 
         q = q.where(Organisation.id.in_(db.select(OrganisationService.organisation_id)
                                         .where(OrganisationService.service == service)))
+    # Vietnamese order in Python, not the database's (issue 15: "Đ…" after "D", before "E"); the page after
+    # ``after`` is the rest of that order.
+    rows = services.in_vietnamese_order(db.session.scalars(q))
     if after:
-        last = db.session.get(Organisation, after)
-        if last is not None:
-            q = q.where(db.tuple_(Organisation.name, Organisation.id) > (last.name, last.id))
-    rows = list(db.session.scalars(q.limit(PAGE_SIZE + 1)))
+        ids = [o.id for o in rows]
+        rows = rows[ids.index(after) + 1:] if after in ids else rows
+    rows = rows[:PAGE_SIZE + 1]
     next_after = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
     return render_template("referral/organisations.html", organisations=rows[:PAGE_SIZE], next_after=next_after,
                            service=service, service_types=SERVICE_TYPES, kinds=KIND_LABELS, geo=geo,
@@ -147,7 +149,6 @@ def index():
     state = request.args.get("state", "")
     state = state if state in STATE_LABELS else ""
     after = request.args.get("after", "")[:200] or None
-    notifications.notify_overdue()
     try:
         page = services.list_referrals(user, state=state or None, after=after)
     except ValidationError:
@@ -167,7 +168,8 @@ def index():
 def _referral_form_context(user, case, service: str, form: ReferralForm) -> dict:
     from casework.cases import codes
 
-    orgs = list(db.session.scalars(services.organisations_serving(case.commune_code, service))) if service else []
+    serving = services.organisations_serving(case.commune_code, service) if service else None
+    orgs = services.in_vietnamese_order(db.session.scalars(serving)) if serving is not None else []
     form.organisation_id.choices = choices([(o.id, o.name) for o in orgs])
     form.override_fields.choices = choices(codes.SHAREABLE_FIELDS)
     consent = {code: services.consented_fields(case, code) for code in SERVICE_TYPES}
@@ -193,42 +195,34 @@ def new(case_id: str):
     if request.method == "GET":
         form.service.data = service
         form.override_fields.data = list(DEFAULT_SHARE_FIELDS)
-    elif form.validate_on_submit():
-        try:
-            referral = services.send_referral(user, case, services.NewReferral(
-                organisation_id=form.organisation_id.data or None, service=service or form.service.data or None,
-                urgency=form.urgency.data or "", reason=form.reason.data, override=bool(form.override.data),
-                override_reason=form.override_reason.data, override_fields=tuple(form.override_fields.data or ())))
-        except DomainError as e:
-            apply_domain_errors(form, e)
-        else:
+    else:
+        # One round (issue 13): the form's own checks and the service's rules in the same answer.
+        result = validate_in_one_round(form, lambda: services.send_referral(user, case, services.NewReferral(
+            organisation_id=form.organisation_id.data or None, service=service or form.service.data or None,
+            urgency=form.urgency.data or "", reason=form.reason.data, override=bool(form.override.data),
+            override_reason=form.override_reason.data, override_fields=tuple(form.override_fields.data or ()))),
+            catch=DomainError)
+        if result.saved:
             flash(_("The referral was sent."), "info")
-            return redirect(url_for("referral.view", referral_id=referral.id))
+            return redirect(url_for("referral.view", referral_id=result.value.id))
     return _render("referral/new.html", form_status(form), form=form, **context)
 
 
 def _view(referral, status: int = 200, decline_form=None, complete_form=None, error: str | None = None):
     """The referral page: a receiver reads only the shared fields, decrypted one by one; a sender reads the
-    referral (she sees the case itself on the case page). Each view is an audit event with field names."""
+    referral (she sees the case itself on the case page). The page shows her data only from
+    ``presenters.view``, whose field names its audit event records (issue 18)."""
     user = _me()
     case = services.case_of(referral)
-    receiver = services.is_receiver(user, referral)
-    if receiver:
-        fields = services.visible_fields(referral, case)
-        values = services.shared_values(referral, case, fields)
-        shown = ["reason", *fields, *[f for f in ("decline_reason", "service_given", "outcome")
-                                      if getattr(referral, f"{f}_ct") is not None]]
-        if referral.override:
-            shown.append("override")
-    else:
-        fields, values = (), {}
-        shown = services.sender_fields_shown(referral)
+    shown = presenters.view(user, referral, case)
     if status < 400:
-        services.record_view(user, referral, shown)
+        services.record_view(user, referral, shown.fields)
     else:
-        audit.record_after_rollback("referral_view", object_type="referral", object_id=referral.id, fields=shown)
-    return _render("referral/view.html", status, referral=referral, case=case, receiver=receiver,
-                   fields=fields, values=values, case_reference=None if receiver else case.reference,
+        audit.record_after_rollback("referral_view", object_type="referral", object_id=referral.id,
+                                    fields=shown.fields)
+    return _render("referral/view.html", status, referral=referral, case=case, receiver=shown.receiver,
+                   text=shown.text, fields=shown.shared_fields, values=shown.values,
+                   case_reference=None if shown.receiver else case.reference,
                    frozen=referral.shared_field_list,
                    decline_form=decline_form or DeclineForm(formdata=None),
                    complete_form=complete_form or CompleteForm(formdata=None), action_form=ActionForm(formdata=None),
@@ -368,25 +362,18 @@ def deadlines():
 @bp.get("/notifications")
 @allow(*REFERRAL_READERS)
 def notification_list():
-    user = _me()
-    notifications.notify_overdue()
-    try:
-        page = notifications.notifications_for(user, after=request.args.get("after", "")[:200] or None)
-    except ValidationError:
-        abort(404)
-    return _render("referral/notifications.html", page=page, message=notifications.message,
-                   form=ActionForm(formdata=None))
+    """The notifications list, kept at its old address; the menu points to the core's list."""
+    from casework import notify
+
+    return notify.render_list(read_endpoint="referral.notifications_read", list_endpoint="referral.notification_list")
 
 
 @bp.post("/notifications/read")
 @allow(*REFERRAL_READERS)
 def notifications_read():
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    notification_id = request.form.get("notification_id") or None
-    notifications.mark_read(_me(), notification_id[:22] if notification_id else None)
-    return redirect(url_for("referral.notification_list"))
+    from casework import notify
+
+    return notify.handle_read(list_endpoint="referral.notification_list")
 
 
 # --- the case page ------------------------------------------------------------------------------------------

@@ -1,31 +1,103 @@
 """Fixtures shared by the whole suite.
 
 The database is migrated once per session (the real migrations, never ``create_all``); each test gets
-a copy of the migrated SQLite file, or, when ``TEST_DATABASE_URL`` names PostgreSQL, the same
+a copy of the migrated SQLite file, or, when ``TEST_DATABASE_URL`` names PostgreSQL, its worker's own
 database with every table emptied.
+
+Tiers are markers (pyproject.toml): ``browser``, ``national``, ``postgres`` and ``slow``. ``make test`` runs
+them all in parallel (pytest-xdist); ``make test-fast`` leaves out browser, national and slow.
+
+- Statistics are counted over :data:`TEST_COMMUNES`, nine real communes of the four provinces the test
+  data lives in, so a release in an ordinary test takes a second; a test marked ``national`` gets the
+  national geography (34 provinces, 3,321 communes) that production counts over.
+- Under xdist every worker has its own PostgreSQL database, ``<TEST_DATABASE_URL's database>_gw0``, …,
+  created from the ``postgres`` maintenance database when the worker starts and dropped when it ends, so
+  workers never empty each other's tables.
+- A test marked ``postgres`` is skipped on SQLite, with the marker and the reason in the report.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pyotp
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
 
 from casework import create_app
 from casework.extensions import db
 from casework.protect.keys import init_keys
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+BASE_PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, … under pytest -n; empty otherwise
+ON_POSTGRES = BASE_PG_URL.startswith("postgresql")
 PASSWORD = "correct horse battery staple"
 
 
-def _base_config(tmp: Path, keys_dir: Path, database_url: str) -> dict:
-    return {
+def _worker_url(url: str, worker: str) -> str:
+    """``…/test`` → ``…/test_gw0``: the database of one xdist worker on the same server."""
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_URL = _worker_url(BASE_PG_URL, WORKER) if ON_POSTGRES and WORKER else BASE_PG_URL
+
+# Where the test data lives: Phường Bá Xuyên, Bách Quang and Bắc Kạn (19, Thái Nguyên); Ba Đình and Bạch Mai
+# (01, Hà Nội); Điện Biên Phủ and Mường Lay (11, Điện Biên); Âu Lâu and Cam Đường (15, Lào Cai). The demo
+# data uses the first two communes of 19, 11 and 15.
+TEST_COMMUNES = ("05533", "05528", "01843", "00004", "00292", "03127", "03151", "04543", "02671")
+
+
+@cache
+def small_geography():
+    """The statistics geography of ordinary tests: real codes and names, nine communes in four provinces."""
+    from casework.geo import data as geo
+    from casework.stats.cells import Geography
+
+    communes = [geo.commune(code) for code in TEST_COMMUNES]
+    provinces = sorted({c.province_code for c in communes})
+    return Geography(provinces=tuple((p, geo.province(p).name) for p in provinces),
+                     communes=tuple((c.code, c.name, c.province_code) for c in communes), scheme=geo.SCHEME)
+
+
+# The pre-2025 units of ordinary tests (issue 15): two communes of Bình Phước (70, now in Đồng Nai), one of the
+# old Đồng Nai (75) and one of Thanh Hóa (38).
+TEST_LEGACY_COMMUNES = ("25216", "25237", "26050", "14944")
+
+
+@cache
+def small_legacy_geography():
+    """The pre-2025 statistics geography of ordinary tests: real codes and names, four communes."""
+    from casework.geo import legacy
+    from casework.stats.cells import Geography
+
+    communes = [legacy.commune(code) for code in TEST_LEGACY_COMMUNES]
+    provinces = sorted({c.province_code for c in communes})
+    return Geography(provinces=tuple((p, legacy.province(p).name) for p in provinces),
+                     communes=tuple((c.code, c.name, c.province_code) for c in communes), scheme=legacy.SCHEME)
+
+
+def pytest_collection_modifyitems(config, items):
+    """On SQLite every ``postgres`` test is skipped, its report line naming the marker and why it needs PostgreSQL
+    (the reason of its own ``skipif`` when it has one); never silently deselected."""
+    if ON_POSTGRES:
+        return
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            why = next((m.kwargs["reason"] for m in item.iter_markers("skipif") if m.kwargs.get("reason")),
+                       "needs TEST_DATABASE_URL pointing at PostgreSQL (make test-postgres)")
+            item.add_marker(pytest.mark.skipif(True, reason=f"[postgres] {why}"), append=False)
+
+
+def _base_config(tmp: Path, keys_dir: Path, database_url: str, national: bool = False) -> dict:
+    config = {
         "environment": "testing",
         "database_url": database_url,
         "keys_dir": str(keys_dir),
@@ -34,6 +106,51 @@ def _base_config(tmp: Path, keys_dir: Path, database_url: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
     }
+    if not national:
+        config["STATS_GEOGRAPHY"] = small_geography()
+        config["STATS_LEGACY_GEOGRAPHY"] = small_legacy_geography()
+    return config
+
+
+# Browser journeys run beside the rest of the suite on two cores (and, in CI, on a machine doing other work):
+# a page can take longer than Playwright's defaults (30 s for a page, 5 s for ``expect``). Waiting longer
+# changes nothing that is asserted: a missing page or text still fails, only later.
+BROWSER_WAIT_MS = 90_000
+
+
+@pytest.fixture(autouse=True, scope="session")
+def patient_browsers():
+    try:
+        from playwright.sync_api import expect
+        from playwright.sync_api._generated import Browser, Locator, Page
+    except ImportError:  # the browser tier is not installed: nothing to configure
+        yield
+        return
+    original = Browser.new_context
+    page_click, locator_click = Page.click, Locator.click
+
+    def new_context(self, *args, **kwargs):
+        context = original(self, *args, **kwargs)
+        context.set_default_timeout(BROWSER_WAIT_MS)
+        context.set_default_navigation_timeout(BROWSER_WAIT_MS)
+        return context
+
+    # A click that posts a form returns once the answer starts to arrive; a test that reads the page at once
+    # may see half of it. Every click therefore also waits for the page it leads to (at once when none).
+    def click_page(self, *args, **kwargs):
+        page_click(self, *args, **kwargs)
+        self.wait_for_load_state()
+
+    def click_locator(self, *args, **kwargs):
+        locator_click(self, *args, **kwargs)
+        self.page.wait_for_load_state()
+
+    Browser.new_context = new_context
+    Page.click, Locator.click = click_page, click_locator
+    expect.set_options(timeout=BROWSER_WAIT_MS)
+    yield
+    Browser.new_context = original
+    Page.click, Locator.click = page_click, locator_click
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +160,30 @@ def keys_dir(tmp_path_factory) -> Path:
     return d
 
 
+def _maintenance(url: str):
+    """The server's ``postgres`` database, in autocommit: where databases are created and dropped."""
+    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
 @pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory, keys_dir) -> str:
+def worker_database():
+    """This worker's own PostgreSQL database, created for the session and dropped after it (xdist only)."""
+    if not (ON_POSTGRES and WORKER):
+        yield
+        return
+    name = make_url(PG_URL).database
+    engine = _maintenance(PG_URL)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory, keys_dir, worker_database) -> str:
     """Run every migration once; return the URL (PostgreSQL) or the template file (SQLite)."""
     from flask_migrate import upgrade
 
@@ -66,18 +205,47 @@ def migrated_db(tmp_path_factory, keys_dir) -> str:
     return url if PG_URL else str(tmp / "template.db")
 
 
+@cache
+def _cleaning_engine(url: str):
+    return create_engine(url, pool_size=1, max_overflow=0)
+
+
 def _empty_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
+    """Empty every table a test wrote to, in one transaction, and restart the sequences.
+
+    Only the tables that hold rows are emptied, with DELETE and the referential and audit triggers off for
+    this transaction (``session_replication_role = replica``): TRUNCATE of all 52 tables cost 0.5–1.9 s a
+    test on 2 cores, as much as the test itself; one EXISTS probe per table and a few DELETEs cost ~15 ms.
+    """
+    for attempt in range(5):
+        try:
+            _empty_postgres_once(url)
+            return
+        except OperationalError as e:  # a deadlock with a thread a test left behind: PostgreSQL picked us
+            if attempt == 4 or "deadlock" not in str(e):
+                raise
+            time.sleep(0.2)
+
+
+def _empty_postgres_once(url: str) -> None:
+    with _cleaning_engine(url).begin() as conn:
         names = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
-        if names:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        if not names:
+            return
+        probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM \"{n}\")" for n in names)
+        written = [r[0] for r in conn.execute(text(probe))]
+        if not written:
+            return
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for name in written:
+            conn.execute(text(f'DELETE FROM "{name}"'))
+        conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                          "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"))
 
 
 @pytest.fixture
-def app_config(tmp_path, keys_dir, migrated_db) -> dict:
+def app_config(request, tmp_path, keys_dir, migrated_db) -> dict:
     if PG_URL:
         _empty_postgres(PG_URL)
         url = PG_URL
@@ -86,7 +254,7 @@ def app_config(tmp_path, keys_dir, migrated_db) -> dict:
         shutil.copy(migrated_db, target)
         url = f"sqlite:///{target}"
     os.environ["TINCAY_INSTANCE_PATH"] = str(tmp_path)
-    return _base_config(tmp_path, keys_dir, url)
+    return _base_config(tmp_path, keys_dir, url, national=request.node.get_closest_marker("national") is not None)
 
 
 @pytest.fixture
@@ -110,8 +278,23 @@ def make_app(app_config):
 
     yield make
     for extra in made:
+        _stop_background_threads(extra)
         with extra.app_context():
             db.engine.dispose()
+
+
+def _stop_background_threads(app) -> None:
+    """Stop what an application outside the ``testing`` environment may have started in the background (the
+    audit chainer after its first request, a deadline sweep after a request), so that nothing of one test
+    seals, writes or holds a connection while the next test's set-up empties the database."""
+    started = app.extensions.get("tincay.chainer")
+    if started is not None:
+        worker, thread = started
+        worker.stop.set()
+        thread.join(timeout=30)
+    sweeper = app.extensions.get("tincay.notify.sweeper")
+    if sweeper is not None and sweeper.thread is not None:
+        sweeper.thread.join(timeout=30)
 
 
 @pytest.fixture

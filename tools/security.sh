@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make security: static checks, the pinned dependency versions, and sqlmap against a live local instance.
+# make security: static checks, the pinned dependency versions, the security tests of the livelihood
+# limits and the province officer's identity walk, and sqlmap against a live local instance.
 # Writes docs/security-scan.md (summary: machine, versions, commands, sqlmap's verdict per target) and
 # docs/sqlmap/<target>.log (sqlmap's console output, banner dropped, credentials redacted). Traffic goes to
 # 127.0.0.1 only. Exit status 1 if any check finds something or could not run to the end.
@@ -67,7 +68,7 @@ else
 fi
 
 section "Installed versions of the declared dependencies"
-echo "From setup.cfg's install_requires and the virtualenv (\`importlib.metadata\`):" >> "$OUT"
+echo "From setup.cfg's install_requires and its production extra, and the virtualenv (\`importlib.metadata\`):" >> "$OUT"
 echo >> "$OUT"
 echo '```' >> "$OUT"
 if ! $PY - >> "$OUT" <<'PY'
@@ -75,7 +76,8 @@ import configparser, re, sys
 from importlib.metadata import version, PackageNotFoundError
 cfg = configparser.ConfigParser(); cfg.read("setup.cfg")
 missing = 0
-for line in cfg["options"]["install_requires"].strip().splitlines():
+declared = cfg["options"]["install_requires"] + "\n" + cfg["options.extras_require"]["production"]
+for line in filter(None, (ln.strip() for ln in declared.splitlines())):  # the extra's value starts on a new line
     name = re.split(r"[<>=\[ ]", line.strip(), maxsplit=1)[0]
     try:
         print(f"{name:28} {version(name):12} (declared {line.strip()[len(name):]})")
@@ -85,6 +87,26 @@ sys.exit(1 if missing else 0)
 PY
 then BAD=1; fi
 echo '```' >> "$OUT"
+
+# --- the security tests of issue 12 ------------------------------------------------------------------------
+# An .xlsx zip bomb is refused before parsing, and a province officer walking every livelihood page and API
+# answer never meets a name or phone planted in the free text. Both must exist and pass.
+section "Security tests: xlsx limits and the province officer's planted-identity walk"
+SECURITY_TESTS=(tests/livelihood/test_workbook_limits.py tests/livelihood/test_province_identity_walk.py)
+echo "Command: \`$PY -m pytest -p no:cacheprovider -q ${SECURITY_TESTS[*]}\`" >> "$OUT"
+echo >> "$OUT"
+missing=()
+for f in "${SECURITY_TESTS[@]}"; do [ -f "$f" ] || missing+=("$f"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "security tests missing: ${missing[*]}" >&2
+  echo "Result: **not run: test file missing** (${missing[*]})" >> "$OUT"; BAD=1
+elif $PY -m pytest -p no:cacheprovider -q "${SECURITY_TESTS[@]}" > "$WORK/security-tests.txt" 2>&1; then
+  echo "Result: passed ($(grep -E '^[0-9]+ passed' "$WORK/security-tests.txt" | tail -1 | sed 's/ in .*//'))." >> "$OUT"
+else
+  echo "Result: **failed**" >> "$OUT"
+  echo '```' >> "$OUT"; grep -E '^(FAILED|ERROR)|[0-9]+ (passed|failed)' "$WORK/security-tests.txt" | tail -40 >> "$OUT"
+  echo '```' >> "$OUT"; BAD=1
+fi
 
 # --- sqlmap ----------------------------------------------------------------------------------------------
 section "sqlmap (SQL injection) against a live instance on 127.0.0.1:$PORT"
@@ -128,9 +150,11 @@ web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
 csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', web.open(f"{base}/login").read().decode()).group(1)
 form = urllib.parse.urlencode({"csrf_token": csrf, "username": "scanweb", "password": "security-scan-password",
                                "totp": pyotp.TOTP(os.environ["WEB_SECRET"]).now()}).encode()
-assert web.open(f"{base}/login", data=form).url.endswith("/cases"), "the web sign-in failed"
+landed = web.open(f"{base}/login", data=form).url  # the officer's home: her work queue (issue 13)
+assert "/login" not in landed and "/enrol" not in landed, f"the web sign-in failed ({landed})"
 values = {"TOKEN": token, "COOKIE": "; ".join(f"{c.name}={c.value}" for c in jar),
           "NAME": urllib.parse.quote(cases["items"][0]["person"]["full_name"]), "CASES_AFTER": cases["next"] or "x",
+          "SEARCH_JSON": json.dumps({"q": cases["items"][0]["person"]["full_name"]}),
           "ADDRESS": cases["items"][0]["address_id"], "ORG": api("organisations")["items"][0]["id"]}
 for key, value in values.items():
     print(f"{key}={shlex.quote(value)}")
@@ -195,7 +219,9 @@ run_sqlmap login-form public -u "$BASE/login" --data "username=a&password=b&totp
   --csrf-token csrf_token --csrf-url "$BASE/login" -p "username,password,totp" --ignore-code 401
 run_sqlmap web-case-search authenticated -u "$BASE/cases/search" --data "q=$NAME&address=$ADDRESS&csrf_token=x" \
   --csrf-token csrf_token --csrf-url "$BASE/cases" --cookie "$COOKIE" -p "q,address"
-run_sqlmap api-case-search authenticated -u "$BASE/api/v1/cases?q=$NAME" -H "$AUTH_HEADER" --threads 2
+# The API's name search takes its term only in a JSON body (GET /cases?q= is refused with 400 search_in_body).
+run_sqlmap api-case-search authenticated -u "$BASE/api/v1/cases/search" --data "$SEARCH_JSON" \
+  -H "Content-Type: application/json" -H "$AUTH_HEADER" --threads 2
 run_sqlmap api-case-filters authenticated -H "$AUTH_HEADER" --threads 2 \
   -u "$BASE/api/v1/cases?status=open&risk=high&form=physical&from=2025-01-01&to=2026-12-31&after=$CASES_AFTER"
 run_sqlmap api-referrals authenticated -u "$BASE/api/v1/referrals?state=sent&overdue=false&after=x" \

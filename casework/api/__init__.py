@@ -39,13 +39,16 @@ class RouteSpec:
 
 
 ROUTES: list[RouteSpec] = []
+# Routes the installable web app calls with its signed-in session (besides a bearer token); a state change
+# through the session needs the CSRF token in the X-CSRFToken header (casework.web).
+SESSION_ENDPOINTS: set[str] = set()
 
 
 def api_route(rule: str, method: str, *, summary: str, roles: Iterable[Role | str] = (),
               request: dict[str, Any] | None = None, response: dict[str, Any] | None = None,
               status: int = 200, query: dict[str, dict[str, Any]] | None = None, public: bool = False,
               errors: tuple[int, ...] = (400, 401, 404, 422),
-              media: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              media: tuple[str, ...] = (), session: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON route on the API blueprint and describe it for the OpenAPI document."""
     role_values = tuple(Role(r).value for r in roles)
 
@@ -54,11 +57,21 @@ def api_route(rule: str, method: str, *, summary: str, roles: Iterable[Role | st
         if not public:
             allow(*role_values)(view)
         bp.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=[method])
+        if session:
+            SESSION_ENDPOINTS.add(f"api.{endpoint}")
         ROUTES.append(RouteSpec(rule, method, f"api.{endpoint}", summary, role_values, request, response,
                                 status, query or {}, public, errors, media))
         return view
 
     return decorate
+
+
+def protect_session() -> None:
+    """A state change reached through the browser's session needs its CSRF token (header X-CSRFToken)."""
+    from flask import g
+
+    if g.get("api_session"):
+        csrf.protect()
 
 
 _loaded = False
@@ -71,7 +84,9 @@ def load_routes(domains: Iterable[ModuleType]) -> None:
         return
     _loaded = True
     importlib.import_module("casework.api.core")
-    for name in ("casework.cases.api", "casework.stats.api"):
+    importlib.import_module("casework.auth.api")
+    for name in ("casework.cases.api", "casework.cases.transfer_api", "casework.stats.api", "casework.work_api",
+                 "casework.offline.api"):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as e:

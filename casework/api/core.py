@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
-from casework.api import ROUTES, api_route
+from casework.api import ROUTES, RouteSpec, api_route
 from casework.api.json import json_body, raise_if, require_str
 from casework.auth import services
 from casework.auth.roles import ALL_ROLES
@@ -24,12 +26,12 @@ ERROR_SCHEMA = {
 @api_route("/health", "GET", summary="Liveness check", public=True,
            response={"type": "object", "required": ["status"], "properties": {"status": {"enum": ["ok"]}}},
            errors=())
-def health():
+def health() -> Response:
     return jsonify(status="ok")
 
 
 def _login_limit() -> str:
-    return current_app.config["SETTINGS"].login_rate_limit
+    return str(current_app.config["SETTINGS"].login_rate_limit)
 
 
 @api_route("/auth/token", "POST", summary="Exchange username, password and TOTP code for a bearer token",
@@ -42,7 +44,7 @@ def _login_limit() -> str:
                "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}},
            errors=(400, 401, 422, 429))
 @limiter.limit(_login_limit)
-def token():
+def token() -> Response:
     data = json_body()
     errors: dict[str, list[str]] = {}
     username = require_str(data, "username", errors, max_length=256)
@@ -50,22 +52,20 @@ def token():
     code = require_str(data, "totp", errors, max_length=32)
     raise_if(errors)
     try:
-        result = services.authenticate(username or "", password or "", code or "")
+        result = services.authenticate(username or "", password or "", code or "", client=request.remote_addr)
         if result.needs_enrolment:
             raise services.SignInFailed
     except services.SignInFailed:
         g.commit_on_error = True
         return api_error(401, _("The username, password or code is not right, or the account cannot sign in now."),
                          error_code="invalid_credentials")
-    value, expires = services.issue_api_token(result.user)
+    value, expires = services.issue_api_token(result.user, client=services.client_label(request.user_agent.string))
     return jsonify(token=value, expires_at=expires.isoformat())
 
 
 @api_route("/auth/token", "DELETE", summary="Revoke the bearer token used for this request", roles=ALL_ROLES,
            response={"type": "object"}, errors=(401,))
-def revoke_token():
-    from flask import request
-
+def revoke_token() -> Response:
     from casework.auth.models import ApiToken
     from casework.extensions import db
     from casework.models import utcnow
@@ -76,9 +76,9 @@ def revoke_token():
     return jsonify({})
 
 
-def _operation(spec) -> dict:
-    op: dict = {"summary": spec.summary, "operationId": spec.endpoint.replace(".", "_") + "_" + spec.method.lower(),
-                "responses": {}}
+def _operation(spec: RouteSpec) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": spec.summary, "responses": {},
+                          "operationId": spec.endpoint.replace(".", "_") + "_" + spec.method.lower()}
     if not spec.public:
         op["security"] = [{"bearer": []}]
         op["x-roles"] = list(spec.roles)
@@ -90,7 +90,7 @@ def _operation(spec) -> dict:
         op["parameters"] = params
     if spec.request is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec.request}}}
-    op["responses"][str(spec.status)] = {
+    op["responses"][str(spec.status)] = {"description": "Success"} if spec.status == 204 else {
         "description": "Success",
         "content": {"application/json": {"schema": spec.response or {"type": "object"}}},
     }
@@ -115,8 +115,8 @@ def _openapi_path(rule: str) -> str:
 
 
 @api_route("/openapi.json", "GET", summary="This document", public=True, errors=())
-def openapi():
-    paths: dict = {}
+def openapi() -> Response:
+    paths: dict[str, dict[str, Any]] = {}
     for spec in ROUTES:
         paths.setdefault(_openapi_path(spec.rule), {})[spec.method.lower()] = _operation(spec)
     return jsonify({

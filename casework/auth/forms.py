@@ -21,20 +21,35 @@ class EnrolForm(FlaskForm):
 
 
 def role_choices():
-    return choices((role.value, label) for role, label in ROLE_LABELS.items())
+    return choices([("", _l("— Choose a role —")), *((role.value, label) for role, label in ROLE_LABELS.items())])
 
 
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(message=_l("Enter a username.")),
                                                        Length(max=64, message=_l("At most 64 characters."))])
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=120)])
-    role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
-    scope = StringField(_l("Commune or province code"), validators=[Optional(), Length(max=5)])
+    role = SelectField(_l("Role"), choices=role_choices,
+                       validators=[DataRequired(message=_l("Choose a role from the list."))])
+    # Issue 13: places and organisations are picked by name; a search step narrows the lists without JavaScript.
+    place_q = StringField(_l("Find a province, commune or organisation by name"),
+                          validators=[Optional(), Length(max=80)])
+    province = SelectField(_l("Province"), choices=[], validate_choice=False)
+    commune = SelectField(_l("Commune"), choices=[], validate_choice=False)
     addresses = SelectMultipleField(_l("Trusted addresses (hosts)"), choices=[], validate_choice=False)
-    organisation = StringField(_l("Organisation id (service providers)"), validators=[Optional(), Length(max=22)])
+    organisation = SelectField(_l("Organisation"), choices=[], validate_choice=False)
     password = PasswordField(_l("First password"), validators=[Optional(), Length(max=128)])
     can_override_consent = BooleanField(_l("May override consent when a life is in danger"))
 
 
-class ScopeForm(UserForm):
-    pass
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"),
+                                     validators=[DataRequired(message=_l("Enter your current password.")),
+                                                 Length(max=1024)])
+    new_password = PasswordField(_l("New password"),
+                                 validators=[DataRequired(message=_l("Enter a new password.")), Length(max=1024)])
+    totp = StringField(_l("Code from your authenticator app"), validators=[Optional(), Length(max=32)])
+
+
+class EnrolmentCodeForm(FlaskForm):
+    enrolment_code = StringField(_l("Enrolment code"),
+                                 validators=[DataRequired(message=_l("Enter the enrolment code.")), Length(max=40)])

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import db
@@ -27,8 +27,13 @@ class User(IdMixin, TimestampMixin, db.Model):
     commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True, index=True)
     # No foreign key: the organisation table belongs to the referral package (DESIGN §3.1 layering).
     organisation_id: Mapped[str | None] = mapped_column(String(22), nullable=True, index=True)
-    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
-    totp_secret_sealed: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Credentials are loaded only by the code that checks or changes them (issue 18): the session's user,
+    # loaded on every request, and every list that names a user never carry a password hash or a sealed
+    # second-factor secret. The three load together, in one query, the first time one is read.
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False, deferred=True,
+                                               deferred_group="credentials")
+    totp_secret_sealed: Mapped[str | None] = mapped_column(String(255), nullable=True, deferred=True,
+                                                           deferred_group="credentials")
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     totp_last_step: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -36,6 +41,18 @@ class User(IdMixin, TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     locale: Mapped[str] = mapped_column(String(5), nullable=False, default="vi")
     can_override_consent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # An account an admin created must choose her own password before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Right password, wrong second factor: counted per account (an attacker already knows the password).
+    totp_failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # After a confirmed second-factor reset: the hash of the single-use enrolment code and its expiry.
+    enrolment_code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, deferred=True,
+                                                            deferred_group="credentials")
+    enrolment_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Issue 13: where the daily digest goes (set by the user herself; empty: no e-mail) and the last day
+    # (Vietnam's calendar) one was sent, so that a second run on the same day sends nothing twice.
+    digest_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    digest_sent_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     addresses = relationship("Address", secondary=address_host, back_populates="hosts", lazy="selectin")
 
@@ -54,6 +71,11 @@ class User(IdMixin, TimestampMixin, db.Model):
 
     def get_id(self) -> str:
         return self.id
+
+    @property
+    def is_locked(self) -> bool:
+        """Locked account-wide (repeated wrong second-factor codes); per-client locks are not counted."""
+        return self.locked_until is not None and self.locked_until > utcnow()
 
     @property
     def address_ids(self) -> list[str]:
@@ -76,6 +98,10 @@ class UserSession(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ended_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     second_factor_done: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)  # "Firefox · Android", never the raw agent
+    # sha256 of the session's form (CSRF) token: a form posted after the session ended names the account it
+    # was shown to, so what she typed is kept for that account only (issue 13, casework.drafts).
+    form_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -89,6 +115,8 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -101,3 +129,46 @@ class RecoveryCode(db.Model):
                                          nullable=False, index=True)
     code_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins of one account from one client address (its hash): the lock is per pair."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("user_id", "client_key", name="uq_login_throttle_user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    client_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locks: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AccountChange(IdMixin, db.Model):
+    """A change to an account that a second admin confirms before it takes effect (separation of duties).
+
+    ``kind`` is ``change`` (role, scope, addresses, organisation, override permission: the new values are
+    in ``payload``, codes and ids only), ``second_factor_reset`` or ``reenable``.
+    """
+
+    __tablename__ = "account_change"
+
+    target_user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"),
+                                                nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    fields: Mapped[str] = mapped_column(String(200), nullable=False)  # comma-separated field names
+    payload: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
+    requested_by_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id"), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    decided_by_id: Mapped[str | None] = mapped_column(String(22), ForeignKey("user.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    target: Mapped[User] = relationship(foreign_keys=[target_user_id], lazy="joined")
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id], lazy="joined")
+
+    @property
+    def field_list(self) -> list[str]:
+        return [f for f in self.fields.split(",") if f]

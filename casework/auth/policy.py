@@ -22,9 +22,15 @@ from casework.protect import audit
 
 PUBLIC_ENDPOINTS = frozenset({
     "static", "auth.login", "main.exit", "main.language", "api.health", "api.token", "api.openapi",
+    "offline.manifest", "offline.service_worker",  # issue 17: no data; browsers fetch the manifest without cookies
 })
+# Issue 13: ``casework.drafts`` registers here what answers a form posted after the session ended.
+LOST_POST = "tincay.lost_post"
 # Reachable with a password but before the second factor is enrolled.
 ENROLMENT_ENDPOINTS = frozenset({"auth.enrol", "auth.logout", "main.exit", "main.language"})
+# The only ones reachable by an account that must first replace the password an admin typed for it.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "main.exit", "main.language",
+                                       "api.change_password", "api.revoke_token", "api.account"})
 
 
 def allow(*roles: Role | str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -60,7 +66,25 @@ def enforce_access():
     if not current_user.is_authenticated:
         if is_api:
             abort(401)
+        keep_lost_post = current_app.extensions.get(LOST_POST)
+        if request.method == "POST" and keep_lost_post is not None:  # her session ended while she typed
+            return keep_lost_post(token_matched_cookie=True, fallback=lambda: redirect(url_for("auth.login")))
         return redirect(url_for("auth.login"))
+    if getattr(current_user, "must_change_password", False):
+        if endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            audit.record_after_rollback("access_denied", object_type="user", object_id=current_user.id,
+                                        outcome="denied", detail="password_change_required")
+            if is_api:
+                from flask_babel import gettext as _
+
+                from casework.errors import Forbidden
+
+                # The API's error handler turns it into the DESIGN §4 body (no import of casework.web here).
+                refusal = Forbidden(_("Choose a new password before anything else."))
+                refusal.code = "password_change_required"
+                raise refusal
+            return redirect(url_for("auth.password"))
+        return None
     if not is_api and not g.get("second_factor_done", False) and endpoint not in ENROLMENT_ENDPOINTS:
         return redirect(url_for("auth.enrol"))
     if endpoint in ENROLMENT_ENDPOINTS:

@@ -13,15 +13,18 @@ import pyotp
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from casework.auth import passwords
-from casework.auth.models import ApiToken, RecoveryCode, User, UserSession
+from casework.auth.models import ApiToken, LoginThrottle, RecoveryCode, User, UserSession
 from casework.auth.roles import SCOPE_OF_ROLE, Role
 from casework.errors import NotFound, ValidationError
 from casework.extensions import db
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
+from casework.protect.keys import current_keys
 from casework.protect.sealed import seal, unseal
 from casework.text import nfc
 
@@ -96,11 +99,21 @@ def _apply_scope(user: User, role: str, scope: str | None, address_ids: tuple[st
     return errors
 
 
-def check_password_rules(password: str) -> list[str]:
-    if len(password) < passwords.MIN_LENGTH:
+def check_password_rules(password: str, username: str = "", display_name: str = "") -> list[str]:
+    """NIST SP 800-63B: length limits and a blocklist, no composition rules; one clear message."""
+    reason = passwords.weakness(password, username, display_name)
+    if reason == "short":
         return [_("The password needs at least %(n)d characters.", n=passwords.MIN_LENGTH)]
-    if len(password) > passwords.MAX_LENGTH:
+    if reason == "long":
         return [_("The password may have at most %(n)d characters.", n=passwords.MAX_LENGTH)]
+    if reason == "common":
+        return [_("This password is among the most common ones and easy to guess. Choose a longer phrase "
+                  "that only you know.")]
+    if reason == "project":
+        return [_("The password may not contain the name of the Union or of this system. Choose a phrase "
+                  "that only you know.")]
+    if reason == "personal":
+        return [_("The password may not contain your username or your name.")]
     return []
 
 
@@ -114,7 +127,7 @@ def create_user(actor: User | None, new: NewUser) -> tuple[User, str]:
         errors["username"] = [_("This username is taken.")]
     if new.role not in {r.value for r in Role}:
         errors["role"] = [_("Choose a role from the list.")]
-    pw_errors = check_password_rules(new.password)
+    pw_errors = check_password_rules(new.password, username, new.display_name)
     if pw_errors:
         errors["password"] = pw_errors
     user = User(username=username, display_name=nfc(new.display_name)[:120], role=new.role)
@@ -128,6 +141,8 @@ def create_user(actor: User | None, new: NewUser) -> tuple[User, str]:
     secret = pyotp.random_base32()
     user.totp_secret_sealed = seal(secret, "totp", user.id)
     user.totp_confirmed = actor is None  # a CLI-created account receives its seed on the terminal
+    # An admin typed this password: the user replaces it at her first sign-in before anything else.
+    user.must_change_password = actor is not None
     audit.record("user_create", object_type="user", object_id=user.id, actor=actor,
                  fields=["role", "scope"])
     return user, secret
@@ -158,17 +173,82 @@ def set_active(actor: User, user_id: str, active: bool) -> User:
     return user
 
 
-def reset_second_factor(actor: User, user_id: str) -> User:
-    """The user enrols a new authenticator at her next sign-in; her sessions and tokens end now."""
+ENROLMENT_CODE_HOURS = 24
+
+
+def _new_enrolment_code() -> tuple[str, str]:
+    raw = base64.b32encode(secrets.token_bytes(10)).decode("ascii")  # 80 bits, 16 characters
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:12]}-{raw[12:]}", token_hash(raw)
+
+
+def reset_second_factor(actor: User, user_id: str) -> tuple[User, str]:
+    """Apply a confirmed reset: a new seed that only the holder of the enrolment code can see and confirm.
+
+    Her sessions and tokens end now; the returned enrolment code (single use, 24 hours) is shown once to
+    the confirming admin for delivery out of band. The password alone never leads to enrolment.
+    """
     user = db.session.get(User, user_id) or _not_found()
     user.totp_secret_sealed = seal(pyotp.random_base32(), "totp", user.id)
     user.totp_confirmed = False
     user.totp_last_step = 0
+    code, code_hash = _new_enrolment_code()
+    user.enrolment_code_hash = code_hash
+    user.enrolment_code_expires_at = utcnow() + timedelta(hours=ENROLMENT_CODE_HOURS)
     db.session.execute(update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
                        .values(used_at=utcnow()))
     end_all_sessions(user, "second_factor_reset")
-    audit.record("user_reset_2fa", object_type="user", object_id=user.id, actor=actor)
-    return user
+    return user, code
+
+
+def needs_enrolment_code(user: User) -> bool:
+    return user.enrolment_code_hash is not None
+
+
+def redeem_enrolment_code(user: User, code: str) -> bool:
+    """Check and use up the enrolment code; a new seed is drawn, so any seed seen before is void."""
+    normalised = "".join(code.split()).replace("-", "").upper()
+    expires = user.enrolment_code_expires_at
+    ok = (user.enrolment_code_hash is not None and len(normalised) == 16 and expires is not None
+          and expires > utcnow() and hmac.compare_digest(user.enrolment_code_hash, token_hash(normalised)))
+    if not ok:
+        user.totp_failures += 1
+        audit.record("enrolment_code_failed", object_type="user", object_id=user.id, actor=user, outcome="denied")
+        if user.totp_failures >= _settings().login_max_failures:
+            _lock_account(user)
+            end_all_sessions(user, "locked")
+        return False
+    user.enrolment_code_hash = None
+    user.enrolment_code_expires_at = None
+    user.totp_secret_sealed = seal(pyotp.random_base32(), "totp", user.id)
+    user.totp_failures = 0
+    audit.record("enrolment_code_used", object_type="user", object_id=user.id, actor=user)
+    return True
+
+
+def change_password(user: User, current: str, new: str, totp_code: str, *, keep_session_id: str | None = None,
+                    keep_token_id: str | None = None) -> None:
+    """The user replaces her own password: the current one and, once enrolled, a code are needed.
+
+    Every other session and token of hers ends. Refusals raise ValidationError with a message per field.
+    """
+    errors: dict[str, list[str]] = {}
+    if not passwords.verify_password(user.password_hash, current or ""):
+        errors["current_password"] = [_("The current password is not right.")]
+    if user.totp_confirmed and "current_password" not in errors and not _check_totp(user, totp_code or ""):
+        errors["totp"] = [_("This code is not right. Check the time on your phone and try again.")]
+    rules = check_password_rules(new or "", user.username, user.display_name)
+    if rules:
+        errors["new_password"] = rules
+    elif not errors and passwords.verify_password(user.password_hash, new):
+        errors["new_password"] = [_("Choose a password different from the current one.")]
+    if errors:
+        audit.record_after_rollback("password_change_failed", object_type="user", object_id=user.id,
+                                    outcome="denied", fields=sorted(errors))
+        raise ValidationError(_("Please correct the marked fields."), errors)
+    user.password_hash = passwords.hash_password(new)
+    user.must_change_password = False
+    end_other_sessions(user, keep_session_id, keep_token_id, "password_changed")
+    audit.record("password_change", object_type="user", object_id=user.id, actor=user)
 
 
 def _not_found():
@@ -223,11 +303,49 @@ class SignIn:
     needs_enrolment: bool
 
 
-def authenticate(username: str, password: str, totp_code: str) -> SignIn:
-    """Check password and second factor; count failures and lock the account after too many.
+def client_key(user: User, address: str | None) -> str:
+    """The throttle key of one account from one client address: the address is not stored.
 
-    Raises SignInFailed for every kind of failure. A user who has not enrolled a second factor yet
-    passes with the password alone and must enrol before anything else (``needs_enrolment``).
+    An HMAC under the instance's secret key, not a bare hash: there are only 2^32 IPv4 addresses, so a
+    plain SHA-256 of "user|address" read from a copy of the database would give away where each account
+    signs in from. Without the key folder the column says nothing."""
+    message = f"throttle|{user.id}|{address or '-'}".encode()
+    return hmac.new(current_keys().secret_key, message, hashlib.sha256).hexdigest()
+
+
+def _throttle(user: User, address: str | None) -> LoginThrottle:
+    key = client_key(user, address)
+    row = db.session.scalar(select(LoginThrottle).where(LoginThrottle.user_id == user.id,
+                                                        LoginThrottle.client_key == key))
+    if row is None:
+        row = LoginThrottle(user_id=user.id, client_key=key, failures=0, locks=0)
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+        except IntegrityError:  # a concurrent failure from the same place created it first
+            row = db.session.scalar(select(LoginThrottle).where(LoginThrottle.user_id == user.id,
+                                                                LoginThrottle.client_key == key))
+    return row
+
+
+MAX_LOCK = timedelta(hours=24)
+
+
+def _lock_account(user: User) -> None:
+    settings = _settings()
+    user.locked_until = utcnow() + timedelta(minutes=settings.login_lockout_minutes)
+    user.totp_failures = 0
+    audit.record("account_locked", object_type="user", object_id=user.id, actor=user, outcome="denied")
+
+
+def authenticate(username: str, password: str, totp_code: str, client: str | None = None) -> SignIn:
+    """Check password and second factor; count failures and lock after too many.
+
+    Wrong passwords lock only this account from this client address (``client``), with a lock that
+    doubles each time (15 min, 30 min, … at most a day): nobody can lock a user out from elsewhere.
+    The whole account locks only after repeated wrong codes with the right password. Raises
+    SignInFailed for every kind of failure. A user who has not enrolled a second factor yet passes with
+    the password alone and must enrol before anything else (``needs_enrolment``).
     """
     settings = _settings()
     name = normalise_username(username)[:64] if len(username) <= 256 else ""
@@ -240,19 +358,32 @@ def authenticate(username: str, password: str, totp_code: str) -> SignIn:
     if user is None:
         audit.record_after_rollback("login_failed", outcome="denied")
         raise SignInFailed
-    locked = user.locked_until is not None and user.locked_until > now
+    throttle = _throttle(user, client)
+    pair_locked = throttle.locked_until is not None and throttle.locked_until > now
+    account_locked = user.locked_until is not None and user.locked_until > now
+    locked = pair_locked or account_locked
     ok = password_ok and user.active and not locked
     if ok and user.totp_confirmed:
         ok = _check_totp(user, totp_code)
+        if not ok:
+            user.totp_failures += 1
+            if user.totp_failures >= settings.login_max_failures:
+                _lock_account(user)
+    elif not ok and not locked:
+        throttle.failures += 1
+        if throttle.failures >= settings.login_max_failures:
+            throttle.locks += 1
+            throttle.failures = 0
+            minutes = settings.login_lockout_minutes * 2 ** min(throttle.locks - 1, 10)
+            throttle.locked_until = now + min(timedelta(minutes=minutes), MAX_LOCK)
+            audit.record("login_throttled", object_type="user", object_id=user.id, actor=user, outcome="denied")
     if not ok:
-        if not locked:
-            user.failed_logins += 1
-            if user.failed_logins >= settings.login_max_failures:
-                user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-                user.failed_logins = 0
-                audit.record("account_locked", object_type="user", object_id=user.id, actor=user, outcome="denied")
         audit.record("login_failed", object_type="user", object_id=user.id, actor=user, outcome="denied")
         raise SignInFailed
+    throttle.failures = 0
+    throttle.locks = 0
+    throttle.locked_until = None
+    user.totp_failures = 0
     user.failed_logins = 0
     user.locked_until = None
     if passwords.needs_rehash(user.password_hash):
@@ -288,9 +419,23 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
 # --- sessions -----------------------------------------------------------------------------------
 
 
-def start_session(user: User, second_factor_done: bool) -> str:
+def client_label(user_agent: str | None) -> str | None:
+    """A coarse name of the browser and system from a fixed vocabulary, never the agent string itself."""
+    ua = (user_agent or "")[:512]
+    browser = next((name for key, name in (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("CriOS", "Chrome"),
+                                            ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"),
+                                            ("python", "Python"), ("Werkzeug", "Werkzeug")) if key in ua), None)
+    system = next((name for key, name in (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+                                           ("Windows", "Windows"), ("Mac OS", "macOS"), ("Linux", "Linux"))
+                   if key in ua), None)
+    label = " · ".join(part for part in (browser, system) if part)
+    return label or None
+
+
+def start_session(user: User, second_factor_done: bool, client: str | None = None) -> str:
     token = secrets.token_urlsafe(32)
-    db.session.add(UserSession(id=token_hash(token), user_id=user.id, second_factor_done=second_factor_done))
+    db.session.add(UserSession(id=token_hash(token), user_id=user.id, second_factor_done=second_factor_done,
+                               client=client))
     db.session.flush()
     return token
 
@@ -299,7 +444,11 @@ def load_session(token: str | None) -> UserSession | None:
     """The live session for a cookie token, or None when ended, idle too long, too old or disabled."""
     if not token or len(token) > 100:
         return None
-    sess = db.session.get(UserSession, token_hash(token))
+    # One query for the session, its user and her addresses (a host's scope): issue 18 measured the
+    # lookup at three queries, the last loading every host of her addresses with their password hashes.
+    sess = db.session.execute(
+        select(UserSession).where(UserSession.id == token_hash(token))
+        .options(joinedload(UserSession.user).joinedload(User.addresses))).unique().scalar_one_or_none()
     if sess is None or sess.ended_at is not None:
         return None
     settings = _settings()
@@ -333,6 +482,26 @@ def end_all_sessions(user: User, reason: str) -> int:
     return n or 0
 
 
+def end_other_sessions(user: User, keep_session_id: str | None, keep_token_id: str | None, reason: str) -> int:
+    """End every session and revoke every bearer token of ``user`` except the ones named."""
+    now = utcnow()
+    q = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    if keep_session_id:
+        q = q.where(UserSession.id != keep_session_id)
+    n = db.session.execute(q.values(ended_at=now, ended_reason=reason)).rowcount or 0
+    t = update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if keep_token_id:
+        t = t.where(ApiToken.id != keep_token_id)
+    n += db.session.execute(t.values(revoked_at=now)).rowcount or 0
+    return n
+
+
+def active_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.created_at.desc())))
+
+
 def active_sessions(user: User) -> list[UserSession]:
     return list(db.session.scalars(select(UserSession).where(
         UserSession.user_id == user.id, UserSession.ended_at.is_(None)).order_by(UserSession.created_at.desc())))
@@ -341,10 +510,10 @@ def active_sessions(user: User) -> list[UserSession]:
 # --- API tokens ---------------------------------------------------------------------------------
 
 
-def issue_api_token(user: User) -> tuple[str, datetime]:
+def issue_api_token(user: User, client: str | None = None) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=_settings().api_token_hours)
-    db.session.add(ApiToken(id=token_hash(token), user_id=user.id, expires_at=expires))
+    db.session.add(ApiToken(id=token_hash(token), user_id=user.id, expires_at=expires, client=client))
     audit.record("api_token_issue", object_type="user", object_id=user.id, actor=user)
     return token, expires
 
@@ -352,7 +521,12 @@ def issue_api_token(user: User) -> tuple[str, datetime]:
 def load_api_token(token: str) -> User | None:
     if not token or len(token) > 100:
         return None
-    row = db.session.get(ApiToken, token_hash(token))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
+    row = db.session.execute(
+        select(ApiToken).where(ApiToken.id == token_hash(token))
+        .options(joinedload(ApiToken.user).joinedload(User.addresses))).unique().scalar_one_or_none()
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         return None
+    if row.last_used_at is None or now - row.last_used_at > timedelta(seconds=60):
+        row.last_used_at = now
     return row.user

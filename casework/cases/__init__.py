@@ -11,22 +11,43 @@ def register(app: Flask) -> None:
 
     from casework import demo, nav
     from casework.auth.roles import Role
-    from casework.cases import views  # noqa: F401  (routes attach to the blueprint on import)
+    from casework.cases import transfer_views, views  # noqa: F401  (routes attach to the blueprints on import)
     from casework.cases.demo import load_demo_cases
 
     app.register_blueprint(bp)
+    app.register_blueprint(transfer_views.bp)
     nav.add(app, "cases.index", _l("Cases"), [Role.HOST, Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER], order=10)
     nav.add(app, "cases.new", _l("New intake"), [Role.HOST, Role.COMMUNE_OFFICER], order=11)
+    from casework import drafts
+
+    drafts.add_form(app, "cases.new", _l("New intake"))  # issue 13: "Lưu nháp" on the intake form
     nav.add(app, "cases.addresses", _l("Trusted addresses"),
             [Role.HOST, Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER, Role.ADMIN], order=20)
     nav.add(app, "cases.settings", _l("Shelter settings"), [Role.PROVINCE_OFFICER, Role.ADMIN], order=70)
     demo.add_loader(app, load_demo_cases)
     _register_statistics(app)
+    from casework import notify
+    from casework.cases import handover, transfer, work
+    from casework.cases.services import register_timeline_kind
+    from casework.cases.views import register_case_action
+
+    work.register(app)
+    handover.register(app)
+    for kind, template in transfer.KINDS.items():
+        notify.add_kind(app, kind, template)
+    notify.add_link(app, "case_transfer", "transfers.view", "transfer_id")
+    for kind, label in {"transfer_requested": _l("Move to another address requested"),
+                        "transfer_accepted": _l("Moved to another address"),
+                        "transfer_declined": _l("Move to another address declined")}.items():
+        register_timeline_kind(kind, label)
+    register_case_action("transfers.new", _l("Move to another address"), (Role.COMMUNE_OFFICER,))
 
 
 def _register_statistics(app: Flask) -> None:
-    from casework.cases.tables import case_records, register_tables
+    from casework.cases.tables import address_activity, case_records, register_tables
+    from casework.stats import activity
     from casework.stats.sources import add_source
 
     register_tables()
     add_source(app, case_records)
+    activity.add_source(app, address_activity)

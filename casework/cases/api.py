@@ -1,8 +1,9 @@
 """JSON API of trusted-address casework (DESIGN §4): addresses, cases, consents, follow-ups, closure.
 
 Errors: 400 malformed JSON, 422 invalid values with a message per field, 404 outside the caller's scope,
-409 a transition not allowed now or a stale ``version``. The ``q`` of ``GET /cases`` is a name or phone
-and is never logged (request lines carry no query string) nor audited (the event has the count only).
+409 a transition not allowed now or a stale ``version``. A name or phone to search for travels only in the
+body of ``POST /cases/search`` (``GET /cases?q=`` is a 400 ``search_in_body``): it is never in a URL, a log
+line or the audit event (which has the count only).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from casework.api.json import json_body, raise_if
 from casework.auth.roles import Role
 from casework.cases import codes, presenters, services
 from casework.cases import consent as consent_service
+from casework.cases.closure import OpenItemsError
 from casework.cases.consent import ConsentChoice, ConsentInput
 from casework.cases.policy import ADDRESS_MANAGERS, ADDRESS_READERS, CASE_ROLES, WORKER_ROLES, can_see_identity
-from casework.errors import NotFound, ValidationError
+from casework.errors import DomainError, NotFound, ValidationError
 from casework.extensions import db
 
 # --- schemas (documentation in openapi.json; the checks themselves are below and in the services) -----
@@ -39,7 +41,8 @@ ADDRESS_OUT = {"type": "object", "required": ["id", "name", "kind", "commune_cod
 ADDRESS_IN = {"type": "object", "required": ["name", "commune_code"], "properties": {
     "name": {"type": "string", "maxLength": 200}, "commune_code": {"type": "string", "pattern": "^[0-9]{5}$"},
     "kind": {"enum": list(codes.ADDRESS_KINDS)}, "declared_on": {"type": "string", "format": "date"},
-    "published_on": {"type": "string", "format": "date"}, "active": {"type": "boolean"}}}
+    "published_on": {"type": "string", "format": "date"}, "active": {"type": "boolean"},
+    "legacy_commune_code": {"type": ["string", "null"], "pattern": "^[0-9]{5}$"}}}
 
 PERSON_IN = {"type": "object", "required": ["full_name"], "properties": {
     "full_name": {"type": "string", "maxLength": 200}, "other_names": {"type": "string", "maxLength": 200},
@@ -47,7 +50,8 @@ PERSON_IN = {"type": "object", "required": ["full_name"], "properties": {
     "sex": {"enum": list(codes.SEXES)}, "age_band": {"enum": list(codes.AGE_BANDS)},
     "ethnicity_code": {"type": "string", "pattern": "^[0-9]{2}$"}, "phone": {"type": "string", "maxLength": 32},
     "id_number": {"type": "string", "maxLength": 32}, "home_commune_code": {"type": "string"},
-    "home_address": {"type": "string", "maxLength": 300}}}
+    "home_address": {"type": "string", "maxLength": 300},
+    "legacy_home_commune_code": {"type": ["string", "null"]}}}
 SHARE_ITEM = {"oneOf": [{"enum": list(codes.SERVICES)}, {"type": "object", "required": ["service"], "properties": {
     "service": {"enum": list(codes.SERVICES)},
     "fields": {"type": "array", "items": {"enum": list(codes.SHAREABLE_FIELDS)}}}}]}
@@ -61,7 +65,11 @@ CASE_FIELDS_IN = {
     "children": {"type": "object", "properties": {"count": {"type": "integer"},
                                                   "ages": {"type": "array", "items": {"type": "integer"}}}},
     "acts": {"type": "array", "items": {"enum": list(codes.ACT_CODES)}, "minItems": 1},
+    "act_parts": {"type": "object", "properties": {
+        letter: {"type": "array", "items": {"enum": list(parts)}} for letter, parts in codes.ACT_PARTS.items()}},
     "relationship": {"enum": list(codes.RELATIONSHIPS)},
+    # Decree 76/2023: the host's tick "recorded, but not counted as domestic violence"; never required.
+    "acts_not_counted_confirmed": {"type": "boolean"},
     "perpetrator": {"type": "object", "properties": {"sex": {"enum": list(codes.PERPETRATOR_SEXES)},
                                                      "age_band": {"enum": list(codes.AGE_BANDS)}}},
     "injuries": {"type": "string"}, "first_aid_given": {"type": "boolean"}, "first_aid": {"type": "string"},
@@ -69,6 +77,8 @@ CASE_FIELDS_IN = {
                                               "judged_high": {"type": "boolean"}}},
     "safety_plan": {"type": "string"}, "commune_notified_at": {"type": "string", "format": "date-time"},
     "narrative": {"type": "string"},
+    # The commune where it happened in the units before 1 July 2025 (scheme "pre2025"), for such an intake.
+    "legacy_commune_code": {"type": ["string", "null"]},
 }
 CASE_IN = {"type": "object", "required": ["address_id", "intake_at", "person", "acts", "relationship", "consent"],
            "properties": {"address_id": _ID, **CASE_FIELDS_IN, "consent": CONSENT_IN}}
@@ -84,7 +94,10 @@ CASE_LIST = {"type": "object", "required": ["items", "next"], "properties": {
 CASE_OUT = {"type": "object", "required": ["id", "reference", "status"], "properties": {
     "id": _ID, "reference": _STR, "status": {"enum": list(codes.STATUSES)}, "version": {"type": "integer"},
     "person": {"type": "object", "properties": {"full_name": _NSTR, "phone": _NSTR}},
-    "acts": {"type": "array", "items": _STR}, "forms": {"type": "array", "items": _STR}}}
+    "acts": {"type": "array", "items": _STR}, "forms": {"type": "array", "items": _STR},
+    "warnings": {"type": "array", "items": {"type": "object", "required": ["code"], "properties": {
+        "code": {"enum": ["act_not_counted"]}, "acts": {"type": "array", "items": _STR},
+        "confirmed": {"type": "boolean"}}}}}}
 CONSENT_OUT = {"type": "object", "required": ["id", "purpose", "active"], "properties": {
     "id": _ID, "purpose": {"enum": list(codes.PURPOSES)}, "service": _NSTR,
     "fields": {"type": "array", "items": _STR}, "given_at": _DT, "withdrawn_at": _DT, "active": {"type": "boolean"}}}
@@ -95,30 +108,44 @@ CONSENT_POST = {"type": "object", "required": ["purpose"], "properties": {
 FOLLOW_UP_IN = {"type": "object", "required": ["on", "kind", "situation", "violence_recurred"], "properties": {
     "on": {"type": "string", "format": "date"}, "kind": {"enum": list(codes.FOLLOW_UP_KINDS)},
     "situation": {"enum": list(codes.SITUATIONS)}, "violence_recurred": {"type": "boolean"},
-    "note": {"type": "string", "maxLength": 4000}}}
+    "note": {"type": "string", "maxLength": 4000}, "next_on": {"type": "string", "format": "date"}}}
 FOLLOW_UP_OUT = {"type": "object", "required": ["id", "on"], "properties": {
     "id": _ID, "on": {"type": "string", "format": "date"}, "kind": _STR, "situation": _STR,
-    "violence_recurred": {"type": "boolean"}, "note": _NSTR}}
+    "violence_recurred": {"type": "boolean"}, "note": _NSTR,
+    "next_on": {"type": ["string", "null"], "format": "date"}}}
 SHELTER_IN = {"type": "object", "required": ["start_on"], "properties": {
     "start_on": {"type": "string", "format": "date"}, "end_on": {"type": "string", "format": "date"},
     "essentials": {"type": "array", "items": {"enum": list(codes.ESSENTIALS)}}, "money_vnd": {"type": "integer"}}}
 SHELTER_OUT = {"type": "object", "required": ["id", "start_on"], "properties": {
     "id": _ID, "start_on": {"type": "string", "format": "date"}, "end_on": _DATE,
     "essentials": {"type": "array", "items": _STR}, "money_vnd": {"type": "integer", "nullable": True}}}
-BAN_IN = {"type": "object", "required": ["requester"], "properties": {
+# Law 13/2022 Art. 25 (commune chair: at a request, 25(1)(a), or on the chair's own initiative when her life
+# is threatened, 25(1)(b); at most 3 days) and Art. 26 (a court: at most 4 months, with the issuing court).
+BAN_IN = {"type": "object", "properties": {
+    "kind": {"enum": list(codes.CONTACT_BAN_KINDS)},
     "requested_at": {"type": "string", "format": "date-time"},
     "requester": {"enum": list(codes.CONTACT_BAN_REQUESTERS)},
-    "victim_consented": {"type": "boolean"}}}
+    "victim_consented": {"type": "boolean"},
+    "chair_initiative": {"type": "boolean"}, "life_threatened": {"type": "boolean"},
+    "court_name": {"type": "string", "maxLength": 200}, "decided_at": {"type": "string", "format": "date-time"},
+    "valid_from": {"type": "string", "format": "date-time"}, "valid_until": {"type": "string", "format": "date-time"},
+    "decision_ref": {"type": "string", "maxLength": 64}}}
 BAN_DECISION_IN = {"type": "object", "required": ["decision"], "properties": {
     "decision": {"enum": list(codes.CONTACT_BAN_DECISIONS)}, "decided_at": {"type": "string", "format": "date-time"},
     "valid_from": {"type": "string", "format": "date-time"}, "valid_until": {"type": "string", "format": "date-time"},
     "decision_ref": {"type": "string", "maxLength": 64}}}
-BAN_OUT = {"type": "object", "required": ["id", "requested_at", "decision_due_at"], "properties": {
-    "id": _ID, "requested_at": _DT, "decision_due_at": _DT, "decision": _NSTR, "valid_until": _DT}}
+# Art. 25(4): a granted ban revoked before its end.
+BAN_REVOKE_IN = {"type": "object", "required": ["reason", "date"], "properties": {
+    "reason": {"type": "string", "maxLength": 1000}, "date": {"type": "string", "format": "date"}}}
+BAN_OUT = {"type": "object", "required": ["id", "kind", "requested_at", "decision_due_at"], "properties": {
+    "id": _ID, "kind": {"enum": list(codes.CONTACT_BAN_KINDS)}, "origin": _STR, "requester": _STR,
+    "requested_at": _DT, "decision_due_at": _DT, "decision": _NSTR, "valid_until": _DT, "court_name": _STR,
+    "revocation": {"type": "object", "nullable": True, "properties": {"date": _DATE, "reason": _NSTR}}}}
 CLOSURE_IN = {"type": "object", "required": ["reason"], "properties": {
     "reason": {"enum": list(codes.CLOSURE_REASONS)}, "note": {"type": "string", "maxLength": 2000}}}
 DECISION_IN = {"type": "object", "required": ["decision"], "properties": {
-    "decision": {"enum": ["approve", "return"]}, "note": {"type": "string", "maxLength": 2000}}}
+    "decision": {"enum": ["approve", "return"]}, "note": {"type": "string", "maxLength": 2000},
+    "confirm_open_items": {"type": "boolean"}, "confirm_reason": {"type": "string", "maxLength": 2000}}}
 REOPEN_IN = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "maxLength": 2000}}}
 STATE_OUT = {"type": "object", "required": ["id", "status"], "properties": {
     "id": _ID, "status": {"enum": list(codes.STATUSES)}, "version": {"type": "integer"}}}
@@ -129,7 +156,16 @@ LIST_FILTERS: dict[str, dict[str, Any]] = {
     "form": {"enum": list(codes.FORMS)}, "from": {"type": "string", "format": "date"},
     "to": {"type": "string", "format": "date"}, "after": {"type": "string"}}
 
+SEARCH_IN = {"type": "object", "required": ["q"], "properties": {
+    "q": {"type": "string", "minLength": 1, "maxLength": 100},
+    **{k: v for k, v in LIST_FILTERS.items() if k != "after"}}}
+
 ERRORS = (400, 401, 404, 409, 422)
+
+
+class SearchInURL(DomainError):
+    status = 400
+    code = "search_in_body"
 
 
 # --- reading values ------------------------------------------------------------------------------
@@ -243,6 +279,7 @@ FIELD_NAMES = {
     "birth_year": "person.birth_year", "birth_date": "person.birth_date", "age_band": "person.age_band",
     "ethnicity_code": "person.ethnicity_code", "phone": "person.phone", "id_number": "person.id_number",
     "home_commune_code": "person.home_commune_code", "home_address": "person.home_address",
+    "legacy_home_commune_code": "person.legacy_home_commune_code",
     "children_count": "children.count", "children_ages": "children.ages", "perpetrator_sex": "perpetrator.sex",
     "perpetrator_age_band": "perpetrator.age_band", "risk_factors": "risk.factors",
     "consent_record": "consent.record", "consent_given_by": "consent.given_by", "consent_share": "consent.share",
@@ -277,14 +314,18 @@ def _intake(r: Reader, base: services.IntakeData | None) -> services.IntakeData:
         phone=p.text("phone", 32) if p.has("phone") else bp.phone,
         id_number=p.text("id_number", 32) if p.has("id_number") else bp.id_number,
         home_commune_code=p.text("home_commune_code", 8) if p.has("home_commune_code") else bp.home_commune_code,
-        home_address=p.text("home_address", 300) if p.has("home_address") else bp.home_address)
+        home_address=p.text("home_address", 300) if p.has("home_address") else bp.home_address,
+        legacy_home_commune_code=p.text("legacy_home_commune_code", 8) if p.has("legacy_home_commune_code")
+        else bp.legacy_home_commune_code)
     children, perpetrator, risk = r.obj("children"), r.obj("perpetrator"), r.obj("risk")
     return services.IntakeData(
         address_id=r.text("address_id", 64) if r.has("address_id") else base.address_id,
         intake_at=r.moment("intake_at") if r.has("intake_at") else base.intake_at,
         person=person,
         acts=r.codes_list("acts") if r.has("acts") else base.acts,
+        act_parts=_act_parts(r) if r.has("act_parts") else base.act_parts,
         relationship=r.text("relationship", 32) if r.has("relationship") else base.relationship,
+        acts_not_counted_confirmed=bool(r.boolean("acts_not_counted_confirmed")),
         arrival=(r.text("arrival", 32) or "") if r.has("arrival") else base.arrival,
         children_count=(children.integer("count") or 0) if children.has("count") else base.children_count,
         children_ages=children.ints("ages") if children.has("ages") else base.children_ages,
@@ -299,7 +340,19 @@ def _intake(r: Reader, base: services.IntakeData | None) -> services.IntakeData:
         safety_plan=r.text("safety_plan", 4000) if r.has("safety_plan") else base.safety_plan,
         commune_notified_at=r.moment("commune_notified_at") if r.has("commune_notified_at")
         else base.commune_notified_at,
-        narrative=r.text("narrative", 8000) if r.has("narrative") else base.narrative)
+        narrative=r.text("narrative", 8000) if r.has("narrative") else base.narrative,
+        legacy_commune_code=r.text("legacy_commune_code", 8) if r.has("legacy_commune_code")
+        else base.legacy_commune_code)
+
+
+def _act_parts(r: Reader) -> frozenset[str]:
+    """``{"l": ["obstruct_marriage"]}`` → ``{"l:obstruct_marriage"}``."""
+    raw = r.obj("act_parts")
+    out: set[str] = set()
+    for letter in list(raw.data)[:20]:
+        for part in raw.codes_list(letter):
+            out.add(f"{str(letter)[:2]}:{part}")
+    return frozenset(out)
 
 
 def _consent_choice(r: Reader) -> ConsentChoice:
@@ -333,7 +386,13 @@ def _consent_choice(r: Reader) -> ConsentChoice:
            response={"type": "object", "required": ["items"], "properties": {
                "items": {"type": "array", "items": ADDRESS_OUT}}}, errors=(401,))
 def address_list():
-    rows = db.session.scalars(services.addresses_visible_to(_me()).order_by(services.Address.id).limit(500))
+    from sqlalchemy.orm import selectinload
+
+    from casework.auth.models import User
+
+    # The hosts' ids only, in one query for the whole list (``Address.hosts`` is loaded on demand).
+    rows = db.session.scalars(services.addresses_visible_to(_me()).order_by(services.Address.id).limit(500)
+                              .options(selectinload(services.Address.hosts).load_only(User.id)))
     return jsonify(items=[presenters.address_json(a) for a in rows])
 
 
@@ -344,7 +403,7 @@ def address_create():
     data = services.AddressData(
         name=r.text("name") or "", commune_code=r.text("commune_code", 8) or "", kind=r.text("kind", 32) or "household",
         declared_on=r.day("declared_on"), published_on=r.day("published_on"),
-        active=bool(r.boolean("active", True)))
+        active=bool(r.boolean("active", True)), legacy_commune_code=r.text("legacy_commune_code", 8))
     _raise(r.errors)
     address = services.create_address(_me(), data)
     return jsonify(presenters.address_json(address, with_details=True)), 201
@@ -374,8 +433,9 @@ def case_create():
     return jsonify(presenters.full_detail(case)), 201
 
 
-def _filters() -> services.CaseFilters:
-    r = Reader(dict(request.args))
+def _filters(r: Reader | None = None) -> services.CaseFilters:
+    """The list filters, from the query string, or from the search body's own fields when ``r`` is given."""
+    r = r or Reader(dict(request.args))
     filters = services.CaseFilters(
         status=r.text("status", 32), risk=r.text("risk", 16), form=r.text("form", 16),
         period_from=r.day("from"), period_to=r.day("to"))
@@ -387,27 +447,43 @@ def _filters() -> services.CaseFilters:
     return filters
 
 
-@api_route("/cases", "GET", summary="Cases the caller may see, most urgent first; q searches name or phone",
-           roles=CASE_ROLES, response=CASE_LIST, errors=(401, 422),
-           query={"q": {"type": "string", "maxLength": 100}, **LIST_FILTERS})
+@api_route("/cases", "GET", summary="Cases the caller may see, most urgent first (search: POST /cases/search)",
+           roles=CASE_ROLES, response=CASE_LIST, errors=(400, 401, 422), query=LIST_FILTERS)
 def case_list():
     user = _me()
+    if "q" in request.args:
+        # A name or phone in a URL ends up in proxy logs, browser history and Referer headers (DESIGN §4).
+        raise SearchInURL(_("Search by name or phone with POST /api/v1/cases/search and the term in the body."),
+                          {"q": [_("Send the search term in the request body, never in the address.")]})
     filters = _filters()
-    q = (request.args.get("q") or "").strip()
-    if q:
-        if not can_see_identity(user):
-            raise ValidationError(_("Searching by name or phone is not available to your role."),
-                                  {"q": [_("Searching by name or phone is not available to your role.")]})
-        found = services.search_cases(user, q, filters)
-        return jsonify(items=[presenters.full_summary(c, f) for c, f in _with_flags(found)], next=None)
     page = services.list_cases(user, filters, request.args.get("after") or None)
     if can_see_identity(user):
         services.record_list(user, page.items, presenters.LIST_FIELDS)
         items = [presenters.full_summary(c, f) for c, f in _with_flags(page.items)]
     else:
-        services.record_list(user, page.items, presenters.ANONYMOUS_FIELDS)
         items = [presenters.anonymous_summary(c) for c in page.items]
+        services.record_list(user, page.items, sorted({f for i in items for f in presenters.anonymous_fields(i)}))
     return jsonify(items=items, next=page.next_cursor)
+
+
+@api_route("/cases/search", "POST", summary="Cases whose person's name or phone matches q (the term only in the body)",
+           roles=CASE_ROLES, request=SEARCH_IN, response=CASE_LIST, errors=(400, 401, 422))
+def case_search():
+    """The same answer as the case list, for the cases whose person matches ``q`` (blind index).
+
+    The term is never in a URL, a log line or the audit event (which has the result count only).
+    """
+    user = _me()
+    r = Reader(json_body())
+    q = (r.text("q", 100) or "").strip()
+    if not q and "q" not in r.errors:
+        r._bad("q", _("Enter a name or a phone number."))
+    filters = _filters(r)
+    if not can_see_identity(user):
+        raise ValidationError(_("Searching by name or phone is not available to your role."),
+                              {"q": [_("Searching by name or phone is not available to your role.")]})
+    found = services.search_cases(user, q, filters)
+    return jsonify(items=[presenters.full_summary(c, f) for c, f in _with_flags(found)], next=None)
 
 
 def _with_flags(cases):
@@ -421,10 +497,12 @@ def case_get(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
     if not can_see_identity(user, case):
-        services.record_view(user, case, presenters.ANONYMOUS_FIELDS)
-        return jsonify(presenters.anonymous_detail(case))
-    services.record_view(user, case, presenters.FULL_VIEW_FIELDS)
-    return jsonify(presenters.full_detail(case))
+        out = presenters.anonymous_detail(case)
+        services.record_view(user, case, presenters.anonymous_fields(out))
+        return jsonify(out)
+    out = presenters.full_detail(case)
+    services.record_view(user, case, presenters.detail_fields(out))  # the fields of this answer (issue 18)
+    return jsonify(out)
 
 
 @api_route("/cases/<case_id>", "PATCH", summary="Change intake details; send the version you read (409 if stale)",
@@ -524,16 +602,44 @@ def shelter_update(case_id: str, stay_id: str):
     return jsonify(presenters.shelter_json(stay))
 
 
-@api_route("/cases/<case_id>/contact-bans", "POST", summary="Record a request for a contact ban (decided within "
-           "12 hours)", roles=WORKER_ROLES, request=BAN_IN, response=BAN_OUT, status=201, errors=ERRORS)
+@api_route("/cases/<case_id>/contact-bans", "POST", summary="Record a contact ban: a request to the commune chair "
+           "(decided within 12 hours, at most 3 days; Art. 25), the chair's own initiative when her life is "
+           "threatened (Art. 25(1)(b)), or a court's ban (at most 4 months; Art. 26)", roles=WORKER_ROLES,
+           request=BAN_IN, response=BAN_OUT, status=201, errors=ERRORS)
 def contact_ban_create(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
     r = Reader(json_body())
-    at, requester, consented = r.moment("requested_at"), r.text("requester", 16) or "", r.boolean("victim_consented")
+    kind = r.text("kind", 16) or "commune"
+    if kind not in codes.CONTACT_BAN_KINDS:
+        r._bad("kind", _("Choose from the list."))
+    if kind == "court":
+        values = dict(court_name=r.text("court_name", 200), decided_at=r.moment("decided_at"),
+                      valid_from=r.moment("valid_from"), valid_until=r.moment("valid_until"),
+                      decision_ref=r.text("decision_ref", 64) or "", requester=r.text("requester", 32))
+        raise_if(r.errors)
+        ban = services.record_court_ban(user, case, **values)
+        return jsonify(presenters.contact_ban_json(ban)), 201
+    at, requester, consented = r.moment("requested_at"), r.text("requester", 32) or "", r.boolean("victim_consented")
+    initiative, threatened = r.boolean("chair_initiative"), r.boolean("life_threatened")
     raise_if(r.errors)
-    ban = services.request_contact_ban(user, case, at, requester, bool(consented))
+    ban = services.request_contact_ban(user, case, at, requester, bool(consented),
+                                       origin="chair_initiative" if initiative else "request",
+                                       life_threatened=bool(threatened))
     return jsonify(presenters.contact_ban_json(ban)), 201
+
+
+@api_route("/cases/<case_id>/contact-bans/<ban_id>/revoke", "POST", summary="Record that a granted contact ban "
+           "was revoked before its end, with the reason and the date (Art. 25(4))", roles=WORKER_ROLES,
+           request=BAN_REVOKE_IN, response=BAN_OUT, errors=ERRORS)
+def contact_ban_revoke(case_id: str, ban_id: str):
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    r = Reader(json_body())
+    reason, on = r.text("reason", 1000), r.day("date")
+    raise_if(r.errors)
+    ban = services.revoke_contact_ban(user, case, ban_id[:22], reason, on)
+    return jsonify(presenters.contact_ban_json(ban))
 
 
 @api_route("/cases/<case_id>/contact-bans/<ban_id>/decision", "POST", summary="Record the commune chair's decision "
@@ -566,7 +672,8 @@ def follow_up_create(case_id: str):
     case = services.get_case_or_404(user, case_id)
     r = Reader(json_body())
     data = services.FollowUpData(on=r.day("on"), kind=r.text("kind", 16) or "", situation=r.text("situation", 16) or "",
-                                 violence_recurred=r.boolean("violence_recurred", None), note=r.text("note", 4000))
+                                 violence_recurred=r.boolean("violence_recurred", None), note=r.text("note", 4000),
+                                 next_on=r.day("next_on"))
     raise_if(r.errors)
     row = services.add_follow_up(user, case, data)
     return jsonify(presenters.follow_up_json(row)), 201
@@ -598,8 +705,15 @@ def closure_decide(case_id: str):
     case = services.get_case_or_404(user, case_id)
     r = Reader(json_body())
     decision, note = r.text("decision", 16) or "", r.text("note", 2000)
+    confirm, confirm_reason = r.boolean("confirm_open_items"), r.text("confirm_reason", 2000)
     raise_if(r.errors)
-    services.decide_closure(user, case, decision, note)
+    try:
+        services.decide_closure(user, case, decision, note, confirm_open_items=bool(confirm),
+                                confirm_reason=confirm_reason)
+    except OpenItemsError as e:
+        # The error body of DESIGN §4, with the open items listed by their stable codes (issue 13).
+        return jsonify({"error": {"code": e.code, "message": e.message, "fields": e.fields,
+                                  "open_items": [i.as_json() for i in e.items]}}), 409
     return jsonify(_state(case))
 
 

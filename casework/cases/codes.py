@@ -25,9 +25,11 @@ ACT_CODES = ("a", "b", "c", "d", "đ", "e", "g", "h", "i", "k", "l", "m", "n", "
 ACTS = {
     "a": _l("Beating, torturing, threatening or otherwise harming her health or life"),
     "b": _l("Insulting, scolding or otherwise hurting her honour and dignity"),
-    "c": _l("Forcing her to watch violence against people or animals to frighten her"),
-    "d": _l("Neglect: not feeding or caring for a child, a pregnant woman, a mother of a young child, an "
-            "old, disabled or dependent family member"),
+    "c": _l("Forcing her to watch violence against people or animals to put constant psychological pressure "
+            "on her"),
+    "d": _l("Neglect: not feeding or caring for a family member who is a child, a pregnant woman, a woman "
+            "raising a child under 36 months, an old or disabled person or one who cannot care for "
+            "themselves; not educating a family member who is a child"),
     "đ": _l("Discrimination because of her body, sex, gender or abilities"),
     "e": _l("Keeping her from relatives and friends, isolating her, constant psychological pressure"),
     "g": _l("Blocking family rights and duties between grandparents and grandchildren, parents and children, "
@@ -80,29 +82,90 @@ RELATIONSHIPS = {
 }
 
 _ALL = frozenset(ACT_CODES)
-# Decree 76/2023 Art. 2 [V]: between divorced people only a, b, c, k and forcing out of the home (q),
-# disclosing private life (h), isolating (e), blocking family rights (g), obstructing marriage (l).
-_DIVORCED = frozenset("a b c e g h k l q".split())
-# Decree 76/2023 Art. 3 [V]: between people cohabiting as spouses every act except taking property (n).
-_COHABITING = _ALL - {"n"}
-# Act i is worded for a wife or husband (Art. 3(1)(i)); among other family members it is not this act.
-_FAMILY = _ALL - {"i"}
 
-ALLOWED_ACTS: dict[str, frozenset[str]] = {
-    "spouse": _ALL,
-    "divorced": _DIVORCED,
-    "cohabiting": _COHABITING,
-    "parent_child": _FAMILY,
-    "step_parent_child": _FAMILY,
-    "in_law": _FAMILY,
-    "grandparent_grandchild": _FAMILY,
-    "sibling": _FAMILY,
+# Parts of a letter that Decree 76/2023 names on their own. A host may tick the part she is told about;
+# the statistics need it only where a relationship counts a part of the letter and not the whole.
+ACT_PARTS: dict[str, dict[str, object]] = {
+    "g": {
+        "grandparent_grandchild": _l("between grandparents and grandchildren"),
+        "parent_child": _l("between parents and children"),
+        "spouses": _l("between wife and husband"),
+        "siblings": _l("between brothers and sisters"),
+    },
+    "l": {
+        "force_child_marriage": _l("forcing child marriage"),
+        "force_marriage": _l("forcing marriage"),
+        "force_divorce": _l("forcing divorce"),
+        "obstruct_marriage": _l("blocking a lawful marriage"),
+        "obstruct_divorce": _l("blocking a lawful divorce"),
+    },
+}
+
+# Which acts count as domestic violence for each relationship: a letter maps to ``None`` when the whole
+# letter counts, or to the parts of it that count.
+_WHOLE = None
+# Decree 76/2023 Art. 2 [V]: between divorced people only a, b, c, k, forcing her out of the lawful home (q),
+# disclosing private life (h), preventing contact with relatives or isolating her (e), preventing family
+# rights and duties (g) -- between grandparents and grandchildren, parents and children, brothers and
+# sisters, not the spouse pair (they are no longer spouses) -- and, of letter l, only blocking a lawful
+# marriage ("cản trở kết hôn").
+_DIVORCED_RULE: dict[str, frozenset[str] | None] = {
+    **{a: _WHOLE for a in "a b c e h k q".split()},
+    "g": frozenset({"grandparent_grandchild", "parent_child", "siblings"}),
+    "l": frozenset({"obstruct_marriage"}),
+}
+# Decree 76/2023 Art. 3 [V]: between people cohabiting as spouses every act except taking property (n).
+_COHABITING_RULE: dict[str, frozenset[str] | None] = {a: _WHOLE for a in _ALL - {"n"}}
+# Act i is worded for a wife or husband (Law 13/2022 Art. 3(1)(i)); among other family members it is not
+# this act; and g's spouse pair needs spouses.
+_FAMILY_RULE: dict[str, frozenset[str] | None] = {a: _WHOLE for a in _ALL - {"i"}}
+_ALL_RULE: dict[str, frozenset[str] | None] = {a: _WHOLE for a in _ALL}
+
+COUNTED_ACTS: dict[str, dict[str, frozenset[str] | None]] = {
+    "spouse": _ALL_RULE,
+    "divorced": _DIVORCED_RULE,
+    "cohabiting": _COHABITING_RULE,
+    "parent_child": _FAMILY_RULE,
+    "step_parent_child": _FAMILY_RULE,
+    "in_law": _FAMILY_RULE,
+    "grandparent_grandchild": _FAMILY_RULE,
+    "sibling": _FAMILY_RULE,
     # Decree 76 Arts. 4–5 cover these two; the reference read them only partly [P], so we apply the
     # divorced list until the project officer confirms the text (vietnam-domain §7).
-    "former_adoptive": _DIVORCED,
-    "former_partner_relative": _DIVORCED,
-    "other_family": _FAMILY,
+    "former_adoptive": _DIVORCED_RULE,
+    "former_partner_relative": _DIVORCED_RULE,
+    "other_family": _FAMILY_RULE,
 }
+# The letters that count, whole or in part, per relationship (kept for callers of the old name).
+ALLOWED_ACTS: dict[str, frozenset[str]] = {rel: frozenset(rule) for rel, rule in COUNTED_ACTS.items()}
+
+
+def act_counts(relationship: str | None, act: str, parts: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether ``act`` (with the parts ticked for it) counts as domestic violence between people of this
+    relationship (Law 13/2022 Art. 3(2); Decree 76/2023 Arts. 2–5). A letter of which only some parts count
+    counts when one of its ticked parts does; with no part ticked it does not."""
+    rule = COUNTED_ACTS.get(relationship or "")
+    if rule is None or act not in rule:
+        return False
+    allowed = rule[act]
+    return allowed is None or bool(set(parts) & allowed)
+
+
+def acts_not_counted(relationship: str | None, acts, parts: dict[str, set[str]] | None = None) -> list[str]:
+    """The acts recorded that Decree 76/2023 does not count for this relationship, in letter order.
+    Unknown relationships count nothing (the form asks for one)."""
+    parts = parts or {}
+    if relationship not in COUNTED_ACTS:
+        return []
+    wanted = set(acts)
+    return [a for a in ACT_CODES if a in wanted and not act_counts(relationship, a, parts.get(a, set()))]
+
+
+def counted_parts_note(relationship: str | None, act: str) -> list[str]:
+    """The parts of ``act`` that count for this relationship (empty when the whole letter counts or none)."""
+    allowed = COUNTED_ACTS.get(relationship or "", {}).get(act)
+    return sorted(allowed) if allowed else []
+
 
 # --- the person -----------------------------------------------------------------------------------
 
@@ -161,6 +224,9 @@ SERVICES = {
     "legal_aid": _l("Legal aid"),
     "social_assistance": _l("Social-assistance centre"),
     "shelter": _l("Longer-stay shelter (Peace House)"),
+    # "Nhà an toàn": the safe houses of the 2025 direction (at least five per province), a destination of
+    # their own beside the Peace House.
+    "safe_house": _l("Safe house"),
     "child_protection": _l("Child protection (111)"),
     "commune_committee": _l("Commune People's Committee"),
     "psychological": _l("Psychological counselling"),
@@ -220,19 +286,35 @@ ESSENTIALS = {
     "money": _l("Money"),
 }
 
+# Law 13/2022 Art. 25(1)(a): the commune chair decides a contact ban at the request of the person subjected
+# to violence, her guardian or legal representative, or a competent agency or organisation -- the last
+# with her consent. A trusted-address host is not a formal requester: she helps the woman ask, or asks as
+# part of a competent body.
 CONTACT_BAN_REQUESTERS = {
     "victim": _l("She herself"),
-    "guardian": _l("Her guardian or legal representative"),
-    "host": _l("The trusted-address host"),
-    "womens_union": _l("The Women's Union"),
-    "police": _l("The police"),
-    "other_body": _l("Another agency or organisation"),
+    "guardian": _l("Her guardian"),
+    "legal_representative": _l("Her legal representative"),
+    "competent_body": _l("A competent agency or organisation (with her consent)"),
 }
-# Law 13/2022 Art. 25: a request by an agency or organisation needs her consent.
-REQUESTERS_NEEDING_CONSENT = frozenset({"host", "womens_union", "police", "other_body"})
+REQUESTERS_NEEDING_CONSENT = frozenset({"competent_body"})
+# Law 13/2022 Art. 25(1)(b): the chair may also decide on his or her own initiative when the violence
+# threatens her life (unless she refuses, vietnam-domain §1.3 [P]).
+CONTACT_BAN_ORIGINS = {
+    "request": _l("At a request (Art. 25(1)(a))"),
+    "chair_initiative": _l("The commune chair's own decision: her life is threatened (Art. 25(1)(b))"),
+}
+# A commune chair's decision (Art. 25) or a court's (Art. 26, in a pending civil case).
+CONTACT_BAN_KINDS = {
+    "commune": _l("Decision of the commune chair (Art. 25)"),
+    "court": _l("Decision of a court (Art. 26)"),
+}
 CONTACT_BAN_DECISIONS = {"granted": _l("Granted"), "refused": _l("Refused")}
-CONTACT_BAN_DECISION_HOURS = 12  # Art. 25: decided within 12 hours of the request
-CONTACT_BAN_MAX_DAYS = 3  # Art. 25: at most 3 days per decision of the commune chair
+CONTACT_BAN_DECISION_HOURS = 12  # Art. 25(2): decided within 12 hours of the request
+CONTACT_BAN_MAX_DAYS = 3  # Art. 25(3): at most 3 days per decision of the commune chair
+COURT_BAN_MAX_MONTHS = 4  # Art. 26: a court's ban lasts at most 4 months
+# Old requester codes (before issue 15) and what they became in the migration.
+LEGACY_REQUESTERS = {"host": "competent_body", "womens_union": "competent_body", "police": "competent_body",
+                     "other_body": "competent_body"}
 
 FOLLOW_UP_KINDS = {"visit": _l("Home visit"), "call": _l("Phone call"), "meeting": _l("Meeting elsewhere")}
 SITUATIONS = {
@@ -241,6 +323,23 @@ SITUATIONS = {
     "at_risk": _l("Still at risk"),
     "unreachable": _l("Could not be reached"),
 }
+
+# Days from an intake or a follow-up to the next follow-up, by risk level (issue 13). Project rule, not a
+# law's: the host may choose another date on the follow-up form. Why these numbers:
+# - high (a threat to kill, a weapon, three risk factors or the host's judgement): the most dangerous time
+#   is the days right after she leaves or reports the abuser, so someone sees or calls her within 3 days;
+# - medium (any other risk factor): once a week, often enough to notice the violence getting worse;
+# - low: once a month, the usual rhythm of a commune Women's Union's home visits.
+FOLLOW_UP_DAYS = {"high": 3, "medium": 7, "low": 30}
+# The queue shows a follow-up from the day before its date (time to plan the visit), then as late. It must
+# stay shorter than the shortest interval, or a follow-up just recorded would put the case back in the queue.
+FOLLOW_UP_NOTICE_DAYS = 1
+# The latest next follow-up date a host may choose: a year after the follow-up.
+FOLLOW_UP_MAX_DAYS = 366
+
+
+def follow_up_days(risk: str | None) -> int:
+    return FOLLOW_UP_DAYS.get(risk or "low", FOLLOW_UP_DAYS["low"])
 
 CLOSURE_REASONS = {
     "safe_reintegrated": _l("Safe and back in the community"),
@@ -263,6 +362,7 @@ ADDRESS_KINDS = {
     "organisation": _l("Organisation"),
     "health_station": _l("Health station"),
     "police_post": _l("Police post"),
+    "safe_house": _l("Safe house"),
 }
 SUPPORT_KINDS = {
     "money": _l("Money"),
@@ -271,7 +371,10 @@ SUPPORT_KINDS = {
     "other": _l("Other"),
 }
 
-# Hours after intake without a commune notice before a case is flagged (Law 13/2022 Art. 36).
+# Hours after intake without a commune notice before a case is flagged. A project rule, not the law: Law
+# 13/2022 Art. 36 says a trusted address notifies the commune People's Committee when it receives someone and
+# sets no hours. Each province may set its own (``ProvinceSetting.notice_hours``); this is the default.
 NOTICE_HOURS = 24
+MAX_NOTICE_HOURS = 168
 DEFAULT_MAX_SHELTER_DAYS = 7  # vietnam-domain §7 q.1: not verified; each province sets its own
 MAX_AGE = 120

@@ -6,7 +6,7 @@ case goes through the same services as a real intake (encryption, blind indexes,
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from casework.cases import codes, services
 from casework.cases.consent import ConsentChoice
@@ -35,8 +35,24 @@ def load_demo_cases(ctx) -> None:
     if not staff:
         return
     today = services.local_today()
+    # The middle of the last quarter that has ended: what the demo's statistics report (issue 16).
+    last_quarter = date(today.year, (today.month - 1) // 3 * 3 + 1, 1) - timedelta(days=45)
+    from casework.extensions import db
+    from casework.stats.models import PilotCommune
+
+    pilot: dict[str, str] = {}  # province → its first demo commune, a pilot commune (issue 16)
     for address in ctx.addresses:
+        pilot.setdefault(address.province_code, address.commune_code)
+    for province_code, commune_code in sorted(pilot.items()):
+        if db.session.get(PilotCommune, commune_code) is None:
+            db.session.add(PilotCommune(commune_code=commune_code, province_code=province_code))
+    for n, address in enumerate(ctx.addresses):
+        if address.declared_on is None:  # one address in three is new in that quarter, the rest older
+            address.declared_on = last_quarter if n % 3 == 2 else today - timedelta(days=400 + 10 * n)
         manager = officers.get(address.commune_code)
+        if manager is not None and n % 2 == 0:
+            services.add_training(manager, address, last_quarter + timedelta(days=n % 20),
+                                  "Tập huấn kỹ năng tư vấn và giữ an toàn", "Hội LHPN tỉnh")
         if manager is not None:
             services.add_training(manager, address, today - timedelta(days=200),
                                   "Tập huấn tiếp nhận và hỗ trợ người bị bạo lực gia đình", "Hội LHPN tỉnh")
@@ -80,5 +96,6 @@ def load_demo_cases(ctx) -> None:
             officer = officers.get(address.commune_code)
             if officer is not None and officer.id != actor.id and rng.random() < 0.5:
                 services.request_closure(actor, case, "safe_reintegrated")
-                services.decide_closure(officer, case, "approve")
+                services.decide_closure(officer, case, "approve", confirm_open_items=True,
+                                        confirm_reason="Dữ liệu mẫu: đã xem các việc còn mở")
     ctx.echo(f"Demo casework: {ctx.cases} cases at {len(staff)} trusted addresses.")

@@ -103,6 +103,19 @@ def commune_choices(province_code: str) -> list[SelectChoice]:
     return choices([("", str(_l("Not given")))] + [(c.code, c.name) for c in geo.communes(province_code)])
 
 
+def legacy_commune_choices(province_code: str) -> list[SelectChoice]:
+    """The pre-2025 communes of the provinces merged into a 2025 province, grouped by district (issue 15)."""
+    from casework.geo import legacy
+
+    out = [SelectChoice("", str(_l("Not given")))]
+    for old in legacy.sources_of_2025_province(province_code):
+        province_name = legacy.province(old).name  # type: ignore[union-attr]
+        for d in legacy.districts(old):
+            group = f"{d.name}, {province_name}"
+            out += [SelectChoice(c.code, c.name, optgroup=group) for c in legacy.communes(d.code)]
+    return out
+
+
 class IntakeForm(FlaskForm):
     """The intake: what a host records when a woman arrives, in the order it happens."""
 
@@ -122,13 +135,26 @@ class IntakeForm(FlaskForm):
     phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=32)])
     id_number = StringField(_l("ID card number"), validators=[Optional(), Length(max=32)])
     home_commune_code = SelectField(_l("Commune where she lives"), choices=(), validate_choice=False)
+    # Her home can be anywhere in the country: a commune of another province by its 5-digit code.
+    home_commune_other = StringField(_l("Or, in another province: the commune's code (5 digits)"),
+                                     validators=[Optional(), Length(max=5)])
     home_address = StringField(_l("Village, house number"), validators=[Optional(), Length(max=300)])
+    # Issue 15: before 1 July 2025, the units of that time (province, district, commune).
+    legacy_commune_code = SelectField(_l("Commune where it happened, as it was before 1 July 2025"), choices=(),
+                                      validate_choice=False)
+    legacy_home_commune_code = StringField(_l("Her home commune before 1 July 2025: its code (5 digits)"),
+                                           validators=[Optional(), Length(max=5)])
 
     children_count = StringField(_l("Children with her"), default="0")
     children_ages = StringField(_l("Their ages"))
 
     acts = SelectMultipleField(_l("What happened to her?"), choices=choices([(a, a) for a in codes.ACT_CODES]),
                                validate_choice=False)
+    act_parts = SelectMultipleField(_l("Which part"), choices=choices(
+        [(f"{a}:{p}", label) for a, parts in codes.ACT_PARTS.items() for p, label in parts.items()]),
+        validate_choice=False)
+    acts_not_counted_confirmed = BooleanField(_l("Recorded, but not counted as domestic violence under Decree "
+                                                 "76/2023"))
     relationship = SelectField(_l("Who used violence against her?"),
                                choices=choices([("", _l("Choose…")), *codes.RELATIONSHIPS.items()]),
                                validate_choice=False)
@@ -184,9 +210,30 @@ class ShelterForm(FlaskForm):
 
 class ContactBanForm(FlaskForm):
     requested_at = StringField(_l("When was it requested?"))
-    requester = SelectField(_l("Who asked for it?"), choices=_pairs(codes.CONTACT_BAN_REQUESTERS),
+    origin = RadioField(_l("How does the ban come about?"), choices=_pairs(codes.CONTACT_BAN_ORIGINS),
+                        default="request", validate_choice=False)
+    requester = SelectField(_l("Who asked for it?"),
+                            choices=choices([("", _l("Nobody: the chair's own decision")),
+                                             *codes.CONTACT_BAN_REQUESTERS.items()]),
                             validate_choice=False)
     victim_consented = BooleanField(_l("She agrees to the request"))
+    life_threatened = BooleanField(_l("Her life is threatened"))
+
+
+class CourtBanForm(FlaskForm):
+    court_name = StringField(_l("Court that issued the decision"), validators=[Optional(), Length(max=200)])
+    decision_ref = StringField(_l("Number of the decision"), validators=[Optional(), Length(max=64)])
+    decided_at = StringField(_l("When did the court decide?"))
+    valid_from = StringField(_l("Valid from"))
+    valid_until = StringField(_l("Valid until (at most 4 months)"))
+    requester = SelectField(_l("Who asked for it?"),
+                            choices=choices([("", _l("Not known")), *codes.CONTACT_BAN_REQUESTERS.items()]),
+                            validate_choice=False)
+
+
+class RevokeBanForm(FlaskForm):
+    date = StringField(_l("Date of the revocation"))
+    reason = TextAreaField(_l("Why was the ban revoked?"), validators=[Optional(), Length(max=1000)])
 
 
 class ContactBanDecisionForm(FlaskForm):
@@ -205,6 +252,7 @@ class FollowUpForm(FlaskForm):
     violence_recurred = RadioField(_l("Has the violence happened again?"),
                                    choices=choices([("no", _l("No")), ("yes", _l("Yes"))]), validate_choice=False)
     note = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
+    next_on = StringField(_l("Next follow-up by"))
 
 
 class ClosureForm(FlaskForm):
@@ -218,6 +266,10 @@ class ClosureDecisionForm(FlaskForm):
                                                            ("return", _l("Return: the case stays open"))]),
                           validate_choice=False)
     note = TextAreaField(_l("Notes (required when returning)"), validators=[Optional(), Length(max=2000)])
+    confirm_open_items = BooleanField(_l("I have checked the open items above and the case can close with them"))
+    confirm_reason = TextAreaField(
+        _l("Why can the case close now? (required for a high risk or a pending contact ban)"),
+        validators=[Optional(), Length(max=2000)])
 
 
 class ReopenForm(FlaskForm):
@@ -235,7 +287,9 @@ class SearchForm(FlaskForm):
 class AddressForm(FlaskForm):
     name = StringField(_l("Name of the trusted address"), validators=[Length(max=200)])
     kind = SelectField(_l("Kind"), choices=_pairs(codes.ADDRESS_KINDS), validate_choice=False)
-    commune_code = StringField(_l("Commune code (5 digits)"), validators=[Optional(), Length(max=5)])
+    # Issue 13: the admin picks the commune by name; a search step narrows the list without JavaScript.
+    commune_q = StringField(_l("Find the commune by name"), validators=[Optional(), Length(max=80)])
+    commune_code = SelectField(_l("Commune"), choices=[], validate_choice=False)
     declared_on = StringField(_l("Declared to the commune People's Committee on"))
     published_on = StringField(_l("Published on"))
     active = BooleanField(_l("Active: can receive people now"), default=True)
@@ -256,3 +310,5 @@ class SupportForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     max_shelter_days = StringField(_l("Nights of shelter before a warning"))
+    notice_hours = StringField(_l("Hours after the intake before a missing commune notice is flagged (project "
+                                  "rule; default 24)"))

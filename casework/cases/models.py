@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, event
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, event, false, text, true
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, relationship
 
 from casework.auth.models import address_host
@@ -38,12 +39,16 @@ class Address(IdMixin, TimestampMixin, db.Model):
     province_code: Mapped[str] = mapped_column(String(2), nullable=False, index=True)
     commune_code: Mapped[str] = mapped_column(String(5), nullable=False, index=True)
     geo_scheme: Mapped[str] = mapped_column(String(8), nullable=False, default="2025")
+    # The pre-2025 commune (scheme "pre2025", casework.geo.legacy) the address was in, for the pilot years.
+    legacy_commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
     # Law 13/2022 Art. 36(2): declared to the commune People's Committee, which lists and publishes it.
     declared_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     published_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
-    hosts = relationship("User", secondary=address_host, back_populates="addresses", lazy="selectin")
+    # Loaded only where shown (the address page and the address API, which ask for it): every case loads
+    # its address, and the hosts' full user rows on every list were a quarter of a page's time (issue 18).
+    hosts = relationship("User", secondary=address_host, back_populates="addresses", lazy="select")
     trainings: Mapped[list[AddressTraining]] = relationship(
         back_populates="address", order_by="AddressTraining.held_on.desc()", cascade="all, delete-orphan")
     support_packages: Mapped[list[AddressSupport]] = relationship(
@@ -90,6 +95,9 @@ class ProvinceSetting(TimestampMixin, db.Model):
     province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
     # Shelter beyond this many nights is flagged, never refused (DESIGN §2; the legal limit is unknown).
     max_shelter_days: Mapped[int] = mapped_column(Integer, nullable=False, default=codes.DEFAULT_MAX_SHELTER_DAYS)
+    # The project's rule for the commune notice (Law 13/2022 Art. 36 sets no hours): flagged after this many.
+    notice_hours: Mapped[int] = mapped_column(Integer, nullable=False, default=codes.NOTICE_HOURS,
+                                              server_default=str(codes.NOTICE_HOURS))
 
 
 class Person(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
@@ -107,6 +115,8 @@ class Person(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
     ethnicity_code: Mapped[str | None] = mapped_column(String(2), nullable=True)
     home_commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
     geo_scheme: Mapped[str] = mapped_column(String(8), nullable=False, default="2025")
+    # Her home commune in the pre-2025 units (casework.geo.legacy), when she came before 1 July 2025.
+    legacy_commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
 
     full_name = Protected(index="name", max_length=200)
     other_names = Protected(max_length=200)
@@ -132,6 +142,9 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
     province_code: Mapped[str] = mapped_column(String(2), nullable=False)
     commune_code: Mapped[str] = mapped_column(String(5), nullable=False)
     geo_scheme: Mapped[str] = mapped_column(String(8), nullable=False, default="2025")
+    # Where it happened in the units of its time (scheme "pre2025", casework.geo.legacy), for a case before
+    # 1 July 2025: statistics of the pilot years count it there. The 2025 columns above keep the scope.
+    legacy_commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
 
     intake_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     arrival: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -147,6 +160,13 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
     form_sexual: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     form_economic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
+    # Decree 76/2023: an act that does not count as domestic violence for the relationship is recorded
+    # (``CaseAct.counted`` false) and left out of the statistics; the host confirms the warning with one
+    # tick. ``dv_counted`` is false when no act of the case counts: the case is then in no DV table.
+    dv_counted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
+    not_counted_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    not_counted_confirmed_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+
     first_aid_given: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     risk_threat_to_kill: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -160,6 +180,9 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
 
     # Law 13/2022 Art. 36: a trusted address must notify the commune People's Committee of each intake.
     commune_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The day the next follow-up is due (issue 13): the newest follow-up's next date, or the intake day plus
+    # the risk level's interval (codes.FOLLOW_UP_DAYS) before any follow-up; None while the case is closed.
+    follow_up_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="open")
     # Sort key of every list: open before closed, then high risk first (see ``priority_of``).
@@ -200,11 +223,28 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
         Index("ix_case_address_order", "address_id", "priority", "intake_at", "id"),
         Index("ix_case_commune_order", "commune_code", "priority", "intake_at", "id"),
         Index("ix_case_province_order", "province_code", "priority", "intake_at", "id"),
+        # The work queue (issue 13): cases without the commune notice are few, so these partial indexes
+        # stay small and a page of that work reads only them; closure requests are found by status.
+        Index("ix_case_unnotified_address", "address_id", "intake_at", "id",
+              sqlite_where=text("commune_notified_at IS NULL"), postgresql_where=text("commune_notified_at IS NULL")),
+        Index("ix_case_unnotified_commune", "commune_code", "intake_at", "id",
+              sqlite_where=text("commune_notified_at IS NULL"), postgresql_where=text("commune_notified_at IS NULL")),
+        Index("ix_case_commune_status", "commune_code", "status", "closure_requested_at", "id"),
+        # The "follow-up due" items of the work queue (casework.cases.work), per address and per commune.
+        Index("ix_case_address_follow_up", "address_id", "follow_up_due_on", "id"),
+        Index("ix_case_commune_follow_up", "commune_code", "follow_up_due_on", "id"),
     )
 
     @property
     def act_codes(self) -> list[str]:
         return [a.code for a in self.acts]
+
+    @property
+    def acts_not_counted(self) -> list[str]:
+        return [a.code for a in self.acts if not a.counted]
+
+    def act_parts_of(self, code: str) -> list[str]:
+        return next((a.part_list for a in self.acts if a.code == code), [])
 
     @property
     def forms(self) -> list[str]:
@@ -218,14 +258,27 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
     def is_open(self) -> bool:
         return self.status in codes.OPEN_STATUSES
 
+    @property
+    def follow_up_late(self) -> bool:
+        """The next follow-up's day has passed (Vietnam's calendar) and the case is open."""
+        from casework.text import VN_TZ
+
+        return (self.is_open and self.follow_up_due_on is not None
+                and self.follow_up_due_on < utcnow().astimezone(VN_TZ).date())
+
     def __repr__(self) -> str:
         return f"<Case {self.id}>"
+
+
+# Every open case has a priority of at least this, every closed case less: "priority >= OPEN_PRIORITY" finds
+# the open cases within the list indexes without reading the table (the work queue relies on it).
+OPEN_PRIORITY = 10
 
 
 def priority_of(status: str, risk: str) -> int:
     """Open cases first, by risk (high, medium, low); closed cases last whatever their risk."""
     if status in codes.OPEN_STATUSES:
-        return 10 + codes.RISK_RANK.get(risk, 0)
+        return OPEN_PRIORITY + codes.RISK_RANK.get(risk, 0)
     return 0
 
 
@@ -237,8 +290,16 @@ class CaseAct(db.Model):
     case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(String(2), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The parts of the letter ticked (comma list of ``codes.ACT_PARTS`` codes), and whether the act counts
+    # as domestic violence for the case's relationship (Decree 76/2023 Arts. 2–5).
+    parts: Mapped[str] = mapped_column(String(120), nullable=False, default="", server_default="")
+    counted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
 
     case: Mapped[Case] = relationship(back_populates="acts")
+
+    @property
+    def part_list(self) -> list[str]:
+        return [p for p in self.parts.split(",") if p]
 
 
 class Consent(IdMixin, db.Model):
@@ -273,6 +334,10 @@ class Consent(IdMixin, db.Model):
         return self.withdrawn_at is None
 
 
+# A granted ban not revoked: the bans whose end the work queue announces.
+GRANTED = "decision = 'granted' AND revoked_on IS NULL"
+
+
 class ShelterStay(IdMixin, TimestampMixin, db.Model):
     """Nights at the trusted address and the essentials given (Law 13/2022 Art. 22: shelter and needs)."""
 
@@ -290,8 +355,22 @@ class ShelterStay(IdMixin, TimestampMixin, db.Model):
     money: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     money_vnd: Mapped[int | None] = mapped_column(Integer, nullable=True)
     recorded_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    # The case's place, copied (``_copy_the_case_place``, and on a move) so that the work queue reads the
+    # running stays of one address or commune in one index range instead of probing every open case.
+    address_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="shelter_stays")
+
+    __table_args__ = (
+        # The work queue (issue 13): the stays still running, a small index probed once per open case.
+        Index("ix_shelter_stay_running", "case_id", "start_on",
+              sqlite_where=text("end_on IS NULL"), postgresql_where=text("end_on IS NULL")),
+        Index("ix_shelter_stay_running_address", "address_id", "start_on", "id",
+              sqlite_where=text("end_on IS NULL"), postgresql_where=text("end_on IS NULL")),
+        Index("ix_shelter_stay_running_commune", "commune_code", "start_on", "id",
+              sqlite_where=text("end_on IS NULL"), postgresql_where=text("end_on IS NULL")),
+    )
 
     @property
     def essentials(self) -> list[str]:
@@ -301,16 +380,22 @@ class ShelterStay(IdMixin, TimestampMixin, db.Model):
         return max(((self.end_on or today) - self.start_on).days, 0)
 
 
-class ContactBan(IdMixin, TimestampMixin, db.Model):
-    """A request to the commune chair to prohibit contact (Law 13/2022 Art. 25), and its decision."""
+class ContactBan(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+    """A contact ban (Law 13/2022 Arts. 25–26): a request to the commune chair and its decision, the
+    chair's own decision when her life is threatened (Art. 25(1)(b)), or a court's decision (Art. 26);
+    and its revocation before the end (Art. 25(4)). The reason for a revocation is free text: encrypted."""
 
     __tablename__ = "contact_ban"
 
     case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"),
                                          nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, default="commune", server_default="commune")
+    origin: Mapped[str] = mapped_column(String(16), nullable=False, default="request", server_default="request")
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    requester: Mapped[str] = mapped_column(String(16), nullable=False)
+    requester: Mapped[str] = mapped_column(String(24), nullable=False)  # "" on the chair's own initiative
     victim_consented: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    life_threatened: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    court_name: Mapped[str] = mapped_column(String(200), nullable=False, default="", server_default="")
     recorded_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
     decision_due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -318,8 +403,44 @@ class ContactBan(IdMixin, TimestampMixin, db.Model):
     decision_ref: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    revoked_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    # The case's place, copied like ShelterStay's: the queue's pending decisions and bans ending per scope.
+    address_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
+
+    revoke_reason = Protected(max_length=1000)
 
     case: Mapped[Case] = relationship(back_populates="contact_bans")
+
+    __table_args__ = (
+        # The work queue (issue 13): per open case, the requests waiting for a decision (decision IS NULL)
+        # and the granted bans ending soon, found in the index without reading the other bans' rows.
+        Index("ix_contact_ban_work", "case_id", "decision", "valid_until"),
+        Index("ix_contact_ban_pending_address", "address_id", "decision_due_at", "id",
+              sqlite_where=text("decision IS NULL"), postgresql_where=text("decision IS NULL")),
+        Index("ix_contact_ban_pending_commune", "commune_code", "decision_due_at", "id",
+              sqlite_where=text("decision IS NULL"), postgresql_where=text("decision IS NULL")),
+        Index("ix_contact_ban_granted_address", "address_id", "valid_until", "id",
+              sqlite_where=text(GRANTED), postgresql_where=text(GRANTED)),
+        Index("ix_contact_ban_granted_commune", "commune_code", "valid_until", "id",
+              sqlite_where=text(GRANTED), postgresql_where=text(GRANTED)),
+    )
+
+    @property
+    def in_force_until(self) -> datetime | None:
+        """The end of a granted ban: its last moment, or the start of the day it was revoked."""
+        if self.decision != "granted" or self.valid_until is None:
+            return None
+        if self.revoked_on is not None:
+            from casework.text import VN_TZ
+
+            revoked = datetime.combine(self.revoked_on, datetime.min.time(), tzinfo=VN_TZ)
+            return min(self.valid_until, revoked)
+        return self.valid_until
+
+    def __repr__(self) -> str:
+        return f"<ContactBan {self.id}>"
 
 
 class FollowUp(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
@@ -333,6 +454,8 @@ class FollowUp(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     situation: Mapped[str] = mapped_column(String(16), nullable=False)
     violence_recurred: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # The next follow-up date chosen with this one (None for follow-ups recorded before issue 13).
+    next_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
 
     note = Protected(max_length=4000)
@@ -377,7 +500,7 @@ class CaseEvent(ProtectedMixin, IdMixin, db.Model):
 # and a failed commit). Until the listener accepts ``None`` (reported to the owner of casework.protect),
 # the session keeps a strong reference to each of our protected records until the transaction has ended.
 
-_OWN_PROTECTED = (Person, Case, FollowUp, CaseEvent)
+_OWN_PROTECTED = (Person, Case, FollowUp, CaseEvent, ContactBan)
 
 
 def _hold(session: Session, obj: object) -> None:
@@ -399,3 +522,39 @@ def _hold_loaded(session: Session, obj: object) -> None:
 def _release(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop("cases_keep_alive", None)
+
+
+class CaseTransfer(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+    """A case moved to another trusted address (issue 13): asked by the commune officer of the case's commune,
+    accepted or declined by a commune officer of the receiving address's commune. The case keeps its history;
+    on acceptance it belongs to the new address, and the old host and commune no longer see it."""
+
+    __tablename__ = "case_transfer"
+
+    case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"),
+                                         nullable=False, index=True)
+    from_address_id: Mapped[str] = mapped_column(String(22), ForeignKey("address.id"), nullable=False)
+    to_address_id: Mapped[str] = mapped_column(String(22), ForeignKey("address.id"), nullable=False)
+    from_commune_code: Mapped[str] = mapped_column(String(5), nullable=False, index=True)
+    to_commune_code: Mapped[str] = mapped_column(String(5), nullable=False, index=True)
+    province_code: Mapped[str] = mapped_column(String(2), nullable=False)  # the receiving province (blind keys)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    requested_by_id: Mapped[str] = mapped_column(String(22), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    decided_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    reason = Protected(max_length=2000)
+    decline_reason = Protected(max_length=2000)
+
+    def __repr__(self) -> str:
+        return f"<CaseTransfer {self.id} {self.state}>"
+
+
+@event.listens_for(ShelterStay, "before_insert")
+@event.listens_for(ContactBan, "before_insert")
+def _copy_the_case_place(_mapper: Any, _connection: Any, target: ShelterStay | ContactBan) -> None:
+    """A new stay or ban takes its case's address and commune (a move updates both, ``accept_transfer``)."""
+    case = target.case
+    if case is not None:
+        target.address_id, target.commune_code = case.address_id, case.commune_code

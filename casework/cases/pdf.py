@@ -24,9 +24,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from casework.cases import codes
-from casework.cases import consent as consent_service
 from casework.cases.models import Case
-from casework.cases.services import TIMELINE_KINDS, shelter_nights, timeline
+from casework.cases.services import TIMELINE_KINDS, shelter_nights
 from casework.geo import data as geo
 from casework.text import format_date, format_datetime, format_vnd, nfc
 
@@ -85,20 +84,28 @@ def _label(mapping: dict[str, Any], code: str | None) -> str:
     return str(mapping.get(code or "", code or ""))
 
 
-def render_case_pdf(case: Case, viewer: Any, now: datetime) -> bytes:
-    """The whole record of one case; ``viewer`` and ``now`` are printed on every page."""
+def render_case_pdf(case: Case, viewer: Any, now: datetime, shown: dict[str, Any] | None = None) -> bytes:
+    """The whole record of one case; ``viewer`` and ``now`` are printed on every page.
+
+    Her data comes only from ``shown`` (``presenters.case_page``), whose fields the read event records.
+    """
+    if shown is None:
+        from casework.cases.presenters import case_page
+
+        shown = case_page(case)
     register_fonts()
     st = _styles()
-    p = case.person
+    p = shown
     buf = io.BytesIO()
-    stamp = _("CONFIDENTIAL — printed by %(user)s on %(time)s. Do not copy or leave unattended.",
+    # A personal-data marking, not a state-secret level ("MẬT" is one under Law 29/2018/QH14).
+    stamp = _("CONFIDENTIAL – PERSONAL DATA — printed by %(user)s on %(time)s. Do not copy or leave unattended.",
               user=nfc(getattr(viewer, "display_name", "") or viewer.username), time=format_datetime(now))
 
     def on_page(canvas, doc) -> None:
         canvas.saveState()
         canvas.setFillColor(colors.HexColor("#a4161a"))
         canvas.setFont(f"{FONT}-Bold", 10)
-        canvas.drawString(20 * mm, A4[1] - 12 * mm, nfc(_("CONFIDENTIAL")))
+        canvas.drawString(20 * mm, A4[1] - 12 * mm, nfc(_("CONFIDENTIAL – PERSONAL DATA")))
         canvas.setFont(FONT, 7.5)
         canvas.setFillColor(colors.HexColor("#55555f"))
         canvas.drawString(20 * mm, 10 * mm, nfc(stamp))
@@ -107,46 +114,47 @@ def render_case_pdf(case: Case, viewer: Any, now: datetime) -> bytes:
 
     doc = SimpleDocTemplate(buf, pagesize=A4, initialFontName=FONT, leftMargin=20 * mm, rightMargin=20 * mm,
                             topMargin=18 * mm, bottomMargin=16 * mm, title=nfc(_("Case record")), author="Tin Cậy",
-                            subject=nfc(_("Confidential")), creator="Tin Cậy")
+                            subject=nfc(_("Confidential – personal data")), creator="Tin Cậy")
     story: list[Any] = [
         Paragraph(_t(_("Case record %(ref)s", ref=case.reference)), st["title"]),
         Paragraph(_t(stamp), st["warn"]),
         Spacer(1, 4 * mm),
     ]
     commune = geo.commune(case.commune_code)
-    home = geo.commune(p.home_commune_code)
-    ethnic = geo.ethnic_group(p.ethnicity_code)
+    home = geo.commune(p["home_commune_code"])
+    ethnic = geo.ethnic_group(p["ethnicity_code"])
     story += [Paragraph(_t(_("Intake")), st["h2"]), _rows([
-        (_("Trusted address"), case.address.name),
+        (_("Trusted address"), shown["address"]),
         (_("Commune"), commune.name if commune else case.commune_code),
-        (_("Arrived"), format_datetime(case.intake_at)),
-        (_("How she arrived"), _label(codes.ARRIVALS, case.arrival)),
+        (_("Arrived"), format_datetime(shown["intake_at"])),
+        (_("How she arrived"), _label(codes.ARRIVALS, shown["arrival"])),
         (_("Status"), _label(codes.STATUSES, case.status)),
-        (_("Commune People's Committee notified"), format_datetime(case.commune_notified_at) or _("Not yet")),
+        (_("Commune People's Committee notified"), format_datetime(shown["commune_notified_at"]) or _("Not yet")),
     ], st)]
     story += [Paragraph(_t(_("The person")), st["h2"]), _rows([
-        (_("Name"), p.full_name), (_("Other names"), p.other_names), (_("Sex"), _label(codes.SEXES, p.sex)),
-        (_("Year of birth"), p.birth_year), (_("Date of birth"), format_date(_date(p.birth_date))),
-        (_("Age group"), _label(codes.AGE_BANDS, p.age_band)), (_("Ethnic group"), ethnic.name if ethnic else ""),
-        (_("Phone"), p.phone), (_("ID number"), p.id_number),
-        (_("Home"), ", ".join(x for x in (p.home_address or "", home.name if home else "") if x)),
-        (_("Children with her"), _children(case)),
+        (_("Name"), p["full_name"]), (_("Other names"), p["other_names"]), (_("Sex"), _label(codes.SEXES, p["sex"])),
+        (_("Year of birth"), p["birth_year"]), (_("Date of birth"), format_date(_date(p["birth_date"]))),
+        (_("Age group"), _label(codes.AGE_BANDS, p["age_band"])), (_("Ethnic group"), ethnic.name if ethnic else ""),
+        (_("Phone"), p["phone"]), (_("ID number"), p["id_number"]),
+        (_("Home"), ", ".join(x for x in (p["home_address"] or "", home.name if home else "") if x)),
+        (_("Children with her"), _children(shown["children"])),
     ], st)]
-    acts = [f"{a}) {codes.ACTS[a]}" for a in case.act_codes]
+    acts = [f"{a}) {codes.ACTS[a]}" for a in shown["acts"]]
     story += [Paragraph(_t(_("What happened")), st["h2"]), _rows([
         (_("Acts (Law 13/2022, Art. 3)"), "\n".join(acts)),
         (_("Forms of violence"), ", ".join(str(codes.FORMS[f]) for f in case.forms)),
-        (_("Relationship to the perpetrator"), _label(codes.RELATIONSHIPS, case.relationship_code)),
-        (_("Perpetrator"), f"{_label(codes.PERPETRATOR_SEXES, case.perpetrator_sex)}, "
-                           f"{_label(codes.AGE_BANDS, case.perpetrator_age_band)}"),
-        (_("Injuries"), case.injuries), (_("First aid"), case.first_aid if case.first_aid_given else _("None")),
+        (_("Relationship to the perpetrator"), _label(codes.RELATIONSHIPS, shown["relationship"])),
+        (_("Perpetrator"), f"{_label(codes.PERPETRATOR_SEXES, shown['perpetrator']['sex'])}, "
+                           f"{_label(codes.AGE_BANDS, shown['perpetrator']['age_band'])}"),
+        (_("Injuries"), shown["injuries"]),
+        (_("First aid"), shown["first_aid"]["text"] if shown["first_aid"]["given"] else _("None")),
     ], st)]
     story += [Paragraph(_t(_("Risk and safety")), st["h2"]), _rows([
-        (_("Risk level"), _label(codes.RISK_LEVELS, case.risk_level)),
-        (_("Risk factors"), "\n".join(str(codes.RISK_FACTORS[f]) for f in sorted(case.risk_factors))),
-        (_("Safety plan"), case.safety_plan),
+        (_("Risk level"), _label(codes.RISK_LEVELS, shown["risk"]["level"])),
+        (_("Risk factors"), "\n".join(str(codes.RISK_FACTORS[f]) for f in shown["risk"]["factors"])),
+        (_("Safety plan"), shown["safety_plan"]),
     ], st)]
-    summary = consent_service.summary(case)
+    summary = shown["consent"]
     shares = [f"{codes.SERVICES.get(s, s)}: {', '.join(str(codes.SHAREABLE_FIELDS.get(f, f)) for f in row.field_list)}"
               for s, row in summary.share.items()]
     story += [Paragraph(_t(_("Consent")), st["h2"]), _rows([
@@ -156,22 +164,25 @@ def render_case_pdf(case: Case, viewer: Any, now: datetime) -> bytes:
     ], st)]
     stays = [f"{format_date(s.start_on)} – {format_date(s.end_on) or _('now')}: "
              f"{', '.join(str(codes.ESSENTIALS[e]) for e in s.essentials)}"
-             f"{' (' + format_vnd(s.money_vnd) + ')' if s.money_vnd else ''}" for s in case.shelter_stays]
-    bans = [f"{format_datetime(b.requested_at)}: {_label(codes.CONTACT_BAN_DECISIONS, b.decision) or _('waiting')}"
+             f"{' (' + format_vnd(s.money_vnd) + ')' if s.money_vnd else ''}" for s in shown["shelter"]]
+    bans = [f"{format_datetime(b.requested_at)} {_label(codes.CONTACT_BAN_KINDS, b.kind)}"
+            f"{' ' + b.court_name if b.court_name else ''}: "
+            f"{_label(codes.CONTACT_BAN_DECISIONS, b.decision) or _('waiting')}"
             f"{' ' + format_datetime(b.valid_from) + ' – ' + format_datetime(b.valid_until) if b.valid_until else ''}"
-            for b in case.contact_bans]
+            f"{'; ' + _('Revoked on %(day)s', day=format_date(b.revoked_on)) if b.revoked_on else ''}"
+            for b in shown["contact_bans"]]
     follow = [f"{format_date(f.on)} {_label(codes.FOLLOW_UP_KINDS, f.kind)}: {_label(codes.SITUATIONS, f.situation)}"
               f"{'; ' + _('violence again') if f.violence_recurred else ''}{'. ' + f.note if f.note else ''}"
-              for f in case.follow_ups]
+              for f in shown["follow_ups"]]
     story += [Paragraph(_t(_("Support")), st["h2"]), _rows([
         (_("Shelter (%(n)d nights)", n=shelter_nights(case)), "\n".join(stays) or _("None")),
         (_("Contact bans"), "\n".join(bans) or _("None")),
         (_("Follow-ups"), "\n".join(follow) or _("None")),
-        (_("Closure"), _label(codes.CLOSURE_REASONS, case.closure_reason) if case.closure_reason else ""),
+        (_("Closure"), _label(codes.CLOSURE_REASONS, shown["closure"]["reason"]) if shown["closure"] else ""),
     ], st)]
-    story += [Paragraph(_t(_("Notes")), st["h2"]), Paragraph(_t(case.narrative) or "—", st["base"])]
+    story += [Paragraph(_t(_("Notes")), st["h2"]), Paragraph(_t(shown["narrative"]) or "—", st["base"])]
     events = [(format_datetime(e.at), f"{TIMELINE_KINDS.get(e.kind, e.kind)}{': ' + e.note if e.note else ''}")
-              for e in timeline(case)]
+              for e in shown["timeline"]]
     if events:
         story += [Paragraph(_t(_("Timeline")), st["h2"]), _rows(events, st)]
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
@@ -184,8 +195,8 @@ def _date(value: str | None):
     return date.fromisoformat(value) if value else None
 
 
-def _children(case: Case) -> str:
-    if not case.children_count:
+def _children(children: dict[str, Any]) -> str:
+    if not children["count"]:
         return _("None")
-    ages = case.children_ages.replace(",", ", ")
-    return _("%(n)d (ages %(ages)s)", n=case.children_count, ages=ages) if ages else str(case.children_count)
+    ages = children["ages"]
+    return _("%(n)d (ages %(ages)s)", n=children["count"], ages=ages) if ages else str(children["count"])

@@ -35,17 +35,23 @@ def _role(user: Any) -> str:
     return str(getattr(user, "role", ""))
 
 
-def case_scope(user: Any) -> Any:
-    """The SQL condition that limits ``Case`` rows to the user's scope (false for roles without cases)."""
+def place_scope(user: Any, address_id: Any, commune_code: Any, province_code: Any = None) -> Any:
+    """The user's scope over any table that carries a case's place (``province_code`` None: no province
+    officer reads it); ``case_scope`` is this over ``Case``."""
     role = _role(user)
     if role == Role.HOST:
         ids = list(user.address_ids)
-        return Case.address_id.in_(ids) if ids else false()
+        return address_id.in_(ids) if ids else false()
     if role == Role.COMMUNE_OFFICER and user.commune_code:
-        return Case.commune_code == user.commune_code
-    if role == Role.PROVINCE_OFFICER and user.province_code:
-        return Case.province_code == user.province_code
+        return commune_code == user.commune_code
+    if role == Role.PROVINCE_OFFICER and user.province_code and province_code is not None:
+        return province_code == user.province_code
     return false()
+
+
+def case_scope(user: Any) -> Any:
+    """The SQL condition that limits ``Case`` rows to the user's scope (false for roles without cases)."""
+    return place_scope(user, Case.address_id, Case.commune_code, Case.province_code)
 
 
 def cases_visible_to(user: Any) -> Select[Case]:
@@ -123,5 +129,11 @@ def intake_addresses(user: Any) -> list[Address]:
     role = _role(user)
     if role not in (Role.HOST, Role.COMMUNE_OFFICER):
         return []
-    rows = db.session.scalars(addresses_visible_to(user).where(Address.active.is_(True)).order_by(Address.name))
-    return list(rows)
+    from casework.text import vi_sort_key
+
+    if role == Role.HOST:  # her addresses came with her session (one query, issue 18): no second read
+        rows: Any = [a for a in user.addresses if a.active]
+    else:
+        rows = db.session.scalars(addresses_visible_to(user).where(Address.active.is_(True)).order_by(Address.id))
+    # Vietnamese collation, not the database's (which puts "Đ…" after "Z").
+    return sorted(rows, key=lambda a: (vi_sort_key(a.name), a.id))

@@ -14,21 +14,21 @@ Public entry points other domains use (see the report in the docs):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, tuple_
-from sqlalchemy.orm import lazyload, raiseload
+from sqlalchemy.orm import joinedload, lazyload, load_only, raiseload
 from sqlalchemy.orm.exc import StaleDataError
 
-from casework.cases import codes
+from casework import paging
+from casework.cases import closure, codes, handover
 from casework.cases.consent import ConsentChoice, record_intake_consents
 from casework.cases.models import (
     Address,
@@ -58,8 +58,10 @@ from casework.cases.policy import (  # noqa: F401  (re-exported: the documented 
 from casework.errors import NotFound, StateError, ValidationError
 from casework.extensions import db
 from casework.geo import data as geo
+from casework.geo import legacy
 from casework.models import utcnow
 from casework.protect import audit
+from casework.protect.fields import ProtectedMixin
 from casework.protect.fields import search as protected_search
 from casework.text import VN_TZ, nfc
 
@@ -128,8 +130,10 @@ def _register_own_kinds() -> None:
         "consent_override": _l("Consent overridden: life in danger"),
         "shelter_started": _l("Shelter stay started"),
         "shelter_ended": _l("Shelter stay ended"),
+        "shelter_ended_on_closure": _l("Shelter stay ended with the closure"),
         "contact_ban_requested": _l("Contact ban requested"),
         "contact_ban_decided": _l("Contact ban decided"),
+        "contact_ban_revoked": _l("Contact ban revoked"),
         "follow_up": _l("Follow-up"),
         "closure_requested": _l("Closure requested"),
         "closure_approved": _l("Closure approved"),
@@ -176,6 +180,8 @@ class AddressData:
     declared_on: date | None = None
     published_on: date | None = None
     active: bool = True
+    # The pre-2025 commune it was in (casework.geo.legacy), for addresses of the pilot years.
+    legacy_commune_code: str | None = None
 
 
 def _check_address(actor: Any, data: AddressData) -> tuple[str, Any]:
@@ -196,6 +202,13 @@ def _check_address(actor: Any, data: AddressData) -> tuple[str, Any]:
             _add(errors, name_, _("The date cannot be in the future."))
     if data.declared_on and data.published_on and data.published_on < data.declared_on:
         _add(errors, "published_on", _("It cannot be published before it was declared."))
+    if data.legacy_commune_code:
+        old = legacy.commune(data.legacy_commune_code)
+        if old is None:
+            _add(errors, "legacy_commune_code", _("Choose an existing commune of the units before 1 July 2025."))
+        elif commune is not None and legacy.to_2025_province(old.province_code) != commune.province_code:
+            _add(errors, "legacy_commune_code", _("This commune before 1 July 2025 is not in the province of "
+                                                  "the address."))
     _invalid(errors)
     return name or "", commune
 
@@ -204,7 +217,7 @@ def create_address(actor: Any, data: AddressData) -> Address:
     name, commune = _check_address(actor, data)
     address = Address(name=name, kind=data.kind, commune_code=commune.code, province_code=commune.province_code,
                       geo_scheme=geo.SCHEME, declared_on=data.declared_on, published_on=data.published_on,
-                      active=data.active)
+                      active=data.active, legacy_commune_code=data.legacy_commune_code or None)
     db.session.add(address)
     db.session.flush()
     audit.record("address_create", object_type="address", object_id=address.id, actor=actor)
@@ -218,6 +231,7 @@ def update_address(actor: Any, address: Address, data: AddressData) -> Address:
     address.name, address.kind = name, data.kind
     address.commune_code, address.province_code = commune.code, commune.province_code
     address.declared_on, address.published_on, address.active = data.declared_on, data.published_on, data.active
+    address.legacy_commune_code = data.legacy_commune_code or None
     db.session.flush()
     audit.record("address_update", object_type="address", object_id=address.id, actor=actor)
     return address
@@ -272,6 +286,52 @@ def max_shelter_days(province_code: str) -> int:
     return int(current_app.config.get("CASES_MAX_SHELTER_DAYS", codes.DEFAULT_MAX_SHELTER_DAYS))
 
 
+def _default_notice_hours() -> int:
+    return int(current_app.config.get("CASES_NOTICE_HOURS", codes.NOTICE_HOURS))
+
+
+def notice_hours(province_code: str) -> int:
+    """The province's hours for the commune notice: a project rule (default 24), not the law's."""
+    row = db.session.get(ProvinceSetting, province_code)
+    return row.notice_hours if row is not None else _default_notice_hours()
+
+
+def notice_hours_by_province(province_codes: Iterable[str]) -> dict[str, int]:
+    codes_ = set(province_codes)
+    out = dict.fromkeys(codes_, _default_notice_hours())
+    if codes_:
+        for code, hours in db.session.execute(select(ProvinceSetting.province_code, ProvinceSetting.notice_hours)
+                                              .where(ProvinceSetting.province_code.in_(codes_))):
+            out[code] = hours
+    return out
+
+
+def set_notice_hours(actor: Any, province_code: str, hours: int | None) -> ProvinceSetting:
+    """A province officer (or an admin) sets the hours after which a missing commune notice is flagged."""
+    from casework.auth.roles import Role
+
+    role = str(actor.role)
+    if not (role == Role.ADMIN or (role == Role.PROVINCE_OFFICER and actor.province_code == province_code)):
+        raise NotFound(_("Not found."))
+    if geo.province(province_code) is None:
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"province_code": [_("Choose an existing province.")]})
+    if hours is None or not 1 <= hours <= codes.MAX_NOTICE_HOURS:
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"notice_hours": [_("Enter a number of hours from 1 to %(n)d.",
+                                                  n=codes.MAX_NOTICE_HOURS)]})
+    row = db.session.get(ProvinceSetting, province_code)
+    if row is None:
+        row = ProvinceSetting(province_code=province_code, max_shelter_days=max_shelter_days(province_code),
+                              notice_hours=hours)
+        db.session.add(row)
+    row.notice_hours = hours
+    db.session.flush()
+    audit.record("province_setting_update", object_type="province", object_id=province_code, actor=actor,
+                 fields=["notice_hours"])
+    return row
+
+
 def set_max_shelter_days(actor: Any, province_code: str, days: int | None) -> ProvinceSetting:
     from casework.auth.roles import Role
 
@@ -311,6 +371,8 @@ class PersonData:
     id_number: str | None = None
     home_commune_code: str | None = None
     home_address: str | None = None
+    # Her home commune in the units before 1 July 2025 (casework.geo.legacy), for an intake before that day.
+    legacy_home_commune_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -321,7 +383,11 @@ class IntakeData:
     intake_at: datetime | None
     person: PersonData
     acts: tuple[str, ...] = ()
+    # Parts of letters (``"l:obstruct_marriage"``), see ``codes.ACT_PARTS``.
+    act_parts: frozenset[str] = frozenset()
     relationship: str | None = None
+    # The host's one tick: "recorded, but not counted as domestic violence under Decree 76/2023".
+    acts_not_counted_confirmed: bool = False
     arrival: str = "came_alone"
     children_count: int = 0
     children_ages: tuple[int, ...] = ()
@@ -336,6 +402,9 @@ class IntakeData:
     commune_notified_at: datetime | None = None
     narrative: str | None = None
     consent: ConsentChoice = field(default_factory=ConsentChoice)
+    # Where it happened in the units of its time (casework.geo.legacy), for an intake before 1 July 2025;
+    # empty: the address's pre-2025 commune, if it has one.
+    legacy_commune_code: str | None = None
 
 
 _PHONE = re.compile(r"^\+?[0-9 ().-]{6,24}$")
@@ -379,7 +448,34 @@ def _check_person(p: PersonData, intake_at: datetime | None, errors: dict[str, l
         _add(errors, "id_number", _("Enter the ID number with letters and digits only."))
     if p.home_commune_code and geo.commune(p.home_commune_code) is None:
         _add(errors, "home_commune_code", _("Choose an existing commune."))
+    if p.legacy_home_commune_code:
+        if legacy.commune(p.legacy_home_commune_code) is None:
+            _add(errors, "legacy_home_commune_code",
+                 _("Choose an existing commune of the units before 1 July 2025."))
+        elif intake_at is not None and not legacy.applies(intake_at.astimezone(VN_TZ).date()):
+            _add(errors, "legacy_home_commune_code",
+                 _("Units before 1 July 2025 are only for an intake before that day."))
     return band
+
+
+def _check_legacy_unit(data: IntakeData, province_code: str | None, address_legacy: str | None,
+                       errors: dict[str, list[str]]) -> None:
+    """The case's pre-2025 commune: an existing one, in the address's province once mapped, only for an intake
+    before 1 July 2025; required for an intake before 2025, whose year is counted in the pre-2025 units."""
+    day = data.intake_at.astimezone(VN_TZ).date() if data.intake_at is not None else None
+    code = data.legacy_commune_code
+    if code:
+        old = legacy.commune(code)
+        if old is None:
+            _add(errors, "legacy_commune_code", _("Choose an existing commune of the units before 1 July 2025."))
+        elif day is not None and not legacy.applies(day):
+            _add(errors, "legacy_commune_code", _("Units before 1 July 2025 are only for an intake before that day."))
+        elif province_code and legacy.to_2025_province(old.province_code) != province_code:
+            _add(errors, "legacy_commune_code", _("This commune before 1 July 2025 is not in the province of "
+                                                  "the address."))
+    elif day is not None and day.year < legacy.CHANGEOVER.year and not address_legacy:
+        _add(errors, "legacy_commune_code", _("An intake before 2025 is counted in the units of its time: choose "
+                                              "the commune where it happened, as it was before 1 July 2025."))
 
 
 def _check_case_fields(data: IntakeData, errors: dict[str, list[str]]) -> None:
@@ -406,14 +502,16 @@ def _check_case_fields(data: IntakeData, errors: dict[str, list[str]]) -> None:
                                codes=", ".join(sorted({str(a)[:4] for a in unknown}))))
     if data.relationship not in codes.RELATIONSHIPS:
         _add(errors, "relationship", _("Choose her relationship to the person who used violence."))
-    elif data.acts and not unknown:
-        # Decree 76/2023: between some relatives only some acts count as domestic violence.
-        outside = [a for a in data.acts if a not in codes.ALLOWED_ACTS[data.relationship]]
-        if outside:
-            _add(errors, "acts", _(
-                "Between people with this relationship, act %(codes)s does not count as domestic violence "
-                "(Decree 76/2023). Check the acts or the relationship.",
-                codes=", ".join(outside)))
+    # Decree 76/2023: an act that does not count for the relationship is a warning, never an error
+    # (``acts_not_counted`` and the case's ``warnings``); only a malformed part is refused.
+    bad_parts = [p for p in data.act_parts if _split_part(p) is None]
+    if bad_parts:
+        _add(errors, "act_parts", _("Unknown part of an act: %(codes)s.",
+                                    codes=", ".join(sorted(str(p)[:24] for p in bad_parts))))
+    else:
+        loose = sorted({_split_part(p)[0] for p in data.act_parts} - set(data.acts))  # type: ignore[index]
+        if loose:
+            _add(errors, "act_parts", _("Tick act %(codes)s for the part you chose.", codes=", ".join(loose)))
     if data.perpetrator_sex not in codes.PERPETRATOR_SEXES:
         _add(errors, "perpetrator_sex", _("Choose from the list."))
     if data.perpetrator_age_band not in codes.AGE_BANDS:
@@ -426,6 +524,48 @@ def _check_case_fields(data: IntakeData, errors: dict[str, list[str]]) -> None:
             _add(errors, "commune_notified_at", _("The time of the notice cannot be in the future."))
         elif data.intake_at is not None and data.commune_notified_at < data.intake_at - timedelta(hours=24):
             _add(errors, "commune_notified_at", _("The notice cannot be more than a day before the intake."))
+
+
+def _split_part(value: str) -> tuple[str, str] | None:
+    letter, _sep, part = str(value).partition(":")
+    return (letter, part) if part in codes.ACT_PARTS.get(letter, {}) else None
+
+
+def parts_by_act(act_parts) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for value in act_parts:
+        split = _split_part(value)
+        if split:
+            out.setdefault(split[0], set()).add(split[1])
+    return out
+
+
+def acts_not_counted(data: IntakeData) -> list[str]:
+    """The acts of ``data`` that Decree 76/2023 does not count as domestic violence for its relationship."""
+    return codes.acts_not_counted(data.relationship, data.acts, parts_by_act(data.act_parts))
+
+
+def warnings_of(case: Case) -> list[dict[str, Any]]:
+    """What the host is told after saving, never blocking it: the acts recorded but not counted as domestic
+    violence for the relationship (Decree 76/2023 Arts. 2–5), and whether she confirmed it."""
+    if not case.acts_not_counted:
+        return []
+    return [{"code": "act_not_counted", "acts": case.acts_not_counted,
+             "confirmed": case.not_counted_confirmed_at is not None}]
+
+
+def confirm_acts_not_counted(actor: Any, case: Case) -> Case:
+    """The host's one tick: recorded, but not counted as domestic violence under Decree 76/2023."""
+    require_open(case)
+    if not case.acts_not_counted:
+        raise StateError(_("Every act of this case counts as domestic violence; there is nothing to confirm."))
+    if case.not_counted_confirmed_at is None:
+        case.not_counted_confirmed_at = utcnow()
+        case.not_counted_confirmed_by_id = actor.id
+        _flush()
+        audit.record("case_acts_not_counted_confirm", object_type="case", object_id=case.id, actor=actor,
+                     detail=",".join(case.acts_not_counted))
+    return case
 
 
 def _apply(case: Case, person: Person, data: IntakeData, band: str, actor: Any) -> bool:
@@ -442,9 +582,12 @@ def _apply(case: Case, person: Person, data: IntakeData, band: str, actor: Any) 
     person.phone = _text(p.phone, 32)
     person.id_number = _text(p.id_number, 32)
     person.home_commune_code = p.home_commune_code or None
+    person.legacy_commune_code = p.legacy_home_commune_code or None
     person.home_address = _text(p.home_address, 300)
 
     case.intake_at = data.intake_at  # type: ignore[assignment]
+    case.legacy_commune_code = data.legacy_commune_code or case.address.legacy_commune_code \
+        if legacy.applies(data.intake_at.astimezone(VN_TZ).date()) else None  # type: ignore[union-attr]
     case.arrival = data.arrival
     ages = sorted(data.children_ages)
     case.children_count = max(data.children_count, len(ages))
@@ -453,9 +596,27 @@ def _apply(case: Case, person: Person, data: IntakeData, band: str, actor: Any) 
     case.perpetrator_sex = data.perpetrator_sex
     case.perpetrator_age_band = data.perpetrator_age_band
     wanted = [a for a in codes.ACT_CODES if a in set(data.acts)]
-    if case.act_codes != wanted:
-        case.acts = [CaseAct(code=a, position=i) for i, a in enumerate(wanted)]
-    forms = codes.forms_of(wanted)
+    parts = parts_by_act(data.act_parts)
+    before_not_counted = case.acts_not_counted if case.acts else []
+    rows = {a.code: a for a in case.acts}
+    new_rows = []
+    for i, a in enumerate(wanted):
+        row = rows.get(a) or CaseAct(code=a)
+        row.position = i
+        row.parts = ",".join(p for p in codes.ACT_PARTS.get(a, {}) if p in parts.get(a, set()))
+        row.counted = codes.act_counts(data.relationship, a, parts.get(a, set()))
+        new_rows.append(row)
+    if [r.code for r in case.acts] != wanted or any(r not in case.acts for r in new_rows):
+        case.acts = new_rows
+    counted = [r.code for r in new_rows if r.counted]
+    case.dv_counted = bool(counted)
+    not_counted = [r.code for r in new_rows if not r.counted]
+    if not not_counted or not_counted != before_not_counted:
+        case.not_counted_confirmed_at, case.not_counted_confirmed_by_id = None, None
+    if not_counted and data.acts_not_counted_confirmed and case.not_counted_confirmed_at is None:
+        case.not_counted_confirmed_at, case.not_counted_confirmed_by_id = utcnow(), getattr(actor, "id", None)
+    # The four forms in clear columns are those of the acts that count (statistics and filters).
+    forms = codes.forms_of(counted)
     for form in codes.FORMS:
         setattr(case, f"form_{form}", form in forms)
     case.injuries = _text(data.injuries, 2000)
@@ -473,7 +634,27 @@ def _apply(case: Case, person: Person, data: IntakeData, band: str, actor: Any) 
     case.commune_notified_at = data.commune_notified_at
     case.narrative = _text(data.narrative, 8000)
     case.priority = priority_of(case.status or "open", case.risk_level)
+    _schedule_follow_up(case, risk_changed)
     return risk_changed
+
+
+def _schedule_follow_up(case: Case, risk_changed: bool) -> None:
+    """The next follow-up date after an intake or a new risk assessment (codes.FOLLOW_UP_DAYS).
+
+    Before any follow-up it is the intake day plus the risk level's interval. A higher risk later brings the
+    date forward (today plus the new interval, if that is sooner); a lower risk leaves the date the host has.
+    """
+    if case.status == "closed" or case.intake_at is None:
+        return
+    days = timedelta(days=codes.follow_up_days(case.risk_level))
+    with db.session.no_autoflush:  # loading the follow-ups must not write this half-applied change early
+        followed_up = bool(case.follow_ups)
+    if not followed_up:
+        case.follow_up_due_on = case.intake_at.astimezone(VN_TZ).date() + days
+    elif risk_changed:
+        sooner = local_today() + days
+        if case.follow_up_due_on is None or sooner < case.follow_up_due_on:
+            case.follow_up_due_on = sooner
 
 
 IDENTITY_FIELDS = ("full_name", "other_names", "birth_year", "birth_date", "phone", "id_number", "home_address")
@@ -484,10 +665,13 @@ def intake_errors(actor: Any, data: IntakeData) -> dict[str, list[str]]:
     from casework.cases.policy import intake_addresses
 
     errors: dict[str, list[str]] = {}
-    if not any(a.id == data.address_id for a in intake_addresses(actor)):
+    address = next((a for a in intake_addresses(actor) if a.id == data.address_id), None)
+    if address is None:
         _add(errors, "address_id", _("Choose one of your trusted addresses."))
     _check_person(data.person, data.intake_at, errors)
     _check_case_fields(data, errors)
+    _check_legacy_unit(data, address.province_code if address else None,
+                       address.legacy_commune_code if address else None, errors)
     if not data.consent.record:
         _add(errors, "consent_record", _("She must agree that this record is kept; without her consent nothing "
                                          "is stored."))
@@ -509,6 +693,7 @@ def update_errors(case: Case, data: IntakeData) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     _check_person(data.person, data.intake_at, errors)
     _check_case_fields(data, errors)
+    _check_legacy_unit(data, case.province_code, case.address.legacy_commune_code, errors)
     return errors
 
 
@@ -559,13 +744,15 @@ def intake_data_of(case: Case) -> IntakeData:
                           birth_year=int(p.birth_year) if p.birth_year else None, birth_date=birth_date,
                           age_band=p.age_band, ethnicity_code=p.ethnicity_code, phone=p.phone,
                           id_number=p.id_number, home_commune_code=p.home_commune_code,
-                          home_address=p.home_address),
-        acts=tuple(case.act_codes), relationship=case.relationship_code, arrival=case.arrival,
+                          home_address=p.home_address, legacy_home_commune_code=p.legacy_commune_code),
+        acts=tuple(case.act_codes), act_parts=frozenset(f"{a.code}:{p}" for a in case.acts for p in a.part_list),
+        relationship=case.relationship_code, arrival=case.arrival,
         children_count=case.children_count, children_ages=ages, perpetrator_sex=case.perpetrator_sex,
         perpetrator_age_band=case.perpetrator_age_band, injuries=case.injuries,
         first_aid_given=case.first_aid_given, first_aid=case.first_aid, risk_factors=frozenset(case.risk_factors),
         risk_judged_high=case.risk_judged_high, safety_plan=case.safety_plan,
-        commune_notified_at=case.commune_notified_at, narrative=case.narrative)
+        commune_notified_at=case.commune_notified_at, narrative=case.narrative,
+        legacy_commune_code=case.legacy_commune_code)
 
 
 def check_version(case: Case, version: int | None) -> None:
@@ -644,6 +831,9 @@ def _check_shelter(case: Case, data: ShelterData) -> None:
         _add(errors, "essentials", _("Unknown item."))
     if data.money_vnd is not None and not 0 <= data.money_vnd <= 100_000_000:
         _add(errors, "money_vnd", _("Enter an amount in đồng, from 0."))
+    elif data.money_vnd and "money" not in data.essentials:
+        # Issue 13: an amount typed without ticking "money" was dropped without a word.
+        _add(errors, "money_vnd", _("Tick \"Money\" among the essentials given, or leave the amount empty."))
     _invalid(errors)
 
 
@@ -702,34 +892,127 @@ def shelter_nights(case: Case) -> int:
 # --- contact bans ------------------------------------------------------------------------------------
 
 
-def request_contact_ban(actor: Any, case: Case, requested_at: datetime | None, requester: str,
-                        victim_consented: bool) -> ContactBan:
-    """Record a request for a contact ban to the commune chair; the decision is due within 12 hours."""
+def request_contact_ban(actor: Any, case: Case, requested_at: datetime | None, requester: str | None,
+                        victim_consented: bool, *, origin: str = "request",
+                        life_threatened: bool = False) -> ContactBan:
+    """Record a request to the commune chair for a contact ban (Law 13/2022 Art. 25(1)(a)), or the chair's
+    own initiative when her life is threatened (Art. 25(1)(b)); the decision is due within 12 hours
+    (Art. 25(2))."""
     require_open(case)
     errors: dict[str, list[str]] = {}
     now = utcnow()
     requested_at = requested_at or now
+    requester = requester or ""
     if requested_at > now + CLOCK_SKEW:
         _add(errors, "requested_at", _("The time of the request cannot be in the future."))
     elif requested_at < case.intake_at - timedelta(days=1):
         _add(errors, "requested_at", _("The request cannot be more than a day before the intake."))
-    if requester not in codes.CONTACT_BAN_REQUESTERS:
-        _add(errors, "requester", _("Choose who asked for the contact ban."))
+    if origin not in codes.CONTACT_BAN_ORIGINS:
+        _add(errors, "origin", _("Choose from the list."))
+    elif origin == "chair_initiative":
+        # Art. 25(1)(b): on the chair's own initiative only when the violence threatens her life.
+        if requester:
+            _add(errors, "requester", _("On the commune chair's own initiative nobody requests the ban."))
+        if not life_threatened:
+            _add(errors, "life_threatened", _("The commune chair decides on his or her own initiative only when "
+                                              "her life is threatened (Art. 25(1)(b))."))
+    elif requester not in codes.CONTACT_BAN_REQUESTERS:
+        _add(errors, "requester", _("Choose who asked for the contact ban: she herself, her guardian, her legal "
+                                    "representative or a competent body (Art. 25(1)(a))."))
     elif requester in codes.REQUESTERS_NEEDING_CONSENT and not victim_consented:
-        # Law 13/2022 Art. 25: a request by an agency or organisation needs the victim's consent.
-        _add(errors, "victim_consented", _("When an organisation asks, she must agree to the request."))
+        # Art. 25(1)(a): a request by a competent agency or organisation needs her consent.
+        _add(errors, "victim_consented", _("When an agency or organisation asks, she must agree to the request "
+                                           "(Art. 25(1)(a))."))
     _invalid(errors)
     if any(b.decision is None for b in case.contact_bans):
         raise StateError(_("A contact-ban request is still waiting for its decision."))
-    ban = ContactBan(case=case, requested_at=requested_at, requester=requester,
-                     victim_consented=bool(victim_consented) or requester in ("victim", "guardian"),
-                     recorded_by_id=actor.id,
+    ban = ContactBan(case=case, kind="commune", origin=origin, requested_at=requested_at, requester=requester,
+                     victim_consented=bool(victim_consented) or requester in ("victim", "guardian",
+                                                                            "legal_representative"),
+                     life_threatened=bool(life_threatened), recorded_by_id=actor.id,
                      decision_due_at=requested_at + timedelta(hours=codes.CONTACT_BAN_DECISION_HOURS))
     db.session.add(ban)
     db.session.flush()
     add_timeline_entry(actor, case, "contact_ban_requested", object_type="contact_ban", object_id=ban.id,
                        at=requested_at)
-    audit.record("contact_ban_request", object_type="case", object_id=case.id, actor=actor)
+    audit.record("contact_ban_request", object_type="case", object_id=case.id, actor=actor, detail=origin)
+    handover.contact_ban_requested(actor, case, ban)
+    return ban
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` later (the last day of the month when it has fewer days)."""
+    import calendar
+
+    month = moment.month - 1 + months
+    year, month = moment.year + month // 12, month % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def record_court_ban(actor: Any, case: Case, *, court_name: str | None, decided_at: datetime | None,
+                     valid_from: datetime | None, valid_until: datetime | None, decision_ref: str = "",
+                     requester: str | None = None) -> ContactBan:
+    """Record a court's contact ban (Law 13/2022 Art. 26): issued by the court dealing with a civil case,
+    lasting at most 4 months. It is recorded as decided; nothing is due."""
+    require_open(case)
+    errors: dict[str, list[str]] = {}
+    now = utcnow()
+    court = _text(court_name, 200)
+    if not court:
+        _add(errors, "court_name", _("Enter the court that issued the decision."))
+    if decided_at is None:
+        _add(errors, "decided_at", _("Enter when the court decided."))
+    elif decided_at > now + CLOCK_SKEW:
+        _add(errors, "decided_at", _("The time of the decision cannot be in the future."))
+    if requester and requester not in codes.CONTACT_BAN_REQUESTERS:
+        _add(errors, "requester", _("Choose from the list."))
+    valid_from = valid_from or decided_at
+    if valid_until is None:
+        _add(errors, "valid_until", _("Enter until when the ban is valid."))
+    elif valid_from is not None and valid_until <= valid_from:
+        _add(errors, "valid_until", _("The end of the ban must be after its start."))
+    elif valid_from is not None and valid_until > add_months(valid_from, codes.COURT_BAN_MAX_MONTHS):
+        _add(errors, "valid_until", _("A court's contact ban lasts at most %(n)d months (Art. 26).",
+                                      n=codes.COURT_BAN_MAX_MONTHS))
+    _invalid(errors)
+    ban = ContactBan(case=case, kind="court", origin="request", requested_at=decided_at, requester=requester or "",
+                     victim_consented=True, court_name=court, recorded_by_id=actor.id,
+                     decision_due_at=decided_at, decision="granted", decided_at=decided_at,
+                     decision_ref=_text(decision_ref, 64) or "", valid_from=valid_from, valid_until=valid_until)
+    db.session.add(ban)
+    db.session.flush()
+    add_timeline_entry(actor, case, "contact_ban_decided", object_type="contact_ban", object_id=ban.id,
+                       at=decided_at)
+    audit.record("contact_ban_court", object_type="case", object_id=case.id, actor=actor)
+    return ban
+
+
+def revoke_contact_ban(actor: Any, case: Case, ban_id: str, reason: str | None, on: date | None) -> ContactBan:
+    """Record that a granted ban was revoked before its end (Law 13/2022 Art. 25(4)), with the reason and
+    the date; a refused, pending, ended or already revoked ban cannot be revoked (409)."""
+    ban = next((b for b in case.contact_bans if b.id == ban_id), None)
+    if ban is None:
+        raise NotFound(_("Not found."))
+    if ban.decision != "granted" or ban.revoked_on is not None:
+        raise StateError(_("Only a granted contact ban that is not revoked yet can be revoked."))
+    errors: dict[str, list[str]] = {}
+    text = _text(reason, 1000)
+    if not text:
+        _add(errors, "reason", _("Enter why the contact ban was revoked."))
+    if on is None:
+        _add(errors, "date", _("Enter the date of the revocation."))
+    elif on > local_today():
+        _add(errors, "date", _("The date cannot be in the future."))
+    elif ban.valid_from is not None and on < ban.valid_from.astimezone(VN_TZ).date():
+        _add(errors, "date", _("The revocation cannot be before the ban started."))
+    elif ban.valid_until is not None and on > ban.valid_until.astimezone(VN_TZ).date():
+        _add(errors, "date", _("The ban had already ended on that date."))
+    _invalid(errors)
+    ban.revoked_on, ban.revoked_by_id, ban.revoke_reason = on, actor.id, text
+    db.session.flush()
+    add_timeline_entry(actor, case, "contact_ban_revoked", object_type="contact_ban", object_id=ban.id,
+                       at=_day_moment(on, ban.decided_at or case.intake_at))  # type: ignore[arg-type]
+    audit.record("contact_ban_revoke", object_type="case", object_id=case.id, actor=actor)
     return ban
 
 
@@ -782,6 +1065,12 @@ class FollowUpData:
     situation: str
     violence_recurred: bool | None
     note: str | None = None
+    next_on: date | None = None  # the next follow-up; empty: ``on`` plus the risk level's interval
+
+
+def default_next_follow_up(case: Case, on: date | None = None) -> date:
+    """The next follow-up date suggested after a follow-up on ``on`` (today by default)."""
+    return (on or local_today()) + timedelta(days=codes.follow_up_days(case.risk_level))
 
 
 def add_follow_up(actor: Any, case: Case, data: FollowUpData) -> FollowUp:
@@ -799,11 +1088,23 @@ def add_follow_up(actor: Any, case: Case, data: FollowUpData) -> FollowUp:
         _add(errors, "situation", _("Choose how she is."))
     if data.violence_recurred is None:
         _add(errors, "violence_recurred", _("Say whether the violence happened again."))
+    if data.next_on is not None and data.on is not None:
+        if data.next_on <= data.on:
+            _add(errors, "next_on", _("The next follow-up must be after this one."))
+        elif data.next_on > data.on + timedelta(days=codes.FOLLOW_UP_MAX_DAYS):
+            _add(errors, "next_on", _("The next follow-up must be within a year of this one."))
     _invalid(errors)
     if case.status == "closed":
         raise StateError(_("This case is closed. Reopen it first."))
+    assert data.on is not None  # checked above  # noqa: S101  # nosec B101
+    next_on = data.next_on or default_next_follow_up(case, data.on)
+    newest = max((f.on for f in case.follow_ups), default=None)
     row = FollowUp(case=case, on=data.on, kind=data.kind, situation=data.situation,
-                   violence_recurred=bool(data.violence_recurred), by_id=actor.id)
+                   violence_recurred=bool(data.violence_recurred), next_on=next_on, by_id=actor.id)
+    # The queue's "follow-up due" item is the newest follow-up's next date: a follow-up typed in late for an
+    # earlier day does not move it.
+    if newest is None or data.on >= newest:
+        case.follow_up_due_on = next_on
     if data.note:
         row.note = _text(data.note, 4000)
     db.session.add(row)
@@ -836,11 +1137,16 @@ def request_closure(actor: Any, case: Case, reason: str | None, note: str | None
     _flush()
     add_timeline_entry(actor, case, "closure_requested", note=_text(note, 2000))
     audit.record("closure_request", object_type="case", object_id=case.id, actor=actor, detail=reason)
+    handover.closure_requested(actor, case)
     return case
 
 
-def decide_closure(actor: Any, case: Case, decision: str, note: str | None = None) -> Case:
-    """The commune officer approves (the case closes) or returns the request (the case stays open)."""
+def decide_closure(actor: Any, case: Case, decision: str, note: str | None = None, *,
+                   confirm_open_items: bool = False, confirm_reason: str | None = None) -> Case:
+    """The commune officer approves (the case closes) or returns the request (the case stays open).
+
+    Approving while items are open (``closure.open_items``) needs ``confirm_open_items``, and a reason for a
+    high-risk case or a pending contact-ban decision; otherwise :class:`closure.OpenItemsError` (409)."""
     if not can_decide_closure(actor, case):
         raise NotFound(_("Not found."))
     if case.status != "closure_requested":
@@ -855,21 +1161,32 @@ def decide_closure(actor: Any, case: Case, decision: str, note: str | None = Non
         _add(errors, "decision", _("Someone else must decide on a closure you requested."))
     _invalid(errors)
     now = utcnow()
+    requester = case.closure_requested_by_id
+    ended = []
     if decision == "approve":
+        items = closure.open_items(case)
+        closure.check_confirmation(items, confirm_open_items, _text(confirm_reason, 2000))
+        if items:
+            note = "\n".join(x for x in (_text(confirm_reason, 2000), _text(note, 2000)) if x) or None
         case.status, case.closed_at, case.closed_by_id = "closed", now, actor.id
+        case.follow_up_due_on = None  # a closed case has no follow-up due
         for stay in case.shelter_stays:
             if stay.end_on is None:
                 stay.end_on = max(local_today(), stay.start_on)
+                ended.append(stay)
     else:
         case.status = "open"
         case.closure_reason = None
         case.closure_requested_at = case.closure_requested_by_id = None
     case.priority = priority_of(case.status, case.risk_level)
     _flush()
+    for stay in ended:
+        add_timeline_entry(actor, case, "shelter_ended_on_closure", object_type="shelter_stay", object_id=stay.id)
     add_timeline_entry(actor, case, "closure_approved" if decision == "approve" else "closure_returned",
                        note=_text(note, 2000))
     audit.record("closure_approve" if decision == "approve" else "closure_return", object_type="case",
                  object_id=case.id, actor=actor)
+    handover.closure_decided(actor, case, requester, decision)
     return case
 
 
@@ -884,6 +1201,7 @@ def reopen_case(actor: Any, case: Case, reason: str | None) -> Case:
     case.closure_requested_at = case.closure_requested_by_id = None
     case.closed_at = case.closed_by_id = None
     case.priority = priority_of(case.status, case.risk_level)
+    case.follow_up_due_on = default_next_follow_up(case)
     _flush()
     add_timeline_entry(actor, case, "reopened", note=_text(reason, 2000))
     audit.record("case_reopen", object_type="case", object_id=case.id, actor=actor)
@@ -893,26 +1211,35 @@ def reopen_case(actor: Any, case: Case, reason: str | None) -> Case:
 # --- flags and suggestions -----------------------------------------------------------------------
 
 
-def notice_overdue(case: Case, now: datetime | None = None) -> bool:
-    """Law 13/2022 Art. 36: no commune notice 24 hours after the intake (open cases only)."""
+def notice_overdue(case: Case, now: datetime | None = None, hours: int | None = None) -> bool:
+    """No commune notice (Law 13/2022 Art. 36) within the province's hours after the intake (open cases only).
+    The hours are the project's rule, a province setting (default 24): the law sets none."""
     now = now or utcnow()
+    hours = hours if hours is not None else notice_hours(case.province_code)
     return (case.commune_notified_at is None and case.is_open
-            and case.intake_at + timedelta(hours=codes.NOTICE_HOURS) < now)
+            and case.intake_at + timedelta(hours=hours) < now)
 
 
 @dataclass
 class CaseFlags:
     notice_overdue: bool = False
+    notice_hours: int = codes.NOTICE_HOURS
     ban_decision_due: bool = False
     ban_decision_overdue: bool = False
     ban_expiring: bool = False
     shelter_over_limit: bool = False
 
+    @property
+    def any(self) -> bool:
+        return self.notice_overdue or self.ban_decision_due or self.ban_expiring or self.shelter_over_limit
+
 
 def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseFlags]:
     """Reminders for a page of cases, in three queries whatever the page size."""
     now = now or utcnow()
-    out = {c.id: CaseFlags(notice_overdue=notice_overdue(c, now)) for c in cases}
+    hours = notice_hours_by_province({c.province_code for c in cases})
+    out = {c.id: CaseFlags(notice_overdue=notice_overdue(c, now, hours[c.province_code]),
+                           notice_hours=hours[c.province_code]) for c in cases}
     ids = [c.id for c in cases if c.is_open]
     if not ids:
         return out
@@ -921,7 +1248,7 @@ def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseF
         if ban.decision is None:
             f.ban_decision_due = True
             f.ban_decision_overdue = f.ban_decision_overdue or ban.decision_due_at < now
-        elif ban.decision == "granted" and ban.valid_until and now <= ban.valid_until < now + timedelta(hours=24):
+        elif ban.decision == "granted" and ban.in_force_until and now <= ban.in_force_until < now + timedelta(hours=24):
             f.ban_expiring = True  # a new request is needed for protection beyond the 3 days
     open_stays = db.session.execute(select(ShelterStay.case_id, ShelterStay.start_on).where(
         ShelterStay.case_id.in_(ids), ShelterStay.end_on.is_(None))).all()
@@ -942,7 +1269,7 @@ def suggestions(case: Case) -> list[str]:
     out: list[str] = []
     if case.is_open and case.risk_level == "high":
         out.append("urgent_referral")
-        if not any(b.decision is None or (b.valid_until and b.valid_until > utcnow()) for b in case.contact_bans):
+        if not any(b.decision is None or (b.in_force_until and b.in_force_until > utcnow()) for b in case.contact_bans):
             out.append("contact_ban")
     return out
 
@@ -967,25 +1294,7 @@ class Page:
 
 
 def encode_cursor(case: Case) -> str:
-    micros = int(case.intake_at.timestamp() * 1_000_000)
-    raw = f"{case.priority}.{micros}.{case.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-class BadCursor(ValidationError):
-    pass
-
-
-def decode_cursor(value: str) -> tuple[int, datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        priority, micros, case_id = raw.split(".", 2)
-        when = datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC)
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,22}", case_id):
-            raise ValueError
-        return int(priority), when, case_id
-    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError, OSError):
-        raise BadCursor(_("This page link is not valid."), {"after": [_("This page link is not valid.")]}) from None
+    return paging.encode_cursor(case.priority, case.intake_at, case.id)
 
 
 def _filtered(user: Any, filters: CaseFilters):
@@ -1006,18 +1315,102 @@ def _filtered(user: Any, filters: CaseFilters):
     return q
 
 
+@dataclass(slots=True)
+class CaseRow:
+    """One row of a screen's case list, read column by column (issue 18: no ORM object per case, nothing
+    the row does not show): what the row, its reminders (``flags_for``) and the next page's cursor use."""
+
+    id: str
+    reference: str
+    address_id: str
+    province_code: str
+    intake_at: datetime
+    status: str
+    risk_level: str
+    priority: int
+    commune_notified_at: datetime | None
+    address_name: str
+    full_name: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in codes.OPEN_STATUSES
+
+    @classmethod
+    def of(cls, case: Case) -> CaseRow:
+        return cls(case.id, case.reference, case.address_id, case.province_code, case.intake_at, case.status,
+                   case.risk_level, case.priority, case.commune_notified_at, case.address.name, case.person.full_name)
+
+
+class _SealedName:
+    """Just enough of a ``Person`` to decrypt her name with the model's own code (same data key, same
+    associated data), from columns read without the ORM."""
+
+    __tablename__ = Person.__tablename__
+    _where = ProtectedMixin._where
+    _data_key = ProtectedMixin._data_key
+    _aad = ProtectedMixin._aad
+    _decrypt = ProtectedMixin._decrypt
+
+    def __init__(self, person_id: str, dek_wrapped: bytes | None, kek_version: int | None, dek_version: int) -> None:
+        self.id, self.dek_wrapped, self.kek_version, self.dek_version = person_id, dek_wrapped, kek_version, dek_version
+
+
+_ROW_COLUMNS = (Case.id, Case.reference, Case.address_id, Case.province_code, Case.intake_at, Case.status,
+                Case.risk_level, Case.priority, Case.commune_notified_at, Address.name, Person.id,
+                Person.full_name_ct, Person.dek_wrapped, Person.kek_version, Person.dek_version)
+
+
+def list_case_rows(user: Any, filters: CaseFilters = CaseFilters(), after: str | None = None,
+                   limit: int = PAGE_SIZE) -> Page:
+    """``list_cases`` for the screen of a user who sees identity: the same scope, order and cursor, one
+    query of the columns shown, and each name decrypted once."""
+    if not can_see_identity(user):
+        raise NotFound(_("Not found."))
+    q = _filtered(user, filters).with_only_columns(*_ROW_COLUMNS).join(Address, Address.id == Case.address_id) \
+        .join(Person, Person.id == Case.person_id)
+    if after:
+        priority, when, case_id = paging.decode_cursor(after, int, datetime, str)
+        q = q.where(tuple_(Case.priority, Case.intake_at, Case.id) < tuple_(priority, when, case_id))
+    q = q.order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc()).limit(limit + 1)
+    rows = []
+    for r in db.session.execute(q).all():
+        sealed = _SealedName(r[10], r[12], r[13], r[14])
+        name = None if r[11] is None else sealed._decrypt("full_name_ct", r[11])
+        rows.append(CaseRow(*r[:10], name))
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None  # type: ignore[arg-type]
+    return Page(rows[:limit], next_cursor)  # type: ignore[arg-type]
+
+
+@cache  # loader options are immutable: built once
+def list_page_columns() -> tuple[Any, ...]:
+    """Loader options for a screen's list of cases (issue 18): the columns the rows, their reminders
+    (``flags_for``) and the next page's cursor use, the person's name ciphertext and data key, the address's
+    name; nothing else is read, and any other column or relation raises instead of loading row by row."""
+    return (
+        load_only(Case.id, Case.reference, Case.address_id, Case.person_id, Case.province_code, Case.commune_code,
+                  Case.intake_at, Case.status, Case.risk_level, Case.priority, Case.commune_notified_at,
+                  Case.version, raiseload=True),
+        joinedload(Case.person).load_only(Person.id, Person.province_code, Person.full_name_ct, Person.dek_wrapped,
+                                          Person.kek_version, Person.dek_version, raiseload=True),
+        joinedload(Case.address).load_only(Address.id, Address.name, raiseload=True),
+        raiseload("*"),
+    )
+
+
 def list_cases(user: Any, filters: CaseFilters = CaseFilters(), after: str | None = None,
-               limit: int = PAGE_SIZE) -> Page:
+               limit: int = PAGE_SIZE, options: tuple[Any, ...] = ()) -> Page:
     """One page of the user's cases, most urgent first: open before closed, high risk first, newest first.
 
     Keyset pagination on (priority, intake_at, id), all descending, so a page costs the same at any depth.
-    For a user who may not see identity the person is not even loaded: touching it raises.
+    For a user who may not see identity the person is not even loaded: touching it raises. ``options``
+    narrows what is loaded (``list_page_columns()`` for the screen's list).
     """
-    q = _filtered(user, filters).options(lazyload(Case.acts))
+    q = _filtered(user, filters).options(*(options or (lazyload(Case.acts),)))
     if not can_see_identity(user):
         q = q.options(raiseload(Case.person))
     if after:
-        priority, when, case_id = decode_cursor(after)
+        priority, when, case_id = paging.decode_cursor(after, int, datetime, str)
         q = q.where(tuple_(Case.priority, Case.intake_at, Case.id) < tuple_(priority, when, case_id))
     q = q.order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc()).limit(limit + 1)
     rows = list(db.session.scalars(q))
@@ -1025,7 +1418,8 @@ def list_cases(user: Any, filters: CaseFilters = CaseFilters(), after: str | Non
     return Page(rows[:limit], next_cursor)
 
 
-def search_cases(user: Any, query: str, filters: CaseFilters = CaseFilters(), limit: int = PAGE_SIZE) -> list[Case]:
+def search_cases(user: Any, query: str, filters: CaseFilters = CaseFilters(), limit: int = PAGE_SIZE,
+                 options: tuple[Any, ...] = ()) -> list[Case]:
     """Cases whose person's name or phone matches, through the blind index; only for users who see identity.
 
     The search is audited with the number of results, never the term (DESIGN §3.3–3.4).
@@ -1044,7 +1438,7 @@ def search_cases(user: Any, query: str, filters: CaseFilters = CaseFilters(), li
     found: list[Case] = []
     if people:
         ids = [p.id for p in people]
-        found = list(db.session.scalars(_filtered(user, filters).where(Case.person_id.in_(ids))
+        found = list(db.session.scalars(_filtered(user, filters).where(Case.person_id.in_(ids)).options(*options)
                                         .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())))
     audit.record("case_search", object_type="case", actor=user, detail=f"results:{len(found)}",
                  fields=[field_])

@@ -16,15 +16,36 @@ Measures:
 - ``shelter_nights``: nights spent at the trusted address (an events measure), in the quarter of each
   night, with the suppression pattern of ``survivors`` (§2.2: events only where the persons are ≥ k).
 
+Activity indicators (issue 16; ``casework.stats.activity``), counted in addresses, hosts and packages,
+never in women, published as counted, for every commune and for the pilot communes only:
+
+- ``ADDR_NEW``: trusted addresses declared in the period (``declared_on``, or the day the address was
+  registered in the app when the declaration date is not recorded);
+- ``ADDR_CONSOLIDATED``: addresses declared before the period that received a training or a support
+  package in it (Plan 96 "củng cố");
+- ``ADDR_ACTIVE``: addresses active at the end of the period (declared by then and not closed; an
+  address closed since is no longer counted in earlier periods either: the app keeps no history of
+  the flag, and a release is frozen when made);
+- ``ADDR_HOSTS_TRAINED``: distinct hosts of the addresses that had a training in the period;
+- ``ADDR_PACKAGES``: support packages received, by province and quarter; ``ADDR_PACKAGES_COMMUNE``: by
+  commune for the year.
+
+The research note (§2.3) advised against any count of addresses; Plan 96 reports them and the commune
+publishes its list of trusted addresses anyway (Law 13/2022 Art. 36), so a count by province adds
+nothing a neighbour cannot read on the commune's notice board. No table says which address received a
+woman, or how many women an address received.
+
 Not registered:
 
-- "addresses active": the catalogue forbids any trusted-address dimension or count (§2.3 "Never export:
-  trusted-address identity or counts"); many addresses are a host's own home, and a count of active
-  addresses per province, differenced over quarters, tells a neighbour that a house opened or closed.
+- a count of women by trusted address (§2.3 "Never export: trusted-address identity").
 - survivors by referral outcome: the referral domain publishes persons referred by service and outcome
   (``referral.tables``); casework does not import referral.
 - ``case_outcome``: the closure reason is the outcome casework records; a second variable for it would
   be a second grouping of the same fact.
+
+Decree 76/2023: a case none of whose acts counts as domestic violence for its relationship
+(``Case.dv_counted`` false) is in none of these tables; in a case with some acts that count, the form of
+violence is that of the counted acts only (``Case.form_*``).
 
 ``case_records`` turns the casework of a period into the engine's records. It reads clear columns and
 consent only, never a protected field, in three queries whatever the number of cases (consent to
@@ -61,6 +82,28 @@ CLOSURE_REASON = CategoryList(
         Category("DECLINED_SUPPORT", "Chị ấy không muốn hỗ trợ thêm", "She declined further support"),
         Category("LOST_CONTACT", "Mất liên lạc", "Contact lost"),
         Category("OTHER", "Lý do khác", "Other reason"),
+    ),
+    sensitive=True,
+)
+
+# Issue 16: was the commune People's Committee notified of the intake within the deadline (Law 13/2022
+# Art. 36: the trusted address notifies the commune; the app counts NOTICE_HOURS)? Single-valued.
+NOTICE_HOURS = 24
+NOTICE = CategoryList(
+    variable="notice", version="2026.1",
+    label_vi="Báo cho UBND xã", label_en="Commune notified",
+    categories=(
+        Category("IN_TIME", f"Trong vòng {NOTICE_HOURS} giờ", f"Within {NOTICE_HOURS} hours"),
+        Category("LATE_OR_NONE", "Muộn hơn hoặc chưa báo", "Later, or not notified"),
+    ),
+)
+# Issue 16: received again: she had a case at a trusted address before this intake. Single-valued.
+REPEAT = CategoryList(
+    variable="repeat", version="2026.1",
+    label_vi="Bị bạo lực lặp lại", label_en="Violence again",
+    categories=(
+        Category("REPEAT", "Đã từng được tiếp nhận trước đó", "Received before"),
+        Category("FIRST", "Lần đầu được tiếp nhận", "First time received"),
     ),
     sensitive=True,
 )
@@ -112,6 +155,19 @@ TABLES = (
              title_vi="Số người kết thúc hỗ trợ, theo lý do",
              title_en="Survivors whose case was closed, by reason",
              geo_levels=_GEO, periods=_PERIODS, dimensions=(CLOSURE_REASON,)),
+    # Issue 16: contact bans, notice within the deadline, repeat violence (person tables, protected).
+    TableDef(id="CASE_P_CONTACT_BAN", domain="casework", measure="survivors_contact_ban",
+             title_vi="Số người được đề nghị áp dụng biện pháp cấm tiếp xúc",
+             title_en="Survivors for whom a contact ban was requested",
+             geo_levels=_GEO, periods=_PERIODS),
+    TableDef(id="CASE_P_NOTICE", domain="casework", measure="survivors",
+             title_vi="Số người được tiếp nhận, theo việc báo cho UBND xã đúng hạn",
+             title_en="Survivors received, by whether the commune was notified in time",
+             geo_levels=_GEO, periods=_PERIODS, dimensions=(NOTICE,)),
+    TableDef(id="CASE_P_REPEAT", domain="casework", measure="survivors",
+             title_vi="Số người được tiếp nhận, theo việc bị bạo lực lặp lại",
+             title_en="Survivors received, by whether they were received before",
+             geo_levels=_GEO, periods=_PERIODS, dimensions=(REPEAT,)),
     TableDef(id="CASE_E_SHELTER_NIGHTS", domain="casework", measure="shelter_nights", kind="events",
              unit="nights", pattern_of="survivors",
              title_vi="Số đêm tạm lánh tại địa chỉ tin cậy", title_en="Nights of shelter at trusted addresses",
@@ -131,10 +187,97 @@ KINH = "01"  # casework/data/ethnic-groups.csv: 01 Kinh (Việt); 02–54 the et
 FORM_COLUMNS = (("physical", "PHYS"), ("mental", "MENT"), ("sexual", "SEXU"), ("economic", "ECON"))
 
 
+def _activity(id_: str, measure: str, unit: str, title_vi: str, title_en: str, **kw) -> TableDef:
+    from casework.stats.activity import ACTIVITY, SCOPE
+
+    defaults = {"geo_levels": _GEO, "periods": _PERIODS, "dimensions": (SCOPE,)}
+    return TableDef(id=id_, domain="casework", measure=measure, kind=ACTIVITY, unit=unit, title_vi=title_vi,
+                    title_en=title_en, **{**defaults, **kw})
+
+
+ACTIVITY_TABLES = (
+    _activity("ADDR_NEW", "addresses_new", "addresses", "Số địa chỉ tin cậy được xây dựng mới",
+              "Trusted addresses newly set up"),
+    _activity("ADDR_CONSOLIDATED", "addresses_consolidated", "addresses",
+              "Số địa chỉ tin cậy được củng cố (được tập huấn hoặc hỗ trợ trong kỳ)",
+              "Trusted addresses consolidated (trained or supported in the period)"),
+    _activity("ADDR_ACTIVE", "addresses_active", "addresses", "Số địa chỉ tin cậy đang hoạt động cuối kỳ",
+              "Trusted addresses active at the end of the period"),
+    _activity("ADDR_HOSTS_TRAINED", "hosts_trained", "hosts", "Số người phụ trách địa chỉ tin cậy được tập huấn",
+              "Hosts of trusted addresses trained"),
+    _activity("ADDR_PACKAGES", "address_packages", "packages", "Số gói hỗ trợ địa chỉ tin cậy đã trao",
+              "Support packages delivered to trusted addresses"),
+    _activity("ADDR_PACKAGES_COMMUNE", "address_packages", "packages",
+              "Số gói hỗ trợ địa chỉ tin cậy đã trao, theo xã (theo năm)",
+              "Support packages delivered to trusted addresses, by commune (by year)",
+              geo_levels=("commune",), periods=("year",), dimensions=()),
+)
+
+
 def register_tables(registry=None) -> None:
     """Add the tables to the catalogue; registering them again is harmless (same definitions)."""
-    for table in TABLES:
+    for table in (*TABLES, *ACTIVITY_TABLES):
         register_table(table, registry)
+
+
+def _period_end(period: str) -> date:
+    year = int(period[:4])
+    if "Q" not in period:
+        return date(year, 12, 31)
+    q = int(period[-1])
+    return (date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)) - timedelta(days=1)
+
+
+def _period_start(period: str) -> date:
+    year = int(period[:4])
+    return date(year, 3 * int(period[-1]) - 2, 1) if "Q" in period else date(year, 1, 1)
+
+
+def address_activity(periods: list[str]) -> Iterator:
+    """The trusted addresses' activity in ``periods`` as activity records (``casework.stats.activity``):
+    addresses, hosts and packages, never a woman. Reads clear columns of the address register only."""
+    from sqlalchemy import select
+
+    from casework.auth.models import address_host
+    from casework.cases.models import Address, AddressSupport, AddressTraining
+    from casework.extensions import db
+    from casework.stats.activity import ActivityRecord
+    from casework.text import VN_TZ
+
+    addresses = db.session.execute(select(Address.id, Address.province_code, Address.commune_code,
+                                          Address.declared_on, Address.created_at, Address.active)).all()
+    since = {a.id: a.declared_on or a.created_at.astimezone(VN_TZ).date() for a in addresses}
+    place = {a.id: (a.province_code, a.commune_code) for a in addresses}
+    lo = min(_period_start(p) for p in periods)
+    hi = max(_period_end(p) for p in periods)
+    trainings = db.session.execute(select(AddressTraining.address_id, AddressTraining.held_on).where(
+        AddressTraining.held_on >= lo, AddressTraining.held_on <= hi)).all()
+    packages = db.session.execute(select(AddressSupport.address_id, AddressSupport.received_on).where(
+        AddressSupport.received_on >= lo, AddressSupport.received_on <= hi)).all()
+    hosts: dict[str, list[str]] = {}
+    for address_id, user_id in db.session.execute(select(address_host.c.address_id, address_host.c.user_id)):
+        hosts.setdefault(address_id, []).append(user_id)
+
+    for period in periods:
+        start, end = _period_start(period), _period_end(period)
+        for a in addresses:
+            if start <= since[a.id] <= end:
+                yield ActivityRecord("addresses_new", period, a.province_code, a.commune_code)
+            if a.active and since[a.id] <= end:
+                yield ActivityRecord("addresses_active", period, a.province_code, a.commune_code)
+        supported: set[str] = set()
+        for address_id, held_on in trainings:
+            if start <= held_on <= end and address_id in place:
+                supported.add(address_id)
+                for user_id in hosts.get(address_id, ()):
+                    yield ActivityRecord("hosts_trained", period, *place[address_id], key=user_id)
+        for address_id, received_on in packages:
+            if start <= received_on <= end and address_id in place:
+                supported.add(address_id)
+                yield ActivityRecord("address_packages", period, *place[address_id])
+        for address_id in sorted(supported):
+            if since[address_id] < start:
+                yield ActivityRecord("addresses_consolidated", period, *place[address_id])
 
 
 def age_group_code(band: str | None) -> str:
@@ -151,6 +294,13 @@ def ethnicity_code(code: str | None) -> str:
     if code == KINH:
         return "KINH"
     return "MINORITY" if geo.ethnic_group(code) is not None else "UNK"
+
+
+def notice_code(intake_at: datetime | None, notified_at: datetime | None) -> str:
+    """IN_TIME when the commune was notified within NOTICE_HOURS of the intake (or before it)."""
+    if intake_at is None or notified_at is None:
+        return "LATE_OR_NONE"
+    return "IN_TIME" if notified_at - intake_at <= timedelta(hours=NOTICE_HOURS) else "LATE_OR_NONE"
 
 
 def closure_reason_code(reason: str | None) -> str:
@@ -185,9 +335,10 @@ def case_records(start: date, end: date) -> Iterator:
     ``survivors`` record per intake, one ``survivors_closed`` record per closure and one
     ``shelter_nights`` record per stay and quarter. Categories and codes only; the person is her opaque
     record id."""
-    from sqlalchemy import or_, select
+    from sqlalchemy import exists, or_, select
+    from sqlalchemy.orm import aliased
 
-    from casework.cases.models import Case, Person, ShelterStay
+    from casework.cases.models import Case, ContactBan, Person, ShelterStay
     from casework.extensions import db
     from casework.models import utcnow
     from casework.stats.counting import Record
@@ -197,28 +348,49 @@ def case_records(start: date, end: date) -> Iterator:
     hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=VN_TZ)
     consent = statistics_consent(Case.id).label("consent")
 
+    earlier = aliased(Case)
+    before = exists().where(earlier.person_id == Case.person_id, earlier.intake_at < Case.intake_at) \
+        .correlate(Case).label("before")
     intakes = db.session.execute(
         select(Case.person_id, Case.intake_at, Case.province_code, Case.commune_code,
+               Case.legacy_commune_code, Case.commune_notified_at,
                *(getattr(Case, f"form_{form}") for form, _ in FORM_COLUMNS),
-               Person.sex, Person.age_band, Person.ethnicity_code, consent)
+               Person.sex, Person.age_band, Person.ethnicity_code, consent, before)
         .join(Person, Person.id == Case.person_id)
-        .where(Case.intake_at >= lo, Case.intake_at < hi).order_by(Case.intake_at, Case.id))
+        .where(Case.intake_at >= lo, Case.intake_at < hi, Case.dv_counted).order_by(Case.intake_at, Case.id))
     for row in intakes:
         forms = frozenset(code for form, code in FORM_COLUMNS if getattr(row, f"form_{form}"))
         yield Record(measure="survivors", person_id=row.person_id, on=row.intake_at.astimezone(VN_TZ).date(),
                      province_code=row.province_code, commune_code=row.commune_code,
+                     legacy_commune_code=row.legacy_commune_code or "",
                      attributes={"act_form": forms, "age_group": age_group_code(row.age_band),
-                                 "sex": sex_code(row.sex), "ethnicity": ethnicity_code(row.ethnicity_code)},
+                                 "sex": sex_code(row.sex), "ethnicity": ethnicity_code(row.ethnicity_code),
+                                 "notice": notice_code(row.intake_at, row.commune_notified_at),
+                                 "repeat": "REPEAT" if row.before else "FIRST"},
                      consent=bool(row.consent))
 
+    bans = db.session.execute(
+        select(ContactBan.requested_at, Case.person_id, Case.province_code, Case.commune_code,
+               Case.legacy_commune_code, consent)
+        .join(Case, Case.id == ContactBan.case_id)
+        .where(ContactBan.requested_at >= lo, ContactBan.requested_at < hi)
+        .order_by(ContactBan.requested_at, ContactBan.id))
+    for row in bans:
+        yield Record(measure="survivors_contact_ban", person_id=row.person_id,
+                     on=row.requested_at.astimezone(VN_TZ).date(), province_code=row.province_code,
+                     commune_code=row.commune_code,
+                     legacy_commune_code=row.legacy_commune_code or "", consent=bool(row.consent))
+
     closures = db.session.execute(
-        select(Case.person_id, Case.closed_at, Case.closure_reason, Case.province_code, Case.commune_code, consent)
-        .where(Case.status == "closed", Case.closed_at >= lo, Case.closed_at < hi)
+        select(Case.person_id, Case.closed_at, Case.closure_reason, Case.province_code, Case.commune_code,
+               Case.legacy_commune_code, consent)
+        .where(Case.status == "closed", Case.closed_at >= lo, Case.closed_at < hi, Case.dv_counted)
         .order_by(Case.closed_at, Case.id))
     for row in closures:
         yield Record(measure="survivors_closed", person_id=row.person_id,
                      on=row.closed_at.astimezone(VN_TZ).date(), province_code=row.province_code,
                      commune_code=row.commune_code,
+                     legacy_commune_code=row.legacy_commune_code or "",
                      attributes={"closure_reason": closure_reason_code(row.closure_reason)},
                      consent=bool(row.consent))
 
@@ -227,9 +399,11 @@ def case_records(start: date, end: date) -> Iterator:
     today = utcnow().astimezone(VN_TZ).date()
     stays = db.session.execute(
         select(ShelterStay.start_on, ShelterStay.end_on, Case.person_id, Case.province_code, Case.commune_code,
+               Case.legacy_commune_code,
                consent)
         .join(Case, Case.id == ShelterStay.case_id)
-        .where(ShelterStay.start_on <= end, or_(ShelterStay.end_on.is_(None), ShelterStay.end_on > start))
+        .where(Case.dv_counted, ShelterStay.start_on <= end,
+               or_(ShelterStay.end_on.is_(None), ShelterStay.end_on > start))
         .order_by(ShelterStay.start_on, ShelterStay.id))
     for row in stays:
         first = max(row.start_on, start)
@@ -237,4 +411,5 @@ def case_records(start: date, end: date) -> Iterator:
         for night, count in night_spans(first, last):
             yield Record(measure="shelter_nights", person_id=row.person_id, on=night,
                          province_code=row.province_code, commune_code=row.commune_code,
+                     legacy_commune_code=row.legacy_commune_code or "",
                          consent=bool(row.consent), events=count)

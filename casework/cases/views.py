@@ -11,11 +11,15 @@ from typing import Any
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.validators import Length
 
 from casework.auth.policy import allow
 from casework.auth.roles import Role
 from casework.cases import bp, codes, forms, presenters, services
+from casework.cases import closure as closure_checks
 from casework.cases import consent as consent_service
+from casework.cases import transfer as transfers
+from casework.cases.closure import OpenItemsError
 from casework.cases.consent import ConsentChoice, ConsentInput
 from casework.cases.models import Case
 from casework.cases.policy import (
@@ -28,12 +32,14 @@ from casework.cases.policy import (
     can_see_identity,
     intake_addresses,
 )
+from casework.drafts.views import filling as filling_from_draft
 from casework.errors import DomainError, StateError, ValidationError
 from casework.extensions import db
-from casework.forms import apply_domain_errors, form_status
+from casework.forms import apply_domain_errors, form_status, validate_in_one_round
 from casework.geo import data as geo
+from casework.geo import legacy
 from casework.models import utcnow
-from casework.text import VN_TZ
+from casework.text import VN_TZ, vi_sort_key
 
 # Other domains add links to the case page here (e.g. referral: "Refer her"), without casework importing them;
 # they may also add panels: ``app.extensions["tincay.case_panels"]`` holds callables ``(user, case) -> Markup``.
@@ -68,6 +74,7 @@ def _dmy(iso: str | None) -> str:
 def _render(template: str, status: int = 200, **context: Any):
     context.setdefault("commune_name", presenters.commune_name)
     context.setdefault("dmy", _dmy)
+    context.setdefault("legacy_label", legacy.label)
     return render_template(template, L=presenters.labels(), ethnic_name=_ethnic_name,
                            timeline_label=_timeline_label, **context), status
 
@@ -110,20 +117,24 @@ def index():
     user = _me()
     filters, chosen = _filters_from(request.args)
     after = request.args.get("after") or None
+    # Issue 18: who sees identity gets rows of the columns shown (one query, no ORM object per case); the
+    # province officer's anonymous rows are built from the cases, never loading the person.
+    listing = services.list_case_rows if can_see_identity(user) else services.list_cases
     try:
-        page = services.list_cases(user, filters, after)
-    except services.BadCursor:
-        page = services.list_cases(user, filters)
+        page = listing(user, filters, after)
+    except ValidationError:  # a stale or garbled page link: start again at the first page
+        page = listing(user, filters)
     next_url = url_for("cases.index", after=page.next_cursor, **{k: v for k, v in chosen.items() if v}) \
         if page.next_cursor else None
     if not can_see_identity(user):
-        services.record_list(user, page.items, presenters.ANONYMOUS_FIELDS)
         rows = [presenters.anonymous_summary(c) for c in page.items]
+        services.record_list(user, page.items, sorted({f for r in rows for f in presenters.anonymous_fields(r)}))
         return _render("cases/index_province.html", rows=rows, chosen=chosen, next_url=next_url)
     services.record_list(user, page.items, presenters.LIST_FIELDS)
     flags = services.flags_for(page.items)
     return _render("cases/index.html", cases=page.items, flags=flags, chosen=chosen, next_url=next_url,
-                   search_form=forms.SearchForm(formdata=None), addresses=intake_addresses(user), searched=False)
+                   search_form=forms.SearchForm(formdata=None), addresses=intake_addresses(user), searched=False,
+                   badges=presenters.list_badges())
 
 
 @bp.post("/cases/search")
@@ -133,15 +144,17 @@ def search():
     user = _me()
     form = forms.SearchForm()
     filters, chosen = _filters_from(request.form)
-    results: list[Case] = []
+    results: list[services.CaseRow] = []
     status = 200
     try:
-        results = services.search_cases(user, form.q.data or "", filters)
+        found = services.search_cases(user, form.q.data or "", filters, options=services.list_page_columns())
+        results = [services.CaseRow.of(c) for c in found]
     except ValidationError as e:
         apply_domain_errors(form, e)
         status = 422
     return _render("cases/index.html", status, cases=results, flags=services.flags_for(results), chosen=chosen,
-                   next_url=None, search_form=form, addresses=intake_addresses(user), searched=True)
+                   next_url=None, search_form=form, addresses=intake_addresses(user), searched=True,
+                   badges=presenters.list_badges())
 
 
 # --- intake and edit ----------------------------------------------------------------------------------
@@ -149,6 +162,11 @@ def search():
 
 def _intake_from_form(form: forms.IntakeForm) -> tuple[services.IntakeData, forms.ParseErrors]:
     errors = forms.ParseErrors()
+    # The form's length limits, said per field: the service would otherwise cut what she typed.
+    for field in form:
+        limit = next((v.max for v in field.validators if isinstance(v, Length) and v.max > 0), None)
+        if limit is not None and isinstance(field.data, str) and len(field.data.strip()) > limit:
+            errors.add(field.name, _("At most %(n)d characters.", n=limit))
     intake_at = forms.parse_datetime(form.intake_at.data, "intake_at", errors)
     birth_year = forms.parse_int(form.birth_year.data, "birth_year", errors)
     birth_date = forms.parse_date(form.birth_date.data, "birth_date", errors)
@@ -162,20 +180,25 @@ def _intake_from_form(form: forms.IntakeForm) -> tuple[services.IntakeData, form
         birth_year=birth_year, birth_date=birth_date,
         age_band=form.age_band.data or "unknown", ethnicity_code=form.ethnicity_code.data or None,
         phone=form.phone.data, id_number=form.id_number.data,
-        home_commune_code=form.home_commune_code.data or None, home_address=form.home_address.data)
+        home_commune_code=(form.home_commune_other.data or "").strip() or form.home_commune_code.data or None,
+        home_address=form.home_address.data,
+        legacy_home_commune_code=(form.legacy_home_commune_code.data or "").strip() or None)
     risks = frozenset(f for f in codes.RISK_FACTORS if getattr(form, f"risk_{f}").data)
     consent = ConsentChoice(record=bool(form.consent_record.data), statistics=bool(form.consent_statistics.data),
                             share=tuple((s, ()) for s in (form.consent_share.data or [])),
                             given_by=form.consent_given_by.data or "self")
     data = services.IntakeData(
         address_id=form.address_id.data, intake_at=intake_at, person=person,
-        acts=tuple(form.acts.data or ()), relationship=form.relationship.data or None,
+        acts=tuple(form.acts.data or ()), act_parts=frozenset(form.act_parts.data or ()),
+        relationship=form.relationship.data or None,
+        acts_not_counted_confirmed=bool(form.acts_not_counted_confirmed.data),
         arrival=form.arrival.data or "came_alone", children_count=children, children_ages=ages,
         perpetrator_sex=form.perpetrator_sex.data or "unknown",
         perpetrator_age_band=form.perpetrator_age_band.data or "unknown",
         injuries=form.injuries.data, first_aid_given=bool(form.first_aid_given.data), first_aid=form.first_aid.data,
         risk_factors=risks, risk_judged_high=bool(form.risk_judged_high.data), safety_plan=form.safety_plan.data,
-        commune_notified_at=notified_at, narrative=form.narrative.data, consent=consent)
+        commune_notified_at=notified_at, narrative=form.narrative.data, consent=consent,
+        legacy_commune_code=form.legacy_commune_code.data or None)
     return data, errors
 
 
@@ -183,6 +206,7 @@ def _prepare_intake_form(form: forms.IntakeForm, province_code: str | None, addr
     form.address_id.choices = forms.choices([(a.id, a.name) for a in addresses])
     form.ethnicity_code.choices = forms.ethnic_choices()
     form.home_commune_code.choices = forms.commune_choices(province_code or "")
+    form.legacy_commune_code.choices = forms.legacy_commune_choices(province_code or "")
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -194,9 +218,10 @@ def new():
     chosen = next((a for a in addresses if a.id == form.address_id.data), addresses[0] if addresses else None)
     _prepare_intake_form(form, chosen.province_code if chosen else None, addresses)
     if request.method == "GET":
-        form.intake_at.data = forms.local_input(utcnow())
-        form.home_commune_code.data = chosen.commune_code if chosen else ""
-        form.consent_record.data = False
+        if not filling_from_draft():  # issue 13: a draft's own values stay as she typed them
+            form.intake_at.data = forms.local_input(utcnow())
+            form.home_commune_code.data = chosen.commune_code if chosen else ""
+            form.consent_record.data = False
     elif addresses:
         data, parse_errors = _intake_from_form(form)
         if parse_errors:
@@ -208,9 +233,12 @@ def new():
                 apply_domain_errors(form, e)
             else:
                 flash(_("The intake was saved."), "info")
+                if case.acts_not_counted and case.not_counted_confirmed_at is None:
+                    flash(_("Some acts do not count as domestic violence for this relationship (Decree 76/2023). "
+                            "See the warning on the case page."), "warning")
                 return redirect(url_for("cases.view", case_id=case.id))
     return _render("cases/intake.html", form_status(form), form=form, case=None, addresses=addresses,
-                   acts_by_form=codes.acts_by_form(), notified=False)
+                   acts_by_form=codes.acts_by_form(), act_parts=codes.ACT_PARTS, notified=False)
 
 
 def _fill_edit_form(form: forms.IntakeForm, case: Case) -> None:
@@ -225,9 +253,16 @@ def _fill_edit_form(form: forms.IntakeForm, case: Case) -> None:
     form.age_band.data, form.ethnicity_code.data = p.age_band, p.ethnicity_code or ""
     form.phone.data, form.id_number.data = p.phone, p.id_number
     form.home_commune_code.data, form.home_address.data = p.home_commune_code or "", p.home_address
+    form.legacy_commune_code.data = case.legacy_commune_code or ""
+    form.legacy_home_commune_code.data = p.legacy_home_commune_code or ""
+    home = geo.commune(p.home_commune_code)
+    if home is not None and home.province_code != case.province_code:
+        form.home_commune_code.data, form.home_commune_other.data = "", home.code
     form.children_count.data = str(case.children_count)
     form.children_ages.data = ", ".join(str(a) for a in data.children_ages)
     form.acts.data = list(data.acts)
+    form.act_parts.data = sorted(data.act_parts)
+    form.acts_not_counted_confirmed.data = case.not_counted_confirmed_at is not None
     form.relationship.data = case.relationship_code
     form.perpetrator_sex.data, form.perpetrator_age_band.data = case.perpetrator_sex, case.perpetrator_age_band
     form.injuries.data, form.first_aid_given.data, form.first_aid.data = case.injuries, case.first_aid_given, \
@@ -252,7 +287,8 @@ def edit(case_id: str):
     stale = False
     if request.method == "GET":
         _fill_edit_form(form, case)
-        services.record_view(user, case, presenters.FULL_VIEW_FIELDS[:12], action="case_view")
+        # The fields the form was filled with from her record (issue 18): what the page shows of her.
+        services.record_view(user, case, presenters.edit_form_fields(form), action="case_view")
     else:
         data, parse_errors = _intake_from_form(form)
         version = forms.parse_int(form.version.data, "version", forms.ParseErrors())
@@ -271,7 +307,7 @@ def edit(case_id: str):
                 return redirect(url_for("cases.view", case_id=case.id))
     status = 409 if stale else form_status(form)
     return _render("cases/intake.html", status, form=form, case=case, addresses=[case.address],
-                   acts_by_form=codes.acts_by_form(), stale=stale)
+                   acts_by_form=codes.acts_by_form(), act_parts=codes.ACT_PARTS, stale=stale)
 
 
 # --- the case page --------------------------------------------------------------------------------
@@ -283,19 +319,42 @@ def view(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
     if not can_see_identity(user, case):
-        services.record_view(user, case, presenters.ANONYMOUS_FIELDS)
-        return _render("cases/view_province.html", row=presenters.anonymous_detail(case))
-    services.record_view(user, case, presenters.FULL_VIEW_FIELDS)
+        row = presenters.anonymous_detail(case)
+        services.record_view(user, case, presenters.anonymous_fields(row))
+        return _render("cases/view_province.html", row=row)
+    # Her data reaches the template only through ``shown``; the read event records its fields (issue 18).
+    shown = presenters.case_page(case)
+    services.record_view(user, case, presenters.page_fields(shown))
     flags = services.flags_for([case])[case.id]
-    actions = [(e, label) for e, label, roles in CASE_ACTIONS if user.role in roles]
+    # The registered actions (refer her, move the case) need an open case: a closed one offers only Reopen.
+    actions = [(e, label) for e, label, roles in CASE_ACTIONS if user.role in roles] if case.is_open else []
     # Other domains show their part of the case here (e.g. referral's list), without casework importing them.
     panels = [panel(user, case) for panel in current_app.extensions.get("tincay.case_panels", [])]
-    return _render("cases/view.html", case=case, person=case.person, flags=flags,
-                   suggestions=services.suggestions(case), consent=consent_service.summary(case),
-                   timeline=services.timeline(case), nights=services.shelter_nights(case),
+    return _render("cases/view.html", case=case, shown=shown, flags=flags,
+                   suggestions=services.suggestions(case), nights=services.shelter_nights(case),
                    max_nights=services.max_shelter_days(case.province_code), actions=actions,
                    can_decide=can_decide_closure(user, case), today=services.local_today(),
-                   notice_form=forms.NoticeForm(formdata=None), panels=[p for p in panels if p])
+                   notice_form=forms.NoticeForm(formdata=None), panels=[p for p in panels if p],
+                   moving=transfers.pending_transfer(case) if case.is_open else None,
+                   can_see_transfers=user.role == Role.COMMUNE_OFFICER)
+
+
+@bp.post("/cases/<case_id>/acts-not-counted")
+@allow(*WORKER_ROLES)
+def confirm_not_counted(case_id: str):
+    """Decree 76/2023: the host's one tick on the warning (recorded, not counted as domestic violence)."""
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    if request.form.get("confirm") != "y":
+        flash(_("Tick the box to confirm."), "warning")
+        return redirect(url_for("cases.view", case_id=case.id))
+    try:
+        services.confirm_acts_not_counted(user, case)
+    except DomainError as e:
+        flash(e.message, "warning")
+        return redirect(url_for("cases.view", case_id=case.id))
+    flash(_("Confirmed: recorded, but not counted as domestic violence."), "info")
+    return redirect(url_for("cases.view", case_id=case.id))
 
 
 @bp.post("/cases/<case_id>/notice")
@@ -324,8 +383,9 @@ def record_pdf(case_id: str):
 
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    data = render_case_pdf(case, user, utcnow())
-    services.record_view(user, case, presenters.FULL_VIEW_FIELDS, action="case_export_pdf")
+    shown = presenters.case_page(case)
+    data = render_case_pdf(case, user, utcnow(), shown)
+    services.record_view(user, case, presenters.page_fields(shown), action="case_export_pdf")
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{case.reference}.pdf"'})
 
@@ -404,16 +464,14 @@ def shelter(case_id: str, stay_id: str | None = None):
             form.essentials.data = ["food", "water"]
     else:
         data, errors = _shelter_data(form)
-        try:
-            if errors:
-                raise ValidationError(_("Please correct the marked fields."), errors)
+
+        def save():
             if stay is None:
-                services.add_shelter_stay(user, case, data)
-            else:
-                services.update_shelter_stay(user, case, stay.id, data)
-        except DomainError as e:
-            apply_domain_errors(form, e)
-        else:
+                return services.add_shelter_stay(user, case, data)
+            return services.update_shelter_stay(user, case, stay.id, data)
+
+        # One round (issue 13): a date that is not a date and the service's own rules in the same answer.
+        if validate_in_one_round(form, save, field_errors=errors, catch=DomainError).saved:
             flash(_("The shelter stay was saved."), "info")
             return redirect(url_for("cases.view", case_id=case.id) + "#shelter")
     return _render("cases/shelter.html", form_status(form), case=case, form=form, stay=stay,
@@ -439,7 +497,8 @@ def contact_ban_new(case_id: str):
             if errors:
                 raise ValidationError(_("Please correct the marked fields."), errors)
             services.request_contact_ban(user, case, at, form.requester.data or "",
-                                         bool(form.victim_consented.data))
+                                         bool(form.victim_consented.data), origin=form.origin.data or "request",
+                                         life_threatened=bool(form.life_threatened.data))
         except DomainError as e:
             apply_domain_errors(form, e)
         else:
@@ -477,6 +536,59 @@ def contact_ban_decision(case_id: str, ban_id: str):
     return _render("cases/contact_ban_decision.html", form_status(form), case=case, ban=ban, form=form)
 
 
+@bp.route("/cases/<case_id>/contact-bans/court", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def contact_ban_court(case_id: str):
+    """Law 13/2022 Art. 26: record a court's contact ban (at most 4 months) and the issuing court."""
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    form = forms.CourtBanForm()
+    if request.method == "POST":
+        errors = forms.ParseErrors()
+        decided = forms.parse_datetime(form.decided_at.data, "decided_at", errors)
+        valid_from = forms.parse_datetime(form.valid_from.data, "valid_from", errors)
+        valid_until = forms.parse_datetime(form.valid_until.data, "valid_until", errors)
+        try:
+            if errors:
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            services.record_court_ban(user, case, court_name=form.court_name.data, decided_at=decided,
+                                      valid_from=valid_from, valid_until=valid_until,
+                                      decision_ref=form.decision_ref.data or "", requester=form.requester.data or None)
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The court's contact ban was recorded."), "info")
+            return redirect(url_for("cases.view", case_id=case.id) + "#contact-bans")
+    return _render("cases/contact_ban_court.html", form_status(form), case=case, form=form)
+
+
+@bp.route("/cases/<case_id>/contact-bans/<ban_id>/revoke", methods=["GET", "POST"])
+@allow(*WORKER_ROLES)
+def contact_ban_revoke(case_id: str, ban_id: str):
+    """Law 13/2022 Art. 25(4): a granted contact ban revoked before its end, with the reason and the date."""
+    user = _me()
+    case = services.get_case_or_404(user, case_id)
+    ban = next((b for b in case.contact_bans if b.id == ban_id), None)
+    if ban is None:
+        abort(404)
+    form = forms.RevokeBanForm()
+    if request.method == "GET":
+        form.date.data = services.local_today().isoformat()
+    else:
+        errors = forms.ParseErrors()
+        on = forms.parse_date(form.date.data, "date", errors)
+        try:
+            if errors:
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            services.revoke_contact_ban(user, case, ban.id, form.reason.data, on)
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            flash(_("The revocation was recorded."), "info")
+            return redirect(url_for("cases.view", case_id=case.id) + "#contact-bans")
+    return _render("cases/contact_ban_revoke.html", form_status(form), case=case, ban=ban, form=form)
+
+
 # --- follow-ups ---------------------------------------------------------------------------------------
 
 
@@ -487,23 +599,23 @@ def follow_up_new(case_id: str):
     case = services.get_case_or_404(user, case_id)
     form = forms.FollowUpForm()
     if request.method == "GET":
-        form.on.data = services.local_today().isoformat()
+        # Typed and shown as dd/mm/yyyy whatever the phone's language (a date picker follows the phone's).
+        form.on.data = services.local_today().strftime("%d/%m/%Y")
+        form.next_on.data = services.default_next_follow_up(case).strftime("%d/%m/%Y")
     else:
         errors = forms.ParseErrors()
         on = forms.parse_date(form.on.data, "on", errors)
+        next_on = forms.parse_date(form.next_on.data, "next_on", errors)
         recurred = {"yes": True, "no": False}.get(form.violence_recurred.data or "")
-        try:
-            if errors:
-                raise ValidationError(_("Please correct the marked fields."), errors)
-            services.add_follow_up(user, case, services.FollowUpData(
+        # One round (issue 13): a date that is not a date and the service's own rules in the same answer.
+        if validate_in_one_round(form, lambda: services.add_follow_up(user, case, services.FollowUpData(
                 on=on, kind=form.kind.data or "", situation=form.situation.data or "",
-                violence_recurred=recurred, note=form.note.data))
-        except DomainError as e:
-            apply_domain_errors(form, e)
-        else:
+                violence_recurred=recurred, note=form.note.data, next_on=next_on)), field_errors=errors,
+                catch=DomainError).saved:
             flash(_("The follow-up was saved."), "info")
             return redirect(url_for("cases.view", case_id=case.id) + "#follow-ups")
-    return _render("cases/follow_up.html", form_status(form), case=case, form=form)
+    return _render("cases/follow_up.html", form_status(form), case=case, form=form,
+                   follow_up_days=codes.follow_up_days(case.risk_level))
 
 
 # --- closure and reopening ---------------------------------------------------------------------------
@@ -527,7 +639,8 @@ def closure(case_id: str):
         else:
             flash(_("Closure was requested. The commune officer will approve it or return it."), "info")
             return redirect(url_for("cases.view", case_id=case.id))
-    return _render("cases/closure.html", status if status != 200 else form_status(form), case=case, form=form)
+    return _render("cases/closure.html", status if status != 200 else form_status(form), case=case, form=form,
+                   open_items=closure_checks.open_items(case))
 
 
 @bp.route("/cases/<case_id>/closure/decision", methods=["GET", "POST"])
@@ -539,7 +652,12 @@ def closure_decision(case_id: str):
     status = 200
     if request.method == "POST":
         try:
-            services.decide_closure(user, case, form.decision.data or "", form.note.data)
+            services.decide_closure(user, case, form.decision.data or "", form.note.data,
+                                    confirm_open_items=bool(form.confirm_open_items.data),
+                                    confirm_reason=form.confirm_reason.data)
+        except OpenItemsError as e:
+            apply_domain_errors(form, e)
+            form.form_errors.append(e.message)
         except StateError as e:
             _conflict(form, e)
             status = 409
@@ -549,8 +667,12 @@ def closure_decision(case_id: str):
             flash(_("The case was closed.") if case.status == "closed" else _("The closure request was returned."),
                   "info")
             return redirect(url_for("cases.view", case_id=case.id))
+    # The host's note and the open items are part of the decision (issue 13); reading the note is audited.
+    services.record_view(user, case, ["closure_note", "open_items"], action="closure_view")
     return _render("cases/closure_decision.html", status if status != 200 else form_status(form), case=case,
-                   form=form)
+                   form=form, open_items=closure_checks.open_items(case),
+                   request_note=closure_checks.request_note(case),
+                   confirm_kinds=closure_checks.NEEDS_CONFIRMATION)
 
 
 @bp.route("/cases/<case_id>/reopen", methods=["GET", "POST"])
@@ -587,7 +709,9 @@ def addresses():
         q = q.where(services.Address.id > after)
     rows = list(db.session.scalars(q))
     next_after = rows[services.PAGE_SIZE - 1].id if len(rows) > services.PAGE_SIZE else None
-    rows = sorted(rows[:services.PAGE_SIZE], key=lambda a: (not a.active, a.commune_code, a.name))
+    # Vietnamese collation in Python (issue 15): communes by name without the kind prefix, then the names.
+    rows = sorted(rows[:services.PAGE_SIZE], key=lambda a: (not a.active, geo.name_sort_key(
+        presenters.commune_name(a.commune_code) or ""), vi_sort_key(a.name), a.id))
     return _render("cases/addresses.html", addresses=rows, next_after=next_after,
                    can_create=user.role in (Role.ADMIN, Role.COMMUNE_OFFICER), commune_name=presenters.commune_name)
 
@@ -603,17 +727,25 @@ def _address_data(form: forms.AddressForm, own_commune: str | None) -> tuple[ser
 
 
 def _save_address(user, form, own_commune, save):
-    """Validate the address form and save it with ``save(actor, data)``; a redirect, or None to re-render."""
+    """Validate the address form and save it with ``save(actor, data)``; a redirect, or None to re-render.
+    The search step of the commune picker (``action=find``) saves nothing."""
+    if request.form.get("action") == "find":
+        return None
     data, errors = _address_data(form, own_commune)
-    try:
-        if errors:
-            raise ValidationError(_("Please correct the marked fields."), errors)
-        address = save(user, data)
-    except DomainError as e:
-        apply_domain_errors(form, e)
+    result = validate_in_one_round(form, lambda: save(user, data), field_errors=errors, catch=DomainError)
+    if not result.saved:
         return None
     flash(_("The trusted address was saved."), "info")
-    return redirect(url_for("cases.address", address_id=address.id))
+    return redirect(url_for("cases.address", address_id=result.value.id))
+
+
+def _commune_picker(form: forms.AddressForm) -> None:
+    """The commune by name (issue 13): communes matching the search, grouped by province; the chosen one stays."""
+    from casework.auth import pickers
+
+    groups = pickers.communes(form.commune_q.data or "", None, keep=form.commune_code.data or None)
+    form.commune_code.choices = {"": [("", _("— Choose a commune —"))],
+                                 **{name: [(c.code, c.name) for c in items] for name, items in groups.items()}}
 
 
 @bp.route("/addresses/new", methods=["GET", "POST"])
@@ -629,6 +761,7 @@ def address_new():
         saved = _save_address(user, form, own_commune, services.create_address)
         if saved is not None:
             return saved
+    _commune_picker(form)
     return _render("cases/address_form.html", form_status(form), form=form, address=None,
                    own_commune=own_commune, commune_name=presenters.commune_name)
 
@@ -652,6 +785,7 @@ def address_edit(address_id: str):
                               lambda actor, data: services.update_address(actor, address, data))
         if saved is not None:
             return saved
+    _commune_picker(form)
     return _render("cases/address_form.html", form_status(form), form=form, address=address,
                    own_commune=own_commune, commune_name=presenters.commune_name)
 
@@ -704,10 +838,13 @@ def settings():
     if request.method == "POST":
         errors = forms.ParseErrors()
         days = forms.parse_int(form.max_shelter_days.data, "max_shelter_days", errors)
+        hours = forms.parse_int(form.notice_hours.data, "notice_hours", errors) if form.notice_hours.data else None
         try:
             if errors:
                 raise ValidationError(_("Please correct the marked fields."), errors)
             services.set_max_shelter_days(user, province_code, days)
+            if hours is not None:
+                services.set_notice_hours(user, province_code, hours)
         except DomainError as e:
             apply_domain_errors(form, e, {"province_code": "max_shelter_days"})
             status = 422
@@ -716,5 +853,6 @@ def settings():
             return redirect(url_for("cases.settings", province=province_code))
     elif province_code:
         form.max_shelter_days.data = str(services.max_shelter_days(province_code))
+        form.notice_hours.data = str(services.notice_hours(province_code))
     return _render("cases/settings.html", status, form=form, province=geo.province(province_code),
                    provinces=geo.provinces(), is_admin=user.role == Role.ADMIN)

@@ -19,6 +19,24 @@ from casework.text import vi_sort_key
 
 SCHEME = "2025"
 SCHEMES = ("2025", "pre2025")
+DATA_PACKAGE = "vietnam-provinces"  # pinned exactly in setup.cfg: names change between versions
+# Kind prefixes left out when sorting by name ("Thành phố Huế" sorts under H, beside "Tỉnh Hưng Yên").
+_PREFIXES = ("Thành phố ", "Tỉnh ", "Đặc khu ", "Phường ", "Xã ", "Thị trấn ")
+
+
+def data_version() -> dict[str, str]:
+    """The administrative-unit data the names come from: the package, its version and the date of its data
+    (the National Statistics Office's list), stored with every statistics release."""
+    import vietnam_provinces
+
+    return {"package": DATA_PACKAGE, "version": str(vietnam_provinces.__version__),
+            "as_of": str(getattr(vietnam_provinces, "__data_version__", ""))}
+
+
+def name_sort_key(name: str) -> tuple[bytes, bytes]:
+    """Vietnamese collation of the name without its kind prefix, then of the full name."""
+    bare = next((name[len(p):] for p in _PREFIXES if name.startswith(p)), name)
+    return vi_sort_key(bare), vi_sort_key(name)
 
 
 @dataclass(frozen=True)
@@ -47,7 +65,7 @@ def _clean(name: str) -> str:
 @cache
 def _provinces() -> dict[str, Province]:
     items = [Province(f"{p.code.value:02d}", _clean(p.name)) for p in _Province.iter_all()]
-    return {p.code: p for p in sorted(items, key=lambda p: vi_sort_key(p.name))}
+    return {p.code: p for p in sorted(items, key=lambda p: name_sort_key(p.name))}
 
 
 @cache
@@ -64,7 +82,7 @@ def _communes_by_province() -> dict[str, list[Commune]]:
     for c in _communes().values():
         out.setdefault(c.province_code, []).append(c)
     for items in out.values():
-        items.sort(key=lambda c: vi_sort_key(c.name))
+        items.sort(key=lambda c: name_sort_key(c.name))
     return out
 
 

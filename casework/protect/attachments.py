@@ -44,7 +44,7 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, delete, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from casework.errors import NotFound, ValidationError
-from casework.extensions import db
+from casework.extensions import Model, db
 from casework.models import IdMixin, UTCDateTime, new_id, utcnow
 from casework.protect import audit
 from casework.protect.crypto import ProtectedDataError, decrypt_value, encrypt_value
@@ -60,7 +60,7 @@ _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), 
 _KIND = r"^[a-z0-9_]{1,32}$"
 
 
-class Attachment(IdMixin, db.Model):
+class Attachment(IdMixin, Model):
     """One encrypted file of one owner record. Only the type, size and kind are in clear."""
 
     __tablename__ = "attachment"
@@ -85,7 +85,7 @@ class Attachment(IdMixin, db.Model):
         return CONTENT_TYPES.get(self.content_type, ".bin")
 
 
-class AttachmentChunk(db.Model):
+class AttachmentChunk(Model):
     __tablename__ = "attachment_chunk"
 
     attachment_id: Mapped[str] = mapped_column(String(22), ForeignKey("attachment.id", ondelete="CASCADE"),
@@ -186,7 +186,7 @@ def add_attachment(actor: Any, owner: ProtectedMixin, new: NewAttachment) -> Att
         data = _checked(new.data)
     content_type = sniff_content_type(data)
     dek = owner._data_key()  # creates the owner's data key if it has none yet
-    attachment = Attachment(id=new_id(), owner_type=owner.__tablename__, owner_id=owner.id,  # type: ignore[attr-defined]
+    attachment = Attachment(id=new_id(), owner_type=owner.__tablename__, owner_id=owner.id,
                             kind=new.kind, content_type=content_type, size_bytes=len(data),
                             chunk_count=max(1, -(-len(data) // CHUNK_BYTES)),
                             created_by=getattr(actor, "id", None))
@@ -200,7 +200,7 @@ def add_attachment(actor: Any, owner: ProtectedMixin, new: NewAttachment) -> Att
         piece = data[n * CHUNK_BYTES:(n + 1) * CHUNK_BYTES]
         aad = _aad(attachment, _chunk_part(n, n == last), version)
         db.session.add(AttachmentChunk(attachment_id=attachment.id, n=n, data=encrypt_value(dek, piece, aad)))
-    audit.record("attachment_add", object_type=attachment.owner_type, object_id=owner.id,  # type: ignore[attr-defined]
+    audit.record("attachment_add", object_type=attachment.owner_type, object_id=owner.id,
                  fields=[f"attachment.{new.kind}"], actor=actor)
     db.session.flush()
     return attachment
@@ -226,22 +226,22 @@ def _checked(data: bytes) -> bytes:
 def attachments_of(owner: ProtectedMixin) -> list[Attachment]:
     """The owner's attachments, newest first (metadata only; nothing is decrypted)."""
     return list(db.session.scalars(
-        select(Attachment).where(Attachment.owner_type == owner.__tablename__,  # type: ignore[attr-defined]
-                                 Attachment.owner_id == owner.id)  # type: ignore[attr-defined]
+        select(Attachment).where(Attachment.owner_type == owner.__tablename__,
+                                 Attachment.owner_id == owner.id)
         .order_by(Attachment.created_at.desc(), Attachment.id)))
 
 
 def get_attachment(owner: ProtectedMixin, attachment_id: str) -> Attachment:
     """The attachment of this owner, or ``NotFound``: an id of another owner's file looks like a missing one."""
     found = db.session.get(Attachment, attachment_id) if isinstance(attachment_id, str) else None
-    if found is None or found.owner_type != owner.__tablename__ or found.owner_id != owner.id:  # type: ignore[attr-defined]
+    if found is None or found.owner_type != owner.__tablename__ or found.owner_id != owner.id:
         with _messages():
             raise NotFound(_("Not found"))
     return found
 
 
 def _owner_key(owner: ProtectedMixin, attachment: Attachment) -> bytes:
-    if attachment.owner_type != owner.__tablename__ or attachment.owner_id != owner.id:  # type: ignore[attr-defined]
+    if attachment.owner_type != owner.__tablename__ or attachment.owner_id != owner.id:
         raise ProtectedDataError(f"Attachment {attachment.id} does not belong to the record given.")
     if owner.dek_wrapped is None:
         raise ProtectedDataError(f"The owner of attachment {attachment.id} has no data key.")
@@ -338,8 +338,8 @@ def send_attachment(owner: ProtectedMixin, attachment: Attachment, *, filename: 
 def _delete_files_of_deleted_owners(session: Session, _flush_context: Any, _instances: Any) -> None:
     for obj in list(session.deleted):
         if isinstance(obj, ProtectedMixin) and not isinstance(obj, Attachment):
-            ids = select(Attachment.id).where(Attachment.owner_type == obj.__tablename__,  # type: ignore[attr-defined]
-                                              Attachment.owner_id == obj.id)  # type: ignore[attr-defined]
+            ids = select(Attachment.id).where(Attachment.owner_type == obj.__tablename__,
+                                              Attachment.owner_id == obj.id)
             session.execute(delete(AttachmentChunk).where(AttachmentChunk.attachment_id.in_(ids)))
-            session.execute(delete(Attachment).where(Attachment.owner_type == obj.__tablename__,  # type: ignore[attr-defined]
-                                                     Attachment.owner_id == obj.id))  # type: ignore[attr-defined]
+            session.execute(delete(Attachment).where(Attachment.owner_type == obj.__tablename__,
+                                                     Attachment.owner_id == obj.id))

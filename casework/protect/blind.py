@@ -48,7 +48,7 @@ def index_value(keys: KeyRing, table: str, field: str, province_code: str, token
 
 def coincidences(records: int, bits: int = INDEX_BITS) -> float:
     """Expected records per index value: C = R / 2^L."""
-    return records / 2**bits
+    return float(records / 2**bits)
 
 
 def coincidence_ok(records: int, bits: int = INDEX_BITS) -> bool:

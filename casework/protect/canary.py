@@ -8,6 +8,8 @@ folder or a replaced file stops the app before it writes anything with the wrong
 
 - A database without the table (empty, not yet migrated) is not checked: ``db upgrade`` and
   ``keys init`` work on a fresh install.
+- The checkpoint signing key (``checkpoint.ed25519``) has a check value too, derived from its private
+  bytes: a replaced checkpoint key stops the app like a replaced master key.
 - A key version without a check value yet (first start after the migration, or a version just added)
   is first compared with the data already stored under it (one wrapped data key, one sealed seed,
   one blind-index row, the newest audit event); if the data agrees or there is none, its check value is
@@ -24,30 +26,33 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime
+from typing import cast
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 from flask import Flask
-from sqlalchemy import Connection, Integer, LargeBinary, String, create_engine, inspect, select, table
+from sqlalchemy import Connection, Integer, LargeBinary, String, Table, create_engine, inspect, select, table
 from sqlalchemy import column as sql_column
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
-from casework.extensions import db
+from casework.extensions import Model, db
 from casework.models import UTCDateTime, utcnow
 from casework.protect.keys import KeyError_, KeyRing, load_keys, versions_on_disk
 
 log = logging.getLogger("casework.protect")
 
 CANARY_TEXT = b"Tin Cay key canary v1"
-FILE_NAMES = {"kek": "kek.v{}.key", "index": "index.v{}.key", "audit": "audit.v{}.key"}
+FILE_NAMES = {"kek": "kek.v{}.key", "index": "index.v{}.key", "audit": "audit.v{}.key",
+              "checkpoint": "checkpoint.ed25519",
+              "offline": "offline.v{}.pem"}
 
 
-class KeyCanary(db.Model):
+class KeyCanary(Model):
     """One check value per key version; see the module docstring."""
 
     __tablename__ = "key_canary"
@@ -70,6 +75,15 @@ def ring_keys(keys: KeyRing) -> dict[tuple[str, int], bytes]:
     held = {("kek", v): k for v, k in keys.keks.items()}
     held.update({("index", v): k for v, k in keys.index_roots.items()})
     held[("audit", 1)] = keys.audit_key
+    if keys.checkpoint_key is not None:
+        # A replaced checkpoint key would sign checkpoints of a rewritten trail: it must match too. Its
+        # loss only stops new checkpoints (no stored row needs it), so a missing file does not stop start-up.
+        held[("checkpoint", 1)] = keys.checkpoint_key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    # Offline key pairs (issue 17): the check value is keyed by the private scalar; its row's created_at
+    # is also when that version became current, which starts the grace period of the one before.
+    held.update({("offline", v): k.private_numbers().private_value.to_bytes(32, "big")
+                 for v, k in keys.offline_keys.items()})
     return held
 
 
@@ -118,7 +132,7 @@ def check_key_canaries(keys: KeyRing, database_url: str) -> None:
 def check_connection(conn: Connection, keys: KeyRing) -> None:
     if not inspect(conn).has_table("key_canary"):
         return  # an empty or not yet migrated database: nothing can have been written with a key
-    canaries = KeyCanary.__table__
+    canaries = cast(Table, KeyCanary.__table__)
     stored = {(r.kind, r.version): r.check_value for r in conn.execute(select(canaries))}
     held = ring_keys(keys)
     for (kind, version), blob in sorted(stored.items()):
@@ -268,7 +282,8 @@ def _audit_disagrees(conn: Connection, keys: KeyRing, version: int) -> bool:
     if not inspect(conn).has_table("audit_event"):
         return False
     t = AuditEvent.__table__
-    newest = conn.execute(select(t).where(t.c.key_version == version).order_by(t.c.seq.desc()).limit(1)).first()
+    newest = conn.execute(select(t).where(t.c.key_version == version, t.c.mac.is_not(None))
+                          .order_by(t.c.id.desc()).limit(1)).first()
     return newest is not None and compute_mac(keys.audit_key, newest) != newest.mac
 
 
@@ -291,6 +306,7 @@ def refresh_keys(app: Flask) -> KeyRing:
     on_disk = versions_on_disk(ring.directory)
     new = [("kek", v) for v in on_disk["kek"] - set(ring.keks)]
     new += [("index", v) for v in on_disk["index"] - set(ring.index_roots)]
+    new += [("offline", v) for v in on_disk.get("offline", set()) - set(ring.offline_keys)]
     if not new:
         return ring
     try:
@@ -302,12 +318,19 @@ def refresh_keys(app: Flask) -> KeyRing:
     fresh_keys = ring_keys(fresh)
     keks: dict[int, bytes] = {}
     roots: dict[int, bytes] = {}
+    offline = {}
     for kind, version in sorted(new):
         key, blob = fresh_keys.get((kind, version)), stored.get((kind, version))
         if key is None or blob is None or not check_value_matches(kind, version, key, blob):
             log.warning("key %s is on disk but not confirmed by the database; not used", file_name(kind, version))
             continue
+        if kind == "offline":
+            offline[version] = fresh.offline_keys[version]
+            continue
         (keks if kind == "kek" else roots)[version] = key
+    if offline:
+        ring = ring.adding_offline(offline)
+        app.extensions["tincay.keys"] = ring
     if keks or roots:
         ring = ring.adding(keks=keks, index_roots=roots)
         app.extensions["tincay.keys"] = ring

@@ -35,8 +35,11 @@ def _describe(pending: dict[str, int]) -> str:
               help="Rows re-wrapped per committed batch.")
 @click.option("--resume", is_flag=True,
               help="Only finish re-wrapping under the newest master key; never add a new version.")
+@click.option("--offline", "offline", is_flag=True,
+              help="Add a new offline key pair (P-256) instead; phones seal new entries to it, and the older "
+                   "private keys still open entries for offline_key_grace_days.")
 @with_appcontext
-def keys_rotate(batch_size: int, resume: bool) -> None:
+def keys_rotate(batch_size: int, resume: bool, offline: bool = False) -> None:
     """Add a master-key version and re-wrap every data key and sealed seed under it, in batches.
 
     Started again after an interruption, it finishes the unfinished rotation instead of adding another
@@ -47,6 +50,9 @@ def keys_rotate(batch_size: int, resume: bool) -> None:
     from casework.protect.canary import record_check_value, refresh_keys
     from casework.protect.keys import add_kek_version, current_keys, load_keys
 
+    if offline:
+        _rotate_offline()
+        return
     keys = current_keys()
     target = keys.current_kek_version
     pending = rotation.pending_rewrap(target)
@@ -86,6 +92,28 @@ def keys_rotate(batch_size: int, resume: bool) -> None:
     click.echo(f"Done: {done} re-wrapped; every data key and sealed value is under master key v{target}.")
     click.echo(f"Back up kek.v{target}.key to the offline custodians now. Keep the older master keys until every "
                "database backup made before today has expired (those backups still need them).")
+
+
+def _rotate_offline() -> None:
+    """Issue 17: nothing is re-encrypted; entries sealed to an older key open while its grace period runs."""
+    from casework.protect import audit, rotation
+    from casework.protect.canary import record_check_value, refresh_keys
+    from casework.protect.keys import add_offline_version, current_keys, load_keys
+
+    directory = Path(current_keys().directory)
+    try:
+        version = add_offline_version(directory)
+        record_check_value(load_keys(directory), "offline", version)
+        audit.record("key_rotation_offline", object_type="key", detail=f"offline.v{version}", actor=rotation.OPERATOR)
+        db.session.commit()
+    except (OSError, RuntimeError) as e:
+        db.session.rollback()
+        _fail(f"Could not add an offline key pair: {e}")
+    refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+    grace = current_app.config["SETTINGS"].offline_key_grace_days
+    click.echo(f"Added offline key pair offline.v{version}.pem; phones seal new entries to it from their next "
+               f"sync. Entries sealed to older offline keys still open for {grace} days; after that their "
+               "files may be moved offline.")
 
 
 @click.command("reindex")
@@ -161,6 +189,8 @@ def keys_verify(batch_size: int) -> None:
     report = verify_protected_data(batch=batch_size, keys=keys)
     click.echo(f"key ring: master keys {', '.join(f'v{v}' for v in sorted(keys.keks))}; "
                f"index keys {', '.join(f'v{v}' for v in sorted(keys.index_roots))}")
+    click.echo("offline keys: " + (", ".join(f"v{v}" for v in sorted(keys.offline_keys)) or
+                                   "none (run 'keys rotate --offline' to enable recording without signal)"))
     for what, n in sorted(report.checked.items()):
         click.echo(f"checked: {what}: {n}")
     if report.kek_versions:

@@ -17,12 +17,12 @@ Reads are not audited here: the loaders that show a person to a user record the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Integer, LargeBinary, String, delete, event, select
+from sqlalchemy import Integer, LargeBinary, Select, String, delete, event, select
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from casework.extensions import db
+from casework.extensions import Model, db
 from casework.models import new_id
 from casework.protect import blind
 from casework.protect.crypto import (
@@ -37,7 +37,7 @@ from casework.protect.keys import current_keys
 from casework.text import nfc
 
 
-class BlindIndex(db.Model):
+class BlindIndex(Model):
     """One truncated index value of one word (or one phone) of one protected field of one record."""
 
     __tablename__ = "blind_index"
@@ -104,6 +104,9 @@ class ProtectedMixin:
     dek_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __protected__: dict[str, Protected] = {}
+    if TYPE_CHECKING:  # what every protected model has; declared here for the type checker only
+        id: Mapped[str]
+        __tablename__: str
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         fields = {k: v for k, v in vars(cls).items() if isinstance(v, Protected)}
@@ -116,16 +119,16 @@ class ProtectedMixin:
     # -- keys ------------------------------------------------------------------------------------
 
     def _where(self, column: str) -> str:
-        return f"{self.__tablename__}.{column}[{self.id}]"  # type: ignore[attr-defined]
+        return f"{self.__tablename__}.{column}[{self.id}]"
 
     def _data_key(self) -> bytes:
         cached = self.__dict__.get("_dek")
         if cached is not None:
-            return cached
+            return cast(bytes, cached)
         keys = current_keys()
         if self.dek_wrapped is None:
             if getattr(self, "id", None) is None:
-                self.id = new_id()  # type: ignore[attr-defined]
+                self.id = new_id()
             dek = new_data_key()
             self.dek_wrapped, self.kek_version = wrap_data_key(keys, dek)
             self.dek_version = self.dek_version or 1
@@ -140,7 +143,7 @@ class ProtectedMixin:
         return dek
 
     def _aad(self, column: str) -> bytes:
-        return associated_data(self.__tablename__, column, self.id, self.dek_version or 1)  # type: ignore[attr-defined]
+        return associated_data(self.__tablename__, column, self.id, self.dek_version or 1)
 
     def _encrypt(self, column: str, value: str) -> bytes:
         dek = self._data_key()
@@ -163,9 +166,9 @@ class ProtectedMixin:
         if value is None or spec.index is None or not province:
             return []
         keys = current_keys()
-        values = {blind.index_value(keys, self.__tablename__, name, province, t)  # type: ignore[attr-defined]
+        values = {blind.index_value(keys, self.__tablename__, name, province, t)
                   for t in blind.TOKENIZERS[spec.index](value)}
-        return [BlindIndex(record_type=self.__tablename__, record_id=self.id, field=name,  # type: ignore[attr-defined]
+        return [BlindIndex(record_type=self.__tablename__, record_id=self.id, field=name,
                            province_code=province, index_version=keys.current_index_version, value=v)
                 for v in sorted(values)]
 
@@ -175,8 +178,8 @@ def _rewrite_blind_indexes(session: Session, _flush_context: Any, _instances: An
     for obj in list(session.deleted):
         if isinstance(obj, ProtectedMixin):
             # A deleted record leaves no index rows behind (they would only be noise for searches).
-            session.execute(delete(BlindIndex).where(BlindIndex.record_type == obj.__tablename__,  # type: ignore[attr-defined]
-                                                     BlindIndex.record_id == obj.id))  # type: ignore[attr-defined]
+            session.execute(delete(BlindIndex).where(BlindIndex.record_type == obj.__tablename__,
+                                                     BlindIndex.record_id == obj.id))
     for obj in list(session.new) + list(session.dirty):
         pending = obj.__dict__.get("_reindex") if isinstance(obj, ProtectedMixin) else None
         if not pending:
@@ -188,7 +191,7 @@ def _rewrite_blind_indexes(session: Session, _flush_context: Any, _instances: An
         obj.__dict__["_reindex"] = set()
 
 
-def candidate_ids(model: type[ProtectedMixin], field: str, query: str, province_codes: Iterable[str]):
+def candidate_ids(model: type[ProtectedMixin], field: str, query: str, province_codes: Iterable[str]) -> Select[str]:
     """A select of record ids whose blind index matches every word of ``query`` in any of the provinces.
 
     Combine it with the caller's scoped query (``Model.id.in_(candidate_ids(...))``), then keep the
@@ -199,7 +202,7 @@ def candidate_ids(model: type[ProtectedMixin], field: str, query: str, province_
         raise ValueError(f"{field} has no blind index")
     tokens = blind.TOKENIZERS[spec.index](query)
     keys = current_keys()
-    table = model.__tablename__  # type: ignore[attr-defined]
+    table = model.__tablename__
     provinces = sorted(set(province_codes))
     if not tokens or not provinces:
         return select(BlindIndex.record_id).where(db.false())
@@ -235,12 +238,12 @@ def candidate_ids(model: type[ProtectedMixin], field: str, query: str, province_
     return query_
 
 
-def search(model: type[ProtectedMixin], field: str, query: str, scoped_query, province_codes: Iterable[str],
-           limit: int = 200) -> list[Any]:
+def search(model: type[ProtectedMixin], field: str, query: str, scoped_query: Select[Any],
+           province_codes: Iterable[str], limit: int = 200) -> list[Any]:
     """Records of ``scoped_query`` whose protected ``field`` matches ``query`` exactly (after decryption)."""
     spec = model.__protected__[field]
     ids = candidate_ids(model, field, query, province_codes)
-    rows = db.session.scalars(scoped_query.where(model.id.in_(ids))).all()  # type: ignore[attr-defined]
+    rows = db.session.scalars(scoped_query.where(model.id.in_(ids))).all()
     return [r for r in rows if blind.matches(spec.index or "name", getattr(r, field), query)][:limit]
 
 
@@ -253,11 +256,11 @@ def protected_models() -> list[type[ProtectedMixin]]:
         pending.extend(cls.__subclasses__())
         if "__mapper__" in dir(cls) and getattr(cls, "__table__", None) is not None and cls not in found:
             found.append(cls)
-    return sorted(found, key=lambda c: c.__tablename__)  # type: ignore[attr-defined]
+    return sorted(found, key=lambda c: c.__tablename__)
 
 
 def protected_model(table: str) -> type[ProtectedMixin] | None:
-    return next((m for m in protected_models() if m.__tablename__ == table), None)  # type: ignore[attr-defined]
+    return next((m for m in protected_models() if m.__tablename__ == table), None)
 
 
 @event.listens_for(ProtectedMixin, "expire", propagate=True)

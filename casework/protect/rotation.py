@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
-from sqlalchemy import Table, distinct, func, inspect, select, table
+from sqlalchemy import Table, TableClause, distinct, func, inspect, select, table
 from sqlalchemy import column as sql_column
 
 from casework.extensions import db
@@ -26,6 +27,8 @@ from casework.protect.keys import KeyRing, current_keys
 from casework.protect.sealed import SEALED_COLUMNS, SealedColumn, seal, sealed_version, unseal
 
 Progress = Callable[[int], None]
+
+_BLIND_INDEX = cast(Table, BlindIndex.__table__)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ OPERATOR = Operator()
 def existing_protected_models() -> list[type[ProtectedMixin]]:
     """Protected models whose table exists in this database (a model of an unmigrated package is skipped)."""
     insp = inspect(db.session.connection())
-    return [m for m in protected_models() if insp.has_table(m.__tablename__)]  # type: ignore[attr-defined]
+    return [m for m in protected_models() if insp.has_table(m.__tablename__)]
 
 
 def existing_sealed_columns() -> list[SealedColumn]:
@@ -58,13 +61,13 @@ def indexed_models() -> list[type[ProtectedMixin]]:
     return [m for m in existing_protected_models() if any(s.index for s in m.__protected__.values())]
 
 
-def _sealed_table(sc: SealedColumn) -> Table:
+def _sealed_table(sc: SealedColumn) -> TableClause:
     # A bare table: updating it never fires the model's ``onupdate`` (a rotation is not an edit).
     return table(sc.table, sql_column(sc.id_column), sql_column(sc.column))
 
 
-def _key_table(model: type[ProtectedMixin]) -> Table:
-    return table(model.__tablename__, sql_column("id"), sql_column("dek_wrapped"),  # type: ignore[attr-defined]
+def _key_table(model: type[ProtectedMixin]) -> TableClause:
+    return table(model.__tablename__, sql_column("id"), sql_column("dek_wrapped"),
                  sql_column("kek_version"))
 
 
@@ -79,7 +82,7 @@ def pending_rewrap(target: int) -> dict[str, int]:
         n = db.session.scalar(select(func.count()).select_from(t).where(
             t.c.kek_version < target, t.c.dek_wrapped.is_not(None))) or 0
         if n:
-            counts[model.__tablename__] = n  # type: ignore[attr-defined]
+            counts[model.__tablename__] = n
     for sc in existing_sealed_columns():
         t = _sealed_table(sc)
         col = t.c[sc.column]
@@ -100,7 +103,7 @@ def rewrap_batch(model: type[ProtectedMixin], target: int, after_id: str, size: 
     new_kek = keys.kek(target)
     for row in rows:
         dek = unwrap_data_key(keys, bytes(row.dek_wrapped), row.kek_version,
-                              f"{model.__tablename__}.dek[{row.id}]")  # type: ignore[attr-defined]
+                              f"{model.__tablename__}.dek[{row.id}]")
         # Guarded by the old version: a row changed meanwhile by someone else is left for the next run.
         db.session.execute(t.update().where(t.c.id == row.id, t.c.kek_version == row.kek_version)
                            .values(dek_wrapped=aes_key_wrap(new_kek, dek), kek_version=target))
@@ -154,7 +157,7 @@ def pending_reindex(target: int) -> dict[str, int]:
     """Records that still have index rows of a version older than ``target``, by table."""
     counts: dict[str, int] = {}
     for model in indexed_models():
-        name = model.__tablename__  # type: ignore[attr-defined]
+        name = model.__tablename__
         n = db.session.scalar(select(func.count(distinct(BlindIndex.record_id))).where(
             BlindIndex.record_type == name, BlindIndex.index_version < target)) or 0
         if n:
@@ -167,23 +170,23 @@ def reindex_batch(model: type[ProtectedMixin], target: int, after_id: str, size:
     keys = current_keys()
     if keys.current_index_version != target:
         raise RuntimeError(f"the key ring's newest index key is v{keys.current_index_version}, not v{target}")
-    name = model.__tablename__  # type: ignore[attr-defined]
+    name = model.__tablename__
     ids = list(db.session.scalars(select(BlindIndex.record_id).where(
         BlindIndex.record_type == name, BlindIndex.record_id > after_id, BlindIndex.index_version < target)
         .group_by(BlindIndex.record_id).order_by(BlindIndex.record_id).limit(size)))
     if not ids:
         return 0, after_id
-    records = list(db.session.scalars(select(model).where(model.id.in_(ids))))  # type: ignore[attr-defined]
+    records = list(db.session.scalars(select(model).where(model.id.in_(ids))))
     fields = [f for f, spec in model.__protected__.items() if spec.index]
     for record in records:
         for field in fields:
-            db.session.execute(BlindIndex.__table__.delete().where(
-                BlindIndex.record_type == name, BlindIndex.record_id == record.id,  # type: ignore[attr-defined]
+            db.session.execute(_BLIND_INDEX.delete().where(
+                BlindIndex.record_type == name, BlindIndex.record_id == record.id,
                 BlindIndex.field == field))
             db.session.add_all(record._index_rows(field))
-    gone = set(ids) - {r.id for r in records}  # type: ignore[attr-defined]
+    gone = set(ids) - {r.id for r in records}
     if gone:  # rows of records deleted before index rows were cleaned up with them
-        db.session.execute(BlindIndex.__table__.delete().where(
+        db.session.execute(_BLIND_INDEX.delete().where(
             BlindIndex.record_type == name, BlindIndex.record_id.in_(sorted(gone))))
     db.session.flush()
     for record in records:

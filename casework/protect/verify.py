@@ -30,10 +30,10 @@ from casework.protect.sealed import SealError, sealed_version, unseal
 
 @dataclass
 class VerifyReport:
-    checked: Counter = field(default_factory=Counter)  # what was checked -> how many
-    problems: Counter = field(default_factory=Counter)  # (place, problem) -> how many
-    kek_versions: Counter = field(default_factory=Counter)  # master-key version -> data keys + sealed values
-    index_versions: Counter = field(default_factory=Counter)  # index version -> index rows
+    checked: Counter[str] = field(default_factory=Counter)  # what was checked -> how many
+    problems: Counter[tuple[str, str]] = field(default_factory=Counter)  # (place, problem) -> how many
+    kek_versions: Counter[int] = field(default_factory=Counter)  # master-key version -> data keys + sealed values
+    index_versions: Counter[int] = field(default_factory=Counter)  # index version -> index rows
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -85,7 +85,7 @@ def _check_canaries(report: VerifyReport, keys: KeyRing) -> None:
 
 
 def _check_model(report: VerifyReport, keys: KeyRing, model: type[ProtectedMixin], batch: int) -> None:
-    name = model.__tablename__  # type: ignore[attr-defined]
+    name = model.__tablename__
     t = model.__table__  # type: ignore[attr-defined]
     specs = model.__protected__
     has_province = "province_code" in t.c
@@ -119,7 +119,7 @@ def _check_model(report: VerifyReport, keys: KeyRing, model: type[ProtectedMixin
 _UNREAD = object()
 
 
-def _check_row(report: VerifyReport, keys: KeyRing, name: str, specs: dict, row: Any) -> dict[str, Any]:
+def _check_row(report: VerifyReport, keys: KeyRing, name: str, specs: dict[str, Any], row: Any) -> dict[str, Any]:
     """Decrypt every protected column of one row; returns field -> plaintext (or _UNREAD on failure)."""
     plain: dict[str, Any] = {}
     cts = {f: getattr(row, s.column) for f, s in specs.items()}
@@ -206,7 +206,7 @@ def _check_attachments(report: VerifyReport, keys: KeyRing) -> None:
     insp = inspect(db.session.connection())
     if not insp.has_table("attachment"):
         return
-    models = {m.__tablename__: m for m in existing_protected_models()}  # type: ignore[attr-defined]
+    models = {m.__tablename__: m for m in existing_protected_models()}
     attachments = list(db.session.scalars(select(Attachment).order_by(Attachment.owner_type, Attachment.owner_id)))
     owner_keys: dict[tuple[str, str], tuple[bytes, int] | None] = {}
     for att in attachments:
@@ -257,7 +257,7 @@ def _owner_key(keys: KeyRing, model: Any, owner_id: str) -> tuple[bytes, int] | 
 def _check_coincidence(report: VerifyReport) -> None:
     """CipherSweet's rule per province and indexed field (security.md §3.3): notes, not problems."""
     for model in existing_protected_models():
-        name = model.__tablename__  # type: ignore[attr-defined]
+        name = model.__tablename__
         for fname, spec in model.__protected__.items():
             if not spec.index:
                 continue

@@ -14,7 +14,8 @@ from casework.api import api_route
 from casework.api.json import json_body
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
-from casework.stats import service
+from casework.extensions import db
+from casework.stats import jobs, service
 from casework.stats.models import StatRelease
 
 
@@ -70,23 +71,76 @@ def list_statistics_releases():
     return jsonify(items=[release_json(r) for r in page.items], next=page.next_cursor)
 
 
-@api_route("/statistics/releases", "POST", summary="Make the release of a quarter that has ended",
-           roles=(Role.COORDINATOR,), status=201,
-           request={"type": "object", "required": ["period"], "additionalProperties": False, "properties": {
-               "period": {"type": "string", "pattern": "^[0-9]{4}Q[1-4]$"}}},
-           response=RELEASE_SCHEMA, errors=(400, 401, 404, 409, 422))
-def create_statistics_release():
-    _only()
+def _body(allowed: set[str]) -> dict:
     data = json_body()
-    extra = sorted(set(data) - {"period"})
+    extra = sorted(set(data) - allowed)
     if extra:
         raise FiltersNotAllowed(
             _("Statistics come only as fixed releases of the catalogue: date ranges and filters are not accepted."),
             {name: [_("This parameter is not accepted.")] for name in extra})
     if "period" not in data:
         raise ValidationError(_("Please correct the marked fields."), {"period": [_("This field is required.")]})
-    row = service.make_release(data["period"], current_user)
+    return data
+
+
+@api_route("/statistics/releases", "POST", summary="Make the release of a quarter that has ended",
+           roles=(Role.COORDINATOR,), status=201,
+           request={"type": "object", "required": ["period"], "additionalProperties": False, "properties": {
+               "period": {"type": "string", "pattern": "^[0-9]{4}Q[1-4]$"},
+               "preview_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}},
+           response=RELEASE_SCHEMA, errors=(400, 401, 404, 409, 422))
+def create_statistics_release():
+    """Without ``preview_id`` the quarter is computed in the request, as before (tools); with it, the
+    finished preview is published as computed."""
+    _only()
+    data = _body({"period", "preview_id"})
+    preview_id = data.get("preview_id")
+    if preview_id is not None and not isinstance(preview_id, str):
+        raise ValidationError(_("Please correct the marked fields."), {"preview_id": [_("This preview is not valid.")]})
+    row = service.make_release(data["period"], current_user, preview_id=preview_id)
     return jsonify(release_json(row)), 201
+
+
+PREVIEW_SCHEMA = {
+    "type": "object", "required": ["id", "state"],
+    "properties": {
+        "id": {"type": "string"}, "period": {"type": "string"},
+        "state": {"type": "string", "enum": ["running", "done", "failed"]},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "error": {"type": "string"},
+        "tables": {"type": "array", "items": {"type": "object", "required": ["id", "title", "cells", "withheld"]}},
+    },
+}
+
+
+def preview_json(row) -> dict:
+    out = {"id": row.id, "period": row.period, "state": row.state, "progress": row.progress}
+    if row.state == "failed":
+        out["error"] = service.preview_error_text(row)
+    if row.state == "done":
+        out["tables"] = service.preview_tables(row)
+    return out
+
+
+@api_route("/statistics/previews", "POST", summary="Compute the release of an ended quarter in the background",
+           roles=(Role.COORDINATOR,), status=202,
+           request={"type": "object", "required": ["period"], "additionalProperties": False, "properties": {
+               "period": {"type": "string", "pattern": "^[0-9]{4}Q[1-4]$"}}},
+           response=PREVIEW_SCHEMA, errors=(400, 401, 404, 422))
+def create_statistics_preview():
+    _only()
+    data = _body({"period"})
+    row = service.start_preview(data["period"], current_user, runner=jobs.runner())
+    db.session.commit()  # the runner reads the row from its own session
+    jobs.submit(row.id)
+    return jsonify({"id": row.id, "state": "running"}), 202
+
+
+@api_route("/statistics/previews/<preview_id>", "GET", summary="A preview: its state, progress and tables",
+           roles=(Role.COORDINATOR,), response=PREVIEW_SCHEMA, errors=(400, 401, 404))
+def get_statistics_preview(preview_id: str):
+    _only()
+    return jsonify(preview_json(service.get_preview(preview_id)))
 
 
 @api_route("/statistics/releases/<release_id>", "GET",

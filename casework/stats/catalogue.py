@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 GEO_LEVELS = ("national", "province", "commune")
 PERIOD_TYPES = ("quarter", "year")
-KINDS = ("persons", "events", "money", "excluded")
+# "activity" (issue 16): counts of addresses, hosts, packages, never of persons; published as counted,
+# outside the engine (``casework.stats.activity``).
+KINDS = ("persons", "events", "money", "excluded", "activity")
 TIERS = ("public", "internal", "restricted")
 
 TOTAL = "_T"  # disclosure-control §2.7: `_T` marks the total over a dimension
@@ -34,6 +36,8 @@ COMPLEMENT = "!"  # prefix of the hidden "does not have category c" cell (§2.2)
 VARIABLES = frozenset({
     "act_form", "age_group", "sex", "ethnicity", "referral_service", "referral_outcome",
     "case_outcome", "closure_reason", "proposal_stage", "survivor_status",
+    "scope",  # activity tables only: every commune, or the pilot communes (issue 16)
+    "notice", "repeat",  # issue 16: commune notified within the deadline; violence again after a closed case
 })
 # Never a dimension (§2.3 "Never export"): named so that the error says why, not only "unknown".
 FORBIDDEN_VARIABLES = frozenset({
@@ -101,6 +105,16 @@ class TableDef:
     count (§2.2, §2.3 L2 "same suppression pattern as L1 funded"); the twin of a cell is the cell of
     ``pattern_of`` with the same geography, period and categories plus ``pattern_dims``.
     ``source``: for an ``excluded`` table, the person measure whose non-consenting persons it counts.
+
+    Structural facts a reader of ``docs/statistics.md`` knows, declared here so that the audit derives
+    its relations from the declaration and never from a hand-kept list (issue 16):
+
+    ``single_valued``: dimensions whose list is multi-valued for persons but in which each event (or
+    amount) of this table has exactly one category: one service per referral. The categories of such a
+    breakdown then add up to the total (event additivity), as a single-valued breakdown does.
+    ``events_of``: for an events table, the person measure whose persons these events belong to: every
+    person counted in a cell of that measure has at least one event in the same cell of this table
+    (same geography, period and categories), so persons ≤ events cell by cell.
     """
 
     id: str
@@ -118,10 +132,17 @@ class TableDef:
     tier: str = "internal"
     rounding_base: int = 1
     source: str | None = None
+    single_valued: tuple[str, ...] = ()
+    events_of: str | None = None
 
     @property
     def dimension_ids(self) -> tuple[str, ...]:
         return tuple(d.variable for d in self.dimensions)
+
+    def multi_valued(self, variable: str) -> bool:
+        """Whether one unit counted by this table (a person, an event) may have several categories."""
+        return any(d.variable == variable and d.multi_valued for d in self.dimensions) and \
+            variable not in self.single_valued
 
 
 def check_table(table: TableDef) -> list[str]:
@@ -198,6 +219,18 @@ def _check_kind(table: TableDef) -> list[str]:
             problems.append("persons left out for lack of consent are published nationally only (§2.2)")
         if not table.source:
             problems.append("an excluded table names the person measure it counts: set source")
+    if table.kind == "activity" and table.unit == "persons":
+        problems.append("an activity table counts addresses, packages or trainings, never persons")
+    if table.kind != "activity" and "scope" in table.dimension_ids:
+        problems.append("the pilot-commune scope is for activity tables only")
+    for variable in table.single_valued:
+        if variable not in table.dimension_ids:
+            problems.append(f"single_valued names {variable}, which is not a dimension of the table")
+    if table.single_valued and table.kind not in ("events", "money"):
+        problems.append("only events and money are single-valued where persons are not: a person may "
+                        "have several categories")
+    if table.events_of and table.kind != "events":
+        problems.append("events_of links an events table to the persons it counts")
     if table.rounding_base < 1:
         problems.append("rounding base must be a positive integer")
     if table.kind != "money" and table.rounding_base != 1:
@@ -245,6 +278,15 @@ class Registry:
             if other.measure == table.measure and other.id != table.id and \
                     (other.kind, other.unit) != (table.kind, table.unit):
                 problems.append(f"measure {table.measure} is already a {other.kind} in {other.unit}")
+            if other.measure == table.measure and other.id != table.id:
+                # One measure, one set of structural facts: the audit reads them per measure.
+                if other.events_of != table.events_of:
+                    problems.append(f"measure {table.measure} counts the events of {other.events_of} in "
+                                    f"table {other.id}")
+                for variable in set(other.dimension_ids) & set(table.dimension_ids):
+                    if other.multi_valued(variable) != table.multi_valued(variable):
+                        problems.append(f"{variable} is single-valued for {table.measure} in one table and "
+                                        "multi-valued in another")
         known_table = self._tables.get(table.id)
         if known_table is not None and known_table != table:
             problems.append(f"table {table.id} is already registered with another definition")

@@ -158,6 +158,18 @@ class Geography:
             scheme=data.SCHEME,
         )
 
+    @classmethod
+    def from_legacy_data(cls) -> Geography:
+        """The units before 1 July 2025 (63 provinces and their communes; districts are not a level of the
+        tables): what a release of a year before 2025 counts over (issue 15)."""
+        from casework.geo import legacy
+
+        return cls(
+            provinces=tuple((p.code, p.name) for p in legacy.provinces()),
+            communes=tuple((c.code, c.name, c.province_code) for c in legacy.all_communes()),
+            scheme=legacy.SCHEME,
+        )
+
     @cached_property
     def province_codes(self) -> tuple[str, ...]:
         return tuple(sorted(code for code, _ in self.provinces))

@@ -21,18 +21,42 @@ def release(period: str) -> None:
     from casework.extensions import db
     from casework.stats import service
 
-    try:
-        row = service.make_release(period, None)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        click.echo(exc.message, err=True)
-        for messages in exc.fields.values():
+    with click.progressbar(length=100, label=_("Counting and checking"), file=sys.stderr) as bar:
+        done = {"pct": 0}
+
+        def progress(pct: int) -> None:
+            if pct > done["pct"]:
+                bar.update(pct - done["pct"])
+                done["pct"] = pct
+
+        try:
+            row = service.make_release(period, None, progress=progress)
+            db.session.commit()
+            progress(100)
+            failed = None
+        except DomainError as exc:
+            db.session.rollback()
+            failed = exc
+    if failed is not None:
+        click.echo(failed.message, err=True)
+        for messages in failed.fields.values():
             for message in messages:
                 click.echo(f"  {message}", err=True)
         sys.exit(1)
     click.echo(_("Release %(id)s: %(cells)s figures, %(withheld)s withheld (x); snapshot %(hash)s",
                  id=row.id, cells=row.cell_count, withheld=row.suppressed_count, hash=row.snapshot_hash))
+
+
+@stats_cli.command("worker")
+@click.option("--once", is_flag=True, help="Compute the previews waiting now, then stop.")
+def worker(once: bool) -> None:
+    """Compute the previews that the web application queued (setting STATS_RUNNER = "worker")."""
+    from flask import current_app
+
+    from casework.stats import jobs
+
+    count = jobs.work(current_app._get_current_object(), once=once)  # type: ignore[attr-defined]
+    click.echo(f"{count}")
 
 
 @stats_cli.command("list")

@@ -18,6 +18,7 @@ module never touches a database.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 from collections import Counter, defaultdict
@@ -60,6 +61,9 @@ class Record:
     reported_elsewhere: bool = False
     events: int = 1
     amount: int = 0
+    # The commune in the units before 1 July 2025 (casework.geo.legacy), when the record carries one: a
+    # release of a year before 2025 is counted there (casework.stats.service.in_units_of).
+    legacy_commune_code: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,6 +185,8 @@ def _attributes(records: list[Record], dims: dict[str, CategoryList]) -> tuple[t
                 codes |= {value} if isinstance(value, str) else set(value)
         else:
             first = records[0].attributes.get(var)
+            if isinstance(first, frozenset) and len(first) == 1:
+                first = next(iter(first))  # one service per referral: a set of one code is that code
             if first is None or first == "":
                 first = "UNK"
             if not isinstance(first, str):
@@ -199,7 +205,14 @@ def _valid_codes(cl: CategoryList) -> frozenset[str]:
 
 
 def _dims_of(tables: list[TableDef]) -> dict[str, CategoryList]:
-    return {d.variable: d for t in tables for d in t.dimensions}
+    """The category lists of one measure's tables, as that measure sees them: a list that is multi-valued
+    for persons is single-valued for an events table that declares it so (one service per referral)."""
+    out: dict[str, CategoryList] = {}
+    for t in tables:
+        for d in t.dimensions:
+            out[d.variable] = d if t.multi_valued(d.variable) == d.multi_valued else \
+                dataclasses.replace(d, multi_valued=False)
+    return out
 
 
 def _geo_codes(level: str, province: str, commune: str) -> str:

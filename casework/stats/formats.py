@@ -12,8 +12,10 @@ suppression cannot be told apart (§2.7, T12).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+import unicodedata
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
@@ -28,12 +30,72 @@ from openpyxl.writer.excel import ExcelWriter
 from casework.stats.catalogue import TOTAL, TableDef
 from casework.stats.cells import NATIONAL_CODE, CellKey, parse_period, period_sort_key, period_start, period_type
 from casework.stats.release import FOOTNOTE, PUBLISHED, Release, ReleaseCell
+from casework.text import VN_TZ
 
 SUPPRESSED_MARK = "x"  # §2.9: the Vietnamese form's mark for a withheld figure
 ADX_NS = "urn:ihe:qrph:adx:2015"
 SDMX_STRUCTURE = "VNWU:TINCAY(1.0.0)"
 DATASET_QUARTERLY = "TINCAY_Q"
 DATASET_YEARLY = "TINCAY_Y"
+TIME_ZONE = "Asia/Ho_Chi_Minh"  # every date and time a file shows is Vietnam time (issue 16)
+
+# How the figures are protected, in plain words (details: docs/statistics.md). Releases are "chốt số liệu",
+# never "công bố" (GLOSSARY, tests/test_wording.py).
+METHOD_VI = ("Các số dưới 10 người, và các số có thể dùng để tính ra chúng (lấy tổng trừ đi, hoặc so với bảng "
+             "khác, quý khác trong năm), được ẩn và ghi là x; số tiền do một người nhận phần lớn cũng được ẩn. "
+             "Máy tính đã kiểm tra để chắc chắn không số bị ẩn nào tính lại được từ mọi số liệu đã chốt "
+             "trong năm. Các chỉ số hoạt động (địa chỉ tin cậy, người phụ trách được tập huấn, gói hỗ trợ) "
+             "đếm địa chỉ và gói hỗ trợ, không đếm người bị bạo lực, nên không số nào bị ẩn.")
+METHOD_EN = ("Counts of fewer than 10 persons, and the figures from which they could be worked out (by "
+             "subtracting from a total, or from another table or quarter of the year), are withheld and shown as "
+             "x; so is money mostly received by one person. A computer check confirms that no withheld figure "
+             "can be recovered from everything published this year. Activity indicators (trusted addresses, "
+             "hosts trained, support packages) count addresses and packages, not survivors, and are published "
+             "in full.")
+GUIDE_VI = "Hướng dẫn thống kê của Tin Cậy (tệp docs/statistics.md đi kèm phần mềm)"
+
+# Plan 96's indicators in the order the steering board reads them (issue 16): trusted addresses new,
+# consolidated, active, hosts trained, support packages, then the livelihood figures. The PDF opens with
+# them and the workbook's first sheets follow the same order.
+PLAN96_ORDER = ("ADDR_NEW", "ADDR_CONSOLIDATED", "ADDR_ACTIVE", "ADDR_HOSTS_TRAINED", "ADDR_PACKAGES",
+                "LIV_P_LISTED", "LIV_P_STAGE", "LIV_M_APPROVED", "LIV_M_DISBURSED")
+
+# Excel sheet names: Vietnamese, at most 31 characters, none of []:*?/\ (a new table without a name here
+# is named from its title).
+SHEET_NAMES = {
+    "CASE_P_TOTAL": "Người được tiếp nhận",
+    "CASE_P_ACT_FORM": "Theo hình thức bạo lực",
+    "CASE_P_AGE": "Theo nhóm tuổi",
+    "CASE_P_ACT_FORM_AGE": "Hình thức bạo lực và tuổi (năm)",
+    "CASE_P_COMMUNE": "Theo xã (năm)",
+    "CASE_P_SEX": "Theo giới tính (năm)",
+    "CASE_P_ETHNICITY": "Theo dân tộc",
+    "CASE_X_CONSENT": "Người không đồng ý thống kê",
+    "CASE_P_CLOSURE": "Kết thúc hỗ trợ",
+    "CASE_E_SHELTER_NIGHTS": "Đêm tạm lánh",
+    "CASE_P_CONTACT_BAN": "Cấm tiếp xúc",
+    "CASE_P_NOTICE": "Báo xã đúng hạn",
+    "CASE_P_REPEAT": "Bị bạo lực lặp lại",
+    "LIV_P_LISTED": "Nạn nhân được lập danh sách",
+    "LIV_P_STATUS": "Nạn nhân theo tình trạng (năm)",
+    "LIV_X_CONSENT": "Nạn nhân không đồng ý thống kê",
+    "LIV_P_STAGE": "Người có phương án sinh kế",
+    "LIV_M_APPROVED": "Tiền sinh kế được duyệt",
+    "LIV_M_DISBURSED": "Tiền sinh kế đã giải ngân",
+    "REF_P_SERVICE": "Được chuyển gửi, theo dịch vụ",
+    "REF_P_OUTCOME": "Được chuyển gửi, theo kết quả",
+    "REF_P_SERVICE_OUTCOME": "Dịch vụ và kết quả (năm)",
+    "REF_E_SERVICE": "Lượt chuyển gửi theo dịch vụ",
+    "ADDR_NEW": "Địa chỉ tin cậy xây dựng mới",
+    "ADDR_CONSOLIDATED": "Địa chỉ tin cậy được củng cố",
+    "ADDR_ACTIVE": "Địa chỉ tin cậy đang hoạt động",
+    "ADDR_HOSTS_TRAINED": "Người phụ trách được tập huấn",
+    "ADDR_PACKAGES": "Gói hỗ trợ địa chỉ tin cậy",
+    "ADDR_PACKAGES_COMMUNE": "Gói hỗ trợ theo xã (năm)",
+}
+SHEET_FORBIDDEN = "[]:*?/\\"
+UNITS_VI = {"persons": "Người", "vnd": "Đồng", "nights": "Đêm", "referrals": "Lượt", "addresses": "Địa chỉ",
+            "hosts": "Người", "packages": "Gói", "proposals": "Phương án", "visits": "Lượt", "trainings": "Lớp"}
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -58,7 +120,7 @@ def long_rows(release: Release) -> list[dict[str, Any]]:
     dims = dimension_columns(release)
     tables = {t.id: t for t in release.tables}
     rows: list[dict[str, Any]] = []
-    for cell in release.cells:
+    for cell in shown_cells(release).values():
         for table_id in cell.tables:
             rows.append(_long_row(release, tables[table_id], cell, dims))
     rows.sort(key=lambda r: (r["table_id"], _sort_cell(r["_key"])))
@@ -137,15 +199,24 @@ def _dump(obj: Any) -> bytes:
 
 def to_xlsx(release: Release, reporting_unit: str = "Trung ương Hội Liên hiệp Phụ nữ Việt Nam",
             receiving_unit: str = "Ban Dân tộc – Tôn giáo") -> bytes:
-    """Values only: no formulas, no hidden sheets, rows or columns, no comments; ``x`` for withheld."""
+    """Values only: no formulas, no hidden sheets, rows or columns, no comments; ``x`` for withheld.
+
+    The first sheet, "Thông tin", says what the file is, how the figures are protected in plain words and
+    which sheet holds which table; then one sheet per table, Plan 96's indicators first (issue 16)."""
     wb = Workbook()
     info = wb.active
-    info.title = "Thong tin"
-    _info_sheet(info, release, reporting_unit, receiving_unit)
-    for table in release.tables:
-        ws = wb.create_sheet(_sheet_title(table.id))
-        _table_sheet(ws, release, table, reporting_unit, receiving_unit)
-    created = release.created_at.replace(tzinfo=None)
+    info.title = "Thông tin"
+    used = {info.title}
+    sheets: list[tuple[TableDef, str]] = []
+    for table in report_tables(release):
+        name = sheet_name(table, used)
+        used.add(name)
+        sheets.append((table, name))
+    _info_sheet(info, release, reporting_unit, receiving_unit, sheets)
+    shown = shown_cells(release)
+    for table, name in sheets:
+        _table_sheet(wb.create_sheet(name), release, table, shown, reporting_unit, receiving_unit)
+    created = release.created_at.replace(tzinfo=None)  # workbook metadata is UTC by the file format's rule
     props = wb.properties
     props.creator = "Tin Cậy"
     props.lastModifiedBy = "Tin Cậy"
@@ -156,7 +227,20 @@ def to_xlsx(release: Release, reporting_unit: str = "Trung ương Hội Liên hi
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         # ExcelWriter directly: openpyxl's save_workbook stamps "modified" with the clock.
         ExcelWriter(wb, archive).write_data()
-    return _fixed_zip(buf.getvalue(), release.created_at)
+    return _fixed_zip(buf.getvalue(), vn_time(release.created_at))
+
+
+def report_tables(release: Release) -> list[TableDef]:
+    """The release's tables in the report's order: Plan 96's indicators as the steering board reads them,
+    the other activity tables, then the protected tables of persons in the catalogue's order."""
+    by_id = {t.id: t for t in release.tables}
+    first = [by_id[i] for i in PLAN96_ORDER if i in by_id and by_id[i].kind == "activity"]
+    activity = [t for t in release.tables if t.kind == "activity" and t not in first]
+    return first + activity + [t for t in release.tables if t.kind != "activity"]
+
+
+def vn_time(moment: datetime) -> datetime:
+    return moment.astimezone(VN_TZ) if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
 
 
 def _fixed_zip(data: bytes, when: datetime) -> bytes:
@@ -173,17 +257,39 @@ def _fixed_zip(data: bytes, when: datetime) -> bytes:
     return out.getvalue()
 
 
-def _sheet_title(table_id: str) -> str:
-    return "".join(ch for ch in table_id if ch not in "[]:*?/\\")[:31]
+def sheet_name(table: TableDef, used: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+    """The table's Excel sheet: a short Vietnamese name within Excel's 31 characters, none of []:*?/\\,
+    not starting or ending with an apostrophe, unique in the book (Excel compares names without case)."""
+    name = SHEET_NAMES.get(table.id) or table.title_vi.split(",")[0].split("(")[0].strip()
+    name = unicodedata.normalize("NFC", name)  # one character per letter: Excel counts characters
+    name = "".join(ch for ch in name if ch not in SHEET_FORBIDDEN).strip().strip("'")[:31].strip()
+    taken = {u.casefold() for u in used}
+    candidate, n = name, 2
+    while candidate.casefold() in taken:
+        suffix = f" ({n})"
+        candidate, n = name[:31 - len(suffix)].rstrip() + suffix, n + 1
+    return candidate
+
+
+def period_words(period: str) -> str:
+    """"Quý III/2026" or "Năm 2026", as the PDF and the screens name a period."""
+    year, quarter = parse_period(period)
+    if quarter:
+        return f"Quý {('I', 'II', 'III', 'IV')[quarter - 1]}/{year}"
+    return f"Năm {year}"
+
+
+def vn_moment(moment: datetime) -> str:
+    """dd/MM/yyyy HH:mm in Vietnam time, the one way every file and page writes a moment (issue 16)."""
+    return vn_time(moment).strftime("%d/%m/%Y %H:%M")
 
 
 def _header_block(ws, release: Release, title: str, reporting_unit: str, receiving_unit: str) -> int:
     bold = Font(bold=True)
-    year, quarter = parse_period(release.period)
     ws.append([f"Đơn vị báo cáo: {reporting_unit}"])
     ws.append([f"Đơn vị nhận báo cáo: {receiving_unit}"])
-    ws.append([f"Kỳ báo cáo: Quý {quarter}/{year} (bản phát hành {release.release_id})"])
-    ws.append([f"Ngày lập: {release.created_at.strftime('%d/%m/%Y')}"])
+    ws.append([f"Kỳ báo cáo: {period_words(release.period)} (lần chốt số liệu {release.release_id})"])
+    ws.append([f"Ngày lập: {vn_moment(release.created_at)} (giờ Việt Nam)"])
     ws.append([])
     ws.append([title])
     ws.cell(row=ws.max_row, column=1).font = bold
@@ -191,45 +297,54 @@ def _header_block(ws, release: Release, title: str, reporting_unit: str, receivi
     return ws.max_row
 
 
-def _info_sheet(ws, release: Release, reporting_unit: str, receiving_unit: str) -> None:
-    _header_block(ws, release, "Thông tin bản phát hành số liệu / Release information", reporting_unit,
-                  receiving_unit)
+def _info_sheet(ws, release: Release, reporting_unit: str, receiving_unit: str,
+                sheets: list[tuple[TableDef, str]]) -> None:
+    _header_block(ws, release, "Thông tin về bản số liệu", reporting_unit, receiving_unit)
     m = release.manifest
-    ws.append(["Mã bản phát hành / Release", m["release_id"]])
-    ws.append(["Kỳ / Period", m["period"]])
-    ws.append(["Phương pháp / Method", m["method"]])
-    for name, value in sorted(m["parameters"].items()):
-        ws.append([f"Tham số / Parameter {name}", value])
+    wrap = Alignment(wrap_text=True, vertical="top")
+    ws.append(["Mã lần chốt số liệu", m["release_id"]])
+    ws.append(["Kỳ báo cáo", period_words(release.period)])
+    ws.append(["Ngày giờ", "Mọi ngày giờ trong tệp là giờ Việt Nam (UTC+7)"])
+    ws.append(["Cách bảo vệ số liệu", METHOD_VI])
+    ws.append(["Chi tiết", GUIDE_VI])
     ws.append([])
-    ws.append(["Lưu ý / Caveats"])
+    ws.append(["Lưu ý"])
+    ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
     for c in m["caveats"]:
         ws.append([c["vi"]])
-        ws.append([c["en"]])
-    ws.column_dimensions["A"].width = 60
+    ws.append([])
+    ws.append(["Các trang tính", "Bảng số liệu", "Mã bảng (trong tệp CSV, JSON)"])
+    for col in (1, 2, 3):
+        ws.cell(row=ws.max_row, column=col).font = Font(bold=True)
+    for table, name in sheets:
+        ws.append([name, table.title_vi, table.id])
+    ws.column_dimensions["A"].width = 32
+    ws.column_dimensions["B"].width = 90
+    ws.column_dimensions["C"].width = 26
+    for row in ws.iter_rows(min_row=9, max_row=ws.max_row):
+        for cell in row:
+            cell.alignment = wrap
 
 
-def _table_sheet(ws, release: Release, table: TableDef, reporting_unit: str, receiving_unit: str) -> None:
-    _header_block(ws, release, f"{table.title_vi} ({table.id})", reporting_unit, receiving_unit)
-    cells = [c for c in release.cells if table.id in c.tables]
-    unit = {"persons": "Người", "vnd": "Đồng"}.get(table.unit, table.unit)
+def _table_sheet(ws, release: Release, table: TableDef, shown: dict[CellKey, ReleaseCell], reporting_unit: str,
+                 receiving_unit: str) -> None:
+    _header_block(ws, release, table.title_vi, reporting_unit, receiving_unit)
+    cells = [c for c in shown.values() if table.id in c.tables]
+    unit = UNITS_VI.get(table.unit, table.unit)
     columns, col_keys = _columns(table)
     ws.append(["TT", "Chỉ tiêu", "ĐVT", *columns])
     for col in range(1, len(columns) + 4):
         ws.cell(row=ws.max_row, column=col).font = Font(bold=True)
         ws.cell(row=ws.max_row, column=col).alignment = Alignment(wrap_text=True)
-    by_key = {c.key: c for c in cells}
     rows = sorted({(c.key.period, c.key.geo_level, c.key.geo_code, _row_dims(table, c.key)) for c in cells},
                   key=lambda r: (period_sort_key(r[0]), {"national": 0, "province": 1, "commune": 2}[r[1]], r[2], r[3]))
     for n, (period, level, code, row_dims) in enumerate(rows, start=1):
         label = release.geography.name(level, code)
         if row_dims:
             label += " – " + table.dimensions[0].category(row_dims[0][1]).label_vi
-        label += f" ({'Quý ' + period[-1] + '/' + period[:4] if 'Q' in period else 'Năm ' + period})"
-        values: list[Any] = []
-        for extra in col_keys:
-            key = CellKey(table.measure, level, code, period, row_dims + extra)
-            cell = by_key.get(key)
-            values.append(_xlsx_value(cell))
+        label += f" ({period_words(period)})"
+        values = [_xlsx_value(shown.get(CellKey(table.measure, level, code, period, row_dims + extra)))
+                  for extra in col_keys]
         ws.append([n, label, unit, *values])
     ws.append([])
     ws.append([FOOTNOTE["vi"]])
@@ -251,6 +366,33 @@ def _row_dims(table: TableDef, key: CellKey) -> tuple[tuple[str, str], ...]:
     first = table.dimensions[0].variable
     code = key.dim(first)
     return () if code == TOTAL else ((first, code),)
+
+
+def zero_total(by_key, key: CellKey) -> bool:
+    """True when a published total that ``key`` is part of is 0: then ``key`` is 0 too, and is shown as 0
+    rather than x (issue 16). Reveals nothing: a published zero total says every part of it is zero
+    (every category of a breakdown counts a part of its total's persons, events or money)."""
+    parents = [key.without(var) for var, _ in key.dims] + ([key.__class__(key.measure, key.geo_level, key.geo_code,
+                                                                          key.period)] if key.dims else [])
+    for parent in parents:
+        c = by_key.get(parent)
+        if c is not None and c.status == PUBLISHED and c.value == 0:
+            return True
+    return False
+
+
+def shown_cells(release: Release) -> dict[CellKey, ReleaseCell]:
+    """The release's cells as every format shows them: a withheld cell whose published total is 0 is a
+    published 0 (issue 16: a row whose total is 0 shows 0, not x; its value is known exactly anyway).
+    The same in the screens, PDF, XLSX, CSV, JSON, SDMX, DHIS2 and ADX, so no two formats disagree: DHIS2
+    and ADX keep their rule (a withheld cell is absent, a published one present, 0 included)."""
+    by_key = release._by_key()
+    out: dict[CellKey, ReleaseCell] = {}
+    for key, cell in by_key.items():
+        if cell.status != PUBLISHED and zero_total(by_key, key):
+            cell = dataclasses.replace(cell, status=PUBLISHED, value=0)
+        out[key] = cell
+    return out
 
 
 def _xlsx_value(cell: ReleaseCell | None) -> int | str | None:
@@ -284,7 +426,7 @@ def to_dhis2(release: Release, kind: str = "quarter") -> bytes:
     type), published cells only: DHIS2 has no "suppressed" flag and a 0 would be false data, so a
     suppressed cell is left out (§2.9, T12, T19). Values are strings, and there are no comments."""
     values = []
-    for cell in release.cells:
+    for cell in shown_cells(release).values():
         if cell.status != PUBLISHED or period_type(cell.key.period) != kind:
             continue
         values.append({
@@ -296,7 +438,7 @@ def to_dhis2(release: Release, kind: str = "quarter") -> bytes:
         })
     values.sort(key=lambda v: (v["period"], v["orgUnit"], v["dataElement"], v["categoryOptionCombo"]))
     payload = {"dataSet": DATASET_QUARTERLY if kind == "quarter" else DATASET_YEARLY,
-               "completeDate": release.created_at.strftime("%Y-%m-%d"), "dataValues": values}
+               "completeDate": vn_time(release.created_at).strftime("%Y-%m-%d"), "dataValues": values}
     return _dump(payload)
 
 
@@ -319,9 +461,9 @@ def adx_period(period: str) -> str:
 
 def to_adx(release: Release) -> bytes:
     ET.register_namespace("", ADX_NS)
-    root = ET.Element(f"{{{ADX_NS}}}adx", {"exported": release.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    root = ET.Element(f"{{{ADX_NS}}}adx", {"exported": vn_time(release.created_at).isoformat(timespec="seconds")})
     groups: dict[tuple[str, str, str], list[ReleaseCell]] = defaultdict(list)
-    for cell in release.cells:
+    for cell in shown_cells(release).values():
         if cell.status != PUBLISHED:
             continue  # suppressed cells are absent (T19)
         dataset = DATASET_QUARTERLY if period_type(cell.key.period) == "quarter" else DATASET_YEARLY
@@ -350,7 +492,7 @@ def to_sdmx_csv(release: Release) -> bytes:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["STRUCTURE", "STRUCTURE_ID", "ACTION", "REF_AREA", "TIME_PERIOD", "MEASURE",
                      *[d.upper() for d in dims], "OBS_VALUE", "OBS_STATUS", "CONF_STATUS", "UNIT_MULT"])
-    for cell in release.cells:
+    for cell in shown_cells(release).values():
         published = cell.status == PUBLISHED
         year, quarter = parse_period(cell.key.period)
         writer.writerow(["dataflow", SDMX_STRUCTURE, "I", org_unit(cell.key.geo_level, cell.key.geo_code),

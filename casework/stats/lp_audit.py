@@ -88,6 +88,8 @@ class Auditor:
     _regions: dict = field(default_factory=dict, repr=False)
     _static: list = field(default_factory=list, repr=False)
     _points: dict = field(default_factory=dict, repr=False)  # feasible tables found, by component
+    # Cap above the true values of the spreading programs (``witnessed``); 0 switches them off.
+    spread: float = 0.0
 
     def __post_init__(self) -> None:
         self._static = [self._static_bounds(var) for var in self.model.vars]
@@ -171,9 +173,17 @@ class Auditor:
         model, rows_of = self.model, self.model.rows_of
         n_eq = len(model.eq_rows)
 
+        pinned, static, suppressed = dict(state.pinned), self._static, state.suppressed
+
         def unknown(w: int) -> bool:
-            low, high = self.bounds(w, state)
-            return high - low > 0
+            # ``bounds`` inlined (called millions of times in a year-end release): a pinned cell is known,
+            # a ledger or context cell has its static bounds, a target is unknown when it is withheld.
+            if w in pinned:
+                return False
+            known = static[w]
+            if known is not None:
+                return known[1] - known[0] > 0
+            return w in suppressed
 
         region, todo = {v}, [v]
         while todo:
@@ -229,9 +239,8 @@ class Auditor:
 
     # --- bounds ---------------------------------------------------------------------------------------
 
-    def minimise(self, form: Mapping[int, float], state: State, integer: bool) -> float:
-        """The attacker's minimum of ``Σ form[v]·y_v``: constants for known cells plus one program per
-        component of unknown cells."""
+    def _split(self, form: Mapping[int, float], state: State) -> tuple[float, dict[tuple[int, ...], dict[int, float]]]:
+        """The known cells' constant part of ``Σ form[v]·y_v`` and the rest of the form per component."""
         total = 0.0
         by_comp: dict[tuple[int, ...], dict[int, float]] = {}
         for v, a in form.items():
@@ -242,8 +251,115 @@ class Auditor:
                 by_comp.setdefault(known[1], {})[v] = a
             else:
                 total += a * known[1]
+        return total, by_comp
+
+    def minimise(self, form: Mapping[int, float], state: State, integer: bool) -> float:
+        """The attacker's minimum of ``Σ form[v]·y_v``: constants for known cells plus one program per
+        component of unknown cells."""
+        total, by_comp = self._split(form, state)
         for comp, objective in sorted(by_comp.items()):
             total += self._solve(comp, objective, state, integer)
+        return total
+
+    def witnessed(self, req: Requirement, state: State, integer: bool) -> bool:
+        """Whether tables already known to be feasible show that ``req`` is met, without a new program.
+
+        Every table the attacker's programs reached in this component is feasible, and so is the true
+        one; the attacker's interval contains the values they give the cell, so when those values alone
+        are wide enough (and reach 0 where existence must stay hidden), the exact bounds are too. For the
+        integer attacker only integral tables count. A check that this cannot decide is solved exactly.
+        With ``spread`` set, a component met for the first time is given two tables that move many of
+        its cells at once (two programs for a component instead of two for each of its cells).
+        An insider's pins count when they are the true values (the true table stays feasible).
+        """
+        if not self._truthful(state):
+            return False
+        comp = self.component(req.var, state)
+        if not comp:
+            return False
+        col = self._position(comp)[req.var]
+        values = self._witness_values(comp, state, col, integer)
+        if values is not None and deficit(req, float(values.min()), float(values.max())) <= TOL:
+            return True
+        if not self.spread or not self._spread(comp, state):
+            return False
+        values = self._witness_values(comp, state, col, integer)
+        return values is not None and deficit(req, float(values.min()), float(values.max())) <= TOL
+
+    def _truthful(self, state: State) -> bool:
+        return all(self.model.vars[v].value == value for v, value in state.pinned)
+
+    def _keep(self, comp: tuple[int, ...], state: State, point: np.ndarray | None, integral: bool) -> None:
+        if point is None or not np.all(np.isfinite(point)) or not self._truthful(state):
+            return
+        self._points_of(comp if not state.pinned else (comp, state.pinned), len(comp)).add(point, integral)
+
+    def _spread(self, comp: tuple[int, ...], state: State) -> bool:
+        """Two programs over the whole component: the least and the largest total of its counted cells
+        (each capped at its true value plus ``spread``, which keeps the second bounded and its optimum
+        inside the attacker's feasible set). Their optima are feasible tables where many cells sit away
+        from their true values at once. Returns whether anything new was found."""
+        key = ("spread", comp, state.pinned)
+        if key in self._cache or len(comp) < 3:
+            return False
+        self._cache[key] = True
+        truth = np.array([np.nan if self.model.vars[u].value is None else self.model.vars[u].value for u in comp])
+        counted = ~np.isnan(truth) & np.array([self.model.vars[u].integer for u in comp])
+        if not counted.any():
+            return False
+        eq, ub, lows, highs, scales, _, matrices = self._system_of(comp, state)
+        if not eq and not ub:
+            return False
+        ints = np.array([1 if self.model.vars[u].integer else 0 for u in comp])
+        capped = highs.copy()
+        capped[counted] = np.minimum(highs[counted], np.floor(truth[counted] + self.spread))
+        found = False
+        for sign, upper in ((1.0, highs), (-1.0, capped)):
+            c = np.where(counted, sign, 0.0)
+            self.solves += 1
+            try:
+                _, integral, point = _program(c, eq, ub, lows, upper, ints, len(comp), False, matrices)
+            except AuditError:
+                continue
+            if point is not None:
+                self._keep(comp, state, point * scales, integral)
+                found = True
+        return found
+
+    def _witness_values(self, comp: tuple[int, ...], state: State, col: int, integer: bool) -> np.ndarray | None:
+        parts = []
+        points = self._points.get(comp if not state.pinned else (comp, state.pinned))
+        if points is not None and points.count:
+            column = points.array()[:, col]
+            parts.append(column[points.integral()] if integer else column)
+        truth = self._truth(comp)
+        if truth is not None:
+            parts.append(truth[col:col + 1])
+        values = np.concatenate(parts) if parts else None
+        return values if values is not None and values.size else None
+
+    def minimum_at_most(self, form: Mapping[int, float], state: State, integer: bool) -> float | None:
+        """An upper bound on the attacker's minimum of a linear form from feasible tables already found
+        (components are independent, so each one's best table counts), or None when a component has none."""
+        if state.pinned:
+            return None
+        total, by_comp = self._split(form, state)
+        for comp, objective in by_comp.items():
+            pos = self._position(comp)
+            rows = []
+            points = self._points.get(comp)
+            if points is not None and points.count:
+                found = points.array()[points.integral()] if integer else points.array()
+                if len(found):
+                    rows.append(found)
+            truth = self._truth(comp)
+            if truth is not None:
+                rows.append(truth[None, :])
+            if not rows:
+                return None
+            stacked = np.concatenate(rows)
+            cols = [pos[v] for v in objective]
+            total += float((stacked[:, cols] @ np.array([objective[v] for v in objective])).min())
         return total
 
     def interval(self, v: int, state: State, integer: bool) -> tuple[float, float]:
@@ -257,14 +373,15 @@ class Auditor:
         if key not in self._cache:
             self._cache[key] = self._solve_uncached(comp, objective, state, False)
             point = self._cache[key][2]
-            if point is not None and not state.pinned and np.all(np.isfinite(point)):
-                self._points.setdefault(comp, []).append((point, self._cache[key][1]))
+            self._keep(comp, state, point, self._cache[key][1])
         value, integral, _ = self._cache[key]
         if not integer or integral:
             return value
         key = (*key, "integer")
         if key not in self._cache:
             self._cache[key] = self._solve_uncached(comp, objective, state, True)
+            point = self._cache[key][2]
+            self._keep(comp, state, point, True)  # an integer program's optimum is integral
         return self._cache[key][0]
 
     def optimum(self, v: int, sense: float, state: State) -> tuple[tuple[int, ...], np.ndarray | None, bool]:
@@ -277,13 +394,15 @@ class Auditor:
         _, integral, point = self._cache[(comp, ((v, sense),), state.pinned)]
         return comp, point, integral
 
-    def insider_cannot_pin(self, i: int, j: int, value: float, state: State, integer: bool) -> bool:
+    def insider_cannot_pin(self, i: int, j: int, value: float, state: State, integer: bool,
+                           solve: bool = True) -> bool:
         """A sufficient test that an insider who knows ``y_j`` cannot pin ``y_i``, without a new program.
 
         The true table and every table the attacker's programs reached in this component are feasible,
         so every mixture of them is. If one of them, or a mixture of two, leaves ``y_j`` at its true
         value and moves ``y_i``, then ``y_i`` is not pinned. For the integer attacker only unmixed,
-        integral tables count."""
+        integral tables count. With ``solve`` false, only tables already found are used; otherwise the
+        relaxation's optima of ``y_i`` are found first."""
         comp = self.component(i, state)
         if not comp or j not in comp:
             return False
@@ -291,15 +410,19 @@ class Auditor:
             # One relation over unbounded unknown cells (a province's communes): knowing j leaves i
             # free exactly when a third unknown cell shares the relation.
             return len(comp) > 2
-        self.optimum(i, 1.0, state)
-        self.optimum(i, -1.0, state)
-        points = self._points.get(comp, [])
+        if solve:
+            self.optimum(i, 1.0, state)
+            self.optimum(i, -1.0, state)
+        points = self._points.get(comp)
         x = self._truth(comp)
-        if not points or x is None:
+        if points is None or not points.count or x is None:
             return False
-        pi, pj = comp.index(i), comp.index(j)
-        moves = np.array([(p[pj] - x[pj], p[pi] - x[pi], integral) for p, integral in points])
-        dj, di, integral = moves[:, 0], moves[:, 1], moves[:, 2].astype(bool)
+        pos = self._position(comp)
+        pi, pj = pos[i], pos[j]
+        # Two columns of the points found, not a rebuilt list of every point (issue 16: this was
+        # 30 s of a sparse release's own Python time).
+        found = points.array()
+        dj, di, integral = found[:, pj] - x[pj], found[:, pi] - x[pi], points.integral()
         still = np.abs(dj) < TOL
         moved = np.abs(di) > TOL
         if np.any(still & moved & (integral | (not integer))):
@@ -313,6 +436,18 @@ class Auditor:
         # unless y_i follows y_j in proportion in every such pair.
         ratios_up, ratios_down = di[up] / dj[up], di[down] / dj[down]
         return bool(np.ptp(np.concatenate([ratios_up, ratios_down])) > TOL)
+
+    def _points_of(self, key: tuple, n: int) -> _Points:
+        points = self._points.get(key)
+        if points is None:
+            points = self._points[key] = _Points(n)
+        return points
+
+    def _position(self, comp: tuple[int, ...]) -> dict[int, int]:
+        key = ("position", comp)
+        if key not in self._cache:
+            self._cache[key] = {v: n for n, v in enumerate(comp)}
+        return self._cache[key]
 
     def _truth(self, comp: tuple[int, ...]) -> np.ndarray | None:
         key = ("truth", comp)
@@ -350,13 +485,23 @@ class Auditor:
         scales = np.array([self.model.vars[v].scale for v in comp])
         return eq, ub, np.array(lows) / scales, np.array(highs) / scales, scales
 
+    def _system_of(self, comp: tuple[int, ...], state: State) -> tuple:
+        key = ("system", comp, state.pinned)
+        if key not in self._cache:
+            eq, ub, lows, highs, scales = self._system(comp, state)
+            matrices = (_matrix(eq, len(comp)) if eq else (None, None), _matrix(ub, len(comp)) if ub else (None, None))
+            self._cache[key] = (eq, ub, lows, highs, scales, {v: i for i, v in enumerate(comp)}, matrices)
+        return self._cache[key]
+
     def _solve_uncached(self, comp: tuple[int, ...], objective: dict[int, float], state: State,
                         integer: bool) -> tuple[float, bool, np.ndarray | None]:
         """The minimum, whether it holds for the integer attacker too, and a point where it is reached."""
-        eq, ub, lows, highs, scales = self._system(comp, state)
+        # A component's system, like its bounds, depends on the component and the pins alone (every known
+        # value is the true one): built once and shared by every cell of the component (issue 16).
+        eq, ub, lows, highs, scales, pos, matrices = self._system_of(comp, state)
         c = np.zeros(len(comp))
         for v, a in objective.items():
-            c[comp.index(v)] = a * self.model.vars[v].scale
+            c[pos[v]] = a * self.model.vars[v].scale
         if not eq and not ub:
             return float(sum(ci * (lo if ci > 0 else hi)
                              for ci, lo, hi in zip(c, lows, highs, strict=True) if ci)), True, None
@@ -366,8 +511,34 @@ class Auditor:
                 return fast[0], True, fast[1] * scales
         self.solves += 1
         ints = np.array([1 if self.model.vars[v].integer else 0 for v in comp])
-        value, integral, point = _program(c, eq, ub, lows, highs, ints, len(comp), integer)
+        value, integral, point = _program(c, eq, ub, lows, highs, ints, len(comp), integer, matrices)
         return value, integral, None if point is None else point * scales
+
+
+class _Points:
+    """Feasible tables of one component found by the attacker's programs (in the cells' own units), with
+    whether each is integral: kept as one growing array so that a column is read without rebuilding."""
+
+    __slots__ = ("_data", "_flags", "count")
+
+    def __init__(self, n: int) -> None:
+        self._data = np.empty((4, n))
+        self._flags = np.empty(4, dtype=bool)
+        self.count = 0
+
+    def add(self, point: np.ndarray, integral: bool) -> None:
+        if self.count == len(self._flags):
+            self._data = np.concatenate([self._data, np.empty_like(self._data)])
+            self._flags = np.concatenate([self._flags, np.empty_like(self._flags)])
+        self._data[self.count] = point
+        self._flags[self.count] = integral
+        self.count += 1
+
+    def array(self) -> np.ndarray:
+        return self._data[:self.count]
+
+    def integral(self) -> np.ndarray:
+        return self._flags[:self.count]
 
 
 def _single_row(c: np.ndarray, row: tuple[dict[int, float], float], lows: np.ndarray,
@@ -414,9 +585,10 @@ def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[np.ndar
 
 
 def _program(c: np.ndarray, eq: list, ub: list, lows: np.ndarray, highs: np.ndarray, ints: np.ndarray,
-             n: int, integer: bool) -> tuple[float, bool, np.ndarray | None]:
-    a_eq, b_eq = _matrix(eq, n) if eq else (None, None)
-    a_ub, b_ub = _matrix(ub, n) if ub else (None, None)
+             n: int, integer: bool, matrices: tuple | None = None) -> tuple[float, bool, np.ndarray | None]:
+    if matrices is None:
+        matrices = (_matrix(eq, n) if eq else (None, None), _matrix(ub, n) if ub else (None, None))
+    (a_eq, b_eq), (a_ub, b_ub) = matrices
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq,
                   bounds=list(zip(lows, [None if h == INF else h for h in highs], strict=True)), method="highs")
     if res.status == 3:

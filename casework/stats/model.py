@@ -84,9 +84,19 @@ class Model:
     ub_rows: list[tuple[tuple[int, ...], tuple[float, ...], float]] = field(default_factory=list)
     rows_of: list[list[int]] = field(default_factory=list)  # row ids: eq rows first, then ub rows
     twins: dict[int, tuple[int, ...]] = field(default_factory=dict)
-    multi_valued: dict[str, bool] = field(default_factory=dict)
+    multi_valued: dict[tuple[str, str], bool] = field(default_factory=dict)  # (measure, variable)
     sensitive: dict[str, bool] = field(default_factory=dict)
+    # Cells left out of the system: every cell of a unit (a province or commune) with no record and no
+    # published non-zero or withheld cell in the year, for a family of linked measures. They are
+    # published zeros, known to everyone, and need no protection (issue 16): (measure, level, code).
+    idle: frozenset[tuple[str, str, str]] = frozenset()
+    idle_targets: list[tuple[CellKey, LedgerEntry | None]] = field(default_factory=list)
     _seen_rows: set = field(default_factory=set, repr=False)
+
+    def multi(self, measure: str, variable: str) -> bool:
+        """Whether one unit of ``measure`` may fall in several categories of ``variable`` (§2.2); a
+        referral has one service although a person may have several (``TableDef.single_valued``)."""
+        return self.multi_valued.get((measure, variable), False)
 
     def add_var(self, var: Var) -> int:
         if var.key in self.index:
@@ -127,22 +137,80 @@ class Model:
         return vs, cs, "<=", rhs
 
 
+def families(tables: Iterable[TableDef]) -> dict[str, str]:
+    """Each measure's family: measures tied by a shared pattern, by events of their persons, or by the
+    persons they leave out, are one family (named by its smallest measure)."""
+    parent: dict[str, str] = {}
+
+    def find(m: str) -> str:
+        parent.setdefault(m, m)
+        while parent[m] != m:
+            m = parent[m]
+        return m
+
+    for t in tables:
+        find(t.measure)
+        for other in (t.pattern_of, t.events_of, t.source):
+            if other:
+                a, b = sorted((find(t.measure), find(other)))
+                parent[b] = a
+    return {m: find(m) for m in list(parent)}
+
+
+def idle_units(tables: Iterable[TableDef], counted: Counted,
+               ledger: Mapping[CellKey, LedgerEntry]) -> frozenset[tuple[str, str, str]]:
+    """(measure, level, code) of every province or commune where a family of measures has no record this
+    year and no cell of an earlier release that is withheld or non-zero: all its cells are zeros that
+    everyone can see, and a zero cell needs no protection (§2.4 P1 starts at 1). Leaving them out of
+    the attacker's system changes no bound: in every relation they are the constant 0."""
+    family = families(tables)
+    seen: set[tuple[str, str, str]] = set()
+    busy: set[tuple[str, str, str]] = set()
+    for cell in (*counted.cells.values(), *counted.context.values()):
+        key = cell.key
+        if key.geo_level == "national" or key.measure not in family:
+            continue
+        unit = (family[key.measure], key.geo_level, key.geo_code)
+        seen.add(unit)
+        if cell.value:
+            busy.add(unit)
+    for key, entry in ledger.items():
+        if key.measure in family:
+            unit = (family[key.measure], key.geo_level, key.geo_code)
+            if entry.status != "published" or entry.value:
+                busy.add(unit)
+    quiet = seen - busy
+    return frozenset((m, level, code) for m, f in family.items() for f2, level, code in quiet if f2 == f)
+
+
 def build_model(tables: Iterable[TableDef], counted: Counted, ledger: Mapping[CellKey, LedgerEntry],
-                geography: Geography) -> Model:
+                geography: Geography, skip_idle: bool = True) -> Model:
     tables = list(tables)
     kinds = {t.measure: t.kind for t in tables}
     lists: dict[str, CategoryList] = {d.variable: d for t in tables for d in t.dimensions}
-    model = Model(multi_valued={v: cl.multi_valued for v, cl in lists.items()},
-                  sensitive={v: cl.sensitive for v, cl in lists.items()})
+    model = Model(multi_valued={(t.measure, d.variable): t.multi_valued(d.variable)
+                                for t in tables for d in t.dimensions},
+                  sensitive={v: cl.sensitive for v, cl in lists.items()},
+                  idle=idle_units(tables, counted, ledger) if skip_idle else frozenset())
+
+    def idle(key: CellKey) -> bool:
+        return (key.measure, key.geo_level, key.geo_code) in model.idle
+
     for cell in sorted(counted.cells.values(), key=lambda c: c.key.sort_key()):
+        if idle(cell.key):
+            if not cell.key.hidden:
+                model.idle_targets.append((cell.key, ledger.get(cell.key)))
+            continue
         _add_counted(model, cell, TARGET, kinds, ledger)
     for cell in sorted(counted.context.values(), key=lambda c: c.key.sort_key()):
-        _add_counted(model, cell, CONTEXT, kinds, ledger)
+        if not idle(cell.key):
+            _add_counted(model, cell, CONTEXT, kinds, ledger)
     for key in sorted(ledger, key=CellKey.sort_key):
-        if key not in model.index and key.measure in kinds:
+        if key not in model.index and key.measure in kinds and not idle(key):
             model.add_var(Var(key, CONTEXT, kinds[key.measure], None, ledger=ledger[key]))
     _add_complements(model)
     _add_relations(model, geography, lists)
+    _add_inequalities(model, tables, lists)
     _add_twins(model, tables)
     return model
 
@@ -161,7 +229,7 @@ def _add_complements(model: Model) -> None:
     for v in range(len(model.vars)):
         var = model.vars[v]
         for variable, code in var.key.dims:
-            if not model.multi_valued.get(variable) or code.startswith(COMPLEMENT):
+            if not model.multi(var.key.measure, variable) or code.startswith(COMPLEMENT):
                 continue
             if _complement_key(var.key, variable) in model.index:
                 continue  # counted directly, with the persons behind it (events)
@@ -193,7 +261,7 @@ def _add_relations(model: Model, geography: Geography, lists: Mapping[str, Categ
             if code.startswith(COMPLEMENT):
                 continue
             parent = _hidden(model, key.without(variable), kind)
-            if model.multi_valued.get(variable):
+            if model.multi(key.measure, variable):
                 model.add_eq([(parent, 1.0), (v, -1.0), (_hidden(model, _complement_key(key, variable), kind), -1.0)])
             else:
                 groups[(key.without(variable), variable)].append(v)
@@ -204,6 +272,53 @@ def _add_relations(model: Model, geography: Geography, lists: Mapping[str, Categ
         model.add_eq([(model.index[parent_key], 1.0)] + [(c, -1.0) for c in children])
 
 
+def _add_inequalities(model: Model, tables: list[TableDef], lists: Mapping[str, CategoryList]) -> None:
+    """The structural facts that are inequalities, derived from the table declarations (issue 16):
+
+    - a multi-valued breakdown of persons adds up to at least its total: everyone counted has at least
+      one category (a referred person was referred to some service, a funded one reached a stage);
+      each category is at most the total already, through its hidden complement;
+    - a table of persons never exceeds the table of events it counts (``TableDef.events_of``), cell by
+      cell: every referred person has at least one referral in her cell.
+
+    A relation enters only where it holds for the true counts: where the data break it (a survivor
+    recorded with no form of violence; a woman first referred in one province and counted there with a
+    service she was referred to in another) a reader who assumes it assumes something false, and the
+    engine cannot model a false belief as a constraint the truth must satisfy. Everywhere else the
+    attacker is granted the fact, so the audit is at least as strong as a reader of the documentation.
+    """
+    kinds = {t.measure: t.kind for t in tables}
+    groups: dict[tuple[CellKey, str], list[int]] = defaultdict(list)
+    for v, var in enumerate(model.vars):
+        if kinds.get(var.key.measure) != "persons":
+            continue
+        for variable, code in var.key.dims:
+            if not code.startswith(COMPLEMENT) and model.multi(var.key.measure, variable):
+                groups[(var.key.without(variable), variable)].append(v)
+    for (parent_key, variable), _ in sorted(groups.items(), key=lambda g: (g[0][0].sort_key(), g[0][1])):
+        parent = model.index.get(parent_key)
+        children = [model.index.get(parent_key.with_dim(variable, c)) for c in lists[variable].codes()]
+        if parent is None or any(c is None for c in children):
+            continue
+        values = [model.vars[u].value for u in (parent, *children)]
+        if any(x is None for x in values) or sum(values[1:]) < values[0]:  # type: ignore[arg-type]
+            continue
+        model.add_ub([(parent, 1.0)] + [(c, -1.0) for c in children], 0.0)  # type: ignore[misc]
+    for table in sorted({t.measure: t for t in tables if t.events_of}.values(), key=lambda t: t.measure):
+        for v in range(len(model.vars)):
+            var = model.vars[v]
+            if var.key.measure != table.measure:
+                continue
+            person = model.index.get(CellKey(table.events_of, var.key.geo_level, var.key.geo_code,  # type: ignore[arg-type]
+                                             var.key.period, var.key.dims))
+            if person is None:
+                continue
+            p, e = model.vars[person].value, var.value
+            if p is None or e is None or p > e:
+                continue
+            model.add_ub([(person, 1.0), (v, -1.0)], 0.0)
+
+
 def _geo_relation(model: Model, key: CellKey, kind: str, geography: Geography) -> None:
     if key.geo_level == "national":
         child_keys = [key.at("province", p) for p in geography.province_codes]
@@ -211,6 +326,7 @@ def _geo_relation(model: Model, key: CellKey, kind: str, geography: Geography) -
         child_keys = [key.at("commune", c) for c in geography.communes_by_province.get(key.geo_code, ())]
     else:
         return
+    child_keys = [k for k in child_keys if (k.measure, k.geo_level, k.geo_code) not in model.idle]  # zeros
     # A relation holds only over the complete set of children; if no child was ever tabulated the
     # relation tells the attacker nothing and is left out.
     if not any(k in model.index for k in child_keys):

@@ -79,3 +79,67 @@ class StatFile(db.Model):
     content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
     release: Mapped[StatRelease] = relationship(back_populates="files")
+
+
+class StatPreview(db.Model):
+    """A release computed in the background and shown before it is published (issue 16).
+
+    The state lives here, not in a worker's memory, so any web process can show the progress and the
+    result: ``running`` (with ``progress`` 0–100), then ``done`` (``cells`` and the rendered files) or
+    ``failed``. A preview is never a release: publishing copies it into the ledger, once, and only if
+    the ledger of its year is still the one it was computed against (``ledger``).
+    """
+
+    __tablename__ = "stat_preview"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), nullable=False, index=True)
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default="running")
+    progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_by_id: Mapped[str | None] = mapped_column(String(22), ForeignKey("user.id"), nullable=True)
+    # Who runs it: "thread" (the web process that accepted it) or "worker" (``flask stats worker``);
+    # a worker claims a row by setting ``claimed_at``.
+    runner: Mapped[str] = mapped_column(String(10), nullable=False, default="thread")
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ledger: Mapped[str | None] = mapped_column(String(400), nullable=True)  # the year's release ids it saw
+    release_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    method: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    parameters: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
+    manifest: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
+    snapshot_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    cells: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list, as StatCell rows
+    error: Mapped[str | None] = mapped_column(String(400), nullable=True)  # a plain sentence, no data
+    release_id: Mapped[str | None] = mapped_column(String(16), ForeignKey("stat_release.id", ondelete="SET NULL"),
+                                                   nullable=True)
+
+    files: Mapped[list[StatPreviewFile]] = relationship(back_populates="preview", cascade="all, delete-orphan",
+                                                        lazy="raise")
+
+
+class StatPreviewFile(db.Model):
+    """A preview rendered in one format: the bytes its release will carry if it is published."""
+
+    __tablename__ = "stat_preview_file"
+
+    preview_id: Mapped[str] = mapped_column(String(32), ForeignKey("stat_preview.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    format: Mapped[str] = mapped_column(String(16), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+    preview: Mapped[StatPreview] = relationship(back_populates="files")
+
+
+class PilotCommune(db.Model):
+    """A commune of the pilot (Plan 96), set by a national coordinator: every table can be read for the
+    pilot communes only."""
+
+    __tablename__ = "stat_pilot_commune"
+
+    commune_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2), nullable=False, index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    added_by_id: Mapped[str | None] = mapped_column(String(22), ForeignKey("user.id"), nullable=True)

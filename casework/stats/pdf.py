@@ -25,8 +25,9 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTempl
 from casework.cases.pdf import FONT, register_fonts
 from casework.stats.catalogue import TableDef
 from casework.stats.cells import NATIONAL_CODE, CellKey, period_type
+from casework.stats.formats import PLAN96_ORDER, shown_cells, zero_total
 from casework.stats.release import CAVEATS, PUBLISHED, Release, ReleaseCell
-from casework.text import format_date, format_number, nfc
+from casework.text import format_datetime, format_number, nfc
 
 PLUM = colors.HexColor("#6b1f5c")
 GREY = colors.HexColor("#55555f")
@@ -113,30 +114,65 @@ def _report(release: Release, series: Mapping[str, Mapping[str, ReleaseCell]]) -
                             creator="Tin Cậy", invariant=1, initialFontName=FONT)
     story: list = [
         _p(title, st["title"]),
-        _p(_("Release %(id)s, made on %(day)s. Method %(method)s; figures below %(k)s persons and the figures "
-             "that would reveal them are withheld and shown as x.", id=release.release_id,
-             day=format_date(release.created_at), method=release.method, k=release.parameters.k), st["small"]),
-        Spacer(1, 4 * mm),
-        _p(_("Summary"), st["h2"]),
+        _p(_("Release %(id)s, made on %(day)s (Vietnam time). Figures of fewer than 10 persons, and the figures "
+             "from which they could be worked out, are withheld and shown as x; activity indicators count "
+             "addresses and packages, not women, and are published in full. Details are in the statistics "
+             "guide.", id=release.release_id, day=format_datetime(release.created_at)), st["small"]),
+        Spacer(1, 3 * mm),
     ]
+    # Plan 96's own indicators first, in the order the steering board reads them: trusted addresses
+    # (new, consolidated, active), hosts trained, support packages, then livelihood; then the protected
+    # tables of persons.
+    story += plan96_block(release, st)
+    for table in plan96_tables(release):
+        block = table_block(release, table, st)
+        if block:
+            story += block
+    story += [_p(_("Persons received and supported (protected figures)"), st["h2"])]
     story += [_p(line, st["base"]) for line in narrative(release)]
     story += [_p(_("Persons received by quarter, whole country"), st["h2"]),
               QuarterChart(series.get(NATIONAL_CODE, {}), release.year)]
+    shown = {t.id for t in plan96_tables(release)}
     for table in release.tables:
+        if table.id in shown:
+            continue
         block = table_block(release, table, st)
         if block:
             story += block
     story.append(_p(_("What these figures mean"), st["h2"]))
     story += [_p("• " + c["vi"], st["base"]) for c in CAVEATS]
     audit = release.manifest.get("audit", {})
-    story += [Spacer(1, 3 * mm), _p(_("Audit: %(cells)s figures, %(withheld)s withheld; checked by %(attacker)s "
-                                       "against every figure of this release and of the year's earlier "
-                                       "releases. Snapshot %(hash)s.", cells=audit.get("cells", 0),
-                                       withheld=audit.get("suppressed", 0), attacker=audit.get("attacker", ""),
-                                       hash=release.manifest.get("snapshot_hash", "")), st["small"])]
+    story += [Spacer(1, 3 * mm), _p(_("Check: of the %(cells)s protected figures, %(withheld)s are withheld (x); "
+                                       "checked against every figure of this release and of the year's earlier "
+                                       "releases. Check code %(hash)s.", cells=audit.get("cells", 0),
+                                       withheld=audit.get("suppressed", 0),
+                                       hash=check_code(release.manifest.get("snapshot_hash", ""))), st["small"])]
+    units = units_line(release.manifest)
+    if units:
+        story.append(_p(units, st["small"]))
     footer = _("Tin Cậy, release %(id)s: anonymised statistics, no personal data", id=release.release_id)
     doc.build(story, canvasmaker=_numbered_canvas(footer))
     return buf.getvalue()
+
+
+def check_code(snapshot_hash: str) -> str:
+    """The release's check code without the name of the hash function (a word for the guide, not the
+    reader): ``sha256:ab12…`` → ``ab12…``."""
+    return snapshot_hash.split(":", 1)[-1]
+
+
+def units_line(manifest: Mapping) -> str | None:
+    """Issue 15: the administrative units of the figures and the date of the map data, in words."""
+    data = manifest.get("geography_data")
+    if not data:
+        return None
+    schemes = {"2025": _("The units since 1 July 2025"), "pre2025": _("The units before 1 July 2025")}
+    scheme = manifest.get("geography_scheme", "")
+    as_of = str(data.get("as_of") or "")
+    day = f"{as_of[8:10]}/{as_of[5:7]}/{as_of[:4]}" if len(as_of) == 10 else as_of
+    return _("Administrative units") + ": " + _("%(scheme)s; %(package)s %(version)s, data of %(as_of)s",
+                                               scheme=schemes.get(scheme, scheme), package=data.get("package", ""),
+                                               version=data.get("version", ""), as_of=day)
 
 
 def narrative(release: Release) -> list[str]:
@@ -159,7 +195,7 @@ def narrative(release: Release) -> list[str]:
                            "too small to publish safely.", period=period_label(release.period)))
         lines.append(_("%(n)s of %(all)s provinces reported persons received or a withheld figure.",
                        n=with_cases, all=len(provinces)))
-    withheld = sum(1 for c in release.cells if c.status != PUBLISHED)
+    withheld = sum(1 for c in shown_cells(release).values() if c.status != PUBLISHED)
     lines.append(_("%(withheld)s of %(cells)s figures are withheld (x) so that no woman can be recognised; a "
                    "withheld figure may be small, large or zero.", withheld=withheld, cells=len(release.cells)))
     if release.period.endswith("Q4"):
@@ -244,7 +280,9 @@ def table_block(release: Release, table: TableDef, st: dict[str, ParagraphStyle]
         row = [_p(release.geography.name(geo_level, code), st["cell"])]
         for _label, cat in columns:
             key = CellKey(table.measure, geo_level, code, own, ((dim.variable, cat),) if dim and cat else ())
-            row.append(value_text(_cell(release, key)))
+            cell = _cell(release, key)
+            zero = cell is not None and zero_total(release._by_key(), key)  # a row whose total is 0 shows 0
+            row.append(format_number(0) if zero else value_text(cell))
         rows.append(row)
     name_w = 38 * mm
     other_w = min((A4[0] - 36 * mm - name_w) / len(columns), 24 * mm)
@@ -259,3 +297,53 @@ def table_block(release: Release, table: TableDef, st: dict[str, ParagraphStyle]
     ]))
     heading = _p(f"{table.title_vi} ({period_label(own)})", st["h2"])
     return [KeepTogether([heading, t]) if len(rows) < 12 else heading, *([] if len(rows) < 12 else [t])]
+
+
+def plan96_tables(release: Release) -> list[TableDef]:
+    by_id = {t.id: t for t in release.tables}
+    return [by_id[i] for i in PLAN96_ORDER if i in by_id and by_id[i].kind == "activity"]
+
+
+def plan96_block(release: Release, st: dict[str, ParagraphStyle]) -> list:
+    """The first table of the report: each Plan 96 indicator for the whole country in the quarter (and the
+    year at year-end), for every commune and for the pilot communes only."""
+    by_id = {t.id: t for t in release.tables}
+    periods = [release.period] + ([release.year] if release.period.endswith("Q4") else [])
+    header = [_p(_("Indicator"), st["head"])]
+    for p in periods:
+        header += [_p(period_label(p), st["num_head"]), _p(_("pilot communes"), st["num_head"])]
+    rows = [header]
+    for table_id in PLAN96_ORDER:
+        t = by_id.get(table_id)
+        if t is None or "national" not in t.geo_levels:
+            continue
+        variants: list[tuple[tuple[str, str], ...]] = [()]
+        if t.dimensions and t.dimensions[0].variable == "proposal_stage":
+            variants = [((t.dimensions[0].variable, c.code),) for c in t.dimensions[0].categories]
+        for dims in variants:
+            label = t.title_vi if not dims else f"{t.title_vi.split('(')[0].strip()}: " \
+                f"{t.dimensions[0].category(dims[0][1]).label_vi.lower()}"
+            row = [_p(label, st["cell"])]
+            any_value = False
+            for p in periods:
+                if period_type(p) not in t.periods:
+                    row += ["–", "–"]
+                    continue
+                any_value = True
+                row.append(value_text(_cell(release, CellKey(t.measure, "national", NATIONAL_CODE, p, dims))))
+                pilot = _cell(release, CellKey(t.measure, "national", NATIONAL_CODE, p, (("scope", "PILOT"),)))
+                row.append(value_text(pilot) if pilot is not None else "–")
+            if any_value:
+                rows.append(row)
+    if len(rows) == 1:
+        return []
+    widths = [70 * mm] + [(A4[0] - 36 * mm - 70 * mm) / (2 * len(periods))] * (2 * len(periods))
+    t = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    t.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), FONT, 8), ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, PLUM),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f7f7f9")]),
+        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]))
+    return [_p(_("Plan 96 indicators, whole country"), st["h2"]), t, Spacer(1, 2 * mm)]

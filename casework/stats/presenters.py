@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from casework.stats.catalogue import CategoryList, TableDef
 from casework.stats.cells import NATIONAL_CODE, CellKey, Geography, period_type
+from casework.stats.formats import zero_total
 from casework.stats.release import PUBLISHED, ReleaseCell
 from casework.text import format_number
 
@@ -46,9 +47,13 @@ class Shown:
     withheld: bool
 
 
-def shown(cell: ReleaseCell | None) -> Shown:
+def shown(cell: ReleaseCell | None, zero: bool = False) -> Shown:
+    """``zero``: a published total this cell is part of is 0, so the cell is 0 too (issue 16: a row whose
+    total is 0 shows 0, not x)."""
     if cell is None:
         return Shown("–", False)
+    if zero:
+        return Shown(format_number(0), False)
     if cell.status != PUBLISHED or cell.value is None:
         return Shown(MARK, True)
     return Shown(format_number(cell.value), False)
@@ -114,7 +119,8 @@ def _grid(table: TableDef, cells: Mapping[CellKey, ReleaseCell], own: str, geogr
             values = []
             for code2 in (*second.codes(), None):
                 dims = tuple(d for d in ((first.variable, code), (second.variable, code2)) if d[1] is not None)
-                values.append(shown(cells.get(CellKey(table.measure, "national", NATIONAL_CODE, own, dims))))
+                key = CellKey(table.measure, "national", NATIONAL_CODE, own, dims)
+                values.append(shown(cells.get(key), zero_total(cells, key)))
             rows.append((label(first, code) if code else _("Total"), values))
         names = [(d.label_vi if is_vietnamese() else d.label_en) for d in (first, second)]
         corner = " \\ ".join(names)
@@ -124,8 +130,8 @@ def _grid(table: TableDef, cells: Mapping[CellKey, ReleaseCell], own: str, geogr
     columns = [label(dim, c) if dim and c else _("Total") for c in codes]
     rows = []
     for level, code in _places(table, geography, province):
-        values = [shown(cells.get(CellKey(table.measure, level, code, own, ((dim.variable, c),) if dim and c else ())))
-                  for c in codes]
+        keys = [CellKey(table.measure, level, code, own, ((dim.variable, c),) if dim and c else ()) for c in codes]
+        values = [shown(cells.get(k), zero_total(cells, k)) for k in keys]
         rows.append((geography.name(level, code), values))
     return Grid(table, title(table), own, _("Place"), columns, rows)
 
@@ -177,3 +183,14 @@ def chart(name: str, points: Mapping[str, ReleaseCell], periods: Sequence[str], 
     summary = "; ".join(f"{period_label(p)}: {b.value or _('not released')}" for p, b in zip(periods, bars,
                                                                                               strict=True))
     return Chart(name, width, height, bars, baseline, summary)
+
+
+def withheld_reason(table: TableDef, withheld: int) -> str:
+    """Why figures of a table will be withheld, in plain words; never which of them are small."""
+    if not withheld:
+        return _("Every figure of this table will be published.")
+    if table.kind == "money":
+        return _("%(n)s amounts will be shown as x: amounts received by fewer than 10 women, or mostly by one "
+                 "woman, and the amounts from which they could be worked out.", n=withheld)
+    return _("%(n)s figures will be shown as x: figures under 10 and the figures from which a small figure "
+             "could be worked out (by subtracting from a total, or from another table or quarter).", n=withheld)

@@ -41,18 +41,32 @@ class Event:
 def reconstruction_checks(model: Model, microcubes: Mapping[tuple[str, str, str, str], Mapping[frozenset[str], int]],
                           geography: Geography, params: Parameters) -> list[FormCheck]:
     out: list[FormCheck] = []
+    # The cells of each place, and the commune totals of each province, indexed once (issue 16: each
+    # group used to scan every cell of the model).
+    by_place: dict[tuple[str, str, str], list[int]] = {}
+    communes_of: dict[tuple[str, str, str], list[int]] = {}
+    for v, var in enumerate(model.vars):
+        key = var.key
+        by_place.setdefault((key.measure, key.geo_level, key.geo_code), []).append(v)
+        if key.geo_level == "commune" and not key.dims:
+            province = geography.province_of.get(key.geo_code)
+            if province is not None:
+                communes_of.setdefault((key.measure, province, key.period), []).append(v)
     for group in sorted(microcubes):
         measure, level, code, period = group
         total = model.index.get(CellKey(measure, level, code, period))
         n = model.vars[total].value if total is not None else None
         if total is None or n is None:
             continue
-        events = _events(model, group, geography, n)
+        near = by_place.get((measure, level, code), [])
+        if period_type(period) == "year" and level == "province":
+            near = near + communes_of.get((measure, code, period), [])
+        events = _events(model, group, geography, n, sorted(near))
         out += _search(model, group, total, n, events, microcubes[group], params)
     return out
 
 
-def _tokens(model: Model, dims: tuple[tuple[str, str], ...]) -> tuple[set[object], set[str], set[str]]:
+def _tokens(model: Model, measure: str, dims: tuple[tuple[str, str], ...]) -> tuple[set[object], set[str], set[str]]:
     attrs: set[object] = set()
     required: set[str] = set()
     forbidden: set[str] = set()
@@ -60,7 +74,7 @@ def _tokens(model: Model, dims: tuple[tuple[str, str], ...]) -> tuple[set[object
         if code.startswith(COMPLEMENT):
             attrs.add((variable, code[1:]))
             forbidden.add(f"{variable}+{code[1:]}")
-        elif model.multi_valued.get(variable):
+        elif model.multi(measure, variable):
             attrs.add((variable, code))
             required.add(f"{variable}+{code}")
         else:
@@ -69,11 +83,14 @@ def _tokens(model: Model, dims: tuple[tuple[str, str], ...]) -> tuple[set[object
     return attrs, required, forbidden
 
 
-def _events(model: Model, group: tuple[str, str, str, str], geography: Geography, n: float) -> list[Event]:
+def _events(model: Model, group: tuple[str, str, str, str], geography: Geography, n: float,
+            near: list[int]) -> list[Event]:
+    """``near``: the cells of the group's place and, for a province's year, its communes' totals."""
     measure, level, code, period = group
     wanted: dict[CellKey, tuple[set[object], set[str]]] = {}
     year = period_type(period) == "year"
-    for var in model.vars:
+    for v in near:
+        var = model.vars[v]
         key = var.key
         if key.measure != measure or var.value is None:
             continue
@@ -91,7 +108,7 @@ def _events(model: Model, group: tuple[str, str, str, str], geography: Geography
         size = model.vars[v].value
         if size is None or size < 1 or size >= n:
             continue  # an empty event proves nothing; one holding everyone adds nothing to a combination
-        attrs, required, forbidden = _tokens(model, key.dims)
+        attrs, required, forbidden = _tokens(model, measure, key.dims)
         events.append(Event(v, size, n - size, frozenset(attrs | extra_attrs), frozenset(required | extra_required),
                             frozenset(forbidden)))
     events.sort(key=lambda e: (e.slack, model.vars[e.var].key.sort_key()))
@@ -104,11 +121,27 @@ def _search(model: Model, group, total: int, n: float, events: list[Event],
     nodes = 0
     limit = n - 1  # the bound Σsize − (m−1)·N = N − Σslack must stay ≥ 1
 
-    def truth(required: frozenset[str], forbidden: frozenset[str]) -> int:
-        return sum(c for pattern, c in cube.items() if required <= pattern and not (forbidden & pattern))
+    # Attribute tokens as bits of one integer: a pattern holds a combination when it has every required
+    # bit and no forbidden one (the same test as on sets, without building a set per node).
+    bits: dict[str, int] = {}
 
-    def visit(start: int, chosen: list[Event], attrs: frozenset, required: frozenset[str],
-              forbidden: frozenset[str], slack: float) -> None:
+    def mask(tokens) -> int:
+        m = 0
+        for token in tokens:
+            if token not in bits:
+                bits[token] = 1 << len(bits)
+            m |= bits[token]
+        return m
+
+    patterns = [(mask(pattern), c) for pattern, c in cube.items()]
+    required_of = [mask(e.required) for e in events]
+    forbidden_of = [mask(e.forbidden) for e in events]
+
+    def truth(required: int, forbidden: int) -> int:
+        return sum(c for pattern, c in patterns if pattern & required == required and not pattern & forbidden)
+
+    def visit(start: int, chosen: list[Event], attrs: frozenset, required: int, forbidden: int,
+              slack: float) -> None:
         nonlocal nodes
         for i in range(start, len(events)):
             e = events[i]
@@ -120,7 +153,7 @@ def _search(model: Model, group, total: int, n: float, events: list[Event],
             if nodes > MAX_NODES:
                 raise ReleaseError(f"the reconstruction search of {group} is too large to complete")
             now = chosen + [e]
-            req, forb, s = required | e.required, forbidden | e.forbidden, slack + e.slack
+            req, forb, s = required | required_of[i], forbidden | forbidden_of[i], slack + e.slack
             # Only a bound below k can hide a true count below k (the count is at least the bound).
             if len(now) >= 2 and n - s < params.k and truth(req, forb) < params.k:
                 form = {x.var: 1.0 for x in now}
@@ -129,5 +162,5 @@ def _search(model: Model, group, total: int, n: float, events: list[Event],
                 found.append(FormCheck(tuple(sorted(form.items())), order))
             visit(i + 1, now, attrs | e.attrs, req, forb, s)
 
-    visit(0, [], frozenset(), frozenset(), frozenset(), 0.0)
+    visit(0, [], frozenset(), 0, 0, 0.0)
     return found

@@ -13,7 +13,7 @@ only in the year-end release, where the audit grants the attacker the size of th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -46,9 +46,9 @@ CAVEATS: tuple[dict[str, str], ...] = (
            "loại này không cộng lại bằng tổng.",
      "en": "A person may suffer several forms of violence or be referred to several services, so these "
            "categories do not add up to the total."},
-    {"vi": "x: số liệu được ẩn để bảo vệ bí mật thông tin người bị bạo lực.",
+    {"vi": "x: số liệu được ẩn để bảo vệ bí mật thông tin của những người được hỗ trợ.",
      "en": "x: figure withheld to protect the confidentiality of survivors."},
-    {"vi": "Số liệu đã công bố không bao giờ được sửa; điều chỉnh (nếu có) chỉ xuất hiện trong số liệu cả năm.",
+    {"vi": "Số liệu đã chốt không bao giờ được sửa; điều chỉnh (nếu có) chỉ xuất hiện trong số liệu cả năm.",
      "en": "Published figures are never revised; corrections, if any, appear only in the annual figures."},
     {"vi": "Số tiền được làm tròn đến 1.000.000 đồng.",
      "en": "Amounts of money are rounded to 1,000,000 VND."},
@@ -141,32 +141,39 @@ class Diagnostics:
 def compute_release(*, release_id: str, period: str, created_at: datetime, tables: Iterable[TableDef],
                     counted: Counted, geography: Geography, parameters: Parameters | None = None,
                     earlier: Sequence[Release] = (), derived: Sequence[PercentSpec | MeanSpec] = (),
-                    diagnostics: Diagnostics | None = None) -> Release:
+                    diagnostics: Diagnostics | None = None,
+                    progress: Callable[[int], None] | None = None) -> Release:
     """Freeze a release for ``period`` from counted cells; raise ReleaseError if it cannot be protected.
 
     ``earlier``: every release already published for the same year (the ledger); their cells enter the
     joint audit, keep their values and keep their suppressions.
+    ``progress``: called with a whole percentage, 0 to 100, never decreasing, as the work goes on (the
+    preview job and the command line show it); 100 only once the release has passed its final audit.
     """
+    report = Progress(progress)
     params = parameters or Parameters()
     tables = tuple(sorted(tables, key=lambda t: t.id))
     _check_inputs(release_id, period, created_at, tables, counted, earlier)
     ledger = ledger_entries(earlier, year_of(period))
     model = build_model(tables, counted, ledger, geography)
+    report(5)
     requirements = suppression.primary_requirements(model, params)
-    auditor = Auditor(model)
+    auditor = Auditor(model, spread=params.pr)
     diag = diagnostics if diagnostics is not None else Diagnostics()
     diag.primary = len(requirements)
 
     state = suppression.initial_state(model, requirements)
     base = suppression.cell_checks(model, requirements)
     fine = reconstruction.reconstruction_checks(model, counted.microcubes, geography, params)
-    state, checks = _audit_and_fix(auditor, state, base, fine, requirements, params, diag)
+    report(10)
+    state, checks = _audit_and_fix(auditor, state, base, fine, requirements, params, diag, report)
 
     cells = _release_cells(model, tables, state)
     derived_values = _derived(model, cells, derived)
     _add_derived_constraints(model, derived_values)
-    auditor = Auditor(model)  # the derived constraints change the system: audit it afresh
-    failing = final_audit(auditor, checks, state)
+    auditor = Auditor(model, spread=params.pr)  # the derived constraints change the system: audit it afresh
+    report(85)
+    failing = final_audit(auditor, checks, state, report.between(85, 99))
     if failing:
         raise ReleaseError(f"{len(failing)} checks fail the final audit; the release is not published")
     diag.linear_programs += auditor.solves
@@ -174,8 +181,28 @@ def compute_release(*, release_id: str, period: str, created_at: datetime, table
     audit = _audit_summary(auditor, base, state, year_of(period), earlier, ledger)
     audit["insider_pairs_beyond_repair"] = diag.insider_unrepairable
     manifest = _manifest(release_id, period, created_at, params, geography, tables, cells, derived_values, audit)
-    return Release(release_id, period, created_at, METHOD, params, geography, tables, tuple(cells),
-                   tuple(derived_values), manifest)
+    out = Release(release_id, period, created_at, METHOD, params, geography, tables, tuple(cells),
+                  tuple(derived_values), manifest)
+    report(100)
+    return out
+
+
+class Progress:
+    """A percentage that only goes up, passed to the caller's callback when it changes."""
+
+    def __init__(self, callback: Callable[[int], None] | None) -> None:
+        self.callback = callback
+        self.value = -1
+
+    def __call__(self, percent: float) -> None:
+        whole = max(0, min(100, int(percent)))
+        if self.callback is not None and whole > self.value:
+            self.value = whole
+            self.callback(whole)
+
+    def between(self, low: float, high: float) -> Callable[[float], None]:
+        """A callback for a fraction (0..1) of the work between two percentages."""
+        return lambda fraction: self(low + (high - low) * max(0.0, min(1.0, fraction)))
 
 
 def _check_inputs(release_id: str, period: str, created_at: datetime, tables: tuple[TableDef, ...],
@@ -191,6 +218,8 @@ def _check_inputs(release_id: str, period: str, created_at: datetime, tables: tu
                  for t in tables if t.pattern_of and t.pattern_of not in persons]
     problems += [f"table {t.id}: source {t.source} is not a person count of this release"
                  for t in tables if t.kind == "excluded" and t.source not in persons]
+    problems += [f"table {t.id}: events_of {t.events_of} is not a person count of this release"
+                 for t in tables if t.events_of and t.events_of not in persons]
     if problems:
         raise CatalogueError("; ".join(problems))
     for other in earlier:
@@ -216,7 +245,7 @@ def ledger_entries(earlier: Sequence[Release], year: str) -> dict[CellKey, Ledge
 
 
 def _audit_and_fix(auditor: Auditor, state: State, base: list, fine: list, requirements: dict,
-                   params: Parameters, diag: Diagnostics) -> tuple[State, list]:
+                   params: Parameters, diag: Diagnostics, report: Progress | None = None) -> tuple[State, list]:
     """§2.5: the fast linear loop, then the insider and reconstruction checks, then the integer audit;
     any failure adds suppressions and the whole audit runs again."""
     integer = False
@@ -224,16 +253,23 @@ def _audit_and_fix(auditor: Auditor, state: State, base: list, fine: list, requi
     def step() -> None:
         diag.steps += 1
 
+    report = report or Progress(None)
     state = suppression.balance(auditor, state, set(requirements), on_step=step)
     unrepairable: list = []
+    low = 15.0
+    report(low)
     while True:
         diag.rounds += 1
+        # Rounds repeat until nothing changes: each takes half of what is left before the final audit
+        # (the linear loop up to 70 %, the integer one after).
+        high = low + ((70.0 if not integer else 84.0) - low) / 2
         insider = suppression.insider_checks(auditor, state, requirements, params.k)
         revision = suppression.revision_checks(auditor, state, requirements)
         unrepairable.clear()
         checks = [*base, *fine, *insider, *revision]
         new = suppression.protect(auditor, checks, state, params, integer, set(requirements), on_step=step,
-                                  unrepairable=unrepairable)
+                                  unrepairable=unrepairable, progress=report.between(low, high))
+        low = high
         diag.insider_checks, diag.reconstruction_checks = len(insider), len(fine)
         if new != state:
             state = new
@@ -244,11 +280,19 @@ def _audit_and_fix(auditor: Auditor, state: State, base: list, fine: list, requi
             flagged = {c.order for c in unrepairable}
             return state, [c for c in checks if c.order not in flagged]
         integer = True
+        low = max(low, 70.0)
 
 
-def final_audit(auditor: Auditor, checks: Sequence, state: State) -> list:
+def final_audit(auditor: Auditor, checks: Sequence, state: State,
+                progress: Callable[[float], None] | None = None) -> list:
     """Every check solved once more on the final pattern, by the integer attacker (§2.5 "final audit")."""
-    return [c for c in checks if c.deficit(auditor, state, FINAL_AUDIT_INTEGER) > TOL]
+    failing = []
+    for i, check in enumerate(checks):
+        if check.deficit(auditor, state, FINAL_AUDIT_INTEGER) > TOL:
+            failing.append(check)
+        if progress is not None and i % 50 == 0:
+            progress(i / max(1, len(checks)))
+    return failing
 
 
 def _tables_of(key: CellKey, tables: tuple[TableDef, ...]) -> tuple[str, ...]:
@@ -275,6 +319,11 @@ def _release_cells(model: Model, tables: tuple[TableDef, ...], state: State) -> 
         else:
             out.append(ReleaseCell(var.key, member, PUBLISHED, _rounded(var.value, table.rounding_base),
                                    table.unit, table.rounding_base))
+    for key, entry in model.idle_targets:
+        # A unit with nothing this year: zeros (an earlier release published the same zeros).
+        table = by_measure[key.measure]
+        base = entry.rounding_base if entry is not None else table.rounding_base
+        out.append(ReleaseCell(key, _tables_of(key, tables), PUBLISHED, 0, table.unit, base))
     out.sort(key=lambda c: c.key.sort_key())
     return out
 
@@ -305,15 +354,14 @@ def _derived(model: Model, cells: list[ReleaseCell], specs: Sequence[PercentSpec
                 den = by_key.get(cell.key.without(spec.variable))
                 unit = "percent"
             else:
-                group = model.twins.get(model.index[cell.key], ())
+                group = model.twins.get(model.index.get(cell.key, -1), ())
                 twins = [model.vars[w].key for w in group if model.vars[w].kind == "persons"]
                 den = by_key.get(twins[0]) if twins else None
                 unit = "vnd"
             if den is None:
                 continue
             value = None
-            num = model.vars[model.index[cell.key]].value
-            den_value = model.vars[model.index[den.key]].value
+            num, den_value = _value(model, cell.key), _value(model, den.key)
             if derived_publishable(cell, den) and num is not None and den_value is not None:
                 value = _derived_value(spec, num, den_value)
             step = str(Decimal(1).scaleb(-spec.decimals)) if isinstance(spec, PercentSpec) else str(spec.rounding)
@@ -321,6 +369,11 @@ def _derived(model: Model, cells: list[ReleaseCell], specs: Sequence[PercentSpec
                                     den.key, PUBLISHED if value is not None else SUPPRESSED, value, unit, step))
     out.sort(key=lambda d: (d.id, d.key.sort_key()))
     return out
+
+
+def _value(model: Model, key: CellKey) -> float | None:
+    v = model.index.get(key)
+    return model.vars[v].value if v is not None else 0.0  # a cell of an idle unit is a published 0
 
 
 def _derived_value(spec: PercentSpec | MeanSpec, num: float, den: float) -> str:
@@ -368,7 +421,7 @@ def _audit_summary(auditor: Auditor, base: list, state: State, year: str, earlie
     targets = [v for v, var in enumerate(model.vars) if var.role == TARGET and not var.key.hidden]
     suppressed = [v for v in targets if v in state.suppressed or _ledger_status(model.vars[v].ledger) == SUPPRESSED]
     return {
-        "cells": len(targets),
+        "cells": len(targets) + len(model.idle_targets),
         "suppressed": len(suppressed),
         "smallest_protected_width": int(min(finite)) if finite else None,
         "attacker": "integer programming (scipy.optimize.milp, HiGHS)" if FINAL_AUDIT_INTEGER
@@ -397,6 +450,8 @@ def _manifest(release_id: str, period: str, created_at: datetime, params: Parame
         "method": METHOD,
         "parameters": params.as_dict(),
         "geography_scheme": geography.scheme,
+        # Issue 15: the administrative-unit data the names come from, with its date.
+        "geography_data": _geography_data(),
         "tables": [_table_json(t) for t in tables],
         "code_lists": [_list_json(lists[k]) for k in sorted(lists)],
         "audit": audit,
@@ -406,10 +461,19 @@ def _manifest(release_id: str, period: str, created_at: datetime, params: Parame
     }
 
 
+def _geography_data() -> dict[str, str]:
+    from casework.geo.data import data_version
+
+    return data_version()
+
+
 def _table_json(t: TableDef) -> dict[str, Any]:
     return {"id": t.id, "domain": t.domain, "title_vi": t.title_vi, "title_en": t.title_en, "measure": t.measure,
             "kind": t.kind, "unit": t.unit, "geo_levels": list(t.geo_levels), "periods": list(t.periods),
-            "dimensions": [d.id for d in t.dimensions], "tier": t.tier, "rounding_base": t.rounding_base}
+            "dimensions": [d.id for d in t.dimensions], "tier": t.tier, "rounding_base": t.rounding_base,
+            # What a reader may state about the table (issue 16): one category per event, and whose
+            # persons the events belong to; the attacker of the audit knows both.
+            "single_valued": list(t.single_valued), "events_of": t.events_of}
 
 
 def _list_json(cl) -> dict[str, Any]:

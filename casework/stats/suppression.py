@@ -166,13 +166,28 @@ class CellCheck:
             # §2.5 asks the final audit for the integer attacker on R1–R4 (T2–T7, T8) and "also" the
             # insider test (T11); the insider test is run by linear programming.
             integer = False
-        if self.bounded and len(self.pins) == 1 and not self.requirement.width and not self.requirement.existence:
-            j, value = self.pins[0]
-            if auditor.insider_cannot_pin(self.requirement.var, j, value, state, integer):
-                return 0.0
+        insider = self.bounded and len(self.pins) == 1 and not self.requirement.width and not self.requirement.existence
+        unpinned = state
+        # Cheapest first (issue 16): tables already found, then two programs shared by every check of the
+        # same insider's component, then the cell's own optima, then the exact bounds.
+        if insider and auditor.insider_cannot_pin(self.requirement.var, *self.pins[0], state, integer, solve=False):
+            return 0.0
         if self.pins:
             state = state.pin(*self.pins)
+        if auditor.witnessed(self.requirement, state, integer):
+            return 0.0  # feasible tables already found show the requirement met
+        if insider and auditor.insider_cannot_pin(self.requirement.var, *self.pins[0], unpinned, integer):
+            return 0.0
         try:
+            if self.bounded and not self.requirement.width and not self.requirement.existence:
+                # R1 alone, with the insider's cells pinned to their true values: the true table is
+                # feasible, so the cell is pinned only if its minimum is its true value; a minimum
+                # below it settles the check with one program instead of two.
+                truth = auditor.model.vars[self.requirement.var].value
+                if truth is not None and all(auditor.model.vars[j].value == value for j, value in self.pins):
+                    low = auditor.minimise({self.requirement.var: 1.0}, state, integer)
+                    if low < truth - TOL:
+                        return 0.0
             low, high = auditor.interval(self.requirement.var, state, integer)
         except AuditError:
             if not self.pins:
@@ -196,6 +211,9 @@ class FormCheck:
         return tuple(v for v, _ in self.form)
 
     def deficit(self, auditor: Auditor, state: State, integer: bool) -> float:
+        at_most = auditor.minimum_at_most(dict(self.form), state, integer)
+        if at_most is not None and at_most < 1 - TOL:
+            return 0.0  # a feasible table already found keeps the form below 1 (issue 16)
         low = auditor.minimise(dict(self.form), state, integer)
         return low if low >= 1 - TOL else 0.0
 
@@ -327,7 +345,7 @@ def _chain(auditor: Auditor, u: int, state: State) -> list[int]:
 
 
 def protect(auditor: Auditor, checks: Sequence[Check], state: State, params: Parameters, integer: bool,
-            protected: set[int], on_step=None, unrepairable: list | None = None) -> State:
+            protected: set[int], on_step=None, unrepairable: list | None = None, progress=None) -> State:
     """Add suppressions until every check passes; raise ReleaseError when nothing more can be hidden.
 
     Hiding a cell only widens the attacker's feasible set, so a check that passes keeps passing as
@@ -336,14 +354,18 @@ def protect(auditor: Auditor, checks: Sequence[Check], state: State, params: Par
     solves every check once more on the final pattern.
     """
     failing: list[tuple[float, Check]] = []
-    for check in checks:
+    for i, check in enumerate(checks):
         d = check.deficit(auditor, state, integer)
         if d > TOL:
             failing.append((d, check))
+        if progress is not None and i % 50 == 0:
+            progress(0.8 * i / max(1, len(checks)))  # checking is most of the work; repairs the rest
     # The largest deficit first; ties by the smallest key, so the result is deterministic.
     failing.sort(key=lambda item: (-item[0], item[1].order))
     ceiling: State | None = None
-    for _, check in failing:
+    for n, (_, check) in enumerate(failing):
+        if progress is not None:
+            progress(0.8 + 0.2 * n / len(failing))
         d = check.deficit(auditor, state, integer)
         if d > TOL and getattr(check, "bounded", False):
             ceiling = ceiling or State(frozenset(v for v in range(len(auditor.model.vars))
@@ -353,11 +375,15 @@ def protect(auditor: Auditor, checks: Sequence[Check], state: State, params: Par
                 if unrepairable is not None:
                     unrepairable.append(check)
                 continue
-        while d > TOL:
-            state = _repair_step(auditor, check, d, state, params, integer, protected)
-            if on_step is not None:
-                on_step()
-            d = check.deficit(auditor, state, integer)
+        spread, auditor.spread = auditor.spread, 0.0  # a repair needs exact deficits: no spreading programs
+        try:
+            while d > TOL:
+                state = _repair_step(auditor, check, d, state, params, integer, protected)
+                if on_step is not None:
+                    on_step()
+                d = check.deficit(auditor, state, integer)
+        finally:
+            auditor.spread = spread
     return state
 
 

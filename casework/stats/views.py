@@ -12,16 +12,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import BooleanField, SelectField
 
 from casework.auth.policy import allow
 from casework.auth.roles import Role
 from casework.errors import DomainError
-from casework.forms import apply_domain_errors, form_status
+from casework.extensions import db
+from casework.forms import MultiCheckboxField, apply_domain_errors, form_status
 from casework.protect import audit
-from casework.stats import presenters, service
+from casework.stats import jobs, presenters, service
 from casework.stats.cells import NATIONAL_CODE
 from casework.stats.models import StatRelease
+from casework.stats.pdf import check_code
 from casework.text import format_date, format_datetime
 
 bp = Blueprint("stats", __name__, url_prefix="/statistics")
@@ -29,21 +31,47 @@ bp = Blueprint("stats", __name__, url_prefix="/statistics")
 FORMAT_LABELS = {
     "pdf": "PDF", "xlsx": "Excel (XLSX)", "csv": "CSV", "json": "JSON", "dhis2": "DHIS2 (JSON)",
     "dhis2-year": "DHIS2 (JSON)", "adx": "ADX (XML)", "manifest": "JSON", "sdmx": "SDMX-CSV",
+    "view2025": "CSV",
 }
 
 
 def format_names() -> dict[str, str]:
     return {
         "pdf": _("Quarterly report"), "xlsx": _("Tables for Excel"), "csv": _("Every figure, one per line"),
-        "json": _("Every figure with the manifest"), "dhis2": _("DHIS2 data values of the quarter"),
-        "dhis2-year": _("DHIS2 data values of the year"), "adx": _("ADX data exchange"),
-        "manifest": _("Manifest: method, parameters, audit, caveats"), "sdmx": _("SDMX data"),
+        "json": _("Every figure with the description of the release"),
+        "dhis2": _("Figures of the quarter for the DHIS2 system"),
+        "dhis2-year": _("Figures of the year for the DHIS2 system"),
+        "adx": _("Figures for exchange with other health information systems (ADX)"),
+        "manifest": _("Description of the release: how the figures are protected, the check, what they mean"),
+        "sdmx": _("Figures for statistics offices (SDMX)"),
+        "view2025": _("Provinces mapped to the 2025 units"),
     }
 
 
-class ReleaseForm(FlaskForm):
+class PreviewForm(FlaskForm):
     # Any value reaches the service, which refuses it on this field in the reader's language.
     period = SelectField(_l("Quarter"), choices=[], validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        released = set(service.released_quarters_made())
+        self.period.choices = [(p, presenters.period_label(p) + (_(" (released)") if p in released else ""))
+                               for p in service.preview_periods()]
+
+
+class PublishForm(FlaskForm):
+    confirm = BooleanField(_l("I have read the preview. Publish these figures: once published they are "
+                              "never revised."))
+
+
+class ReleaseForm(FlaskForm):
+    """A release without a preview (kept for forms posted by tools): the same confirmation as after a
+    preview, so that no single click freezes a quarter (issue 16)."""
+
+    # Any value reaches the service, which refuses it on this field in the reader's language.
+    period = SelectField(_l("Quarter"), choices=[], validate_choice=False)
+    confirm = BooleanField(_l("I have read the preview. Publish these figures: once published they are "
+                              "never revised."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,7 +82,7 @@ class ReleaseForm(FlaskForm):
 def _helpers():
     return {"period_label": presenters.period_label, "format_date": format_date,
             "format_datetime": format_datetime, "format_labels": FORMAT_LABELS, "format_names": format_names(),
-            "table_title": presenters.title,
+            "table_title": presenters.title, "check_code": check_code,
             "caveat_text": lambda c: c["vi"] if presenters.is_vietnamese() else c["en"]}
 
 
@@ -62,8 +90,79 @@ def _helpers():
 @allow(Role.COORDINATOR)
 def index():
     page = service.list_releases(request.args.get("after") or None)
-    form = ReleaseForm()
-    return render_template("stats/index.html", releases=page.items, next_after=page.next_cursor, form=form)
+    return render_template("stats/index.html", releases=page.items, next_after=page.next_cursor,
+                           form=PreviewForm(), recent=service.recent_previews())
+
+
+@bp.post("/previews")
+@allow(Role.COORDINATOR)
+def preview_create():
+    form = PreviewForm()
+    if form.validate_on_submit():
+        try:
+            row = service.start_preview(form.period.data, current_user, runner=jobs.runner())
+        except DomainError as e:
+            apply_domain_errors(form, e)
+        else:
+            db.session.commit()  # the runner reads the row from its own session
+            jobs.submit(row.id)
+            return redirect(url_for("stats.preview", preview_id=row.id))
+    page = service.list_releases()
+    return render_template("stats/index.html", releases=page.items, next_after=page.next_cursor, form=form,
+                           recent=service.recent_previews()), form_status(form)
+
+
+def _preview_or_404(preview_id: str):
+    try:
+        return service.get_preview(preview_id)
+    except DomainError:
+        abort(404)
+
+
+@bp.get("/previews/<preview_id>")
+@allow(Role.COORDINATOR)
+def preview(preview_id: str):
+    row = _preview_or_404(preview_id)
+    grids, summary, publishable, refusal = [], [], False, None
+    if row.state == "done":
+        cells = {c.key: c for c in service.preview_cells(row)}
+        province = _chosen_province(None, service.geography(row.period))
+        grids = presenters.grids(service.tables(), cells, row.period, service.geography(row.period), province)
+        summary = service.preview_tables(row)
+        publishable, refusal = service.publishable(row)
+    geo = service.geography(row.period)
+    provinces = [(c, geo.name("province", c)) for c in geo.codes("province")]
+    return render_template("stats/preview.html", preview=row, grids=grids, summary=summary,
+                           publishable=publishable, refusal=refusal, form=PublishForm(),
+                           province=request.args.get("province"), provinces=provinces,
+                           refresh=request.args.get("refresh") != "off",
+                           error=service.preview_error_text(row) if row.state == "failed" else None)
+
+
+@bp.route("/previews/<preview_id>/publish", methods=["GET", "POST"])
+@allow(Role.COORDINATOR)
+def preview_publish(preview_id: str):
+    row = _preview_or_404(preview_id)
+    form = PublishForm()
+    if row.state != "done":
+        return redirect(url_for("stats.preview", preview_id=row.id))
+    if request.method == "POST":
+        if not form.confirm.data:
+            form.confirm.errors = [_("Tick the box to confirm that you want to publish.")]
+        elif form.validate_on_submit():
+            try:
+                release_row = service.make_release(row.period, current_user, preview_id=row.id)
+            except DomainError as e:
+                apply_domain_errors(form, e)
+            else:
+                flash(_("Release %(id)s is published. Its figures are frozen and will never be revised.",
+                        id=release_row.id))
+                return redirect(url_for("stats.release", release_id=release_row.id))
+    publishable, refusal = service.publishable(row)
+    summary = service.preview_tables(row)
+    return render_template("stats/publish.html", preview=row, form=form, publishable=publishable, refusal=refusal,
+                           cells=sum(t["cells"] for t in summary),
+                           withheld=sum(t["withheld"] for t in summary)), form_status(form)
 
 
 @bp.post("/releases")
@@ -71,16 +170,23 @@ def index():
 def create():
     form = ReleaseForm()
     if form.validate_on_submit():
-        try:
-            row = service.make_release(form.period.data, current_user)
-        except DomainError as e:
-            apply_domain_errors(form, e)
+        if not form.confirm.data:
+            try:  # the quarter's own errors too, so that one answer names everything to correct
+                service.check_period(form.period.data)
+            except DomainError as e:
+                apply_domain_errors(form, e)
+            form.confirm.errors = [_("Tick the box to confirm that you want to publish.")]
         else:
-            flash(_("Release %(id)s is made. Its figures are frozen and will never be revised.", id=row.id))
-            return redirect(url_for("stats.release", release_id=row.id))
+            try:
+                row = service.make_release(form.period.data, current_user)
+            except DomainError as e:
+                apply_domain_errors(form, e)
+            else:
+                flash(_("Release %(id)s is made. Its figures are frozen and will never be revised.", id=row.id))
+                return redirect(url_for("stats.release", release_id=row.id))
     page = service.list_releases()
     return render_template("stats/index.html", releases=page.items, next_after=page.next_cursor,
-                           form=form), form_status(form)
+                           form=form, recent=service.recent_previews()), form_status(form)
 
 
 def _release_or_404(release_id: str) -> StatRelease:
@@ -90,11 +196,11 @@ def _release_or_404(release_id: str) -> StatRelease:
         abort(404)
 
 
-def _chosen_province(default: str | None) -> str | None:
+def _chosen_province(default: str | None, geo=None) -> str | None:
     if current_user.role == Role.PROVINCE_OFFICER:
         return current_user.province_code
     code = request.args.get("province") or default
-    if code is not None and code not in service.geography().codes("province"):
+    if code is not None and code not in (geo or service.geography()).codes("province"):
         abort(404)
     return code
 
@@ -103,12 +209,22 @@ def _chosen_province(default: str | None) -> str | None:
 @allow(Role.COORDINATOR, Role.PROVINCE_OFFICER)
 def release(release_id: str):
     row = _release_or_404(release_id)
-    province = _chosen_province(None)
-    cells = {c.key: c for c in service.cells_of(row)}
-    grids = presenters.grids(service.tables(), cells, row.period, service.geography(), province)
+    legacy = service.is_legacy_period(row.period)
+    # A year before 2025 is shown in the units of its time, or mapped to the 2025 provinces (issue 15); a
+    # province officer sees her 2025 province, so the mapped view.
+    units = "2025" if not legacy or request.args.get("units") == "2025" or \
+        current_user.role == Role.PROVINCE_OFFICER else "pre2025"
+    cells_list = service.cells_of(row)
+    if legacy and units == "2025":
+        cells_list = service.view_2025(cells_list)
+    geo = service.view_2025_geography() if legacy and units == "2025" else service.geography(row.period)
+    province = _chosen_province(None, geo)
+    cells = {c.key: c for c in cells_list}
+    grids = presenters.grids(service.tables(), cells, row.period, geo, province)
     audit.record("stats.release_viewed", object_type="stat_release", object_id=row.id)
-    provinces = [(c, service.geography().name("province", c)) for c in service.geography().codes("province")]
+    provinces = [(c, geo.name("province", c)) for c in geo.codes("province")]
     return render_template("stats/release.html", release=row, grids=grids, province=province, provinces=provinces,
+                           legacy=legacy, units=units,
                            formats=service.available_formats(row) if current_user.role == Role.COORDINATOR else [],
                            manifest=service.manifest_of(row))
 
@@ -175,7 +291,40 @@ def draft():
         error = e.message
     else:
         cells = {c.key: c for c in release.cells}
-        grids = presenters.grids(service.tables(), cells, period, service.geography(), code)
+        grids = presenters.grids(service.protected_tables(), cells, period, service.geography(), code)
     audit.record("stats.draft_viewed", object_type="stat_release")
     return render_template("stats/draft.html", period=period, grids=grids, error=error,
                            province_name=service.geography().name("province", code), today=service.today())
+
+
+class PilotForm(FlaskForm):
+    communes = MultiCheckboxField(_l("Pilot communes"), choices=[], validate_choice=False)
+
+
+@bp.route("/pilot", methods=["GET", "POST"])
+@allow(Role.COORDINATOR)
+def pilot():
+    """The pilot communes, province by province: a list of checkboxes, no JavaScript needed."""
+    geo = service.geography()
+    code = request.args.get("province")
+    if code is not None and code not in geo.codes("province"):
+        abort(404)
+    form = PilotForm()
+    if code is not None:
+        form.communes.choices = [(c, geo.name("commune", c)) for c in geo.communes_by_province.get(code, ())]
+        if request.method == "GET":
+            form.communes.data = sorted(c for c in service.pilot_communes() if geo.province_of.get(c) == code)
+        elif form.validate_on_submit():
+            try:
+                added, removed = service.set_pilot_communes(code, form.communes.data, current_user)
+            except DomainError as e:
+                apply_domain_errors(form, e)
+            else:
+                flash(_("Pilot communes saved: %(added)s added, %(removed)s removed.", added=added, removed=removed))
+                return redirect(url_for("stats.pilot", province=code))
+    elif request.method == "POST":
+        abort(404)
+    counts = service.pilot_counts()
+    provinces = [(c, geo.name("province", c), counts.get(c, 0)) for c in geo.codes("province")]
+    return render_template("stats/pilot.html", form=form, province=code, provinces=provinces,
+                           province_name=geo.name("province", code) if code else None), form_status(form)

@@ -55,21 +55,65 @@ def test_replayed_totp_code_is_refused(client, make_user, login):
     assert response.status_code == 401
 
 
-def test_account_locks_after_repeated_failures_even_with_right_password(client, make_user, app):
+def test_wrong_passwords_lock_only_that_client_even_with_right_password(client, make_user, app):
+    # Issue 12: the former account-wide lock let anyone lock a user out from anywhere. Now the lock is
+    # per (account, client address) pair; the same client stays locked even with the right password.
     account = make_user("admin")
     limit = app.config["SETTINGS"].login_max_failures
     for _ in range(limit):
         client.post("/login", data={"username": account.username, "password": "not the password", "totp": "111111"})
     user = db.session.get(User, account.id)
     db.session.refresh(user)
-    assert user.locked_until is not None
+    assert user.locked_until is None
     response = client.post("/login", data={"username": account.username, "password": account.password,
                                            "totp": next_code(account)})
     assert response.status_code == 401
     assert FAILED in response.get_data(as_text=True)
-    actions = [e.action for e in db.session.query(AuditEvent).order_by(AuditEvent.seq)]
-    assert "account_locked" in actions
+    actions = [e.action for e in db.session.query(AuditEvent).order_by(AuditEvent.id)]
+    assert "login_throttled" in actions and "account_locked" not in actions
     assert actions.count("login_failed") == limit + 1
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    response = elsewhere.post("/login", data={"username": account.username, "password": account.password,
+                                              "totp": next_code(account)})
+    assert response.status_code == 302
+
+
+def test_pair_lock_doubles_each_time(client, make_user, app):
+    from casework.auth.models import LoginThrottle
+    from casework.models import utcnow
+
+    account = make_user("auditor")
+    settings = app.config["SETTINGS"]
+    lengths = []
+    for _round in range(3):
+        for _ in range(settings.login_max_failures):
+            client.post("/login", data={"username": account.username, "password": "not the password"})
+        row = db.session.query(LoginThrottle).one()
+        db.session.refresh(row)
+        lengths.append(round((row.locked_until - utcnow()).total_seconds() / 60))
+        row.locked_until = utcnow()  # the lock ran out
+        db.session.commit()
+    base = settings.login_lockout_minutes
+    assert lengths == [base, 2 * base, 4 * base]
+
+
+def test_account_locks_only_after_repeated_wrong_codes_with_the_right_password(client, make_user, app):
+    account = make_user("auditor")
+    limit = app.config["SETTINGS"].login_max_failures
+    for _ in range(limit):
+        client.post("/login", data={"username": account.username, "password": account.password, "totp": "000000"})
+    user = db.session.get(User, account.id)
+    db.session.refresh(user)
+    assert user.is_locked
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    response = elsewhere.post("/login", data={"username": account.username, "password": account.password,
+                                              "totp": next_code(account)})
+    assert response.status_code == 401
+    assert FAILED in response.get_data(as_text=True)
+    actions = [e.action for e in db.session.query(AuditEvent).order_by(AuditEvent.id)]
+    assert "account_locked" in actions
 
 
 def test_login_is_rate_limited_per_client(make_app):
@@ -201,3 +245,27 @@ def test_cli_refuses_a_short_password_with_a_vietnamese_message(app):
                                           input="short\n")
     assert result.exit_code == 1
     assert "Mật khẩu cần ít nhất 12 ký tự." in result.output
+
+
+def test_the_throttle_key_does_not_give_away_the_client_address_without_the_key_folder(client, make_user, app,
+                                                                                         monkeypatch):
+    """A copy of the database must not tell where an account signs in from: the key is an HMAC under the
+    instance's secret, so hashing every IPv4 address with the user's id finds nothing."""
+    import dataclasses
+    import hashlib
+
+    from casework.auth import services
+    from casework.auth.models import LoginThrottle
+    from casework.protect.keys import current_keys
+
+    account = make_user("auditor")
+    client.post("/login", data={"username": account.username, "password": "not the password"})
+    row = db.session.query(LoginThrottle).one()
+    address = "127.0.0.1"  # the test client's address
+    for guess in (f"{account.id}|{address}", f"throttle|{account.id}|{address}"):
+        assert row.client_key != hashlib.sha256(guess.encode()).hexdigest()
+    with app.test_request_context():
+        assert row.client_key == services.client_key(account, address)
+        other = dataclasses.replace(current_keys(), secret_key=b"another instance's secret key, 32+")
+        monkeypatch.setattr(services, "current_keys", lambda: other)
+        assert services.client_key(account, address) != row.client_key

@@ -50,7 +50,7 @@ def new_page(browser):
     def make(viewport=PHONE, javascript: bool = True, locale: str = "vi-VN"):
         # bypass_csp lets the test inject axe-core; the app's own CSP is checked by the header tests.
         context = browser.new_context(viewport=viewport, java_script_enabled=javascript, locale=locale,
-                                      bypass_csp=True)
+                                      bypass_csp=True, service_workers="block")
         contexts.append(context)
         return context.new_page()
 

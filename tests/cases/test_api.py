@@ -24,7 +24,7 @@ def test_the_design_payload_creates_a_case(world, token, client):
     assert body["id"] and body["person"]["full_name"] == NAME and body["acts"] == ["a", "b"]
     assert body["consent"]["share"] == {"police": body["consent"]["share"]["police"],
                                         "health": body["consent"]["share"]["health"]}
-    listing = client.get("/api/v1/cases?q=nguyen%20hanh", headers=headers).get_json()
+    listing = client.post("/api/v1/cases/search", json={"q": "nguyen hanh"}, headers=headers).get_json()
     assert [i["id"] for i in listing["items"]] == [body["id"]] and listing["next"] is None
     assert client.get(f"/api/v1/cases/{body['id']}", headers=headers).get_json()["person"]["full_name"] == NAME
 
@@ -122,5 +122,59 @@ def test_every_cases_route_is_documented_with_roles_and_schemas(app, client):
         assert op["x-roles"], (path, method)
         if method in ("post", "patch"):
             assert op["requestBody"]["content"]["application/json"]["schema"]["properties"], (path, method)
-    assert "q" in {p["name"] for p in paths["/api/v1/cases"]["get"]["parameters"]}
+    assert "q" not in {p["name"] for p in paths["/api/v1/cases"]["get"]["parameters"]}
+    search = paths["/api/v1/cases/search"]["post"]
+    assert search["requestBody"]["content"]["application/json"]["schema"]["required"] == ["q"]
+    assert search["responses"]["200"]["content"]["application/json"]["schema"]["required"] == ["items", "next"]
+    assert "400" in paths["/api/v1/cases"]["get"]["responses"]
     assert paths["/api/v1/cases/{case_id}/closure/decision"]["post"]["x-roles"] == ["commune_officer"]
+
+
+def test_search_in_the_body_answers_like_the_case_list(world, token, client, make_case):
+    headers = token(world.host_a)
+    case_id = make_case(world.host_a, world.addr_a)
+    listing = client.get("/api/v1/cases", headers=headers).get_json()
+    found = client.post("/api/v1/cases/search", json={"q": "0912 345 678"}, headers=headers)
+    assert found.status_code == 200
+    body = found.get_json()
+    assert set(body) == set(listing) == {"items", "next"} and body["next"] is None
+    assert [i["id"] for i in body["items"]] == [case_id]
+    assert body["items"] == [i for i in listing["items"] if i["id"] == case_id]
+
+
+def test_search_takes_the_list_filters_in_the_body(world, token, client, make_case):
+    headers = token(world.host_a)
+    make_case(world.host_a, world.addr_a)
+    open_ = client.post("/api/v1/cases/search", json={"q": "nguyen hanh", "status": "open"}, headers=headers)
+    closed = client.post("/api/v1/cases/search", json={"q": "nguyen hanh", "status": "closed"}, headers=headers)
+    assert len(open_.get_json()["items"]) == 1 and closed.get_json()["items"] == []
+    bad = client.post("/api/v1/cases/search", json={"q": "nguyen hanh", "status": "nope"}, headers=headers)
+    assert bad.status_code == 422 and set(bad.get_json()["error"]["fields"]) == {"status"}
+
+
+def test_a_search_term_in_the_url_is_refused_with_search_in_body(world, token, client, make_case):
+    from sqlalchemy import select
+
+    from casework.extensions import db
+    from casework.protect.audit import AuditEvent
+
+    make_case(world.host_a, world.addr_a)
+    for query in ("q=nguyen%20hanh", "q=", "status=open&q=0912345678"):
+        response = client.get(f"/api/v1/cases?{query}", headers=token(world.host_a))
+        assert response.status_code == 400, query
+        error = response.get_json()["error"]
+        assert error["code"] == "search_in_body" and set(error["fields"]) == {"q"}
+        assert "nguyen" not in response.get_data(as_text=True)
+    db.session.expire_all()
+    searched = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "case_search")).all()
+    assert searched == []  # refused before any search ran
+
+
+def test_search_without_a_term_or_with_a_wrong_type_is_422_on_q(world, token, client):
+    headers = token(world.host_a)
+    for body in ({}, {"q": ""}, {"q": "   "}, {"q": 5}, {"q": "x" * 101}):
+        response = client.post("/api/v1/cases/search", json=body, headers=headers)
+        assert response.status_code == 422, body
+        assert set(response.get_json()["error"]["fields"]) == {"q"}, body
+    assert client.post("/api/v1/cases/search", data="q=lan", headers=headers,
+                       content_type="application/x-www-form-urlencoded").status_code == 400

@@ -71,7 +71,8 @@ def in_own_thread(journey) -> dict:
 
 
 def phone_page(browser):
-    context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="vi-VN")
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="vi-VN",
+                                  service_workers="block")
     return context, context.new_page()
 
 
@@ -102,7 +103,10 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
     def journey(browser, found: dict) -> None:
         host_ctx, page = phone_page(browser)
         sign_in(page, server, host)
-        assert page.url.endswith("/cases")
+        # Her home is her work queue (issue 13); nothing is waiting yet.
+        assert page.url.endswith("/work/")
+        assert "Không có việc nào đang chờ" in page.locator("main").inner_text()
+        page.goto(f"{server}/cases")
         shot(page, "cases-empty-phone")
 
         # The intake.
@@ -160,6 +164,12 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
         page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         assert "Đã lưu lần theo dõi." in page.content()
 
+        # Her queue: the notice was sent with the intake, so only the shelter stay's limit is waiting.
+        page.goto(f"{server}/")
+        queue = page.locator("main").inner_text()
+        assert "Thông báo cho UBND xã" not in queue and "Tạm lánh đến số đêm tối đa của tỉnh" in queue
+        shot(page, "work-host-phone")
+
         # Her list: the high-risk case on top, with its badges.
         page.goto(f"{server}/cases")
         assert page.locator(".case-row").count() == 1 and "Nguy cơ: Cao" in page.content()
@@ -179,12 +189,21 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
         # The commune officer approves it.
         officer_ctx, page = phone_page(browser)
         sign_in(page, server, officer)
-        page.click(f"a[href='/cases/{case_id}']")
-        page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
+        # The closure request is in her queue (issue 13), with a button to the decision.
+        assert page.url.endswith("/work/")
+        assert "Quyết định đề nghị đóng hồ sơ" in page.locator("main").inner_text()
+        found["queue_fits"] = fits_the_screen(page)
+        shot(page, "work-officer-phone")
+        page.goto(f"{server}/cases/{case_id}")
         shot(page, "case-officer-phone")
-        page.click("text=Duyệt đóng hồ sơ")
+        page.click(f"a[href='/cases/{case_id}/closure/decision']")
         page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
         page.check("input[name=decision][value=approve]")
+        # A high-risk case with a shelter stay running: the open items are listed and must be confirmed.
+        assert "Nguy cơ được đánh giá là cao." in page.content()
+        page.check("#confirm_open_items")
+        page.fill("#confirm_reason", "Chị đã về ở với mẹ, anh ta đã bị công an xã nhắc nhở.")
+        found["decision_fits"] = fits_the_screen(page)
         shot(page, "closure-decision-phone")
         page.click("main button[type=submit]")
         page.wait_for_load_state("load")  # without JavaScript a submit is a plain navigation
@@ -194,6 +213,7 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
 
     found = in_own_thread(journey)
     assert found["intake_fits"] and found["case_fits"]  # nothing wider than the 360-px screen
+    assert found["queue_fits"] and found["decision_fits"]
     db.session.expire_all()
     case = db.session.get(Case, found["case_id"])
     assert case.person.full_name == "Demo Thị Một" and case.act_codes == ["a", "e", "n"]

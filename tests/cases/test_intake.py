@@ -72,10 +72,12 @@ BAD_INPUTS = [
      "intake_at", "tương lai"),
     ("birth year making her 130", {"birth_year": str(utcnow().year - 130)}, "birth_year", "120"),
     ("unknown act code", {"acts": ["a", "x"]}, "acts", "x"),
-    ("act not allowed for the relationship", {"acts": ["n"], "relationship": "divorced"}, "acts", "76/2023"),
     ("missing consent to keep the record", {"consent_record": None}, "consent_record", "đồng ý"),
     ("no act at all", {"acts": []}, "acts", None),
     ("a date that is not a date", {"birth_date": "31/02/2001"}, "birth_date", None),
+    # Said on the field, never cut without a word (the service used to keep the first 200 characters).
+    ("a name longer than the form allows", {"full_name": "Trần Thị Hoa " * 20}, "full_name", "Tối đa 200 ký tự"),
+    ("a phone longer than the form allows", {"phone": "0912 345 678 " * 4}, "phone", "Tối đa 32 ký tự"),
 ]
 
 
@@ -138,3 +140,18 @@ def test_a_reference_already_taken_is_never_given_twice(world, make_case, monkey
     monkeypatch.setattr(services, "new_reference", lambda: next(offered))
     second = db.session.get(Case, make_case(world.host_a, world.addr_a))
     assert second.reference == "VV-UNIQUE22"
+
+
+def test_a_fields_hint_and_its_error_are_both_read_with_it(world, signed_in):
+    """Screen readers read what ``aria-describedby`` names: the hint under a field as well as its error."""
+    import re
+
+    page = signed_in(world.host_a).post("/cases/new", data=form(world.addr_a, birth_year="1800")).text
+    hinted = re.findall(r'<p class="hint" id="([a-z_]+)-hint">', page)
+    assert hinted, "the intake has hinted fields"
+    for name in hinted:
+        field = re.search(rf'<(?:input|select|textarea)[^>]*\bid="{name}"[^>]*>', page)
+        if field:
+            assert f"{name}-hint" in field.group(0), name
+    year = re.search(r'<input[^>]*\bid="birth_year"[^>]*>', page).group(0)
+    assert "birth_year-error" in year and 'aria-invalid="true"' in year

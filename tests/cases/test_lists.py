@@ -25,7 +25,8 @@ def test_open_high_risk_cases_come_first_then_by_date(world, make_case, req):
                             risk_factors=frozenset({"weapon"}))
     case = db.session.get(Case, closed_high)
     services.request_closure(user_of(world.host_a), case, "moved_away")
-    services.decide_closure(user_of(world.officer_a), case, "approve")
+    services.decide_closure(user_of(world.officer_a), case, "approve", confirm_open_items=True,
+                            confirm_reason="Chị ấy đã chuyển đi nơi khác an toàn")  # issue 13: high risk
     ids = [c.id for c in services.list_cases(user_of(world.host_a)).items]
     assert ids == [high_old, medium, low_new, closed_high]
 
@@ -118,7 +119,7 @@ def test_search_is_audited_without_the_term(world, make_case, signed_in):
 def test_the_search_term_of_the_api_is_not_written_to_the_log(world, make_case, token, client, caplog):
     make_case(world.host_a, world.addr_a)
     with caplog.at_level("DEBUG"):
-        response = client.get("/api/v1/cases?q=nguyen%20hanh", headers=token(world.host_a))
+        response = client.post("/api/v1/cases/search", json={"q": "nguyen hanh"}, headers=token(world.host_a))
     assert response.status_code == 200 and len(response.get_json()["items"]) == 1
     assert response.get_json()["next"] is None
     assert "nguyen" not in caplog.text.lower()

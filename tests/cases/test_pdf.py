@@ -50,7 +50,7 @@ def test_the_pdf_says_confidential_who_printed_it_and_when(world, make_case, sig
     case_id = make_case(world.host_a, world.addr_a)
     pdf = signed_in(world.host_a).get(f"/cases/{case_id}/record.pdf").data
     text = _text(pdf)
-    assert "MẬT" in text and "host_a" in text
+    assert "BẢO MẬT – THÔNG TIN CÁ NHÂN" in text and "host_a" in text
     reader = PdfReader(io.BytesIO(pdf))
     assert "Hạnh" not in str(reader.metadata)  # no personal data in the document's metadata
 

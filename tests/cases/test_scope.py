@@ -100,7 +100,7 @@ def test_province_officer_sees_the_province_cases_without_identity_in_json(world
 
 def test_province_officer_cannot_search_by_name_or_open_the_pdf(world, make_case, token, client, signed_in):
     case_id = make_case(world.host_a, world.addr_a)
-    assert client.get("/api/v1/cases?q=lan", headers=token(world.province_19)).status_code == 422
+    assert client.post("/api/v1/cases/search", json={"q": "lan"}, headers=token(world.province_19)).status_code == 422
     web = signed_in(world.province_19)
     assert web.get(f"/cases/{case_id}/record.pdf").status_code == 404
     assert web.post("/cases/search", data={"q": "lan"}).status_code == 404

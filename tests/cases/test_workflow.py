@@ -72,9 +72,9 @@ def test_a_contact_ban_is_due_within_12_hours_and_flagged_when_overdue(world, ma
 def test_a_request_by_an_organisation_needs_her_consent(world, make_case, req):
     case = _case(make_case(world.host_a, world.addr_a))
     with pytest.raises(ValidationError) as caught:
-        services.request_contact_ban(user_of(world.host_a), case, None, "host", False)
+        services.request_contact_ban(user_of(world.host_a), case, None, "competent_body", False)
     assert "victim_consented" in caught.value.fields
-    services.request_contact_ban(user_of(world.host_a), case, None, "host", True)
+    services.request_contact_ban(user_of(world.host_a), case, None, "competent_body", True)
 
 
 def test_a_contact_ban_decision_lasts_at_most_three_days(world, make_case, req):

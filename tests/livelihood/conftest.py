@@ -107,7 +107,11 @@ def make_proposal(officers, make_survivor):
             services.decide_proposal(province_officer, proposal, services.DecisionInput(
                 decision="reject", note="Không khả thi"))
         if state in ("disbursing", "completed"):
-            services.disburse(province_officer, proposal, services.DisbursementInput(
+            # Four-eyes on money: the approver's own tranche would wait for a second officer, so the
+            # second province officer records it (it counts at once).
+            payer = officers.user(officers.second_province if account is officers.commune
+                                  else officers.other_province)
+            services.disburse(payer, proposal, services.DisbursementInput(
                 amount_vnd=1_000_000, paid_on=services.today(), form="cash", handed_over_by="Cán bộ A"))
         if state == "completed":
             services.complete_proposal(commune_officer, proposal, "self_reliant")
@@ -121,11 +125,11 @@ def make_proposal(officers, make_survivor):
 def make_budget(officers):
     def make(amount: int = 100_000_000, *, account=None, year: int | None = None, second_above: int | None = None):
         actor = officers.user(account or officers.province)
-        budget, _created = services.set_budget(actor, services.BudgetInput(
+        outcome = services.set_budget(actor, services.BudgetInput(
             province_code=actor.province_code, year=year or services.today().year, amount_vnd=amount,
             second_approval_above_vnd=second_above))
         db.session.commit()
-        return budget
+        return outcome.budget
 
     return make
 

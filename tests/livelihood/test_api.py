@@ -57,7 +57,16 @@ def test_the_whole_contract_from_budget_to_monitoring(client, api):
     r = client.post(f"/api/v1/proposals/{pid}/disbursements", headers=api["province"],
                     json={"amount_vnd": 6_000_000, "date": services.today().isoformat(), "form": "cash"})
     assert r.status_code == 201
-    assert (r.get_json()["proposal_state"], r.get_json()["remaining_vnd"]) == ("disbursing", 4_000_000)
+    # Four-eyes on money: the approver's own tranche waits for a second officer and counts only then.
+    assert (r.get_json()["state"], r.get_json()["proposal_state"], r.get_json()["disbursed_vnd"],
+            r.get_json()["remaining_vnd"]) == ("pending", "approved", 0, 4_000_000)
+    tranche_id = r.get_json()["id"]
+    r = client.post(f"/api/v1/proposals/{pid}/disbursements/{tranche_id}/confirm", headers=api["province"])
+    assert (r.status_code, r.get_json()["error"]["code"]) == (403, "second_person_required")
+    r = client.post(f"/api/v1/proposals/{pid}/disbursements/{tranche_id}/confirm", headers=api["second"])
+    assert r.status_code == 200
+    assert (r.get_json()["state"], r.get_json()["proposal_state"], r.get_json()["disbursed_vnd"],
+            r.get_json()["remaining_vnd"]) == ("confirmed", "disbursing", 6_000_000, 4_000_000)
     r = client.post(f"/api/v1/proposals/{pid}/visits", headers=api["commune"],
                     json={"date": services.today().isoformat(), "progress": "on_track", "income_before_vnd": 1_000_000,
                           "income_after_vnd": 1_800_000, "funds_used_as_planned": True})
@@ -197,11 +206,19 @@ def test_budget_of_another_province_is_404(client, api):
     assert r.status_code == 404
 
 
-def test_budget_set_twice_updates_it(client, api):
+def test_budget_set_twice_updates_it_only_after_a_second_officer_confirms(client, api):
+    # Was a direct change (200 with the new amount); now a change is a two-person action (issue 12).
     payload = {"province_code": "19", "year": _year(), "amount_vnd": 1_000_000}
     assert client.post("/api/v1/budgets", json=payload, headers=api["province"]).status_code == 201
+    r = client.post("/api/v1/budgets", json=payload, headers=api["province"])
+    assert (r.status_code, r.get_json()["amount_vnd"]) == (200, 1_000_000)  # the same values: unchanged
     r = client.post("/api/v1/budgets", json={**payload, "amount_vnd": 2_000_000}, headers=api["province"])
-    assert (r.status_code, r.get_json()["amount_vnd"]) == (200, 2_000_000)
+    assert r.status_code == 202 and r.get_json() == {"id": r.get_json()["id"], "state": "pending"}
+    change_id = r.get_json()["id"]
+    assert client.get("/api/v1/budgets", headers=api["province"]).get_json()["items"][0]["amount_vnd"] == 1_000_000
+    r = client.post(f"/api/v1/budget-changes/{change_id}/confirm", headers=api["second"])
+    assert (r.status_code, r.get_json()["state"]) == (200, "applied")
+    assert client.get("/api/v1/budgets", headers=api["province"]).get_json()["items"][0]["amount_vnd"] == 2_000_000
 
 
 def test_province_officer_gets_no_identity_in_the_api(client, api, make_survivor):

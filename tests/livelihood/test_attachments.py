@@ -44,19 +44,20 @@ def test_receipt_is_stored_encrypted_and_downloadable_in_scope(client, login, of
     attachment = db.session.scalar(select(Attachment))
     assert (attachment.owner_type, attachment.owner_id, attachment.kind) == ("disbursement", tranche.id, "receipt")
     assert _png()[:8] not in b"".join(db.session.scalars(select(AttachmentChunk.data)))
-    page = client.get(f"/livelihood/proposals/{proposal.id}").get_data(as_text=True)
     url = f"/livelihood/proposals/{proposal.id}/receipt/{tranche.id}/{attachment.id}"
-    assert url in page
-    response = client.get(url)
-    assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
-    assert response.headers["Content-Disposition"].startswith("attachment;")
-    assert "bien-nhan" not in response.headers["Content-Disposition"]  # the original name stays private
+    # Updated for issue 12: receipts are seen by her commune's officer only, never by the province.
+    assert url not in client.get(f"/livelihood/proposals/{proposal.id}").get_data(as_text=True)
+    assert client.get(url).status_code == 404
     other = client.application.test_client()
     login(other, officers.other_province)
     assert other.get(url).status_code == 404
     commune = client.application.test_client()
     login(commune, officers.commune)
-    assert commune.get(url).status_code == 200
+    assert url in commune.get(f"/livelihood/proposals/{proposal.id}").get_data(as_text=True)
+    response = commune.get(url)
+    assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert "bien-nhan" not in response.headers["Content-Disposition"]  # the original name stays private
     assert commune.get(url.replace("/receipt/", "/photo/")).status_code == 404
 
 

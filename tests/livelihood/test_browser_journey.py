@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 from casework.extensions import db
 from livelihood import services
 from livelihood.models import Proposal, Survivor
+from tests.browser.conftest import check_accessibility, save_screen
 
 pytestmark = pytest.mark.browser
 
@@ -68,7 +69,8 @@ def in_chromium(journey) -> None:
 
 
 def _page(chromium, javascript: bool):
-    context = chromium.new_context(viewport=PHONE, java_script_enabled=javascript, locale="vi-VN")
+    # bypass_csp: axe-core is injected as an inline script by the test, never by the app
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=javascript, locale="vi-VN", bypass_csp=True, service_workers="block")
     return context, context.new_page()
 
 
@@ -121,8 +123,8 @@ def _journey(chromium, base: str, officers, javascript: bool) -> None:
         _sign_in(commune, base, officers.commune)
         commune.goto(f"{base}/livelihood/")
         assert commune.locator("h1").inner_text() == "Hỗ trợ sinh kế"
-        commune.click("text=Đăng ký nạn nhân")
-        assert "Đăng ký nạn nhân" in commune.title()
+        commune.click("text=Đăng ký người được hỗ trợ")
+        assert "Đăng ký người được hỗ trợ" in commune.title()
         commune.fill("#full_name", "Demo Thị Bảy")
         commune.fill("#birth_year", "1998")
         commune.select_option("#ethnicity_code", "06")
@@ -136,12 +138,12 @@ def _journey(chromium, base: str, officers, javascript: bool) -> None:
         _fits_the_phone(commune)
         _shot(commune, f"1-survivor-form-js{int(javascript)}")
         commune.click("button[type=submit].primary")
-        assert "Đã đăng ký nạn nhân với mã NV-" in commune.locator(".flash").inner_text()
+        assert "Đã đăng ký người được hỗ trợ với mã NV-" in commune.locator(".flash").inner_text()
         assert "Demo" not in commune.title() and "Demo" not in commune.url
         assert commune.locator("dd", has_text="Demo Thị Bảy").count() == 1
 
         # --- and drafts a proposal with her, then submits it -------------------------------------
-        commune.click("text=Cùng chị lập đề xuất")
+        commune.click("text=Cùng chị ấy lập đề xuất")
         commune.select_option("#kind", "livestock")
         commune.fill("#title", "Nuôi lợn nái sinh sản")
         commune.fill("#description", "Làm chuồng, mua 2 lợn nái")
@@ -190,13 +192,39 @@ def _journey(chromium, base: str, officers, javascript: bool) -> None:
         province.fill("#amount_vnd", "6.000.000")
         province.fill("#handed_over_by", "Cán bộ tỉnh")
         province.click("button[type=submit].primary")
-        assert province.locator(".flash").inner_text() == "Đã ghi nhận giải ngân."
-        assert province.locator("dd", has_text="4.000.000 ₫").count() == 1  # left to pay
+        # Issue 12: she approved it, so her tranche waits for a second province officer.
+        assert province.locator(".flash").inner_text().startswith("Đã ghi khoản chi.")
+        assert province.locator("dd", has_text="4.000.000 ₫").count() == 1  # left to pay (6.000.000 reserved)
+        assert province.locator("text=Xác nhận khoản chi này").count() == 0
+        second_ctx, second = _page(chromium, javascript)
+        try:
+            _sign_in(second, base, officers.second_province)
+            second.goto(proposal_url)
+            _fits_the_phone(second)
+            if javascript:  # axe-core needs a script; the screen is the same without one
+                check_accessibility(second)
+                save_screen(second, "livelihood-tranche-to-confirm-phone")
+            second.click("text=Xác nhận khoản chi này")
+            assert second.locator(".flash").inner_text() == "Khoản chi đã được xác nhận và được tính là đã chi."
+        finally:
+            second_ctx.close()
+        province.goto(proposal_url)
         _fits_the_phone(province)
         _shot(province, f"4-proposal-disbursing-js{int(javascript)}")
         province.goto(f"{base}/livelihood/budgets")
         assert province.locator(".lv-fill-committed.lv-w-10").count() == 1
         _shot(province, f"5-budget-js{int(javascript)}")
+        # A change of the allocation waits for a second person; its proposer sees who acts next.
+        province.fill("#amount_vnd", "120.000.000")
+        province.click("button[type=submit].primary")
+        assert province.locator(".flash").inner_text().startswith("Đã ghi đề xuất thay đổi.")
+        assert province.locator("li", has_text="120.000.000 ₫").count() == 1
+        assert province.locator("text=Xác nhận thay đổi này").count() == 0
+        _fits_the_phone(province)
+        _shot(province, f"5b-budget-change-pending-js{int(javascript)}")
+        if javascript:
+            check_accessibility(province)
+            save_screen(province, "livelihood-budget-change-pending-phone")
 
         # --- the commune officer records a monitoring visit ------------------------------------------
         commune.goto(proposal_url)

@@ -152,7 +152,9 @@ def test_proposal_export_holds_codes_not_names_and_is_audited(client, login, off
     proposal = make_proposal()
     proposal.title = "=cmd|' /C calc'!A0"
     db.session.commit()
-    login(client, officers.province)
+    # The commune officer's export carries the title she wrote, neutralised; the province's carries the
+    # structured replacement (issue 12). Neither carries her name.
+    login(client, officers.commune)
     response = client.get("/livelihood/proposals/export.xlsx")
     assert response.status_code == 200
     ws = load_workbook(io.BytesIO(response.data)).active
@@ -160,5 +162,11 @@ def test_proposal_export_holds_codes_not_names_and_is_audited(client, login, off
     assert values[0] == proposal.survivor.code
     assert values[4] == "'=cmd|' /C calc'!A0"
     assert "Demo Thị Hai" not in str([[c.value for c in row] for row in ws.iter_rows()])
+    province = client.application.test_client()
+    login(province, officers.province)
+    ws = load_workbook(io.BytesIO(province.get("/livelihood/proposals/export.xlsx").data)).active
+    values = [c.value for c in ws[2]]
+    assert values[4] == f"Chăn nuôi — nạn nhân {proposal.survivor.code}"
+    assert "cmd" not in str([[c.value for c in row] for row in ws.iter_rows()])
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "proposal_export")) == 1
+        AuditEvent.action == "proposal_export")) == 2

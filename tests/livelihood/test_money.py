@@ -67,8 +67,13 @@ def test_allocation_cannot_drop_below_committed(officers, make_proposal, make_bu
         services.set_budget(actor, services.BudgetInput("19", budget.year, 11_999_999))
     assert "12.000.000 ₫" in e.value.fields["amount_vnd"][0]
     db.session.rollback()
-    again, created = services.set_budget(actor, services.BudgetInput("19", budget.year, 12_000_000))
-    assert (again.id, created, again.amount_vnd) == (budget.id, False, 12_000_000)
+    # Updated for issue 12: a change is proposed (pending) and takes effect when a second officer confirms.
+    outcome = services.set_budget(actor, services.BudgetInput("19", budget.year, 12_000_000))
+    assert (outcome.budget.id, outcome.status, outcome.budget.amount_vnd) == (budget.id, "pending", 20_000_000)
+    services.confirm_budget_change(officers.user(officers.second_province), outcome.change)
+    db.session.commit()
+    _refresh(budget)
+    assert budget.amount_vnd == 12_000_000
 
 
 def test_officer_cannot_set_another_provinces_budget(officers):
@@ -104,7 +109,7 @@ def test_committed_and_disbursed_follow_the_proposals(officers, make_proposal, m
 def test_tranches_never_exceed_the_approved_amount(officers, make_proposal, make_budget):
     make_budget()
     proposal = make_proposal("approved", approve=5_000_000)
-    actor = officers.user(officers.province)
+    actor = officers.user(officers.second_province)  # not the approver: her tranches count at once
     services.disburse(actor, proposal, services.DisbursementInput(3_000_000, services.today(), "cash"))
     db.session.commit()
     assert proposal.state == "disbursing"
@@ -271,4 +276,7 @@ def test_two_tranches_at_the_same_moment_never_pass_the_approved_amount(app, off
     # The loser sees either the money limit (422) or the state it did not expect (409): never both paid.
     assert outcomes.count("paid") == 1
     db.session.expire_all()
-    assert db.session.get(Proposal, proposal_id).disbursed_vnd == 3_000_000
+    # Issue 12: the approver's own tranche waits for a second officer (pending), the other counts at
+    # once; either way only one of them was kept.
+    proposal = db.session.get(Proposal, proposal_id)
+    assert proposal.disbursed_vnd + proposal.pending_disbursement_vnd == 3_000_000

@@ -91,7 +91,7 @@ def test_registering_keeps_the_name_out_of_url_title_and_flash(client, login, of
     assert "Demo" not in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     survivor = db.session.scalar(select(Survivor))
-    assert f"Đã đăng ký nạn nhân với mã {survivor.code}." in page
+    assert f"Đã đăng ký người được hỗ trợ với mã {survivor.code}." in page
     assert "Demo Thị Sáu" in page and "Demo" not in _title(page)
     assert (survivor.monthly_income_vnd, survivor.household_size, survivor.age_band) == (1_500_000, 4, "25_34")
     assert [s.item for s in survivor.supports] == ["a", "i"]
@@ -249,7 +249,8 @@ def test_budget_form_refuses_decimals(client, login, officers):
 
 def test_empty_states_are_shown(client, login, officers):
     login(client, officers.commune)
-    assert "Xã của bạn chưa có nạn nhân nào được đăng ký." in client.get("/livelihood/survivors").get_data(as_text=True)
+    page = client.get("/livelihood/survivors").get_data(as_text=True)
+    assert "Xã của bạn chưa đăng ký người được hỗ trợ nào." in page
     assert "Chưa có đề xuất nào." in client.get("/livelihood/proposals").get_data(as_text=True)
 
 

@@ -7,7 +7,6 @@ Its table is created in the test database for the test and dropped after it.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -19,9 +18,8 @@ from casework import create_app
 from casework.extensions import NAMING_CONVENTION, db
 from casework.models import IdMixin
 from casework.protect.fields import Protected, ProtectedMixin
+from tests.conftest import ON_POSTGRES, PG_URL  # noqa: F401  (re-exported: this worker's database under -n)
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-ON_POSTGRES = PG_URL.startswith("postgresql")
 NAME = "Nguyễn Thị Xuyến"
 PHONE = "0912 345 678"
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from casework.extensions import db
 from casework.protect import audit
 from casework.protect.audit import AuditEvent
+from casework.protect.chainer import seal_all
 from tests.protect.conftest import NAME, ON_POSTGRES, PHONE, Person, tamper
 
 FORGED_MAC = "f" * 64
@@ -22,6 +23,7 @@ def _events(n: int = 10) -> None:
     for i in range(n):
         audit.record("case_view", object_type="case", object_id=f"case{i}", fields=["narrative"])
         db.session.commit()
+    seal_all()
 
 
 def _verify(app) -> tuple[int, str]:
@@ -76,8 +78,12 @@ def test_audit_verify_detects_newest_events_deleted_after_a_checkpoint(app):
 
 
 def test_a_truncated_chain_alone_still_links_which_is_why_checkpoints_exist(app):
+    """A database superuser who deletes the newest events and moves the chain's head row back with them
+    leaves a chain that links: only an anchor outside the database tells."""
     _events()
-    tamper("DELETE FROM audit_event WHERE seq > 7")
+    tamper("DELETE FROM audit_event WHERE seq > 7;"
+           "UPDATE audit_chain_head SET seq = 7, mac = (SELECT mac FROM audit_event WHERE chain = 'national' AND "
+           "seq = 7) WHERE chain = 'national'")
     assert _verify(app) == (0, "ok: 7 events, chain intact\n")
 
 
@@ -146,11 +152,14 @@ def test_no_personal_data_in_any_audit_event(app, make_person, make_user, login)
     forbidden = {NAME, NAME.lower(), "nguyen thi xuyen", "xuyen", "xuyến", PHONE, "912345678", "0912", "bị chồng"}
     for e in events:
         for column in AuditEvent.__table__.columns.keys():
+            if column in ("ts", "seq"):  # a time or a number: its digits can match "0912" by chance, never a person
+                continue
             value = str(getattr(e, column) or "").lower()
             for word in forbidden:
                 assert word.lower() not in value, (e.seq, column)
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL pointing at PostgreSQL: the advisory lock "
                                             "serialises writers there; SQLite serialises writes itself")
 def test_eight_concurrent_writers_on_postgresql_leave_a_valid_chain(app):
@@ -174,13 +183,17 @@ def test_eight_concurrent_writers_on_postgresql_leave_a_valid_chain(app):
     for t in threads:
         t.join(timeout=120)
     assert not errors, errors
+    seal_all()
     db.session.expire_all()
+    # The chain's order is the order in which the writers' transactions took their ids (``xid``), which two
+    # writers can take in the other order than their rows' ids: every event has one place, none is missing.
     seqs = list(db.session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
     assert seqs == list(range(1, 401))
     assert len(set(db.session.scalars(select(AuditEvent.object_id)))) == 400
     assert _verify(app) == (0, "ok: 400 events, chain intact\n")
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL pointing at PostgreSQL: the append-only "
                                             "trigger exists only there")
 @pytest.mark.parametrize("statement", ["UPDATE audit_event SET action = 'login' WHERE seq = 1",

@@ -51,6 +51,7 @@ def test_no_plaintext_of_a_person_in_the_sqlite_file(app, make_person):
     assert "trốn".encode() not in raw
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL pointing at PostgreSQL (pg_dump); on SQLite "
                                             "test_no_plaintext_of_a_person_in_the_sqlite_file checks the raw file")
 def test_no_plaintext_of_a_person_in_a_pg_dump(app, make_person):

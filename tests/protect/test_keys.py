@@ -29,7 +29,7 @@ def _start(app_config, keys):
 
 def test_first_start_writes_a_check_value_per_key_version(app):
     kinds = sorted((c.kind, c.version) for c in db.session.scalars(select(KeyCanary)))
-    assert kinds == [("audit", 1), ("index", 1), ("kek", 1)]
+    assert kinds == [("audit", 1), ("checkpoint", 1), ("index", 1), ("kek", 1), ("offline", 1)]
 
 
 def test_missing_master_key_file_stops_start_up(app_config, own_keys):
@@ -85,7 +85,7 @@ def test_an_empty_database_starts_and_migrates_without_check_values(tmp_path, ke
         db.engine.dispose()
     started = create_app({**app_config, "database_url": url})  # first start after the migration
     with started.app_context():
-        assert db.session.scalar(select(db.func.count()).select_from(KeyCanary)) == 3
+        assert db.session.scalar(select(db.func.count()).select_from(KeyCanary)) == 5  # kek, index, audit, checkpoint, offline.v1
         db.engine.dispose()
 
 
@@ -99,7 +99,7 @@ def test_keys_init_runs_before_any_key_exists_and_the_new_keys_then_must_match(a
         db.engine.dispose()
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in keys.iterdir()) == [
-        "audit.v1.key", "checkpoint.ed25519", "index.v1.key", "kek.v1.key", "session.key"]
+        "audit.v1.key", "checkpoint.ed25519", "index.v1.key", "kek.v1.key", "offline.v1.pem", "session.key"]
     monkeypatch.setattr(sys, "argv", ["flask", "run"])
     with pytest.raises(KeyError_, match="does not match this database"):  # this database has other keys
         create_app({**app_config, "keys_dir": str(keys)})

@@ -133,7 +133,7 @@ def in_chromium(journey) -> None:
                 def new_page(javascript: bool = True):
                     # bypass_csp lets the test inject axe-core; the app's own CSP is checked by the header tests.
                     context = chromium.new_context(viewport=PHONE, java_script_enabled=javascript, locale="vi-VN",
-                                                   bypass_csp=True)
+                                                   bypass_csp=True, service_workers="block")
                     return context.new_page()
 
                 try:

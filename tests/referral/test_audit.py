@@ -11,7 +11,7 @@ OUTCOME = "Nguyễn Thị Bí Mật đã được khám"
 
 def _events(action: str) -> list[AuditEvent]:
     db.session.expire_all()
-    return db.session.query(AuditEvent).filter_by(action=action).order_by(AuditEvent.seq).all()
+    return db.session.query(AuditEvent).filter_by(action=action).order_by(AuditEvent.id).all()
 
 
 def _no_values(events) -> None:

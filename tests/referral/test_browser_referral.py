@@ -5,6 +5,7 @@ the same journey once with JavaScript off."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from casework.extensions import db
 from referral.models import Referral
@@ -45,12 +46,13 @@ def test_host_refers_provider_accepts_and_records_host_sees_outcome(app, live_se
         _screen(page, javascript, "referral-new-phone")
         page.select_option("#service", "health")
         page.click("text=Xem các cơ quan")
+        expect(page.locator("body")).to_contain_text("Thương tích và sơ cứu")  # the click only starts the navigation
         assert "Nhóm tuổi" in page.content() and "Thương tích và sơ cứu" in page.content()
         page.check(f"input[name=organisation_id][value='{org_id}']")
         page.fill("#reason", "Chị cần khám vết thương ở tay")
         _screen(page, javascript, "referral-new-service-phone")
         page.click("button[type=submit].primary")
-        assert page.locator(".flash").inner_text() == "Đã gửi chuyển gửi."
+        assert page.locator(".flash").inner_text() == "Đã chuyển gửi."
         _screen(page, javascript, "referral-sent-phone")
 
         receiver = new_page(javascript)
@@ -58,6 +60,7 @@ def test_host_refers_provider_accepts_and_records_host_sees_outcome(app, live_se
         receiver.goto(f"{live_server}/referral/")
         _screen(receiver, javascript, "referral-list-provider-phone")
         receiver.click(".rf-row a")
+        expect(receiver.locator("body")).to_contain_text("Vết bầm")
         content = receiver.content()
         assert "30–44 tuổi" in content and "Vết bầm" in content
         assert NAME not in content and HER_PHONE not in content and case_reference not in content

@@ -71,9 +71,11 @@ def test_overdue_notification_goes_to_sender_officer_and_receiver_once_without_p
         assert n.referral_id == late and NAME not in text and PHONE not in text
 
 
-def test_notifications_page_links_to_the_referral_and_the_menu_counts_unread(client, world, two, login):
+def test_notifications_page_links_to_the_referral_and_the_menu_counts_unread(app, client, world, two, login):
     late, _fresh = two
     login(client, world.host)
+    # Issue 18: the list no longer sweeps (a page never writes); cron runs ``flask notify overdue``.
+    assert "notified: 1" in app.test_cli_runner().invoke(args=["notify", "overdue"]).output
     page = client.get("/referral/notifications").get_data(as_text=True)
     assert f"/referral/{late}" in page and world.case.reference in page and NAME not in page
     assert "Thông báo (1)" in page

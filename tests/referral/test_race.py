@@ -15,8 +15,9 @@ from referral.models import Referral
 from tests.conftest import PG_URL
 from tests.referral.conftest import send
 
-pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises "
-                                                   "every writer, so the two accepts could never overlap there")
+pytestmark = [pytest.mark.postgres,
+              pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises every "
+                                                    "writer, so the two accepts could never overlap there")]
 
 
 def test_two_receivers_accepting_at_once_exactly_one_wins(app, client, world, make_user):

@@ -24,14 +24,14 @@ def test_form_without_reason_or_organisation_shows_errors_and_stores_nothing(cli
                                                                          "reason": ""})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "Hãy chọn một cơ quan trong danh sách." in page and "Hãy viết ngắn gọn chị cần gì" in page
+    assert "Hãy chọn một cơ quan trong danh sách." in page and "Hãy viết ngắn gọn chị ấy cần gì" in page
     assert db.session.query(Referral).count() == 0
 
 
 def test_form_without_consent_says_so_and_offers_no_send_button(client, world, login):
     login(client, world.host)
     page = client.get(f"/referral/cases/{world.case.id}/new?service=health").get_data(as_text=True)
-    assert "Chị chưa đồng ý chia sẻ thông tin nào với loại dịch vụ này." in page
+    assert "Chị ấy chưa đồng ý chia sẻ thông tin nào với loại dịch vụ này." in page
     assert "Gửi chuyển gửi" not in page
     response = client.post(f"/referral/cases/{world.case.id}/new", data={
         "service": "health", "organisation_id": world.other_org.id, "urgency": "normal", "reason": "Khám"})
@@ -115,4 +115,5 @@ def test_a_child_gets_the_hotline_111_suggestion(client, world, make_case, login
 def test_accompanying_children_under_16_are_pointed_out(client, world, make_case, login):
     case = make_case(world.host, children_ages=(4, 9))
     login(client, world.host)
-    assert "Có trẻ em dưới 16 tuổi đi cùng chị." in client.get(f"/referral/cases/{case.id}/new").get_data(as_text=True)
+    page = client.get(f"/referral/cases/{case.id}/new").get_data(as_text=True)
+    assert "Có trẻ em dưới 16 tuổi đi cùng chị ấy." in page

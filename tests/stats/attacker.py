@@ -42,6 +42,14 @@ class Attack:
     cells: dict[Key, tuple[str, float | None, int]] = field(default_factory=dict)  # status, value, rounding
     extra: list[tuple[dict[Key, float], float, float]] = field(default_factory=list)  # lo ≤ a·y ≤ hi
     conflicts: list[Key] = field(default_factory=list)  # cells with two statuses across downloads (T5)
+    # The structural facts a reader of docs/statistics.md can state (issue 16), from the public
+    # catalogue: one category per event where a table says so (event additivity), persons ≤ the events
+    # they have (``events_of``), and, for the variables named here, "everyone counted has at least one
+    # category" (a referred person was referred somewhere): a multi-valued breakdown adds up to at
+    # least its total. With both flags off and no variable named, the naive attacker of before.
+    single_valued: bool = True
+    persons_le_events: bool = True
+    at_least_one: set = field(default_factory=set)  # variables, or (measure, variable) pairs
 
     @classmethod
     def from_downloads(cls, csvs: list[bytes], manifest: bytes | dict, geography) -> Attack:
@@ -72,6 +80,38 @@ class Attack:
 
     def codes(self, variable: str) -> list[str]:
         return [c["code"] for c in self._lists()[variable]["categories"]]
+
+    def multi_for(self, measure: str, variable: str) -> bool:
+        """Multi-valued for this measure: not for events a table declares one category each of."""
+        if not self.multi(variable):
+            return False
+        return not (self.single_valued and any(
+            t["measure"] == measure and variable in t.get("single_valued", ()) for t in self.manifest["tables"]))
+
+    def structural(self) -> list[tuple[dict[Key, float], float, float]]:
+        """The inequalities of the structural facts, as ``lo ≤ a·y ≤ hi`` rows."""
+        out: list[tuple[dict[Key, float], float, float]] = []
+        persons = {t["measure"] for t in self.manifest["tables"] if t["kind"] == "persons"}
+        for t in self.manifest["tables"]:
+            if not t.get("events_of") or not self.persons_le_events:
+                continue
+            for k in sorted(self.cells):
+                if k[0] == t["measure"]:
+                    pk = (t["events_of"], *k[1:])
+                    if pk in self.cells:
+                        out.append(({pk: 1.0, k: -1.0}, -np.inf, 0.0))
+        parents: set[tuple[Key, str]] = set()
+        for k in self.cells:
+            if k[0] not in persons:
+                continue
+            for i, (variable, category) in enumerate(k[4]):
+                if (variable in self.at_least_one or (k[0], variable) in self.at_least_one) \
+                        and not category.startswith("!"):
+                    parents.add(((*k[:4], k[4][:i] + k[4][i + 1:]), variable))
+        for parent, variable in sorted(parents):
+            children = [(*parent[:4], tuple(sorted(parent[4] + ((variable, c),)))) for c in self.codes(variable)]
+            out.append(({parent: 1.0, **{c: -1.0 for c in children}}, -np.inf, 0.0))
+        return out
 
     # --- the system --------------------------------------------------------------------------------------
 
@@ -109,7 +149,7 @@ class Attack:
             # categories
             for i, (variable, category) in enumerate(dims):
                 parent = (measure, level, code, period, dims[:i] + dims[i + 1:])
-                if self.multi(variable):
+                if self.multi_for(measure, variable):
                     other = (measure, level, code, period, tuple(sorted(dims[:i] + ((variable, "!" + category),)
                                                                         + dims[i + 1:])))
                     rows.append({var(parent): 1.0, var(k): -1.0, var(other): -1.0})
@@ -139,7 +179,8 @@ class Attack:
 
     def minimum(self, form: dict[Key, float], integer: bool = False, known: dict[Key, float] | None = None) -> float:
         keys, index, rows = self._system()
-        for k in form:
+        extras = self.extra + self.structural()
+        for k in [*form, *(k for terms, _, _ in extras for k in terms)]:
             if k not in index:
                 index[k] = len(keys)
                 keys.append(k)
@@ -149,9 +190,9 @@ class Attack:
         for r, row in enumerate(rows):
             for j, coef in row.items():
                 a[r, j] += coef
-        extra = lil_array((len(self.extra), n))
+        extra = lil_array((len(extras), n))
         elo, ehi = [], []
-        for r, (terms, low, high) in enumerate(self.extra):
+        for r, (terms, low, high) in enumerate(extras):
             for k, coef in terms.items():
                 extra[r, index[k]] += coef
             elo.append(low)
@@ -161,13 +202,13 @@ class Attack:
             c[index[k]] += coef
         if integer:
             constraints = [LinearConstraint(a.tocsr(), 0, 0)]
-            if self.extra:
+            if extras:
                 constraints.append(LinearConstraint(extra.tocsr(), elo, ehi))
             res = milp(c, integrality=np.ones(n), bounds=Bounds(lo, hi), constraints=constraints)
             if res.status == 0:
                 return float(res.fun)
         a_ub = b_ub = None
-        if self.extra:
+        if extras:
             from scipy.sparse import vstack
             e = extra.tocsr()
             upper = [r for r, h in enumerate(ehi) if np.isfinite(h)]
@@ -180,6 +221,64 @@ class Attack:
             return -np.inf
         assert res.status == 0, res.message
         return float(res.fun)
+
+    def intervals(self, targets: list[Key], integer: bool = False) -> dict[Key, tuple[float, float]]:
+        """The proven bounds of many cells over a large system (the national data): each solved on the
+        cells it is tied to through unknown cells, the known ones moved to the right-hand side. The same
+        bounds as ``interval``, which solves the whole system, and independent of the engine's code."""
+        keys, index, rows = self._system()
+        extras = self.extra + self.structural()
+        for k in [*targets, *(k for terms, _, _ in extras for k in terms)]:
+            if k not in index:
+                index[k] = len(keys)
+                keys.append(k)
+        lo, hi = self.bounds_of(keys, {})
+        system = [(row, 0.0, 0.0) for row in rows]
+        system += [({index[k]: c for k, c in terms.items()}, low, high) for terms, low, high in extras]
+        rows_of: dict[int, list[int]] = defaultdict(list)
+        for r, (terms, _, _) in enumerate(system):
+            for j in terms:
+                rows_of[j].append(r)
+        unknown = hi - lo > 1e-9
+        out: dict[Key, tuple[float, float]] = {}
+        for target in targets:
+            j0 = index[target]
+            if not unknown[j0]:
+                out[target] = (float(lo[j0]), float(hi[j0]))
+                continue
+            comp, todo = {j0}, [j0]
+            while todo:
+                for r in rows_of[todo.pop()]:
+                    for w in system[r][0]:
+                        if w not in comp and unknown[w]:
+                            comp.add(w)
+                            todo.append(w)
+            cols = sorted(comp)
+            pos = {j: i for i, j in enumerate(cols)}
+            a_rows, r_lo, r_hi = [], [], []
+            for r in sorted({r for j in cols for r in rows_of[j]}):
+                terms, low, high = system[r]
+                const = sum(c * lo[j] for j, c in terms.items() if j not in pos)
+                a_rows.append({pos[j]: c for j, c in terms.items() if j in pos})
+                r_lo.append(low - const)
+                r_hi.append(high - const)
+            a = lil_array((len(a_rows), len(cols)))
+            for i, row in enumerate(a_rows):
+                for j, c in row.items():
+                    a[i, j] += c
+            bounds = Bounds(lo[cols], hi[cols])
+            found = []
+            for sign in (1.0, -1.0):
+                c = np.zeros(len(cols))
+                c[pos[j0]] = sign
+                res = milp(c, integrality=np.ones(len(cols)) if integer else np.zeros(len(cols)), bounds=bounds,
+                           constraints=[LinearConstraint(a.tocsr(), r_lo, r_hi)] if a_rows else [])
+                if res.status != 0:
+                    found.append(-np.inf)  # unbounded
+                    continue
+                found.append(float(res.fun))
+            out[target] = (found[0], -found[1])
+        return out
 
     # --- quick checks ------------------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from casework.stats import formats, reconstruction, suppression
+from casework.stats import model as model_module
 from casework.stats import release as release_module
+from casework.stats.catalogue import TableDef
 from casework.stats.cells import CellKey
 from casework.stats.counting import count_cells
 from casework.stats.lp_audit import Requirement
@@ -55,7 +57,16 @@ def _off_derived_rule(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(release_module, "_add_derived_constraints", lambda model, values: None)
 
 
+def _off_relations(mp: pytest.MonkeyPatch) -> None:
+    """The engine before issue 16: every breakdown of a multi-valued list treated as multi-valued, events
+    included, and no inequality between tables (persons ≤ events, a breakdown ≥ its total)."""
+    mp.setattr(TableDef, "multi_valued",
+               lambda self, variable: any(d.variable == variable and d.multi_valued for d in self.dimensions))
+    mp.setattr(model_module, "_add_inequalities", lambda *a: None)
+
+
 BREAKS = {
+    "relations": _off_relations,
     "complementary": _off_complementary,
     "primary": _off_primary,
     "group": lambda mp: mp.setattr(suppression, "_group_disclosure", lambda model, v, params: False),
@@ -98,3 +109,18 @@ def truth(tables, records, period: str) -> dict[CellKey, int]:
 def small(values: dict[CellKey, int], k: int = 10) -> list[CellKey]:
     """The primary-sensitive person counts (P1): the cells an attacker wants."""
     return sorted((c for c, v in values.items() if 1 <= v < k), key=CellKey.sort_key)
+
+
+@pytest.fixture
+def demo_geography(monkeypatch):
+    """The demo's three provinces, whole: demo data lives in communes the nine-commune test geography lacks."""
+    from casework.demo import DEMO_PLACES
+    from casework.stats import service
+    from casework.stats.cells import Geography
+
+    full = Geography.from_geo_data()
+    keep = {code for code, _ in DEMO_PLACES}
+    geo = Geography(provinces=tuple(p for p in full.provinces if p[0] in keep),
+                    communes=tuple(c for c in full.communes if c[2] in keep), scheme=full.scheme)
+    monkeypatch.setattr(service, "geography", lambda period=None: geo)
+    return geo

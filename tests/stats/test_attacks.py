@@ -12,6 +12,7 @@ import dataclasses
 import pytest
 
 from casework.stats.cells import CellKey
+from casework.stats.counting import count_cells
 from casework.stats.release import PercentSpec
 from tests.stats.attacker import protected
 from tests.stats.conftest import attack, key, small, truth
@@ -22,6 +23,7 @@ from tests.stats.fixtures import (
     G2_REF,
     G4,
     G5_SEX,
+    GEOGRAPHY,
     L1,
     L2,
     OUTCOME,
@@ -672,3 +674,123 @@ def test_t14_a_suppressed_cell_stays_suppressed_when_a_correction_makes_it_large
     assert again.cell(unk).status == "suppressed"
     unaware = release(QUARTER_TABLES, p.records, "2026Q1", release_id="2026Q1-r2")
     assert (unaware.cell(unk).status, unaware.cell(unk).value) == ("published", 12)
+
+
+# --- Structural facts (issue 16): event additivity, persons ≤ events, across the year's releases ----------
+
+REFERRED_P = table("REF-p", measure="referred", dims=(G2_REF.dimensions[0],))
+# As the referral domain declares it: one service per referral, and the referrals of the referred persons.
+REFERRALS_E = table("REF-e", measure="referrals", kind="events", unit="referrals", dims=(G2_REF.dimensions[0],),
+                    pattern_of="referred", single_valued=("referral_service",), events_of="referred")
+REFERRAL_TABLES = [REFERRED_P, REFERRALS_E]
+Q1_Q3 = ("2026Q1", "2026Q2", "2026Q3")
+
+
+def referral_year(seed: int = 2) -> list:
+    """Three quarters of referrals: large provinces 91 and 92, a small province 93; most women are
+    referred to health care or the police, few to legal aid, some more than once to one service. Each
+    referral is for exactly one service (as in ``referral.tables``)."""
+    import random
+
+    from casework.stats.counting import Record
+
+    rng = random.Random(seed)
+    rates = {"HEALTH": 0.5, "POLICE": 0.35, "LEGAL": 0.08}
+    records, pid = [], 0
+    for quarter in Q1_Q3:
+        for commune, _, province in GEOGRAPHY.communes:
+            for _ in range(rng.choice([10, 20, 30, 40]) if province != "93" else rng.choice([3, 8, 15])):
+                pid += 1
+                for service in [s for s, p in rates.items() if rng.random() < p] or ["HEALTH"]:
+                    for _ in range(rng.choice([1, 1, 1, 2, 3])):
+                        on = day(quarter, rng.randint(0, 60))
+                        records += [Record(m, f"p{pid}", on, province, commune,
+                                           {"referral_service": frozenset({service})})
+                                    for m in ("referred", "referrals")]
+    return records
+
+
+def referral_releases(records) -> list:
+    out: list = []
+    for quarter in Q1_Q3:
+        out.append(release(REFERRAL_TABLES, records, quarter, earlier=tuple(out)))
+    return out
+
+
+def withheld_small(releases, values: dict[CellKey, int], integer: bool = False, **attacker) -> dict[str, tuple]:
+    """Every withheld cell whose true value is 1..9 and whose proven interval breaks R1–R3, for an attacker
+    holding every release of the year and the structural facts switched on in ``attacker``."""
+    a = attack(*releases)
+    for name, value in attacker.items():
+        setattr(a, name, value)
+    out = {}
+    for cell, value in sorted(values.items(), key=lambda kv: kv[0].sort_key()):
+        if not 1 <= value < K or cell.hidden or a.cells.get(key(cell), ("",))[0] != "suppressed":
+            continue
+        low, high = a.interval(key(cell), integer)
+        if protected(low, high, K):
+            out[cell.label()] = (value, low, high)
+    return out
+
+
+ADDITIVE_ONLY = {"persons_le_events": False}
+
+
+@pytest.fixture(scope="module")
+def referral_case():
+    records = referral_year()
+    return referral_releases(records), truth(REFERRAL_TABLES, records, "2026Q3")
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["lp", "ilp"])
+def test_one_service_per_referral_recovers_no_withheld_referral_count(referral_case, integer):
+    releases, values = referral_case
+    assert withheld_small(releases, values, integer, **ADDITIVE_ONLY) == {}
+
+
+@pytest.mark.parametrize("integer", [False, True], ids=["lp", "ilp"])
+def test_persons_never_above_their_referrals_recovers_no_withheld_count(referral_case, integer):
+    releases, values = referral_case
+    assert withheld_small(releases, values, integer, at_least_one={"referral_service"}) == {}
+
+
+def test_an_engine_that_thinks_a_referral_has_several_services_gives_referral_counts_away(broken):
+    # The leak of issue 16: the referrals of a quarter by service add up to the quarter's referrals.
+    broken("relations")
+    records = referral_year()
+    releases = referral_releases(records)
+    found = withheld_small(releases, truth(REFERRAL_TABLES, records, "2026Q3"), **ADDITIVE_ONLY)
+    assert found["referrals|province:91|2026Q2|referral_service=LEGAL"] == (7, 7.0, 7.0)  # exact
+    assert found["referrals|province:92|2026Q1|referral_service=LEGAL"] == (7, 0.0, 8.0)  # too narrow
+    # A reader who ignores the fact finds nothing: the engine's own audit could not see it.
+    assert withheld_small(releases, truth(REFERRAL_TABLES, records, "2026Q3"), single_valued=False,
+                          persons_le_events=False) == {}
+
+
+def test_persons_never_above_their_referrals_narrows_withheld_persons_without_the_relation(broken):
+    broken("relations")
+    records = referral_year()
+    releases = referral_releases(records)
+    values = truth(REFERRAL_TABLES, records, "2026Q3")
+    additive = withheld_small(releases, values, **ADDITIVE_ONLY)
+    both = withheld_small(releases, values)
+    persons = {label for label in both if label.startswith("referred|")}
+    assert persons and not persons & set(additive)
+    assert both["referred|province:91|2026Q1|referral_service=LEGAL"] == (5, 3.0, 11.0)  # proven non-empty
+
+
+def test_a_person_table_linked_to_its_events_enters_the_audit_as_inequalities():
+    from casework.stats.model import build_model
+
+    records = referral_year()
+    counted = count_cells(REFERRAL_TABLES, records, "2026Q1", GEOGRAPHY)
+    model = build_model(REFERRAL_TABLES, counted, {}, GEOGRAPHY)
+    rows = [dict(zip(vs, cs, strict=True)) for vs, cs, _ in model.ub_rows]
+    p = model.index[CellKey("referred", "province", "91", "2026Q1", (("referral_service", "LEGAL"),))]
+    e = model.index[CellKey("referrals", "province", "91", "2026Q1", (("referral_service", "LEGAL"),))]
+    assert {p: 1.0, e: -1.0} in rows  # persons − events ≤ 0
+    assert not model.multi("referrals", "referral_service") and model.multi("referred", "referral_service")
+    total = CellKey("referrals", "province", "91", "2026Q1")
+    by_service = {total, *(total.with_dim("referral_service", c) for c in ("HEALTH", "POLICE", "LEGAL"))}
+    rows = [{model.vars[v].key for v in vs} for vs, _ in model.eq_rows]
+    assert by_service in rows  # the referrals by service add up to the referrals

@@ -13,6 +13,7 @@ registered on the app the live server runs (as in ``test_ledger.py``), so every 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 
@@ -32,7 +33,8 @@ from tests.browser.conftest import (
 )
 from tests.stats.test_ledger import Q3, FakeSource
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]  # one release: minutes of CPU on 2 cores
+# One release over the national geography (the charts show the 34 provinces): minutes of CPU on 2 cores.
+pytestmark = [pytest.mark.browser, pytest.mark.national, pytest.mark.slow]
 
 RELEASE_ID = f"{Q3}-r1"
 RELEASE_TIMEOUT_MS = 900_000
@@ -50,6 +52,7 @@ def source(app):
     fake.add(service.current_quarter(), 15, "05533", prefix="d")
     # The live server serves this very app object from a thread: the source is there for its requests.
     app.extensions["tincay.stats_sources"] = [fake]
+    app.config["STATS_RUNNER"] = "thread"  # the preview is computed by the live server's worker thread
     return fake
 
 
@@ -72,7 +75,7 @@ def in_chromium(journey) -> None:
                 def new_page(viewport: dict, javascript: bool):
                     # bypass_csp lets the test inject axe-core; the app's own CSP is checked by the header tests.
                     context = chromium.new_context(viewport=viewport, java_script_enabled=javascript, locale="vi-VN",
-                                                   bypass_csp=True, accept_downloads=True)
+                                                   bypass_csp=True, accept_downloads=True, service_workers="block")
                     page = context.new_page()
                     page.set_default_navigation_timeout(PAGE_TIMEOUT_MS)  # a busy machine, large pages
                     return page
@@ -145,9 +148,9 @@ def test_release_made_and_downloaded_on_a_phone_at_a_desk_and_without_javascript
             page = pages[name] = new_page(viewport, javascript)
             _sign_in(page, live_server, coordinators[name])
             assert page.url == f"{live_server}/statistics/"
-            assert page.locator("h1").inner_text() == "Công bố số liệu thống kê"
+            assert page.locator("h1").inner_text() == "Chốt số liệu thống kê"
             ledger = page.locator("section[aria-labelledby=ledger]")
-            assert ledger.locator("p.empty").inner_text() == "Chưa có quý nào được công bố."
+            assert ledger.locator("p.empty").inner_text() == "Chưa có quý nào được chốt."
             assert ledger.locator("table").count() == 0
             offered = page.get_by_label("Quý", exact=True).locator("option").evaluate_all(
                 "os => os.map(o => o.value)")
@@ -158,10 +161,16 @@ def test_release_made_and_downloaded_on_a_phone_at_a_desk_and_without_javascript
         page = pages["phone-no-js"]
         page.get_by_label("Quý", exact=True).select_option(Q3)
         started = time.monotonic()
-        page.get_by_role("button", name="Công bố", exact=True).click(timeout=RELEASE_TIMEOUT_MS)
+        # Issue 16: a preview computed in the background (the page refreshes itself), then "Chốt số liệu…" and a
+        # confirmation; the release is the preview, stored once.
+        page.get_by_role("button", name="Xem trước", exact=True).click()
+        page.wait_for_selector("section[aria-labelledby=summary]", timeout=RELEASE_TIMEOUT_MS)
+        page.get_by_role("link", name="Chốt số liệu…").click()
+        page.get_by_label(re.compile("Tôi đã xem bản xem trước")).check()
+        page.get_by_role("button", name="Chốt số liệu", exact=True).click()
         page.wait_for_url(f"{live_server}/statistics/releases/{RELEASE_ID}")
         seen["release_seconds"] = time.monotonic() - started
-        assert page.locator(".flash").inner_text().startswith(f"Đã công bố {RELEASE_ID}.")
+        assert page.locator(".flash").inner_text().startswith(f"Đã chốt {RELEASE_ID}.")
 
         for name, viewport, javascript in CONFIGS:
             page = pages[name]
@@ -193,11 +202,12 @@ def test_release_made_and_downloaded_on_a_phone_at_a_desk_and_without_javascript
             page.goto(f"{live_server}/statistics/")
             row = page.locator("section[aria-labelledby=ledger] table.list tbody tr")
             assert row.count() == 1 and RELEASE_ID in row.inner_text()
-            assert Q3 not in page.locator("#period option").evaluate_all("os => os.map(o => o.value)")
+            offered = dict(page.locator("#period option").evaluate_all("os => os.map(o => [o.value, o.text])"))
+            assert offered[Q3].endswith("(đã chốt)")  # still offered for a preview, marked released
             _screen(page, javascript, viewport, "ledger")
 
             # --- the charts: bars drawn on the server, the withheld figures marked x -------------------------
-            page.get_by_role("main").get_by_role("link", name="Biểu đồ số liệu đã công bố").click()
+            page.get_by_role("main").get_by_role("link", name="Biểu đồ số liệu đã chốt").click()
             assert page.url == f"{live_server}/statistics/charts"
             page.locator("#measure").select_option("referred_persons")  # a plain GET form too
             page.locator("form.filters button[type=submit]").click()
@@ -222,13 +232,13 @@ def test_release_made_and_downloaded_on_a_phone_at_a_desk_and_without_javascript
             other.goto(f"{live_server}/statistics/province")
             assert other.locator("h1").inner_text() == "Số liệu thống kê của tỉnh"
             content = other.content()
-            assert "Tỉnh Thái Nguyên" in content and "Lần công bố mới nhất: quý III/2026" in content
+            assert "Tỉnh Thái Nguyên" in content and "Lần chốt số liệu mới nhất: quý III/2026" in content
             assert "Thành phố Hà Nội" not in content and "Toàn quốc" not in content
             assert other.locator("table.figures").count() > 0
             _screen(other, javascript, viewport, "province")
-            other.get_by_role("link", name="Bản nháp quý hiện tại (chưa công bố)").click(timeout=RELEASE_TIMEOUT_MS)
+            other.get_by_role("link", name="Bản nháp quý hiện tại (chưa chốt)").click(timeout=RELEASE_TIMEOUT_MS)
             other.wait_for_url(f"{live_server}/statistics/province/draft")
-            assert other.locator(".alert-draft strong").inner_text() == "Chưa công bố."
+            assert other.locator(".alert-draft strong").inner_text() == "Chưa chốt."
             assert other.locator("p.alert[role=alert]").count() == 0, other.locator("p.alert").all_inner_texts()
             assert other.locator("table.figures").count() > 0
             assert "Thành phố Hà Nội" not in other.content()

@@ -94,9 +94,14 @@ def test_every_registered_table_obeys_the_catalogue_and_none_has_a_trusted_addre
         variables = {d.variable for d in t.dimensions}
         assert not variables & FORBIDDEN_VARIABLES, t.id
         assert not any("address" in v or "host" in v for v in variables), t.id
+        if t.kind == "activity":
+            # Issue 16: Plan 96's activity indicators count addresses, trainings and packages (never persons),
+            # published without small-cell suppression; they are never broken down by a person's attribute.
+            assert t.unit != "persons" and not variables & {"sex", "ethnicity", "age_group"}, t.id
+            continue
         assert "address" not in t.measure and "host" not in t.measure, t.id
-    # Commune tables are the G4 total only, never public.
-    communal = [t for t in tables if "commune" in t.geo_levels]
+    # Commune tables of persons are the G4 total only, never public.
+    communal = [t for t in tables if "commune" in t.geo_levels and t.kind != "activity"]
     assert [(t.id, t.dimensions, t.periods, t.tier) for t in communal] == [
         ("CASE_P_COMMUNE", (), ("year",), "internal")]
     # Every events or money table follows a person table of the catalogue that has its twin cells.
@@ -384,3 +389,26 @@ def test_every_source_of_the_application_feeds_one_release_count(caseload, livel
         {r.measure for r in records}
     values = cells(records, "2025Q4")
     assert values[nat("survivors", "2025")] == 3 and values[nat("trafficking_survivors", "2025")] == 3
+
+
+# --- issue 16: notice within the deadline, repeat violence, contact bans ------------------------------
+
+def test_intakes_carry_notice_in_time_and_repeat_and_bans_are_person_records(caseload):
+    from casework.cases.models import ContactBan
+
+    first, child = _case(caseload["first"]), _case(caseload["child"])
+    first.commune_notified_at = first.intake_at + timedelta(hours=3)
+    child.commune_notified_at = child.intake_at + timedelta(hours=30)  # later than the deadline
+    db.session.add(ContactBan(case_id=child.id, requested_at=vn(2025, 6, 2), requester="victim",
+                              victim_consented=True, decision_due_at=vn(2025, 6, 5)))
+    db.session.commit()
+    records = list(case_records(*YEAR))
+    survivors = {(r.on, r.attributes["notice"], r.attributes["repeat"]) for r in records if r.measure == "survivors"}
+    assert (date(2025, 2, 10), "IN_TIME", "FIRST") in survivors
+    assert (date(2025, 5, 12), "LATE_OR_NONE", "REPEAT") in survivors  # the same woman back: violence again
+    assert (date(2025, 5, 20), "LATE_OR_NONE", "FIRST") in survivors
+    bans = [r for r in records if r.measure == "survivors_contact_ban"]
+    assert [(r.on, r.person_id, r.province_code) for r in bans] == [(date(2025, 6, 2), child.person_id, "19")]
+    ids = {t.id for t in REGISTRY.tables()}
+    assert {"CASE_P_CONTACT_BAN", "CASE_P_NOTICE", "CASE_P_REPEAT"} <= ids
+    assert all(REGISTRY.table(i).kind == "persons" for i in ("CASE_P_CONTACT_BAN", "CASE_P_NOTICE", "CASE_P_REPEAT"))

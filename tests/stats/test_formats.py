@@ -227,7 +227,7 @@ def test_dhis2_payload_has_the_data_value_set_keys_and_one_level_per_data_elemen
 
 def test_adx_is_well_formed_with_groups_and_data_values(rel):
     root = adx_root(rel)
-    assert root.tag == f"{ADX}adx" and root.get("exported") == "2026-10-05T03:00:00Z"
+    assert root.tag == f"{ADX}adx" and root.get("exported") == "2026-10-05T10:00:00+07:00"  # Vietnam time (issue 16)
     groups = list(root)
     assert groups and all(g.tag == f"{ADX}group" for g in groups)
     for g in groups:
@@ -240,11 +240,18 @@ def test_adx_is_well_formed_with_groups_and_data_values(rel):
 
 def test_xlsx_has_the_form_layout_values_only_and_x_for_suppressed(rel):
     wb = openpyxl.load_workbook(io.BytesIO(formats.to_xlsx(rel)))
-    assert wb.sheetnames[0] == "Thong tin" and {"G1", "G2-age", "L2"} <= set(wb.sheetnames)
-    ws = wb["G2-age"]
+    # Sheets in Vietnamese within Excel's 31 characters, the first "Thông tin" with its accents (issue 16).
+    assert wb.sheetnames[0] == "Thông tin" and not {"G1", "G2-age", "L2"} & set(wb.sheetnames)
+    assert all(len(name) <= 31 for name in wb.sheetnames) and len(set(wb.sheetnames)) == len(wb.sheetnames)
+    names, used = {}, {"Thông tin"}
+    for t in rel.tables:
+        names[t.id] = formats.sheet_name(t, used)
+        used.add(names[t.id])
+    assert wb.sheetnames[1:] == [names[t.id] for t in rel.tables]
+    ws = wb[names["G2-age"]]
     header = [c.value for c in ws[8]]
     assert header[:4] == ["TT", "Chỉ tiêu", "ĐVT", "Tổng số"]
-    assert ws["A1"].value.startswith("Đơn vị báo cáo") and ws["A3"].value.startswith("Kỳ báo cáo: Quý 4/2026")
+    assert ws["A1"].value.startswith("Đơn vị báo cáo") and ws["A3"].value.startswith("Kỳ báo cáo: Quý IV/2026")
     values = [c.value for row in ws.iter_rows(min_row=9) for c in row[3:]]
     assert "x" in values and all(v is None or v == "x" or isinstance(v, int) for v in values)
     assert wb.properties.creator == "Tin Cậy" and wb.properties.modified == CREATED.replace(tzinfo=None)
@@ -265,3 +272,31 @@ def test_canonical_csv_and_json_carry_the_release_fields(rel):
     assert "không phải tỷ lệ" in m["caveats"][0]["vi"] and "not the prevalence" in m["caveats"][0]["en"]
     money = [c for c in body["cells"] if c["measure"] == "disbursed" and c["status"] == "published"]
     assert money and all(c["value"] % 1_000_000 == 0 and c["rounding_base"] == 1_000_000 for c in money)
+
+
+# --- issue 16: the coordinator's words ------------------------------------------------------------
+
+def test_a_breakdown_of_a_published_zero_total_is_zero_everywhere_it_is_shown():
+    from casework.stats.cells import CellKey
+    from casework.stats.release import ReleaseCell
+
+    total = CellKey("m", "province", "19", "2026Q3")
+    part = total.with_dim("age_group", "U16")
+    other = CellKey("m", "province", "11", "2026Q3").with_dim("age_group", "U16")
+    cells = {total: ReleaseCell(total, ("T",), "published", 0, "persons", 1),
+             part: ReleaseCell(part, ("T",), "suppressed", None, "persons", 1),
+             other.without("age_group"): ReleaseCell(other.without("age_group"), ("T",), "suppressed", None,
+                                                     "persons", 1)}
+    assert formats.zero_total(cells, part)
+    assert not formats.zero_total(cells, other)  # a withheld total says nothing
+    assert not formats.zero_total(cells, total)
+
+
+def test_xlsx_and_files_speak_plainly_and_in_vietnam_time(rel):
+    wb = openpyxl.load_workbook(io.BytesIO(formats.to_xlsx(rel)))
+    info = " ".join(str(v) for row in wb["Thông tin"].iter_rows(values_only=True) for v in row if v)
+    for word in ("integer programming", "HiGHS", "p = ", "sdc-suppression", "milp", "Parameter"):
+        assert word not in info
+    assert "dưới 10 người" in info and "giờ Việt Nam (UTC+7)" in info
+    assert "(giờ Việt Nam)" in wb.worksheets[1]["A4"].value
+    assert json.loads(formats.to_dhis2(rel))["completeDate"] == "2026-10-05"

@@ -93,7 +93,7 @@ def test_cli_releases_a_quarter_once_and_refuses_the_rest(app, source):
 
     again = runner.invoke(args=["stats", "release", "--period", Q3])
     assert again.exit_code == 1
-    assert "đã được công bố" in again.output  # Vietnamese, the command line's language
+    assert "đã được chốt" in again.output  # Vietnamese, the command line's language
     earlier = runner.invoke(args=["stats", "release", "--period", Q2])
     assert earlier.exit_code == 1 and "quý sau" in earlier.output
     future = runner.invoke(args=["stats", "release", "--period", service.current_quarter()])
@@ -196,7 +196,9 @@ def test_every_download_is_byte_identical_and_well_formed(app, source, client, c
 
     # The canonical JSON carries the manifest with the audit summary and the caveats.
     doc = json.loads(seen["json"].data)
-    assert doc["manifest"]["release_id"] == body["id"] and doc["manifest"]["audit"]["cells"] == body["cells"]
+    # The audit covers the protected cells; the activity indicators (issue 16) are published as counted.
+    assert doc["manifest"]["release_id"] == body["id"]
+    assert doc["manifest"]["audit"]["cells"] + doc["manifest"]["activity"]["cells"] == body["cells"]
     assert any("không phải tỷ lệ" in c["vi"] for c in doc["manifest"]["caveats"])
     # Stored once: the database holds the same bytes.
     stored = db.session.get(StatFile, (body["id"], "csv"))
@@ -286,6 +288,6 @@ def test_release_and_download_are_audited_without_figures(app, source, client, c
     _release(client, coordinator_token, Q3)
     client.get("/api/v1/statistics/releases/2026Q3-r1?format=pdf", headers=coordinator_token)
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("stats.%"))
-                                .order_by(AuditEvent.seq)).all()
+                                .order_by(AuditEvent.id)).all()
     assert [(e.action, e.object_id, e.detail) for e in events] == [
         ("stats.release_created", "2026Q3-r1", None), ("stats.release_downloaded", "2026Q3-r1", "pdf")]

@@ -67,11 +67,11 @@ def test_coordinator_sees_an_empty_ledger_then_makes_a_release(app, source, sign
     page = c.get("/", follow_redirects=True)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Công bố số liệu thống kê" in html and "Chưa có quý nào được công bố." in html
+    assert "Chốt số liệu thống kê" in html and "Chưa có quý nào được chốt." in html
     assert f'<option value="{Q3}"' in html  # an ended, unreleased quarter is offered
     assert f'<option value="{service.current_quarter()}"' not in html
 
-    response = c.post("/statistics/releases", data={"period": Q3})
+    response = c.post("/statistics/releases", data={"period": Q3, "confirm": "y"})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/statistics/releases/{Q3}-r1")
     html = c.get(response.headers["Location"]).get_data(as_text=True)
     assert "Số liệu thống kê quý III/2026" in html
@@ -81,12 +81,13 @@ def test_coordinator_sees_an_empty_ledger_then_makes_a_release(app, source, sign
     for fmt in ("pdf", "xlsx", "csv", "json", "dhis2", "adx"):
         assert f"/statistics/releases/{Q3}-r1/{fmt}" in html
     listing = c.get("/statistics/").get_data(as_text=True)
-    assert f"{Q3}-r1" in listing and f'<option value="{Q3}"' not in listing
+    # Issue 16: a released quarter can still be previewed (never published again), marked as released.
+    assert f"{Q3}-r1" in listing and re.search(rf'<option value="{Q3}">[^<]*\(đã chốt\)</option>', listing)
 
 
 def test_screen_download_is_the_stored_file(app, source, signed_in):
     c = signed_in("coordinator")
-    c.post("/statistics/releases", data={"period": Q3})
+    c.post("/statistics/releases", data={"period": Q3, "confirm": "y"})
     first = c.get(f"/statistics/releases/{Q3}-r1/xlsx")
     second = c.get(f"/statistics/releases/{Q3}-r1/xlsx")
     assert first.status_code == 200 and first.data == second.data and first.data.startswith(b"PK")
@@ -106,11 +107,12 @@ def test_a_bad_period_is_refused_on_its_field_and_nothing_is_stored(app, source,
     assert db.session.scalar(select(func.count()).select_from(StatRelease)) == 0
 
 
+@pytest.mark.national  # a chart for the country and each of the 34 provinces
 def test_charts_mark_withheld_quarters_instead_of_drawing_zero(app, source, signed_in):
     c = signed_in("coordinator")
     empty = c.get("/statistics/charts").get_data(as_text=True)
-    assert "Chưa có quý nào được công bố" in empty and "<svg" not in empty
-    c.post("/statistics/releases", data={"period": Q3})
+    assert "Chưa có quý nào được chốt" in empty and "<svg" not in empty
+    c.post("/statistics/releases", data={"period": Q3, "confirm": "y"})
     html = c.get("/statistics/charts?measure=referred_persons").get_data(as_text=True)
     assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/exit.js" defer>']  # no chart script
     figures = re.findall(r"<figure class=\"chart[^\"]*\">.*?</figure>", html, re.S)
@@ -134,11 +136,11 @@ def test_charts_mark_withheld_quarters_instead_of_drawing_zero(app, source, sign
 
 def test_province_officer_sees_her_province_and_a_marked_draft(app, source, signed_in):
     coordinator_view = signed_in("coordinator")
-    coordinator_view.post("/statistics/releases", data={"period": Q3})
+    coordinator_view.post("/statistics/releases", data={"period": Q3, "confirm": "y"})
     coordinator_view.post("/logout")
     c = signed_in("province_officer", scope="19")
     html = c.get("/statistics/province").get_data(as_text=True)
-    assert "Tỉnh Thái Nguyên" in html and "Lần công bố mới nhất: quý III/2026" in html
+    assert "Tỉnh Thái Nguyên" in html and "Lần chốt số liệu mới nhất: quý III/2026" in html
     assert "Thành phố Hà Nội" not in html and "Toàn quốc" not in html
     release = c.get(f"/statistics/releases/{Q3}-r1").get_data(as_text=True)
     assert "Tỉnh Thái Nguyên" in release and "Thành phố Hà Nội" not in release
@@ -148,7 +150,7 @@ def test_province_officer_sees_her_province_and_a_marked_draft(app, source, sign
     draft = c.get("/statistics/province/draft")
     assert draft.status_code == 200
     text = draft.get_data(as_text=True)
-    assert "Chưa công bố." in text and "Không công bố hoặc chuyển các số liệu này" in text
+    assert "Chưa chốt." in text and "Không công bố hoặc chuyển các số liệu này" in text
     assert "Thành phố Hà Nội" not in text
     assert c.get(f"/statistics/releases/{Q3}-r1/csv").status_code == 404
     assert c.get("/statistics/").status_code == 404
@@ -165,7 +167,7 @@ def test_other_roles_see_no_statistics_screen(app, source, signed_in, make_addre
     for path in ("/statistics/", "/statistics/charts", "/statistics/province", "/statistics/province/draft",
                  f"/statistics/releases/{Q3}-r1"):
         assert c.get(path).status_code == 404, path
-    assert c.post("/statistics/releases", data={"period": Q3}).status_code == 404
+    assert c.post("/statistics/releases", data={"period": Q3, "confirm": "y"}).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(StatRelease)) == 0
 
 
@@ -213,7 +215,7 @@ def test_the_report_renders_every_vietnamese_letter_with_an_embedded_font(app):
     assert len([c for c in release.cells if c.key.period == Q3 and c.status == "suppressed"]) >= 2
 
 
-def test_demo_data_releases_in_every_format(app):
+def test_demo_data_releases_in_every_format(app, demo_geography):
     from casework.demo import load_demo
 
     load_demo(cases=60, echo=lambda _m: None)
@@ -235,3 +237,26 @@ def test_demo_data_releases_in_every_format(app):
         command = [pdftoppm, "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf_path), str(target)]
         subprocess.run(command, check=True)  # noqa: S603  (fixed arguments, our own file)
         pdf_path.unlink()
+
+
+def test_the_release_page_names_its_units_in_words_and_dates_them_dd_mm_yyyy(app, source, signed_in):
+    """Found looking at the screenshot: the page showed the scheme's code ("pre2025") and an ISO date."""
+    import re
+
+    c = signed_in("coordinator")
+    c.post("/statistics/releases", data={"period": Q3, "confirm": "y"})
+    page = c.get(f"/statistics/releases/{Q3}-r1").text
+    facts = page.split("<dt>Đơn vị hành chính</dt>", 1)[1].split("</dd>", 1)[0]
+    assert "Đơn vị hành chính từ ngày 1/7/2025;" in facts and "Hệ thống" not in facts, facts
+    assert re.search(r"dữ liệu ngày \d{2}/\d{2}/\d{4}", facts) and not re.search(r"\d{4}-\d{2}-\d{2}", facts), facts
+
+
+def test_the_quarterly_report_says_which_units_and_which_map_data_it_counts_in(app, source, signed_in):
+    """Issue 15: the version of the map data and its date, shown in the report as well as on the page."""
+    c = signed_in("coordinator")
+    c.post("/statistics/releases", data={"period": Q3, "confirm": "y"})
+    text = " ".join(_pdf_text(c.get(f"/statistics/releases/{Q3}-r1/pdf").data).split())
+    assert "Đơn vị hành chính: Đơn vị hành chính từ ngày 1/7/2025; vietnam-provinces" in text, text[-600:]
+    import re
+
+    assert re.search(r"dữ liệu ngày \d{2}/\d{2}/\d{4}", text), text[-600:]

@@ -1,0 +1,206 @@
+"""Account API: one's own account, password and sessions; account changes that a second admin confirms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, jsonify
+from flask_login import current_user
+
+from casework.api import api_route
+from casework.api.json import json_body, raise_if, require_str
+from casework.auth import changes, services
+from casework.auth.models import User
+from casework.auth.roles import ALL_ROLES, Role
+from casework.protect import audit
+
+ACCOUNT_SCHEMA = {
+    "type": "object",
+    "required": ["id", "username", "role", "scope", "addresses", "organisation_id", "can_override_consent",
+                 "must_change_password", "second_factor_enrolled"],
+    "properties": {
+        "id": {"type": "string"}, "username": {"type": "string"}, "display_name": {"type": "string"},
+        "role": {"enum": [r.value for r in Role]}, "scope": {"type": "string", "nullable": True},
+        "addresses": {"type": "array", "items": {"type": "string"}},
+        "organisation_id": {"type": "string", "nullable": True},
+        "can_override_consent": {"type": "boolean"}, "must_change_password": {"type": "boolean"},
+        "second_factor_enrolled": {"type": "boolean"}, "locale": {"type": "string"},
+    },
+}
+PENDING_SCHEMA = {"type": "object", "required": ["id", "state"], "properties": {
+    "id": {"type": "string"}, "state": {"enum": ["pending"]}}}
+CHANGE_SCHEMA = {"type": "object", "required": ["id", "user_id", "kind", "fields", "state", "requested_by",
+                                                 "requested_at", "expires_at"], "properties": {
+    "id": {"type": "string"}, "user_id": {"type": "string"}, "username": {"type": "string"},
+    "kind": {"enum": [changes.KIND_CHANGE, changes.KIND_RESET, changes.KIND_REENABLE, changes.KIND_ACTIVATE]},
+    "fields": {"type": "array", "items": {"type": "string"}}, "values": {"type": "object"},
+    "state": {"type": "string"}, "requested_by": {"type": "string"},
+    "requested_at": {"type": "string", "format": "date-time"},
+    "expires_at": {"type": "string", "format": "date-time"}}}
+ACCOUNT_ERRORS = (400, 401, 403, 404, 409, 422)
+
+
+def _me() -> User:
+    return current_user._get_current_object()
+
+
+@api_route("/account", "GET", summary="The caller's own account", roles=ALL_ROLES, response=ACCOUNT_SCHEMA,
+           errors=(401, 403))
+def account():
+    user = _me()
+    values = changes.current_values(user)
+    return jsonify(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+                   scope=values["scope"], addresses=values["addresses"], organisation_id=values["organisation_id"],
+                   can_override_consent=values["can_override_consent"],
+                   must_change_password=bool(user.must_change_password),
+                   second_factor_enrolled=bool(user.totp_confirmed), locale=user.locale)
+
+
+@api_route("/account/password", "POST", summary="Change the caller's password (current password and a code)",
+           roles=ALL_ROLES, status=204,
+           request={"type": "object", "required": ["current_password", "new_password", "totp"], "properties": {
+               "current_password": {"type": "string", "minLength": 1, "maxLength": 1024},
+               "new_password": {"type": "string", "minLength": 1, "maxLength": 1024},
+               "totp": {"type": "string", "minLength": 1, "maxLength": 32}}},
+           errors=(400, 401, 403, 422))
+def change_password():
+    data = json_body()
+    errors: dict[str, list[str]] = {}
+    current = require_str(data, "current_password", errors, max_length=1024)
+    new = require_str(data, "new_password", errors, max_length=1024)
+    code = require_str(data, "totp", errors, max_length=32, required=_me().totp_confirmed)
+    if errors:
+        audit.record_after_rollback("password_change_failed", object_type="user", object_id=_me().id,
+                                    outcome="denied", fields=sorted(errors))
+    raise_if(errors)
+    try:
+        services.change_password(_me(), current or "", new or "", code or "", keep_token_id=g.get("api_token_id"))
+    except Exception:
+        g.commit_on_error = True  # a TOTP code used by a refused attempt stays used (no replay)
+        raise
+    return "", 204
+
+
+@api_route("/account/sessions/end-others", "POST",
+           summary="End every other session and bearer token of the caller; the calling token keeps working",
+           roles=ALL_ROLES, status=204, errors=(401, 403))
+def end_other_sessions():
+    user = _me()
+    services.end_other_sessions(user, None, g.get("api_token_id"), "ended_by_user")
+    audit.record("sessions_end_others", object_type="user", object_id=user.id, actor=user)
+    return "", 204
+
+
+def _scope_request(data: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    from flask_babel import gettext as _
+
+    for name in data:
+        if name not in changes.CHANGE_FIELDS:
+            errors[name] = [_("This field cannot be changed here.")]
+    if "role" in data:
+        if not isinstance(data["role"], str) or data["role"] not in {r.value for r in Role}:
+            errors["role"] = [_("Choose a role from the list.")]
+        else:
+            values["role"] = data["role"]
+    for name, limit in (("scope", 5), ("organisation_id", 22)):
+        if name in data:
+            value = data[name]
+            if value is not None and (not isinstance(value, str) or len(value) > limit):
+                errors[name] = [_("At most %(n)d characters.", n=limit)]
+            else:
+                values[name] = value or None
+    if "addresses" in data:
+        value = data["addresses"]
+        if not isinstance(value, list) or len(value) > 50 or not all(isinstance(v, str) and 0 < len(v) <= 22
+                                                                     for v in value):
+            errors["addresses"] = [_("A list of trusted-address ids.")]
+        else:
+            values["addresses"] = sorted(set(value))
+    if "can_override_consent" in data:
+        if not isinstance(data["can_override_consent"], bool):
+            errors["can_override_consent"] = [_("true or false.")]
+        else:
+            values["can_override_consent"] = data["can_override_consent"]
+    if not data and not errors:
+        errors["role"] = [_("Name at least one field to change.")]
+    if errors:
+        audit.record_after_rollback("account_change_refused", object_type="user", outcome="denied",
+                                    detail="invalid")
+    raise_if(errors)
+    return values
+
+
+@api_route("/users/<user_id>", "PATCH",
+           summary="Request a change of an account's role, scope, addresses, organisation or override permission; "
+                   "it takes effect when another admin confirms it (202). Never on one's own account (403).",
+           roles=[Role.ADMIN], status=202,
+           request={"type": "object", "properties": {
+               "role": {"enum": [r.value for r in Role]},
+               "scope": {"type": "string", "nullable": True, "maxLength": 5},
+               "addresses": {"type": "array", "items": {"type": "string", "maxLength": 22}, "maxItems": 50},
+               "organisation_id": {"type": "string", "nullable": True, "maxLength": 22},
+               "can_override_consent": {"type": "boolean"}}, "additionalProperties": False},
+           response=PENDING_SCHEMA, errors=ACCOUNT_ERRORS)
+def user_change(user_id: str):
+    data = json_body()
+    me = _me()
+    if user_id == me.id:  # refused before anything else is read from the body
+        changes.request_change(me, user_id, {})
+    values = _scope_request(data)
+    change = changes.request_change(me, user_id, values)
+    return jsonify(id=change.id, state="pending"), 202
+
+
+@api_route("/users/<user_id>/second-factor/reset", "POST",
+           summary="Request a second-factor reset; another admin confirms it and receives the enrolment code",
+           roles=[Role.ADMIN], status=202, response=PENDING_SCHEMA, errors=(401, 403, 404, 409))
+def user_second_factor_reset(user_id: str):
+    change = changes.request_second_factor_reset(_me(), user_id)
+    return jsonify(id=change.id, state="pending"), 202
+
+
+@api_route("/users/<user_id>/reenable", "POST",
+           summary="Request re-enabling a disabled or locked account; another admin confirms it",
+           roles=[Role.ADMIN], status=202, response=PENDING_SCHEMA, errors=(401, 403, 404, 409))
+def user_reenable(user_id: str):
+    change = changes.request_reenable(_me(), user_id)
+    return jsonify(id=change.id, state="pending"), 202
+
+
+@api_route("/account-changes", "GET", summary="Account changes waiting for a second admin", roles=[Role.ADMIN],
+           response={"type": "object", "required": ["items"], "properties": {
+               "items": {"type": "array", "items": CHANGE_SCHEMA}}}, errors=(401, 403))
+def account_change_list():
+    items = [{"id": c.id, "user_id": c.target_user_id, "username": c.target.username, "kind": c.kind,
+              "fields": c.field_list, "values": changes.describe(c), "state": c.state,
+              "requested_by": c.requested_by_id, "requested_at": c.requested_at.isoformat(),
+              "expires_at": c.expires_at.isoformat()} for c in changes.pending()]
+    return jsonify(items=items)
+
+
+@api_route("/account-changes/<change_id>/confirm", "POST",
+           summary="Confirm another admin's account change: it takes effect now. A second-factor reset's answer "
+                   "carries the enrolment code, once.",
+           roles=[Role.ADMIN], status=200,
+           response={"type": "object", "required": ["id", "state"], "properties": {
+               "id": {"type": "string"}, "state": {"enum": ["applied"]}, "enrolment_code": {"type": "string"},
+               "enrolment_code_expires_at": {"type": "string", "format": "date-time"}}},
+           errors=(401, 403, 404, 409, 422))
+def account_change_confirm(change_id: str):
+    change, code = changes.confirm(_me(), change_id)
+    body: dict[str, Any] = {"id": change.id, "state": "applied"}
+    if code is not None:
+        body["enrolment_code"] = code
+        body["enrolment_code_expires_at"] = change.target.enrolment_code_expires_at.isoformat()
+    return jsonify(body)
+
+
+@api_route("/account-changes/<change_id>/cancel", "POST", summary="Withdraw a pending account change",
+           roles=[Role.ADMIN], status=200,
+           response={"type": "object", "required": ["id", "state"], "properties": {
+               "id": {"type": "string"}, "state": {"enum": ["cancelled"]}}}, errors=(401, 403, 404, 409))
+def account_change_cancel(change_id: str):
+    change = changes.cancel(_me(), change_id)
+    return jsonify(id=change.id, state="cancelled")

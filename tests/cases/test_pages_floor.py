@@ -1,0 +1,214 @@
+"""Pages near their data floor (issue 18): what a page reads and writes, the menu's counts kept a minute
+without ever showing a stale count after a change made here, and the deadline sweep out of the pages."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+from sqlalchemy import event
+
+from casework import nav, notify
+from casework.extensions import db
+from tests.cases.conftest import NAME
+
+
+@contextmanager
+def statements():
+    """Every SQL statement the application sends while the block runs."""
+    seen: list[str] = []
+
+    def listener(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(" ".join(statement.split()))
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def _writes(seen: list[str]) -> list[str]:
+    return [s for s in seen if s.split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+
+
+def _table_of(write: str) -> str:
+    found = re.search(r"(?:INTO|UPDATE|FROM)\s+\"?(\w+)", write, re.I)
+    return found.group(1) if found else "?"
+
+
+def test_a_page_that_shows_the_menu_writes_nothing(world, make_case, signed_in):
+    """The home page, the queue and the notification list render the menu (both counts): no INSERT,
+    UPDATE or DELETE at all, whatever is waiting (a case with its notice due, a notification)."""
+    make_case(world.host_a, world.addr_a)
+    notify.notify([world.host_a.id], "referral_overdue", "case", None, "VV-TEST0001")
+    db.session.commit()
+    client = signed_in(world.host_a)
+    for path in ("/work/", "/notifications/", "/account/sessions"):
+        with statements() as seen:
+            page = client.get(path)
+        assert page.status_code == 200, path
+        assert "Thông báo (1)" in page.get_data(as_text=True), path
+        assert _writes(seen) == [], (path, _writes(seen))
+
+
+def test_the_case_list_writes_only_its_read_event(world, make_case, signed_in):
+    make_case(world.host_a, world.addr_a)
+    client = signed_in(world.host_a)
+    with statements() as seen:
+        assert client.get("/cases").status_code == 200
+    tables = {_table_of(w) for w in _writes(seen)}
+    assert tables and all(t.startswith("audit") for t in tables), tables
+
+
+def test_list_pages_load_no_credentials_and_no_hosts(world, make_case, signed_in, login):
+    """The session's user and every case's address are loaded without the password hash, the sealed TOTP
+    secret or the address's hosts (issue 18: every list loaded the hosts' full user rows)."""
+    case_id = make_case(world.host_a, world.addr_a)
+    client = signed_in(world.host_a)
+    for method, path, data in (("get", "/cases", None), ("get", f"/cases/{case_id}", None),
+                               ("post", "/cases/search", {"q": NAME})):
+        with statements() as seen:
+            response = getattr(client, method)(path, data=data)
+        assert response.status_code == 200, path
+        sql = "\n".join(seen)
+        assert "password_hash" not in sql and "totp_secret_sealed" not in sql, path
+        assert "address_host.address_id" not in sql, path  # Address.hosts, loaded the other way round
+    officer = signed_in(world.officer_a)
+    with statements() as seen:
+        assert officer.get("/cases").status_code == 200
+    assert "password_hash" not in "\n".join(seen)
+
+
+def test_the_session_her_user_and_her_addresses_are_one_query(world, make_case, signed_in):
+    make_case(world.host_a, world.addr_a)
+    client = signed_in(world.host_a)
+    with statements() as seen:
+        assert client.get("/notifications/").status_code == 200
+    reads = [s for s in seen if "user_session" in s or re.search(r'\bFROM "?user"?\b', s)
+             or "address_host" in s]
+    assert len(reads) == 1, reads
+    assert "JOIN" in reads[0] and "address_host" in reads[0]
+
+
+def test_the_case_list_reads_the_same_number_of_times_for_one_case_or_many(world, make_case, signed_in):
+    """No row-by-row loading (N+1): a list of six cases costs the statements of a list of one. The commune
+    officer's list names each case's address (her commune has two)."""
+    make_case(world.host_a, world.addr_a)
+    client = signed_in(world.officer_a)
+    client.get("/cases")
+    with statements() as one:
+        assert client.get("/cases").status_code == 200
+    for n in range(5):
+        make_case(world.officer_a, world.addr_a2 if n % 2 else world.addr_a)
+    client.get("/cases")  # the menu's counts were dropped by the new cases: counted again here
+    with statements() as six:
+        page = client.get("/cases").get_data(as_text=True)
+    assert page.count('class="case-row') == 6 and "ĐCTC A2" in page
+    assert len(six) == len(one), (one, six)
+
+
+def test_the_case_page_after_the_list_loads_in_full(world, make_case, signed_in):
+    """The list loads a few columns of each case; the same case opened next (same session, as under a
+    test's application context) still shows everything."""
+    case_id = make_case(world.host_a, world.addr_a)
+    client = signed_in(world.host_a)
+    assert client.get("/cases").status_code == 200
+    page = client.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and NAME in page.get_data(as_text=True)
+    assert "Chồng đánh bằng gậy." in client.get(f"/cases/{case_id}/edit").get_data(as_text=True)
+
+
+def test_the_menu_shows_a_new_notification_at_once_and_forgets_it_once_read(world, signed_in):
+    """Counts are kept a minute per session, but a notification created (or read) in this process shows
+    on the very next page: the commit drops every kept count."""
+    client = signed_in(world.host_a)
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert ">Thông báo<" in page  # counted (0) and kept for her session
+    notify.notify([world.host_a.id], "referral_overdue", "case", None, "VV-TEST0002")
+    db.session.commit()
+    assert "Thông báo (1)" in client.get("/notifications/").get_data(as_text=True)
+    assert client.post("/notifications/read", data={}).status_code == 302
+    assert ">Thông báo<" in client.get("/notifications/").get_data(as_text=True)
+
+
+def test_a_kept_count_is_not_read_again_within_the_minute(world, signed_in, monkeypatch):
+    client = signed_in(world.host_a)
+    calls: list[str] = []
+    real = notify.unread_count
+    monkeypatch.setattr(notify, "unread_count", lambda user: calls.append(user.id) or real(user))
+    client.get("/notifications/")
+    client.get("/work/")
+    assert calls == [world.host_a.id]
+    nav.forget_counts()
+    client.get("/notifications/")
+    assert calls == [world.host_a.id] * 2
+
+
+def test_an_audit_event_keeps_the_counts(app, world, signed_in):
+    """Every read writes its audit event: that must not drop the counts, or they would never be kept."""
+    from casework.protect import audit
+
+    client = signed_in(world.host_a)
+    client.get("/notifications/")
+    before = nav._generation
+    audit.record("case_list", object_type="case", actor=SimpleNamespace(id=world.host_a.id, role="host"),
+                 detail="rows:0")
+    db.session.commit()
+    assert nav._generation == before
+    notify.notify([world.host_a.id], "referral_overdue", "case", None, "VV-TEST0003")
+    db.session.commit()
+    assert nav._generation == before + 1
+
+
+def test_flask_notify_overdue_runs_the_sweeps_and_commits(app, monkeypatch):
+    ran: list[int] = []
+
+    def sweep() -> int:
+        ran.append(1)
+        notify.notify([], "x", "case", None, "VV-NONE")
+        return 2
+
+    monkeypatch.setitem(app.extensions, "tincay.notify.sweeps", [sweep])
+    result = app.test_cli_runner().invoke(args=["notify", "overdue"])
+    assert result.exit_code == 0 and "notified: 2" in result.output and ran == [1]
+
+
+def test_the_sweeper_runs_at_most_once_per_interval_outside_the_request(app, monkeypatch):
+    import threading
+
+    threads: list[str] = []
+
+    def sweep() -> int:
+        threads.append(threading.current_thread().name)
+        return 0
+
+    monkeypatch.setitem(app.extensions, "tincay.notify.sweeps", [sweep])
+    sweeper = notify.Sweeper(app, 60)
+    first = sweeper.poke(now=1000.0)
+    assert first is not None
+    first.join(10)
+    assert sweeper.poke(now=1030.0) is None  # within the minute: a clock comparison, nothing run
+    again = sweeper.poke(now=1061.0)
+    assert again is not None
+    again.join(10)
+    assert threads == ["tincay-notify-sweep"] * 2
+
+
+def test_the_sweeper_is_off_while_testing_and_on_in_development(app, make_app):
+    assert "tincay.notify.sweeper" not in app.extensions
+    dev = make_app(environment="development", notify_sweep_seconds=60)
+    assert dev.extensions["tincay.notify.sweeper"].seconds == 60
+    off = make_app(environment="development", notify_sweep_seconds=0)
+    assert "tincay.notify.sweeper" not in off.extensions
+
+
+def test_postgres_connections_are_recycled_not_pinged_and_sqlite_is_unchanged():
+    from casework import _engine_options
+    from casework.config import Settings
+
+    pg = _engine_options(Settings(database_url="postgresql+psycopg://app@db/tincay", db_pool_recycle_seconds=120))
+    assert pg["pool_pre_ping"] is False and pg["pool_recycle"] == 120
+    assert _engine_options(Settings(database_url="sqlite:////tmp/x.db")) == {"connect_args": {"timeout": 30}}
