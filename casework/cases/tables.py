@@ -68,6 +68,7 @@ from casework.stats.catalogue import (
     TableDef,
     register_table,
 )
+from casework.stats.period import Period
 
 # One grouping per variable for the whole catalogue, versioned (disclosure-control §2.3). The codes are
 # those of ``codes.CLOSURE_REASONS`` in capitals; the labels are the screens' wording.
@@ -220,19 +221,6 @@ def register_tables(registry=None) -> None:
         register_table(table, registry)
 
 
-def _period_end(period: str) -> date:
-    year = int(period[:4])
-    if "Q" not in period:
-        return date(year, 12, 31)
-    q = int(period[-1])
-    return (date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)) - timedelta(days=1)
-
-
-def _period_start(period: str) -> date:
-    year = int(period[:4])
-    return date(year, 3 * int(period[-1]) - 2, 1) if "Q" in period else date(year, 1, 1)
-
-
 def address_activity(periods: list[str]) -> Iterator:
     """The trusted addresses' activity in ``periods`` as activity records (``casework.stats.activity``):
     addresses, hosts and packages, never a woman. Reads clear columns of the address register only."""
@@ -248,8 +236,9 @@ def address_activity(periods: list[str]) -> Iterator:
                                           Address.declared_on, Address.created_at, Address.active)).all()
     since = {a.id: a.declared_on or a.created_at.astimezone(VN_TZ).date() for a in addresses}
     place = {a.id: (a.province_code, a.commune_code) for a in addresses}
-    lo = min(_period_start(p) for p in periods)
-    hi = max(_period_end(p) for p in periods)
+    spans = {p: Period.parse(p) for p in periods}
+    lo = min(p.start for p in spans.values())
+    hi = max(p.end for p in spans.values())
     trainings = db.session.execute(select(AddressTraining.address_id, AddressTraining.held_on).where(
         AddressTraining.held_on >= lo, AddressTraining.held_on <= hi)).all()
     packages = db.session.execute(select(AddressSupport.address_id, AddressSupport.received_on).where(
@@ -259,7 +248,7 @@ def address_activity(periods: list[str]) -> Iterator:
         hosts.setdefault(address_id, []).append(user_id)
 
     for period in periods:
-        start, end = _period_start(period), _period_end(period)
+        start, end = spans[period].start, spans[period].end
         for a in addresses:
             if start <= since[a.id] <= end:
                 yield ActivityRecord("addresses_new", period, a.province_code, a.commune_code)
@@ -312,9 +301,7 @@ def night_spans(first: date, last: date) -> Iterator[tuple[date, int]]:
     """The nights ``first``..``last`` (inclusive) split by calendar quarter: (first night, count) each."""
     day = first
     while day <= last:
-        month = (day.month - 1) // 3 * 3 + 4  # first month of the next quarter
-        next_quarter = date(day.year + 1, 1, 1) if month > 12 else date(day.year, month, 1)
-        stop = min(last, next_quarter - timedelta(days=1))
+        stop = min(last, Period.containing(day).end)
         yield day, (stop - day).days + 1
         day = stop + timedelta(days=1)
 

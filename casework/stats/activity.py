@@ -24,11 +24,13 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Flask, current_app
 
 from casework.stats.catalogue import Category, CategoryList, TableDef
 from casework.stats.cells import NATIONAL_CODE, CellKey, Geography
+from casework.stats.period import Period
 from casework.stats.release import PUBLISHED, Release, ReleaseCell, snapshot_hash
 
 ACTIVITY = "activity"
@@ -68,7 +70,7 @@ def is_activity(table: TableDef) -> bool:
 
 def periods_of(period: str) -> list[str]:
     """The periods a release of ``period`` publishes: its quarter, and its year at the fourth quarter."""
-    return [period, period[:4]] if period.endswith("Q4") else [period]
+    return [str(p) for p in Period.parse_quarter(period).published_with()]
 
 
 def count(tables: Iterable[TableDef], records: Iterable[ActivityRecord], periods: list[str], geography: Geography,
@@ -79,7 +81,7 @@ def count(tables: Iterable[TableDef], records: Iterable[ActivityRecord], periods
     for t in tables:
         by_measure.setdefault(t.measure, []).append(t)
     totals: Counter[CellKey] = Counter()
-    seen: set[tuple] = set()
+    seen: set[tuple[str, str, str, str]] = set()
     for r in records:
         if r.measure not in by_measure or r.period not in periods or r.province_code not in geography.province_codes:
             continue
@@ -96,8 +98,7 @@ def count(tables: Iterable[TableDef], records: Iterable[ActivityRecord], periods
     out: dict[CellKey, tuple[int, tuple[str, ...]]] = {}
     for t in tables:
         for period in periods:
-            kind = "quarter" if "Q" in period else "year"
-            if kind not in t.periods:
+            if Period.parse(period).kind not in t.periods:
                 continue
             scopes = [()] + ([(("scope", "PILOT"),)] if t.dimensions else [])
             for level in t.geo_levels:
@@ -137,7 +138,7 @@ def add_to(release: Release, all_tables: Iterable[TableDef],
     return dataclasses.replace(release, tables=all_tables, cells=merged, manifest=manifest)
 
 
-def vn_iso(moment) -> str:
+def vn_iso(moment: datetime) -> str:
     from casework.text import VN_TZ
 
     return moment.astimezone(VN_TZ).isoformat(timespec="seconds")

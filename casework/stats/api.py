@@ -6,7 +6,10 @@ refused with 400 and the code ``filters_not_allowed`` (disclosure-control §2.3 
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,7 +19,8 @@ from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db
 from casework.stats import jobs, service
-from casework.stats.models import StatRelease
+from casework.stats.models import StatPreview, StatRelease
+from casework.stats.period import QUARTER_PATTERN
 
 
 class FiltersNotAllowed(DomainError):
@@ -53,7 +57,7 @@ def _only(*allowed: str) -> None:
             {name: [_("This parameter is not accepted.")] for name in extra})
 
 
-def release_json(row: StatRelease) -> dict:
+def release_json(row: StatRelease) -> dict[str, Any]:
     return {"id": row.id, "number": row.number, "period": row.period,
             "created_at": row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "method": row.method,
             "cells": row.cell_count, "suppressed": row.suppressed_count, "snapshot_hash": row.snapshot_hash,
@@ -65,13 +69,13 @@ def release_json(row: StatRelease) -> dict:
            response={"type": "object", "required": ["items", "next"], "properties": {
                "items": {"type": "array", "items": RELEASE_SCHEMA},
                "next": {"type": "string", "nullable": True}}}, errors=(400, 401, 404, 422))
-def list_statistics_releases():
+def list_statistics_releases() -> ResponseReturnValue:
     _only("after")
     page = service.list_releases(request.args.get("after") or None)
     return jsonify(items=[release_json(r) for r in page.items], next=page.next_cursor)
 
 
-def _body(allowed: set[str]) -> dict:
+def _body(allowed: set[str]) -> dict[str, Any]:
     data = json_body()
     extra = sorted(set(data) - allowed)
     if extra:
@@ -86,10 +90,10 @@ def _body(allowed: set[str]) -> dict:
 @api_route("/statistics/releases", "POST", summary="Make the release of a quarter that has ended",
            roles=(Role.COORDINATOR,), status=201,
            request={"type": "object", "required": ["period"], "additionalProperties": False, "properties": {
-               "period": {"type": "string", "pattern": "^[0-9]{4}Q[1-4]$"},
+               "period": {"type": "string", "pattern": QUARTER_PATTERN},
                "preview_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}},
            response=RELEASE_SCHEMA, errors=(400, 401, 404, 409, 422))
-def create_statistics_release():
+def create_statistics_release() -> ResponseReturnValue:
     """Without ``preview_id`` the quarter is computed in the request, as before (tools); with it, the
     finished preview is published as computed."""
     _only()
@@ -113,8 +117,8 @@ PREVIEW_SCHEMA = {
 }
 
 
-def preview_json(row) -> dict:
-    out = {"id": row.id, "period": row.period, "state": row.state, "progress": row.progress}
+def preview_json(row: StatPreview) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": row.id, "period": row.period, "state": row.state, "progress": row.progress}
     if row.state == "failed":
         out["error"] = service.preview_error_text(row)
     if row.state == "done":
@@ -125,9 +129,9 @@ def preview_json(row) -> dict:
 @api_route("/statistics/previews", "POST", summary="Compute the release of an ended quarter in the background",
            roles=(Role.COORDINATOR,), status=202,
            request={"type": "object", "required": ["period"], "additionalProperties": False, "properties": {
-               "period": {"type": "string", "pattern": "^[0-9]{4}Q[1-4]$"}}},
+               "period": {"type": "string", "pattern": QUARTER_PATTERN}}},
            response=PREVIEW_SCHEMA, errors=(400, 401, 404, 422))
-def create_statistics_preview():
+def create_statistics_preview() -> ResponseReturnValue:
     _only()
     data = _body({"period"})
     row = service.start_preview(data["period"], current_user, runner=jobs.runner())
@@ -138,7 +142,7 @@ def create_statistics_preview():
 
 @api_route("/statistics/previews/<preview_id>", "GET", summary="A preview: its state, progress and tables",
            roles=(Role.COORDINATOR,), response=PREVIEW_SCHEMA, errors=(400, 401, 404))
-def get_statistics_preview(preview_id: str):
+def get_statistics_preview(preview_id: str) -> ResponseReturnValue:
     _only()
     return jsonify(preview_json(service.get_preview(preview_id)))
 
@@ -148,7 +152,7 @@ def get_statistics_preview(preview_id: str):
            roles=(Role.COORDINATOR,), query={"format": {"type": "string", "enum": FORMAT_ENUM}},
            response=DOWNLOAD_SCHEMA, errors=(400, 401, 404, 422),
            media=tuple(sorted({service.CONTENT_TYPES[f].split(";")[0] for f in FORMAT_ENUM} - {"application/json"})))
-def get_statistics_release(release_id: str):
+def get_statistics_release(release_id: str) -> ResponseReturnValue:
     _only("format")
     row = service.get_release(release_id)
     fmt = request.args.get("format")

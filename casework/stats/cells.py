@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
-from functools import cache, cached_property
+from functools import cached_property
 
 from casework.stats.catalogue import COMPLEMENT, TOTAL
+from casework.stats.period import Period, PeriodKind
 
 LEVEL_ORDER = {"national": 0, "province": 1, "commune": 2}
+# How cells sort: measure, level, place, period, categories.
+SortKey = tuple[str, int, str, tuple[int, int], tuple[tuple[str, str], ...]]
 NATIONAL_CODE = "VN"
-
-_PERIOD = re.compile(r"^(\d{4})(?:Q([1-4]))?$")
-
 
 @dataclass(frozen=True)
 class CellKey:
@@ -33,8 +32,8 @@ class CellKey:
         if tuple(sorted(self.dims)) != self.dims:
             object.__setattr__(self, "dims", tuple(sorted(self.dims)))
 
-    def sort_key(self) -> tuple:
-        cached = self.__dict__.get("_sort_key")
+    def sort_key(self) -> SortKey:
+        cached: SortKey | None = self.__dict__.get("_sort_key")
         if cached is None:  # sorted many times during a release: computed once per key
             cached = (self.measure, LEVEL_ORDER[self.geo_level], self.geo_code, period_sort_key(self.period), self.dims)
             object.__setattr__(self, "_sort_key", cached)
@@ -87,40 +86,36 @@ class CountedCell:
     top: tuple[int, int] = (0, 0)
 
 
-# Periods: a fixed calendar quarter ``2026Q3`` or year ``2026`` (§2.3: no free date ranges).
+# Periods: a fixed calendar quarter ``2026Q3`` or year ``2026`` (§2.3: no free date ranges). A cell holds
+# its period as text; these read and write it through ``Period`` (``casework.stats.period``).
 
 def parse_period(period: str) -> tuple[int, int | None]:
-    m = _PERIOD.match(period or "")
-    if not m:
-        raise ValueError(f"period {period!r} is not a quarter like 2026Q3 or a year like 2026")
-    return int(m.group(1)), int(m.group(2)) if m.group(2) else None
+    p = Period.parse(period)
+    return p.year, p.quarter
 
 
-def period_type(period: str) -> str:
-    return "quarter" if parse_period(period)[1] else "year"
+def period_type(period: str) -> PeriodKind:
+    return Period.parse(period).kind
 
 
-@cache
 def period_sort_key(period: str) -> tuple[int, int]:
-    year, quarter = parse_period(period)
-    return (year, quarter or 5)  # a year sorts after its quarters
+    return Period.parse(period).sort_key  # a year sorts after its quarters
 
 
 def year_of(period: str) -> str:
-    return str(parse_period(period)[0])
+    return str(Period.parse(period).whole_year)
 
 
 def quarters_of(year: str | int) -> tuple[str, ...]:
-    return tuple(f"{year}Q{q}" for q in range(1, 5))
+    return tuple(str(q) for q in Period.quarters_of(year))
 
 
 def quarter_of(day: date) -> str:
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+    return str(Period.containing(day))
 
 
 def period_start(period: str) -> date:
-    year, quarter = parse_period(period)
-    return date(year, 3 * (quarter - 1) + 1 if quarter else 1, 1)
+    return Period.parse(period).start
 
 
 def release_periods(period: str) -> dict[str, str]:
@@ -129,13 +124,7 @@ def release_periods(period: str) -> dict[str, str]:
     A quarterly release publishes its quarter; the fourth quarter's release is also the annual release
     (year-end, fixture j), in which corrections to earlier quarters first appear (§2.7 Revisions).
     """
-    year, quarter = parse_period(period)
-    if quarter is None:
-        raise ValueError("a release is for a quarter; the fourth quarter's release carries the year")
-    out = {"quarter": period}
-    if quarter == 4:
-        out["year"] = str(year)
-    return out
+    return {p.kind: str(p) for p in Period.parse_quarter(period).published_with()}
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,14 @@ from casework.stats.cells import (
     CountedCell,
     Geography,
     quarter_of,
-    quarters_of,
-    release_periods,
     year_of,
 )
+from casework.stats.period import Period
 
 GroupKey = tuple[str, str, str, str]  # (measure, geo level, geo code, period)
+Dims = tuple[tuple[str, str], ...]
+CellTuple = tuple[str, str, str, Dims]  # (geo level, geo code, period, dims) of one measure
+Attributes = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -100,14 +102,11 @@ def grid(table: TableDef, periods: Iterable[str], geography: Geography) -> list[
 
 def table_periods(table: TableDef, period: str) -> list[str]:
     """The periods of a table counted for a release: its quarters of the year so far, and the year."""
-    own = release_periods(period)
-    year = year_of(period)
-    out: list[str] = []
-    if "quarter" in table.periods:
-        out += [q for q in quarters_of(year) if q <= own["quarter"]]
-    if "year" in table.periods and "year" in own:
-        out.append(year)
-    return out
+    quarter = Period.parse_quarter(period)
+    out = [p for p in quarter.quarters if p <= quarter] if "quarter" in table.periods else []
+    if "year" in table.periods and quarter.quarter == 4:
+        out.append(quarter.whole_year)
+    return [str(p) for p in out]
 
 
 def count_cells(tables: Iterable[TableDef], records: Iterable[Record], period: str,
@@ -118,12 +117,12 @@ def count_cells(tables: Iterable[TableDef], records: Iterable[Record], period: s
     counts the future, and the year restarts the count of persons.
     """
     tables = list(tables)
-    own = set(release_periods(period).values())
-    year = year_of(period)
-    last_quarter = release_periods(period)["quarter"]
+    quarter = Period.parse_quarter(period)
+    own = {str(p) for p in quarter.published_with()}
+    first, last = quarter.whole_year.start, quarter.end
     by_measure: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        if str(r.on.year) == year and quarter_of(r.on) <= last_quarter:
+        if first <= r.on <= last:
             _check_geography(r, geography)
             by_measure[r.measure].append(r)
 
@@ -227,9 +226,9 @@ def _combos(table: TableDef, attrs: dict[str, tuple[str, ...]]) -> list[tuple[tu
 
 
 def _cell_tuples(tables: list[TableDef], periods_of: dict[str, list[str]], quarter: str, year: str,
-                 province: str, commune: str, attrs: dict[str, tuple[str, ...]]) -> set[tuple]:
+                 province: str, commune: str, attrs: dict[str, tuple[str, ...]]) -> set[CellTuple]:
     """Every cell, as a plain (level, geo, period, dims) tuple, that one person or record counts in."""
-    out: set[tuple] = set()
+    out: set[CellTuple] = set()
     for table in tables:
         periods = [p for p in periods_of[table.id] if p == quarter or p == year]
         if not periods:
@@ -243,22 +242,23 @@ def _cell_tuples(tables: list[TableDef], periods_of: dict[str, list[str]], quart
 
 
 def _count_persons(tables: list[TableDef], records: list[Record], period: str,
-                   cells: dict[CellKey, CountedCell], microcubes: dict) -> None:
+                   cells: dict[CellKey, CountedCell],
+                   microcubes: dict[GroupKey, dict[frozenset[str], int]]) -> None:
     dims = _dims_of(tables)
     counted, _ = _first_intakes(records)
     year = year_of(period)
     periods_of = {t.id: table_periods(t, period) for t in tables}
     # A signature is everything that decides where a person is counted; persons sharing one are
     # expanded once.
-    signatures: Counter = Counter()
+    signatures: Counter[tuple[str, str, str, Attributes]] = Counter()
     for person_records in counted.values():
         first = person_records[0]
         quarter = quarter_of(first.on)
         same_quarter = [r for r in person_records if quarter_of(r.on) == quarter]
         signatures[(quarter, first.province_code, first.commune_code, _attributes(same_quarter, dims))] += 1
 
-    totals: Counter = Counter()
-    cubes: dict[tuple, Counter] = defaultdict(Counter)
+    totals: Counter[CellTuple] = Counter()
+    cubes: dict[GroupKey, Counter[frozenset[str]]] = defaultdict(Counter)
     measure = tables[0].measure
     for (quarter, province, commune, attr_items), n in signatures.items():
         attrs = dict(attr_items)
@@ -308,7 +308,7 @@ def _count_amounts(tables: list[TableDef], records: list[Record], period: str,
     year = year_of(period)
     measure = tables[0].measure
     periods_of = {t.id: table_periods(t, period) for t in tables}
-    by_key: dict[tuple, Counter] = defaultdict(Counter)
+    by_key: dict[CellTuple, Counter[str]] = defaultdict(Counter)
     for r in records:
         if not r.consent or r.reported_elsewhere:
             continue

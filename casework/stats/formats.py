@@ -18,17 +18,19 @@ import json
 import unicodedata
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from casework.stats.catalogue import TOTAL, TableDef
-from casework.stats.cells import NATIONAL_CODE, CellKey, parse_period, period_sort_key, period_start, period_type
+from casework.stats.cells import NATIONAL_CODE, CellKey, SortKey, period_sort_key, period_type
+from casework.stats.period import Period
 from casework.stats.release import FOOTNOTE, PUBLISHED, Release, ReleaseCell
 from casework.text import VN_TZ
 
@@ -129,7 +131,7 @@ def long_rows(release: Release) -> list[dict[str, Any]]:
     return rows
 
 
-def _sort_cell(key: CellKey) -> tuple:
+def _sort_cell(key: CellKey) -> SortKey:
     return key.sort_key()
 
 
@@ -273,10 +275,7 @@ def sheet_name(table: TableDef, used: set[str] = frozenset()) -> str:  # type: i
 
 def period_words(period: str) -> str:
     """"Quý III/2026" or "Năm 2026", as the PDF and the screens name a period."""
-    year, quarter = parse_period(period)
-    if quarter:
-        return f"Quý {('I', 'II', 'III', 'IV')[quarter - 1]}/{year}"
-    return f"Năm {year}"
+    return Period.parse(period).label("vi")
 
 
 def vn_moment(moment: datetime) -> str:
@@ -284,7 +283,7 @@ def vn_moment(moment: datetime) -> str:
     return vn_time(moment).strftime("%d/%m/%Y %H:%M")
 
 
-def _header_block(ws, release: Release, title: str, reporting_unit: str, receiving_unit: str) -> int:
+def _header_block(ws: Worksheet, release: Release, title: str, reporting_unit: str, receiving_unit: str) -> int:
     bold = Font(bold=True)
     ws.append([f"Đơn vị báo cáo: {reporting_unit}"])
     ws.append([f"Đơn vị nhận báo cáo: {receiving_unit}"])
@@ -294,10 +293,11 @@ def _header_block(ws, release: Release, title: str, reporting_unit: str, receivi
     ws.append([title])
     ws.cell(row=ws.max_row, column=1).font = bold
     ws.append([])
-    return ws.max_row
+    last_row: int = ws.max_row
+    return last_row
 
 
-def _info_sheet(ws, release: Release, reporting_unit: str, receiving_unit: str,
+def _info_sheet(ws: Worksheet, release: Release, reporting_unit: str, receiving_unit: str,
                 sheets: list[tuple[TableDef, str]]) -> None:
     _header_block(ws, release, "Thông tin về bản số liệu", reporting_unit, receiving_unit)
     m = release.manifest
@@ -326,8 +326,8 @@ def _info_sheet(ws, release: Release, reporting_unit: str, receiving_unit: str,
             cell.alignment = wrap
 
 
-def _table_sheet(ws, release: Release, table: TableDef, shown: dict[CellKey, ReleaseCell], reporting_unit: str,
-                 receiving_unit: str) -> None:
+def _table_sheet(ws: Worksheet, release: Release, table: TableDef, shown: dict[CellKey, ReleaseCell],
+                 reporting_unit: str, receiving_unit: str) -> None:
     _header_block(ws, release, table.title_vi, reporting_unit, receiving_unit)
     cells = [c for c in shown.values() if table.id in c.tables]
     unit = UNITS_VI.get(table.unit, table.unit)
@@ -368,7 +368,7 @@ def _row_dims(table: TableDef, key: CellKey) -> tuple[tuple[str, str], ...]:
     return () if code == TOTAL else ((first, code),)
 
 
-def zero_total(by_key, key: CellKey) -> bool:
+def zero_total(by_key: Mapping[CellKey, ReleaseCell], key: CellKey) -> bool:
     """True when a published total that ``key`` is part of is 0: then ``key`` is 0 too, and is shown as 0
     rather than x (issue 16). Reveals nothing: a published zero total says every part of it is zero
     (every category of a breakdown counts a part of its total's persons, events or money)."""
@@ -447,16 +447,15 @@ def to_dhis2_year(release: Release) -> bytes:
 
 
 def dhis2_period(period: str) -> str:
-    year, quarter = parse_period(period)
-    return f"{year}Q{quarter}" if quarter else str(year)
+    return str(Period.parse(period))
 
 
 # --- ADX (IHE QRPH, §2.9) -------------------------------------------------------------------------
 
 def adx_period(period: str) -> str:
     """ISO 8601 start/duration: ``2026-07-01/P3M`` for a quarter, ``2026-01-01/P1Y`` for a year."""
-    start = period_start(period)
-    return f"{start.isoformat()}/{'P3M' if period_type(period) == 'quarter' else 'P1Y'}"
+    p = Period.parse(period)
+    return f"{p.start.isoformat()}/{'P3M' if p.is_quarter else 'P1Y'}"
 
 
 def to_adx(release: Release) -> bytes:
@@ -476,7 +475,8 @@ def to_adx(release: Release) -> bytes:
             attrs["value"] = str(cell.value)
             ET.SubElement(group, f"{{{ADX_NS}}}dataValue", attrs)
     ET.indent(root)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
+    body: bytes = ET.tostring(root, encoding="utf-8")  # bytes for any encoding but "unicode"
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
 
 
 def _adx_element(key: CellKey) -> str:
@@ -494,9 +494,9 @@ def to_sdmx_csv(release: Release) -> bytes:
                      *[d.upper() for d in dims], "OBS_VALUE", "OBS_STATUS", "CONF_STATUS", "UNIT_MULT"])
     for cell in shown_cells(release).values():
         published = cell.status == PUBLISHED
-        year, quarter = parse_period(cell.key.period)
+        p = Period.parse(cell.key.period)
         writer.writerow(["dataflow", SDMX_STRUCTURE, "I", org_unit(cell.key.geo_level, cell.key.geo_code),
-                         f"{year}-Q{quarter}" if quarter else str(year), cell.key.measure,
+                         f"{p.year}-Q{p.quarter}" if p.quarter else str(p.year), cell.key.measure,
                          *[cell.key.dim(d) for d in dims], cell.value if published else "",
                          "A" if published else "Q", "F" if published else "C", 0])
     return out.getvalue().encode("utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from typing import Any
 from xml.sax.saxutils import escape
 
 from flask_babel import force_locale
@@ -26,6 +27,7 @@ from casework.cases.pdf import FONT, register_fonts
 from casework.stats.catalogue import TableDef
 from casework.stats.cells import NATIONAL_CODE, CellKey, period_type
 from casework.stats.formats import PLAN96_ORDER, shown_cells, zero_total
+from casework.stats.period import Period
 from casework.stats.release import CAVEATS, PUBLISHED, Release, ReleaseCell
 from casework.text import format_datetime, format_number, nfc
 
@@ -35,11 +37,9 @@ MARK = "x"
 
 
 def period_label(period: str) -> str:
-    """"quý III/2026" or "năm 2026" (the Vietnamese way of naming a reporting period)."""
-    if "Q" in period:
-        roman = {"1": "I", "2": "II", "3": "III", "4": "IV"}[period[-1]]
-        return _("quarter %(q)s/%(year)s", q=roman, year=period[:4])
-    return _("year %(year)s", year=period)
+    """"quý III/2026" or "năm 2026" (the Vietnamese way of naming a reporting period): the report is
+    always in Vietnamese."""
+    return Period.parse(period).in_sentence("vi")
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -70,20 +70,20 @@ def value_text(cell: ReleaseCell | None) -> str:
     return format_number(cell.value)
 
 
-def _numbered_canvas(footer: str):
-    class NumberedCanvas(Canvas):
+def _numbered_canvas(footer: str) -> type[Canvas]:
+    class NumberedCanvas(Canvas):  # type: ignore[misc]  # ReportLab ships no types
         """Draws "Trang n/N" once the number of pages is known."""
 
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["initialFontName"] = kwargs.get("initialFontName") or FONT  # never Helvetica, even unused
             super().__init__(*args, **kwargs)
-            self._pages: list[dict] = []
+            self._pages: list[dict[str, Any]] = []
 
-        def showPage(self):  # noqa: N802  (ReportLab's name)
+        def showPage(self) -> None:  # noqa: N802  (ReportLab's name)
             self._pages.append(dict(self.__dict__))
             self._startPage()
 
-        def save(self):
+        def save(self) -> None:
             total = len(self._pages)
             for state in self._pages:
                 self.__dict__.update(state)
@@ -112,7 +112,7 @@ def _report(release: Release, series: Mapping[str, Mapping[str, ReleaseCell]]) -
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
                             bottomMargin=18 * mm, title=nfc(title), author="Tin Cậy", subject=release.release_id,
                             creator="Tin Cậy", invariant=1, initialFontName=FONT)
-    story: list = [
+    story: list[Flowable] = [
         _p(title, st["title"]),
         _p(_("Release %(id)s, made on %(day)s (Vietnam time). Figures of fewer than 10 persons, and the figures "
              "from which they could be worked out, are withheld and shown as x; activity indicators count "
@@ -161,7 +161,7 @@ def check_code(snapshot_hash: str) -> str:
     return snapshot_hash.split(":", 1)[-1]
 
 
-def units_line(manifest: Mapping) -> str | None:
+def units_line(manifest: Mapping[str, Any]) -> str | None:
     """Issue 15: the administrative units of the figures and the date of the map data, in words."""
     data = manifest.get("geography_data")
     if not data:
@@ -170,9 +170,11 @@ def units_line(manifest: Mapping) -> str | None:
     scheme = manifest.get("geography_scheme", "")
     as_of = str(data.get("as_of") or "")
     day = f"{as_of[8:10]}/{as_of[5:7]}/{as_of[:4]}" if len(as_of) == 10 else as_of
-    return _("Administrative units") + ": " + _("%(scheme)s; %(package)s %(version)s, data of %(as_of)s",
-                                               scheme=schemes.get(scheme, scheme), package=data.get("package", ""),
-                                               version=data.get("version", ""), as_of=day)
+    words: str = _("Administrative units") + ": " + _("%(scheme)s; %(package)s %(version)s, data of %(as_of)s",
+                                                      scheme=schemes.get(scheme, scheme),
+                                                      package=data.get("package", ""),
+                                                      version=data.get("version", ""), as_of=day)
+    return words
 
 
 def narrative(release: Release) -> list[str]:
@@ -198,7 +200,7 @@ def narrative(release: Release) -> list[str]:
     withheld = sum(1 for c in shown_cells(release).values() if c.status != PUBLISHED)
     lines.append(_("%(withheld)s of %(cells)s figures are withheld (x) so that no woman can be recognised; a "
                    "withheld figure may be small, large or zero.", withheld=withheld, cells=len(release.cells)))
-    if release.period.endswith("Q4"):
+    if Period.parse(release.period).quarter == 4:
         lines.append(_("This release also carries the figures of the whole year %(year)s.", year=release.year))
     return lines
 
@@ -210,7 +212,7 @@ def _cell(release: Release, key: CellKey) -> ReleaseCell | None:
         return None
 
 
-class QuarterChart(Flowable):
+class QuarterChart(Flowable):  # type: ignore[misc]  # ReportLab ships no types
     """Bars for the four quarters of a year, drawn straight on the page in the report's font; a withheld
     quarter is a dashed outline with ``x``, never a zero bar."""
 
@@ -219,12 +221,12 @@ class QuarterChart(Flowable):
         super().__init__()
         self.points, self.year, self.width, self.height = points, year, width, height
 
-    def wrap(self, available_width, available_height):
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         return self.width, self.height
 
     def draw(self) -> None:
         c = self.canv
-        quarters = [f"{self.year}Q{q}" for q in range(1, 5)]
+        quarters = [str(q) for q in Period.quarters_of(self.year)]
         values = [p.value for q in quarters if (p := self.points.get(q)) is not None
                   and p.status == PUBLISHED and p.value]
         top = max(values) if values else 1
@@ -261,9 +263,10 @@ class QuarterChart(Flowable):
                 c.drawCentredString(middle, base_y + h + 2, format_number(cell.value))
 
 
-def table_block(release: Release, table: TableDef, st: dict[str, ParagraphStyle]) -> list | None:
+def table_block(release: Release, table: TableDef, st: dict[str, ParagraphStyle]) -> list[Flowable] | None:
     """A table of the release's own period: provinces (or the country) by category, ``x`` where withheld."""
-    own = release.period if "quarter" in table.periods else (release.year if release.period.endswith("Q4") else None)
+    year_end = Period.parse(release.period).quarter == 4
+    own = release.period if "quarter" in table.periods else (release.year if year_end else None)
     if own is None or period_type(own) not in table.periods:
         return None
     level = "province" if "province" in table.geo_levels else ("national" if "national" in table.geo_levels else None)
@@ -304,11 +307,11 @@ def plan96_tables(release: Release) -> list[TableDef]:
     return [by_id[i] for i in PLAN96_ORDER if i in by_id and by_id[i].kind == "activity"]
 
 
-def plan96_block(release: Release, st: dict[str, ParagraphStyle]) -> list:
+def plan96_block(release: Release, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     """The first table of the report: each Plan 96 indicator for the whole country in the quarter (and the
     year at year-end), for every commune and for the pilot communes only."""
     by_id = {t.id: t for t in release.tables}
-    periods = [release.period] + ([release.year] if release.period.endswith("Q4") else [])
+    periods = [str(p) for p in Period.parse(release.period).published_with()]
     header = [_p(_("Indicator"), st["head"])]
     for p in periods:
         header += [_p(period_label(p), st["num_head"]), _p(_("pilot communes"), st["num_head"])]

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from casework.stats.catalogue import CategoryList, TableDef
 from casework.stats.cells import NATIONAL_CODE, CellKey, Geography, period_type
 from casework.stats.formats import zero_total
+from casework.stats.period import Period
 from casework.stats.release import PUBLISHED, ReleaseCell
 from casework.text import format_number
 
@@ -35,10 +36,8 @@ def label(cl: CategoryList, code: str) -> str:
 
 
 def period_label(period: str) -> str:
-    if "Q" in period:
-        roman = {"1": "I", "2": "II", "3": "III", "4": "IV"}[period[-1]]
-        return _("quarter %(q)s/%(year)s", q=roman, year=period[:4])
-    return _("year %(year)s", year=period)
+    """The period in running text in the reader's language: "quý III/2026", "Q3 2026" (``Period``)."""
+    return Period.parse(period).in_sentence("vi" if is_vietnamese() else "en")
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,9 @@ def own_period(table: TableDef, period: str) -> str | None:
     """The period of ``table`` that the release of ``period`` publishes: its quarter, or the year at Q4."""
     if "quarter" in table.periods:
         return period
-    if "year" in table.periods and period.endswith("Q4"):
-        return period[:4]
+    quarter = Period.parse(period)
+    if "year" in table.periods and quarter.quarter == 4:
+        return str(quarter.whole_year)
     return None
 
 
@@ -118,7 +118,7 @@ def _grid(table: TableDef, cells: Mapping[CellKey, ReleaseCell], own: str, geogr
         for code in (*first.codes(), None):
             values = []
             for code2 in (*second.codes(), None):
-                dims = tuple(d for d in ((first.variable, code), (second.variable, code2)) if d[1] is not None)
+                dims = tuple((var, c) for var, c in ((first.variable, code), (second.variable, code2)) if c is not None)
                 key = CellKey(table.measure, "national", NATIONAL_CODE, own, dims)
                 values.append(shown(cells.get(key), zero_total(cells, key)))
             rows.append((label(first, code) if code else _("Total"), values))
@@ -171,7 +171,7 @@ def chart(name: str, points: Mapping[str, ReleaseCell], periods: Sequence[str], 
     for i, period in enumerate(periods):
         cell = points.get(period)
         x, w = i * slot + slot * 0.2, slot * 0.6
-        short = f"Q{period[-1]}/{period[2:4]}" if "Q" in period else period
+        short = Period.parse(period).short
         if cell is None:
             bars.append(Bar(x, baseline, w, 0, short, "", False, False))
         elif cell.status != PUBLISHED or cell.value is None:
@@ -188,9 +188,9 @@ def chart(name: str, points: Mapping[str, ReleaseCell], periods: Sequence[str], 
 def withheld_reason(table: TableDef, withheld: int) -> str:
     """Why figures of a table will be withheld, in plain words; never which of them are small."""
     if not withheld:
-        return _("Every figure of this table will be published.")
+        return str(_("Every figure of this table will be published."))
     if table.kind == "money":
-        return _("%(n)s amounts will be shown as x: amounts received by fewer than 10 women, or mostly by one "
-                 "woman, and the amounts from which they could be worked out.", n=withheld)
-    return _("%(n)s figures will be shown as x: figures under 10 and the figures from which a small figure "
-             "could be worked out (by subtracting from a total, or from another table or quarter).", n=withheld)
+        return str(_("%(n)s amounts will be shown as x: amounts received by fewer than 10 women, or mostly by "
+                     "one woman, and the amounts from which they could be worked out.", n=withheld))
+    return str(_("%(n)s figures will be shown as x: figures under 10 and the figures from which a small figure "
+                 "could be worked out (by subtracting from a total, or from another table or quarter).", n=withheld))

@@ -21,14 +21,15 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from casework.errors import DomainError, NotFound, StateError, ValidationError
@@ -37,14 +38,17 @@ from casework.models import utcnow
 from casework.protect import audit
 from casework.stats import activity, formats, mapped, sources
 from casework.stats.catalogue import REGISTRY, TableDef
-from casework.stats.cells import CellKey, Geography, period_start, quarter_of
-from casework.stats.counting import count_cells
+from casework.stats.cells import CellKey, Geography, period_start
+from casework.stats.counting import Counted, Record, count_cells
 from casework.stats.models import PilotCommune, StatCell, StatFile, StatPreview, StatPreviewFile, StatRelease
+from casework.stats.period import Period
 from casework.stats.release import METHOD, SUPPRESSED, Release, ReleaseCell, compute_release
 from casework.stats.suppression import Parameters, ReleaseError
 from casework.text import VN_TZ
 
-PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
+if TYPE_CHECKING:
+    from casework.auth.models import User
+
 FIRST_YEAR = 2022  # the pilot years: 2022 – 2024 are counted in the pre-2025 units, 2025 on in the 2025 units
 UNITS_2025_FROM = 2025  # the first year counted in the 2025 units (a year's ledger is in one scheme)
 RELEASE_LOCK_ID = 0x5354_4154  # "STAT": one release is made at a time on PostgreSQL
@@ -93,7 +97,7 @@ def national_legacy_geography() -> Geography:
 
 def is_legacy_period(period: str | None) -> bool:
     """Whether ``period`` (a quarter or a year) is counted in the pre-2025 units: the years before 2025."""
-    return bool(period) and int(str(period)[:4]) < UNITS_2025_FROM
+    return bool(period) and Period.parse(period or "").year < UNITS_2025_FROM
 
 
 def geography(period: str | None = None) -> Geography:
@@ -110,7 +114,7 @@ def geography(period: str | None = None) -> Geography:
     return configured if configured is not None else national_geography()
 
 
-def in_units_of(records, geo: Geography):
+def in_units_of(records: Iterable[Record], geo: Geography) -> Iterator[Record]:
     """The records placed in the units of ``geo``: unchanged for the 2025 units; for the pre-2025 units, each
     record in its pre-2025 commune (``legacy_commune_code``), else in the one pre-2025 commune its 2025 commune
     wholly came from. A record that can be placed in neither is left out and counted in the log (an intake
@@ -166,42 +170,47 @@ def today() -> date:
 
 
 def quarter_end(period: str) -> date:
-    year, q = int(period[:4]), int(period[-1])
-    return (date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)) - timedelta(days=1)
+    return Period.parse_quarter(period).end
 
 
 def current_quarter(on: date | None = None) -> str:
-    return quarter_of(on or today())
+    return str(Period.containing(on or today()))
 
 
 def previous_quarters(on: date | None = None, years: int = 2) -> list[str]:
     """Quarters that have ended, newest first, over this year and the ``years - 1`` before it."""
-    now = current_quarter(on)
-    year = int(now[:4])
-    out = [f"{y}Q{q}" for y in range(year, max(FIRST_YEAR, year - years + 1) - 1, -1) for q in (4, 3, 2, 1)]
-    if years <= 0:  # every quarter since the first year
-        out = [f"{y}Q{q}" for y in range(year, FIRST_YEAR - 1, -1) for q in (4, 3, 2, 1)]
-    return [p for p in out if p < now]
+    now = Period.containing(on or today())
+    first = FIRST_YEAR if years <= 0 else max(FIRST_YEAR, now.year - years + 1)  # years <= 0: since the first
+    return [str(q) for y in range(now.year, first - 1, -1) for q in reversed(Period.quarters_of(y)) if q < now]
 
 
 # --- validation ---------------------------------------------------------------------------------
 
-def check_period(period: object) -> str:
-    """The period a release may be made for, or a ValidationError / StateError in the user's language."""
-    if not isinstance(period, str) or not PERIOD.match(period.strip()):
+def ended_quarter(period: object) -> Period:
+    """A quarter that has ended, from the first year, read from a form, a body or the command line; else a
+    ValidationError on ``period`` in the user's language."""
+    quarter = Period.parse(period.strip()) if isinstance(period, str) and Period.is_quarter_text(period.strip()) \
+        else None
+    if quarter is None:
         raise ValidationError(_("Please correct the marked fields."),
                               {"period": [_("Choose a quarter, written like 2026Q3.")]})
-    period = period.strip()
-    if int(period[:4]) < FIRST_YEAR:
+    if quarter.year < FIRST_YEAR:
         raise ValidationError(_("Please correct the marked fields."),
                               {"period": [_("Releases start with the year %(year)s.", year=FIRST_YEAR)]})
-    if quarter_end(period) >= today():
+    if quarter.end >= today():
         raise ValidationError(_("Please correct the marked fields."),
                               {"period": [_("This quarter has not ended yet: it can be released from %(day)s.",
-                                            day=(quarter_end(period) + timedelta(days=1)).strftime("%d/%m/%Y"))]})
+                                            day=(quarter.end + timedelta(days=1)).strftime("%d/%m/%Y"))]})
+    return quarter
+
+
+def check_period(period: object) -> str:
+    """The period a release may be made for, or a ValidationError / StateError in the user's language."""
+    quarter = ended_quarter(period)
+    period = str(quarter)
     if db.session.scalar(select(StatRelease.id).where(StatRelease.period == period)):
         raise AlreadyReleased(_("This quarter has already been released. Published figures are never revised."))
-    later = db.session.scalar(select(StatRelease.id).where(StatRelease.year == int(period[:4]),
+    later = db.session.scalar(select(StatRelease.id).where(StatRelease.year == quarter.year,
                                                            StatRelease.period > period).limit(1))
     if later:
         raise LaterReleaseExists(_("A later quarter of this year has already been released; an earlier quarter "
@@ -212,11 +221,12 @@ def check_period(period: object) -> str:
 
 def open_periods() -> list[str]:
     """The quarters a coordinator may release now, newest first."""
-    released = {p for (p,) in db.session.execute(select(StatRelease.period))}
-    latest_by_year: dict[int, str] = {}
+    released = {Period.parse(p) for p in db.session.scalars(select(StatRelease.period))}
+    latest_by_year: dict[int, Period] = {}
     for p in released:
-        latest_by_year[int(p[:4])] = max(latest_by_year.get(int(p[:4]), ""), p)
-    return [p for p in previous_quarters(years=0) if p not in released and p > latest_by_year.get(int(p[:4]), "")]
+        latest_by_year[p.year] = max(latest_by_year.get(p.year, p), p)
+    open_ = (Period.parse(p) for p in previous_quarters(years=0))
+    return [str(p) for p in open_ if p not in released and (p.year not in latest_by_year or p > latest_by_year[p.year])]
 
 
 # --- making a release -----------------------------------------------------------------------------
@@ -236,7 +246,7 @@ def ledger(year: int, before: str | None = None) -> list[Release]:
     return out
 
 
-def _params(r: StatRelease) -> dict:
+def _params(r: StatRelease) -> dict[str, Any]:
     p = json.loads(r.parameters)
     return {"k": p["k"], "p": p["p"], "protection_width": p["protection_width"], "group_factor": p["group_factor"]}
 
@@ -268,13 +278,14 @@ def compute(period: str, release_id: str, *, until: date | None = None,
     ``progress`` is told 0–100 as the work goes on: counting is the first tenth, the engine the rest
     (when the engine reports its own progress; otherwise 10 before it and 100 after it)."""
     report = progress or (lambda pct: None)
-    year = int(period[:4])
-    start, end = date(year, 1, 1), until or quarter_end(period)
+    quarter = Period.parse_quarter(period)
+    year = quarter.year
+    start, end = quarter.whole_year.start, until or quarter.end
     report(0)
     geo = geography(period)
     counted = count_cells(protected_tables(), in_units_of(sources.records(start, end), geo), period, geo)
     report(10)
-    extra: dict = {}
+    extra: dict[str, Any] = {}  # ``progress`` only when the engine takes it (a test's stand-in may not)
     if progress is not None and _engine_takes_progress():
         extra["progress"] = lambda pct: report(10 + int(max(0, min(100, pct)) * 0.9))
     try:
@@ -294,7 +305,7 @@ def _lock() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": RELEASE_LOCK_ID})
 
 
-def make_release(period: object, user, preview_id: str | None = None,
+def make_release(period: object, user: User | None, preview_id: str | None = None,
                  progress: Callable[[int], None] | None = None) -> StatRelease:
     """Freeze a numbered release for ``period``: every cell, its status, and every format's bytes.
 
@@ -311,18 +322,18 @@ def make_release(period: object, user, preview_id: str | None = None,
                   [_cell_row(c) for c in release.cells], render_all(release))
 
 
-def _cell_row(c: ReleaseCell) -> dict:
+def _cell_row(c: ReleaseCell) -> dict[str, Any]:
     return {"measure": c.key.measure, "geo_level": c.key.geo_level, "geo_code": c.key.geo_code,
             "period": c.key.period, "dims": dims_text(c.key), "tables": ",".join(c.tables), "status": c.status,
             "value": c.value, "unit": c.unit, "rounding_base": c.rounding_base}
 
 
-def _store(period: str, user, release_id: str, created_at: datetime, method: str, parameters: str, manifest: str,
-           snapshot: str, cells: list[dict], files: dict[str, bytes]) -> StatRelease:
+def _store(period: str, user: User | None, release_id: str, created_at: datetime, method: str, parameters: str,
+           manifest: str, snapshot: str, cells: list[dict[str, Any]], files: dict[str, bytes]) -> StatRelease:
     number = (db.session.scalar(select(func.max(StatRelease.number))) or 0) + 1
-    row = StatRelease(id=release_id, number=number, period=period, year=int(period[:4]), created_at=created_at,
-                      created_by_id=getattr(user, "id", None), method=method, parameters=parameters,
-                      manifest=manifest, snapshot_hash=snapshot, cell_count=len(cells),
+    row = StatRelease(id=release_id, number=number, period=period, year=Period.parse(period).year,
+                      created_at=created_at, created_by_id=getattr(user, "id", None), method=method,
+                      parameters=parameters, manifest=manifest, snapshot_hash=snapshot, cell_count=len(cells),
                       suppressed_count=sum(1 for c in cells if c["status"] == SUPPRESSED))
     db.session.add(row)
     try:
@@ -346,22 +357,12 @@ def _store(period: str, user, release_id: str, created_at: datetime, method: str
 log = logging.getLogger(__name__)
 PREVIEW_VALID = timedelta(days=1)  # an older preview is computed again before it is published
 PREVIEW_SILENT = timedelta(minutes=30)  # a running preview that has not moved for this long has died
+PREVIEW_TABLE = cast(Table, StatPreview.__table__)  # progress is written past the ORM, from the job
 
 
 def check_preview_period(period: object) -> str:
     """A quarter that has ended, from the first year: released or not (a preview is never stored)."""
-    if not isinstance(period, str) or not PERIOD.match(period.strip()):
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"period": [_("Choose a quarter, written like 2026Q3.")]})
-    period = period.strip()
-    if int(period[:4]) < FIRST_YEAR:
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"period": [_("Releases start with the year %(year)s.", year=FIRST_YEAR)]})
-    if quarter_end(period) >= today():
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"period": [_("This quarter has not ended yet: it can be released from %(day)s.",
-                                            day=(quarter_end(period) + timedelta(days=1)).strftime("%d/%m/%Y"))]})
-    return period
+    return str(ended_quarter(period))
 
 
 def preview_periods() -> list[str]:
@@ -371,10 +372,10 @@ def preview_periods() -> list[str]:
 
 def _ledger_ids(period: str) -> str:
     return ",".join(db.session.scalars(select(StatRelease.id).where(
-        StatRelease.year == int(period[:4]), StatRelease.period < period).order_by(StatRelease.period)))
+        StatRelease.year == Period.parse(period).year, StatRelease.period < period).order_by(StatRelease.period)))
 
 
-def start_preview(period: object, user, runner: str = "thread") -> StatPreview:
+def start_preview(period: object, user: User | None, runner: str = "thread") -> StatPreview:
     """A new preview of ``period`` in the state ``running``; the caller commits, then hands its id to a
     runner (``casework.stats.jobs``)."""
     period = check_preview_period(period)
@@ -415,7 +416,7 @@ def run_preview(preview_id: str) -> None:
         now = time.monotonic()
         if pct > last["pct"] and (now - last["at"] >= 0.5 or pct - last["pct"] >= 10):
             last.update(pct=pct, at=now)
-            db.session.execute(StatPreview.__table__.update().where(StatPreview.id == preview_id)
+            db.session.execute(PREVIEW_TABLE.update().where(StatPreview.id == preview_id)
                                .values(progress=pct, updated_at=utcnow()))
             db.session.commit()
 
@@ -424,6 +425,8 @@ def run_preview(preview_id: str) -> None:
         release = compute(period, f"{period}-r1", progress=report)
         files = render_all(release)
         row = db.session.get(StatPreview, preview_id)
+        if row is None:
+            raise LookupError("the preview was deleted while it was computed")
         row.ledger = seen
         row.release_created_at = release.created_at
         row.method = METHOD
@@ -448,12 +451,12 @@ def run_preview(preview_id: str) -> None:
 
 def preview_error_text(row: StatPreview) -> str:
     if row.error == "not_protectable":
-        return _("No safe pattern of withheld figures was found for this quarter, so nothing can be released. "
-                 "Please contact the system administrator.")
+        return str(_("No safe pattern of withheld figures was found for this quarter, so nothing can be released. "
+                     "Please contact the system administrator."))
     if row.error == "stopped":
-        return _("The preview stopped before it finished (the server was restarted). Please make it again.")
-    return _("The preview could not be completed. Please try again; if it fails again, contact the system "
-             "administrator.")
+        return str(_("The preview stopped before it finished (the server was restarted). Please make it again."))
+    return str(_("The preview could not be completed. Please try again; if it fails again, contact the system "
+                 "administrator."))
 
 
 def preview_cells(row: StatPreview) -> list[ReleaseCell]:
@@ -468,13 +471,13 @@ def preview_cells(row: StatPreview) -> list[ReleaseCell]:
     return out
 
 
-def publish_preview(preview_id: str, period: str, user) -> StatRelease:
+def publish_preview(preview_id: str, period: str, user: User | None) -> StatRelease:
     """Store the preview of ``period`` as its release, once (``check_period`` has passed)."""
     row = get_preview(preview_id)
     if row.period != period:
         raise ValidationError(_("Please correct the marked fields."),
                               {"preview_id": [_("This preview is of another quarter.")]})
-    if row.state != "done":
+    if row.state != "done" or row.release_created_at is None:  # a finished preview has its moment
         raise PreviewNotReady(_("This preview has not finished; it can be published once it is done."))
     if row.release_id is not None:
         raise AlreadyReleased(_("This quarter has already been released. Published figures are never revised."))
@@ -498,7 +501,7 @@ def render_all(release: Release) -> dict[str, bytes]:
     out = {fmt: formats.render(release, fmt) for fmt in ("csv", "json", "xlsx", "dhis2", "adx", *EXTRA_FORMATS)}
     if is_legacy_period(release.period):  # added, never in place of a format (DESIGN §4)
         out[mapped.FORMAT] = mapped.to_csv(view_2025(release.cells), province_map())
-    if release.period.endswith("Q4"):
+    if Period.parse(release.period).quarter == 4:
         out["dhis2-year"] = formats.render(release, "dhis2-year")
     main = headline_table(release.tables)
     out["pdf"] = quarterly_report(release, series(release, main.measure if main else None))
@@ -527,7 +530,7 @@ def list_releases(after: str | None = None, limit: int = 20) -> Page:
 
 
 def get_release(release_id: str) -> StatRelease:
-    row = db.session.get(StatRelease, release_id) if PERIOD.match(release_id.split("-r")[0] or "") else None
+    row = db.session.get(StatRelease, release_id) if Period.is_quarter_text(release_id.split("-r")[0]) else None
     if row is None:
         raise NotFound(_("Not found."))
     return row
@@ -563,26 +566,27 @@ def view_2025_geography() -> Geography:
     from casework.geo import data
 
     codes = sorted(set(province_map().values()))
-    return Geography(provinces=tuple((c, data.province(c).name) for c in codes if data.province(c)), communes=(),
+    return Geography(provinces=tuple((c, p.name) for c in codes if (p := data.province(c))), communes=(),
                      scheme=data.SCHEME)
 
 
-def view_2025(cells) -> list[ReleaseCell]:
+def view_2025(cells: Iterable[ReleaseCell]) -> list[ReleaseCell]:
     """The 2025 view of a pre-2025 release's cells (``casework.stats.mapped``)."""
     return mapped.view_2025(cells, province_map())
 
 
-def manifest_of(row: StatRelease) -> dict:
-    return json.loads(row.manifest)
+def manifest_of(row: StatRelease) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads(row.manifest)
+    return manifest
 
 
 def released_quarters() -> list[str]:
     """Every quarter from the first released year's first quarter to the latest released quarter."""
-    periods = sorted(p for (p,) in db.session.execute(select(StatRelease.period)))
+    periods = sorted(Period.parse(p) for p in db.session.scalars(select(StatRelease.period)))
     if not periods:
         return []
-    first, last = int(periods[0][:4]), periods[-1]
-    return [f"{y}Q{q}" for y in range(first, int(last[:4]) + 1) for q in range(1, 5) if f"{y}Q{q}" <= last]
+    first, last = periods[0], periods[-1]
+    return [str(q) for y in range(first.year, last.year + 1) for q in Period.quarters_of(y) if q <= last]
 
 
 def cells_of(row: StatRelease) -> list[ReleaseCell]:
@@ -601,7 +605,7 @@ def series(current: Release | None = None, measure: str | None = None) -> dict[s
         cells += [c for c in current.cells if c.key.measure == measure and not c.key.dims
                   and c.key.geo_level in ("national", "province")]
     for c in cells:
-        if PERIOD.match(c.key.period):
+        if Period.is_quarter_text(c.key.period):
             out.setdefault(c.key.geo_code, {}).setdefault(c.key.period, c)
     return out
 
@@ -617,7 +621,7 @@ def person_measures() -> list[TableDef]:
     return sorted(seen.values(), key=lambda t: (t.domain != "casework", t.measure))
 
 
-def headline_table(candidates) -> TableDef | None:
+def headline_table(candidates: Iterable[TableDef]) -> TableDef | None:
     """The table of the report's summary and chart: the first person total by province and quarter."""
     totals = [t for t in candidates if t.kind == "persons" and not t.dimensions and "province" in t.geo_levels
               and "quarter" in t.periods]
@@ -636,8 +640,8 @@ def draft(province_code: str) -> Release:
     the province's cells of the year's releases as the ledger: what she sees is protected the way a
     release is, and computing it does not need the rest of the country.
     """
-    period = current_quarter()
-    year = int(period[:4])
+    quarter = Period.containing(today())
+    period, year = str(quarter), quarter.year
     geo = geography()
     communes = set(geo.communes_by_province.get(province_code, ()))
     local = Geography(provinces=((province_code, geo.name("province", province_code)),),
@@ -652,9 +656,9 @@ def draft(province_code: str) -> Release:
     measures = {t.measure for t in quarterly}
     earlier = [Release(r.release_id, r.period, r.created_at, r.method, r.parameters, local, (),
                        tuple(c for c in r.cells if mine(c.key) and c.key.measure in measures
-                             and "Q" in c.key.period), (), {})
+                             and Period.parse(c.key.period).is_quarter), (), {})
                for r in ledger(year, before=period)]
-    records = (r for r in sources.records(date(year, 1, 1), today()) if r.province_code == province_code)
+    records = (r for r in sources.records(quarter.whole_year.start, today()) if r.province_code == province_code)
     counted = count_cells(quarterly, records, period, local)
     fingerprint = _fingerprint(counted, earlier)
     key = (province_code, period)
@@ -681,7 +685,7 @@ _DRAFTS: dict[tuple[str, str], tuple[float, str, Release]] = {}
 _DRAFT_LOCK = threading.Lock()
 
 
-def _fingerprint(counted, earlier) -> str:
+def _fingerprint(counted: Counted, earlier: Iterable[Release]) -> str:
     h = hashlib.sha256()
     for part in (counted.cells, counted.context):
         for k in sorted(part, key=CellKey.sort_key):
@@ -701,7 +705,7 @@ def period_start_date(period: str) -> date:
     return period_start(period)
 
 
-def preview_tables(row: StatPreview) -> list[dict]:
+def preview_tables(row: StatPreview) -> list[dict[str, Any]]:
     """Every table of a finished preview: how many figures, how many withheld and why, and each figure
     as it would be published (value, or None where withheld)."""
     from casework.stats.presenters import title, withheld_reason
@@ -710,8 +714,8 @@ def preview_tables(row: StatPreview) -> list[dict]:
     for c in preview_cells(row):
         if c.key.hidden:
             continue
-        for t in c.tables:
-            by_table.setdefault(t, []).append(c)
+        for table_id in c.tables:
+            by_table.setdefault(table_id, []).append(c)
     out = []
     for t in tables():
         cells = sorted(by_table.get(t.id, ()), key=lambda c: c.key.sort_key())
@@ -759,7 +763,7 @@ def pilot_counts() -> dict[str, int]:
         select(PilotCommune.province_code, func.count()).group_by(PilotCommune.province_code))}
 
 
-def set_pilot_communes(province_code: object, communes: object, user) -> tuple[int, int]:
+def set_pilot_communes(province_code: object, communes: Iterable[str] | None, user: User | None) -> tuple[int, int]:
     """Make exactly ``communes`` the pilot communes of ``province_code``; returns (added, removed)."""
     if not isinstance(province_code, str) or province_code not in geography().codes("province"):
         raise ValidationError(_("Please correct the marked fields."), {"province": [_("Choose a province.")]})
