@@ -23,9 +23,10 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, cast
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from casework.extensions import db
 from casework.models import utcnow
@@ -43,7 +44,7 @@ def runner(app: Flask | None = None) -> str:
     return value if value in RUNNERS else default
 
 
-def submit(preview_id: str, app: Flask | None = None) -> Future | None:
+def submit(preview_id: str, app: Flask | None = None) -> Future[None] | None:
     """Hand a committed preview to its runner."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     mode = runner(app)
@@ -86,9 +87,9 @@ def claim_next() -> str | None:
         StatPreview.state == "running", StatPreview.runner == "worker", StatPreview.claimed_at.is_(None))
         .order_by(StatPreview.created_at).limit(5)).all()
     for preview_id in candidates:
-        done = db.session.execute(update(StatPreview).where(StatPreview.id == preview_id,
-                                                            StatPreview.claimed_at.is_(None))
-                                  .values(claimed_at=utcnow(), updated_at=utcnow()))
+        claim = update(StatPreview).where(StatPreview.id == preview_id, StatPreview.claimed_at.is_(None)) \
+            .values(claimed_at=utcnow(), updated_at=utcnow())
+        done = cast("CursorResult[Any]", db.session.execute(claim))  # an UPDATE's result counts its rows
         db.session.commit()
         if done.rowcount == 1:
             return preview_id

@@ -20,15 +20,30 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_array
 
-from casework.stats.model import CONTEXT, HIDDEN, TARGET, Model
+from casework.stats.model import CONTEXT, HIDDEN, TARGET, Model, Var
 
 TOL = 1e-6
 INF = math.inf
+
+FloatArray = np.ndarray
+Row = tuple[dict[int, float], float]  # {column: coefficient}, right-hand side
+Pins = tuple[tuple[int, float], ...]
+MatrixPair = tuple[np.ndarray | csr_array | None, np.ndarray | None]  # A and b, or none
+# A component's program: equalities, inequalities, lower and upper bounds and scales (in scaled units),
+# each cell's column, and the matrices.
+System = tuple[list[Row], list[Row], FloatArray, FloatArray, FloatArray, dict[int, int],
+               tuple[MatrixPair, MatrixPair]]
+Solution = tuple[float, bool, FloatArray | None]  # minimum, integral, a point reaching it
+# What the attacker knows of a cell (``Auditor.resolve``).
+Known = (tuple[Literal["fixed"], float] | tuple[Literal["det"], float, int]
+         | tuple[Literal["comp"], tuple[int, ...]])
+Memo = tuple[dict[int, Known], dict[int, tuple[int, ...]]]  # per cell: what is known, its region
 
 
 class AuditError(RuntimeError):
@@ -84,10 +99,17 @@ class Auditor:
 
     model: Model
     solves: int = 0
-    _cache: dict = field(default_factory=dict, repr=False)
-    _regions: dict = field(default_factory=dict, repr=False)
-    _static: list = field(default_factory=list, repr=False)
-    _points: dict = field(default_factory=dict, repr=False)  # feasible tables found, by component
+    # Programs solved, by component, objective and pins (and "integer" for the integer attacker's).
+    _solutions: dict[tuple[object, ...], Solution] = field(default_factory=dict, repr=False)
+    _spread_done: set[tuple[object, ...]] = field(default_factory=set, repr=False)
+    _positions: dict[tuple[int, ...], dict[int, int]] = field(default_factory=dict, repr=False)
+    _truths: dict[tuple[int, ...], FloatArray | None] = field(default_factory=dict, repr=False)
+    _open_rows: dict[tuple[int, ...], bool] = field(default_factory=dict, repr=False)
+    _systems: dict[tuple[tuple[int, ...], Pins], System] = field(default_factory=dict, repr=False)
+    _regions: dict[State, Memo] = field(default_factory=dict, repr=False)
+    _static: list[tuple[float, float] | None] = field(default_factory=list, repr=False)
+    # Feasible tables found, by component (and pins, when there are any).
+    _points: dict[object, _Points] = field(default_factory=dict, repr=False)
     # Cap above the true values of the spreading programs (``witnessed``); 0 switches them off.
     spread: float = 0.0
 
@@ -97,7 +119,7 @@ class Auditor:
     # --- what the attacker knows -------------------------------------------------------------------
 
     @staticmethod
-    def _static_bounds(var) -> tuple[float, float] | None:
+    def _static_bounds(var: Var) -> tuple[float, float] | None:
         if var.ledger is not None:
             # §2.5: a cell published in the ledger is public; a suppressed one stays suppressed (sticky).
             if var.ledger.status == "published" and var.ledger.value is not None and not var.revised:
@@ -126,7 +148,7 @@ class Auditor:
             raise AuditError(f"no value for {self.model.vars[v].key.label()}")
         return x, x
 
-    def resolve(self, v: int, state: State) -> tuple:
+    def resolve(self, v: int, state: State) -> Known:
         """What the attacker knows of one cell: ``("fixed", value)`` for a published or pinned cell,
         ``("det", value, row)`` for an unknown cell that one relation gives away once the others are
         known (peeling; the "one missing child" of T3), or ``("comp", cells)`` for a cell that stays
@@ -134,10 +156,10 @@ class Auditor:
         low, high = self.bounds(v, state)
         if high - low <= 0:
             return ("fixed", low)
-        memo = self._memo(state)
-        if v not in memo:
-            self._explore(v, state, memo)
-        return memo[v]
+        known, _ = self._memo(state)
+        if v not in known:
+            self._explore(v, state, self._memo(state))
+        return known[v]
 
     def is_free(self, v: int, state: State) -> bool:
         return self.resolve(v, state)[0] == "comp"
@@ -158,18 +180,18 @@ class Auditor:
         if high - low <= 0:
             return ()
         self.resolve(v, state)
-        return self._memo(state)[("region", v)]
+        return self._memo(state)[1][v]
 
-    def _memo(self, state: State) -> dict:
+    def _memo(self, state: State) -> Memo:
         memo = self._regions.get(state)
         if memo is None:
             if len(self._regions) > 64:  # states come and go during the search; keep memory bounded
                 for old in list(self._regions)[:32]:
                     del self._regions[old]
-            memo = self._regions[state] = {}
+            memo = self._regions[state] = ({}, {})
         return memo
 
-    def _explore(self, v: int, state: State, memo: dict) -> None:
+    def _explore(self, v: int, state: State, memo: Memo) -> None:
         model, rows_of = self.model, self.model.rows_of
         n_eq = len(model.eq_rows)
 
@@ -217,9 +239,10 @@ class Auditor:
                     if count[r2] == 1:
                         queue.append(r2)
         region_t = tuple(sorted(region))
+        resolved, regions = memo
         for u, (value, r) in known.items():
-            memo[u] = ("det", value, r)
-            memo[("region", u)] = region_t
+            resolved[u] = ("det", value, r)
+            regions[u] = region_t
         rest = region - known.keys()
         while rest:
             start = min(rest)
@@ -233,8 +256,8 @@ class Auditor:
                             todo.append(w)
             comp_t = tuple(sorted(comp))
             for u in comp_t:
-                memo[u] = ("comp", comp_t)
-                memo[("region", u)] = region_t
+                resolved[u] = ("comp", comp_t)
+                regions[u] = region_t
             rest -= comp
 
     # --- bounds ---------------------------------------------------------------------------------------
@@ -299,10 +322,10 @@ class Auditor:
         (each capped at its true value plus ``spread``, which keeps the second bounded and its optimum
         inside the attacker's feasible set). Their optima are feasible tables where many cells sit away
         from their true values at once. Returns whether anything new was found."""
-        key = ("spread", comp, state.pinned)
-        if key in self._cache or len(comp) < 3:
+        key = (comp, state.pinned)
+        if key in self._spread_done or len(comp) < 3:
             return False
-        self._cache[key] = True
+        self._spread_done.add(key)
         truth = np.array([np.nan if self.model.vars[u].value is None else self.model.vars[u].value for u in comp])
         counted = ~np.isnan(truth) & np.array([self.model.vars[u].integer for u in comp])
         if not counted.any():
@@ -326,8 +349,8 @@ class Auditor:
                 found = True
         return found
 
-    def _witness_values(self, comp: tuple[int, ...], state: State, col: int, integer: bool) -> np.ndarray | None:
-        parts = []
+    def _witness_values(self, comp: tuple[int, ...], state: State, col: int, integer: bool) -> FloatArray | None:
+        parts: list[FloatArray] = []
         points = self._points.get(comp if not state.pinned else (comp, state.pinned))
         if points is not None and points.count:
             column = points.array()[:, col]
@@ -369,29 +392,29 @@ class Auditor:
         # Every known value is the true value (published, or given away by a relation), so a component's
         # program depends on the component alone and the cache outlives the state; pinned values (an
         # insider's knowledge, or a reader's belief in a corrected figure) are part of the key.
-        key: tuple = (comp, tuple(sorted(objective.items())), state.pinned)
-        if key not in self._cache:
-            self._cache[key] = self._solve_uncached(comp, objective, state, False)
-            point = self._cache[key][2]
-            self._keep(comp, state, point, self._cache[key][1])
-        value, integral, _ = self._cache[key]
+        key: tuple[object, ...] = (comp, tuple(sorted(objective.items())), state.pinned)
+        if key not in self._solutions:
+            self._solutions[key] = self._solve_uncached(comp, objective, state, False)
+            point = self._solutions[key][2]
+            self._keep(comp, state, point, self._solutions[key][1])
+        value, integral, _ = self._solutions[key]
         if not integer or integral:
             return value
         key = (*key, "integer")
-        if key not in self._cache:
-            self._cache[key] = self._solve_uncached(comp, objective, state, True)
-            point = self._cache[key][2]
+        if key not in self._solutions:
+            self._solutions[key] = self._solve_uncached(comp, objective, state, True)
+            point = self._solutions[key][2]
             self._keep(comp, state, point, True)  # an integer program's optimum is integral
-        return self._cache[key][0]
+        return self._solutions[key][0]
 
-    def optimum(self, v: int, sense: float, state: State) -> tuple[tuple[int, ...], np.ndarray | None, bool]:
+    def optimum(self, v: int, sense: float, state: State) -> tuple[tuple[int, ...], FloatArray | None, bool]:
         """The component of ``v`` and a point of it where ``sense·y_v`` is smallest (the relaxation's),
         with whether that point is integral; for the insider shortcut."""
         comp = self.component(v, state)
         if not comp:
             return comp, None, True
         self._solve(comp, {v: sense}, state, False)
-        _, integral, point = self._cache[(comp, ((v, sense),), state.pinned)]
+        _, integral, point = self._solutions[(comp, ((v, sense),), state.pinned)]
         return comp, point, integral
 
     def insider_cannot_pin(self, i: int, j: int, value: float, state: State, integer: bool,
@@ -437,41 +460,39 @@ class Auditor:
         ratios_up, ratios_down = di[up] / dj[up], di[down] / dj[down]
         return bool(np.ptp(np.concatenate([ratios_up, ratios_down])) > TOL)
 
-    def _points_of(self, key: tuple, n: int) -> _Points:
+    def _points_of(self, key: object, n: int) -> _Points:
         points = self._points.get(key)
         if points is None:
             points = self._points[key] = _Points(n)
         return points
 
     def _position(self, comp: tuple[int, ...]) -> dict[int, int]:
-        key = ("position", comp)
-        if key not in self._cache:
-            self._cache[key] = {v: n for n, v in enumerate(comp)}
-        return self._cache[key]
+        if comp not in self._positions:
+            self._positions[comp] = {v: n for n, v in enumerate(comp)}
+        return self._positions[comp]
 
-    def _truth(self, comp: tuple[int, ...]) -> np.ndarray | None:
-        key = ("truth", comp)
-        if key not in self._cache:
+    def _truth(self, comp: tuple[int, ...]) -> FloatArray | None:
+        if comp not in self._truths:
             values = [self.model.vars[u].value for u in comp]
-            self._cache[key] = None if any(v is None for v in values) else np.array(values, dtype=float)
-        return self._cache[key]
+            self._truths[comp] = None if any(v is None for v in values) else np.array(values, dtype=float)
+        return self._truths[comp]
 
     def _one_open_row(self, comp: tuple[int, ...], state: State) -> bool:
-        key = ("open-row", comp)
-        if key not in self._cache:
+        if comp not in self._open_rows:
             rows = {r for u in comp for r in self.model.rows_of[u]}
             single = len(rows) == 1 and next(iter(rows)) < len(self.model.eq_rows)
             coefs = {a for r in rows for v, a in zip(*self.model.row(r)[:2], strict=True) if v in comp}
-            self._cache[key] = single and len(coefs) == 1 and all(
+            self._open_rows[comp] = single and len(coefs) == 1 and all(
                 self.bounds(u, state) == (0.0, INF) for u in comp)
-        return self._cache[key]
+        return self._open_rows[comp]
 
-    def _system(self, comp: tuple[int, ...], state: State):
+    def _system(self, comp: tuple[int, ...], state: State) -> tuple[list[Row], list[Row], FloatArray, FloatArray,
+                                                                    FloatArray]:
         """The component's rows with known cells moved to the right-hand side."""
         pos = {v: i for i, v in enumerate(comp)}
         row_ids = sorted({r for u in comp for r in self.model.rows_of[u]})
-        eq: list[tuple[dict[int, float], float]] = []
-        ub: list[tuple[dict[int, float], float]] = []
+        eq: list[Row] = []
+        ub: list[Row] = []
         for r in row_ids:
             vs, cs, sense, rhs = self.model.row(r)
             coefs: dict[int, float] = {}
@@ -485,16 +506,16 @@ class Auditor:
         scales = np.array([self.model.vars[v].scale for v in comp])
         return eq, ub, np.array(lows) / scales, np.array(highs) / scales, scales
 
-    def _system_of(self, comp: tuple[int, ...], state: State) -> tuple:
-        key = ("system", comp, state.pinned)
-        if key not in self._cache:
+    def _system_of(self, comp: tuple[int, ...], state: State) -> System:
+        key = (comp, state.pinned)
+        if key not in self._systems:
             eq, ub, lows, highs, scales = self._system(comp, state)
             matrices = (_matrix(eq, len(comp)) if eq else (None, None), _matrix(ub, len(comp)) if ub else (None, None))
-            self._cache[key] = (eq, ub, lows, highs, scales, {v: i for i, v in enumerate(comp)}, matrices)
-        return self._cache[key]
+            self._systems[key] = (eq, ub, lows, highs, scales, {v: i for i, v in enumerate(comp)}, matrices)
+        return self._systems[key]
 
     def _solve_uncached(self, comp: tuple[int, ...], objective: dict[int, float], state: State,
-                        integer: bool) -> tuple[float, bool, np.ndarray | None]:
+                        integer: bool) -> Solution:
         """The minimum, whether it holds for the integer attacker too, and a point where it is reached."""
         # A component's system, like its bounds, depends on the component and the pins alone (every known
         # value is the true one): built once and shared by every cell of the component (issue 16).
@@ -541,7 +562,7 @@ class _Points:
         return self._flags[:self.count]
 
 
-def _single_row(c: np.ndarray, row: tuple[dict[int, float], float], lows: np.ndarray,
+def _single_row(c: np.ndarray, row: Row, lows: np.ndarray,
                 highs: np.ndarray) -> tuple[float, np.ndarray] | None:
     """One equation ``Σ a·y = r`` with a common coefficient: the minimum by filling the cheapest cells
     first. Exact and integral when the bounds and ``r`` are integers, so LP and ILP agree (the
@@ -567,7 +588,7 @@ def _single_row(c: np.ndarray, row: tuple[dict[int, float], float], lows: np.nda
     return float(c @ y), y
 
 
-def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[np.ndarray | csr_array, np.ndarray]:
+def _matrix(rows: list[Row], n: int) -> tuple[np.ndarray | csr_array, np.ndarray]:
     rhs = np.array([r for _, r in rows], dtype=float)
     if len(rows) * n <= 40_000:  # small programs: a dense matrix spares scipy's sparse conversions
         dense = np.zeros((len(rows), n))
@@ -584,8 +605,8 @@ def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[np.ndar
     return csr_array((data, (ri, ci)), shape=(len(rows), n)), rhs
 
 
-def _program(c: np.ndarray, eq: list, ub: list, lows: np.ndarray, highs: np.ndarray, ints: np.ndarray,
-             n: int, integer: bool, matrices: tuple | None = None) -> tuple[float, bool, np.ndarray | None]:
+def _program(c: np.ndarray, eq: list[Row], ub: list[Row], lows: np.ndarray, highs: np.ndarray, ints: np.ndarray,
+             n: int, integer: bool, matrices: tuple[MatrixPair, MatrixPair] | None = None) -> Solution:
     if matrices is None:
         matrices = (_matrix(eq, n) if eq else (None, None), _matrix(ub, n) if ub else (None, None))
     (a_eq, b_eq), (a_ub, b_ub) = matrices

@@ -91,7 +91,7 @@ class Model:
     # published zeros, known to everyone, and need no protection (issue 16): (measure, level, code).
     idle: frozenset[tuple[str, str, str]] = frozenset()
     idle_targets: list[tuple[CellKey, LedgerEntry | None]] = field(default_factory=list)
-    _seen_rows: set = field(default_factory=set, repr=False)
+    _seen_rows: set[tuple[tuple[int, float], ...]] = field(default_factory=set, repr=False)
 
     def multi(self, measure: str, variable: str) -> bool:
         """Whether one unit of ``measure`` may fall in several categories of ``variable`` (§2.2); a
@@ -297,13 +297,15 @@ def _add_inequalities(model: Model, tables: list[TableDef], lists: Mapping[str, 
                 groups[(var.key.without(variable), variable)].append(v)
     for (parent_key, variable), _ in sorted(groups.items(), key=lambda g: (g[0][0].sort_key(), g[0][1])):
         parent = model.index.get(parent_key)
-        children = [model.index.get(parent_key.with_dim(variable, c)) for c in lists[variable].codes()]
-        if parent is None or any(c is None for c in children):
+        found = [model.index.get(parent_key.with_dim(variable, c)) for c in lists[variable].codes()]
+        children = [c for c in found if c is not None]
+        if parent is None or len(children) != len(found):
             continue
         values = [model.vars[u].value for u in (parent, *children)]
-        if any(x is None for x in values) or sum(values[1:]) < values[0]:  # type: ignore[arg-type]
+        known = [x for x in values if x is not None]
+        if len(known) != len(values) or sum(known[1:]) < known[0]:
             continue
-        model.add_ub([(parent, 1.0)] + [(c, -1.0) for c in children], 0.0)  # type: ignore[misc]
+        model.add_ub([(parent, 1.0)] + [(c, -1.0) for c in children], 0.0)
     for table in sorted({t.measure: t for t in tables if t.events_of}.values(), key=lambda t: t.measure):
         for v in range(len(model.vars)):
             var = model.vars[v]

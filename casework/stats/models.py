@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casework.extensions import db
+from casework.extensions import Model
 from casework.models import UTCDateTime, utcnow
 
 
-class StatRelease(db.Model):
+class StatRelease(Model):
     """One numbered release for one quarter (the fourth quarter's also carries the year)."""
 
     __tablename__ = "stat_release"
@@ -44,7 +44,7 @@ class StatRelease(db.Model):
                                                  lazy="raise")
 
 
-class StatCell(db.Model):
+class StatCell(Model):
     """One cell of a release with its one status flag; ``value`` is empty when withheld (§2.7)."""
 
     __tablename__ = "stat_cell"
@@ -65,7 +65,7 @@ class StatCell(db.Model):
     release: Mapped[StatRelease] = relationship(back_populates="cells")
 
 
-class StatFile(db.Model):
+class StatFile(Model):
     """A release rendered in one format, kept as the bytes every later download returns."""
 
     __tablename__ = "stat_file"
@@ -81,7 +81,7 @@ class StatFile(db.Model):
     release: Mapped[StatRelease] = relationship(back_populates="files")
 
 
-class StatPreview(db.Model):
+class StatPreview(Model):
     """A release computed in the background and shown before it is published (issue 16).
 
     The state lives here, not in a worker's memory, so any web process can show the progress and the
@@ -119,7 +119,7 @@ class StatPreview(db.Model):
                                                         lazy="raise")
 
 
-class StatPreviewFile(db.Model):
+class StatPreviewFile(Model):
     """A preview rendered in one format: the bytes its release will carry if it is published."""
 
     __tablename__ = "stat_preview_file"
@@ -133,7 +133,7 @@ class StatPreviewFile(db.Model):
     preview: Mapped[StatPreview] = relationship(back_populates="files")
 
 
-class PilotCommune(db.Model):
+class PilotCommune(Model):
     """A commune of the pilot (Plan 96), set by a national coordinator: every table can be read for the
     pilot communes only."""
 

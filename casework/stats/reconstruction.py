@@ -17,11 +17,12 @@ population, so combinations across time and place are covered too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from casework.stats.catalogue import COMPLEMENT
 from casework.stats.cells import CellKey, Geography, period_type, quarters_of
+from casework.stats.counting import GroupKey
 from casework.stats.model import Model
 from casework.stats.suppression import FormCheck, Parameters, ReleaseError
 
@@ -33,7 +34,7 @@ class Event:
     var: int
     size: float
     slack: float
-    attrs: frozenset
+    attrs: frozenset[object]
     required: frozenset[str]
     forbidden: frozenset[str]
 
@@ -115,7 +116,7 @@ def _events(model: Model, group: tuple[str, str, str, str], geography: Geography
     return events
 
 
-def _search(model: Model, group, total: int, n: float, events: list[Event],
+def _search(model: Model, group: GroupKey, total: int, n: float, events: list[Event],
             cube: Mapping[frozenset[str], int], params: Parameters) -> list[FormCheck]:
     found: list[FormCheck] = []
     nodes = 0
@@ -125,7 +126,7 @@ def _search(model: Model, group, total: int, n: float, events: list[Event],
     # bit and no forbidden one (the same test as on sets, without building a set per node).
     bits: dict[str, int] = {}
 
-    def mask(tokens) -> int:
+    def mask(tokens: Iterable[str]) -> int:
         m = 0
         for token in tokens:
             if token not in bits:
@@ -140,7 +141,7 @@ def _search(model: Model, group, total: int, n: float, events: list[Event],
     def truth(required: int, forbidden: int) -> int:
         return sum(c for pattern, c in patterns if pattern & required == required and not pattern & forbidden)
 
-    def visit(start: int, chosen: list[Event], attrs: frozenset, required: int, forbidden: int,
+    def visit(start: int, chosen: list[Event], attrs: frozenset[object], required: int, forbidden: int,
               slack: float) -> None:
         nonlocal nodes
         for i in range(start, len(events)):

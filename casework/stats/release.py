@@ -20,12 +20,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from casework.stats import reconstruction, suppression
-from casework.stats.catalogue import CatalogueError, TableDef, check_catalogue
+from casework.stats.catalogue import CatalogueError, CategoryList, TableDef, check_catalogue
 from casework.stats.cells import CellKey, Geography, parse_period, period_sort_key, period_type, year_of
 from casework.stats.counting import Counted
-from casework.stats.lp_audit import TOL, Auditor, State
+from casework.stats.lp_audit import TOL, Auditor, Requirement, State
 from casework.stats.model import HIDDEN, TARGET, LedgerEntry, Model, build_model
-from casework.stats.suppression import Parameters, ReleaseError
+from casework.stats.suppression import CellCheck, Check, FormCheck, Parameters, ReleaseError
 
 METHOD = "sdc-suppression-v1"
 PUBLISHED = "published"
@@ -244,8 +244,9 @@ def ledger_entries(earlier: Sequence[Release], year: str) -> dict[CellKey, Ledge
     return out
 
 
-def _audit_and_fix(auditor: Auditor, state: State, base: list, fine: list, requirements: dict,
-                   params: Parameters, diag: Diagnostics, report: Progress | None = None) -> tuple[State, list]:
+def _audit_and_fix(auditor: Auditor, state: State, base: list[CellCheck], fine: list[FormCheck],
+                   requirements: dict[int, Requirement], params: Parameters, diag: Diagnostics,
+                   report: Progress | None = None) -> tuple[State, list[Check]]:
     """§2.5: the fast linear loop, then the insider and reconstruction checks, then the integer audit;
     any failure adds suppressions and the whole audit runs again."""
     integer = False
@@ -255,7 +256,7 @@ def _audit_and_fix(auditor: Auditor, state: State, base: list, fine: list, requi
 
     report = report or Progress(None)
     state = suppression.balance(auditor, state, set(requirements), on_step=step)
-    unrepairable: list = []
+    unrepairable: list[Check] = []
     low = 15.0
     report(low)
     while True:
@@ -266,7 +267,7 @@ def _audit_and_fix(auditor: Auditor, state: State, base: list, fine: list, requi
         insider = suppression.insider_checks(auditor, state, requirements, params.k)
         revision = suppression.revision_checks(auditor, state, requirements)
         unrepairable.clear()
-        checks = [*base, *fine, *insider, *revision]
+        checks: list[Check] = [*base, *fine, *insider, *revision]
         new = suppression.protect(auditor, checks, state, params, integer, set(requirements), on_step=step,
                                   unrepairable=unrepairable, progress=report.between(low, high))
         low = high
@@ -283,10 +284,10 @@ def _audit_and_fix(auditor: Auditor, state: State, base: list, fine: list, requi
         low = max(low, 70.0)
 
 
-def final_audit(auditor: Auditor, checks: Sequence, state: State,
-                progress: Callable[[float], None] | None = None) -> list:
+def final_audit(auditor: Auditor, checks: Sequence[Check], state: State,
+                progress: Callable[[float], None] | None = None) -> list[Check]:
     """Every check solved once more on the final pattern, by the integer attacker (§2.5 "final audit")."""
-    failing = []
+    failing: list[Check] = []
     for i, check in enumerate(checks):
         if check.deficit(auditor, state, FINAL_AUDIT_INTEGER) > TOL:
             failing.append(check)
@@ -409,7 +410,7 @@ def _add_derived_constraints(model: Model, values: Sequence[DerivedValue]) -> No
 
 # --- manifest (§2.7) --------------------------------------------------------------------------------
 
-def _audit_summary(auditor: Auditor, base: list, state: State, year: str, earlier: Sequence[Release],
+def _audit_summary(auditor: Auditor, base: list[CellCheck], state: State, year: str, earlier: Sequence[Release],
                    ledger: Mapping[CellKey, LedgerEntry]) -> dict[str, Any]:
     model = auditor.model
     widths = []
@@ -476,7 +477,7 @@ def _table_json(t: TableDef) -> dict[str, Any]:
             "single_valued": list(t.single_valued), "events_of": t.events_of}
 
 
-def _list_json(cl) -> dict[str, Any]:
+def _list_json(cl: CategoryList) -> dict[str, Any]:
     return {"id": cl.id, "variable": cl.variable, "version": cl.version, "label_vi": cl.label_vi,
             "label_en": cl.label_en, "multi_valued": cl.multi_valued,
             "categories": [{"code": c.code, "label_vi": c.label_vi, "label_en": c.label_en} for c in cl.categories]}

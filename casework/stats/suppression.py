@@ -12,13 +12,17 @@ release is computed, and never leaves it (§2.7 "Never reveal which suppressions
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from casework.stats.cells import period_type
+from casework.stats.cells import SortKey, period_type
 from casework.stats.lp_audit import TOL, AuditError, Auditor, Requirement, State, deficit
 from casework.stats.model import TARGET, Model, twin_group
+
+# What orders and names a check: its kind (0 cell, 1 insider, 2 reconstruction, 3 revision), then the sort
+# keys of the cells it is about. Compared, sorted and used as an identity; its parts differ by kind.
+CheckOrder = tuple[Any, ...]
 
 # §2.5 cost weights: national ≫ province ≫ commune; totals and years cost more than details.
 LEVEL_WEIGHT = {"national": 1000.0, "province": 30.0, "commune": 1.0}
@@ -139,8 +143,11 @@ def _suppressible(model: Model, v: int) -> bool:
 # --- checks: what the loop makes true ------------------------------------------------------------
 
 class Check(Protocol):
-    anchors: tuple[int, ...]
-    order: tuple
+    @property
+    def anchors(self) -> tuple[int, ...]: ...
+
+    @property
+    def order(self) -> CheckOrder: ...
 
     def deficit(self, auditor: Auditor, state: State, integer: bool) -> float: ...
 
@@ -151,7 +158,7 @@ class CellCheck:
     to a coalition of one, and the primary must still not be exactly disclosed."""
 
     requirement: Requirement
-    order: tuple
+    order: CheckOrder
     pins: tuple[tuple[int, float], ...] = ()
     # An insider check may fail whatever this release hides (an insider who knows a year total can
     # subtract the published quarters of the ledger); such a pair is reported, not repaired.
@@ -204,7 +211,7 @@ class FormCheck:
     """A linear form that must not be provably positive: the reconstruction bound of T15."""
 
     form: tuple[tuple[int, float], ...]
-    order: tuple
+    order: CheckOrder
 
     @property
     def anchors(self) -> tuple[int, ...]:
@@ -293,7 +300,7 @@ def candidates(auditor: Auditor, check: Check, state: State) -> list[int]:
 
 
 def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable[int] | None = None,
-            on_step=None) -> State:
+            on_step: Callable[[], None] | None = None) -> State:
     """No protected cell may be given away by peeling: a relation whose other cells are known gives its
     last unknown cell away, which may leave another relation with one unknown cell (the "one missing
     child" of T3; the quick pass before the LP loop, §2.5 "Speed-ups"). While a protected cell is given
@@ -301,7 +308,7 @@ def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable
     ``focus``: only the regions of these cells changed since the last balance."""
     model = auditor.model
 
-    def order(u: int) -> tuple:
+    def order(u: int) -> SortKey:
         return model.vars[u].key.sort_key()
 
     if focus is None:
@@ -345,7 +352,8 @@ def _chain(auditor: Auditor, u: int, state: State) -> list[int]:
 
 
 def protect(auditor: Auditor, checks: Sequence[Check], state: State, params: Parameters, integer: bool,
-            protected: set[int], on_step=None, unrepairable: list | None = None, progress=None) -> State:
+            protected: set[int], on_step: Callable[[], None] | None = None, unrepairable: list[Check] | None = None,
+            progress: Callable[[float], None] | None = None) -> State:
     """Add suppressions until every check passes; raise ReleaseError when nothing more can be hidden.
 
     Hiding a cell only widens the attacker's feasible set, so a check that passes keeps passing as

@@ -7,7 +7,10 @@ catalogue, a province from the official list (disclosure-control §2.3, §2.7).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,8 +24,8 @@ from casework.extensions import db
 from casework.forms import MultiCheckboxField, apply_domain_errors, form_status
 from casework.protect import audit
 from casework.stats import jobs, presenters, service
-from casework.stats.cells import NATIONAL_CODE
-from casework.stats.models import StatRelease
+from casework.stats.cells import NATIONAL_CODE, Geography
+from casework.stats.models import StatPreview, StatRelease
 from casework.stats.pdf import check_code
 from casework.text import format_date, format_datetime
 
@@ -48,23 +51,23 @@ def format_names() -> dict[str, str]:
     }
 
 
-class PreviewForm(FlaskForm):
+class PreviewForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no types
     # Any value reaches the service, which refuses it on this field in the reader's language.
     period = SelectField(_l("Quarter"), choices=[], validate_choice=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         released = set(service.released_quarters_made())
         self.period.choices = [(p, presenters.period_label(p) + (_(" (released)") if p in released else ""))
                                for p in service.preview_periods()]
 
 
-class PublishForm(FlaskForm):
+class PublishForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no types
     confirm = BooleanField(_l("I have read the preview. Publish these figures: once published they are "
                               "never revised."))
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no types
     """A release without a preview (kept for forms posted by tools): the same confirmation as after a
     preview, so that no single click freezes a quarter (issue 16)."""
 
@@ -73,13 +76,13 @@ class ReleaseForm(FlaskForm):
     confirm = BooleanField(_l("I have read the preview. Publish these figures: once published they are "
                               "never revised."))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.period.choices = [(p, presenters.period_label(p)) for p in service.open_periods()]
 
 
 @bp.context_processor
-def _helpers():
+def _helpers() -> dict[str, Any]:
     return {"period_label": presenters.period_label, "format_date": format_date,
             "format_datetime": format_datetime, "format_labels": FORMAT_LABELS, "format_names": format_names(),
             "table_title": presenters.title, "check_code": check_code,
@@ -88,7 +91,7 @@ def _helpers():
 
 @bp.get("/")
 @allow(Role.COORDINATOR)
-def index():
+def index() -> ResponseReturnValue:
     page = service.list_releases(request.args.get("after") or None)
     return render_template("stats/index.html", releases=page.items, next_after=page.next_cursor,
                            form=PreviewForm(), recent=service.recent_previews())
@@ -96,7 +99,7 @@ def index():
 
 @bp.post("/previews")
 @allow(Role.COORDINATOR)
-def preview_create():
+def preview_create() -> ResponseReturnValue:
     form = PreviewForm()
     if form.validate_on_submit():
         try:
@@ -112,7 +115,7 @@ def preview_create():
                            recent=service.recent_previews()), form_status(form)
 
 
-def _preview_or_404(preview_id: str):
+def _preview_or_404(preview_id: str) -> StatPreview:
     try:
         return service.get_preview(preview_id)
     except DomainError:
@@ -121,7 +124,7 @@ def _preview_or_404(preview_id: str):
 
 @bp.get("/previews/<preview_id>")
 @allow(Role.COORDINATOR)
-def preview(preview_id: str):
+def preview(preview_id: str) -> ResponseReturnValue:
     row = _preview_or_404(preview_id)
     grids, summary, publishable, refusal = [], [], False, None
     if row.state == "done":
@@ -141,7 +144,7 @@ def preview(preview_id: str):
 
 @bp.route("/previews/<preview_id>/publish", methods=["GET", "POST"])
 @allow(Role.COORDINATOR)
-def preview_publish(preview_id: str):
+def preview_publish(preview_id: str) -> ResponseReturnValue:
     row = _preview_or_404(preview_id)
     form = PublishForm()
     if row.state != "done":
@@ -167,7 +170,7 @@ def preview_publish(preview_id: str):
 
 @bp.post("/releases")
 @allow(Role.COORDINATOR)
-def create():
+def create() -> ResponseReturnValue:
     form = ReleaseForm()
     if form.validate_on_submit():
         if not form.confirm.data:
@@ -196,9 +199,10 @@ def _release_or_404(release_id: str) -> StatRelease:
         abort(404)
 
 
-def _chosen_province(default: str | None, geo=None) -> str | None:
+def _chosen_province(default: str | None, geo: Geography | None = None) -> str | None:
     if current_user.role == Role.PROVINCE_OFFICER:
-        return current_user.province_code
+        own: str | None = current_user.province_code
+        return own
     code = request.args.get("province") or default
     if code is not None and code not in (geo or service.geography()).codes("province"):
         abort(404)
@@ -207,7 +211,7 @@ def _chosen_province(default: str | None, geo=None) -> str | None:
 
 @bp.get("/releases/<release_id>")
 @allow(Role.COORDINATOR, Role.PROVINCE_OFFICER)
-def release(release_id: str):
+def release(release_id: str) -> ResponseReturnValue:
     row = _release_or_404(release_id)
     legacy = service.is_legacy_period(row.period)
     # A year before 2025 is shown in the units of its time, or mapped to the 2025 provinces (issue 15); a
@@ -231,7 +235,7 @@ def release(release_id: str):
 
 @bp.get("/releases/<release_id>/<fmt>")
 @allow(Role.COORDINATOR)
-def download(release_id: str, fmt: str):
+def download(release_id: str, fmt: str) -> ResponseReturnValue:
     row = _release_or_404(release_id)
     if fmt not in service.CONTENT_TYPES:
         abort(404)
@@ -247,7 +251,7 @@ def download(release_id: str, fmt: str):
 
 @bp.get("/charts")
 @allow(Role.COORDINATOR)
-def charts():
+def charts() -> ResponseReturnValue:
     measures = service.person_measures()
     chosen = request.args.get("measure") or service.main_measure()
     if measures and chosen not in {t.measure for t in measures}:
@@ -265,7 +269,7 @@ def charts():
 
 @bp.get("/province")
 @allow(Role.PROVINCE_OFFICER)
-def province():
+def province() -> ResponseReturnValue:
     code = current_user.province_code
     rows = service.list_releases(limit=8).items
     latest = rows[0] if rows else None
@@ -280,7 +284,7 @@ def province():
 
 @bp.get("/province/draft")
 @allow(Role.PROVINCE_OFFICER)
-def draft():
+def draft() -> ResponseReturnValue:
     code = current_user.province_code
     error = None
     grids = []
@@ -297,13 +301,13 @@ def draft():
                            province_name=service.geography().name("province", code), today=service.today())
 
 
-class PilotForm(FlaskForm):
+class PilotForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no types
     communes = MultiCheckboxField(_l("Pilot communes"), choices=[], validate_choice=False)
 
 
 @bp.route("/pilot", methods=["GET", "POST"])
 @allow(Role.COORDINATOR)
-def pilot():
+def pilot() -> ResponseReturnValue:
     """The pilot communes, province by province: a list of checkboxes, no JavaScript needed."""
     geo = service.geography()
     code = request.args.get("province")
