@@ -97,7 +97,9 @@ def national_legacy_geography() -> Geography:
 
 def is_legacy_period(period: str | None) -> bool:
     """Whether ``period`` (a quarter or a year) is counted in the pre-2025 units: the years before 2025."""
-    return bool(period) and Period.parse(period or "").year < UNITS_2025_FROM
+    if not period:
+        return False
+    return Period.parse(period).year < UNITS_2025_FROM
 
 
 def geography(period: str | None = None) -> Geography:
@@ -189,8 +191,10 @@ def previous_quarters(on: date | None = None, years: int = 2) -> list[str]:
 def ended_quarter(period: object) -> Period:
     """A quarter that has ended, from the first year, read from a form, a body or the command line; else a
     ValidationError on ``period`` in the user's language."""
-    quarter = Period.parse(period.strip()) if isinstance(period, str) and Period.is_quarter_text(period.strip()) \
-        else None
+    try:
+        quarter: Period | None = Period.parse_quarter(period.strip() if isinstance(period, str) else period)
+    except ValueError:
+        quarter = None
     if quarter is None:
         raise ValidationError(_("Please correct the marked fields."),
                               {"period": [_("Choose a quarter, written like 2026Q3.")]})
