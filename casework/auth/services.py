@@ -8,7 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import NoReturn
 
 import pyotp
 from flask import current_app
@@ -18,15 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import Executable
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import CursorResult
-
 from casework.auth import passwords
 from casework.auth.models import ApiToken, LoginThrottle, RecoveryCode, User, UserSession
 from casework.auth.roles import SCOPE_OF_ROLE, Role
 from casework.config import Settings
 from casework.errors import NotFound, ValidationError
-from casework.extensions import db
+from casework.extensions import db, execute_dml
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
@@ -481,8 +478,7 @@ def end_session(sess: UserSession, reason: str) -> None:
 
 
 def _rowcount(statement: Executable) -> int:
-    """Rows an UPDATE changed: SQLAlchemy types ``Session.execute`` as a plain ``Result`` without a count."""
-    return cast("CursorResult[Any]", db.session.execute(statement)).rowcount or 0
+    return execute_dml(statement).rowcount or 0
 
 
 def end_all_sessions(user: User, reason: str) -> int:
