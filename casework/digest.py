@@ -30,6 +30,7 @@ from sqlalchemy import or_, select
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
+from casework.auth.models import User
 from casework.auth.policy import allow
 from casework.extensions import db
 from casework.models import utcnow
@@ -60,7 +61,7 @@ def _roles() -> tuple[str, ...]:
     return tuple(sorted(set(work.WORK_ROLES) | set(notify.NOTIFIED_ROLES)))
 
 
-def digest_for(user: Any) -> Digest:
+def digest_for(user: User) -> Digest:
     """The counts of one user's digest, from the same queries as her queue and her notifications menu."""
     from casework import notify, work
 
@@ -77,7 +78,7 @@ def _today() -> date:
     return utcnow().astimezone(VN_TZ).date()
 
 
-def compose(user: Any, digest: Digest, settings: Any) -> EmailMessage:
+def compose(user: User, digest: Digest, settings: Any) -> EmailMessage:
     """The message in the user's language (Vietnamese unless she chose English): counts and links only."""
     base = settings.public_url.rstrip("/")
     with force_locale("en" if user.locale == "en" else "vi"):

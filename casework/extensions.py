@@ -1,6 +1,6 @@
 """Extension objects, created unbound; ``create_app`` binds them."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -10,7 +10,9 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import Executable
 
 # STYLE rule 6: one naming convention from the first migration, so constraints have stable names.
 NAMING_CONVENTION = {
@@ -33,6 +35,14 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
+
+
+def execute_dml(statement: Executable) -> CursorResult[Any]:
+    """``db.session.execute`` for an UPDATE, INSERT or DELETE, typed with its ``rowcount``: SQLAlchemy types
+    every ``Session.execute`` as a plain ``Result``, which has none."""
+    return cast("CursorResult[Any]", db.session.execute(statement))
+
+
 migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()

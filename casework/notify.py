@@ -25,9 +25,10 @@ from sqlalchemy import ForeignKey, Index, String, func, select, tuple_, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework import paging
+from casework.auth.models import User
 from casework.auth.policy import allow
 from casework.errors import ValidationError
-from casework.extensions import db
+from casework.extensions import Model, db, execute_dml
 from casework.models import IdMixin, UTCDateTime, utcnow
 
 PAGE_SIZE = 50
@@ -37,7 +38,7 @@ NOTIFIED_ROLES = ("host", "commune_officer", "province_officer", "service_provid
 bp = Blueprint("notify", __name__, url_prefix="/notifications")
 
 
-class Notification(IdMixin, db.Model):
+class Notification(IdMixin, Model):
     """An in-app message to one user about one object. Codes only, never personal data (DESIGN §3.3)."""
 
     __tablename__ = "notification"
@@ -202,10 +203,11 @@ def link(notification: Notification) -> str | None:
     if target is None or not notification.object_id:
         return None
     endpoint, arg = target
-    return url_for(endpoint, **{arg: notification.object_id})
+    values: dict[str, Any] = {arg: notification.object_id}
+    return url_for(endpoint, **values)
 
 
-def unread_count(user: Any) -> int:
+def unread_count(user: User) -> int:
     return int(db.session.scalar(select(func.count()).select_from(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None))) or 0)
 
@@ -222,10 +224,10 @@ def _encode(n: Notification) -> str:
 
 def _decode(value: str) -> tuple[datetime, str]:
     when, notification_id = paging.decode_cursor(value, datetime, str)
-    return when, notification_id  # type: ignore[return-value]  (typed by the shape above)
+    return when, notification_id  # type: ignore[return-value]  # typed by the shape above
 
 
-def notifications_for(user: Any, after: str | None = None, limit: int = PAGE_SIZE) -> NotificationPage:
+def notifications_for(user: User, after: str | None = None, limit: int = PAGE_SIZE) -> NotificationPage:
     """The user's notifications, newest first, a keyset page at a time."""
     q = select(Notification).where(Notification.user_id == user.id)
     if after:
@@ -235,12 +237,12 @@ def notifications_for(user: Any, after: str | None = None, limit: int = PAGE_SIZ
     return NotificationPage(rows[:limit], _encode(rows[limit - 1]) if len(rows) > limit else None)
 
 
-def mark_read(user: Any, notification_id: str | None = None) -> int:
+def mark_read(user: User, notification_id: str | None = None) -> int:
     """Mark one of the user's notifications, or all of them, as read; another user's id changes nothing."""
     q = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     if notification_id is not None:
         q = q.where(Notification.id == notification_id)
-    return db.session.execute(q.values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount or 0
+    return execute_dml(q.values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount or 0
 
 
 class MenuLabel:

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from casework import paging
+from casework.auth.models import User
 from casework.auth.policy import allow
 from casework.errors import ValidationError
 from casework.models import utcnow
@@ -64,7 +65,7 @@ class Provider:
     roles: frozenset[str]
     label: Any  # a lazy string: what to do, in the reader's language
     endpoint: str  # the screen that clears the work, called with each row's ``link`` arguments
-    rows: Callable[[Any, tuple[datetime, str] | None, bool, int], Sequence[Row]]
+    rows: Callable[[User, tuple[datetime, str] | None, bool, int], Sequence[Row]]
     delay: Callable[[Any], timedelta]
     name: str = ""  # several providers may share a kind (e.g. one per risk level); the pair is unique
 
@@ -100,12 +101,12 @@ def add_provider(app: Flask, provider: Provider) -> None:
         providers.append(provider)
 
 
-def providers_for(user: Any) -> list[Provider]:
+def providers_for(user: User) -> list[Provider]:
     role = str(getattr(user, "role", ""))
     return [p for p in current_app.extensions.get(EXTENSION, []) if role in p.roles]
 
 
-def has_work(user: Any) -> bool:
+def has_work(user: User) -> bool:
     """Whether this role has a work queue at all (its home page is the queue)."""
     return bool(providers_for(user))
 
@@ -152,14 +153,14 @@ def _encode(item: WorkItem) -> str:
 
 def _decode(value: str) -> tuple[datetime, str, str]:
     due, kind, object_id = paging.decode_cursor(value, datetime, str, str)
-    return due, kind, object_id  # type: ignore[return-value]  (typed by the shape above)
+    return due, kind, object_id  # type: ignore[return-value]  # typed by the shape above
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _items(provider: Provider, user: Any, cursor: tuple[datetime, str, str] | None,
+def _items(provider: Provider, user: User, cursor: tuple[datetime, str, str] | None,
            limit: int) -> Iterable[tuple[tuple[datetime, str, str], WorkItem]]:
     delay = provider.delay(user)
     after: tuple[datetime, str] | None = None
@@ -181,7 +182,7 @@ def _items(provider: Provider, user: Any, cursor: tuple[datetime, str, str] | No
         yield (due_at, provider.kind, row.object_id), item
 
 
-def work_for(user: Any, after: str | None = None, limit: int = PAGE_SIZE) -> WorkPage:
+def work_for(user: User, after: str | None = None, limit: int = PAGE_SIZE) -> WorkPage:
     """The user's open work, most urgent (earliest deadline) first, a keyset page at a time."""
     cursor = _decode(after) if after else None
     streams = [_items(p, user, cursor, limit + 1) for p in providers_for(user)]
@@ -193,12 +194,12 @@ def work_for(user: Any, after: str | None = None, limit: int = PAGE_SIZE) -> Wor
     return WorkPage(page, None)
 
 
-def count_for(user: Any, cap: int = MENU_CAP) -> int:
+def count_for(user: User, cap: int = MENU_CAP) -> int:
     """How many items are open (at most ``cap``): the number beside "Việc cần làm" in the menu."""
     return len(work_for(user, limit=cap).items)
 
 
-def _menu_count(user: Any) -> int:
+def _menu_count(user: User) -> int:
     """The menu's count, computed at most once per request (the menu may be rendered more than once) and
     taken from the queue's own query on its first page (issue 13: measured in bench/results/work_queue.md,
     the count costs every page about as much as the queue's queries)."""

@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from casework.api import api_route
 from casework.api.json import json_body, raise_if
+from casework.auth.models import User
 from casework.auth.roles import Role
 from casework.errors import NotFound, ValidationError
 from casework.extensions import db
@@ -62,7 +63,7 @@ def check_child(new: ChildInput) -> dict[str, list[str]]:
     return errors
 
 
-def add_child(actor: Any, survivor: Survivor, new: ChildInput) -> AccompanyingChild:
+def add_child(actor: User, survivor: Survivor, new: ChildInput) -> AccompanyingChild:
     """Record a child under 18 who came with her; only her commune's officer may (identity)."""
     if actor.role != Role.COMMUNE_OFFICER or actor.commune_code != survivor.commune_code:
         raise NotFound(_("Not found."))

@@ -326,4 +326,4 @@ def uploads(field) -> list:
 
     items = field.data if isinstance(field.data, list) else [field.data]
     return [NewAttachment(data=f.read(), filename=f.filename or "") for f in items
-            if f is not None and getattr(f, "filename", "")]
+            if f is not None and getattr(f, "filename", None)]

@@ -12,11 +12,12 @@ fields that statistics need (commune, status, sex, ethnicity, age band, dates, a
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casework.extensions import db
+from casework.extensions import Model, db
 from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
@@ -46,7 +47,7 @@ def _user_fk(nullable: bool = False) -> Mapped[str]:
     return mapped_column(String(22), ForeignKey("user.id"), nullable=nullable, index=True)
 
 
-class Survivor(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class Survivor(ProtectedMixin, IdMixin, TimestampMixin, Model):
     """A woman who survived trafficking, listed by her commune's Women's Union officer."""
 
     __tablename__ = "survivor"
@@ -97,7 +98,7 @@ class Survivor(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
         return f"<Survivor {self.id}>"
 
 
-class SurvivorSupport(IdMixin, db.Model):
+class SurvivorSupport(IdMixin, Model):
     """One Art. 37 support item she has received."""
 
     __tablename__ = "survivor_support"
@@ -112,7 +113,7 @@ class SurvivorSupport(IdMixin, db.Model):
     __table_args__ = (UniqueConstraint("survivor_id", "item", name="uq_survivor_support_survivor_id"),)
 
 
-class AccompanyingChild(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class AccompanyingChild(ProtectedMixin, IdMixin, TimestampMixin, Model):
     """A child under 18 who came with her (Law 53/2024 Art. 37(2)), with the a–h support items received.
     The child's name and year of birth are encrypted like hers."""
 
@@ -136,7 +137,7 @@ class AccompanyingChild(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
         return f"<AccompanyingChild {self.id}>"
 
 
-class Budget(IdMixin, TimestampMixin, db.Model):
+class Budget(IdMixin, TimestampMixin, Model):
     """A province's money for livelihood support in one year."""
 
     __tablename__ = "budget"
@@ -172,7 +173,7 @@ class Budget(IdMixin, TimestampMixin, db.Model):
 BUDGET_CHANGE_STATES = ("pending", "applied", "expired")
 
 
-class BudgetChange(IdMixin, db.Model):
+class BudgetChange(IdMixin, Model):
     """A proposed change of a budget's allocation or second-approval threshold (four-eyes).
 
     One province officer proposes, another province officer of the same province or a coordinator
@@ -207,7 +208,7 @@ class BudgetChange(IdMixin, db.Model):
         return f"<BudgetChange {self.id} {self.state}>"
 
 
-class Proposal(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class Proposal(ProtectedMixin, IdMixin, TimestampMixin, Model):
     """Her livelihood plan with a budget (phương án sinh kế)."""
 
     __tablename__ = "proposal"
@@ -295,7 +296,7 @@ class Proposal(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
         return f"<Proposal {self.id} {self.state}>"
 
 
-class ProposalLine(IdMixin, db.Model):
+class ProposalLine(IdMixin, Model):
     """One budget line: item, quantity, unit, unit cost and her own contribution, whole VND."""
 
     __tablename__ = "proposal_line"
@@ -320,10 +321,12 @@ class ProposalLine(IdMixin, db.Model):
         return self.quantity * self.unit_cost_vnd
 
 
-class ProposalTransition(ProtectedMixin, IdMixin, db.Model):
+class ProposalTransition(ProtectedMixin, IdMixin, Model):
     """Who moved a proposal from one state to another, when, and why (DESIGN §2)."""
 
     __tablename__ = "proposal_transition"
+    if TYPE_CHECKING:  # not a column: what ``services._move`` lists for the audit event of this move
+        audit_fields: list[str]
 
     proposal_id: Mapped[str] = mapped_column(String(22), ForeignKey("proposal.id", ondelete="CASCADE"),
                                              nullable=False, index=True)
@@ -341,7 +344,7 @@ class ProposalTransition(ProtectedMixin, IdMixin, db.Model):
         return f"<ProposalTransition {self.proposal_id} {self.from_state}->{self.to_state}>"
 
 
-class Appraisal(ProtectedMixin, IdMixin, db.Model):
+class Appraisal(ProtectedMixin, IdMixin, Model):
     """A province officer's scoring sheet: five criteria scored 1–5, with a total."""
 
     __tablename__ = "proposal_appraisal"
@@ -364,7 +367,7 @@ class Appraisal(ProtectedMixin, IdMixin, db.Model):
                                       name="total_is_sum"),)
 
 
-class Disbursement(ProtectedMixin, IdMixin, db.Model):
+class Disbursement(ProtectedMixin, IdMixin, Model):
     """One tranche of money or goods handed to her."""
 
     __tablename__ = "disbursement"
@@ -394,7 +397,7 @@ class Disbursement(ProtectedMixin, IdMixin, db.Model):
         return self.state == "pending"
 
 
-class MonitoringVisit(ProtectedMixin, IdMixin, db.Model):
+class MonitoringVisit(ProtectedMixin, IdMixin, Model):
     """A visit to check her progress and the use of the money."""
 
     __tablename__ = "monitoring_visit"
@@ -416,7 +419,7 @@ class MonitoringVisit(ProtectedMixin, IdMixin, db.Model):
     )
 
 
-class SupportEvent(ProtectedMixin, IdMixin, db.Model):
+class SupportEvent(ProtectedMixin, IdMixin, Model):
     """Vocational training, job counselling or a market-linkage event she took part in."""
 
     __tablename__ = "support_event"

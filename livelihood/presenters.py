@@ -23,6 +23,7 @@ record itself is named as it is (``full_name``), one of another record with its 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from typing import Any
 
@@ -48,7 +49,7 @@ from livelihood.models import (
 _COMMON = frozenset({"id", "created_at", "updated_at"})
 
 # What a reader who is not her commune's officer may see, per model.
-ALLOWED: dict[type, frozenset[str]] = {
+ALLOWED: dict[type, AbstractSet[str]] = {
     Survivor: _COMMON | {"code", "province_code", "commune_code", "geo_scheme", "age_band", "sex", "ethnicity_code",
                          "status", "status_on", "consent_record", "consent_statistics", "registered_on"},
     Proposal: _COMMON | {"survivor_id", "province_code", "commune_code", "kind", "state", "state_changed_at",
@@ -152,7 +153,7 @@ class Shown:
 
     __slots__ = ("_allowed", "_own", "_record", "_replaced")
 
-    def __init__(self, record: Any, allowed: frozenset[str] | None, replaced: dict[str, Any] | None = None,
+    def __init__(self, record: Any, allowed: AbstractSet[str] | None, replaced: dict[str, Any] | None = None,
                  own: frozenset[str] = frozenset()):
         object.__setattr__(self, "_record", record)
         object.__setattr__(self, "_allowed", allowed)

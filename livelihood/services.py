@@ -32,7 +32,7 @@ from typing import cast
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, false, func, or_, select, update
+from sqlalchemy import Select, Table, and_, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -40,7 +40,7 @@ from casework import paging
 from casework.auth.models import User
 from casework.auth.roles import Role
 from casework.errors import Forbidden, NotFound, StateError, ValidationError
-from casework.extensions import db
+from casework.extensions import db, execute_dml
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
@@ -653,11 +653,11 @@ def _move(actor: User, proposal: Proposal, to_state: str, action: str, *, note: 
     db.session.flush()
     from_state = proposal.state
     now = utcnow()
-    table = Proposal.__table__
+    table = cast(Table, Proposal.__table__)
     conditions = [table.c.id == proposal.id, table.c.state == from_state]
     for name, seen in (expect or {}).items():
         conditions.append(table.c[name].is_(None) if seen is None else table.c[name] == seen)
-    result = db.session.execute(update(table).where(*conditions)
+    result = execute_dml(update(table).where(*conditions)
                                 .values(state=to_state, state_changed_at=now, updated_at=now, **(values or {})))
     if result.rowcount != 1:
         raise StateError(_("Someone else changed this proposal a moment ago. Open it again to see its state."))
@@ -874,8 +874,8 @@ def _approve(actor: User, proposal: Proposal, amount: int, note: str) -> Proposa
 
 def _commit_money(budget: Budget, amount: int) -> None:
     """Add ``amount`` to the committed money in one conditional UPDATE, or refuse (see module doc)."""
-    table = Budget.__table__
-    result = db.session.execute(
+    table = cast(Table, Budget.__table__)
+    result = execute_dml(
         update(table)
         .where(table.c.id == budget.id, table.c.committed_vnd + amount <= table.c.amount_vnd)
         .values(committed_vnd=table.c.committed_vnd + amount, updated_at=utcnow()))
@@ -893,7 +893,7 @@ def _release_money(actor: User, proposal: Proposal) -> None:
     db.session.refresh(proposal)  # the row is locked by the move: these figures are final
     if proposal.pending_disbursement_vnd:
         # Tranches nobody confirmed were never paid: they end with the proposal.
-        tranches = Disbursement.__table__
+        tranches = cast(Table, Disbursement.__table__)
         db.session.execute(update(tranches).where(tranches.c.proposal_id == proposal.id,
                                                   tranches.c.state == "pending").values(state="cancelled"))
         proposal.pending_disbursement_vnd = 0
@@ -902,7 +902,7 @@ def _release_money(actor: User, proposal: Proposal) -> None:
     if remainder <= 0 or proposal.budget_id is None:
         return
     proposal.committed_vnd = proposal.disbursed_vnd
-    table = Budget.__table__
+    table = cast(Table, Budget.__table__)
     db.session.execute(update(table).where(table.c.id == proposal.budget_id)
                        .values(committed_vnd=table.c.committed_vnd - remainder, updated_at=utcnow()))
     db.session.flush()
@@ -964,10 +964,10 @@ def disburse(actor: User, proposal: Proposal, new: DisbursementInput,
     amount, paid_on = cast(int, amount), cast(date, paid_on)  # both checked above
     pending = tranche_needs_second_officer(actor, proposal, amount)
     db.session.flush()
-    table = Proposal.__table__
+    table = cast(Table, Proposal.__table__)
     added = ({"pending_disbursement_vnd": table.c.pending_disbursement_vnd + amount} if pending
              else {"disbursed_vnd": table.c.disbursed_vnd + amount})
-    result = db.session.execute(
+    result = execute_dml(
         update(table)
         .where(table.c.id == proposal.id, table.c.state.in_(DISBURSABLE_STATES),
                table.c.disbursed_vnd + table.c.pending_disbursement_vnd + amount <= table.c.approved_amount_vnd)
@@ -979,7 +979,7 @@ def disburse(actor: User, proposal: Proposal, new: DisbursementInput,
         message = _("This is more than what is left to pay: %(left)s.", left=format_vnd(proposal.remaining_vnd))
         raise ValidationError(message, {"amount_vnd": [message]})
     if not pending:
-        budgets = Budget.__table__
+        budgets = cast(Table, Budget.__table__)
         db.session.execute(update(budgets).where(budgets.c.id == proposal.budget_id)
                            .values(disbursed_vnd=budgets.c.disbursed_vnd + amount, updated_at=utcnow()))
     tranche = Disbursement(proposal_id=proposal.id, amount_vnd=amount, paid_on=paid_on, form=new.form,
@@ -1027,21 +1027,21 @@ def confirm_tranche(actor: User, proposal: Proposal, tranche_id: str) -> Disburs
     now = utcnow()
     # Lock order as everywhere: the proposal row, then the tranche, then the budget; the audit chain last.
     db.session.flush()
-    table = Proposal.__table__
-    result = db.session.execute(
+    table = cast(Table, Proposal.__table__)
+    result = execute_dml(
         update(table)
         .where(table.c.id == proposal.id, table.c.state.in_(DISBURSABLE_STATES),
                table.c.pending_disbursement_vnd >= amount)
         .values(pending_disbursement_vnd=table.c.pending_disbursement_vnd - amount,
                 disbursed_vnd=table.c.disbursed_vnd + amount, updated_at=now))
-    tranches = Disbursement.__table__
+    tranches = cast(Table, Disbursement.__table__)
     if result.rowcount == 1:
-        result = db.session.execute(
+        result = execute_dml(
             update(tranches).where(tranches.c.id == tranche.id, tranches.c.state == "pending")
             .values(state="confirmed", confirmed_by_id=actor.id, confirmed_at=now))
     if result.rowcount != 1:
         raise StateError(_("Someone else changed this payment a moment ago. Open the proposal again."))
-    budgets = Budget.__table__
+    budgets = cast(Table, Budget.__table__)
     db.session.execute(update(budgets).where(budgets.c.id == proposal.budget_id)
                        .values(disbursed_vnd=budgets.c.disbursed_vnd + amount, updated_at=now))
     db.session.refresh(proposal)
@@ -1245,7 +1245,7 @@ def _below_committed(budget: Budget) -> ValidationError:
 
 def _expire_budget_changes(budget_id: str) -> None:
     """Pending changes older than 24 hours lapse (their budget can take a new proposal)."""
-    table = BudgetChange.__table__
+    table = cast(Table, BudgetChange.__table__)
     db.session.execute(update(table).where(table.c.pending_key == budget_id, table.c.expires_at <= utcnow())
                        .values(state="expired", pending_key=None))
 
@@ -1267,7 +1267,7 @@ def set_budget(actor: User, new: BudgetInput) -> BudgetOutcome:
     already committed. Another province's budget is outside the actor's scope (NotFound).
     """
     year, amount, threshold = _check_budget_input(actor, new)
-    budget = budget_for(actor.province_code, year)
+    budget = budget_for(new.province_code, year)  # her own province: checked above
     if budget is None:
         budget = Budget(province_code=actor.province_code, year=year, amount_vnd=amount, committed_vnd=0,
                         disbursed_vnd=0, second_approval_above_vnd=threshold, updated_by_id=actor.id)
@@ -1360,15 +1360,15 @@ def confirm_budget_change(actor: User, change: BudgetChange) -> Budget:
                                        "coordinator must confirm it.")),
                 "budget_change_confirm", "budget_change", change.id)
     now = utcnow()
-    changes = BudgetChange.__table__
-    result = db.session.execute(
+    changes = cast(Table, BudgetChange.__table__)
+    result = execute_dml(
         update(changes).where(changes.c.id == change.id, changes.c.state == "pending")
         .values(state="applied", pending_key=None, decided_by_id=actor.id, decided_at=now))
     if result.rowcount != 1:
         raise StateError(_("This change is no longer waiting for confirmation (confirmed, or lapsed after "
                            "24 hours)."))
-    table = Budget.__table__
-    result = db.session.execute(
+    table = cast(Table, Budget.__table__)
+    result = execute_dml(
         update(table).where(table.c.id == budget.id, table.c.committed_vnd <= change.amount_vnd)
         .values(amount_vnd=change.amount_vnd, second_approval_above_vnd=change.second_approval_above_vnd,
                 updated_by_id=actor.id, updated_at=now))
@@ -1413,10 +1413,13 @@ def attachments_by_owner(owners: Iterable[Disbursement | MonitoringVisit]) -> di
 
 def find_owner(proposal: Proposal, kind: str, owner_id: str) -> Disbursement | MonitoringVisit | None:
     """A tranche (``kind`` "receipt") or visit ("photo") of this proposal, or None."""
-    model = {"receipt": Disbursement, "photo": MonitoringVisit}.get(kind)
+    owners: dict[str, type[Disbursement] | type[MonitoringVisit]] = {"receipt": Disbursement,
+                                                                     "photo": MonitoringVisit}
+    model = owners.get(kind)
     if model is None or not _opaque(owner_id):
         return None
-    return db.session.scalar(select(model).where(model.id == owner_id, model.proposal_id == proposal.id))
+    found = db.session.scalar(select(model).where(model.id == owner_id, model.proposal_id == proposal.id))
+    return cast("Disbursement | MonitoringVisit | None", found)
 
 
 def events_of(survivor: Survivor) -> list[SupportEvent]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from casework.stats.catalogue import Category, CategoryList, TableDef, register_table
 
@@ -117,6 +118,7 @@ def livelihood_records(start: date, end: date) -> Iterator:
                Survivor.status, Survivor.consent_statistics)
         .where(Survivor.registered_on >= start, Survivor.registered_on <= end)
         .order_by(Survivor.registered_on, Survivor.id))
+    row: Any  # a row of each of the three queries of this function
     for row in listed:
         yield Record(measure="trafficking_survivors", person_id=row.id, on=row.registered_on,
                      province_code=row.province_code, commune_code=row.commune_code,

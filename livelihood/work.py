@@ -11,6 +11,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from casework.auth.models import User
 from casework.auth.roles import Role
 from casework.extensions import db
 from casework.models import utcnow
@@ -26,7 +27,7 @@ PROVINCE = frozenset({Role.PROVINCE_OFFICER.value})
 COMMUNE = frozenset({Role.COMMUNE_OFFICER.value})
 
 
-def _rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int, *conditions: Any,
+def _rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int, *conditions: Any,
           scope: Any) -> Sequence[Row]:
     q = (select(Proposal.state_changed_at, Proposal.id, Survivor.code)
          .join(Survivor, Survivor.id == Proposal.survivor_id)
@@ -35,28 +36,28 @@ def _rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit:
     return [Row(at, pid, code, (("proposal_id", pid),)) for at, pid, code in db.session.execute(q)]
 
 
-def _province(user: Any) -> Any:
+def _province(user: User) -> Any:
     return Proposal.province_code == (getattr(user, "province_code", None) or "")
 
 
-def _decide_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
+def _decide_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
     return _rows(user, after, inclusive, limit, Proposal.state.in_(("submitted", "under_appraisal")),
                  Proposal.first_approved_by_id.is_(None), scope=_province(user))
 
 
-def _second_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
+def _second_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
     # The officer who gave the first approval cannot give the second: it is not her work.
     return _rows(user, after, inclusive, limit, Proposal.state == "under_appraisal",
                  Proposal.first_approved_by_id.is_not(None), Proposal.first_approved_by_id != user.id,
                  scope=_province(user))
 
 
-def _revise_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
+def _revise_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
     scope = Proposal.commune_code == (getattr(user, "commune_code", None) or "")
     return _rows(user, after, inclusive, limit, Proposal.state == "returned", scope=scope)
 
 
-def _budget_change_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool,
+def _budget_change_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool,
                         limit: int) -> Sequence[Row]:
     from casework.models import utcnow
 
@@ -70,7 +71,7 @@ def _budget_change_rows(user: Any, after: tuple[datetime, str] | None, inclusive
     return [Row(at, cid, str(year), (("_anchor", cid),)) for at, cid, year in db.session.execute(q)]
 
 
-def _tranche_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
+def _tranche_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
     q = (select(Disbursement.recorded_at, Disbursement.id, Proposal.id, Survivor.code)
          .join(Proposal, Proposal.id == Disbursement.proposal_id)
          .join(Survivor, Survivor.id == Proposal.survivor_id)
@@ -91,7 +92,7 @@ DUE_IN_DAY = timedelta(hours=23, minutes=59)  # a day's deadline is 23:59 of tha
 ACTIVE = ("approved", "disbursing")
 
 
-def _monitoring_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool,
+def _monitoring_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool,
                      limit: int) -> Sequence[Row]:
     from casework.text import VN_TZ
 
@@ -103,10 +104,12 @@ def _monitoring_rows(user: Any, after: tuple[datetime, str] | None, inclusive: b
                 Proposal.monitoring_due_on <= horizon,
                 keyset_days(Proposal.monitoring_due_on, Proposal.id, after, inclusive))
          .order_by(Proposal.monitoring_due_on, Proposal.id).limit(limit))
-    return [Row(day_start(day), pid, code, (("proposal_id", pid),)) for day, pid, code in db.session.execute(q)]
+    # The query excludes NULL dates; the condition tells the type checker so.
+    return [Row(day_start(day), pid, code, (("proposal_id", pid),)) for day, pid, code in db.session.execute(q)
+            if day is not None]
 
 
-def _support_ending_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool,
+def _support_ending_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool,
                          limit: int) -> Sequence[Row]:
     starts_before = utcnow() - timedelta(days=SUPPORT_DAYS) + SUPPORT_ENDING_NOTICE
     q = (select(Proposal.decided_at, Proposal.id, Survivor.code)
@@ -115,10 +118,11 @@ def _support_ending_rows(user: Any, after: tuple[datetime, str] | None, inclusiv
                 Proposal.state.in_(ACTIVE), Proposal.decided_at.is_not(None), Proposal.decided_at <= starts_before,
                 keyset(Proposal.decided_at, Proposal.id, after, inclusive))
          .order_by(Proposal.decided_at, Proposal.id).limit(limit))
-    return [Row(at, pid, code, (("proposal_id", pid),)) for at, pid, code in db.session.execute(q)]
+    return [Row(at, pid, code, (("proposal_id", pid),)) for at, pid, code in db.session.execute(q)
+            if at is not None]
 
 
-def _support_days(user: Any) -> timedelta:
+def _support_days(user: User) -> timedelta:
     return timedelta(days=SUPPORT_DAYS)
 
 

@@ -17,6 +17,7 @@ import io
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from xml.etree.ElementTree import ParseError, iterparse
@@ -295,7 +296,7 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict[str, object]]], list[Ro
 
 
 def _parse_row(number: int, values: dict[str, object], actor: User,
-               already: set[str] = frozenset()) -> tuple[services.SurvivorInput | None, list[RowError]]:
+               already: AbstractSet[str] = frozenset()) -> tuple[services.SurvivorInput | None, list[RowError]]:
     """One row as a ``SurvivorInput``, or its errors; ``already`` are columns with an error of their own."""
     errors: list[RowError] = []
 
@@ -363,8 +364,8 @@ def _parse_row(number: int, values: dict[str, object], actor: User,
         skills=_text(values.get("skills")), wishes=_text(values.get("wishes")))
     reported = {e.column for e in errors} | set(already)
     for name, messages in services.check_survivor(actor, new).items():
-        code = FIELD_COLUMNS.get(name)
-        column = HEADERS[code] if code else ""
+        where = FIELD_COLUMNS.get(name)
+        column = HEADERS[where] if where else ""
         if column in reported:
             continue  # the cell's own parse error says it already
         errors.extend(RowError(number, column, m) for m in messages)

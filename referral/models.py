@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casework.extensions import db
+from casework.extensions import Model, db
 from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
@@ -31,7 +32,7 @@ organisation_commune = Table(
 )
 
 
-class Organisation(IdMixin, TimestampMixin, db.Model):
+class Organisation(IdMixin, TimestampMixin, Model):
     """A police post, health station, legal-aid centre… that receives referrals."""
 
     __tablename__ = "organisation"
@@ -66,12 +67,18 @@ class Organisation(IdMixin, TimestampMixin, db.Model):
         return f"<Organisation {self.id}>"
 
 
-class OrganisationService(db.Model):
+class OrganisationService(Model):
     __table__ = organisation_service
+    if TYPE_CHECKING:  # mapped from the table above
+        organisation_id: Mapped[str]
+        service: Mapped[str]
 
 
-class OrganisationCommune(db.Model):
+class OrganisationCommune(Model):
     __table__ = organisation_commune
+    if TYPE_CHECKING:  # mapped from the table above
+        organisation_id: Mapped[str]
+        commune_code: Mapped[str]
 
 
 # --- referrals ------------------------------------------------------------------------------------
@@ -91,7 +98,7 @@ def new_referral_reference() -> str:
     return "CG-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
 
 
-class Referral(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class Referral(ProtectedMixin, IdMixin, TimestampMixin, Model):
     """A case sent to an organisation for one kind of service.
 
     ``shared_fields`` are the names of the parts of the case the receiver may read, frozen when the
@@ -169,7 +176,7 @@ class Referral(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
         return f"<Referral {self.id} {self.state}>"
 
 
-class ReferralDeadline(TimestampMixin, db.Model):
+class ReferralDeadline(TimestampMixin, Model):
     """A province's acknowledgement deadline for one kind of service (issue 5: 24 h, 2 h when urgent)."""
 
     __tablename__ = "referral_deadline"

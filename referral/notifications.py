@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from casework import notify
 from casework.auth.models import User
 from casework.auth.roles import Role
-from casework.extensions import db
+from casework.extensions import db, execute_dml
 from casework.models import utcnow
 from referral.models import Notification, Referral
 
@@ -73,7 +73,7 @@ def notify_overdue(now: datetime | None = None, limit: int = 200) -> int:
         .order_by(Referral.ack_due_at).limit(limit)).all()
     claimed = 0
     for referral_id, case_reference in rows:
-        won = db.session.execute(
+        won = execute_dml(
             update(Referral).where(Referral.id == referral_id, Referral.overdue_notified_at.is_(None))
             .values(overdue_notified_at=now).execution_options(synchronize_session=False)).rowcount
         if won != 1:

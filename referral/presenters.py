@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from casework.auth.models import User
 from casework.shown import shown_fields
 from referral import services
 from referral.models import Referral
@@ -29,7 +30,7 @@ class ReferralView:
         return shown_fields({**self.text, **self.values, "override": self.override or None})
 
 
-def view(user: Any, referral: Referral, case: Any) -> ReferralView:
+def view(user: User, referral: Referral, case: Any) -> ReferralView:
     receiver = services.is_receiver(user, referral)
     text: dict[str, Any] = {"reason": referral.reason}
     if not receiver and referral.override:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, not_, select, tuple_, update
@@ -24,7 +24,7 @@ from casework.auth.models import User
 from casework.auth.policy import deny
 from casework.auth.roles import Role
 from casework.errors import NotFound, StateError, ValidationError
-from casework.extensions import db
+from casework.extensions import db, execute_dml
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
@@ -120,7 +120,7 @@ def _validate(actor: User, data: OrganisationInput) -> dict[str, list[str]]:
     if province is None:
         errors["province_code"] = errors.get("province_code") or [_("Enter an existing province code (2 digits).")]
     bad_communes = [c for c in data.commune_codes
-                    if geo.commune(c) is None or (province and geo.commune(c).province_code != province.code)]
+                    if (commune := geo.commune(c)) is None or (province and commune.province_code != province.code)]
     if not data.commune_codes:
         errors["commune_codes"] = [_("List at least one commune the organisation serves.")]
     elif bad_communes:
@@ -142,7 +142,9 @@ def save_organisation(actor: User, data: OrganisationInput, organisation: Organi
     org = organisation or Organisation()
     org.name = nfc(data.name)
     org.kind = data.kind
-    org.province_code = actor.province_code if Role(actor.role) == Role.PROVINCE_OFFICER else data.province_code
+    # Never None here: _validate refused a missing or unknown province.
+    org.province_code = cast(str, actor.province_code if Role(actor.role) == Role.PROVINCE_OFFICER
+                             else data.province_code)
     org.services = list(data.services)
     org.commune_codes = list(data.commune_codes)
     org.contact = nfc(data.contact)
@@ -178,11 +180,11 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 STATES_SHOWING_SHARED = frozenset({"sent", "accepted", "completed"})
 
 
-def _role(user: Any) -> str:
+def _role(user: User) -> str:
     return str(getattr(user, "role", ""))
 
 
-def referrals_visible_to(user: Any) -> Select:
+def referrals_visible_to(user: User) -> Select:
     """Senders see the referrals of the cases they may see; a service provider those addressed to her
     organisation; nobody else sees any."""
     from casework.cases.models import Case
@@ -197,7 +199,7 @@ def referrals_visible_to(user: Any) -> Select:
     return q.where(db.false())
 
 
-def get_referral_or_404(user: Any, referral_id: str) -> Referral:
+def get_referral_or_404(user: User, referral_id: str) -> Referral:
     """The referral if the user may see it; otherwise 404 and an ``access_denied`` audit event."""
     referral = None
     if referral_id and _OPAQUE.match(referral_id):
@@ -207,12 +209,12 @@ def get_referral_or_404(user: Any, referral_id: str) -> Referral:
     return referral
 
 
-def is_receiver(user: Any, referral: Referral) -> bool:
+def is_receiver(user: User, referral: Referral) -> bool:
     return (_role(user) == Role.SERVICE_PROVIDER and bool(getattr(user, "organisation_id", None))
             and user.organisation_id == referral.organisation_id)
 
 
-def is_sender_side(user: Any) -> bool:
+def is_sender_side(user: User) -> bool:
     return _role(user) in SENDER_ROLES
 
 
@@ -311,12 +313,12 @@ def ack_hours(province_code: str, service: str, urgency: str) -> int:
     return urgent if urgency == "urgent" else hours
 
 
-def can_set_deadlines(user: Any, province_code: str | None = None) -> bool:
+def can_set_deadlines(user: User, province_code: str | None = None) -> bool:
     role = _role(user)
     return role == Role.ADMIN or (role == Role.PROVINCE_OFFICER and (province_code in (None, user.province_code)))
 
 
-def set_deadlines(actor: Any, province_code: str | None, values: dict[str, tuple[int | None, int | None]]) -> None:
+def set_deadlines(actor: User, province_code: str | None, values: dict[str, tuple[int | None, int | None]]) -> None:
     """Set a province's acknowledgement deadlines, in hours, per kind of service.
 
     Admins for any province, a province officer for her own (404 otherwise). Each deadline is 1 to 720
@@ -370,7 +372,7 @@ def _text(value: str | None, limit: int) -> str | None:
     return value[:limit] if value else None
 
 
-def referral_errors(actor: Any, case: Any, data: NewReferral) -> tuple[dict[str, list[str]], Organisation | None]:
+def referral_errors(actor: User, case: Any, data: NewReferral) -> tuple[dict[str, list[str]], Organisation | None]:
     """Every reason this referral would be refused with a 422, per field (empty when it is acceptable)."""
     from casework.cases import codes
 
@@ -410,7 +412,7 @@ def referral_errors(actor: Any, case: Any, data: NewReferral) -> tuple[dict[str,
     return errors, org
 
 
-def send_referral(actor: Any, case: Any, data: NewReferral) -> Referral:
+def send_referral(actor: User, case: Any, data: NewReferral) -> Referral:
     """Send a case to an organisation for one kind of service.
 
     Raises ValidationError (422) per field for a bad service, urgency, reason or organisation (one that
@@ -492,14 +494,14 @@ def _illegal(referral: Referral, action: str) -> StateError:
     return StateError(message, {"state": [message]})
 
 
-def _transition(actor: Any, referral: Referral, action: str) -> None:
+def _transition(actor: User, referral: Referral, action: str) -> None:
     """Move the referral along the transition table with one conditional UPDATE: of two requests racing
     on the same referral, the second finds the state changed and gets a 409."""
     sources, target = TRANSITIONS[action]
     if referral.state not in sources:
         raise _illegal(referral, action)
     now = utcnow()
-    result = db.session.execute(
+    result = execute_dml(
         update(Referral).where(Referral.id == referral.id, Referral.state.in_(sources))
         .values({"state": target, "open_rank": OPEN_RANK[target], "updated_at": now, f"{target}_at": now,
                  f"{target}_by_id": actor.id})
@@ -510,12 +512,12 @@ def _transition(actor: Any, referral: Referral, action: str) -> None:
     db.session.refresh(referral)
 
 
-def _require_receiver(actor: Any, referral: Referral) -> None:
+def _require_receiver(actor: User, referral: Referral) -> None:
     if not is_receiver(actor, referral):
         raise NotFound(_("Not found."))
 
 
-def accept_referral(actor: Any, referral: Referral) -> Referral:
+def accept_referral(actor: User, referral: Referral) -> Referral:
     """The receiving organisation takes the referral on. Twice, or after a decline: 409."""
     from casework.cases.services import add_timeline_entry
 
@@ -530,7 +532,7 @@ def accept_referral(actor: Any, referral: Referral) -> Referral:
     return referral
 
 
-def decline_referral(actor: Any, referral: Referral, reason: str | None) -> Referral:
+def decline_referral(actor: User, referral: Referral, reason: str | None) -> Referral:
     """The receiving organisation declines, with a reason (required, 422 without)."""
     from casework.cases.services import add_timeline_entry
 
@@ -584,7 +586,7 @@ def completion_errors(referral: Referral, data: Completion) -> dict[str, list[st
     return errors
 
 
-def complete_referral(actor: Any, referral: Referral, data: Completion) -> Referral:
+def complete_referral(actor: User, referral: Referral, data: Completion) -> Referral:
     """Record the service given, its date and outcome; only after acceptance (409 before)."""
     from casework.cases.services import add_timeline_entry
 
@@ -609,7 +611,7 @@ def complete_referral(actor: Any, referral: Referral, data: Completion) -> Refer
     return referral
 
 
-def cancel_referral(actor: Any, referral: Referral) -> Referral:
+def cancel_referral(actor: User, referral: Referral) -> Referral:
     """The sender withdraws a referral that has not been answered yet (409 afterwards)."""
     from casework.cases.policy import can_work_case
     from casework.cases.services import add_timeline_entry
@@ -645,7 +647,7 @@ def _overdue_condition(now: datetime):
     return and_(Referral.state == "sent", Referral.ack_due_at < now)
 
 
-def list_referrals(user: Any, *, state: str | None = None, case: Any = None, after: str | None = None,
+def list_referrals(user: User, *, state: str | None = None, case: Any = None, after: str | None = None,
                    limit: int = PAGE_SIZE, now: datetime | None = None, overdue_first: bool = True,
                    only_overdue: bool = False) -> ReferralPage:
     """One page of the user's referrals: waiting for an answer first, then accepted, then finished, newest first.
@@ -676,16 +678,16 @@ def list_referrals(user: Any, *, state: str | None = None, case: Any = None, aft
     return ReferralPage(rows[:limit], next_cursor, overdue)
 
 
-def record_list(user: Any, shown: int) -> None:
+def record_list(user: User, shown: int) -> None:
     audit.record("referral_list", object_type="referral", actor=user, detail=f"rows:{shown}")
 
 
-def record_view(user: Any, referral: Referral, fields: Iterable[str]) -> None:
+def record_view(user: User, referral: Referral, fields: Iterable[str]) -> None:
     """Every view of a referral is an event with the names of the fields shown, never their values."""
     audit.record("referral_view", object_type="referral", object_id=referral.id, actor=user, fields=list(fields))
 
 
-def case_referrals(user: Any, case: Any) -> list[Referral]:
+def case_referrals(user: User, case: Any) -> list[Referral]:
     """Every referral of a case the user may see, newest first (for the case page)."""
     q = referrals_visible_to(user).where(Referral.case_id == case.id)
     return list(db.session.scalars(q.order_by(Referral.sent_at.desc(), Referral.id.desc()).limit(200)))

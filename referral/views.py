@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from casework.auth.policy import allow
+from casework.auth.models import User
+from casework.auth.policy import acting_user, allow
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db
@@ -114,8 +115,8 @@ SENDERS = (Role.HOST, Role.COMMUNE_OFFICER)
 REFERRAL_READERS = (Role.HOST, Role.COMMUNE_OFFICER, Role.SERVICE_PROVIDER)
 
 
-def _me():
-    return current_user._get_current_object()
+def _me() -> User:
+    return acting_user()
 
 
 def _labels() -> dict:

@@ -11,6 +11,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from casework.auth.models import User
 from casework.auth.roles import Role
 from casework.cases.models import Case
 from casework.cases.policy import case_scope
@@ -20,7 +21,7 @@ from casework.work import Provider, Row, add_provider, keyset
 from referral.models import Referral
 
 
-def _answer_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
+def _answer_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
     organisation = getattr(user, "organisation_id", None)
     if not organisation:
         return []
@@ -31,7 +32,7 @@ def _answer_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool,
     return [Row(due, rid, ref, (("referral_id", rid),)) for due, rid, ref in db.session.execute(q)]
 
 
-def _late_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
+def _late_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
     # The sender side reads the case's code, never the referral's (the receiver's reference).
     q = (select(Referral.ack_due_at, Referral.id, Case.reference)
          .join(Case, Case.id == Referral.case_id)

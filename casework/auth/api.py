@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, jsonify
-from flask_login import current_user
+from flask.typing import ResponseReturnValue
 
 from casework.api import api_route
 from casework.api.json import json_body, raise_if, require_str
 from casework.auth import changes, services
 from casework.auth.models import User
+from casework.auth.policy import acting_user
 from casework.auth.roles import ALL_ROLES, Role
 from casework.protect import audit
 
@@ -41,12 +42,12 @@ ACCOUNT_ERRORS = (400, 401, 403, 404, 409, 422)
 
 
 def _me() -> User:
-    return current_user._get_current_object()
+    return acting_user()
 
 
 @api_route("/account", "GET", summary="The caller's own account", roles=ALL_ROLES, response=ACCOUNT_SCHEMA,
            errors=(401, 403))
-def account():
+def account() -> ResponseReturnValue:
     user = _me()
     values = changes.current_values(user)
     return jsonify(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
@@ -63,7 +64,7 @@ def account():
                "new_password": {"type": "string", "minLength": 1, "maxLength": 1024},
                "totp": {"type": "string", "minLength": 1, "maxLength": 32}}},
            errors=(400, 401, 403, 422))
-def change_password():
+def change_password() -> ResponseReturnValue:
     data = json_body()
     errors: dict[str, list[str]] = {}
     current = require_str(data, "current_password", errors, max_length=1024)
@@ -84,7 +85,7 @@ def change_password():
 @api_route("/account/sessions/end-others", "POST",
            summary="End every other session and bearer token of the caller; the calling token keeps working",
            roles=ALL_ROLES, status=204, errors=(401, 403))
-def end_other_sessions():
+def end_other_sessions() -> ResponseReturnValue:
     user = _me()
     services.end_other_sessions(user, None, g.get("api_token_id"), "ended_by_user")
     audit.record("sessions_end_others", object_type="user", object_id=user.id, actor=user)
@@ -143,7 +144,7 @@ def _scope_request(data: dict[str, Any]) -> dict[str, Any]:
                "organisation_id": {"type": "string", "nullable": True, "maxLength": 22},
                "can_override_consent": {"type": "boolean"}}, "additionalProperties": False},
            response=PENDING_SCHEMA, errors=ACCOUNT_ERRORS)
-def user_change(user_id: str):
+def user_change(user_id: str) -> ResponseReturnValue:
     data = json_body()
     me = _me()
     if user_id == me.id:  # refused before anything else is read from the body
@@ -156,7 +157,7 @@ def user_change(user_id: str):
 @api_route("/users/<user_id>/second-factor/reset", "POST",
            summary="Request a second-factor reset; another admin confirms it and receives the enrolment code",
            roles=[Role.ADMIN], status=202, response=PENDING_SCHEMA, errors=(401, 403, 404, 409))
-def user_second_factor_reset(user_id: str):
+def user_second_factor_reset(user_id: str) -> ResponseReturnValue:
     change = changes.request_second_factor_reset(_me(), user_id)
     return jsonify(id=change.id, state="pending"), 202
 
@@ -164,7 +165,7 @@ def user_second_factor_reset(user_id: str):
 @api_route("/users/<user_id>/reenable", "POST",
            summary="Request re-enabling a disabled or locked account; another admin confirms it",
            roles=[Role.ADMIN], status=202, response=PENDING_SCHEMA, errors=(401, 403, 404, 409))
-def user_reenable(user_id: str):
+def user_reenable(user_id: str) -> ResponseReturnValue:
     change = changes.request_reenable(_me(), user_id)
     return jsonify(id=change.id, state="pending"), 202
 
@@ -172,7 +173,7 @@ def user_reenable(user_id: str):
 @api_route("/account-changes", "GET", summary="Account changes waiting for a second admin", roles=[Role.ADMIN],
            response={"type": "object", "required": ["items"], "properties": {
                "items": {"type": "array", "items": CHANGE_SCHEMA}}}, errors=(401, 403))
-def account_change_list():
+def account_change_list() -> ResponseReturnValue:
     items = [{"id": c.id, "user_id": c.target_user_id, "username": c.target.username, "kind": c.kind,
               "fields": c.field_list, "values": changes.describe(c), "state": c.state,
               "requested_by": c.requested_by_id, "requested_at": c.requested_at.isoformat(),
@@ -188,12 +189,13 @@ def account_change_list():
                "id": {"type": "string"}, "state": {"enum": ["applied"]}, "enrolment_code": {"type": "string"},
                "enrolment_code_expires_at": {"type": "string", "format": "date-time"}}},
            errors=(401, 403, 404, 409, 422))
-def account_change_confirm(change_id: str):
+def account_change_confirm(change_id: str) -> ResponseReturnValue:
     change, code = changes.confirm(_me(), change_id)
     body: dict[str, Any] = {"id": change.id, "state": "applied"}
-    if code is not None:
+    expires = change.target.enrolment_code_expires_at  # set by the reset that made the code
+    if code is not None and expires is not None:
         body["enrolment_code"] = code
-        body["enrolment_code_expires_at"] = change.target.enrolment_code_expires_at.isoformat()
+        body["enrolment_code_expires_at"] = expires.isoformat()
     return jsonify(body)
 
 
@@ -201,6 +203,6 @@ def account_change_confirm(change_id: str):
            roles=[Role.ADMIN], status=200,
            response={"type": "object", "required": ["id", "state"], "properties": {
                "id": {"type": "string"}, "state": {"enum": ["cancelled"]}}}, errors=(401, 403, 404, 409))
-def account_change_cancel(change_id: str):
+def account_change_cancel(change_id: str) -> ResponseReturnValue:
     change = changes.cancel(_me(), change_id)
     return jsonify(id=change.id, state="cancelled")

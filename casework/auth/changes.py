@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -44,7 +44,7 @@ class RequestClosed(StateError):
     code = "request_closed"
 
 
-def _refuse(error: Exception, target_id: str | None, action: str = "account_change_refused"):
+def _refuse(error: Exception, target_id: str | None, action: str = "account_change_refused") -> NoReturn:
     """Every refusal leaves one event, written after the request's rollback; then it is raised."""
     code = getattr(error, "code", "invalid")
     audit.record_after_rollback(action, object_type="user", object_id=audit.opaque_id(target_id),
@@ -196,7 +196,7 @@ def confirm(actor: User, change_id: str) -> tuple[AccountChange, str | None]:
                 change.target_user_id)
     if change.target_user_id == actor.id:
         _refuse(_self_change(), change.target_user_id)
-    target = db.session.get(User, change.target_user_id, with_for_update=True)
+    target = _target(change.target_user_id, lock=True)
     code = None
     if change.kind == KIND_CHANGE:
         payload = json.loads(change.payload)

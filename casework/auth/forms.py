@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from casework.auth.roles import ROLE_LABELS
@@ -20,7 +20,7 @@ class EnrolForm(FlaskForm):
                                                       Length(max=12)])
 
 
-def role_choices():
+def role_choices() -> list[SelectChoice]:
     return choices([("", _l("— Choose a role —")), *((role.value, label) for role, label in ROLE_LABELS.items())])
 
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casework.extensions import db
+from casework.extensions import Model, db
 from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
 
 # Which hosts run which trusted address: a host may run several, an address may have several hosts.
@@ -17,7 +17,7 @@ address_host = Table(
 )
 
 
-class User(IdMixin, TimestampMixin, db.Model):
+class User(IdMixin, TimestampMixin, Model):
     __tablename__ = "user"
 
     username: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
@@ -85,7 +85,7 @@ class User(IdMixin, TimestampMixin, db.Model):
         return f"<User {self.id} {self.role}>"
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """A server-side session: the cookie carries only a random token whose hash is the key here."""
 
     __tablename__ = "user_session"
@@ -106,7 +106,7 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_token"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the bearer token
@@ -121,7 +121,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     __tablename__ = "recovery_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -131,7 +131,7 @@ class RecoveryCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed sign-ins of one account from one client address (its hash): the lock is per pair."""
 
     __tablename__ = "login_throttle"
@@ -145,7 +145,7 @@ class LoginThrottle(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class AccountChange(IdMixin, db.Model):
+class AccountChange(IdMixin, Model):
     """A change to an account that a second admin confirms before it takes effect (separation of duties).
 
     ``kind`` is ``change`` (role, scope, addresses, organisation, override permission: the new values are

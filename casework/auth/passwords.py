@@ -24,7 +24,8 @@ def configure(time_cost: int, memory_cost: int) -> None:
 
 @cache
 def _hasher() -> PasswordHasher:
-    return PasswordHasher(**_PARAMS)
+    return PasswordHasher(time_cost=_PARAMS["time_cost"], memory_cost=_PARAMS["memory_cost"],
+                          parallelism=_PARAMS["parallelism"])
 
 
 def hash_password(password: str) -> str:

@@ -10,11 +10,11 @@ domain: it registers a source in ``app.extensions["tincay.organisations"]`` (a c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 
+from casework.auth.models import User
 from casework.geo import data as geo
 from casework.text import fold
 
@@ -109,7 +109,7 @@ def organisation_choices(query: str = "", keep: str | None = None) -> dict[str, 
     return out
 
 
-def scope_label(user: Any, address_names: dict[str, str] | None = None,
+def scope_label(user: User, address_names: dict[str, str] | None = None,
                 organisation_names_: dict[str, str] | None = None) -> str:
     """A user's scope in words for the account list: commune and province, province, addresses or
     organisation by name; never a code or an id."""
@@ -130,4 +130,4 @@ def scope_label(user: Any, address_names: dict[str, str] | None = None,
         return "; ".join(names) + (f" ({where})" if names and where else where if not names else "")
     if kind == "organisation":
         return (organisation_names_ or {}).get(user.organisation_id or "", "") or _("Organisation not found")
-    return _("National")
+    return str(_("National"))

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import abort, current_app, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from casework.auth.models import User
 from casework.auth.roles import Role
 from casework.protect import audit
 
@@ -49,14 +51,14 @@ def allowed_roles(endpoint: str) -> frozenset[Role] | None:
     return getattr(view, "allowed_roles", None)
 
 
-def deny(object_type: str | None = None, object_id: str | None = None):
+def deny(object_type: str | None = None, object_id: str | None = None) -> NoReturn:
     """Answer 404 and keep an ``access_denied`` event, even though the request rolls back."""
     audit.record_after_rollback("access_denied", object_type=object_type, object_id=audit.opaque_id(object_id),
                                 outcome="denied")
     abort(404)
 
 
-def enforce_access():
+def enforce_access() -> ResponseReturnValue | None:
     endpoint = request.endpoint
     if endpoint is None:  # no route matched: the 404/405 handlers answer
         return None
@@ -68,7 +70,9 @@ def enforce_access():
             abort(401)
         keep_lost_post = current_app.extensions.get(LOST_POST)
         if request.method == "POST" and keep_lost_post is not None:  # her session ended while she typed
-            return keep_lost_post(token_matched_cookie=True, fallback=lambda: redirect(url_for("auth.login")))
+            kept: ResponseReturnValue = keep_lost_post(token_matched_cookie=True,
+                                                       fallback=lambda: redirect(url_for("auth.login")))
+            return kept
         return redirect(url_for("auth.login"))
     if getattr(current_user, "must_change_password", False):
         if endpoint not in PASSWORD_CHANGE_ENDPOINTS:
@@ -93,6 +97,14 @@ def enforce_access():
     if not roles or Role(current_user.role) not in roles:
         deny()
     return None
+
+
+def acting_user() -> User:
+    """The signed-in user of this request, typed: flask_login's ``current_user`` is an untyped proxy.
+
+    Only behind the access check (every endpoint off ``PUBLIC_ENDPOINTS`` needs a signed-in user)."""
+    user: User = current_user._get_current_object()
+    return user
 
 
 def login_session_token() -> str | None:

@@ -8,6 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import pyotp
 from flask import current_app
@@ -15,12 +16,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import Executable
 
 from casework.auth import passwords
 from casework.auth.models import ApiToken, LoginThrottle, RecoveryCode, User, UserSession
 from casework.auth.roles import SCOPE_OF_ROLE, Role
+from casework.config import Settings
 from casework.errors import NotFound, ValidationError
-from casework.extensions import db
+from casework.extensions import db, execute_dml
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
@@ -32,8 +35,9 @@ RECOVERY_CODES = 8
 TOTP_ISSUER = "Tin Cậy"
 
 
-def _settings():
-    return current_app.config["SETTINGS"]
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
 
 
 def token_hash(token: str) -> str:
@@ -251,7 +255,7 @@ def change_password(user: User, current: str, new: str, totp_code: str, *, keep_
     audit.record("password_change", object_type="user", object_id=user.id, actor=user)
 
 
-def _not_found():
+def _not_found() -> NoReturn:
     raise NotFound(_("Not found."))
 
 
@@ -323,8 +327,8 @@ def _throttle(user: User, address: str | None) -> LoginThrottle:
             with db.session.begin_nested():
                 db.session.add(row)
         except IntegrityError:  # a concurrent failure from the same place created it first
-            row = db.session.scalar(select(LoginThrottle).where(LoginThrottle.user_id == user.id,
-                                                                LoginThrottle.client_key == key))
+            row = db.session.scalars(select(LoginThrottle).where(LoginThrottle.user_id == user.id,
+                                                                 LoginThrottle.client_key == key)).one()
     return row
 
 
@@ -473,10 +477,14 @@ def end_session(sess: UserSession, reason: str) -> None:
         sess.ended_reason = reason
 
 
+def _rowcount(statement: Executable) -> int:
+    return execute_dml(statement).rowcount or 0
+
+
 def end_all_sessions(user: User, reason: str) -> int:
     now = utcnow()
-    n = db.session.execute(update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-                           .values(ended_at=now, ended_reason=reason)).rowcount
+    n = _rowcount(update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+                  .values(ended_at=now, ended_reason=reason))
     db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                        .values(revoked_at=now))
     return n or 0
@@ -488,11 +496,11 @@ def end_other_sessions(user: User, keep_session_id: str | None, keep_token_id: s
     q = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
     if keep_session_id:
         q = q.where(UserSession.id != keep_session_id)
-    n = db.session.execute(q.values(ended_at=now, ended_reason=reason)).rowcount or 0
+    n = _rowcount(q.values(ended_at=now, ended_reason=reason))
     t = update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     if keep_token_id:
         t = t.where(ApiToken.id != keep_token_id)
-    n += db.session.execute(t.values(revoked_at=now)).rowcount or 0
+    n += _rowcount(t.values(revoked_at=now))
     return n
 
 

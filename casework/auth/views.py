@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import segno
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from casework.auth import admin_bp, bp, changes, pickers, services
 from casework.auth.forms import EnrolForm, EnrolmentCodeForm, LoginForm, PasswordForm, UserForm
@@ -23,12 +26,12 @@ SIGN_IN_FAILED = "The username, password or code is not right, or the account ca
 
 
 def _login_limit() -> str:
-    return current_app.config["SETTINGS"].login_rate_limit
+    return str(current_app.config["SETTINGS"].login_rate_limit)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated and g.get("second_factor_done"):
         return redirect(url_for("main.index"))
     form = LoginForm()
@@ -47,7 +50,7 @@ def login():
         session.clear()  # a new session id at every sign-in (no fixation)
         session["sid"] = services.start_session(result.user, second_factor_done=not result.needs_enrolment,
                                                 client=services.client_label(request.user_agent.string))
-        drafts.bind_form_token(db.session.get(UserSession, services.token_hash(session["sid"])))
+        drafts.bind_form_token(db.session.get_one(UserSession, services.token_hash(session["sid"])))
         session.permanent = True
         if result.needs_enrolment:
             return redirect(url_for("auth.enrol"))
@@ -60,7 +63,7 @@ def login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     sess = g.get("user_session")
     if sess is not None:
         services.end_session(sess, "logout")
@@ -78,7 +81,7 @@ def _qr_svg(uri: str) -> Markup:
 
 
 @bp.route("/enrol", methods=["GET", "POST"])
-def enrol():
+def enrol() -> ResponseReturnValue:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     user: User = current_user._get_current_object()
@@ -118,7 +121,7 @@ def enrol():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @allow(*ALL_ROLES)
-def password():
+def password() -> ResponseReturnValue:
     """Change one's own password; the first sign-in of an account an admin created lands here first."""
     user: User = current_user._get_current_object()
     form = PasswordForm()
@@ -145,7 +148,7 @@ def password():
 
 @bp.get("/account/sessions")
 @allow(*ALL_ROLES)
-def sessions():
+def sessions() -> ResponseReturnValue:
     user: User = current_user._get_current_object()
     return render_template("auth/sessions.html", sessions=services.active_sessions(user),
                            tokens=services.active_tokens(user), current=g.get("user_session"))
@@ -153,7 +156,7 @@ def sessions():
 
 @bp.post("/account/sessions/end-others")
 @allow(*ALL_ROLES)
-def end_others():
+def end_others() -> ResponseReturnValue:
     user: User = current_user._get_current_object()
     sess = g.get("user_session")
     services.end_other_sessions(user, sess.id if sess else None, None, "ended_by_user")
@@ -166,7 +169,7 @@ def end_others():
 
 @bp.post("/account/sessions/<session_id>/end")
 @allow(*ALL_ROLES)
-def end_one_session(session_id: str):
+def end_one_session(session_id: str) -> ResponseReturnValue:
     user: User = current_user._get_current_object()
     row = db.session.get(UserSession, session_id) if len(session_id) == 64 else None
     if row is None or row.user_id != user.id or row.ended_at is not None:
@@ -187,7 +190,7 @@ def end_one_session(session_id: str):
 
 @bp.post("/account/tokens/<token_id>/end")
 @allow(*ALL_ROLES)
-def end_one_token(token_id: str):
+def end_one_token(token_id: str) -> ResponseReturnValue:
     user: User = current_user._get_current_object()
     row = db.session.get(ApiToken, token_id) if len(token_id) == 64 else None
     if row is None or row.user_id != user.id or row.revoked_at is not None:
@@ -205,7 +208,7 @@ def end_one_token(token_id: str):
 
 @bp.route("/account", methods=["GET", "POST"])
 @allow(*ALL_ROLES)
-def account():
+def account() -> ResponseReturnValue:
     user: User = current_user._get_current_object()
     if request.method == "POST" and request.form.get("action") == "end_others":
         current = g.get("user_session")
@@ -223,7 +226,7 @@ PAGE_SIZE = 50
 
 @admin_bp.get("/users")
 @allow(Role.ADMIN)
-def users():
+def users() -> ResponseReturnValue:
     after = request.args.get("after", "")
     role = request.args.get("role", "")
     q = select(User).order_by(User.username).limit(PAGE_SIZE + 1)
@@ -250,7 +253,7 @@ def _address_names(ids: set[str]) -> dict[str, str]:
     return dict(db.session.execute(select(Address.id, Address.name).where(Address.id.in_(sorted(ids)))).all())
 
 
-def _address_choices(query: str = "", keep: tuple[str, ...] = ()):
+def _address_choices(query: str = "", keep: tuple[str, ...] = ()) -> list[SelectChoice]:
     """Trusted addresses by name with their commune and province; a search narrows them by any of the three."""
     from casework.cases.models import Address
     from casework.text import fold, vi_sort_key
@@ -306,7 +309,7 @@ def _scope_checks(form: UserForm) -> tuple[str | None, dict[str, list[str]], dic
     return scope, errors, aliases
 
 
-def _render_user_form(form: UserForm, user: User | None, status: int):
+def _render_user_form(form: UserForm, user: User | None, status: int) -> tuple[str, int]:
     context = {}
     if user is not None:
         context = {"own": user.id == current_user.id, "sessions": services.active_sessions(user),
@@ -323,7 +326,7 @@ def _finding() -> bool:
 
 @admin_bp.route("/users/new", methods=["GET", "POST"])
 @allow(Role.ADMIN)
-def user_new():
+def user_new() -> ResponseReturnValue:
     form = UserForm()
     _prepare_user_form(form)
     if request.method == "POST" and not _finding():
@@ -349,7 +352,7 @@ def user_new():
 
 @admin_bp.route("/users/<user_id>", methods=["GET", "POST"])
 @allow(Role.ADMIN)
-def user_edit(user_id: str):
+def user_edit(user_id: str) -> ResponseReturnValue:
     user = db.session.get(User, user_id)
     if user is None:
         from casework.auth.policy import deny
@@ -417,7 +420,8 @@ def user_edit(user_id: str):
 
 
 def _pending_message() -> str:
-    return _("The request was recorded. It takes effect when another administrator confirms it within 24 hours.")
+    return str(_("The request was recorded. It takes effect when another administrator confirms it within 24 "
+                 "hours."))
 
 
 def _pending_for(user: User) -> list[AccountChange]:
@@ -426,13 +430,13 @@ def _pending_for(user: User) -> list[AccountChange]:
 
 @admin_bp.get("/account-changes")
 @allow(Role.ADMIN)
-def account_changes():
+def account_changes() -> ResponseReturnValue:
     rows = changes.pending()
     described = [changes.describe(c) for c in rows]
     address_names = _address_names({a for v in described for a in (v.get("addresses") or [])})
     org_names = pickers.organisation_names(v.get("organisation_id") for v in described)
 
-    def value_label(field: str, value) -> str:
+    def value_label(field: str, value: Any) -> str:
         """A requested value in words (issue 13): places, addresses and organisations by name."""
         if field == "scope":
             return pickers.commune_label(value) if geo.commune(value) else pickers.province_label(value)
@@ -455,7 +459,7 @@ def _field_labels() -> dict[str, str]:
 
 @admin_bp.post("/account-changes/<change_id>")
 @allow(Role.ADMIN)
-def account_change_decide(change_id: str):
+def account_change_decide(change_id: str) -> ResponseReturnValue:
     action = request.form.get("action")
     if action == "confirm":
         change, code = changes.confirm(current_user, change_id)

@@ -13,10 +13,11 @@ from typing import Any
 
 from flask import jsonify, request
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from casework.api import api_route
 from casework.api.json import json_body, raise_if
+from casework.auth.models import User
+from casework.auth.policy import acting_user
 from casework.auth.roles import Role
 from casework.cases import codes, presenters, services
 from casework.cases import consent as consent_service
@@ -294,8 +295,8 @@ def _raise(errors: dict[str, list[str]]) -> None:
     raise_if(_renamed(errors))
 
 
-def _me():
-    return current_user._get_current_object()
+def _me() -> User:
+    return acting_user()
 
 
 def _intake(r: Reader, base: services.IntakeData | None) -> services.IntakeData:
@@ -614,9 +615,10 @@ def contact_ban_create(case_id: str):
     if kind not in codes.CONTACT_BAN_KINDS:
         r._bad("kind", _("Choose from the list."))
     if kind == "court":
-        values = dict(court_name=r.text("court_name", 200), decided_at=r.moment("decided_at"),
-                      valid_from=r.moment("valid_from"), valid_until=r.moment("valid_until"),
-                      decision_ref=r.text("decision_ref", 64) or "", requester=r.text("requester", 32))
+        values: dict[str, Any] = dict(court_name=r.text("court_name", 200), decided_at=r.moment("decided_at"),
+                                      valid_from=r.moment("valid_from"), valid_until=r.moment("valid_until"),
+                                      decision_ref=r.text("decision_ref", 64) or "",
+                                      requester=r.text("requester", 32))
         raise_if(r.errors)
         ban = services.record_court_ban(user, case, **values)
         return jsonify(presenters.contact_ban_json(ban)), 201

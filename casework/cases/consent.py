@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from casework.auth.models import User
 from casework.cases import codes
 from casework.cases.models import Case, Consent
 from casework.errors import Forbidden, StateError, ValidationError
@@ -134,7 +134,7 @@ def _check(data: ConsentInput) -> tuple[str | None, tuple[str, ...]]:
     return service, fields
 
 
-def give_consent(actor: Any, case: Case, data: ConsentInput, *, basis: str = "consent",
+def give_consent(actor: User, case: Case, data: ConsentInput, *, basis: str = "consent",
                  timeline: bool = True) -> Consent:
     """Record her consent; one already given for the same purpose and service is superseded."""
     from casework.cases.services import add_timeline_entry, require_open
@@ -160,7 +160,7 @@ def give_consent(actor: Any, case: Case, data: ConsentInput, *, basis: str = "co
     return row
 
 
-def record_intake_consents(actor: Any, case: Case, choice: ConsentChoice) -> None:
+def record_intake_consents(actor: User, case: Case, choice: ConsentChoice) -> None:
     if choice.record:
         give_consent(actor, case, ConsentInput("record", given_by=choice.given_by), timeline=False)
     if choice.statistics:
@@ -170,7 +170,7 @@ def record_intake_consents(actor: Any, case: Case, choice: ConsentChoice) -> Non
                      timeline=False)
 
 
-def withdraw_consent(actor: Any, case: Case, consent_id: str) -> Consent:
+def withdraw_consent(actor: User, case: Case, consent_id: str) -> Consent:
     """Stamp a consent withdrawn. Consent to keep the record is withdrawn through a deletion request."""
     from casework.cases.services import add_timeline_entry
 
@@ -189,7 +189,7 @@ def withdraw_consent(actor: Any, case: Case, consent_id: str) -> Consent:
     return row
 
 
-def override_consent(actor: Any, case: Case, service: str, reason: str,
+def override_consent(actor: User, case: Case, service: str, reason: str,
                      fields: Iterable[str] = ()) -> Consent:
     """Share without consent because her life is in danger (DESIGN §2): own permission, reason, audit."""
     from casework.cases.services import add_timeline_entry

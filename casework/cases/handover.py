@@ -7,12 +7,11 @@ within 12 hours (Law 13/2022 Art. 25) and the officer is the one who follows it 
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from casework import notify
+from casework.auth.models import User
 from casework.cases.models import Case, ContactBan
 
 KINDS = {
@@ -23,20 +22,20 @@ KINDS = {
 }
 
 
-def _officers(case: Case, actor: Any) -> list[str]:
+def _officers(case: Case, actor: User) -> list[str]:
     return notify.users_with_role("commune_officer", commune_code=case.commune_code, exclude=(actor.id,))
 
 
-def closure_requested(actor: Any, case: Case) -> int:
+def closure_requested(actor: User, case: Case) -> int:
     return notify.notify(_officers(case, actor), "closure_requested", "case", case.id, case.reference)
 
 
-def closure_decided(actor: Any, case: Case, requester_id: str | None, decision: str) -> int:
+def closure_decided(actor: User, case: Case, requester_id: str | None, decision: str) -> int:
     kind = "closure_approved" if decision == "approve" else "closure_returned"
     return notify.notify([requester_id] if requester_id != actor.id else [], kind, "case", case.id, case.reference)
 
 
-def contact_ban_requested(actor: Any, case: Case, ban: ContactBan) -> int:
+def contact_ban_requested(actor: User, case: Case, ban: ContactBan) -> int:
     return notify.notify(_officers(case, actor), "contact_ban_due", "case", case.id, case.reference)
 
 

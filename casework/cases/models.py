@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, event, false, text, true
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, relationship
 
 from casework.auth.models import address_host
 from casework.cases import codes
-from casework.extensions import db
+from casework.extensions import Model
 from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
@@ -29,7 +29,7 @@ def new_reference() -> str:
     return "VV-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
 
 
-class Address(IdMixin, TimestampMixin, db.Model):
+class Address(IdMixin, TimestampMixin, Model):
     """A community trusted address (ĐCTC): a household or organisation that receives victims."""
 
     __tablename__ = "address"
@@ -58,7 +58,7 @@ class Address(IdMixin, TimestampMixin, db.Model):
         return f"<Address {self.id}>"
 
 
-class AddressTraining(IdMixin, TimestampMixin, db.Model):
+class AddressTraining(IdMixin, TimestampMixin, Model):
     """A training the commune gave the address's hosts (Art. 36(2): the commune trains trusted addresses)."""
 
     __tablename__ = "address_training"
@@ -72,7 +72,7 @@ class AddressTraining(IdMixin, TimestampMixin, db.Model):
     address: Mapped[Address] = relationship(back_populates="trainings")
 
 
-class AddressSupport(IdMixin, TimestampMixin, db.Model):
+class AddressSupport(IdMixin, TimestampMixin, Model):
     """A support package the address received (money, equipment, supplies)."""
 
     __tablename__ = "address_support"
@@ -87,7 +87,7 @@ class AddressSupport(IdMixin, TimestampMixin, db.Model):
     address: Mapped[Address] = relationship(back_populates="support_packages")
 
 
-class ProvinceSetting(TimestampMixin, db.Model):
+class ProvinceSetting(TimestampMixin, Model):
     """Casework settings a province chooses for itself."""
 
     __tablename__ = "case_province_setting"
@@ -100,7 +100,7 @@ class ProvinceSetting(TimestampMixin, db.Model):
                                               server_default=str(codes.NOTICE_HOURS))
 
 
-class Person(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class Person(ProtectedMixin, IdMixin, TimestampMixin, Model):
     """The woman (or child) received. Identity is encrypted; only categories stay in clear.
 
     ``province_code`` is the province of the address that received her: it keys her blind indexes, so
@@ -119,6 +119,8 @@ class Person(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
     legacy_commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
 
     full_name = Protected(index="name", max_length=200)
+    if TYPE_CHECKING:  # the ciphertext column ProtectedMixin adds for ``full_name``
+        full_name_ct: Mapped[bytes | None]
     other_names = Protected(max_length=200)
     birth_year = Protected(max_length=4)
     birth_date = Protected(max_length=10)  # ISO yyyy-mm-dd
@@ -130,7 +132,7 @@ class Person(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
         return f"<Person {self.id}>"
 
 
-class Case(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class Case(ProtectedMixin, IdMixin, TimestampMixin, Model):
     """One reception of a person at a trusted address, and everything done for her after."""
 
     __tablename__ = "case"
@@ -282,7 +284,7 @@ def priority_of(status: str, risk: str) -> int:
     return 0
 
 
-class CaseAct(db.Model):
+class CaseAct(Model):
     """One act (a–q of Law 13/2022 Art. 3(1)) recorded for a case."""
 
     __tablename__ = "case_act"
@@ -302,7 +304,7 @@ class CaseAct(db.Model):
         return [p for p in self.parts.split(",") if p]
 
 
-class Consent(IdMixin, db.Model):
+class Consent(IdMixin, Model):
     """Her consent to one purpose (keep the record, statistics, share with one kind of service).
 
     A withdrawal is stamped on the row; giving again adds a row, so the history stays. A consent whose
@@ -338,7 +340,7 @@ class Consent(IdMixin, db.Model):
 GRANTED = "decision = 'granted' AND revoked_on IS NULL"
 
 
-class ShelterStay(IdMixin, TimestampMixin, db.Model):
+class ShelterStay(IdMixin, TimestampMixin, Model):
     """Nights at the trusted address and the essentials given (Law 13/2022 Art. 22: shelter and needs)."""
 
     __tablename__ = "shelter_stay"
@@ -380,7 +382,7 @@ class ShelterStay(IdMixin, TimestampMixin, db.Model):
         return max(((self.end_on or today) - self.start_on).days, 0)
 
 
-class ContactBan(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class ContactBan(ProtectedMixin, IdMixin, TimestampMixin, Model):
     """A contact ban (Law 13/2022 Arts. 25–26): a request to the commune chair and its decision, the
     chair's own decision when her life is threatened (Art. 25(1)(b)), or a court's decision (Art. 26);
     and its revocation before the end (Art. 25(4)). The reason for a revocation is free text: encrypted."""
@@ -443,7 +445,7 @@ class ContactBan(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
         return f"<ContactBan {self.id}>"
 
 
-class FollowUp(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class FollowUp(ProtectedMixin, IdMixin, TimestampMixin, Model):
     """A visit or call after the intake."""
 
     __tablename__ = "follow_up"
@@ -466,7 +468,7 @@ class FollowUp(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
         return f"<FollowUp {self.id}>"
 
 
-class CaseEvent(ProtectedMixin, IdMixin, db.Model):
+class CaseEvent(ProtectedMixin, IdMixin, Model):
     """One entry of a case's timeline. Other domains add entries through ``services.add_timeline_entry``.
 
     ``kind`` is a code (labels in ``services.TIMELINE_KINDS``); ``object_type``/``object_id`` point at
@@ -524,7 +526,7 @@ def _release(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop("cases_keep_alive", None)
 
 
-class CaseTransfer(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class CaseTransfer(ProtectedMixin, IdMixin, TimestampMixin, Model):
     """A case moved to another trusted address (issue 13): asked by the commune officer of the case's commune,
     accepted or declined by a commune officer of the receiving address's commune. The case keeps its history;
     on acceptance it belongs to the new address, and the old host and commune no longer see it."""

@@ -23,6 +23,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from casework.auth.models import User
 from casework.cases import codes
 from casework.cases.models import Case
 from casework.cases.services import TIMELINE_KINDS, shelter_nights
@@ -84,7 +85,7 @@ def _label(mapping: dict[str, Any], code: str | None) -> str:
     return str(mapping.get(code or "", code or ""))
 
 
-def render_case_pdf(case: Case, viewer: Any, now: datetime, shown: dict[str, Any] | None = None) -> bytes:
+def render_case_pdf(case: Case, viewer: User, now: datetime, shown: dict[str, Any] | None = None) -> bytes:
     """The whole record of one case; ``viewer`` and ``now`` are printed on every page.
 
     Her data comes only from ``shown`` (``presenters.case_page``), whose fields the read event records.

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy import Select, false, select
 
+from casework.auth.models import User
 from casework.auth.policy import deny
 from casework.auth.roles import Role
 from casework.cases.models import Address, Case
@@ -31,11 +32,11 @@ ADDRESS_READERS = (Role.HOST, Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER, Role.
 ADDRESS_MANAGERS = (Role.COMMUNE_OFFICER, Role.ADMIN)
 
 
-def _role(user: Any) -> str:
+def _role(user: User) -> str:
     return str(getattr(user, "role", ""))
 
 
-def place_scope(user: Any, address_id: Any, commune_code: Any, province_code: Any = None) -> Any:
+def place_scope(user: User, address_id: Any, commune_code: Any, province_code: Any = None) -> Any:
     """The user's scope over any table that carries a case's place (``province_code`` None: no province
     officer reads it); ``case_scope`` is this over ``Case``."""
     role = _role(user)
@@ -49,12 +50,12 @@ def place_scope(user: Any, address_id: Any, commune_code: Any, province_code: An
     return false()
 
 
-def case_scope(user: Any) -> Any:
+def case_scope(user: User) -> Any:
     """The SQL condition that limits ``Case`` rows to the user's scope (false for roles without cases)."""
     return place_scope(user, Case.address_id, Case.commune_code, Case.province_code)
 
 
-def cases_visible_to(user: Any) -> Select[Case]:
+def cases_visible_to(user: User) -> Select[Case]:
     """A select of the cases the user may see; add filters and order to it, never remove the scope."""
     return select(Case).where(case_scope(user))
 
@@ -65,7 +66,7 @@ def deny_not_found(object_type: str, object_id: str | None) -> NoReturn:
     raise AssertionError("deny() always aborts")  # pragma: no cover
 
 
-def get_case_or_404(user: Any, case_id: str) -> Case:
+def get_case_or_404(user: User, case_id: str) -> Case:
     """The case if the user may see it; otherwise 404 and an ``access_denied`` audit event."""
     case = None
     if case_id and _OPAQUE.match(case_id) and len(case_id) <= 22:
@@ -75,20 +76,20 @@ def get_case_or_404(user: Any, case_id: str) -> Case:
     return case
 
 
-def can_see_identity(user: Any, case: Case | None = None) -> bool:
+def can_see_identity(user: User, case: Case | None = None) -> bool:
     """Hosts and commune officers see who she is; a province officer never does (DESIGN §1)."""
     return _role(user) in (Role.HOST, Role.COMMUNE_OFFICER)
 
 
-def can_work_case(user: Any, case: Case) -> bool:
+def can_work_case(user: User, case: Case) -> bool:
     return _role(user) in WORKER_ROLES
 
 
-def can_decide_closure(user: Any, case: Case) -> bool:
+def can_decide_closure(user: User, case: Case) -> bool:
     return _role(user) == Role.COMMUNE_OFFICER and user.commune_code == case.commune_code
 
 
-def address_scope(user: Any) -> Any:
+def address_scope(user: User) -> Any:
     role = _role(user)
     if role == Role.ADMIN:
         return Address.id.is_not(None)
@@ -102,11 +103,11 @@ def address_scope(user: Any) -> Any:
     return false()
 
 
-def addresses_visible_to(user: Any) -> Select[Address]:
+def addresses_visible_to(user: User) -> Select[Address]:
     return select(Address).where(address_scope(user))
 
 
-def get_address_or_404(user: Any, address_id: str) -> Address:
+def get_address_or_404(user: User, address_id: str) -> Address:
     address = None
     if address_id and _OPAQUE.match(address_id) and len(address_id) <= 22:
         address = db.session.scalar(addresses_visible_to(user).where(Address.id == address_id))
@@ -115,7 +116,7 @@ def get_address_or_404(user: Any, address_id: str) -> Address:
     return address
 
 
-def can_manage_address(user: Any, address: Address | None = None, commune_code: str | None = None) -> bool:
+def can_manage_address(user: User, address: Address | None = None, commune_code: str | None = None) -> bool:
     """Admins manage every address; a commune officer those of her commune."""
     role = _role(user)
     if role == Role.ADMIN:
@@ -124,7 +125,7 @@ def can_manage_address(user: Any, address: Address | None = None, commune_code: 
     return role == Role.COMMUNE_OFFICER and bool(user.commune_code) and user.commune_code == code
 
 
-def intake_addresses(user: Any) -> list[Address]:
+def intake_addresses(user: User) -> list[Address]:
     """Active addresses where the user may record an intake."""
     role = _role(user)
     if role not in (Role.HOST, Role.COMMUNE_OFFICER):

@@ -28,6 +28,7 @@ from sqlalchemy.orm import joinedload, lazyload, load_only, raiseload
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework import paging
+from casework.auth.models import User
 from casework.cases import closure, codes, handover
 from casework.cases.consent import ConsentChoice, record_intake_consents
 from casework.cases.models import (
@@ -147,7 +148,7 @@ _register_own_kinds()
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 
-def add_timeline_entry(actor: Any, case: Case, kind: str, *, note: str | None = None,
+def add_timeline_entry(actor: User, case: Case, kind: str, *, note: str | None = None,
                        object_type: str | None = None, object_id: str | None = None,
                        at: datetime | None = None) -> CaseEvent:
     """Append an entry to the case's timeline; ``note`` (free text) is stored encrypted.
@@ -184,7 +185,7 @@ class AddressData:
     legacy_commune_code: str | None = None
 
 
-def _check_address(actor: Any, data: AddressData) -> tuple[str, Any]:
+def _check_address(actor: User, data: AddressData) -> tuple[str, Any]:
     errors: dict[str, list[str]] = {}
     name = _text(data.name, 200)
     if not name:
@@ -213,7 +214,7 @@ def _check_address(actor: Any, data: AddressData) -> tuple[str, Any]:
     return name or "", commune
 
 
-def create_address(actor: Any, data: AddressData) -> Address:
+def create_address(actor: User, data: AddressData) -> Address:
     name, commune = _check_address(actor, data)
     address = Address(name=name, kind=data.kind, commune_code=commune.code, province_code=commune.province_code,
                       geo_scheme=geo.SCHEME, declared_on=data.declared_on, published_on=data.published_on,
@@ -224,7 +225,7 @@ def create_address(actor: Any, data: AddressData) -> Address:
     return address
 
 
-def update_address(actor: Any, address: Address, data: AddressData) -> Address:
+def update_address(actor: User, address: Address, data: AddressData) -> Address:
     if not can_manage_address(actor, address):
         raise NotFound(_("Not found."))
     name, commune = _check_address(actor, data)
@@ -237,7 +238,7 @@ def update_address(actor: Any, address: Address, data: AddressData) -> Address:
     return address
 
 
-def add_training(actor: Any, address: Address, held_on: date | None, topic: str,
+def add_training(actor: User, address: Address, held_on: date | None, topic: str,
                  organiser: str = "") -> AddressTraining:
     if not can_manage_address(actor, address):
         raise NotFound(_("Not found."))
@@ -257,7 +258,7 @@ def add_training(actor: Any, address: Address, held_on: date | None, topic: str,
     return row
 
 
-def add_support(actor: Any, address: Address, received_on: date | None, kind: str, description: str = "",
+def add_support(actor: User, address: Address, received_on: date | None, kind: str, description: str = "",
                 amount_vnd: int | None = None) -> AddressSupport:
     if not can_manage_address(actor, address):
         raise NotFound(_("Not found."))
@@ -306,7 +307,7 @@ def notice_hours_by_province(province_codes: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def set_notice_hours(actor: Any, province_code: str, hours: int | None) -> ProvinceSetting:
+def set_notice_hours(actor: User, province_code: str, hours: int | None) -> ProvinceSetting:
     """A province officer (or an admin) sets the hours after which a missing commune notice is flagged."""
     from casework.auth.roles import Role
 
@@ -332,7 +333,7 @@ def set_notice_hours(actor: Any, province_code: str, hours: int | None) -> Provi
     return row
 
 
-def set_max_shelter_days(actor: Any, province_code: str, days: int | None) -> ProvinceSetting:
+def set_max_shelter_days(actor: User, province_code: str, days: int | None) -> ProvinceSetting:
     from casework.auth.roles import Role
 
     role = str(actor.role)
@@ -554,7 +555,7 @@ def warnings_of(case: Case) -> list[dict[str, Any]]:
              "confirmed": case.not_counted_confirmed_at is not None}]
 
 
-def confirm_acts_not_counted(actor: Any, case: Case) -> Case:
+def confirm_acts_not_counted(actor: User, case: Case) -> Case:
     """The host's one tick: recorded, but not counted as domestic violence under Decree 76/2023."""
     require_open(case)
     if not case.acts_not_counted:
@@ -568,7 +569,7 @@ def confirm_acts_not_counted(actor: Any, case: Case) -> Case:
     return case
 
 
-def _apply(case: Case, person: Person, data: IntakeData, band: str, actor: Any) -> bool:
+def _apply(case: Case, person: Person, data: IntakeData, band: str, actor: User) -> bool:
     """Copy the validated data onto the rows; returns whether the risk assessment changed."""
     p = data.person
     person.full_name = _text(p.full_name, 200)
@@ -660,7 +661,7 @@ def _schedule_follow_up(case: Case, risk_changed: bool) -> None:
 IDENTITY_FIELDS = ("full_name", "other_names", "birth_year", "birth_date", "phone", "id_number", "home_address")
 
 
-def intake_errors(actor: Any, data: IntakeData) -> dict[str, list[str]]:
+def intake_errors(actor: User, data: IntakeData) -> dict[str, list[str]]:
     """Every reason this intake would be refused, per field (empty when it would be accepted)."""
     from casework.cases.policy import intake_addresses
 
@@ -697,7 +698,7 @@ def update_errors(case: Case, data: IntakeData) -> dict[str, list[str]]:
     return errors
 
 
-def create_case(actor: Any, data: IntakeData) -> Case:
+def create_case(actor: User, data: IntakeData) -> Case:
     """Record an intake at one of the actor's addresses, with the person, acts, risk and her consent.
 
     Raises ValidationError (nothing stored) for any invalid field; the address must be one where the
@@ -761,7 +762,7 @@ def check_version(case: Case, version: int | None) -> None:
         raise _stale()
 
 
-def update_case(actor: Any, case: Case, version: int | None, data: IntakeData) -> Case:
+def update_case(actor: User, case: Case, version: int | None, data: IntakeData) -> Case:
     """Change the intake details. ``version`` must be the one the editor loaded, else StateError (409)."""
     check_version(case, version)
     require_open(case)
@@ -781,7 +782,7 @@ def update_case(actor: Any, case: Case, version: int | None, data: IntakeData) -
     return case
 
 
-def record_commune_notice(actor: Any, case: Case, at: datetime | None) -> Case:
+def record_commune_notice(actor: User, case: Case, at: datetime | None) -> Case:
     """Law 13/2022 Art. 36: the trusted address told the commune People's Committee about this intake."""
     require_open(case)
     errors: dict[str, list[str]] = {}
@@ -837,7 +838,7 @@ def _check_shelter(case: Case, data: ShelterData) -> None:
     _invalid(errors)
 
 
-def add_shelter_stay(actor: Any, case: Case, data: ShelterData) -> ShelterStay:
+def add_shelter_stay(actor: User, case: Case, data: ShelterData) -> ShelterStay:
     require_open(case)
     _check_shelter(case, data)
     if data.end_on is None and any(s.end_on is None for s in case.shelter_stays):
@@ -858,7 +859,7 @@ def add_shelter_stay(actor: Any, case: Case, data: ShelterData) -> ShelterStay:
     return stay
 
 
-def update_shelter_stay(actor: Any, case: Case, stay_id: str, data: ShelterData) -> ShelterStay:
+def update_shelter_stay(actor: User, case: Case, stay_id: str, data: ShelterData) -> ShelterStay:
     require_open(case)
     stay = next((s for s in case.shelter_stays if s.id == stay_id), None)
     if stay is None:
@@ -892,7 +893,7 @@ def shelter_nights(case: Case) -> int:
 # --- contact bans ------------------------------------------------------------------------------------
 
 
-def request_contact_ban(actor: Any, case: Case, requested_at: datetime | None, requester: str | None,
+def request_contact_ban(actor: User, case: Case, requested_at: datetime | None, requester: str | None,
                         victim_consented: bool, *, origin: str = "request",
                         life_threatened: bool = False) -> ContactBan:
     """Record a request to the commune chair for a contact ban (Law 13/2022 Art. 25(1)(a)), or the chair's
@@ -949,7 +950,7 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
-def record_court_ban(actor: Any, case: Case, *, court_name: str | None, decided_at: datetime | None,
+def record_court_ban(actor: User, case: Case, *, court_name: str | None, decided_at: datetime | None,
                      valid_from: datetime | None, valid_until: datetime | None, decision_ref: str = "",
                      requester: str | None = None) -> ContactBan:
     """Record a court's contact ban (Law 13/2022 Art. 26): issued by the court dealing with a civil case,
@@ -987,7 +988,7 @@ def record_court_ban(actor: Any, case: Case, *, court_name: str | None, decided_
     return ban
 
 
-def revoke_contact_ban(actor: Any, case: Case, ban_id: str, reason: str | None, on: date | None) -> ContactBan:
+def revoke_contact_ban(actor: User, case: Case, ban_id: str, reason: str | None, on: date | None) -> ContactBan:
     """Record that a granted ban was revoked before its end (Law 13/2022 Art. 25(4)), with the reason and
     the date; a refused, pending, ended or already revoked ban cannot be revoked (409)."""
     ban = next((b for b in case.contact_bans if b.id == ban_id), None)
@@ -1016,7 +1017,7 @@ def revoke_contact_ban(actor: Any, case: Case, ban_id: str, reason: str | None, 
     return ban
 
 
-def decide_contact_ban(actor: Any, case: Case, ban_id: str, decision: str, decided_at: datetime | None,
+def decide_contact_ban(actor: User, case: Case, ban_id: str, decision: str, decided_at: datetime | None,
                        valid_from: datetime | None = None, valid_until: datetime | None = None,
                        decision_ref: str = "") -> ContactBan:
     """Record the commune chair's decision; a granted ban lasts at most 3 days (Art. 25)."""
@@ -1073,7 +1074,7 @@ def default_next_follow_up(case: Case, on: date | None = None) -> date:
     return (on or local_today()) + timedelta(days=codes.follow_up_days(case.risk_level))
 
 
-def add_follow_up(actor: Any, case: Case, data: FollowUpData) -> FollowUp:
+def add_follow_up(actor: User, case: Case, data: FollowUpData) -> FollowUp:
     errors: dict[str, list[str]] = {}
     intake_day = case.intake_at.astimezone(VN_TZ).date()
     if data.on is None:
@@ -1118,7 +1119,7 @@ def add_follow_up(actor: Any, case: Case, data: FollowUpData) -> FollowUp:
 # --- closure -------------------------------------------------------------------------------------------
 
 
-def request_closure(actor: Any, case: Case, reason: str | None, note: str | None = None) -> Case:
+def request_closure(actor: User, case: Case, reason: str | None, note: str | None = None) -> Case:
     """The host asks to close the case; the commune officer approves or returns it. Twice is a 409."""
     if case.status == "closure_requested":
         raise StateError(_("Closure of this case was already requested and waits for the commune officer."),
@@ -1141,7 +1142,7 @@ def request_closure(actor: Any, case: Case, reason: str | None, note: str | None
     return case
 
 
-def decide_closure(actor: Any, case: Case, decision: str, note: str | None = None, *,
+def decide_closure(actor: User, case: Case, decision: str, note: str | None = None, *,
                    confirm_open_items: bool = False, confirm_reason: str | None = None) -> Case:
     """The commune officer approves (the case closes) or returns the request (the case stays open).
 
@@ -1190,7 +1191,7 @@ def decide_closure(actor: Any, case: Case, decision: str, note: str | None = Non
     return case
 
 
-def reopen_case(actor: Any, case: Case, reason: str | None) -> Case:
+def reopen_case(actor: User, case: Case, reason: str | None) -> Case:
     if case.status != "closed":
         raise StateError(_("Only a closed case can be reopened."), {"reason": [_("This case is not closed.")]})
     if not _text(reason, 2000):
@@ -1297,7 +1298,7 @@ def encode_cursor(case: Case) -> str:
     return paging.encode_cursor(case.priority, case.intake_at, case.id)
 
 
-def _filtered(user: Any, filters: CaseFilters):
+def _filtered(user: User, filters: CaseFilters):
     q = cases_visible_to(user)
     if filters.status in codes.STATUSES:
         q = q.where(Case.status == filters.status)
@@ -1361,7 +1362,7 @@ _ROW_COLUMNS = (Case.id, Case.reference, Case.address_id, Case.province_code, Ca
                 Person.full_name_ct, Person.dek_wrapped, Person.kek_version, Person.dek_version)
 
 
-def list_case_rows(user: Any, filters: CaseFilters = CaseFilters(), after: str | None = None,
+def list_case_rows(user: User, filters: CaseFilters = CaseFilters(), after: str | None = None,
                    limit: int = PAGE_SIZE) -> Page:
     """``list_cases`` for the screen of a user who sees identity: the same scope, order and cursor, one
     query of the columns shown, and each name decrypted once."""
@@ -1376,8 +1377,9 @@ def list_case_rows(user: Any, filters: CaseFilters = CaseFilters(), after: str |
     rows = []
     for r in db.session.execute(q).all():
         sealed = _SealedName(r[10], r[12], r[13], r[14])
-        name = None if r[11] is None else sealed._decrypt("full_name_ct", r[11])
-        rows.append(CaseRow(*r[:10], name))
+        # _SealedName stands in for a Person (see above); a Row's slice is not typed by its length.
+        name = None if r[11] is None else sealed._decrypt("full_name_ct", r[11])  # type: ignore[misc]
+        rows.append(CaseRow(*r[:10], name))  # type: ignore[call-arg]
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None  # type: ignore[arg-type]
     return Page(rows[:limit], next_cursor)  # type: ignore[arg-type]
 
@@ -1398,7 +1400,7 @@ def list_page_columns() -> tuple[Any, ...]:
     )
 
 
-def list_cases(user: Any, filters: CaseFilters = CaseFilters(), after: str | None = None,
+def list_cases(user: User, filters: CaseFilters = CaseFilters(), after: str | None = None,
                limit: int = PAGE_SIZE, options: tuple[Any, ...] = ()) -> Page:
     """One page of the user's cases, most urgent first: open before closed, high risk first, newest first.
 
@@ -1418,7 +1420,7 @@ def list_cases(user: Any, filters: CaseFilters = CaseFilters(), after: str | Non
     return Page(rows[:limit], next_cursor)
 
 
-def search_cases(user: Any, query: str, filters: CaseFilters = CaseFilters(), limit: int = PAGE_SIZE,
+def search_cases(user: User, query: str, filters: CaseFilters = CaseFilters(), limit: int = PAGE_SIZE,
                  options: tuple[Any, ...] = ()) -> list[Case]:
     """Cases whose person's name or phone matches, through the blind index; only for users who see identity.
 
@@ -1445,7 +1447,7 @@ def search_cases(user: Any, query: str, filters: CaseFilters = CaseFilters(), li
     return found[:limit]
 
 
-def _user_provinces(user: Any) -> list[str]:
+def _user_provinces(user: User) -> list[str]:
     if user.role == "host":
         return sorted({a.province_code for a in user.addresses})
     return [user.province_code] if user.province_code else []
@@ -1454,12 +1456,12 @@ def _user_provinces(user: Any) -> list[str]:
 # --- audit of reads ----------------------------------------------------------------------------------
 
 
-def record_view(user: Any, case: Case, fields: Iterable[str], action: str = "case_view") -> None:
+def record_view(user: User, case: Case, fields: Iterable[str], action: str = "case_view") -> None:
     """Every view of a person's record is an event with the names of the fields shown, never their values."""
     audit.record(action, object_type="case", object_id=case.id, actor=user, fields=list(fields))
 
 
-def record_list(user: Any, shown: list[Case], fields: Iterable[str]) -> None:
+def record_list(user: User, shown: list[Case], fields: Iterable[str]) -> None:
     audit.record("case_list", object_type="case", actor=user, detail=f"rows:{len(shown)}", fields=list(fields))
 
 

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from casework import notify
+from casework.auth.models import User
 from casework.auth.roles import Role
 from casework.cases import codes
 from casework.cases.models import Address, Case, CaseTransfer, ContactBan, ShelterStay
@@ -52,13 +53,13 @@ def _hosts(address_id: str | None, exclude: Any = ()) -> list[str]:
             if u not in set(exclude)]
 
 
-def _officer_commune(user: Any) -> str | None:
+def _officer_commune(user: User) -> str | None:
     if str(getattr(user, "role", "")) != Role.COMMUNE_OFFICER.value:
         return None
     return getattr(user, "commune_code", None)
 
 
-def transfers_visible_to(user: Any) -> Any:
+def transfers_visible_to(user: User) -> Any:
     commune = _officer_commune(user)
     if not commune:
         return select(CaseTransfer).where(db.false())
@@ -66,7 +67,7 @@ def transfers_visible_to(user: Any) -> Any:
                                           CaseTransfer.to_commune_code == commune))
 
 
-def get_transfer_or_404(user: Any, transfer_id: str) -> CaseTransfer:
+def get_transfer_or_404(user: User, transfer_id: str) -> CaseTransfer:
     transfer = None
     if transfer_id and len(transfer_id) <= 22:
         transfer = db.session.scalar(transfers_visible_to(user).where(CaseTransfer.id == transfer_id))
@@ -80,7 +81,7 @@ def pending_transfer(case: Case) -> CaseTransfer | None:
                                                         CaseTransfer.state == "pending"))
 
 
-def request_transfer(actor: Any, case: Case, to_address_id: str | None, reason: str | None) -> CaseTransfer:
+def request_transfer(actor: User, case: Case, to_address_id: str | None, reason: str | None) -> CaseTransfer:
     """The commune officer of the case's commune asks to move it. 409 while another move is pending or the
     case is closed; 422 for a missing, inactive or identical address or a missing reason."""
     from casework.cases.services import add_timeline_entry
@@ -121,14 +122,14 @@ def request_transfer(actor: Any, case: Case, to_address_id: str | None, reason: 
     return transfer
 
 
-def _require_receiver(actor: Any, transfer: CaseTransfer) -> None:
+def _require_receiver(actor: User, transfer: CaseTransfer) -> None:
     if _officer_commune(actor) != transfer.to_commune_code:
         raise NotFound(_("Not found."))
     if transfer.state != "pending":
         raise StateError(_("This move was already decided."), {"decision": [_("This move was already decided.")]})
 
 
-def accept_transfer(actor: Any, transfer: CaseTransfer) -> Case:
+def accept_transfer(actor: User, transfer: CaseTransfer) -> Case:
     """A commune officer of the receiving commune accepts: the case now belongs to the new address."""
     from casework.cases.services import add_timeline_entry
 
@@ -167,7 +168,7 @@ def accept_transfer(actor: Any, transfer: CaseTransfer) -> Case:
     return case
 
 
-def decline_transfer(actor: Any, transfer: CaseTransfer, reason: str | None) -> CaseTransfer:
+def decline_transfer(actor: User, transfer: CaseTransfer, reason: str | None) -> CaseTransfer:
     from casework.cases.services import add_timeline_entry
 
     _require_receiver(actor, transfer)

@@ -45,7 +45,8 @@ def transfer_json(row: CaseTransfer) -> dict[str, Any]:
 def case_transfer(case_id: str):
     user = current_user._get_current_object()
     case = services.get_case_or_404(user, case_id)
-    data, errors = json_body(), {}
+    data = json_body()
+    errors: dict[str, list[str]] = {}
     address_id, reason = _text(data, "address_id", errors), _text(data, "reason", errors)
     raise_if(errors)
     row = transfer.request_transfer(user, case, address_id, reason)
@@ -72,7 +73,8 @@ def transfer_accept(transfer_id: str):
 def transfer_decline(transfer_id: str):
     user = current_user._get_current_object()
     row = transfer.get_transfer_or_404(user, transfer_id)
-    data, errors = json_body(), {}
+    data = json_body()
+    errors: dict[str, list[str]] = {}
     reason = _text(data, "reason", errors)
     raise_if(errors)
     transfer.decline_transfer(user, row, reason)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from casework.auth.policy import allow
+from casework.auth.models import User
+from casework.auth.policy import acting_user, allow
 from casework.auth.roles import Role
 from casework.cases import presenters, services, transfer
 from casework.cases.models import Address, Case
@@ -35,8 +35,8 @@ class TransferDecisionForm(FlaskForm):
     reason = TextAreaField("", validators=[Optional(), Length(max=2000)])
 
 
-def _me():
-    return current_user._get_current_object()
+def _me() -> User:
+    return acting_user()
 
 
 def _addresses(province_code: str) -> list[Address]:
@@ -97,7 +97,7 @@ def view(transfer_id: str):
             flash(_("The move was declined; the case stays where it is."), "info")
             return redirect(url_for("transfers.view", transfer_id=row.id))
     # The reason is free text about her: reading it is audited like any read of the case.
-    services.record_view(user, db.session.get(Case, row.case_id), ["transfer_reason"], action="transfer_view")
+    services.record_view(user, db.session.get_one(Case, row.case_id), ["transfer_reason"], action="transfer_view")
     return render_template("cases/transfer_view.html", row=row, form=form, receiving=receiving,
                            reference=transfer.case_reference(row), commune_name=presenters.commune_name,
                            from_address=db.session.get(Address, row.from_address_id),

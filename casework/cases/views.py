@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.validators import Length
 
+from casework.auth.models import User
 from casework.auth.policy import allow
 from casework.auth.roles import Role
 from casework.cases import bp, codes, forms, presenters, services
@@ -52,7 +53,7 @@ def register_case_action(endpoint: str, label: Any, roles: tuple[str, ...]) -> N
         CASE_ACTIONS.append((endpoint, label, frozenset(str(r) for r in roles)))
 
 
-def _me():
+def _me() -> User:
     return current_user._get_current_object()
 
 

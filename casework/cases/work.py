@@ -14,6 +14,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from casework.auth.models import User
 from casework.auth.roles import Role
 from casework.cases import codes
 from casework.cases.models import OPEN_PRIORITY, Case, CaseTransfer, ContactBan, ShelterStay
@@ -32,7 +33,7 @@ BAN_ENDING_NOTICE = timedelta(hours=24)
 FOLLOW_UP_DUE_IN_DAY = timedelta(hours=23, minutes=59)
 
 
-def _open(user: Any) -> Any:
+def _open(user: User) -> Any:
     # The open cases of her scope as one range of a list index (scope, priority…), read without the table:
     # ``priority >= OPEN_PRIORITY`` is "status is open" (``priority_of``). The work rows are then probed per
     # case in small partial indexes (pending bans, running stays), so the cost is that of the open cases'
@@ -40,13 +41,13 @@ def _open(user: Any) -> Any:
     return case_scope(user), Case.priority >= OPEN_PRIORITY
 
 
-def _here(user: Any, model: type[ShelterStay] | type[ContactBan]) -> Any:
+def _here(user: User, model: type[ShelterStay] | type[ContactBan]) -> Any:
     # The same scope as ``case_scope`` on the work row's own copy of the case's place, so the query starts
     # from the scope's few open items in a partial index; ``case_scope`` is applied again on the case.
     return place_scope(user, model.address_id, model.commune_code)
 
 
-def _notice_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
+def _notice_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
     # Read through the partial index of the cases without the notice (few), in intake order.
     q = (select(Case.intake_at, Case.id, Case.reference)
          .where(case_scope(user), Case.commune_notified_at.is_(None), Case.status.in_(codes.OPEN_STATUSES),
@@ -55,7 +56,7 @@ def _notice_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool,
     return [Row(at, case_id, ref, (("case_id", case_id),)) for at, case_id, ref in db.session.execute(q)]
 
 
-def _ban_decision_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool,
+def _ban_decision_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool,
                        limit: int) -> Sequence[Row]:
     q = (select(ContactBan.decision_due_at, ContactBan.id, Case.id, Case.reference)
          .join(Case, Case.id == ContactBan.case_id)
@@ -66,7 +67,7 @@ def _ban_decision_rows(user: Any, after: tuple[datetime, str] | None, inclusive:
             for due, ban_id, case_id, ref in db.session.execute(q)]
 
 
-def _ban_ending_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool,
+def _ban_ending_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool,
                      limit: int) -> Sequence[Row]:
     now = utcnow()
     q = (select(ContactBan.valid_until, ContactBan.id, Case.id, Case.reference)
@@ -77,10 +78,12 @@ def _ban_ending_rows(user: Any, after: tuple[datetime, str] | None, inclusive: b
                 ContactBan.valid_until <= now + BAN_ENDING_NOTICE,
                 keyset(ContactBan.valid_until, ContactBan.id, after, inclusive))
          .order_by(ContactBan.valid_until, ContactBan.id).limit(limit))
-    return [Row(until, ban_id, ref, (("case_id", case_id),)) for until, ban_id, case_id, ref in db.session.execute(q)]
+    # The queries exclude NULL dates; the conditions below tell the type checker so.
+    return [Row(until, ban_id, ref, (("case_id", case_id),)) for until, ban_id, case_id, ref in db.session.execute(q)
+            if until is not None]
 
 
-def _shelter_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
+def _shelter_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
     q = (select(ShelterStay.start_on, ShelterStay.id, Case.id, Case.reference)
          .join(Case, Case.id == ShelterStay.case_id)
          .where(_here(user, ShelterStay), *_open(user), ShelterStay.end_on.is_(None),
@@ -90,7 +93,7 @@ def _shelter_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool
             for start, stay_id, case_id, ref in db.session.execute(q)]
 
 
-def _shelter_delay(user: Any) -> timedelta:
+def _shelter_delay(user: User) -> timedelta:
     from casework.cases.services import max_shelter_days
 
     province = getattr(user, "province_code", None)
@@ -98,7 +101,7 @@ def _shelter_delay(user: Any) -> timedelta:
     return timedelta(days=days + 1)  # past the maximum: the first day beyond the last allowed night
 
 
-def _follow_up_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool,
+def _follow_up_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool,
                     limit: int) -> Sequence[Row]:
     """Open cases whose next follow-up is due within ``codes.FOLLOW_UP_NOTICE_DAYS`` days or late.
 
@@ -112,10 +115,11 @@ def _follow_up_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bo
          .where(*_open(user), Case.follow_up_due_on.is_not(None), Case.follow_up_due_on <= horizon,
                 keyset_days(Case.follow_up_due_on, Case.id, after, inclusive))
          .order_by(Case.follow_up_due_on, Case.id).limit(limit))
-    return [Row(day_start(day), case_id, ref, (("case_id", case_id),)) for day, case_id, ref in db.session.execute(q)]
+    return [Row(day_start(day), case_id, ref, (("case_id", case_id),)) for day, case_id, ref in db.session.execute(q)
+            if day is not None]
 
 
-def _notice_delay(user: Any) -> timedelta:
+def _notice_delay(user: User) -> timedelta:
     """The province's hours for the commune notice (a project rule, default 24; Law 13/2022 Art. 36 sets none)."""
     from casework.cases.services import notice_hours
 
@@ -123,15 +127,16 @@ def _notice_delay(user: Any) -> timedelta:
     return timedelta(hours=notice_hours(province) if province else codes.NOTICE_HOURS)
 
 
-def _closure_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
+def _closure_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
     q = (select(Case.closure_requested_at, Case.id, Case.reference)
          .where(case_scope(user), Case.status == "closure_requested", Case.closure_requested_at.is_not(None),
                 keyset(Case.closure_requested_at, Case.id, after, inclusive))
          .order_by(Case.closure_requested_at, Case.id).limit(limit))
-    return [Row(at, case_id, ref, (("case_id", case_id),)) for at, case_id, ref in db.session.execute(q)]
+    return [Row(at, case_id, ref, (("case_id", case_id),)) for at, case_id, ref in db.session.execute(q)
+            if at is not None]
 
 
-def _transfer_rows(user: Any, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
+def _transfer_rows(user: User, after: tuple[datetime, str] | None, inclusive: bool, limit: int) -> Sequence[Row]:
     commune = getattr(user, "commune_code", None) or ""
     q = (select(CaseTransfer.requested_at, CaseTransfer.id, Case.reference)
          .join(Case, Case.id == CaseTransfer.case_id)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from casework.drafts.services import SESSION_KEY, add_form, after_sign_in, bind_form_token  # noqa: F401
+from casework.drafts.services import SESSION_KEY, add_form, after_sign_in, bind_form_token
+
+__all__ = ["SESSION_KEY", "add_form", "after_sign_in", "bind_form_token", "register"]
 
 
 def register(app: Flask) -> None:

@@ -14,14 +14,14 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from casework.extensions import db
+from casework.extensions import Model
 from casework.models import IdMixin, TimestampMixin, UTCDateTime
 from casework.protect.fields import Protected, ProtectedMixin
 
 REASONS = ("session_ended", "explicit")
 
 
-class FormDraft(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class FormDraft(ProtectedMixin, IdMixin, TimestampMixin, Model):
     __tablename__ = "form_draft"
 
     user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"), nullable=False)

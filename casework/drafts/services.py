@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, g, request, session
 from flask_babel import gettext as _
@@ -127,7 +127,8 @@ def _session_of_form(token_matched_cookie: bool) -> UserSession | None:
     row = None
     token = request.form.get(_csrf_field())
     if token and len(token) <= 200:
-        secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+        # create_app always sets SECRET_KEY; Flask types it as optional.
+        secret = cast("str | bytes", current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key)
         settings = current_app.config["SETTINGS"]
         max_age = settings.session_absolute_hours * 3600 + LOST_SESSION_HOURS * 3600
         try:
@@ -260,7 +261,9 @@ def form_url(draft: FormDraft) -> str:
     from flask import url_for
 
     args = content(draft).get("args") or {}
-    return url_for(draft.endpoint, **{k: v for k, v in args.items() if isinstance(k, str)}, **{DRAFT_ARG: draft.id})
+    values: dict[str, Any] = {k: v for k, v in args.items() if isinstance(k, str)}
+    draft_arg: dict[str, Any] = {DRAFT_ARG: draft.id}
+    return url_for(draft.endpoint, **values, **draft_arg)
 
 
 def formdata_for_request(user: User) -> MultiDict | None:

@@ -9,7 +9,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from casework.auth.policy import allow
+from casework.auth.models import User
+from casework.auth.policy import acting_user, allow
 from casework.auth.roles import ALL_ROLES
 from casework.drafts import services
 from casework.extensions import db
@@ -18,8 +19,8 @@ from casework.models import utcnow
 bp = Blueprint("drafts", __name__, url_prefix="/drafts")
 
 
-def _me():
-    return current_user._get_current_object()
+def _me() -> User:
+    return acting_user()
 
 
 def _signed_in_user():

@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 
 from vietnam_provinces import Province as _Province
+from vietnam_provinces import ProvinceCode as _ProvinceCode
 from vietnam_provinces import Ward as _Ward
 
 from casework.text import vi_sort_key
@@ -123,5 +124,5 @@ def ethnic_group(code: str | None) -> EthnicGroup | None:
 
 def legacy_province_sources(code: str) -> list[str]:
     """Pre-2025 province codes merged into a 2025 province (for reports on the old pilot areas)."""
-    p = _Province.from_code(int(code))
+    p = _Province.from_code(_ProvinceCode(int(code)))
     return sorted(f"{s.code.value:02d}" for s in p.get_legacy_sources())

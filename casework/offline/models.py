@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from casework.extensions import db
+from casework.extensions import Model
 from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
@@ -25,7 +25,7 @@ STATUSES = ("saved", "needs_correction", "rejected")
 KINDS = ("intake", "follow_up", "shelter_stay")
 
 
-class OfflineReceipt(IdMixin, db.Model):
+class OfflineReceipt(IdMixin, Model):
     __tablename__ = "offline_receipt"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id"), nullable=False, index=True)
@@ -46,7 +46,7 @@ class OfflineReceipt(IdMixin, db.Model):
         return f"<OfflineReceipt {self.id} {self.status}>"
 
 
-class OfflineDraft(ProtectedMixin, IdMixin, TimestampMixin, db.Model):
+class OfflineDraft(ProtectedMixin, IdMixin, TimestampMixin, Model):
     __tablename__ = "offline_draft"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id"), nullable=False, index=True)

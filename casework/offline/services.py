@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from casework.auth.models import User
 from casework.errors import DomainError, NotFound, StateError, ValidationError
 from casework.extensions import db
 from casework.models import utcnow
@@ -88,7 +89,7 @@ def private_key_for(kid: object, keys: KeyRing):
     return keys.offline_keys[version]
 
 
-def queue_tag(user: Any, device: str) -> str:
+def queue_tag(user: User, device: str) -> str:
     """The name of this account's queue on this device: only a signed-in session of the account gets it,
     so another user of the phone cannot list, send or delete it through the app."""
     secret = hmac.new(current_keys().secret_key, b"tincay-offline-queue", hashlib.sha256).digest()
@@ -125,12 +126,12 @@ def _moment(value: object) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
 
 
-def receive_entries(user: Any, entries: list[Any]) -> list[dict[str, Any]]:
+def receive_entries(user: User, entries: list[Any]) -> list[dict[str, Any]]:
     keys = current_keys()
     return [receive_entry(user, raw, keys) for raw in entries]
 
 
-def receive_entry(user: Any, raw: Any, keys: KeyRing) -> dict[str, Any]:
+def receive_entry(user: User, raw: Any, keys: KeyRing) -> dict[str, Any]:
     raw = raw if isinstance(raw, dict) else {}
     entry_id = _entry_uuid(raw.get("id"))
     if entry_id is None:
@@ -205,7 +206,7 @@ def _kept_as_draft(receipt: OfflineReceipt | None) -> bool:
     return receipt is not None and receipt.reason == "too_old"
 
 
-def _open(user: Any, raw: dict[str, Any], entry_id: str, keys: KeyRing) -> Opened:
+def _open(user: User, raw: dict[str, Any], entry_id: str, keys: KeyRing) -> Opened:
     private_key = private_key_for(raw.get("key_id"), keys)
     plaintext = sealing.unseal(private_key, raw["key_id"], entry_id, user.id, raw.get("epk"), raw.get("nonce"),
                                raw.get("ciphertext"), MAX_PLAINTEXT)
@@ -219,7 +220,7 @@ def _open(user: Any, raw: dict[str, Any], entry_id: str, keys: KeyRing) -> Opene
     return Opened(body=body, captured_at=_moment(body.get("captured_at")))
 
 
-def _reject(user: Any, receipt: OfflineReceipt, raw: dict[str, Any], code: str) -> dict[str, Any]:
+def _reject(user: User, receipt: OfflineReceipt, raw: dict[str, Any], code: str) -> dict[str, Any]:
     receipt.status, receipt.reason = "rejected", code
     envelope = {k: raw.get(k) for k in ("id", "key_id", "epk", "nonce", "ciphertext", "captured_at")
                 if isinstance(raw.get(k), str)}
@@ -229,7 +230,7 @@ def _reject(user: Any, receipt: OfflineReceipt, raw: dict[str, Any], code: str) 
     return {"id": receipt.entry_id, "status": "rejected", "reason": reason_text(code)}
 
 
-def _keep_draft(user: Any, receipt: OfflineReceipt, kind: Any, body: dict[str, Any], code: str,
+def _keep_draft(user: User, receipt: OfflineReceipt, kind: Any, body: dict[str, Any], code: str,
                 problems: dict[str, list[str]]) -> OfflineDraft:
     db.session.flush()
     draft = OfflineDraft(user_id=user.id, receipt_id=receipt.id, kind=kind if kind in KINDS else "intake",
@@ -243,7 +244,7 @@ def _keep_draft(user: Any, receipt: OfflineReceipt, kind: Any, body: dict[str, A
     return draft
 
 
-def _save(user: Any, kind: Any, body: dict[str, Any]) -> str:
+def _save(user: User, kind: Any, body: dict[str, Any]) -> str:
     """Save through the same readers and services as the online API; raises their ``DomainError``s."""
     from casework.cases import api as cases_api
     from casework.cases import services as case_services
@@ -283,7 +284,7 @@ def _save(user: Any, kind: Any, body: dict[str, Any]) -> str:
     return case.id
 
 
-def _case_for(user: Any, value: object):
+def _case_for(user: User, value: object):
     """The case by its id or by the reference the host typed on the phone, within her scope."""
     from casework.cases.models import Case
     from casework.cases.policy import WORKER_ROLES, cases_visible_to
@@ -300,13 +301,13 @@ def _case_for(user: Any, value: object):
 # --- drafts ------------------------------------------------------------------------------------------------
 
 
-def drafts_visible_to(user: Any):
+def drafts_visible_to(user: User):
     """Open drafts of this account only: a draft is hers alone until she finishes it."""
     return (select(OfflineDraft).where(OfflineDraft.user_id == user.id, OfflineDraft.finished_at.is_(None))
             .order_by(OfflineDraft.created_at))
 
 
-def get_draft_or_404(user: Any, draft_id: str) -> OfflineDraft:
+def get_draft_or_404(user: User, draft_id: str) -> OfflineDraft:
     from casework.auth.policy import deny
 
     draft = None
@@ -317,11 +318,11 @@ def get_draft_or_404(user: Any, draft_id: str) -> OfflineDraft:
     return draft  # type: ignore[return-value]
 
 
-def record_draft_view(user: Any, draft: OfflineDraft) -> None:
+def record_draft_view(user: User, draft: OfflineDraft) -> None:
     audit.record("offline_draft_view", object_type="offline_draft", object_id=draft.id, actor=user)
 
 
-def finish_draft(user: Any, draft: OfflineDraft) -> None:
+def finish_draft(user: User, draft: OfflineDraft) -> None:
     """She has entered it online (or decided it is not needed): the draft leaves her list and its content
     is erased (data minimisation); the row stays as a trace that the entry was handled."""
     draft.finished_at = utcnow()

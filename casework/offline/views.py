@@ -15,10 +15,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from casework.auth.policy import allow
+from casework.auth.models import User
+from casework.auth.policy import acting_user, allow
 from casework.cases import codes, forms
 from casework.cases.policy import WORKER_ROLES
 from casework.extensions import db
@@ -32,8 +32,8 @@ SHELLS = ("offline.home", "offline.intake", "offline.follow_up", "offline.shelte
 bp = Blueprint("offline", __name__)
 
 
-def _me():
-    return current_user._get_current_object()
+def _me() -> User:
+    return acting_user()
 
 
 def _blank(form_class: type[FlaskForm]) -> FlaskForm:

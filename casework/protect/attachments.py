@@ -43,6 +43,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, delete, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from casework.auth.models import User
 from casework.errors import NotFound, ValidationError
 from casework.extensions import Model, db
 from casework.models import IdMixin, UTCDateTime, new_id, utcnow
@@ -175,7 +176,7 @@ def _messages() -> Iterator[None]:
         yield
 
 
-def add_attachment(actor: Any, owner: ProtectedMixin, new: NewAttachment) -> Attachment:
+def add_attachment(actor: User, owner: ProtectedMixin, new: NewAttachment) -> Attachment:
     """Check, clean and encrypt a file for ``owner``; audited on the owner; flushed, never committed.
 
     Raises ``ValidationError`` (field ``file``) for an empty, oversized or unsupported file.
@@ -287,7 +288,7 @@ def read_attachment(owner: ProtectedMixin, attachment: Attachment) -> bytes:
     return b"".join(open_attachment(owner, attachment))
 
 
-def delete_attachment(actor: Any, owner: ProtectedMixin, attachment: Attachment) -> None:
+def delete_attachment(actor: User, owner: ProtectedMixin, attachment: Attachment) -> None:
     _owner_key(owner, attachment)  # the same ownership check as for reading
     kind = attachment.kind
     db.session.execute(delete(AttachmentChunk).where(AttachmentChunk.attachment_id == attachment.id))
