@@ -7,9 +7,6 @@ titles, URLs and flash messages never carry a person's name; a name search is a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,7 +14,7 @@ from flask_login import current_user
 from casework.auth.policy import allow
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
-from casework.forms import apply_domain_errors, form_status, merge_errors, validate_in_one_round
+from casework.forms import form_status, merge_errors, submitted, validate_in_one_round
 from casework.geo import data as geo
 from casework.protect import audit
 from casework.text import format_number
@@ -46,26 +43,6 @@ def _labels():
         "is_commune": current_user.is_authenticated and current_user.role == COMMUNE,
         "is_province": current_user.is_authenticated and current_user.role == PROVINCE,
     }
-
-
-def _apply(form, error: DomainError, aliases: dict[str, str]) -> None:
-    """Service errors onto the form; field names of the service are mapped to the form's."""
-    apply_domain_errors(form, error, aliases)
-
-
-def _submitted(form, save: Callable[[], Any], done: str | Callable[[Any], str], to: str | Callable[[Any], str],
-               aliases: dict[str, str] | None = None):
-    """A valid form given to the service: a redirect to ``to`` with ``done`` flashed (either may be made from
-    what ``save`` returned), or None (not sent, or the service's errors now on the form) to show it again."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        value = save()
-    except ValidationError as e:
-        _apply(form, e, aliases or {})
-        return None
-    flash(done(value) if callable(done) else done, "info")
-    return redirect(to(value) if callable(to) else to)
 
 
 def _amount(field):
@@ -161,7 +138,7 @@ def _survivor_input(form: forms.SurvivorForm, survivor: Survivor | None = None) 
 def survivor_new():
     user = _user()
     form = forms.SurvivorForm()
-    done = _submitted(form, lambda: services.register_survivor(user, _survivor_input(form)),
+    done = submitted(form, lambda: services.register_survivor(user, _survivor_input(form)),
                       lambda survivor: _("The survivor was registered with code %(code)s.", code=survivor.code),
                       lambda survivor: url_for("livelihood.survivor", survivor_id=survivor.id), SURVIVOR_ALIASES)
     if done is not None:
@@ -208,7 +185,7 @@ def survivor_edit(survivor_id: str):
         services.record_survivor_view(user, s, shown.fields)
     else:
         form = forms.SurvivorForm(editing=True)
-    done = _submitted(form, lambda: services.update_survivor(user, s, _survivor_input(form, s)),
+    done = submitted(form, lambda: services.update_survivor(user, s, _survivor_input(form, s)),
                       _("The record was updated."), url_for("livelihood.survivor", survivor_id=s.id), SURVIVOR_ALIASES)
     if done is not None:
         return done
@@ -222,7 +199,7 @@ def event_new(survivor_id: str):
     user = _user()
     s = services.get_survivor_or_404(user, survivor_id)
     form = forms.EventForm()
-    done = _submitted(form, lambda: services.record_event(user, s, services.EventInput(
+    done = submitted(form, lambda: services.record_event(user, s, services.EventInput(
         kind=form.kind.data or "", held_on=form.held_on.day or form.held_on.data or None,
         completed=bool(form.completed.data), description=form.description.data or "")),
         _("The support was recorded."), url_for("livelihood.survivor", survivor_id=s.id), {"date": "held_on"})
@@ -459,7 +436,7 @@ def proposal_appraise(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.AppraisalForm()
-    done = _submitted(form, lambda: services.appraise_proposal(user, p, services.AppraisalInput(
+    done = submitted(form, lambda: services.appraise_proposal(user, p, services.AppraisalInput(
         feasibility=form.feasibility.data, market=form.market.data, skills=form.skills.data,
         risks=form.risks.data, cost=form.cost.data, comment=form.comment.data or "")),
         _("The scoring sheet was saved."), _to_proposal(p))
@@ -495,7 +472,7 @@ def proposal_decide(proposal_id: str):
         }
         return messages.get(p.state, _("The decision was recorded."))
 
-    done = _submitted(form, lambda: services.decide_proposal(user, p, services.DecisionInput(
+    done = submitted(form, lambda: services.decide_proposal(user, p, services.DecisionInput(
         decision=form.decision.data or "", approved_amount_vnd=_amount(form.approved_amount_vnd),
         note=form.note.data or "")), decided, _to_proposal(p))
     if done is not None:
@@ -522,7 +499,7 @@ def disbursement_new(proposal_id: str):
             form=form.form.data or "", handed_over_by=form.handed_over_by.data or "", items=form.items.data or ""),
             receipt=receipts[0] if receipts else None)
 
-    done = _submitted(form, save, lambda tranche: _(
+    done = submitted(form, save, lambda tranche: _(
         "The payment was recorded. It counts as paid when another province officer confirms it.")
         if tranche.pending else _("The payment was recorded."), _to_proposal(p), {"date": "paid_on", "file": "receipt"})
     if done is not None:
@@ -539,7 +516,7 @@ def visit_new(proposal_id: str):
     form = forms.VisitForm()
     if request.method == "GET":
         form.visited_on.data = services.today().isoformat()
-    done = _submitted(form, lambda: services.record_visit(user, p, services.VisitInput(
+    done = submitted(form, lambda: services.record_visit(user, p, services.VisitInput(
         visited_on=form.visited_on.day or form.visited_on.data or None, progress=form.progress.data or "",
         income_before_vnd=form.income_before_vnd.number, income_after_vnd=form.income_after_vnd.number,
         funds_used_as_planned={"yes": True, "no": False}.get(form.funds_used_as_planned.data or ""),
@@ -556,7 +533,7 @@ def proposal_complete(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.CompleteForm()
-    done = _submitted(form, lambda: services.complete_proposal(user, p, form.outcome.data or "", form.note.data or ""),
+    done = submitted(form, lambda: services.complete_proposal(user, p, form.outcome.data or "", form.note.data or ""),
                       _("The proposal was completed."), _to_proposal(p))
     if done is not None:
         return done
@@ -570,7 +547,7 @@ def proposal_close(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.CloseForm()
-    done = _submitted(form, lambda: services.close_proposal(user, p, form.reason.data or ""),
+    done = submitted(form, lambda: services.close_proposal(user, p, form.reason.data or ""),
                       _("The proposal was closed."), _to_proposal(p))
     if done is not None:
         return done
@@ -617,7 +594,7 @@ def budgets():
             form.amount_vnd.data = format_number(current.amount_vnd)
             form.second_approval_above_vnd.data = (format_number(current.second_approval_above_vnd)
                                                    if current.second_approval_above_vnd is not None else "")
-    done = _submitted(form, lambda: services.set_budget(user, services.BudgetInput(
+    done = submitted(form, lambda: services.set_budget(user, services.BudgetInput(
         province_code=user.province_code, year=_amount(form.year), amount_vnd=_amount(form.amount_vnd),
         second_approval_above_vnd=_amount(form.second_approval_above_vnd))),
         lambda outcome: {"created": _("The budget was saved."),
@@ -682,7 +659,7 @@ def child_new(survivor_id: str):
         children.add_child(user, s, children.ChildInput(
             name=form.name.data, birth_year=year, sex=form.sex.data or "", supports=tuple(form.supports.data or ())))
 
-    done = _submitted(form, save, _("The child was recorded."),
+    done = submitted(form, save, _("The child was recorded."),
                       url_for("livelihood.survivor", survivor_id=s.id) + "#children")
     if done is not None:
         return done

@@ -16,7 +16,7 @@ from casework.auth.roles import Role
 from casework.cases.forms import ParseErrors, parse_date
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db
-from casework.forms import apply_domain_errors, choices, form_status, validate_in_one_round
+from casework.forms import apply_domain_errors, choices, form_status, submitted, validate_in_one_round
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
@@ -77,14 +77,11 @@ def organisation_new():
     form = OrganisationForm()
     if request.method == "GET" and current_user.province_code:
         form.province_code.data = current_user.province_code
-    if form.validate_on_submit():
-        try:
-            org = services.save_organisation(current_user, _input(form))
-        except ValidationError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The organisation was saved."), "info")
-            return redirect(url_for("referral.organisation_edit", organisation_id=org.id))
+    done = submitted(form, lambda: services.save_organisation(current_user, _input(form)),
+                     _("The organisation was saved."),
+                     lambda org: url_for("referral.organisation_edit", organisation_id=org.id))
+    if done is not None:
+        return done
     return render_template("referral/organisation_form.html", form=form, organisation=None), form_status(form)
 
 
@@ -96,14 +93,10 @@ def organisation_edit(organisation_id: str):
     if request.method == "GET":
         form.commune_codes.data = ", ".join(org.commune_codes)
         form.services.data = org.services
-    if form.validate_on_submit():
-        try:
-            services.save_organisation(current_user, _input(form), org)
-        except ValidationError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The organisation was saved."), "info")
-            return redirect(url_for("referral.organisation_edit", organisation_id=org.id))
+    done = submitted(form, lambda: services.save_organisation(current_user, _input(form), org),
+                     _("The organisation was saved."), url_for("referral.organisation_edit", organisation_id=org.id))
+    if done is not None:
+        return done
     return render_template("referral/organisation_form.html", form=form, organisation=org), form_status(form)
 
 
