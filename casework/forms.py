@@ -96,6 +96,24 @@ def validate_in_one_round(form: FlaskForm, save: Callable[[], Any], *,
     return Submitted(True, value)
 
 
+def submitted(form: FlaskForm, save: Callable[[], Any], done: str | Callable[[Any], str],
+              to: str | Callable[[Any], str], aliases: Mapping[str, str] | None = None) -> Any:
+    """A valid form given to the service: a redirect to ``to`` with ``done`` flashed (either may be made from
+    what ``save`` returned), or None (not sent, or the service's :class:`ValidationError` now on the form) to
+    show the form again."""
+    from flask import flash, redirect
+
+    if not form.validate_on_submit():
+        return None
+    try:
+        value = save()
+    except ValidationError as e:
+        apply_domain_errors(form, e, aliases)
+        return None
+    flash(done(value) if callable(done) else done, "info")
+    return redirect(to(value) if callable(to) else to)
+
+
 def _fields(form: Any) -> Iterator[Field]:
     for f in form:
         if isinstance(f, FormField):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 ID_LENGTH = 22
@@ -38,6 +39,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parent_id(table: str) -> MappedColumn[Any]:
+    """The id of the row this one belongs to: required, indexed, and deleted with its parent."""
+    return mapped_column(String(ID_LENGTH), ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=False, index=True)
 
 
 class IdMixin:

@@ -281,6 +281,15 @@ def visit_json(user, record: MonitoringVisit, commune_code: str | None = None) -
             "funds_used_as_planned": v.funds_used_as_planned, "problems": v.problems, "notes": v.notes}
 
 
+def _read(record, answer, recorded):
+    """``answer()`` made while reading ``record`` through the presenter; the fields it read go to ``recorded``
+    (the answer's fields are its event's, issue 18)."""
+    with presenters.reading(record) as shown:
+        body = answer()
+    recorded(shown.fields)
+    return body
+
+
 def _created(body: dict):
     response = jsonify(body)
     response.status_code = 201
@@ -347,10 +356,8 @@ def livelihood_survivor_list():
 def livelihood_survivor_get(survivor_id: str):
     user = _user()
     s = services.get_survivor_or_404(user, survivor_id)
-    with presenters.reading(s) as shown:  # the answer's fields are its event's (issue 18)
-        body = survivor_json(user, s)
-    services.record_survivor_view(user, s, shown.fields)
-    return jsonify(body)
+    return jsonify(_read(s, lambda: survivor_json(user, s),
+                         lambda fields: services.record_survivor_view(user, s, fields)))
 
 
 @api_route("/survivors/<survivor_id>/events", "POST",
@@ -432,10 +439,8 @@ def livelihood_proposal_list():
 def livelihood_proposal_get(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    with presenters.reading(p) as shown:  # the answer's fields are its event's (issue 18)
-        body = proposal_json(user, p)
-    services.record_proposal_view(user, p, shown.fields)
-    return jsonify(body)
+    return jsonify(_read(p, lambda: proposal_json(user, p),
+                         lambda fields: services.record_proposal_view(user, p, fields)))
 
 
 @api_route("/proposals/<proposal_id>/submit", "POST", summary="Send a draft (or revised) proposal for appraisal",
@@ -540,9 +545,8 @@ def livelihood_visit_create(proposal_id: str):
 def livelihood_visit_list(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    with presenters.reading(p) as shown:  # the answer's fields are its event's (issue 18)
-        items = [visit_json(user, v, p.commune_code) for v in services.visits_of(p)]
-    services.record_proposal_view(user, p, shown.fields)
+    items = _read(p, lambda: [visit_json(user, v, p.commune_code) for v in services.visits_of(p)],
+                  lambda fields: services.record_proposal_view(user, p, fields))
     return jsonify(items=items, next=None)
 
 

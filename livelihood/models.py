@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, I
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import Model, db
-from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
+from casework.models import IdMixin, TimestampMixin, UTCDateTime, parent_id, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
 # Law 53/2024/QH15: a person "being identified" as a victim (đang xác minh), an "identified" victim, or a person
@@ -103,8 +103,7 @@ class SurvivorSupport(IdMixin, Model):
 
     __tablename__ = "survivor_support"
 
-    survivor_id: Mapped[str] = mapped_column(String(22), ForeignKey("survivor.id", ondelete="CASCADE"),
-                                             nullable=False, index=True)
+    survivor_id: Mapped[str] = parent_id("survivor")
     item: Mapped[str] = mapped_column(String(2), nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     recorded_by_id: Mapped[str] = _user_fk()
@@ -119,8 +118,7 @@ class AccompanyingChild(ProtectedMixin, IdMixin, TimestampMixin, Model):
 
     __tablename__ = "survivor_child"
 
-    survivor_id: Mapped[str] = mapped_column(String(22), ForeignKey("survivor.id", ondelete="CASCADE"),
-                                             nullable=False, index=True)
+    survivor_id: Mapped[str] = parent_id("survivor")
     sex: Mapped[str] = mapped_column(String(8), nullable=False)
     supports: Mapped[str] = mapped_column(String(40), nullable=False, default="")  # comma list of a–h
     recorded_on: Mapped[date] = mapped_column(Date, nullable=False)
@@ -301,8 +299,7 @@ class ProposalLine(IdMixin, Model):
 
     __tablename__ = "proposal_line"
 
-    proposal_id: Mapped[str] = mapped_column(String(22), ForeignKey("proposal.id", ondelete="CASCADE"),
-                                             nullable=False, index=True)
+    proposal_id: Mapped[str] = parent_id("proposal")
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     item: Mapped[str] = mapped_column(String(200), nullable=False)
     unit: Mapped[str] = mapped_column(String(32), nullable=False, default="")
@@ -328,8 +325,7 @@ class ProposalTransition(ProtectedMixin, IdMixin, Model):
     if TYPE_CHECKING:  # not a column: what ``services._move`` lists for the audit event of this move
         audit_fields: list[str]
 
-    proposal_id: Mapped[str] = mapped_column(String(22), ForeignKey("proposal.id", ondelete="CASCADE"),
-                                             nullable=False, index=True)
+    proposal_id: Mapped[str] = parent_id("proposal")
     action: Mapped[str] = mapped_column(String(32), nullable=False)
     from_state: Mapped[str] = mapped_column(String(20), nullable=False)
     to_state: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -349,8 +345,7 @@ class Appraisal(ProtectedMixin, IdMixin, Model):
 
     __tablename__ = "proposal_appraisal"
 
-    proposal_id: Mapped[str] = mapped_column(String(22), ForeignKey("proposal.id", ondelete="CASCADE"),
-                                             nullable=False, index=True)
+    proposal_id: Mapped[str] = parent_id("proposal")
     appraiser_id: Mapped[str] = _user_fk()
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     feasibility: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -14,7 +14,7 @@ from flask_login import current_user
 from casework.auth.policy import allow
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
-from casework.forms import apply_domain_errors, form_status, merge_errors, validate_in_one_round
+from casework.forms import form_status, merge_errors, submitted, validate_in_one_round
 from casework.geo import data as geo
 from casework.protect import audit
 from casework.text import format_number
@@ -39,25 +39,19 @@ def _labels():
         "EVENT_LABELS": forms.EVENT_LABELS, "OUTCOME_LABELS": forms.OUTCOME_LABELS,
         "CHILD_ENTITLEMENTS": forms.CHILD_ENTITLEMENTS,
         "AGE_BAND_LABELS": forms.AGE_BAND_LABELS, "CRITERION_LABELS": forms.CRITERION_LABELS,
-        "commune_name": _commune_name, "ethnic_name": _ethnic_name, "percent": services.percent,
+        "commune_name": geo.commune_name, "ethnic_name": geo.ethnic_name, "percent": services.percent,
         "is_commune": current_user.is_authenticated and current_user.role == COMMUNE,
         "is_province": current_user.is_authenticated and current_user.role == PROVINCE,
     }
 
 
-def _commune_name(code: str | None) -> str:
-    c = geo.commune(code)
-    return c.name if c else (code or "")
+def _amount(field):
+    """A money or year field: its number, or what was typed (the service says what is wrong with it)."""
+    return field.number if field.number is not None else (field.data or None)
 
 
-def _ethnic_name(code: str | None) -> str:
-    e = geo.ethnic_group(code)
-    return e.name if e else ""
-
-
-def _apply(form, error: DomainError, aliases: dict[str, str]) -> None:
-    """Service errors onto the form; field names of the service are mapped to the form's."""
-    apply_domain_errors(form, error, aliases)
+def _to_proposal(p: Proposal) -> str:
+    return url_for("livelihood.proposal", proposal_id=p.id)
 
 
 # --- home ----------------------------------------------------------------------------------------
@@ -144,14 +138,11 @@ def _survivor_input(form: forms.SurvivorForm, survivor: Survivor | None = None) 
 def survivor_new():
     user = _user()
     form = forms.SurvivorForm()
-    if form.validate_on_submit():
-        try:
-            survivor = services.register_survivor(user, _survivor_input(form))
-        except ValidationError as e:
-            _apply(form, e, SURVIVOR_ALIASES)
-        else:
-            flash(_("The survivor was registered with code %(code)s.", code=survivor.code), "info")
-            return redirect(url_for("livelihood.survivor", survivor_id=survivor.id))
+    done = submitted(form, lambda: services.register_survivor(user, _survivor_input(form)),
+                      lambda survivor: _("The survivor was registered with code %(code)s.", code=survivor.code),
+                      lambda survivor: url_for("livelihood.survivor", survivor_id=survivor.id), SURVIVOR_ALIASES)
+    if done is not None:
+        return done
     return render_template("livelihood/survivor_form.html", form=form, survivor=None,
                            entitled_by_status=services.ENTITLED_BY_STATUS), form_status(form)
 
@@ -194,14 +185,10 @@ def survivor_edit(survivor_id: str):
         services.record_survivor_view(user, s, shown.fields)
     else:
         form = forms.SurvivorForm(editing=True)
-    if form.validate_on_submit():
-        try:
-            services.update_survivor(user, s, _survivor_input(form, s))
-        except ValidationError as e:
-            _apply(form, e, SURVIVOR_ALIASES)
-        else:
-            flash(_("The record was updated."), "info")
-            return redirect(url_for("livelihood.survivor", survivor_id=s.id))
+    done = submitted(form, lambda: services.update_survivor(user, s, _survivor_input(form, s)),
+                      _("The record was updated."), url_for("livelihood.survivor", survivor_id=s.id), SURVIVOR_ALIASES)
+    if done is not None:
+        return done
     return render_template("livelihood/survivor_form.html", form=form, survivor=s,
                            entitled_by_status=services.ENTITLED_BY_STATUS), form_status(form)
 
@@ -212,16 +199,12 @@ def event_new(survivor_id: str):
     user = _user()
     s = services.get_survivor_or_404(user, survivor_id)
     form = forms.EventForm()
-    if form.validate_on_submit():
-        try:
-            services.record_event(user, s, services.EventInput(
-                kind=form.kind.data or "", held_on=form.held_on.day or form.held_on.data or None,
-                completed=bool(form.completed.data), description=form.description.data or ""))
-        except ValidationError as e:
-            _apply(form, e, {"date": "held_on"})
-        else:
-            flash(_("The support was recorded."), "info")
-            return redirect(url_for("livelihood.survivor", survivor_id=s.id))
+    done = submitted(form, lambda: services.record_event(user, s, services.EventInput(
+        kind=form.kind.data or "", held_on=form.held_on.day or form.held_on.data or None,
+        completed=bool(form.completed.data), description=form.description.data or "")),
+        _("The support was recorded."), url_for("livelihood.survivor", survivor_id=s.id), {"date": "held_on"})
+    if done is not None:
+        return done
     return render_template("livelihood/event_form.html", form=form, s=s), form_status(form)
 
 
@@ -295,7 +278,7 @@ def proposals_export():
 
     for record in db.session.scalars(query):
         p = presenters.present(user, record)
-        rows.append([p.survivor.code, p.commune_code, _commune_name(p.commune_code), str(forms.KIND_LABELS[p.kind]),
+        rows.append([p.survivor.code, p.commune_code, geo.commune_name(p.commune_code), str(forms.KIND_LABELS[p.kind]),
                      p.title or "", str(forms.STATE_LABELS[p.state]), p.total_vnd, p.co_contribution_vnd,
                      p.requested_vnd, p.approved_amount_vnd, p.disbursed_vnd])
     header = [_("Survivor code"), _("Commune code"), _("Commune"), _("Kind"), _("Title"), _("State"),
@@ -394,7 +377,7 @@ def proposal_edit(proposal_id: str):
         if validate_in_one_round(form, lambda: services.revise_proposal(user, p, _proposal_input(form)),
                                  apply=_apply_line_errors).saved:
             flash(_("The proposal was saved."), "info")
-            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+            return redirect(_to_proposal(p))
     return render_template("livelihood/proposal_form.html", form=form, s=p.survivor, proposal=p), form_status(form)
 
 
@@ -444,7 +427,7 @@ def proposal_submit(proposal_id: str):
     p = services.get_proposal_or_404(user, proposal_id)
     services.submit_proposal(user, p)  # a StateError answers 409 with its message
     flash(_("The proposal was sent to the province for appraisal."), "info")
-    return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    return redirect(_to_proposal(p))
 
 
 @bp.route("/proposals/<proposal_id>/appraise", methods=["GET", "POST"])
@@ -453,16 +436,12 @@ def proposal_appraise(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.AppraisalForm()
-    if form.validate_on_submit():
-        try:
-            services.appraise_proposal(user, p, services.AppraisalInput(
-                feasibility=form.feasibility.data, market=form.market.data, skills=form.skills.data,
-                risks=form.risks.data, cost=form.cost.data, comment=form.comment.data or ""))
-        except ValidationError as e:
-            _apply(form, e, {})
-        else:
-            flash(_("The scoring sheet was saved."), "info")
-            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    done = submitted(form, lambda: services.appraise_proposal(user, p, services.AppraisalInput(
+        feasibility=form.feasibility.data, market=form.market.data, skills=form.skills.data,
+        risks=form.risks.data, cost=form.cost.data, comment=form.comment.data or "")),
+        _("The scoring sheet was saved."), _to_proposal(p))
+    if done is not None:
+        return done
     return (_proposal_form("livelihood/appraisal_form.html", user, p, form=form),
             form_status(form))
 
@@ -483,23 +462,21 @@ def proposal_decide(proposal_id: str):
     form = forms.DecisionForm()
     if request.method == "GET":
         form.approved_amount_vnd.data = format_number(p.first_approved_amount_vnd or p.requested_vnd)
-    if form.validate_on_submit():
-        amount = form.approved_amount_vnd.number if form.approved_amount_vnd.number is not None else (
-            form.approved_amount_vnd.data or None)
-        try:
-            services.decide_proposal(user, p, services.DecisionInput(
-                decision=form.decision.data or "", approved_amount_vnd=amount, note=form.note.data or ""))
-        except ValidationError as e:
-            _apply(form, e, {})
-        else:
-            messages = {
-                "approved": _("The proposal was approved."),
-                "returned": _("The proposal was returned for revision."),
-                "rejected": _("The proposal was rejected."),
-                "under_appraisal": _("Your approval was recorded; a second officer must confirm it."),
-            }
-            flash(messages.get(p.state, _("The decision was recorded.")), "info")
-            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+
+    def decided(_value) -> str:
+        messages = {
+            "approved": _("The proposal was approved."),
+            "returned": _("The proposal was returned for revision."),
+            "rejected": _("The proposal was rejected."),
+            "under_appraisal": _("Your approval was recorded; a second officer must confirm it."),
+        }
+        return messages.get(p.state, _("The decision was recorded."))
+
+    done = submitted(form, lambda: services.decide_proposal(user, p, services.DecisionInput(
+        decision=form.decision.data or "", approved_amount_vnd=_amount(form.approved_amount_vnd),
+        note=form.note.data or "")), decided, _to_proposal(p))
+    if done is not None:
+        return done
     budget = services.budget_for(p.province_code, services.today().year)
     return _proposal_form("livelihood/decision_form.html", user, p, form=form, budget=budget,
                            year=services.today().year, waiting=False,
@@ -514,23 +491,19 @@ def disbursement_new(proposal_id: str):
     form = forms.DisbursementForm()
     if request.method == "GET":
         form.paid_on.data = services.today().isoformat()
-    if form.validate_on_submit():
-        amount = form.amount_vnd.number if form.amount_vnd.number is not None else (form.amount_vnd.data or None)
-        try:
-            receipts = forms.uploads(form.receipt)
-            tranche = services.disburse(user, p, services.DisbursementInput(
-                amount_vnd=amount, paid_on=form.paid_on.day or form.paid_on.data or None, form=form.form.data or "",
-                handed_over_by=form.handed_over_by.data or "", items=form.items.data or ""),
-                receipt=receipts[0] if receipts else None)
-        except ValidationError as e:
-            _apply(form, e, {"date": "paid_on", "file": "receipt"})
-        else:
-            if tranche.pending:
-                flash(_("The payment was recorded. It counts as paid when another province officer confirms it."),
-                      "info")
-            else:
-                flash(_("The payment was recorded."), "info")
-            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+
+    def save():
+        receipts = forms.uploads(form.receipt)
+        return services.disburse(user, p, services.DisbursementInput(
+            amount_vnd=_amount(form.amount_vnd), paid_on=form.paid_on.day or form.paid_on.data or None,
+            form=form.form.data or "", handed_over_by=form.handed_over_by.data or "", items=form.items.data or ""),
+            receipt=receipts[0] if receipts else None)
+
+    done = submitted(form, save, lambda tranche: _(
+        "The payment was recorded. It counts as paid when another province officer confirms it.")
+        if tranche.pending else _("The payment was recorded."), _to_proposal(p), {"date": "paid_on", "file": "receipt"})
+    if done is not None:
+        return done
     return (_proposal_form("livelihood/disbursement_form.html", user, p, form=form),
             form_status(form))
 
@@ -543,19 +516,14 @@ def visit_new(proposal_id: str):
     form = forms.VisitForm()
     if request.method == "GET":
         form.visited_on.data = services.today().isoformat()
-    if form.validate_on_submit():
-        used = {"yes": True, "no": False}.get(form.funds_used_as_planned.data or "")
-        try:
-            services.record_visit(user, p, services.VisitInput(
-                visited_on=form.visited_on.day or form.visited_on.data or None, progress=form.progress.data or "",
-                income_before_vnd=form.income_before_vnd.number, income_after_vnd=form.income_after_vnd.number,
-                funds_used_as_planned=used, problems=form.problems.data or "", notes=form.notes.data or ""),
-                photos=forms.uploads(form.photos))
-        except ValidationError as e:
-            _apply(form, e, {"date": "visited_on", "file": "photos"})
-        else:
-            flash(_("The monitoring visit was recorded."), "info")
-            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    done = submitted(form, lambda: services.record_visit(user, p, services.VisitInput(
+        visited_on=form.visited_on.day or form.visited_on.data or None, progress=form.progress.data or "",
+        income_before_vnd=form.income_before_vnd.number, income_after_vnd=form.income_after_vnd.number,
+        funds_used_as_planned={"yes": True, "no": False}.get(form.funds_used_as_planned.data or ""),
+        problems=form.problems.data or "", notes=form.notes.data or ""), photos=forms.uploads(form.photos)),
+        _("The monitoring visit was recorded."), _to_proposal(p), {"date": "visited_on", "file": "photos"})
+    if done is not None:
+        return done
     return _proposal_form("livelihood/visit_form.html", user, p, form=form), form_status(form)
 
 
@@ -565,14 +533,10 @@ def proposal_complete(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.CompleteForm()
-    if form.validate_on_submit():
-        try:
-            services.complete_proposal(user, p, form.outcome.data or "", form.note.data or "")
-        except ValidationError as e:
-            _apply(form, e, {})
-        else:
-            flash(_("The proposal was completed."), "info")
-            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    done = submitted(form, lambda: services.complete_proposal(user, p, form.outcome.data or "", form.note.data or ""),
+                      _("The proposal was completed."), _to_proposal(p))
+    if done is not None:
+        return done
     return (_proposal_form("livelihood/closing_form.html", user, p, form=form,
                             completing=True), form_status(form))
 
@@ -583,14 +547,10 @@ def proposal_close(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.CloseForm()
-    if form.validate_on_submit():
-        try:
-            services.close_proposal(user, p, form.reason.data or "")
-        except ValidationError as e:
-            _apply(form, e, {})
-        else:
-            flash(_("The proposal was closed."), "info")
-            return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    done = submitted(form, lambda: services.close_proposal(user, p, form.reason.data or ""),
+                      _("The proposal was closed."), _to_proposal(p))
+    if done is not None:
+        return done
     return (_proposal_form("livelihood/closing_form.html", user, p, form=form,
                             completing=False), form_status(form))
 
@@ -634,23 +594,16 @@ def budgets():
             form.amount_vnd.data = format_number(current.amount_vnd)
             form.second_approval_above_vnd.data = (format_number(current.second_approval_above_vnd)
                                                    if current.second_approval_above_vnd is not None else "")
-    if form.validate_on_submit():
-        def value(f):
-            return f.number if f.number is not None else (f.data or None)
-
-        try:
-            outcome = services.set_budget(user, services.BudgetInput(
-                province_code=user.province_code, year=value(form.year), amount_vnd=value(form.amount_vnd),
-                second_approval_above_vnd=value(form.second_approval_above_vnd)))
-        except ValidationError as e:
-            _apply(form, e, {})
-        else:
-            flash({"created": _("The budget was saved."),
-                   "unchanged": _("Nothing changed: the budget already has these values."),
-                   "pending": _("Your change was recorded. It takes effect when another province officer of the "
-                                "province or a national coordinator confirms it, within 24 hours.")}[outcome.status],
-                  "info")
-            return redirect(url_for("livelihood.budgets"))
+    done = submitted(form, lambda: services.set_budget(user, services.BudgetInput(
+        province_code=user.province_code, year=_amount(form.year), amount_vnd=_amount(form.amount_vnd),
+        second_approval_above_vnd=_amount(form.second_approval_above_vnd))),
+        lambda outcome: {"created": _("The budget was saved."),
+                         "unchanged": _("Nothing changed: the budget already has these values."),
+                         "pending": _("Your change was recorded. It takes effect when another province officer of "
+                                      "the province or a national coordinator confirms it, within 24 hours.")}[
+            outcome.status], url_for("livelihood.budgets"))
+    if done is not None:
+        return done
     from livelihood.models import Budget
 
     rows = list(db.session.scalars(services.budgets_visible_to(user).order_by(Budget.year.desc())))
@@ -680,7 +633,7 @@ def disbursement_confirm(proposal_id: str, tranche_id: str):
         deny("disbursement", tranche_id)
     services.confirm_tranche(user, p, tranche_id)  # the recorder: 403; no longer pending: 409
     flash(_("The payment was confirmed; it now counts as paid."), "info")
-    return redirect(url_for("livelihood.proposal", proposal_id=p.id))
+    return redirect(_to_proposal(p))
 
 
 # --- children who came with her (Law 53/2024 Art. 37(2)) -----------------------------------------
@@ -697,19 +650,17 @@ def child_new(survivor_id: str):
     if not services.can_see_identity(user, s):
         abort(404)
     form = forms.ChildForm()
-    if form.validate_on_submit():
+    def save() -> None:
         raw = (form.birth_year.data or "").strip()
         year = int(raw) if raw.isdigit() and len(raw) <= 4 else None
-        try:
-            if raw and year is None:
-                raise ValidationError(_("Please correct the marked fields."),
-                                      {"birth_year": [_("Enter the year with four digits, for example 2015.")]})
-            children.add_child(user, s, children.ChildInput(
-                name=form.name.data, birth_year=year, sex=form.sex.data or "",
-                supports=tuple(form.supports.data or ())))
-        except ValidationError as e:
-            _apply(form, e, {})
-        else:
-            flash(_("The child was recorded."), "info")
-            return redirect(url_for("livelihood.survivor", survivor_id=s.id) + "#children")
+        if raw and year is None:
+            raise ValidationError(_("Please correct the marked fields."),
+                                  {"birth_year": [_("Enter the year with four digits, for example 2015.")]})
+        children.add_child(user, s, children.ChildInput(
+            name=form.name.data, birth_year=year, sex=form.sex.data or "", supports=tuple(form.supports.data or ())))
+
+    done = submitted(form, save, _("The child was recorded."),
+                      url_for("livelihood.survivor", survivor_id=s.id) + "#children")
+    if done is not None:
+        return done
     return render_template("livelihood/child_form.html", form=form, s=s), form_status(form)

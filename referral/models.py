@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import Model, db
-from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
+from casework.models import IdMixin, TimestampMixin, UTCDateTime, parent_id, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
 # Kinds of receiving organisation (vietnam-domain §1.3–1.4).
@@ -110,8 +110,7 @@ class Referral(ProtectedMixin, IdMixin, TimestampMixin, Model):
     __tablename__ = "referral"
 
     reference: Mapped[str] = mapped_column(String(16), nullable=False, unique=True, default=new_referral_reference)
-    case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"), nullable=False,
-                                         index=True)
+    case_id: Mapped[str] = parent_id("case")
     organisation_id: Mapped[str] = mapped_column(String(22), ForeignKey("organisation.id"), nullable=False)
     service: Mapped[str] = mapped_column(String(32), nullable=False)
     urgency: Mapped[str] = mapped_column(String(8), nullable=False, default="normal")

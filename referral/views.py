@@ -6,8 +6,6 @@ pages are addressed by random ids and titles say "Referral".
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,9 +14,10 @@ from markupsafe import Markup
 from casework.auth.models import User
 from casework.auth.policy import acting_user, allow
 from casework.auth.roles import Role
+from casework.cases.forms import ParseErrors, parse_date
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db
-from casework.forms import apply_domain_errors, choices, form_status, validate_in_one_round
+from casework.forms import apply_domain_errors, choices, form_status, submitted, validate_in_one_round
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
@@ -79,14 +78,11 @@ def organisation_new():
     form = OrganisationForm()
     if request.method == "GET" and current_user.province_code:
         form.province_code.data = current_user.province_code
-    if form.validate_on_submit():
-        try:
-            org = services.save_organisation(current_user, _input(form))
-        except ValidationError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The organisation was saved."), "info")
-            return redirect(url_for("referral.organisation_edit", organisation_id=org.id))
+    done = submitted(form, lambda: services.save_organisation(current_user, _input(form)),
+                     _("The organisation was saved."),
+                     lambda org: url_for("referral.organisation_edit", organisation_id=org.id))
+    if done is not None:
+        return done
     return render_template("referral/organisation_form.html", form=form, organisation=None), form_status(form)
 
 
@@ -98,14 +94,10 @@ def organisation_edit(organisation_id: str):
     if request.method == "GET":
         form.commune_codes.data = ", ".join(org.commune_codes)
         form.services.data = org.services
-    if form.validate_on_submit():
-        try:
-            services.save_organisation(current_user, _input(form), org)
-        except ValidationError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The organisation was saved."), "info")
-            return redirect(url_for("referral.organisation_edit", organisation_id=org.id))
+    done = submitted(form, lambda: services.save_organisation(current_user, _input(form), org),
+                     _("The organisation was saved."), url_for("referral.organisation_edit", organisation_id=org.id))
+    if done is not None:
+        return done
     return render_template("referral/organisation_form.html", form=form, organisation=org), form_status(form)
 
 
@@ -128,18 +120,8 @@ def _labels() -> dict:
             "risk_factors": codes.RISK_FACTORS}
 
 
-def _commune_name(code: str | None) -> str:
-    commune = geo.commune(code)
-    return commune.name if commune else (code or "")
-
-
-def _ethnic_name(code: str | None) -> str:
-    group = geo.ethnic_group(code)
-    return group.name if group else ""
-
-
 def _render(template: str, status: int = 200, **context):
-    return render_template(template, L=_labels(), commune_name=_commune_name, ethnic_name=_ethnic_name,
+    return render_template(template, L=_labels(), commune_name=geo.commune_name, ethnic_name=geo.ethnic_name,
                            now=utcnow(), **context), status
 
 
@@ -237,7 +219,8 @@ def view(referral_id: str):
     return _view(services.get_referral_or_404(_me(), referral_id))
 
 
-def _act(referral_id: str, action):
+def _act(referral_id: str, action, done: str):
+    """A one-button step: ``done`` flashed and back to the referral, or its page with the service's refusal."""
     user = _me()
     referral = services.get_referral_or_404(user, referral_id)
     form = ActionForm()
@@ -247,27 +230,34 @@ def _act(referral_id: str, action):
         action(user, referral)
     except DomainError as e:
         return _view(referral, e.status, error=e.message)
-    return None
+    flash(done, "info")
+    return redirect(url_for("referral.view", referral_id=referral_id))
 
 
 @bp.post("/<referral_id>/accept")
 @allow(Role.SERVICE_PROVIDER)
 def accept(referral_id: str):
-    failed = _act(referral_id, services.accept_referral)
-    if failed is not None:
-        return failed
-    flash(_("You accepted the referral."), "info")
-    return redirect(url_for("referral.view", referral_id=referral_id))
+    return _act(referral_id, services.accept_referral, _("You accepted the referral."))
 
 
 @bp.post("/<referral_id>/cancel")
 @allow(*SENDERS)
 def cancel(referral_id: str):
-    failed = _act(referral_id, services.cancel_referral)
-    if failed is not None:
-        return failed
-    flash(_("The referral was cancelled."), "info")
-    return redirect(url_for("referral.view", referral_id=referral_id))
+    return _act(referral_id, services.cancel_referral, _("The referral was cancelled."))
+
+
+def _provider_step(referral, form, name: str, save, done: str):
+    """The provider's form ``name`` on the referral page: ``done`` flashed and back to the page, or the page with
+    the form's errors (422 when the form did not validate, the service's status when it refused)."""
+    if not form.validate_on_submit():
+        return _view(referral, 422, **{name: form})
+    try:
+        save()
+    except DomainError as e:
+        apply_domain_errors(form, e)
+        return _view(referral, e.status, error=None if e.fields else e.message, **{name: form})
+    flash(done, "info")
+    return redirect(url_for("referral.view", referral_id=referral.id))
 
 
 @bp.post("/<referral_id>/decline")
@@ -276,28 +266,9 @@ def decline(referral_id: str):
     user = _me()
     referral = services.get_referral_or_404(user, referral_id)
     form = DeclineForm()
-    if form.validate_on_submit():
-        try:
-            services.decline_referral(user, referral, form.reason.data)
-        except DomainError as e:
-            apply_domain_errors(form, e)
-            return _view(referral, e.status, decline_form=form, error=None if e.fields else e.message)
-        flash(_("You declined the referral."), "info")
-        return redirect(url_for("referral.view", referral_id=referral.id))
-    return _view(referral, 422, decline_form=form)
-
-
-def _parse_date(value: str | None, errors: dict) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, pattern).date()
-        except ValueError:
-            continue
-    errors["service_date"] = [_("Enter a date like 05/03/2026.")]
-    return None
+    return _provider_step(referral, form, "decline_form",
+                          lambda: services.decline_referral(user, referral, form.reason.data),
+                          _("You declined the referral."))
 
 
 @bp.post("/<referral_id>/complete")
@@ -306,22 +277,18 @@ def complete(referral_id: str):
     user = _me()
     referral = services.get_referral_or_404(user, referral_id)
     form = CompleteForm()
-    if form.validate_on_submit():
-        errors: dict[str, list[str]] = {}
-        when = _parse_date(form.service_date.data, errors)
-        try:
-            data = services.Completion(outcome=form.outcome.data, result=form.result.data or "",
-                                       service_date=when, service_given=form.service_given.data)
-            if errors:
-                errors = {**services.completion_errors(referral, data), **errors}
-                raise ValidationError(_("Please correct the marked fields."), errors)
-            services.complete_referral(user, referral, data)
-        except DomainError as e:
-            apply_domain_errors(form, e)
-            return _view(referral, e.status, complete_form=form, error=None if e.fields else e.message)
-        flash(_("The service was recorded."), "info")
-        return redirect(url_for("referral.view", referral_id=referral.id))
-    return _view(referral, 422, complete_form=form)
+
+    def save() -> None:
+        errors = ParseErrors()
+        when = parse_date(form.service_date.data, "service_date", errors)
+        data = services.Completion(outcome=form.outcome.data, result=form.result.data or "",
+                                   service_date=when, service_given=form.service_given.data)
+        if errors:
+            raise ValidationError(_("Please correct the marked fields."),
+                                  {**services.completion_errors(referral, data), **errors})
+        services.complete_referral(user, referral, data)
+
+    return _provider_step(referral, form, "complete_form", save, _("The service was recorded."))
 
 
 # --- deadlines ---------------------------------------------------------------------------------------

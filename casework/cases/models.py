@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, r
 from casework.auth.models import address_host
 from casework.cases import codes
 from casework.extensions import Model
-from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
+from casework.models import IdMixin, TimestampMixin, UTCDateTime, parent_id, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
 ADDRESS_KINDS = tuple(codes.ADDRESS_KINDS)
@@ -63,8 +63,7 @@ class AddressTraining(IdMixin, TimestampMixin, Model):
 
     __tablename__ = "address_training"
 
-    address_id: Mapped[str] = mapped_column(String(22), ForeignKey("address.id", ondelete="CASCADE"),
-                                            nullable=False, index=True)
+    address_id: Mapped[str] = parent_id("address")
     held_on: Mapped[date] = mapped_column(Date, nullable=False)
     topic: Mapped[str] = mapped_column(String(200), nullable=False)
     organiser: Mapped[str] = mapped_column(String(200), nullable=False, default="")
@@ -77,8 +76,7 @@ class AddressSupport(IdMixin, TimestampMixin, Model):
 
     __tablename__ = "address_support"
 
-    address_id: Mapped[str] = mapped_column(String(22), ForeignKey("address.id", ondelete="CASCADE"),
-                                            nullable=False, index=True)
+    address_id: Mapped[str] = parent_id("address")
     received_on: Mapped[date] = mapped_column(Date, nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     description: Mapped[str] = mapped_column(String(200), nullable=False, default="")
@@ -313,8 +311,7 @@ class Consent(IdMixin, Model):
 
     __tablename__ = "case_consent"
 
-    case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
+    case_id: Mapped[str] = parent_id("case")
     purpose: Mapped[str] = mapped_column(String(16), nullable=False)
     service: Mapped[str | None] = mapped_column(String(32), nullable=True)
     fields: Mapped[str] = mapped_column(String(400), nullable=False, default="")  # comma list, "share" only
@@ -345,8 +342,7 @@ class ShelterStay(IdMixin, TimestampMixin, Model):
 
     __tablename__ = "shelter_stay"
 
-    case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
+    case_id: Mapped[str] = parent_id("case")
     start_on: Mapped[date] = mapped_column(Date, nullable=False)
     end_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     food: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -389,8 +385,7 @@ class ContactBan(ProtectedMixin, IdMixin, TimestampMixin, Model):
 
     __tablename__ = "contact_ban"
 
-    case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
+    case_id: Mapped[str] = parent_id("case")
     kind: Mapped[str] = mapped_column(String(8), nullable=False, default="commune", server_default="commune")
     origin: Mapped[str] = mapped_column(String(16), nullable=False, default="request", server_default="request")
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
@@ -450,8 +445,7 @@ class FollowUp(ProtectedMixin, IdMixin, TimestampMixin, Model):
 
     __tablename__ = "follow_up"
 
-    case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
+    case_id: Mapped[str] = parent_id("case")
     on: Mapped[date] = mapped_column(Date, nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     situation: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -477,8 +471,7 @@ class CaseEvent(ProtectedMixin, IdMixin, Model):
 
     __tablename__ = "case_event"
 
-    case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
+    case_id: Mapped[str] = parent_id("case")
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     actor_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
     actor_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -533,8 +526,7 @@ class CaseTransfer(ProtectedMixin, IdMixin, TimestampMixin, Model):
 
     __tablename__ = "case_transfer"
 
-    case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
+    case_id: Mapped[str] = parent_id("case")
     from_address_id: Mapped[str] = mapped_column(String(22), ForeignKey("address.id"), nullable=False)
     to_address_id: Mapped[str] = mapped_column(String(22), ForeignKey("address.id"), nullable=False)
     from_commune_code: Mapped[str] = mapped_column(String(5), nullable=False, index=True)

@@ -66,14 +66,19 @@ def deny_not_found(object_type: str, object_id: str | None) -> NoReturn:
     raise AssertionError("deny() always aborts")  # pragma: no cover
 
 
+def _visible_or_404(visible: Any, model: Any, object_type: str, object_id: str) -> Any:
+    """The row of ``visible`` with this id; otherwise 404 and an ``access_denied`` audit event."""
+    found = None
+    if object_id and _OPAQUE.match(object_id) and len(object_id) <= 22:
+        found = db.session.scalar(visible.where(model.id == object_id))
+    if found is None:
+        deny_not_found(object_type, object_id)
+    return found
+
+
 def get_case_or_404(user: User, case_id: str) -> Case:
     """The case if the user may see it; otherwise 404 and an ``access_denied`` audit event."""
-    case = None
-    if case_id and _OPAQUE.match(case_id) and len(case_id) <= 22:
-        case = db.session.scalar(cases_visible_to(user).where(Case.id == case_id))
-    if case is None:
-        deny_not_found("case", case_id)
-    return case
+    return _visible_or_404(cases_visible_to(user), Case, "case", case_id)
 
 
 def can_see_identity(user: User, case: Case | None = None) -> bool:
@@ -108,12 +113,7 @@ def addresses_visible_to(user: User) -> Select[Address]:
 
 
 def get_address_or_404(user: User, address_id: str) -> Address:
-    address = None
-    if address_id and _OPAQUE.match(address_id) and len(address_id) <= 22:
-        address = db.session.scalar(addresses_visible_to(user).where(Address.id == address_id))
-    if address is None:
-        deny_not_found("address", address_id)
-    return address
+    return _visible_or_404(addresses_visible_to(user), Address, "address", address_id)
 
 
 def can_manage_address(user: User, address: Address | None = None, commune_code: str | None = None) -> bool:

@@ -55,9 +55,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def commune_name(code: str | None) -> str:
-    c = geo.commune(code)
-    return c.name if c else (code or "")
+commune_name = geo.commune_name
 
 
 def anonymous_summary(case: Case) -> dict[str, Any]:

@@ -307,8 +307,10 @@ def notice_hours_by_province(province_codes: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def set_notice_hours(actor: User, province_code: str, hours: int | None) -> ProvinceSetting:
-    """A province officer (or an admin) sets the hours after which a missing commune notice is flagged."""
+def _set_province_setting(actor: User, province_code: str, field: str, value: int | None, most: int,
+                          message: str) -> ProvinceSetting:
+    """A province officer (of that province) or an admin sets one of the province's settings, from 1 to
+    ``most`` (``message`` otherwise); audited with the field's name."""
     from casework.auth.roles import Role
 
     role = str(actor.role)
@@ -317,43 +319,28 @@ def set_notice_hours(actor: User, province_code: str, hours: int | None) -> Prov
     if geo.province(province_code) is None:
         raise ValidationError(_("Please correct the marked fields."),
                               {"province_code": [_("Choose an existing province.")]})
-    if hours is None or not 1 <= hours <= codes.MAX_NOTICE_HOURS:
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"notice_hours": [_("Enter a number of hours from 1 to %(n)d.",
-                                                  n=codes.MAX_NOTICE_HOURS)]})
+    if value is None or not 1 <= value <= most:
+        raise ValidationError(_("Please correct the marked fields."), {field: [message]})
     row = db.session.get(ProvinceSetting, province_code)
     if row is None:
-        row = ProvinceSetting(province_code=province_code, max_shelter_days=max_shelter_days(province_code),
-                              notice_hours=hours)
+        row = ProvinceSetting(province_code=province_code, max_shelter_days=max_shelter_days(province_code))
         db.session.add(row)
-    row.notice_hours = hours
+    setattr(row, field, value)
     db.session.flush()
     audit.record("province_setting_update", object_type="province", object_id=province_code, actor=actor,
-                 fields=["notice_hours"])
+                 fields=[field])
     return row
+
+
+def set_notice_hours(actor: User, province_code: str, hours: int | None) -> ProvinceSetting:
+    """A province officer (or an admin) sets the hours after which a missing commune notice is flagged."""
+    return _set_province_setting(actor, province_code, "notice_hours", hours, codes.MAX_NOTICE_HOURS,
+                                 _("Enter a number of hours from 1 to %(n)d.", n=codes.MAX_NOTICE_HOURS))
 
 
 def set_max_shelter_days(actor: User, province_code: str, days: int | None) -> ProvinceSetting:
-    from casework.auth.roles import Role
-
-    role = str(actor.role)
-    if not (role == Role.ADMIN or (role == Role.PROVINCE_OFFICER and actor.province_code == province_code)):
-        raise NotFound(_("Not found."))
-    if geo.province(province_code) is None:
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"province_code": [_("Choose an existing province.")]})
-    if days is None or not 1 <= days <= 365:
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"max_shelter_days": [_("Enter a number of nights from 1 to 365.")]})
-    row = db.session.get(ProvinceSetting, province_code)
-    if row is None:
-        row = ProvinceSetting(province_code=province_code, max_shelter_days=days)
-        db.session.add(row)
-    row.max_shelter_days = days
-    db.session.flush()
-    audit.record("province_setting_update", object_type="province", object_id=province_code, actor=actor,
-                 fields=["max_shelter_days"])
-    return row
+    return _set_province_setting(actor, province_code, "max_shelter_days", days, 365,
+                                 _("Enter a number of nights from 1 to 365."))
 
 
 # --- intake -------------------------------------------------------------------------------------------

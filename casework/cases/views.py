@@ -6,6 +6,7 @@ case's random id, the name search is a POST, and titles say "Case" (security.md 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -57,11 +58,6 @@ def _me() -> User:
     return current_user._get_current_object()
 
 
-def _ethnic_name(code: str | None) -> str:
-    group = geo.ethnic_group(code)
-    return group.name if group else ""
-
-
 def _timeline_label(kind: str) -> str:
     return str(services.TIMELINE_KINDS.get(kind, kind))
 
@@ -76,7 +72,7 @@ def _render(template: str, status: int = 200, **context: Any):
     context.setdefault("commune_name", presenters.commune_name)
     context.setdefault("dmy", _dmy)
     context.setdefault("legacy_label", legacy.label)
-    return render_template(template, L=presenters.labels(), ethnic_name=_ethnic_name,
+    return render_template(template, L=presenters.labels(), ethnic_name=geo.ethnic_name,
                            timeline_label=_timeline_label, **context), status
 
 
@@ -96,6 +92,59 @@ def _merge(parse_errors: dict[str, list[str]], service_errors: dict[str, list[st
     for name, messages in service_errors.items():
         out.setdefault(name, messages)
     return out
+
+
+def _one_or_404(items, item_id: str):
+    """The case's stay or ban with this id, or 404."""
+    found = next((item for item in items if item.id == item_id), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _save(form, errors: forms.ParseErrors, save: Callable[[], Any], done: str, to: str,
+          aliases: dict[str, str] | None = None):
+    """The parsing errors, or else the service's, on the form (None: show it again); or ``done`` flashed
+    and a redirect to ``to``."""
+    try:
+        if errors:
+            raise ValidationError(_("Please correct the marked fields."), errors)
+        save()
+    except DomainError as e:
+        apply_domain_errors(form, e, aliases)
+        return None
+    flash(done, "info")
+    return redirect(to)
+
+
+def _act(action: Callable[[], Any], done: str, to: str, refused: Callable[[DomainError], str] | None = None):
+    """A one-button action: ``done`` flashed, or the service's refusal as a warning; back to ``to`` either way."""
+    try:
+        action()
+    except DomainError as e:
+        flash(refused(e) if refused else e.message, "warning")
+    else:
+        flash(done, "info")
+    return redirect(to)
+
+
+def _transition(form, case: Case, action: Callable[[], Any], done: Callable[[], str]):
+    """Closure, its decision, reopening: (redirect to the case, 200), or (None, status): 409 for a transition
+    not allowed now, 422 for open items to confirm or marked fields."""
+    try:
+        action()
+    except OpenItemsError as e:
+        apply_domain_errors(form, e)
+        form.form_errors.append(e.message)
+    except StateError as e:
+        _conflict(form, e)
+        return None, 409
+    except ValidationError as e:
+        apply_domain_errors(form, e)
+    else:
+        flash(done(), "info")
+        return redirect(url_for("cases.view", case_id=case.id)), 200
+    return None, form_status(form)
 
 
 # --- lists ------------------------------------------------------------------------------------------
@@ -349,13 +398,8 @@ def confirm_not_counted(case_id: str):
     if request.form.get("confirm") != "y":
         flash(_("Tick the box to confirm."), "warning")
         return redirect(url_for("cases.view", case_id=case.id))
-    try:
-        services.confirm_acts_not_counted(user, case)
-    except DomainError as e:
-        flash(e.message, "warning")
-        return redirect(url_for("cases.view", case_id=case.id))
-    flash(_("Confirmed: recorded, but not counted as domestic violence."), "info")
-    return redirect(url_for("cases.view", case_id=case.id))
+    return _act(lambda: services.confirm_acts_not_counted(user, case),
+                _("Confirmed: recorded, but not counted as domestic violence."), url_for("cases.view", case_id=case.id))
 
 
 @bp.post("/cases/<case_id>/notice")
@@ -366,15 +410,14 @@ def notice(case_id: str):
     form = forms.NoticeForm()
     errors = forms.ParseErrors()
     at = forms.parse_datetime(form.commune_notified_at.data, "commune_notified_at", errors)
-    try:
+
+    def record() -> None:
         if errors:
             raise ValidationError(_("Please correct the marked fields."), errors)
         services.record_commune_notice(user, case, at)
-    except DomainError as e:
-        flash(next(iter(e.fields.values()), [e.message])[0], "warning")
-        return redirect(url_for("cases.view", case_id=case.id))
-    flash(_("The commune notice was recorded."), "info")
-    return redirect(url_for("cases.view", case_id=case.id))
+
+    return _act(record, _("The commune notice was recorded."), url_for("cases.view", case_id=case.id),
+                refused=lambda e: next(iter(e.fields.values()), [e.message])[0])
 
 
 @bp.get("/cases/<case_id>/record.pdf")
@@ -422,13 +465,8 @@ def consents(case_id: str):
 def withdraw(case_id: str, consent_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    try:
-        consent_service.withdraw_consent(user, case, consent_id)
-    except DomainError as e:
-        flash(e.message, "warning")
-        return redirect(url_for("cases.consents", case_id=case.id))
-    flash(_("The consent was withdrawn."), "info")
-    return redirect(url_for("cases.consents", case_id=case.id))
+    return _act(lambda: consent_service.withdraw_consent(user, case, consent_id), _("The consent was withdrawn."),
+                url_for("cases.consents", case_id=case.id))
 
 
 # --- shelter --------------------------------------------------------------------------------------------
@@ -450,9 +488,7 @@ def _shelter_data(form: forms.ShelterForm) -> tuple[services.ShelterData, forms.
 def shelter(case_id: str, stay_id: str | None = None):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    stay = next((s for s in case.shelter_stays if s.id == stay_id), None) if stay_id else None
-    if stay_id and stay is None:
-        abort(404)
+    stay = _one_or_404(case.shelter_stays, stay_id) if stay_id else None
     form = forms.ShelterForm()
     if request.method == "GET":
         if stay is not None:
@@ -482,6 +518,16 @@ def shelter(case_id: str, stay_id: str | None = None):
 # --- contact bans -------------------------------------------------------------------------------------
 
 
+def _bans_of(case: Case) -> str:
+    return url_for("cases.view", case_id=case.id) + "#contact-bans"
+
+
+def _ban_times(form, errors: forms.ParseErrors) -> list:
+    """When a ban was decided and from when until when it holds (a decision's form or a court's)."""
+    return [forms.parse_datetime(getattr(form, name).data, name, errors)
+            for name in ("decided_at", "valid_from", "valid_until")]
+
+
 @bp.route("/cases/<case_id>/contact-bans/new", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def contact_ban_new(case_id: str):
@@ -494,17 +540,12 @@ def contact_ban_new(case_id: str):
     else:
         errors = forms.ParseErrors()
         at = forms.parse_datetime(form.requested_at.data, "requested_at", errors)
-        try:
-            if errors:
-                raise ValidationError(_("Please correct the marked fields."), errors)
-            services.request_contact_ban(user, case, at, form.requester.data or "",
-                                         bool(form.victim_consented.data), origin=form.origin.data or "request",
-                                         life_threatened=bool(form.life_threatened.data))
-        except DomainError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The contact-ban request was recorded. The decision is due within 12 hours."), "info")
-            return redirect(url_for("cases.view", case_id=case.id) + "#contact-bans")
+        saved = _save(form, errors, lambda: services.request_contact_ban(
+            user, case, at, form.requester.data or "", bool(form.victim_consented.data),
+            origin=form.origin.data or "request", life_threatened=bool(form.life_threatened.data)),
+            _("The contact-ban request was recorded. The decision is due within 12 hours."), _bans_of(case))
+        if saved is not None:
+            return saved
     return _render("cases/contact_ban.html", form_status(form), case=case, form=form)
 
 
@@ -513,27 +554,18 @@ def contact_ban_new(case_id: str):
 def contact_ban_decision(case_id: str, ban_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    ban = next((b for b in case.contact_bans if b.id == ban_id), None)
-    if ban is None:
-        abort(404)
+    ban = _one_or_404(case.contact_bans, ban_id)
     form = forms.ContactBanDecisionForm()
     if request.method == "GET":
         form.decided_at.data = forms.local_input(utcnow())
     else:
         errors = forms.ParseErrors()
-        decided = forms.parse_datetime(form.decided_at.data, "decided_at", errors)
-        valid_from = forms.parse_datetime(form.valid_from.data, "valid_from", errors)
-        valid_until = forms.parse_datetime(form.valid_until.data, "valid_until", errors)
-        try:
-            if errors:
-                raise ValidationError(_("Please correct the marked fields."), errors)
-            services.decide_contact_ban(user, case, ban.id, form.decision.data or "", decided, valid_from,
-                                        valid_until, form.decision_ref.data or "")
-        except DomainError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The decision was recorded."), "info")
-            return redirect(url_for("cases.view", case_id=case.id) + "#contact-bans")
+        decided, valid_from, valid_until = _ban_times(form, errors)
+        saved = _save(form, errors, lambda: services.decide_contact_ban(
+            user, case, ban.id, form.decision.data or "", decided, valid_from, valid_until,
+            form.decision_ref.data or ""), _("The decision was recorded."), _bans_of(case))
+        if saved is not None:
+            return saved
     return _render("cases/contact_ban_decision.html", form_status(form), case=case, ban=ban, form=form)
 
 
@@ -546,20 +578,13 @@ def contact_ban_court(case_id: str):
     form = forms.CourtBanForm()
     if request.method == "POST":
         errors = forms.ParseErrors()
-        decided = forms.parse_datetime(form.decided_at.data, "decided_at", errors)
-        valid_from = forms.parse_datetime(form.valid_from.data, "valid_from", errors)
-        valid_until = forms.parse_datetime(form.valid_until.data, "valid_until", errors)
-        try:
-            if errors:
-                raise ValidationError(_("Please correct the marked fields."), errors)
-            services.record_court_ban(user, case, court_name=form.court_name.data, decided_at=decided,
-                                      valid_from=valid_from, valid_until=valid_until,
-                                      decision_ref=form.decision_ref.data or "", requester=form.requester.data or None)
-        except DomainError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The court's contact ban was recorded."), "info")
-            return redirect(url_for("cases.view", case_id=case.id) + "#contact-bans")
+        decided, valid_from, valid_until = _ban_times(form, errors)
+        saved = _save(form, errors, lambda: services.record_court_ban(
+            user, case, court_name=form.court_name.data, decided_at=decided, valid_from=valid_from,
+            valid_until=valid_until, decision_ref=form.decision_ref.data or "", requester=form.requester.data or None),
+            _("The court's contact ban was recorded."), _bans_of(case))
+        if saved is not None:
+            return saved
     return _render("cases/contact_ban_court.html", form_status(form), case=case, form=form)
 
 
@@ -569,24 +594,17 @@ def contact_ban_revoke(case_id: str, ban_id: str):
     """Law 13/2022 Art. 25(4): a granted contact ban revoked before its end, with the reason and the date."""
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    ban = next((b for b in case.contact_bans if b.id == ban_id), None)
-    if ban is None:
-        abort(404)
+    ban = _one_or_404(case.contact_bans, ban_id)
     form = forms.RevokeBanForm()
     if request.method == "GET":
         form.date.data = services.local_today().isoformat()
     else:
         errors = forms.ParseErrors()
         on = forms.parse_date(form.date.data, "date", errors)
-        try:
-            if errors:
-                raise ValidationError(_("Please correct the marked fields."), errors)
-            services.revoke_contact_ban(user, case, ban.id, form.reason.data, on)
-        except DomainError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The revocation was recorded."), "info")
-            return redirect(url_for("cases.view", case_id=case.id) + "#contact-bans")
+        saved = _save(form, errors, lambda: services.revoke_contact_ban(user, case, ban.id, form.reason.data, on),
+                      _("The revocation was recorded."), _bans_of(case))
+        if saved is not None:
+            return saved
     return _render("cases/contact_ban_revoke.html", form_status(form), case=case, ban=ban, form=form)
 
 
@@ -630,18 +648,12 @@ def closure(case_id: str):
     form = forms.ClosureForm()
     status = 200
     if request.method == "POST":
-        try:
-            services.request_closure(user, case, form.reason.data or None, form.note.data)
-        except StateError as e:
-            _conflict(form, e)
-            status = 409
-        except ValidationError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("Closure was requested. The commune officer will approve it or return it."), "info")
-            return redirect(url_for("cases.view", case_id=case.id))
-    return _render("cases/closure.html", status if status != 200 else form_status(form), case=case, form=form,
-                   open_items=closure_checks.open_items(case))
+        done, status = _transition(form, case, lambda: services.request_closure(
+            user, case, form.reason.data or None, form.note.data),
+            lambda: _("Closure was requested. The commune officer will approve it or return it."))
+        if done is not None:
+            return done
+    return _render("cases/closure.html", status, case=case, form=form, open_items=closure_checks.open_items(case))
 
 
 @bp.route("/cases/<case_id>/closure/decision", methods=["GET", "POST"])
@@ -652,27 +664,16 @@ def closure_decision(case_id: str):
     form = forms.ClosureDecisionForm()
     status = 200
     if request.method == "POST":
-        try:
-            services.decide_closure(user, case, form.decision.data or "", form.note.data,
-                                    confirm_open_items=bool(form.confirm_open_items.data),
-                                    confirm_reason=form.confirm_reason.data)
-        except OpenItemsError as e:
-            apply_domain_errors(form, e)
-            form.form_errors.append(e.message)
-        except StateError as e:
-            _conflict(form, e)
-            status = 409
-        except ValidationError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The case was closed.") if case.status == "closed" else _("The closure request was returned."),
-                  "info")
-            return redirect(url_for("cases.view", case_id=case.id))
+        done, status = _transition(form, case, lambda: services.decide_closure(
+            user, case, form.decision.data or "", form.note.data,
+            confirm_open_items=bool(form.confirm_open_items.data), confirm_reason=form.confirm_reason.data),
+            lambda: _("The case was closed.") if case.status == "closed" else _("The closure request was returned."))
+        if done is not None:
+            return done
     # The host's note and the open items are part of the decision (issue 13); reading the note is audited.
     services.record_view(user, case, ["closure_note", "open_items"], action="closure_view")
-    return _render("cases/closure_decision.html", status if status != 200 else form_status(form), case=case,
-                   form=form, open_items=closure_checks.open_items(case),
-                   request_note=closure_checks.request_note(case),
+    return _render("cases/closure_decision.html", status, case=case, form=form,
+                   open_items=closure_checks.open_items(case), request_note=closure_checks.request_note(case),
                    confirm_kinds=closure_checks.NEEDS_CONFIRMATION)
 
 
@@ -684,17 +685,11 @@ def reopen(case_id: str):
     form = forms.ReopenForm()
     status = 200
     if request.method == "POST":
-        try:
-            services.reopen_case(user, case, form.reason.data)
-        except StateError as e:
-            _conflict(form, e)
-            status = 409
-        except ValidationError as e:
-            apply_domain_errors(form, e)
-        else:
-            flash(_("The case was reopened."), "info")
-            return redirect(url_for("cases.view", case_id=case.id))
-    return _render("cases/reopen.html", status if status != 200 else form_status(form), case=case, form=form)
+        done, status = _transition(form, case, lambda: services.reopen_case(user, case, form.reason.data),
+                                   lambda: _("The case was reopened."))
+        if done is not None:
+            return done
+    return _render("cases/reopen.html", status, case=case, form=form)
 
 
 # --- address register ---------------------------------------------------------------------------------
@@ -803,26 +798,20 @@ def address(address_id: str):
         if not manage:
             abort(404)
         errors = forms.ParseErrors()
-        try:
-            if request.form.get("action") == "training":
-                held_on = forms.parse_date(training_form.held_on.data, "held_on", errors)
-                if errors:
-                    raise ValidationError(_("Please correct the marked fields."), errors)
-                services.add_training(user, address, held_on, training_form.topic.data or "",
-                                      training_form.organiser.data or "")
-            else:
-                received_on = forms.parse_date(support_form.received_on.data, "received_on", errors)
-                amount = forms.parse_int(support_form.amount_vnd.data, "amount_vnd", errors)
-                if errors:
-                    raise ValidationError(_("Please correct the marked fields."), errors)
-                services.add_support(user, address, received_on, support_form.kind.data or "",
-                                     support_form.description.data or "", amount)
-        except DomainError as e:
-            apply_domain_errors(training_form if request.form.get("action") == "training" else support_form, e)
-            status = 422
+        if request.form.get("action") == "training":
+            held_on = forms.parse_date(training_form.held_on.data, "held_on", errors)
+            saved = _save(training_form, errors, lambda: services.add_training(
+                user, address, held_on, training_form.topic.data or "", training_form.organiser.data or ""),
+                _("Saved."), url_for("cases.address", address_id=address.id))
         else:
-            flash(_("Saved."), "info")
-            return redirect(url_for("cases.address", address_id=address.id))
+            received_on = forms.parse_date(support_form.received_on.data, "received_on", errors)
+            amount = forms.parse_int(support_form.amount_vnd.data, "amount_vnd", errors)
+            saved = _save(support_form, errors, lambda: services.add_support(
+                user, address, received_on, support_form.kind.data or "", support_form.description.data or "",
+                amount), _("Saved."), url_for("cases.address", address_id=address.id))
+        if saved is not None:
+            return saved
+        status = 422
     return _render("cases/address.html", status, address=address, manage=manage, training_form=training_form,
                    support_form=support_form, commune_name=presenters.commune_name,
                    province=geo.province(address.province_code))
@@ -840,18 +829,17 @@ def settings():
         errors = forms.ParseErrors()
         days = forms.parse_int(form.max_shelter_days.data, "max_shelter_days", errors)
         hours = forms.parse_int(form.notice_hours.data, "notice_hours", errors) if form.notice_hours.data else None
-        try:
-            if errors:
-                raise ValidationError(_("Please correct the marked fields."), errors)
+
+        def save() -> None:
             services.set_max_shelter_days(user, province_code, days)
             if hours is not None:
                 services.set_notice_hours(user, province_code, hours)
-        except DomainError as e:
-            apply_domain_errors(form, e, {"province_code": "max_shelter_days"})
-            status = 422
-        else:
-            flash(_("Saved."), "info")
-            return redirect(url_for("cases.settings", province=province_code))
+
+        saved = _save(form, errors, save, _("Saved."), url_for("cases.settings", province=province_code),
+                      {"province_code": "max_shelter_days"})
+        if saved is not None:
+            return saved
+        status = 422
     elif province_code:
         form.max_shelter_days.data = str(services.max_shelter_days(province_code))
         form.notice_hours.data = str(services.notice_hours(province_code))

@@ -122,6 +122,18 @@ def ethnic_group(code: str | None) -> EthnicGroup | None:
     return _ethnic_groups().get(code or "")
 
 
+def commune_name(code: str | None) -> str:
+    """The commune's name for a page; its code when the data does not know it."""
+    found = commune(code)
+    return found.name if found else (code or "")
+
+
+def ethnic_name(code: str | None) -> str:
+    """The ethnic group's name for a page; empty when the data does not know the code."""
+    group = ethnic_group(code)
+    return group.name if group else ""
+
+
 def legacy_province_sources(code: str) -> list[str]:
     """Pre-2025 province codes merged into a 2025 province (for reports on the old pilot areas)."""
     p = _Province.from_code(_ProvinceCode(int(code)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -30,6 +31,40 @@ def _describe(pending: dict[str, int]) -> str:
     return ", ".join(f"{name}: {n}" for name, n in sorted(pending.items()))
 
 
+def _add_key(add: Callable[[Path], int], kind: str, event: str, what: str) -> int:
+    """Write the next version of a key, with its check value and ``event`` committed; stop the command (exit 1)
+    when it cannot be added. The caller reloads the key ring."""
+    from casework.protect import audit, rotation
+    from casework.protect.canary import record_check_value
+    from casework.protect.keys import current_keys, load_keys
+
+    directory = Path(current_keys().directory)
+    try:
+        version = add(directory)
+        record_check_value(load_keys(directory), kind, version)
+        audit.record(event, object_type="key", detail=f"{kind}.v{version}", actor=rotation.OPERATOR)
+        db.session.commit()
+    except (OSError, RuntimeError) as e:
+        db.session.rollback()
+        _fail(f"Could not add {what}: {e}")
+    return version
+
+
+def _run_in_batches(label: str, pending: dict[str, int], run: Callable[[Callable[[int], None]], int],
+                    left_now: Callable[[], dict[str, int]], event: str, detail: str) -> tuple[int, dict[str, int]]:
+    """``run(on_batch)`` with a progress bar over the pending rows, then ``event``_done (or _partial when rows
+    changed during the run and are left) recorded: the rows done and those left."""
+    from casework.protect import audit, rotation
+
+    with click.progressbar(length=sum(pending.values()), label=label, show_pos=True, file=sys.stderr) as bar:
+        done = run(bar.update)
+    left = left_now()
+    audit.record(f"{event}_done" if not left else f"{event}_partial", object_type="key", detail=detail,
+                 actor=rotation.OPERATOR)
+    db.session.commit()
+    return done, left
+
+
 @click.command("rotate")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Rows re-wrapped per committed batch.")
@@ -46,9 +81,9 @@ def keys_rotate(batch_size: int, resume: bool, offline: bool = False) -> None:
     version. Run it once more with --resume after restarting the application, for data keys created
     meanwhile by workers that still had the previous version.
     """
-    from casework.protect import audit, rotation
-    from casework.protect.canary import record_check_value, refresh_keys
-    from casework.protect.keys import add_kek_version, current_keys, load_keys
+    from casework.protect import rotation
+    from casework.protect.canary import refresh_keys
+    from casework.protect.keys import add_kek_version, current_keys
 
     if offline:
         _rotate_offline()
@@ -63,29 +98,16 @@ def keys_rotate(batch_size: int, resume: bool, offline: bool = False) -> None:
         click.echo(f"Resuming the rotation to master key v{target}: {sum(pending.values())} left "
                    f"({_describe(pending)}).")
     else:
-        directory = Path(keys.directory)
-        try:
-            target = add_kek_version(directory)
-            record_check_value(load_keys(directory), "kek", target)
-            audit.record("key_rotation_start", object_type="key", detail=f"kek.v{target}", actor=rotation.OPERATOR)
-            db.session.commit()
-        except (OSError, RuntimeError) as e:
-            db.session.rollback()
-            _fail(f"Could not add a master key: {e}")
+        target = _add_key(add_kek_version, "kek", "key_rotation_start", "a master key")
         keys = refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
         if keys.current_kek_version != target:
             _fail(f"Master key v{target} was written but could not be loaded; nothing was re-wrapped.")
         pending = rotation.pending_rewrap(target)
         click.echo(f"Added master key kek.v{target}.key; {sum(pending.values())} data keys and sealed values "
                    "to re-wrap.")
-    total = sum(pending.values())
-    with click.progressbar(length=total, label=f"Re-wrapping under v{target}", show_pos=True,
-                           file=sys.stderr) as bar:
-        done = rotation.rewrap_all(target, batch_size, on_batch=bar.update)
-    left = rotation.pending_rewrap(target)
-    audit.record("key_rotation_done" if not left else "key_rotation_partial", object_type="key",
-                 detail=f"kek.v{target}", actor=rotation.OPERATOR)
-    db.session.commit()
+    done, left = _run_in_batches(f"Re-wrapping under v{target}", pending,
+                                 lambda on_batch: rotation.rewrap_all(target, batch_size, on_batch=on_batch),
+                                 lambda: rotation.pending_rewrap(target), "key_rotation", f"kek.v{target}")
     if left:
         _fail(f"{sum(left.values())} rows changed during the run and are still under an older master key "
               f"({_describe(left)}); run 'keys rotate --resume' again.")
@@ -96,19 +118,10 @@ def keys_rotate(batch_size: int, resume: bool, offline: bool = False) -> None:
 
 def _rotate_offline() -> None:
     """Issue 17: nothing is re-encrypted; entries sealed to an older key open while its grace period runs."""
-    from casework.protect import audit, rotation
-    from casework.protect.canary import record_check_value, refresh_keys
-    from casework.protect.keys import add_offline_version, current_keys, load_keys
+    from casework.protect.canary import refresh_keys
+    from casework.protect.keys import add_offline_version
 
-    directory = Path(current_keys().directory)
-    try:
-        version = add_offline_version(directory)
-        record_check_value(load_keys(directory), "offline", version)
-        audit.record("key_rotation_offline", object_type="key", detail=f"offline.v{version}", actor=rotation.OPERATOR)
-        db.session.commit()
-    except (OSError, RuntimeError) as e:
-        db.session.rollback()
-        _fail(f"Could not add an offline key pair: {e}")
+    version = _add_key(add_offline_version, "offline", "key_rotation_offline", "an offline key pair")
     refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
     grace = current_app.config["SETTINGS"].offline_key_grace_days
     click.echo(f"Added offline key pair offline.v{version}.pem; phones seal new entries to it from their next "
@@ -129,9 +142,9 @@ def keys_reindex(batch_size: int, resume: bool, wait_seconds: int | None) -> Non
 
     Searches keep working during the run: workers search every index version of their key ring.
     """
-    from casework.protect import audit, rotation
-    from casework.protect.canary import record_check_value, refresh_keys
-    from casework.protect.keys import RELOAD_SECONDS, add_index_version, current_keys, load_keys
+    from casework.protect import rotation
+    from casework.protect.canary import refresh_keys
+    from casework.protect.keys import RELOAD_SECONDS, add_index_version, current_keys
 
     keys = current_keys()
     target = keys.current_index_version
@@ -142,15 +155,7 @@ def keys_reindex(batch_size: int, resume: bool, wait_seconds: int | None) -> Non
     if pending:
         click.echo(f"Resuming the re-key to index version {target}: {sum(pending.values())} records left.")
     else:
-        directory = Path(keys.directory)
-        try:
-            target = add_index_version(directory)
-            record_check_value(load_keys(directory), "index", target)
-            audit.record("key_reindex_start", object_type="key", detail=f"index.v{target}", actor=rotation.OPERATOR)
-            db.session.commit()
-        except (OSError, RuntimeError) as e:
-            db.session.rollback()
-            _fail(f"Could not add an index key: {e}")
+        target = _add_key(add_index_version, "index", "key_reindex_start", "an index key")
         keys = refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
         if keys.current_index_version != target:
             _fail(f"Index key v{target} was written but could not be loaded; nothing was re-indexed.")
@@ -159,14 +164,9 @@ def keys_reindex(batch_size: int, resume: bool, wait_seconds: int | None) -> Non
             click.echo(f"Added index.v{target}.key; waiting {wait} s for running workers to load it.")
             time.sleep(wait)
         pending = rotation.pending_reindex(target)
-    total = sum(pending.values())
-    with click.progressbar(length=total, label=f"Re-indexing with v{target}", show_pos=True,
-                           file=sys.stderr) as bar:
-        done = rotation.reindex_all(target, batch_size, on_batch=bar.update)
-    left = rotation.pending_reindex(target)
-    audit.record("key_reindex_done" if not left else "key_reindex_partial", object_type="key",
-                 detail=f"index.v{target}", actor=rotation.OPERATOR)
-    db.session.commit()
+    done, left = _run_in_batches(f"Re-indexing with v{target}", pending,
+                                 lambda on_batch: rotation.reindex_all(target, batch_size, on_batch=on_batch),
+                                 lambda: rotation.pending_reindex(target), "key_reindex", f"index.v{target}")
     if left:
         _fail(f"{sum(left.values())} records changed during the run; run 'keys reindex --resume' again.")
     click.echo(f"Done: {done} records re-indexed with index key v{target}. Once every worker has been "

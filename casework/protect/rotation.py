@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import cast
 
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
@@ -126,27 +127,25 @@ def reseal_batch(sc: SealedColumn, target: int, after_id: str, size: int,
     return len(rows), (rows[-1][0] if rows else after_id)
 
 
+def _in_batches(batch: Callable[[str], tuple[int, str]], on_batch: Progress) -> int:
+    """Call ``batch(after_id)`` until it finds nothing more, committing after each batch; returns the rows done."""
+    done, after = 0, ""
+    while True:
+        n, after = batch(after)
+        if not n:
+            return done
+        db.session.commit()
+        done += n
+        on_batch(n)
+
+
 def rewrap_all(target: int, size: int = 500, on_batch: Progress = lambda n: None) -> int:
     """Move everything to master key ``target``, committing after each batch; returns the rows done."""
     done = 0
     for model in existing_protected_models():
-        after = ""
-        while True:
-            n, after = rewrap_batch(model, target, after, size)
-            if not n:
-                break
-            db.session.commit()
-            done += n
-            on_batch(n)
+        done += _in_batches(partial(rewrap_batch, model, target, size=size), on_batch)
     for sc in existing_sealed_columns():
-        after = ""
-        while True:
-            n, after = reseal_batch(sc, target, after, size)
-            if not n:
-                break
-            db.session.commit()
-            done += n
-            on_batch(n)
+        done += _in_batches(partial(reseal_batch, sc, target, size=size), on_batch)
     return done
 
 
@@ -196,14 +195,4 @@ def reindex_batch(model: type[ProtectedMixin], target: int, after_id: str, size:
 
 
 def reindex_all(target: int, size: int = 500, on_batch: Progress = lambda n: None) -> int:
-    done = 0
-    for model in indexed_models():
-        after = ""
-        while True:
-            n, after = reindex_batch(model, target, after, size)
-            if not n:
-                break
-            db.session.commit()
-            done += n
-            on_batch(n)
-    return done
+    return sum(_in_batches(partial(reindex_batch, model, target, size=size), on_batch) for model in indexed_models())
