@@ -18,7 +18,7 @@ from casework.extensions import db
 from casework.models import utcnow
 from casework.text import VN_TZ
 from tests.browser.conftest import check_accessibility, save_screen
-from tests.cases.test_browser_intake import PHONE, run_journey, phone_page, server, sign_in  # noqa: F401
+from tests.cases.test_browser_intake import PHONE, phone_page, run_journey, server, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
