@@ -91,30 +91,9 @@ def small_legacy_geography():
                      communes=tuple((c.code, c.name, c.province_code) for c in communes), scheme=legacy.SCHEME)
 
 
-# Files without a tier marker that each take half a minute or more (measured with --durations, issue 14).
-LONG_FILES = ("tests/test_api_fuzz.py", "tests/test_types.py", "tests/stats/test_screens.py")
-
-
-def _file_weight(items) -> dict[str, int]:
-    """0 for a file with a ``national`` test, 1 ``slow``, 2 ``browser`` or in LONG_FILES, 3 the rest."""
-    weight: dict[str, int] = {}
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        w = 0 if item.get_closest_marker("national") else 1 if item.get_closest_marker("slow") else \
-            2 if item.get_closest_marker("browser") or path in LONG_FILES else 3
-        weight[path] = min(weight.get(path, 3), w)
-    return weight
-
-
 def pytest_collection_modifyitems(config, items):
-    """The longest files first, so that under ``-n auto --dist loadfile`` (one file, one worker) no worker starts a
-    file of minutes when the other has nothing left to do; the order within a file and between files of the same
-    weight is kept.
-
-    On SQLite every ``postgres`` test is skipped, its report line naming the marker and why it needs PostgreSQL
+    """On SQLite every ``postgres`` test is skipped, its report line naming the marker and why it needs PostgreSQL
     (the reason of its own ``skipif`` when it has one); never silently deselected."""
-    weight = _file_weight(items)
-    items.sort(key=lambda item: weight[item.nodeid.split("::", 1)[0]])
     if ON_POSTGRES:
         return
     for item in items:
