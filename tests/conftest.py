@@ -28,12 +28,19 @@ from pathlib import Path
 import pyotp
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from casework import create_app
 from casework.extensions import db
 from casework.protect.keys import init_keys
+from tests.browser.chromium import (  # noqa: F401  (fixtures: one Chromium per worker, the served test app)
+    _one_chromium_per_worker,
+    browser,
+    live_server,
+    new_page,
+    serve,
+)
 
 BASE_PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, … under pytest -n; empty otherwise
@@ -110,47 +117,6 @@ def _base_config(tmp: Path, keys_dir: Path, database_url: str, national: bool = 
         config["STATS_GEOGRAPHY"] = small_geography()
         config["STATS_LEGACY_GEOGRAPHY"] = small_legacy_geography()
     return config
-
-
-# Browser journeys run beside the rest of the suite on two cores (and, in CI, on a machine doing other work):
-# a page can take longer than Playwright's defaults (30 s for a page, 5 s for ``expect``). Waiting longer
-# changes nothing that is asserted: a missing page or text still fails, only later.
-BROWSER_WAIT_MS = 90_000
-
-
-@pytest.fixture(autouse=True, scope="session")
-def patient_browsers():
-    try:
-        from playwright.sync_api import expect
-        from playwright.sync_api._generated import Browser, Locator, Page
-    except ImportError:  # the browser tier is not installed: nothing to configure
-        yield
-        return
-    original = Browser.new_context
-    page_click, locator_click = Page.click, Locator.click
-
-    def new_context(self, *args, **kwargs):
-        context = original(self, *args, **kwargs)
-        context.set_default_timeout(BROWSER_WAIT_MS)
-        context.set_default_navigation_timeout(BROWSER_WAIT_MS)
-        return context
-
-    # A click that posts a form returns once the answer starts to arrive; a test that reads the page at once
-    # may see half of it. Every click therefore also waits for the page it leads to (at once when none).
-    def click_page(self, *args, **kwargs):
-        page_click(self, *args, **kwargs)
-        self.wait_for_load_state()
-
-    def click_locator(self, *args, **kwargs):
-        locator_click(self, *args, **kwargs)
-        self.page.wait_for_load_state()
-
-    Browser.new_context = new_context
-    Page.click, Locator.click = click_page, click_locator
-    expect.set_options(timeout=BROWSER_WAIT_MS)
-    yield
-    Browser.new_context = original
-    Page.click, Locator.click = page_click, locator_click
 
 
 @pytest.fixture(scope="session")

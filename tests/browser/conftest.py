@@ -1,62 +1,17 @@
-"""Real-browser fixtures: the app served on 127.0.0.1 from a thread, Debian's Chromium through Playwright,
-and axe-core for accessibility (issue 8). Chromium is installed by ``make install`` (system-tools)."""
+"""Real-browser helpers: axe-core for accessibility (issue 8), screenshots, signing in. The served app and the
+worker's one Chromium are in tests/browser/chromium.py (fixtures ``live_server``, ``serve``, ``browser``,
+``new_page`` for the whole suite). Chromium is installed by ``make install`` (system-tools)."""
 
 from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 
-import pytest
-from werkzeug.serving import make_server
+from tests.browser.chromium import CHROMIUM, DESKTOP, PHONE  # noqa: F401  (imported from here by tests)
 
-CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make install` (as root it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def new_page(browser):
-    """``new_page(viewport=PHONE, javascript=True)``: a fresh context (no cookies) and page."""
-    contexts = []
-
-    def make(viewport=PHONE, javascript: bool = True, locale: str = "vi-VN"):
-        # bypass_csp lets the test inject axe-core; the app's own CSP is checked by the header tests.
-        context = browser.new_context(viewport=viewport, java_script_enabled=javascript, locale=locale,
-                                      bypass_csp=True, service_workers="block")
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def check_accessibility(page, allowed: tuple[str, ...] = ()) -> list[dict]:

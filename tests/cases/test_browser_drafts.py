@@ -14,13 +14,11 @@ live server) and axe-core runs there. With ``SAVE_SCREENS=1`` the screens are sa
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pyotp
 import pytest
 from sqlalchemy import func, select, update
-from werkzeug.serving import make_server
 
 from casework.auth.models import UserSession
 from casework.cases.models import Case
@@ -28,7 +26,7 @@ from casework.drafts.models import FormDraft
 from casework.extensions import db
 from casework.models import utcnow
 from tests.browser.conftest import PHONE, check_accessibility, save_screen
-from tests.cases.test_browser_intake import in_own_thread
+from tests.cases.test_browser_intake import run_journey
 
 pytestmark = pytest.mark.browser
 
@@ -36,14 +34,9 @@ NAME = "Lê Thị Nháp"
 
 
 @pytest.fixture
-def served(make_app):
+def served(make_app, serve):
     app = make_app(WTF_CSRF_ENABLED=True)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=5)
+    return app, serve(app)
 
 
 def _screen(browser, page, name: str) -> None:
@@ -169,7 +162,7 @@ def test_an_intake_submitted_after_the_session_ended_comes_back_after_sign_in_an
         _screen(browser, page, "draft-lost-phone")
         context.close()
 
-    found = in_own_thread(journey)
+    found = run_journey(journey)
     db.session.expire_all()
     cases = list(db.session.scalars(select(Case)))
     assert len(cases) == 1 and cases[0].person.full_name == NAME

@@ -8,65 +8,36 @@ a shelter stay, a follow-up, request closure; the commune officer signs in and a
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pyotp
 import pytest
-from werkzeug.serving import make_server
 
 from casework.cases.models import Case
 from casework.extensions import db
 from casework.models import utcnow
 from casework.text import VN_TZ
+from tests.browser.chromium import journey_browser
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 PHONE = {"width": 360, "height": 740}
 
 
 @pytest.fixture
-def server(make_app):
+def server(make_app, serve):
     """The app with CSRF on (as in production), served from a thread on a free port of 127.0.0.1."""
-    app = make_app(WTF_CSRF_ENABLED=True)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=5)
+    return serve(make_app(WTF_CSRF_ENABLED=True))
 
 
-def in_own_thread(journey) -> dict:
-    """Run a Playwright journey in a thread of its own and return what it collected.
-
-    Playwright's sync API refuses to start in a thread where another sync Playwright is running (the
-    session-wide browser of tests/browser, when the whole suite runs); a fresh thread has no such loop.
-    The journey talks to the server over HTTP only; the database is checked afterwards, in this thread.
-    """
-    from playwright.sync_api import sync_playwright
-
+def run_journey(journey) -> dict:
+    """Run a Playwright journey ``journey(browser, found)`` with the worker's one Chromium (tests/browser/chromium.py)
+    and return what it collected. The journey talks to the server over HTTP only; the database is checked
+    afterwards."""
     found: dict = {}
-
-    def run() -> None:
-        try:
-            with sync_playwright() as p:
-                chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-                    "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-                try:
-                    journey(chromium, found)
-                finally:
-                    chromium.close()
-        except BaseException as e:  # noqa: BLE001 - handed to the test's thread below
-            found["error"] = e
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=600)
-    if "error" in found:
-        raise found["error"]
+    with journey_browser(600, "the browser journey did not finish within 600 s") as browser:
+        journey(browser, found)
     return found
 
 
@@ -211,7 +182,7 @@ def test_a_host_records_a_complete_case_on_a_phone_without_javascript_and_the_of
         shot(page, "case-closed-phone")
         officer_ctx.close()
 
-    found = in_own_thread(journey)
+    found = run_journey(journey)
     assert found["intake_fits"] and found["case_fits"]  # nothing wider than the 360-px screen
     assert found["queue_fits"] and found["decision_fits"]
     db.session.expire_all()

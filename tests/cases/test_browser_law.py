@@ -11,12 +11,10 @@ user guide (``SAVE_SCREENS=1`` writes docs/screens/law-*.png):
 from __future__ import annotations
 
 import os
-import threading
 from datetime import datetime, timedelta
 
 import pyotp
 import pytest
-from werkzeug.serving import make_server
 
 from casework.cases import services
 from casework.cases.models import Case
@@ -26,54 +24,23 @@ from casework.stats import service as stats
 from casework.text import VN_TZ
 from livelihood import services as lv
 from livelihood.models import AccompanyingChild
+from tests.browser.chromium import journey_browser
 from tests.browser.conftest import check_accessibility, save_screen
 from tests.cases.conftest import intake, user_of
 from tests.livelihood.conftest import survivor_input
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
 NEW_PHUOC_LONG = "25217"  # Phường Phước Long, Thành phố Đồng Nai (2025)
 OLD_THAC_MO = "25216"  # Phường Thác Mơ, Thị xã Phước Long, Tỉnh Bình Phước (before 1 July 2025)
 
 
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
 def in_chromium(journey) -> None:
-    """Playwright in a thread of its own (another sync Playwright may run in this one)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make install`")
-    from playwright.sync_api import sync_playwright
-
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM,
-                                            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-                try:
-                    journey(browser)
-                finally:
-                    browser.close()
-        except BaseException as e:  # noqa: BLE001 - raised again in the test's thread
-            failure.append(e)
-
-    thread = threading.Thread(target=run, name="chromium-law")
-    thread.start()
-    thread.join(timeout=int(os.environ.get('LAW_BROWSER_TIMEOUT', '400')))
-    assert not thread.is_alive(), "the browser journey did not finish within 400 s"
-    if failure:
-        raise failure[0]
+    """``journey(browser)`` with the worker's one Chromium (tests/browser/chromium.py)."""
+    seconds = int(os.environ.get('LAW_BROWSER_TIMEOUT', '400'))
+    with journey_browser(seconds, "the browser journey did not finish within 400 s") as browser:
+        journey(browser)
 
 
 def screen(page, name: str, open_details: str | None = None) -> None:

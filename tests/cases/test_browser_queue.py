@@ -18,7 +18,7 @@ from casework.extensions import db
 from casework.models import utcnow
 from casework.text import VN_TZ
 from tests.browser.conftest import check_accessibility, save_screen
-from tests.cases.test_browser_intake import PHONE, in_own_thread, phone_page, server, sign_in  # noqa: F401
+from tests.cases.test_browser_intake import PHONE, phone_page, run_journey, server, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -134,7 +134,7 @@ def test_the_host_queue_shows_the_notice_and_the_follow_up_after_an_intake_and_t
         for context in (host_ctx, officer_ctx, checker_ctx):
             context.close()
 
-    found = in_own_thread(journey)
+    found = run_journey(journey)
     db.session.expire_all()
     case = db.session.get(Case, found["case_id"])
     today = utcnow().astimezone(VN_TZ).date()

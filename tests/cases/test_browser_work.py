@@ -21,7 +21,6 @@ from playwright.sync_api import expect
 from casework.cases import services
 from casework.extensions import db
 from casework.models import utcnow
-from tests.browser.conftest import live_server  # noqa: F401  (the journey's server)
 from tests.browser.journey import screen, sign_in
 from tests.cases.conftest import NAME, user_of
 from tests.referral.conftest import in_chromium

@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 from casework.extensions import db
 from livelihood.models import Proposal
-from tests.browser.conftest import live_server  # noqa: F401  (the journey's server)
 from tests.browser.journey import screen, sign_in
 from tests.referral.conftest import in_chromium
 

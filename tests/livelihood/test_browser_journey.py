@@ -5,67 +5,27 @@ the commune officer records a monitoring visit. Run with and without JavaScript:
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pyotp
 import pytest
-from werkzeug.serving import make_server
 
 from casework.extensions import db
 from livelihood import services
 from livelihood.models import Proposal, Survivor
+from tests.browser.chromium import journey_browser
 from tests.browser.conftest import check_accessibility, save_screen
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
 SCREENS = os.environ.get("LIVELIHOOD_SCREENS", "")  # a folder to keep screenshots of each step in
 
 
-@pytest.fixture
-def live_server(app):
-    """The test app served from a thread on a free port of 127.0.0.1, on the test database."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
 def in_chromium(journey) -> None:
-    """Run ``journey(browser)`` with headless Chromium in a thread of its own.
-
-    Playwright's sync API refuses to start where another sync Playwright is already running (the
-    foundation's browser tests keep one for the whole session in the same worker), so this test's
-    Playwright lives in its own thread; failures are raised again in the test.
-    """
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make install` (as root it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM,
-                                            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-                try:
-                    journey(browser)
-                finally:
-                    browser.close()
-        except BaseException as e:  # noqa: BLE001 - handed back to the test thread as is
-            failure.append(e)
-
-    thread = threading.Thread(target=run, name="chromium")
-    thread.start()
-    thread.join(timeout=300)
-    assert not thread.is_alive(), "the browser journey did not finish within 5 minutes"
-    if failure:
-        raise failure[0]
+    """Run ``journey(browser)`` with the worker's one Chromium (tests/browser/chromium.py)."""
+    with journey_browser(300, "the browser journey did not finish within 5 minutes") as browser:
+        journey(browser)
 
 
 def _page(chromium, javascript: bool):

@@ -22,7 +22,7 @@ from casework.models import utcnow
 from casework.offline.models import OfflineReceipt
 from casework.text import VN_TZ
 from tests.browser.conftest import AXE
-from tests.cases.test_browser_intake import PHONE, in_own_thread, server  # noqa: F401
+from tests.cases.test_browser_intake import PHONE, run_journey, server  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -198,7 +198,7 @@ def test_a_host_records_without_signal_and_a_broken_sync_saves_each_entry_exactl
         found["problems"] = problems
         context.close()
 
-    found = in_own_thread(journey)
+    found = run_journey(journey)
     assert found["pending_offline"] == "2"
     assert WOMAN not in found["pending_text"] and "VV-" not in found["pending_text"]
     assert found["form_cleared"] and found["intake_fits"]
@@ -268,7 +268,7 @@ def test_five_entries_sync_over_a_2g_link_and_the_time_is_reported(world, server
         found["seconds"] = time.monotonic() - started
         context.close()
 
-    found = in_own_thread(journey)
+    found = run_journey(journey)
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Case)) == 5
     with capsys.disabled():
@@ -328,7 +328,7 @@ def test_another_account_on_the_same_phone_neither_sees_nor_sends_her_waiting_en
                                timeout=120000)
         context.close()
 
-    found = in_own_thread(journey)
+    found = run_journey(journey)
     assert found["second_sees"] == "0" and found["second_sees_after_sync"] == "0"
     db.session.expire_all()
     [case] = db.session.scalars(select(Case)).all()

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from casework.auth.models import User
 from casework.auth.services import issue_api_token
@@ -28,14 +27,9 @@ PARALLEL = 64
 
 
 @pytest.fixture
-def server(app):
+def server(app, serve):
     """The test's application served by werkzeug with one thread per request, on a free local port."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    return serve(app)
 
 
 def _get(url: str, token: str) -> tuple[int, dict]:

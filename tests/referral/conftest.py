@@ -12,7 +12,6 @@ from casework.auth.services import issue_api_token
 from casework.extensions import db
 from casework.models import utcnow
 from referral.models import Organisation
-from tests.browser.conftest import live_server  # noqa: F401  (the browser journey's server)
 
 COMMUNE = "05533"  # Thái Nguyên (province 19)
 OTHER_COMMUNE = "05528"  # Thái Nguyên too
@@ -108,47 +107,19 @@ def send(client, world, headers=None, **overrides):
 
 
 def in_chromium(journey) -> None:
-    """Run ``journey(new_page)`` with headless Chromium in a thread of its own; ``new_page(javascript=…)``
-    opens a fresh 360×740 context. Playwright's sync API refuses to start in a thread where another sync
-    Playwright runs (``tests/browser`` keeps one for the whole session), hence the thread; a failure is
-    raised again in the test."""
-    import os
-    import threading
+    """Run ``journey(new_page)`` with the worker's one Chromium (tests/browser/chromium.py); ``new_page(javascript=…)``
+    opens a fresh 360×740 context."""
+    from tests.browser.chromium import PHONE, journey_browser
 
-    from tests.browser.conftest import CHROMIUM, PHONE
+    with journey_browser(300, "the browser journey did not finish within 5 minutes") as chromium:
 
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make install` (as root it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
+        def new_page(javascript: bool = True):
+            # bypass_csp lets the test inject axe-core; the app's own CSP is checked by the header tests.
+            context = chromium.new_context(viewport=PHONE, java_script_enabled=javascript, locale="vi-VN",
+                                           bypass_csp=True, service_workers="block")
+            return context.new_page()
 
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with sync_playwright() as p:
-                chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-                    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run"])
-
-                def new_page(javascript: bool = True):
-                    # bypass_csp lets the test inject axe-core; the app's own CSP is checked by the header tests.
-                    context = chromium.new_context(viewport=PHONE, java_script_enabled=javascript, locale="vi-VN",
-                                                   bypass_csp=True, service_workers="block")
-                    return context.new_page()
-
-                try:
-                    journey(new_page)
-                finally:
-                    chromium.close()
-        except BaseException as e:  # noqa: BLE001 - handed back to the test thread as is
-            failure.append(e)
-
-    thread = threading.Thread(target=run, name="chromium")
-    thread.start()
-    thread.join(timeout=300)
-    assert not thread.is_alive(), "the browser journey did not finish within 5 minutes"
-    if failure:
-        raise failure[0]
+        journey(new_page)
 
 
 def sign_in_browser(page, base_url: str, account) -> None:

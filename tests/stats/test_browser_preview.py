@@ -18,7 +18,7 @@ import pytest
 from casework.extensions import db
 from casework.stats import jobs
 from casework.stats.models import StatPreview, StatRelease
-from tests.browser.conftest import PHONE, check_accessibility, live_server, save_screen  # noqa: F401
+from tests.browser.conftest import PHONE, check_accessibility, save_screen
 from tests.stats.test_browser_release import _download, _sign_in, in_chromium
 from tests.stats.test_ledger import Q3, FakeSource
 from tests.stats.test_previews import small_geography  # noqa: F401  (fixture)

@@ -12,9 +12,7 @@ registered on the app the live server runs (as in ``test_ledger.py``), so every 
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 import time
 
 import pyotp
@@ -23,12 +21,11 @@ import pytest
 from casework.extensions import db
 from casework.stats import service
 from casework.stats.models import StatRelease
+from tests.browser.chromium import journey_browser
 from tests.browser.conftest import (
-    CHROMIUM,
     DESKTOP,
     PHONE,
     check_accessibility,
-    live_server,  # noqa: F401  (the journey's server)
     save_screen,
 )
 from tests.stats.test_ledger import Q3, FakeSource
@@ -57,42 +54,18 @@ def source(app):
 
 
 def in_chromium(journey) -> None:
-    """Run ``journey(new_page)`` with headless Chromium in a thread of its own (Playwright's sync API refuses
-    to start where ``tests/browser`` keeps its session-long one); a failure is raised again in the test."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make install` (as root it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
+    """Run ``journey(new_page)`` with the worker's one Chromium (tests/browser/chromium.py)."""
+    with journey_browser(1800, "the browser journey did not finish within 30 minutes") as chromium:
 
-    failure: list[BaseException] = []
+        def new_page(viewport: dict, javascript: bool):
+            # bypass_csp lets the test inject axe-core; the app's own CSP is checked by the header tests.
+            context = chromium.new_context(viewport=viewport, java_script_enabled=javascript, locale="vi-VN",
+                                           bypass_csp=True, accept_downloads=True, service_workers="block")
+            page = context.new_page()
+            page.set_default_navigation_timeout(PAGE_TIMEOUT_MS)  # a busy machine, large pages
+            return page
 
-    def run() -> None:
-        try:
-            with sync_playwright() as p:
-                chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-                    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run"])
-
-                def new_page(viewport: dict, javascript: bool):
-                    # bypass_csp lets the test inject axe-core; the app's own CSP is checked by the header tests.
-                    context = chromium.new_context(viewport=viewport, java_script_enabled=javascript, locale="vi-VN",
-                                                   bypass_csp=True, accept_downloads=True, service_workers="block")
-                    page = context.new_page()
-                    page.set_default_navigation_timeout(PAGE_TIMEOUT_MS)  # a busy machine, large pages
-                    return page
-
-                try:
-                    journey(new_page)
-                finally:
-                    chromium.close()
-        except BaseException as e:  # noqa: BLE001 - handed back to the test thread as is
-            failure.append(e)
-
-    thread = threading.Thread(target=run, name="chromium")
-    thread.start()
-    thread.join(timeout=1800)
-    assert not thread.is_alive(), "the browser journey did not finish within 30 minutes"
-    if failure:
-        raise failure[0]
+        journey(new_page)
 
 
 def _sign_in(page, base_url: str, account) -> None:
