@@ -428,7 +428,8 @@ def report(command: str, plan: dict, seeded_now: bool, runs: list[dict], url: st
         "Server settings: `TINCAY_ENVIRONMENT=production`, keys outside the instance folder, "
         + (f"rate limits in Redis (`{redis_url}`)" if redis_url else "in-memory rate limits (no Redis answered)")
         + "; the sign-in limit is raised to 1000 per minute because all users sign in from 127.0.0.1. Every list, "
-        "view, search and intake writes its audit event (one chain, serialised by an advisory lock).",
+        "view, search and intake writes its audit event into the inbox, without a lock; each worker's chainer "
+        "thread seals them (`TINCAY_AUDIT_CHAINER` left at `thread`).",
         "",
         "Each user is a host of her own address, signed in through the login form with TOTP, then repeats: her "
         "case list (first page, or the next page from her last cursor), the view of a case from her lists, a "
