@@ -156,6 +156,16 @@ class Host:
     samples: list[dict]
 
 
+def wait_for_fresh_totp_step(ds: DataSet) -> None:
+    """Wait until the TOTP step is later than the last one a benchmark used on this data set (a replayed code
+    is refused and counts as a failed sign-in)."""
+    step_file = ds.state / "last-step"
+    if step_file.exists():
+        last = int(step_file.read_text())
+        while int(time.time() // 30) <= last:
+            time.sleep(1)
+
+
 def sign_in(port: int, account: dict, cookie_name: str = "tincay") -> Host:
     import pyotp
 
@@ -181,6 +191,14 @@ def sign_in(port: int, account: dict, cookie_name: str = "tincay") -> Host:
         # A TOTP code is accepted once per 30-second step and account: an earlier run may have used this one.
         time.sleep(31 - time.time() % 30)
     raise RuntimeError(f"{account['username']} could not sign in ({done.status})")
+
+
+def note_totp_step(ds: DataSet) -> None:
+    """Record the TOTP step just used, in the file bench/load.py's Locust reads before its users sign in: a
+    code is accepted once per 30-second step and account, so the load test waits for a later step."""
+    step_file = ds.state / "last-step"
+    last = int(step_file.read_text()) if step_file.exists() else 0
+    step_file.write_text(str(max(last, int(time.time() // 30))))
 
 
 def read_requests(host: Host, views: int = 8) -> list[tuple[str, str, str]]:

@@ -109,7 +109,9 @@ def main(argv: list[str]) -> int:
     try:
         for name, env in variants.items():
             servers[name] = g.gunicorn(env, args.workers, log)
+        g.wait_for_fresh_totp_step(ds)
         hosts = [g.sign_in(servers["audited"].port, account) for account in ds.plan["accounts"][: args.hosts]]
+        g.note_totp_step(ds)
         plan = [(h.cookie, *r) for h in hosts for r in g.read_requests(h)]
         script = ds.state / "audit_reads.lua"
         g.wrk_script(script, plan)

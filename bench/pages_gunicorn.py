@@ -156,7 +156,9 @@ def main(argv: list[str]) -> int:
     server = None
     try:
         server = g.gunicorn(env, args.workers, log)
+        g.wait_for_fresh_totp_step(ds)
         host = g.sign_in(server.port, ds.plan["accounts"][0])
+        g.note_totp_step(ds)
         targets = _targets(host)
         result = floors(ds, host, targets, args.requests)
         samples = through_gunicorn(server.port, host, targets, args.requests)
