@@ -4,10 +4,12 @@ Writes bench/results/load.md.
     python -m bench.load                                  # 1,000,000 cases, 50 users, two runs of 2 minutes
     python -m bench.load --cases 20000 --duration 20      # a quick try (its own database, tincay_load_20000)
     python -m bench.load --rebuild                        # seed again although the database is there
+    python -m bench.load --seed-only                      # seed (or find) the database and stop
+    python -m bench.load --workers 4                      # gunicorn workers (default 2, as the first runs)
 
 What runs: a dedicated PostgreSQL database (``tincay_load`` for 1,000,000 cases, ``tincay_load_<N>`` for
 another size) created, given keys (``flask keys init``) and migrated (``flask db upgrade``) by this script,
-then seeded; gunicorn with 2 sync workers on 127.0.0.1 in the production configuration (keys outside the
+then seeded; gunicorn with 2 sync workers (``--workers``) on 127.0.0.1 in the production configuration (keys outside the
 instance folder, rate limits in Redis; the sign-in limit is raised to 1000 per minute because every user
 signs in from 127.0.0.1); and Locust (``bench/_load_locust.py``, in its own process) with one host account
 per simulated user. The seeded database, its keys and the accounts are kept in bench/tmp/ and reused by
@@ -318,7 +320,7 @@ def _wait_for(port: int, process: subprocess.Popen) -> None:
 
 
 def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int, duration: int,
-             think: tuple[float, float], seed_value: int) -> dict:
+             think: tuple[float, float], seed_value: int, workers: int = 2) -> dict:
     from bench.protect import make_names
 
     port = _free_port()
@@ -330,8 +332,9 @@ def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int,
     plan_file.write_text(json.dumps(run_plan, ensure_ascii=False), encoding="utf-8")
     out_file.unlink(missing_ok=True)
     log = (state / "gunicorn.log").open("ab")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",  # noqa: S603
-                               "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),  # noqa: S603
+                               "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+                              cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
         _wait_for(port, server)
         command = [sys.executable, "-m", "bench._load_locust", "--host", f"http://127.0.0.1:{port}",
@@ -359,6 +362,7 @@ def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int,
     verify = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "audit", "verify"], cwd=ROOT, env=env,  # noqa: S603
                             capture_output=True, text=True, check=False)
     data.update(before=before, after=after, found=found, think=think, duration=duration, users=users,
+                workers=workers,
                 verify=(verify.returncode, verify.stdout.strip() or verify.stderr.strip()[-300:]))
     return data
 
@@ -404,14 +408,15 @@ def report(command: str, plan: dict, seeded_now: bool, runs: list[dict], url: st
                f"The database seeded by an earlier run was reused (its seeding took {seconds['fill']:.0f} s, plus "
                f"{seconds['migrate']:.0f} s for `keys init` and `db upgrade`); it also holds the intakes of the "
                "earlier runs.")
+    workers = runs[0].get("workers", 2) if runs else 2
     lines = [
-        f"# Load: hosts at work on gunicorn (2 workers) and PostgreSQL with {plan['cases']:,} cases",
+        f"# Load: hosts at work on gunicorn ({workers} workers) and PostgreSQL with {plan['cases']:,} cases",
         "",
         f"Command: `{command}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
         f"Machine: {_machine()}, Python {platform.python_version()}, PostgreSQL {pg} (local, 127.0.0.1), "
-        f"gunicorn {gunicorn_version} (2 sync workers), Locust {locust_version}. **The two cores are shared** by "
-        "the load generator, the two gunicorn workers and PostgreSQL (and by whatever else ran on the machine: "
+        f"gunicorn {gunicorn_version} ({workers} sync workers), Locust {locust_version}. **The two cores are "
+        "shared** by the load generator, the gunicorn workers and PostgreSQL (and by whatever else ran on the machine: "
         "the CPU line of each run says how the time was spent), so the throughput is what one small machine "
         "does while also generating the load, not what a server would do alone.",
         "",
@@ -423,7 +428,8 @@ def report(command: str, plan: dict, seeded_now: bool, runs: list[dict], url: st
         "Server settings: `TINCAY_ENVIRONMENT=production`, keys outside the instance folder, "
         + (f"rate limits in Redis (`{redis_url}`)" if redis_url else "in-memory rate limits (no Redis answered)")
         + "; the sign-in limit is raised to 1000 per minute because all users sign in from 127.0.0.1. Every list, "
-        "view, search and intake writes its audit event (one chain, serialised by an advisory lock).",
+        "view, search and intake writes its audit event into the inbox, without a lock; each worker's chainer "
+        "thread seals them (`TINCAY_AUDIT_CHAINER` left at `thread`).",
         "",
         "Each user is a host of her own address, signed in through the login form with TOTP, then repeats: her "
         "case list (first page, or the next page from her last cursor), the view of a case from her lists, a "
@@ -488,6 +494,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--think", nargs="+", default=["3-10", "0"],
                         help="think time between a user's actions, MIN-MAX seconds, one run per value (0: none)")
     parser.add_argument("--rebuild", action="store_true", help="seed again even if the seeded database is there")
+    parser.add_argument("--seed-only", action="store_true", help="seed (or find) the database, then stop")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     thinks = []
@@ -511,10 +519,13 @@ def main(argv: list[str]) -> int:
         plan = seed(state, url, args.cases, max(args.users, 50), env)
     else:
         print(f"== reusing {database} (seeded earlier)", flush=True)
+    if args.seed_only:
+        return 0
     runs = []
     for i, think in enumerate(thinks):
         print(f"== run: {args.users} users, think {think}, {args.duration} s", flush=True)
-        runs.append(run_once(state, url, env, plan, args.users, args.duration, think, seed_value=100 + i))
+        runs.append(run_once(state, url, env, plan, args.users, args.duration, think, seed_value=100 + i,
+                             workers=args.workers))
     command = ("python -m bench.load " + " ".join(argv)).strip()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report(command, plan, seeded_now, runs, url, redis_url), encoding="utf-8")

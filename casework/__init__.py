@@ -83,6 +83,9 @@ def configure_logging(app: Flask) -> None:
     # Request lines carry only the method, endpoint and status (no query strings): see casework.web.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app.logger.setLevel(logging.INFO)
+    if app.config["SETTINGS"].benchmark_unaudited_reads:  # refused in production (casework.config)
+        app.logger.warning("benchmark_unaudited_reads is on: reads of records write no audit event "
+                           "(benchmarks only)")
 
 
 def configure_keys(app: Flask, s: Settings) -> None:

@@ -67,6 +67,9 @@ class Settings:
     audit_seal_delay_seconds: int = 2
     audit_witness_dirs: str = ""
     audit_witness_url: str = ""
+    # Benchmarks only (bench/audit_reads.py): reads of records (lists, views, searches) write no audit event,
+    # so that a benchmark can compare audited reads with the same reads unaudited. Refused in production.
+    benchmark_unaudited_reads: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -143,6 +146,9 @@ def _complete(s: Settings, instance_path: Path) -> Settings:
         raise ConfigError("Settings audit_anchor_seconds and audit_seal_delay_seconds must not be negative.")
     if s.audit_witness_url and not s.audit_witness_url.startswith(("https://", "http://")):
         raise ConfigError("Setting audit_witness_url must start with https:// or http://.")
+    if s.benchmark_unaudited_reads and s.environment == "production":
+        # Never by accident, whatever else is accepted knowingly: every read of a record is audited.
+        raise ConfigError("Setting benchmark_unaudited_reads is for benchmarks only; production refuses it.")
     s = Settings(
         **{
             **{f.name: getattr(s, f.name) for f in fields(Settings)},

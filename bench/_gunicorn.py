@@ -1,0 +1,333 @@
+"""What bench/audit_reads.py and bench/pages_gunicorn.py share (the leading underscore keeps it out of
+``make bench``): the databases of bench/load.py (reused, or seeded by it), gunicorn started and stopped,
+hosts signed in through the real login form, their read requests, ``wrk``, and the machine's description.
+
+The data set is bench/load.py's: ``tincay_load`` (1,000,000 cases) or ``tincay_load_<N>``, with its keys,
+accounts (``load_host_NNN``, one host per trusted address, TOTP secrets) and search samples in
+``bench/tmp/load-<database>/`` beside this worktree. Seed it once with ``python -m bench.load --cases N
+--seed-only`` (1,000,000 cases: about 15 minutes of CPU), or let the benchmark seed it when it is missing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bench import load
+
+ROOT = load.ROOT
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+CASE_LINK = re.compile(r'href="/cases/([A-Za-z0-9_-]{10,32})"')
+NEXT_LINK = re.compile(r'href="/cases\?after=([A-Za-z0-9_-]+)"')
+
+
+# --- the data set ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class DataSet:
+    cases: int
+    database: str
+    url: str
+    state: Path
+    env: dict[str, str]  # the production settings of bench/load.py
+    plan: dict
+    redis_url: str | None
+
+
+def data_set(cases: int, users: int = 50) -> DataSet:
+    """bench/load.py's database of ``cases`` cases, seeded now if it is not there."""
+    try:
+        load._admin_connect().close()
+    except Exception as e:  # noqa: BLE001 - say why and stop: these benchmarks are about PostgreSQL
+        raise SystemExit(f"PostgreSQL does not answer at {load.SERVER} ({type(e).__name__}): not run.") from e
+    database = load._database(cases)
+    url = f"{load.SERVER}/{database}"
+    state = load.TMP / f"load-{database}"
+    redis_url = load.REDIS if load._redis_ok(load.REDIS) else None
+    env = load.app_env(state, url, redis_url)
+    plan = load._reusable(state, url, cases)
+    if plan is None or len(plan["accounts"]) < users:
+        print(f"== seeding {cases:,} cases into {database} (bench/load.py)", flush=True)
+        plan = load.seed(state, url, cases, max(users, 50), env)
+    else:
+        print(f"== reusing {database}", flush=True)
+    return DataSet(cases, database, url, state, env, plan, redis_url)
+
+
+# --- gunicorn -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen
+    log: object = field(repr=False)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()  # type: ignore[attr-defined]
+
+
+def gunicorn(env: dict[str, str], workers: int, log_file: Path) -> Server:
+    port = load._free_port()
+    log = log_file.open("ab")
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),  # noqa: S603
+                                "--bind", f"127.0.0.1:{port}", "--timeout", "600", "--log-level", "warning",
+                                "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        load._wait_for(port, process)
+    except BaseException:
+        process.kill()
+        log.close()
+        raise
+    return Server(port, process, log)
+
+
+def chainer(env: dict[str, str], log_file: Path) -> subprocess.Popen:
+    """``flask audit chainer``, the production chainer service (docs/operations.md §3)."""
+    log = log_file.open("ab")
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "audit", "chainer"],  # noqa: S603
+                            cwd=ROOT, env=env, stdout=log, stderr=log)
+
+
+# --- HTTP -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    cookies: dict[str, str]
+    location: str
+    ms: float
+
+
+def fetch(port: int, method: str, path: str, cookie: str = "", form: list[tuple[str, str]] | None = None) -> Answer:
+    """One request on a new connection (gunicorn's sync workers close every connection), timed from the
+    connection to the last byte of the body."""
+    headers = {"Cookie": cookie} if cookie else {}
+    body = None
+    if form is not None:
+        body = urlencode(form).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+    finally:
+        conn.close()
+    ms = (time.perf_counter() - started) * 1000
+    cookies = {}
+    for name, value in response.getheaders():
+        if name.lower() == "set-cookie":
+            pair = value.split(";", 1)[0]
+            key, _, val = pair.partition("=")
+            cookies[key.strip()] = val.strip()
+    return Answer(response.status, data.decode("utf-8", "replace"), cookies, response.getheader("Location") or "", ms)
+
+
+@dataclass
+class Host:
+    """A host signed in through the login form: her session cookie, a CSRF token of that session, the case
+    ids and the next-page cursor of her first list page, and search samples of her own address."""
+
+    username: str
+    cookie: str
+    csrf: str
+    case_ids: list[str]
+    cursor: str | None
+    samples: list[dict]
+
+
+def wait_for_fresh_totp_step(ds: DataSet) -> None:
+    """Wait until the TOTP step is later than the last one a benchmark used on this data set (a replayed code
+    is refused and counts as a failed sign-in)."""
+    step_file = ds.state / "last-step"
+    if step_file.exists():
+        last = int(step_file.read_text())
+        while int(time.time() // 30) <= last:
+            time.sleep(1)
+
+
+def sign_in(port: int, account: dict, cookie_name: str = "tincay") -> Host:
+    import pyotp
+
+    for _attempt in range(3):
+        page = fetch(port, "GET", "/login")
+        jar = dict(page.cookies)
+        token = CSRF.search(page.body)
+        code = pyotp.TOTP(account["secret"]).now()
+        done = fetch(port, "POST", "/login", "; ".join(f"{k}={v}" for k, v in jar.items()), [
+            ("username", account["username"]), ("password", account["password"]), ("totp", code),
+            ("csrf_token", token.group(1) if token else "")])
+        jar.update(done.cookies)
+        if done.status == 302 and cookie_name in jar:
+            cookie = f"{cookie_name}={jar[cookie_name]}"
+            listing = fetch(port, "GET", "/cases", cookie)
+            if listing.status != 200:
+                raise RuntimeError(f"{account['username']}: the case list answered {listing.status}")
+            csrf = CSRF.search(listing.body)
+            following = NEXT_LINK.search(listing.body)
+            return Host(account["username"], cookie, csrf.group(1) if csrf else "",
+                        list(dict.fromkeys(CASE_LINK.findall(listing.body))), following.group(1) if following else None,
+                        account["samples"])
+        # A TOTP code is accepted once per 30-second step and account: an earlier run may have used this one.
+        time.sleep(31 - time.time() % 30)
+    raise RuntimeError(f"{account['username']} could not sign in ({done.status})")
+
+
+def note_totp_step(ds: DataSet) -> None:
+    """Record the TOTP step just used, in the file bench/load.py's Locust reads before its users sign in: a
+    code is accepted once per 30-second step and account, so the load test waits for a later step."""
+    step_file = ds.state / "last-step"
+    last = int(step_file.read_text()) if step_file.exists() else 0
+    step_file.write_text(str(max(last, int(time.time() // 30))))
+
+
+def read_requests(host: Host, views: int = 8) -> list[tuple[str, str, str]]:
+    """A host's reads, weighted as bench/load.py's users do (lists 4 : views 4 : searches 2): (method, path,
+    urlencoded body)."""
+    lists = [("GET", "/cases", "")] * 2
+    if host.cursor:
+        lists += [("GET", f"/cases?after={host.cursor}", "")] * 2
+    else:
+        lists *= 2
+    views_ = [("GET", f"/cases/{cid}", "") for cid in host.case_ids[:views]]
+    searches = []
+    for sample in host.samples[:4]:
+        searches.append(("POST", "/cases/search", urlencode({"q": sample["name"], "csrf_token": host.csrf})))
+        phone = sample["phone"]
+        searches.append(("POST", "/cases/search",
+                         urlencode({"q": f"{phone[:4]} {phone[4:7]} {phone[7:]}", "csrf_token": host.csrf})))
+    # 4 : 4 : 2 over one cycle of ``len(views_)`` views.
+    n = max(1, len(views_))
+    cycle = [lists[i % len(lists)] for i in range(n)] + views_ + [searches[i % len(searches)] for i in range(n // 2)]
+    return cycle
+
+
+# --- wrk ------------------------------------------------------------------------------------------------
+
+
+def wrk_available() -> str | None:
+    return shutil.which("wrk")
+
+
+def wrk_script(path: Path, requests: list[tuple[str, str, str, str]]) -> None:
+    """A Lua script cycling through (cookie, method, path, body) requests, each wrk thread from its own start."""
+
+    def q(text: str) -> str:
+        if any(c in text for c in '"\\\n\r'):
+            raise ValueError("unexpected character in a request")
+        return f'"{text}"'
+
+    rows = []
+    for cookie, method, target, body in requests:
+        headers = f'{{["Cookie"] = {q(cookie)}' + (
+            ', ["Content-Type"] = "application/x-www-form-urlencoded"' if body else "") + "}"
+        rows.append(f"  {{{q(method)}, {q(target)}, {headers}, {q(body) if body else 'nil'}}},")
+    path.write_text("\n".join([
+        "local plan = {", *rows, "}",
+        "local built = {}",
+        "local i = 0",
+        "local counter = 1",
+        "setup = function(thread) i = i + 1; thread:set('start', i * 7919) end",
+        "init = function(args)",
+        "  for k, r in ipairs(plan) do built[k] = wrk.format(r[1], r[2], r[3], r[4]) end",
+        "  counter = (start or 0) % #built",
+        "end",
+        "request = function()",
+        "  counter = counter % #built + 1",
+        "  return built[counter]",
+        "end",
+        "",
+    ]), encoding="utf-8")
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(port: int, script: Path, connections: int, seconds: float, threads: int = 2) -> dict:
+    """Run wrk; returns requests, requests per second, latency percentiles (ms) and errors (non-2xx/3xx
+    answers, socket errors)."""
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s",  # noqa: S603,S607
+                          "--timeout", "60s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
+                         capture_output=True, text=True, check=True).stdout
+    result: dict = {"raw": out}
+    found = re.search(r"(\d+) requests in ([\d.]+)(\w+),", out)
+    if not found:
+        raise RuntimeError(f"wrk printed no total:\n{out}")
+    result["requests"] = int(found.group(1))
+    result["seconds"] = _ms(found.group(2), found.group(3)) / 1000
+    result["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    for pct in ("50", "90", "99"):
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s|m)\b", out)
+        result[f"p{pct}"] = _ms(m.group(1), m.group(2)) if m else float("nan")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result["non_2xx"] = int(bad.group(1)) if bad else 0
+    # A read error on a closed connection is how wrk sees gunicorn's sync workers close after each answer;
+    # connect errors and timeouts are failures.
+    result["socket_errors"] = (int(sockets.group(1)) + int(sockets.group(4))) if sockets else 0
+    return result
+
+
+# --- the machine ----------------------------------------------------------------------------------------
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()  # noqa: S607
+    except (OSError, subprocess.CalledProcessError):
+        return "load average: " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def machine() -> str:
+    return load._machine() + f", Python {platform.python_version()}"
+
+
+def versions(url: str) -> str:
+    from importlib.metadata import version
+
+    pg, gunicorn_version, _ = load._versions(url)
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)  # noqa: S607
+    wrk_version = (wrk.stdout or wrk.stderr).split("[", 1)[0].strip() or "wrk ?"
+    return f"PostgreSQL {pg}, gunicorn {gunicorn_version}, {wrk_version}, Flask {version('flask')}"
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds used so far by these processes and their children still alive (gunicorn's workers)."""
+    total = 0
+    wanted = set(pids)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        ppid, ticks = load_ticks(int(entry.name))
+        if int(entry.name) in wanted or ppid in wanted:
+            total += ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def load_ticks(pid: int) -> tuple[int, int]:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1, 0
+    return int(fields[1]), int(fields[11]) + int(fields[12])
