@@ -4,7 +4,8 @@ project's settings over the whole project (``PROJECT`` less ``NOT_YET``), zero e
 A ratchet: a package joins ``STRICT`` once it is clean and never leaves it; ``NOT_YET`` only shrinks. The issue's aim is
 ``casework/protect``, ``casework/auth``, ``casework/stats`` and every ``schemas.py`` strict and the rest of
 the project clean under the project's settings (``[tool.mypy]`` in pyproject.toml); today
-``casework/protect``, ``casework/api``, ``casework/auth`` and ``casework/stats`` are strict, and ``docs/architecture.md`` says what is left.
+``casework/protect``, ``casework/api``, ``casework/auth`` and ``casework/stats`` are strict, and
+``docs/architecture.md`` says what is left.
 """
 
 from __future__ import annotations

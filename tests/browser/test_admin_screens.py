@@ -4,9 +4,8 @@ error at once in a summary whose items link to their fields."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
-
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from casework.auth.models import User
 from casework.extensions import db

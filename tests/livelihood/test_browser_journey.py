@@ -30,7 +30,8 @@ def in_chromium(journey) -> None:
 
 def _page(chromium, javascript: bool):
     # bypass_csp: axe-core is injected as an inline script by the test, never by the app
-    context = chromium.new_context(viewport=PHONE, java_script_enabled=javascript, locale="vi-VN", bypass_csp=True, service_workers="block")
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=javascript, locale="vi-VN", bypass_csp=True,
+                                  service_workers="block")
     return context, context.new_page()
 
 

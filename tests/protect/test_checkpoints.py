@@ -3,8 +3,6 @@ auditor with only the public key she was given (``audit verify --public-key FILE
 
 from __future__ import annotations
 
-from casework.protect import chainer
-
 import json
 import os
 from dataclasses import replace
@@ -16,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from casework import create_app
 from casework.extensions import db
-from casework.protect import audit
+from casework.protect import audit, chainer
 from casework.protect.chainer import seal_all
 from casework.protect.keys import KeyError_, current_keys
 from tests.protect.conftest import tamper

@@ -6,8 +6,6 @@ SQLite database and the checkpoint file are created 0600 in folders 0700.
 
 from __future__ import annotations
 
-from casework.protect import chainer
-
 import logging
 import os
 import stat
@@ -17,7 +15,7 @@ import pytest
 
 from casework import create_app
 from casework.extensions import db
-from casework.protect import audit
+from casework.protect import audit, chainer
 from casework.protect.keys import KeyError_
 from tests.conftest import PG_URL
 

@@ -85,7 +85,8 @@ def test_an_empty_database_starts_and_migrates_without_check_values(tmp_path, ke
         db.engine.dispose()
     started = create_app({**app_config, "database_url": url})  # first start after the migration
     with started.app_context():
-        assert db.session.scalar(select(db.func.count()).select_from(KeyCanary)) == 5  # kek, index, audit, checkpoint, offline.v1
+        # one canary each: kek, index, audit, checkpoint, offline
+        assert db.session.scalar(select(db.func.count()).select_from(KeyCanary)) == 5
         db.engine.dispose()
 
 
