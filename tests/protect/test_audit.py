@@ -160,8 +160,8 @@ def test_no_personal_data_in_any_audit_event(app, make_person, make_user, login)
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL pointing at PostgreSQL: the advisory lock "
-                                            "serialises writers there; SQLite serialises writes itself")
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL pointing at PostgreSQL: eight writers "
+                                            "commit at once only there; SQLite serialises writes itself")
 def test_eight_concurrent_writers_on_postgresql_leave_a_valid_chain(app):
     errors: list[BaseException] = []
     start = threading.Barrier(8)
