@@ -26,7 +26,7 @@ from typing import IO, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from flask import g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import (
     BigInteger,
     Index,
@@ -210,11 +210,7 @@ READ_ACTIONS = frozenset({
 
 
 def _reads_unaudited() -> bool:
-    from flask import current_app, has_app_context
-
-    if not has_app_context():
-        return False
-    return bool(getattr(current_app.config.get("SETTINGS"), "benchmark_unaudited_reads", False))
+    return bool(_setting("benchmark_unaudited_reads", False))
 
 
 def record(
@@ -340,8 +336,6 @@ def verify_chain(keys: KeyRing | None = None, checkpoint_dir: Path | None = None
 
 
 def _setting(name: str, default: Any) -> Any:
-    from flask import current_app, has_app_context
-
     if not has_app_context():
         return default
     return getattr(current_app.config.get("SETTINGS"), name, default)
