@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from casework.cases.models import Address, AddressSupport, AddressTraining
+from casework.cases.services import local_today
 from casework.extensions import db
-from casework.models import utcnow
 from casework.protect.audit import AuditEvent
 from tests.cases.conftest import COMMUNE_A, COMMUNE_B
 
@@ -16,7 +16,7 @@ from tests.cases.conftest import COMMUNE_A, COMMUNE_B
 def test_a_commune_officer_registers_an_address_in_her_commune(world, signed_in):
     client = signed_in(world.officer_a)
     assert client.get("/addresses/new").status_code == 200
-    today = utcnow().date()
+    today = local_today()
     response = client.post("/addresses/new", data={
         "name": "Nhà chị Demo", "kind": "household", "commune_code": COMMUNE_B,
         "declared_on": (today - timedelta(days=30)).isoformat(), "published_on": today.isoformat(), "active": "y"})
@@ -27,7 +27,7 @@ def test_a_commune_officer_registers_an_address_in_her_commune(world, signed_in)
 
 
 def test_published_before_declared_is_refused(world, signed_in):
-    today = utcnow().date()
+    today = local_today()
     response = signed_in(world.officer_a).post("/addresses/new", data={
         "name": "X", "kind": "household", "declared_on": today.isoformat(),
         "published_on": (today - timedelta(days=3)).isoformat()})
@@ -43,7 +43,7 @@ def test_an_officer_cannot_register_or_change_an_address_of_another_commune(worl
 
 def test_trainings_and_support_packages_are_recorded(world, signed_in):
     client = signed_in(world.officer_a)
-    day = (utcnow().date() - timedelta(days=10)).isoformat()
+    day = (local_today() - timedelta(days=10)).isoformat()
     assert client.post(f"/addresses/{world.addr_a.id}", data={
         "action": "training", "t-held_on": day, "t-topic": "Kỹ năng tiếp nhận", "t-organiser": "Hội LHPN"}
     ).status_code == 302

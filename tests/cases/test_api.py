@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from casework.cases.services import local_today
 from casework.models import utcnow
 from tests.cases.conftest import NAME
 
@@ -70,7 +71,7 @@ def test_the_full_workflow_through_the_api(world, token, client):
     host, officer = token(world.host_a), token(world.officer_a)
     case = client.post("/api/v1/cases", json=contract_payload(world.addr_a.id), headers=host).get_json()
     cid = case["id"]
-    today = utcnow().date().isoformat()
+    today = local_today().isoformat()
     stay = client.post(f"/api/v1/cases/{cid}/shelter-stays", json={"start_on": today, "essentials": ["food"]},
                        headers=host)
     assert stay.status_code == 201

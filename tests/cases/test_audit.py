@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from casework.cases.services import local_today
 from casework.extensions import db
 from casework.models import utcnow
 from casework.protect.audit import AuditEvent, verify_chain
@@ -24,7 +25,7 @@ def test_each_step_writes_its_event_and_none_holds_personal_data(world, token, c
     version = client.get(f"/api/v1/cases/{cid}", headers=host).get_json()["version"]
     client.patch(f"/api/v1/cases/{cid}", json={"version": version, "narrative": "Ghi chú mới của Hạnh"}, headers=host)
     client.post(f"/api/v1/cases/{cid}/consents", json={"purpose": "share", "service": "legal_aid"}, headers=host)
-    today = utcnow().date().isoformat()
+    today = local_today().isoformat()
     client.post(f"/api/v1/cases/{cid}/shelter-stays", json={"start_on": today}, headers=host)
     ban = client.post(f"/api/v1/cases/{cid}/contact-bans", json={"requester": "victim"}, headers=host).get_json()
     client.post(f"/api/v1/cases/{cid}/contact-bans/{ban['id']}/decision", json={"decision": "refused"}, headers=host)

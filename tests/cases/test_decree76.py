@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from casework.cases import codes, services
 from casework.cases.models import Case
+from casework.cases.services import local_today
 from casework.cases.tables import case_records
 from casework.extensions import db
-from casework.models import utcnow
 from tests.cases.conftest import intake, user_of
 from tests.cases.test_api import contract_payload
 from tests.cases.test_intake import form
@@ -114,7 +114,7 @@ def test_decree_76_a_case_with_no_counted_act_is_in_no_domestic_violence_table(w
     counted = make_case(world.host_a, world.addr_a, acts=("a", "n"), relationship="divorced")
     not_counted = make_case(world.host_a, world.addr_a, acts=("n",), relationship="divorced",
                             person=services.PersonData(full_name="Lê Thị Mai", birth_year=1980))
-    today = utcnow().date()
+    today = local_today()
     records = [r for r in case_records(today - timedelta(days=2), today + timedelta(days=1))
                if r.measure == "survivors"]
     assert [r.person_id for r in records] == [db.session.get(Case, counted).person_id]

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from casework.cases.services import local_today
 from casework.models import utcnow
 from tests.cases.conftest import NAME, PHONE, make_case, req, signed_in, token, world  # noqa: F401
 
@@ -58,7 +59,7 @@ def intake_body(address_id: str | None = None, **changes) -> dict:
 
 
 def follow_up_body(case_id: str, **changes) -> dict:
-    return {"type": "follow_up", "case_id": case_id, "on": utcnow().date().isoformat(), "kind": "visit",
+    return {"type": "follow_up", "case_id": case_id, "on": local_today().isoformat(), "kind": "visit",
             "situation": "safe", "violence_recurred": False, "note": "Chị ấy đã ổn hơn.", **changes}
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from casework.cases.models import Case, FollowUp, Person
+from casework.cases.services import local_today
 from casework.extensions import db
 from casework.models import utcnow
 from casework.offline.models import OfflineDraft, OfflineReceipt
@@ -81,7 +82,7 @@ def test_the_same_entry_twice_in_one_batch_is_saved_once(world, server_key, send
 def test_a_follow_up_and_a_shelter_stay_are_saved_on_the_case(world, server_key, send, make_case):
     case_id = make_case(world.host_a, world.addr_a)
     reference = db.session.get(Case, case_id).reference
-    stay = {"type": "shelter_stay", "case_id": case_id, "start_on": utcnow().date().isoformat(),
+    stay = {"type": "shelter_stay", "case_id": case_id, "start_on": local_today().isoformat(),
             "essentials": ["food"]}
     results = send(world.host_a, seal(server_key, world.host_a.id, follow_up_body(reference)),
                    seal(server_key, world.host_a.id, stay))
