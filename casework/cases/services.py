@@ -21,8 +21,9 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import joinedload, lazyload, load_only, raiseload
 from sqlalchemy.orm.exc import StaleDataError
@@ -280,8 +281,19 @@ def add_support(actor: User, address: Address, received_on: date | None, kind: s
     return row
 
 
+def _province_setting(province_code: str) -> ProvinceSetting | None:
+    """The province's settings row (None: the defaults apply), read once per request: the case page asks
+    for its notice hours and its nights of shelter several times (issue 18). Outside a request, read anew."""
+    if not has_request_context():
+        return db.session.get(ProvinceSetting, province_code)
+    read: dict[str, ProvinceSetting | None] = request.environ.setdefault("tincay.province_settings", {})
+    if province_code not in read:
+        read[province_code] = db.session.get(ProvinceSetting, province_code)
+    return read[province_code]
+
+
 def max_shelter_days(province_code: str) -> int:
-    row = db.session.get(ProvinceSetting, province_code)
+    row = _province_setting(province_code)
     if row is not None:
         return row.max_shelter_days
     return int(current_app.config.get("CASES_MAX_SHELTER_DAYS", codes.DEFAULT_MAX_SHELTER_DAYS))
@@ -293,12 +305,15 @@ def _default_notice_hours() -> int:
 
 def notice_hours(province_code: str) -> int:
     """The province's hours for the commune notice: a project rule (default 24), not the law's."""
-    row = db.session.get(ProvinceSetting, province_code)
+    row = _province_setting(province_code)
     return row.notice_hours if row is not None else _default_notice_hours()
 
 
 def notice_hours_by_province(province_codes: Iterable[str]) -> dict[str, int]:
     codes_ = set(province_codes)
+    if len(codes_) == 1:  # a host's or a commune officer's page: the request's settings row, read once
+        (code,) = codes_
+        return {code: notice_hours(code)}
     out = dict.fromkeys(codes_, _default_notice_hours())
     if codes_:
         for code, hours in db.session.execute(select(ProvinceSetting.province_code, ProvinceSetting.notice_hours)
@@ -326,6 +341,8 @@ def _set_province_setting(actor: User, province_code: str, field: str, value: in
         row = ProvinceSetting(province_code=province_code, max_shelter_days=max_shelter_days(province_code))
         db.session.add(row)
     setattr(row, field, value)
+    if has_request_context():  # the rest of this request reads the row again
+        request.environ.get("tincay.province_settings", {}).pop(province_code, None)
     db.session.flush()
     audit.record("province_setting_update", object_type="province", object_id=province_code, actor=actor,
                  fields=[field])
@@ -1223,7 +1240,8 @@ class CaseFlags:
 
 
 def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseFlags]:
-    """Reminders for a page of cases, in three queries whatever the page size."""
+    """Reminders for a page of cases, in three queries whatever the page size (none for bans and stays when
+    the one case given has them loaded already, as the case page has)."""
     now = now or utcnow()
     hours = notice_hours_by_province({c.province_code for c in cases})
     out = {c.id: CaseFlags(notice_overdue=notice_overdue(c, now, hours[c.province_code]),
@@ -1231,15 +1249,23 @@ def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseF
     ids = [c.id for c in cases if c.is_open]
     if not ids:
         return out
-    for ban in db.session.scalars(select(ContactBan).where(ContactBan.case_id.in_(ids))):
-        f = out[ban.case_id]
-        if ban.decision is None:
+    loaded = _loaded_bans_and_stays(cases)
+    if loaded is not None:
+        bans, open_stays = loaded
+    else:
+        bans = [(b.case_id, b.decision, b.decision_due_at, b.in_force_until) for b in db.session.scalars(
+            select(ContactBan).where(ContactBan.case_id.in_(ids)).options(load_only(
+                ContactBan.case_id, ContactBan.decision, ContactBan.decision_due_at, ContactBan.valid_until,
+                ContactBan.revoked_on, raiseload=True)))]
+        open_stays = db.session.execute(select(ShelterStay.case_id, ShelterStay.start_on).where(
+            ShelterStay.case_id.in_(ids), ShelterStay.end_on.is_(None))).all()
+    for case_id, decision, decision_due_at, in_force_until in bans:
+        f = out[case_id]
+        if decision is None:
             f.ban_decision_due = True
-            f.ban_decision_overdue = f.ban_decision_overdue or ban.decision_due_at < now
-        elif ban.decision == "granted" and ban.in_force_until and now <= ban.in_force_until < now + timedelta(hours=24):
+            f.ban_decision_overdue = f.ban_decision_overdue or decision_due_at < now
+        elif decision == "granted" and in_force_until and now <= in_force_until < now + timedelta(hours=24):
             f.ban_expiring = True  # a new request is needed for protection beyond the 3 days
-    open_stays = db.session.execute(select(ShelterStay.case_id, ShelterStay.start_on).where(
-        ShelterStay.case_id.in_(ids), ShelterStay.end_on.is_(None))).all()
     if open_stays:
         province_of = {c.id: c.province_code for c in cases}
         limits: dict[str, int] = {}
@@ -1250,6 +1276,19 @@ def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseF
             if (today - start).days > limit:
                 out[case_id].shelter_over_limit = True
     return out
+
+
+def _loaded_bans_and_stays(cases: list[Case]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
+    """The bans and open stays of one case object that has both relations loaded, as ``flags_for``'s
+    queries would return them; None otherwise (rows of a list, or relations not loaded)."""
+    if len(cases) != 1 or not isinstance(cases[0], Case):
+        return None
+    case = cases[0]
+    if {"contact_bans", "shelter_stays"} & sa_inspect(case).unloaded:
+        return None
+    bans = [(b.case_id, b.decision, b.decision_due_at, b.in_force_until) for b in case.contact_bans]
+    stays = [(s.case_id, s.start_on) for s in case.shelter_stays if s.end_on is None]
+    return bans, stays
 
 
 def suggestions(case: Case) -> list[str]:
