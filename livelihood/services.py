@@ -231,24 +231,25 @@ def _opaque(value: str | None) -> str | None:
     return value if value and _OPAQUE.match(value) else None
 
 
+def _in_officers_area(model: type[Survivor] | type[Proposal], user: User) -> Select:
+    """Rows of ``model`` in the officer's area: her commune for a commune officer, her province for a province
+    officer; none for anybody else."""
+    query = select(model)
+    if user.role == Role.COMMUNE_OFFICER and user.commune_code:
+        return query.where(model.commune_code == user.commune_code)
+    if user.role == Role.PROVINCE_OFFICER and user.province_code:
+        return query.where(model.province_code == user.province_code)
+    return query.where(false())
+
+
 def survivors_visible_to(user: User) -> Select:
     """Commune officers see the survivors of their commune; province officers those of their province
     (without identity: see ``can_see_identity``); nobody else sees any."""
-    query = select(Survivor)
-    if user.role == Role.COMMUNE_OFFICER and user.commune_code:
-        return query.where(Survivor.commune_code == user.commune_code)
-    if user.role == Role.PROVINCE_OFFICER and user.province_code:
-        return query.where(Survivor.province_code == user.province_code)
-    return query.where(false())
+    return _in_officers_area(Survivor, user)
 
 
 def proposals_visible_to(user: User) -> Select:
-    query = select(Proposal)
-    if user.role == Role.COMMUNE_OFFICER and user.commune_code:
-        return query.where(Proposal.commune_code == user.commune_code)
-    if user.role == Role.PROVINCE_OFFICER and user.province_code:
-        return query.where(Proposal.province_code == user.province_code)
-    return query.where(false())
+    return _in_officers_area(Proposal, user)
 
 
 def budgets_visible_to(user: User) -> Select:
