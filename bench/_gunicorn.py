@@ -329,6 +329,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def load_ticks(pid: int) -> tuple[int, int]:
+    """(ppid, utime + stime in ticks) of a process, or (-1, 0) when it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:

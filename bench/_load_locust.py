@@ -34,6 +34,8 @@ from gevent.event import Event
 from locust import FastHttpUser, between, constant, task
 from locust.env import Environment
 
+from bench._gunicorn import load_ticks
+
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CASE_LINK = re.compile(r'href="/cases/([A-Za-z0-9_-]{10,32})"')
@@ -200,15 +202,6 @@ class Host(FastHttpUser):
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _proc_ticks(pid: int) -> tuple[int, int]:
-    """(ppid, utime + stime in ticks) of a process, or (-1, 0) when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return -1, 0
-    return int(fields[1]), int(fields[11]) + int(fields[12])
-
-
 def _cpu_snapshot(server_pid: int) -> dict[str, float]:
     gunicorn, postgres = 0, 0
     for entry in Path("/proc").iterdir():
@@ -219,7 +212,7 @@ def _cpu_snapshot(server_pid: int) -> dict[str, float]:
             comm = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        ppid, ticks = _proc_ticks(pid)
+        ppid, ticks = load_ticks(pid)
         if pid == server_pid or ppid == server_pid:
             gunicorn += ticks
         elif comm == "postgres":

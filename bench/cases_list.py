@@ -41,6 +41,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench import load
+
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp"
 RESULTS = ROOT / "bench" / "results" / "cases_list.md"
@@ -240,7 +242,7 @@ def measure_gunicorn(instance: Path, info: dict, requests: int, port: int = 8765
                                "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(port)
+        load._wait_for(port, server)
         out: dict[str, tuple[float, float]] = {}
         for who, user, secret in (("host", "bench_host", info["host_secret"]),
                                   ("commune", "bench_officer", info["officer_secret"])):
@@ -269,18 +271,6 @@ def measure_gunicorn(instance: Path, info: dict, requests: int, port: int = 8765
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-
-
-def _wait_for(port: int) -> None:
-    for _ in range(300):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
 
 
 def _csrf(html: str) -> str:

@@ -7,6 +7,9 @@ Numbers and dates are read by the same parsers as the API and the Excel import
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
@@ -99,55 +102,60 @@ def _choices(labels) -> list:
     return choices(labels)
 
 
-class WholeNumberField(StringField):
+class _ParsedField(StringField):
+    """A text input read into ``value`` by ``parse``; what ``parse`` refuses (ValueError) is the field's error."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.value: Any = None
+        self.parse_error: str | None = None
+
+    def parse(self, raw: str) -> Any:
+        raise NotImplementedError
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.value, self.parse_error = None, None
+        raw = (self.data or "").strip()
+        if raw:
+            try:
+                self.value = self.parse(raw)
+            except ValueError as e:
+                self.parse_error = str(e)
+
+    def pre_validate(self, form):
+        if self.parse_error:
+            raise ValidationError(self.parse_error)
+
+
+class WholeNumberField(_ParsedField):
     """Text input read as a whole number (VND or a count); the parse error is the field's error."""
 
     def __init__(self, label=None, validators=None, allow_zero: bool = False, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.allow_zero = allow_zero
-        self.number: int | None = None
-        self.parse_error: str | None = None
 
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        self.number, self.parse_error = None, None
-        raw = (self.data or "").strip()
-        if raw:
-            try:
-                self.number = services.parse_whole_number(raw, allow_zero=self.allow_zero)
-            except ValueError as e:
-                self.parse_error = str(e)
+    @property
+    def number(self) -> int | None:
+        return self.value
 
-    def pre_validate(self, form):
-        if self.parse_error:
-            raise ValidationError(self.parse_error)
+    def parse(self, raw: str) -> int:
+        return services.parse_whole_number(raw, allow_zero=self.allow_zero)
 
 
-class DayField(StringField):
+class DayField(_ParsedField):
     """A date typed as dd/mm/yyyy or chosen in the phone's date picker (YYYY-MM-DD)."""
 
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.day = None
-        self.parse_error: str | None = None
+    @property
+    def day(self) -> date | None:
+        return self.value
 
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        self.day, self.parse_error = None, None
-        raw = (self.data or "").strip()
-        if raw:
-            try:
-                self.day = services.parse_day(raw)
-            except ValueError as e:
-                self.parse_error = str(e)
+    def parse(self, raw: str) -> date:
+        return services.parse_day(raw)
 
     def process_data(self, value):
         super().process_data(value.isoformat() if hasattr(value, "isoformat") else value)
-        self.day = value if hasattr(value, "isoformat") else None
-
-    def pre_validate(self, form):
-        if self.parse_error:
-            raise ValidationError(self.parse_error)
+        self.value = value if hasattr(value, "isoformat") else None
 
 
 def _required(message):

@@ -198,6 +198,18 @@ def parse_day(value: object) -> date:
     raise ValueError(_("Enter a date as dd/mm/yyyy."))
 
 
+def _past_day(errors: Errors, name: str, value: object) -> date | None:
+    """The day of something done (a payment, a visit, a support event), typed or sent: required, read by
+    ``parse_day``, not in the future; what is wrong with it goes to ``errors`` under ``name``."""
+    try:
+        day = parse_day(value) if value not in (None, "") else None
+    except ValueError as e:
+        _add(errors, name, str(e))
+        return None
+    _check_past_day(errors, name, day)
+    return day
+
+
 def _check_past_day(errors: Errors, name: str, value: date | None, required: bool = True) -> None:
     if value is None:
         if required:
@@ -231,24 +243,25 @@ def _opaque(value: str | None) -> str | None:
     return value if value and _OPAQUE.match(value) else None
 
 
+def _in_officers_area(model: type[Survivor] | type[Proposal], user: User) -> Select:
+    """Rows of ``model`` in the officer's area: her commune for a commune officer, her province for a province
+    officer; none for anybody else."""
+    query = select(model)
+    if user.role == Role.COMMUNE_OFFICER and user.commune_code:
+        return query.where(model.commune_code == user.commune_code)
+    if user.role == Role.PROVINCE_OFFICER and user.province_code:
+        return query.where(model.province_code == user.province_code)
+    return query.where(false())
+
+
 def survivors_visible_to(user: User) -> Select:
     """Commune officers see the survivors of their commune; province officers those of their province
     (without identity: see ``can_see_identity``); nobody else sees any."""
-    query = select(Survivor)
-    if user.role == Role.COMMUNE_OFFICER and user.commune_code:
-        return query.where(Survivor.commune_code == user.commune_code)
-    if user.role == Role.PROVINCE_OFFICER and user.province_code:
-        return query.where(Survivor.province_code == user.province_code)
-    return query.where(false())
+    return _in_officers_area(Survivor, user)
 
 
 def proposals_visible_to(user: User) -> Select:
-    query = select(Proposal)
-    if user.role == Role.COMMUNE_OFFICER and user.commune_code:
-        return query.where(Proposal.commune_code == user.commune_code)
-    if user.role == Role.PROVINCE_OFFICER and user.province_code:
-        return query.where(Proposal.province_code == user.province_code)
-    return query.where(false())
+    return _in_officers_area(Proposal, user)
 
 
 def budgets_visible_to(user: User) -> Select:
@@ -945,13 +958,7 @@ def disburse(actor: User, proposal: Proposal, new: DisbursementInput,
     _require_state(proposal, DISBURSABLE_STATES, _l("Money can be paid only on an approved proposal."))
     errors: Errors = {}
     amount = _check_amount(errors, "amount_vnd", new.amount_vnd)
-    paid_on: date | None = None
-    try:
-        paid_on = parse_day(new.paid_on) if new.paid_on not in (None, "") else None
-    except ValueError as e:
-        _add(errors, "date", str(e))
-    else:
-        _check_past_day(errors, "date", paid_on)
+    paid_on = _past_day(errors, "date", new.paid_on)
     if new.form not in DISBURSEMENT_FORMS:
         _add(errors, "form", _("Choose cash or in kind."))
     if new.form == "in_kind" and not nfc(new.items or ""):
@@ -1079,13 +1086,7 @@ def record_visit(actor: User, proposal: Proposal, new: VisitInput,
         raise NotFound(_("Not found."))
     _require_state(proposal, MONITORED_STATES, _l("Monitoring visits are recorded once a proposal is approved."))
     errors: Errors = {}
-    visited_on: date | None = None
-    try:
-        visited_on = parse_day(new.visited_on) if new.visited_on not in (None, "") else None
-    except ValueError as e:
-        _add(errors, "date", str(e))
-    else:
-        _check_past_day(errors, "date", visited_on)
+    visited_on = _past_day(errors, "date", new.visited_on)
     if new.progress not in VISIT_PROGRESS:
         _add(errors, "progress", _("Choose how the plan is going."))
     before = _check_amount(errors, "income_before_vnd", new.income_before_vnd, allow_zero=True, required=False)
@@ -1130,13 +1131,7 @@ def record_event(actor: User, survivor: Survivor, new: EventInput) -> SupportEve
     errors: Errors = {}
     if new.kind not in EVENT_KINDS:
         _add(errors, "kind", _("Choose the kind of support."))
-    held_on: date | None = None
-    try:
-        held_on = parse_day(new.held_on) if new.held_on not in (None, "") else None
-    except ValueError as e:
-        _add(errors, "date", str(e))
-    else:
-        _check_past_day(errors, "date", held_on)
+    held_on = _past_day(errors, "date", new.held_on)
     if len(nfc(new.description or "")) > 2000:
         _add(errors, "description", _("At most %(n)d characters.", n=2000))
     _raise_if(errors)

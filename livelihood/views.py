@@ -7,6 +7,9 @@ titles, URLs and flash messages never carry a person's name; a name search is a 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -391,6 +394,16 @@ def _proposal_form(template: str, user, p: Proposal, **context) -> str:
     return body
 
 
+def _proposal_step(user, p: Proposal, form, template: str, save: Callable[[], Any],
+                   done: str | Callable[[Any], str], aliases: Mapping[str, str] | None = None, **context):
+    """A form about one proposal (appraisal, payment, visit, completion, closure): taken by the service, back
+    to the proposal with ``done`` flashed; otherwise the form again (422 with its errors)."""
+    answer = submitted(form, save, done, _to_proposal(p), aliases)
+    if answer is not None:
+        return answer
+    return _proposal_form(template, user, p, form=form, **context), form_status(form)
+
+
 @bp.get("/proposals/<proposal_id>")
 @allow(COMMUNE, PROVINCE)
 def proposal(proposal_id: str):
@@ -436,14 +449,11 @@ def proposal_appraise(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.AppraisalForm()
-    done = submitted(form, lambda: services.appraise_proposal(user, p, services.AppraisalInput(
-        feasibility=form.feasibility.data, market=form.market.data, skills=form.skills.data,
-        risks=form.risks.data, cost=form.cost.data, comment=form.comment.data or "")),
-        _("The scoring sheet was saved."), _to_proposal(p))
-    if done is not None:
-        return done
-    return (_proposal_form("livelihood/appraisal_form.html", user, p, form=form),
-            form_status(form))
+    return _proposal_step(user, p, form, "livelihood/appraisal_form.html",
+                          lambda: services.appraise_proposal(user, p, services.AppraisalInput(
+                              feasibility=form.feasibility.data, market=form.market.data, skills=form.skills.data,
+                              risks=form.risks.data, cost=form.cost.data, comment=form.comment.data or "")),
+                          _("The scoring sheet was saved."))
 
 
 @bp.route("/proposals/<proposal_id>/decide", methods=["GET", "POST"])
@@ -499,13 +509,9 @@ def disbursement_new(proposal_id: str):
             form=form.form.data or "", handed_over_by=form.handed_over_by.data or "", items=form.items.data or ""),
             receipt=receipts[0] if receipts else None)
 
-    done = submitted(form, save, lambda tranche: _(
+    return _proposal_step(user, p, form, "livelihood/disbursement_form.html", save, lambda tranche: _(
         "The payment was recorded. It counts as paid when another province officer confirms it.")
-        if tranche.pending else _("The payment was recorded."), _to_proposal(p), {"date": "paid_on", "file": "receipt"})
-    if done is not None:
-        return done
-    return (_proposal_form("livelihood/disbursement_form.html", user, p, form=form),
-            form_status(form))
+        if tranche.pending else _("The payment was recorded."), {"date": "paid_on", "file": "receipt"})
 
 
 @bp.route("/proposals/<proposal_id>/visits/new", methods=["GET", "POST"])
@@ -516,15 +522,13 @@ def visit_new(proposal_id: str):
     form = forms.VisitForm()
     if request.method == "GET":
         form.visited_on.data = services.today().isoformat()
-    done = submitted(form, lambda: services.record_visit(user, p, services.VisitInput(
-        visited_on=form.visited_on.day or form.visited_on.data or None, progress=form.progress.data or "",
-        income_before_vnd=form.income_before_vnd.number, income_after_vnd=form.income_after_vnd.number,
-        funds_used_as_planned={"yes": True, "no": False}.get(form.funds_used_as_planned.data or ""),
-        problems=form.problems.data or "", notes=form.notes.data or ""), photos=forms.uploads(form.photos)),
-        _("The monitoring visit was recorded."), _to_proposal(p), {"date": "visited_on", "file": "photos"})
-    if done is not None:
-        return done
-    return _proposal_form("livelihood/visit_form.html", user, p, form=form), form_status(form)
+    return _proposal_step(user, p, form, "livelihood/visit_form.html", lambda: services.record_visit(
+        user, p, services.VisitInput(
+            visited_on=form.visited_on.day or form.visited_on.data or None, progress=form.progress.data or "",
+            income_before_vnd=form.income_before_vnd.number, income_after_vnd=form.income_after_vnd.number,
+            funds_used_as_planned={"yes": True, "no": False}.get(form.funds_used_as_planned.data or ""),
+            problems=form.problems.data or "", notes=form.notes.data or ""), photos=forms.uploads(form.photos)),
+        _("The monitoring visit was recorded."), {"date": "visited_on", "file": "photos"})
 
 
 @bp.route("/proposals/<proposal_id>/complete", methods=["GET", "POST"])
@@ -533,12 +537,9 @@ def proposal_complete(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.CompleteForm()
-    done = submitted(form, lambda: services.complete_proposal(user, p, form.outcome.data or "", form.note.data or ""),
-                      _("The proposal was completed."), _to_proposal(p))
-    if done is not None:
-        return done
-    return (_proposal_form("livelihood/closing_form.html", user, p, form=form,
-                            completing=True), form_status(form))
+    return _proposal_step(user, p, form, "livelihood/closing_form.html",
+                          lambda: services.complete_proposal(user, p, form.outcome.data or "", form.note.data or ""),
+                          _("The proposal was completed."), completing=True)
 
 
 @bp.route("/proposals/<proposal_id>/close", methods=["GET", "POST"])
@@ -547,12 +548,9 @@ def proposal_close(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.CloseForm()
-    done = submitted(form, lambda: services.close_proposal(user, p, form.reason.data or ""),
-                      _("The proposal was closed."), _to_proposal(p))
-    if done is not None:
-        return done
-    return (_proposal_form("livelihood/closing_form.html", user, p, form=form,
-                            completing=False), form_status(form))
+    return _proposal_step(user, p, form, "livelihood/closing_form.html",
+                          lambda: services.close_proposal(user, p, form.reason.data or ""),
+                          _("The proposal was closed."), completing=False)
 
 
 @bp.get("/proposals/<proposal_id>/<kind>/<owner_id>/<attachment_id>")

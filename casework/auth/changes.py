@@ -216,25 +216,25 @@ def confirm(actor: User, change_id: str) -> tuple[AccountChange, str | None]:
         target.active = True
         target.locked_until = None
         target.totp_failures = 0
-    change.state = "applied"
-    change.decided_by_id = actor.id
-    change.decided_at = utcnow()
-    db.session.flush()
-    audit.record("account_change_apply", object_type="user", object_id=target.id, actor=actor,
-                 fields=change.field_list, detail=f"requested_by:{change.requested_by_id}")
+    _close(actor, change, "applied", "account_change_apply")
     return change, code
 
 
 def cancel(actor: User, change_id: str) -> AccountChange:
     """The requester or another admin withdraws a pending request."""
     change = _open_change(actor, change_id)
-    change.state = "cancelled"
+    _close(actor, change, "cancelled", "account_change_cancel")
+    return change
+
+
+def _close(actor: User, change: AccountChange, state: str, action: str) -> None:
+    """Record who decided a pending request and when, with its audit event (confirmed or cancelled)."""
+    change.state = state
     change.decided_by_id = actor.id
     change.decided_at = utcnow()
     db.session.flush()
-    audit.record("account_change_cancel", object_type="user", object_id=change.target_user_id, actor=actor,
+    audit.record(action, object_type="user", object_id=change.target_user_id, actor=actor,
                  fields=change.field_list, detail=f"requested_by:{change.requested_by_id}")
-    return change
 
 
 def pending() -> list[AccountChange]:

@@ -244,19 +244,13 @@ def add_training(actor: User, address: Address, held_on: date | None, topic: str
     if not can_manage_address(actor, address):
         raise NotFound(_("Not found."))
     errors: dict[str, list[str]] = {}
-    if held_on is None:
-        _add(errors, "held_on", _("Enter the date."))
-    elif held_on > local_today():
-        _add(errors, "held_on", _("The date cannot be in the future."))
+    _check_past_day(errors, "held_on", held_on)
     topic_ = _text(topic, 200)
     if not topic_:
         _add(errors, "topic", _("Enter the topic of the training."))
     _invalid(errors)
-    row = AddressTraining(address=address, held_on=held_on, topic=topic_, organiser=_text(organiser, 200) or "")
-    db.session.add(row)
-    db.session.flush()
-    audit.record("address_training_add", object_type="address", object_id=address.id, actor=actor)
-    return row
+    return _add_to_address(actor, address, "address_training_add", AddressTraining(
+        address=address, held_on=held_on, topic=topic_, organiser=_text(organiser, 200) or ""))
 
 
 def add_support(actor: User, address: Address, received_on: date | None, kind: str, description: str = "",
@@ -264,20 +258,30 @@ def add_support(actor: User, address: Address, received_on: date | None, kind: s
     if not can_manage_address(actor, address):
         raise NotFound(_("Not found."))
     errors: dict[str, list[str]] = {}
-    if received_on is None:
-        _add(errors, "received_on", _("Enter the date."))
-    elif received_on > local_today():
-        _add(errors, "received_on", _("The date cannot be in the future."))
+    _check_past_day(errors, "received_on", received_on)
     if kind not in codes.SUPPORT_KINDS:
         _add(errors, "kind", _("Choose a kind from the list."))
     if amount_vnd is not None and not 0 <= amount_vnd <= 10_000_000_000:
         _add(errors, "amount_vnd", _("Enter an amount in đồng, from 0."))
     _invalid(errors)
-    row = AddressSupport(address=address, received_on=received_on, kind=kind,
-                         description=_text(description, 200) or "", amount_vnd=amount_vnd)
+    return _add_to_address(actor, address, "address_support_add", AddressSupport(
+        address=address, received_on=received_on, kind=kind, description=_text(description, 200) or "",
+        amount_vnd=amount_vnd))
+
+
+def _check_past_day(errors: dict[str, list[str]], field: str, day: date | None) -> None:
+    """The day of something that happened at the address (a training, support received): given, not after today."""
+    if day is None:
+        _add(errors, field, _("Enter the date."))
+    elif day > local_today():
+        _add(errors, field, _("The date cannot be in the future."))
+
+
+def _add_to_address[R: (AddressTraining, AddressSupport)](actor: User, address: Address, action: str, row: R) -> R:
+    """Keep a record of the address's history, with its audit event."""
     db.session.add(row)
     db.session.flush()
-    audit.record("address_support_add", object_type="address", object_id=address.id, actor=actor)
+    audit.record(action, object_type="address", object_id=address.id, actor=actor)
     return row
 
 

@@ -8,9 +8,11 @@ pre-2025 codes collide with the new ones (old 15 was Yên Bái, new 15 is Lào C
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Protocol
 
 from vietnam_provinces import Province as _Province
 from vietnam_provinces import ProvinceCode as _ProvinceCode
@@ -59,32 +61,50 @@ class EthnicGroup:
     name: str
 
 
-def _clean(name: str) -> str:
+class _Unit(Protocol):
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def clean_name(name: str) -> str:
+    """A name of the package with its runs of white space folded to one space."""
     return " ".join(name.split())
+
+
+def by_code_in_name_order[U: _Unit](units: Iterable[U]) -> dict[str, U]:
+    """Units by code, in the Vietnamese order of their names (this and the pre-2025 scheme)."""
+    return {u.code: u for u in sorted(units, key=lambda u: name_sort_key(u.name))}
+
+
+def grouped_in_name_order[U: _Unit](units: Iterable[U], parent: Callable[[U], str]) -> dict[str, list[U]]:
+    """Units by the code of the unit they belong to (``parent``), each list in the Vietnamese order of names."""
+    out: dict[str, list[U]] = {}
+    for u in units:
+        out.setdefault(parent(u), []).append(u)
+    for items in out.values():
+        items.sort(key=lambda u: name_sort_key(u.name))
+    return out
 
 
 @cache
 def _provinces() -> dict[str, Province]:
-    items = [Province(f"{p.code.value:02d}", _clean(p.name)) for p in _Province.iter_all()]
-    return {p.code: p for p in sorted(items, key=lambda p: name_sort_key(p.name))}
+    return by_code_in_name_order(Province(f"{p.code.value:02d}", clean_name(p.name)) for p in _Province.iter_all())
 
 
 @cache
 def _communes() -> dict[str, Commune]:
     items = [
-        Commune(f"{w.code.value:05d}", _clean(w.name), f"{w.province_code.value:02d}") for w in _Ward.iter_all()
+        Commune(f"{w.code.value:05d}", clean_name(w.name), f"{w.province_code.value:02d}") for w in _Ward.iter_all()
     ]
     return {c.code: c for c in items}
 
 
 @cache
 def _communes_by_province() -> dict[str, list[Commune]]:
-    out: dict[str, list[Commune]] = {}
-    for c in _communes().values():
-        out.setdefault(c.province_code, []).append(c)
-    for items in out.values():
-        items.sort(key=lambda c: name_sort_key(c.name))
-    return out
+    return grouped_in_name_order(_communes().values(), lambda c: c.province_code)
 
 
 @cache

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from casework.geo.data import name_sort_key
+from casework.geo.data import by_code_in_name_order, clean_name, grouped_in_name_order, name_sort_key
 
 SCHEME = "pre2025"
 # The 2025 units (Resolution 202/2025/QH15 and the commune resolutions) are in force from this day: a
@@ -56,23 +56,18 @@ class Commune:
     province_code: str
 
 
-def _clean(name: str) -> str:
-    return " ".join(name.split())
-
-
 @cache
 def _provinces() -> dict[str, Province]:
     from vietnam_provinces.legacy import Province as _P
 
-    items = [Province(f"{p.code.value:02d}", _clean(p.name)) for p in _P.iter_all()]
-    return {p.code: p for p in sorted(items, key=lambda p: name_sort_key(p.name))}
+    return by_code_in_name_order(Province(f"{p.code.value:02d}", clean_name(p.name)) for p in _P.iter_all())
 
 
 @cache
 def _districts() -> dict[str, District]:
     from vietnam_provinces.legacy import District as _D
 
-    return {f"{d.code.value:03d}": District(f"{d.code.value:03d}", _clean(d.name), f"{d.province_code.value:02d}")
+    return {f"{d.code.value:03d}": District(f"{d.code.value:03d}", clean_name(d.name), f"{d.province_code.value:02d}")
             for d in _D.iter_all()}
 
 
@@ -85,19 +80,14 @@ def _communes() -> dict[str, Commune]:
     for w in _W.iter_all():
         district = f"{w.district_code.value:03d}"
         # The province through the district: the one place the legacy data states it.
-        out[f"{w.code.value:05d}"] = Commune(f"{w.code.value:05d}", _clean(w.name), district,
+        out[f"{w.code.value:05d}"] = Commune(f"{w.code.value:05d}", clean_name(w.name), district,
                                              districts[district].province_code)
     return out
 
 
 @cache
 def _communes_by_district() -> dict[str, list[Commune]]:
-    out: dict[str, list[Commune]] = {}
-    for c in _communes().values():
-        out.setdefault(c.district_code, []).append(c)
-    for items in out.values():
-        items.sort(key=lambda c: name_sort_key(c.name))
-    return out
+    return grouped_in_name_order(_communes().values(), lambda c: c.district_code)
 
 
 def provinces() -> list[Province]:
