@@ -1261,8 +1261,9 @@ def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseF
             select(ContactBan).where(ContactBan.case_id.in_(ids)).options(load_only(
                 ContactBan.case_id, ContactBan.decision, ContactBan.decision_due_at, ContactBan.valid_until,
                 ContactBan.revoked_on, raiseload=True)))]
-        open_stays = db.session.execute(select(ShelterStay.case_id, ShelterStay.start_on).where(
-            ShelterStay.case_id.in_(ids), ShelterStay.end_on.is_(None))).all()
+        open_stays = [(case_id, start) for case_id, start in db.session.execute(
+            select(ShelterStay.case_id, ShelterStay.start_on).where(ShelterStay.case_id.in_(ids),
+                                                                    ShelterStay.end_on.is_(None)))]
     for case_id, decision, decision_due_at, in_force_until in bans:
         f = out[case_id]
         if decision is None:
