@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import ARRAY, DateTime, ForeignKey, String, any_, bindparam
 from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -55,3 +55,13 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
     )
+
+
+def one_of(column: Any, values: list[str]) -> Any:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:values)``, one array parameter instead of one bound
+    and cast per value: a page of 50 case ids cost about 0.8 ms of SQLAlchemy's expansion per query (issue 18)."""
+    from casework.extensions import db
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    return column.in_(values)

@@ -61,7 +61,7 @@ from casework.errors import NotFound, StateError, ValidationError
 from casework.extensions import db
 from casework.geo import data as geo
 from casework.geo import legacy
-from casework.models import utcnow
+from casework.models import one_of, utcnow
 from casework.protect import audit
 from casework.protect.fields import ProtectedMixin
 from casework.protect.fields import search as protected_search
@@ -1258,11 +1258,11 @@ def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseF
         bans, open_stays = loaded
     else:
         bans = [(b.case_id, b.decision, b.decision_due_at, b.in_force_until) for b in db.session.scalars(
-            select(ContactBan).where(ContactBan.case_id.in_(ids)).options(load_only(
+            select(ContactBan).where(one_of(ContactBan.case_id, ids)).options(load_only(
                 ContactBan.case_id, ContactBan.decision, ContactBan.decision_due_at, ContactBan.valid_until,
                 ContactBan.revoked_on, raiseload=True)))]
         open_stays = [(case_id, start) for case_id, start in db.session.execute(
-            select(ShelterStay.case_id, ShelterStay.start_on).where(ShelterStay.case_id.in_(ids),
+            select(ShelterStay.case_id, ShelterStay.start_on).where(one_of(ShelterStay.case_id, ids),
                                                                     ShelterStay.end_on.is_(None)))]
     for case_id, decision, decision_due_at, in_force_until in bans:
         f = out[case_id]
