@@ -391,9 +391,9 @@ def report(r: dict, command: str) -> str:
         "the complete grid of zeros or the microdata cubes of the reconstruction check, so the ratio "
         "overstates the engine's cost per cell.",
         "- *Release and full audit* is `casework.stats.release.compute_release`: primary suppression, the "
-        "complementary loop with HiGHS (`scipy.optimize.linprog`), the insider and reconstruction "
-        "checks, and the final audit by the integer attacker (`scipy.optimize.milp` where a relaxation "
-        "is not integral).",
+        "complementary loop with HiGHS (`highspy`, one program per component re-solved for each "
+        "question), the insider and reconstruction checks, and the final audit by the integer attacker "
+        "(`scipy.optimize.milp` where a relaxation is not integral).",
         "- Peak memory is the process's maximum resident set (`resource.getrusage`), cumulative over the run.",
     ]
     return "\n".join(lines) + "\n"
