@@ -712,7 +712,7 @@ class _Program:
     def _run(self) -> highspy.HighsModelStatus:
         h = self._highs
         h.run()
-        status = h.getModelStatus()
+        status: highspy.HighsModelStatus = h.getModelStatus()
         if status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded,
                       highspy.HighsModelStatus.kInfeasible):
             return status
@@ -724,7 +724,8 @@ class _Program:
             h.run()
         finally:
             h.setOptionValue("simplex_strategy", 4)
-        return h.getModelStatus()
+        final: highspy.HighsModelStatus = h.getModelStatus()
+        return final
 
 
 def _program(c: np.ndarray, eq: list[Row], ub: list[Row], lows: np.ndarray, highs: np.ndarray, ints: np.ndarray,
