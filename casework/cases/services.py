@@ -1257,19 +1257,18 @@ def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseF
     if loaded is not None:
         bans, open_stays = loaded
     else:
-        bans = [(b.case_id, b.decision, b.decision_due_at, b.in_force_until) for b in db.session.scalars(
-            select(ContactBan).where(one_of(ContactBan.case_id, ids)).options(load_only(
-                ContactBan.case_id, ContactBan.decision, ContactBan.decision_due_at, ContactBan.valid_until,
-                ContactBan.revoked_on, raiseload=True)))]
+        bans = list(db.session.scalars(select(ContactBan).where(one_of(ContactBan.case_id, ids)).options(load_only(
+            ContactBan.case_id, ContactBan.decision, ContactBan.decision_due_at, ContactBan.valid_until,
+            ContactBan.revoked_on, raiseload=True))))
         open_stays = [(case_id, start) for case_id, start in db.session.execute(
             select(ShelterStay.case_id, ShelterStay.start_on).where(one_of(ShelterStay.case_id, ids),
                                                                     ShelterStay.end_on.is_(None)))]
-    for case_id, decision, decision_due_at, in_force_until in bans:
-        f = out[case_id]
-        if decision is None:
+    for ban in bans:
+        f = out[ban.case_id]
+        if ban.decision is None:
             f.ban_decision_due = True
-            f.ban_decision_overdue = f.ban_decision_overdue or decision_due_at < now
-        elif decision == "granted" and in_force_until and now <= in_force_until < now + timedelta(hours=24):
+            f.ban_decision_overdue = f.ban_decision_overdue or ban.decision_due_at < now
+        elif ban.decision == "granted" and ban.in_force_until and now <= ban.in_force_until < now + timedelta(hours=24):
             f.ban_expiring = True  # a new request is needed for protection beyond the 3 days
     if open_stays:
         province_of = {c.id: c.province_code for c in cases}
@@ -1283,7 +1282,7 @@ def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseF
     return out
 
 
-def _loaded_bans_and_stays(cases: list[Case]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None:
+def _loaded_bans_and_stays(cases: list[Case]) -> tuple[list[ContactBan], list[tuple[str, date]]] | None:
     """The bans and open stays of one case object that has both relations loaded, as ``flags_for``'s
     queries would return them; None otherwise (rows of a list, or relations not loaded)."""
     if len(cases) != 1 or not isinstance(cases[0], Case):
@@ -1291,9 +1290,7 @@ def _loaded_bans_and_stays(cases: list[Case]) -> tuple[list[tuple[Any, ...]], li
     case = cases[0]
     if {"contact_bans", "shelter_stays"} & sa_inspect(case).unloaded:
         return None
-    bans = [(b.case_id, b.decision, b.decision_due_at, b.in_force_until) for b in case.contact_bans]
-    stays = [(s.case_id, s.start_on) for s in case.shelter_stays if s.end_on is None]
-    return bans, stays
+    return list(case.contact_bans), [(s.case_id, s.start_on) for s in case.shelter_stays if s.end_on is None]
 
 
 def suggestions(case: Case) -> list[str]:
