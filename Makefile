@@ -80,9 +80,7 @@ run: install $(INSTANCE)/keys/.created
 # One worker per core (pytest-xdist). A file's tests stay on one worker (loadfile): the module fixtures that
 # start servers or build a release run once. Tiers are markers (pyproject.toml): browser, national,
 # postgres, slow; make test runs them all, make test-fast leaves out browser, national and slow.
-# --no-loadscope-reorder: xdist otherwise hands out files by their number of tests, most first, which put the
-# one-test national acceptance file (several minutes) last, alone; tests/conftest.py orders the long files first.
-PYTEST := $(PY) -m pytest -p no:cacheprovider -n $${PYTEST_WORKERS:-auto} --dist loadfile --no-loadscope-reorder
+PYTEST := $(PY) -m pytest -p no:cacheprovider -n $${PYTEST_WORKERS:-auto} --dist loadfile
 
 test: install
 	$(PYTEST) $(PYTEST_ARGS)
