@@ -24,6 +24,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 STRICT = ("casework/protect", "casework/api", "casework/auth", "casework/stats")
+# Every domain's typed inputs (casework/schemas.py and each ``schemas.py``) are strict too, by module pattern.
+STRICT_SCHEMAS = ("casework.schemas", "casework.*.schemas", "referral.schemas", "livelihood.schemas")
 # Checked under the project's own settings ([tool.mypy]), zero errors.
 PROJECT = ("casework", "referral", "livelihood")
 # Left out of PROJECT until it is clean; it is still read for the types the rest imports from it, only its own
@@ -71,9 +73,13 @@ def test_the_strict_packages_type_check_without_an_error(checked):
                     if module in s["module"] and f"{module}.*" in s["module"]]
         assert any(all(s.get(flag) is value for flag, value in STRICT_FLAGS.items()) for s in sections), (
             f"{package}: no [[tool.mypy.overrides]] section gives it every flag of mypy --strict")
+    assert any(all(m in s["module"] for m in STRICT_SCHEMAS)
+               and all(s.get(flag) is value for flag, value in STRICT_FLAGS.items())
+               for s in mypy_config.get("overrides", ())), "the schemas.py modules are not all strict"
     _cache, done = checked
     assert done.returncode in (0, 1), done.stdout + done.stderr  # 2: mypy itself failed
     assert _errors(done, STRICT) == [], done.stdout + done.stderr
+    assert [line for line in done.stdout.splitlines() if "schemas.py:" in line] == [], done.stdout
 
 
 def test_the_project_type_checks_under_its_own_settings(checked):

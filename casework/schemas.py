@@ -1,0 +1,417 @@
+"""One typed schema per input: the web form, the JSON body and the workbook row are read by the same class.
+
+A domain declares its inputs in its own ``schemas.py`` as subclasses of :class:`Schema` whose fields carry
+one of the markers below (``Text``, ``Choice``, ``Choices``, ``Integer``, ``Day``, ``Flag``); each marker
+holds the field's type, limits and the Vietnamese message its user reads, once. ``Schema.from_json`` reads an
+API body (types must be JSON's own: a number is not a string), ``Schema.from_form`` a submitted form (every
+value arrives as text). Rules across fields go in ``check``; rules that need the database or the acting user
+(scope, state, budget) stay in the services, which accept only these typed values.
+
+Errors come back as :class:`casework.errors.ValidationError` with one list of translated messages per field,
+the error body of DESIGN §4. Messages are lazy strings, translated when the input is read, in the language of
+the request. The OpenAPI document takes each body's JSON Schema from ``Schema.openapi()``.
+
+pydantic v2 rather than marshmallow: the declared fields are the class's typed attributes, so mypy checks every
+service that reads them, and the JSON Schema of the API document comes from the same declaration.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Self
+
+from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, model_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError, core_schema
+
+from casework.errors import ValidationError
+from casework.text import nfc
+
+Message = Any  # a str or a lazy string of Flask-Babel; str() translates it
+FieldErrors = dict[str, list[str]]
+
+REQUIRED = _l("This field is required.")
+NOT_TEXT = _l("This field must be text.")
+WRONG_TYPE = _l("This value has the wrong type.")
+NOT_WHOLE = _l("Enter a whole number.")
+NOT_A_DATE = _l("Enter a date like 2026-03-05.")
+NOT_IN_LIST = _l("Choose a value from the list.")
+CORRECT_FIELDS = _l("Please correct the marked fields.")
+
+_FORM = "form"
+_JSON = "json"
+_DIGITS = re.compile(r"[+-]?[0-9]+")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_VN_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+
+
+def invalid(message: Message) -> PydanticCustomError:
+    """The error of one field, its message translated now (the request's language)."""
+    return PydanticCustomError("tincay", "{message}", {"message": str(message)})
+
+
+def _source(info: core_schema.ValidationInfo) -> str:
+    context = info.context or {}
+    return str(context.get("source", _JSON))
+
+
+def multiline(value: str) -> str:
+    """NFC, each line's spaces collapsed, blank lines at either end dropped; line breaks kept (notes, reasons)."""
+    lines = [" ".join(line.split()) for line in unicodedata.normalize("NFC", value).replace("\r\n", "\n").split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+class _Marker:
+    """A field's reading rule: validate one raw value (JSON or form) and describe it in JSON Schema."""
+
+    def read(self, value: Any, source: str) -> Any:  # pragma: no cover - each marker says
+        raise NotImplementedError
+
+    def json_schema(self) -> dict[str, Any]:  # pragma: no cover - each marker says
+        raise NotImplementedError
+
+    def __get_pydantic_core_schema__(self, source_type: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def validate(value: Any, info: core_schema.ValidationInfo) -> Any:
+            return self.read(value, _source(info))
+
+        return core_schema.with_info_plain_validator_function(validate)
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return self.json_schema()
+
+
+@dataclass(frozen=True)
+class Text(_Marker):
+    """Text of at most ``max_length`` characters after normalising (NFC, spaces collapsed; or ``multiline``).
+
+    ``required`` is the message when it is missing or empty; without it an empty value reads as None.
+    """
+
+    max_length: int
+    required: Message | None = None
+    too_long: Message | None = None
+    not_text: Message = NOT_TEXT
+    normalise: Callable[[str], str] = nfc
+    pattern: str | None = None
+    bad_pattern: Message | None = None
+
+    def read(self, value: Any, source: str) -> str | None:
+        if value is not None and not isinstance(value, str):
+            raise invalid(self.not_text)
+        text = self.normalise(value) if value is not None else ""
+        if not text:
+            if self.required is not None:
+                raise invalid(self.required)
+            return None
+        if len(text) > self.max_length:
+            raise invalid(self.too_long or _l("At most %(n)d characters.", n=self.max_length))
+        if self.pattern and not re.fullmatch(self.pattern, text):
+            raise invalid(self.bad_pattern or WRONG_TYPE)
+        return text
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "string" if self.required is not None else ["string", "null"],
+                                  "maxLength": self.max_length}
+        if self.pattern:
+            schema["pattern"] = f"^{self.pattern}$"
+        return schema
+
+
+@dataclass(frozen=True)
+class Choice(_Marker):
+    """One code of a closed list (``codes.py``). ``required`` as for :class:`Text`; ``default`` when absent."""
+
+    values: Collection[str]
+    message: Message = NOT_IN_LIST
+    required: Message | None = None
+    default: str | None = None
+
+    def read(self, value: Any, source: str) -> str | None:
+        if value is None or value == "":
+            if self.default is not None:
+                return self.default
+            if self.required is not None:
+                raise invalid(self.required)
+            return None
+        if not isinstance(value, str) or value not in self.values:
+            raise invalid(self.message)
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        values = sorted(self.values)
+        if self.required is None and self.default is None:
+            return {"type": ["string", "null"], "enum": [*values, None]}
+        return {"type": "string", "enum": values}
+
+
+@dataclass(frozen=True)
+class Choices(_Marker):
+    """A list of distinct codes of a closed list, in the order given. ``empty`` is the message for none."""
+
+    values: Collection[str]
+    message: Message = NOT_IN_LIST
+    empty: Message | None = None
+    max_items: int | None = None
+    not_list: Message = WRONG_TYPE
+
+    def read(self, value: Any, source: str) -> tuple[str, ...]:
+        if value is None or value == "":
+            value = []
+        if source == _FORM and isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple):
+            raise invalid(self.not_list)
+        if any(not isinstance(v, str) or v not in self.values for v in value):
+            raise invalid(self.message)
+        chosen = tuple(dict.fromkeys(value))
+        if not chosen and self.empty is not None:
+            raise invalid(self.empty)
+        if self.max_items is not None and len(chosen) > self.max_items:
+            raise invalid(self.message)
+        return chosen
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "array", "items": {"type": "string", "enum": sorted(self.values)},
+                                  "uniqueItems": True}
+        if self.empty is not None:
+            schema["minItems"] = 1
+        if self.max_items is not None:
+            schema["maxItems"] = self.max_items
+        return schema
+
+
+@dataclass(frozen=True)
+class Integer(_Marker):
+    """A whole number from ``minimum`` to ``maximum``; in a form, digits (dots and spaces between thousands
+    allowed when ``grouped``: "1.500.000")."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+    required: Message | None = None
+    message: Message = NOT_WHOLE
+    out_of_range: Message | None = None
+    grouped: bool = False
+
+    def read(self, value: Any, source: str) -> int | None:
+        if value is None or value == "":
+            if self.required is not None:
+                raise invalid(self.required)
+            return None
+        if source == _FORM and isinstance(value, str):
+            text = value.strip()
+            if self.grouped:
+                text = re.sub(r"(?<=[0-9])[. \u00a0](?=[0-9]{3}(?:[^0-9]|$))", "", text)
+            if not _DIGITS.fullmatch(text):
+                raise invalid(self.message)
+            value = int(text)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise invalid(self.message)
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            raise invalid(self.out_of_range or self.message)
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer" if self.required is not None else ["integer", "null"]}
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        return schema
+
+
+@dataclass(frozen=True)
+class Day(_Marker):
+    """A calendar day: ISO ``2026-03-05`` in JSON; in a form also ``05/03/2026`` (how the screens write it)."""
+
+    required: Message | None = None
+    message: Message = NOT_A_DATE
+
+    def read(self, value: Any, source: str) -> date | None:
+        if value is None or value == "":
+            if self.required is not None:
+                raise invalid(self.required)
+            return None
+        if not isinstance(value, str):
+            raise invalid(self.message)
+        text = value.strip()
+        try:
+            if _ISO_DAY.fullmatch(text):
+                return date.fromisoformat(text)
+            found = _VN_DAY.fullmatch(text) if source == _FORM else None
+            if found:
+                return date(int(found[3]), int(found[2]), int(found[1]))
+        except ValueError:
+            pass
+        raise invalid(self.message)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string" if self.required is not None else ["string", "null"], "format": "date"}
+
+
+_TRUE = frozenset({"y", "yes", "on", "true", "1"})
+_FALSE = frozenset({"n", "no", "off", "false", "0", ""})
+
+
+@dataclass(frozen=True)
+class Flag(_Marker):
+    """Yes or no: a JSON boolean; a form's checkbox (absent means no)."""
+
+    default: bool = False
+    message: Message = WRONG_TYPE
+
+    def read(self, value: Any, source: str) -> bool:
+        if value is None:
+            return self.default
+        if isinstance(value, bool):
+            return value
+        if source == _FORM and isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise invalid(self.message)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+_MARKED: dict[type, tuple[str, ...]] = {}
+
+
+class Schema(BaseModel):
+    """Base of every input. Fields default to None so that each marker, not pydantic, says what is missing."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True, revalidate_instances="never")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_is_none(cls, data: Any) -> Any:
+        """An absent field reaches its marker as None, so the marker's own message says it is missing."""
+        if isinstance(data, Mapping):
+            data = dict(data)
+            for name in cls._marked_fields():
+                data.setdefault(name, None)
+        return data
+
+    @classmethod
+    def _marked_fields(cls) -> tuple[str, ...]:
+        cached = _MARKED.get(cls)
+        if cached is None:
+            cached = _MARKED[cls] = tuple(name for name, info in cls.model_fields.items()
+                                          if any(isinstance(item, _Marker) for item in info.metadata))
+        return cached
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read an API body (already a JSON object; ``casework.api.json.json_body`` refuses anything else)."""
+        return cls._read(data, _JSON)
+
+    @classmethod
+    def from_form(cls, data: Mapping[str, Any]) -> Self:
+        """Read a submitted form: a mapping of field names to text, or to lists of text for multiple choices
+        (``form_values`` turns a ``MultiDict`` into one)."""
+        return cls._read(data, _FORM)
+
+    @classmethod
+    def collect(cls, data: Mapping[str, Any], *, form: bool = False) -> tuple[Self | None, FieldErrors]:
+        """Read without raising: the value, or None and the messages per field (for a service that adds
+        its own errors from the database before answering once)."""
+        try:
+            return cls._read(data, _FORM if form else _JSON), {}
+        except ValidationError as error:
+            return None, error.fields
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any], source: str) -> Self:
+        try:
+            value = cls.model_validate(dict(data), context={"source": source})
+        except PydanticValidationError as error:
+            raise ValidationError(str(CORRECT_FIELDS), cls.field_errors(error)) from None
+        errors = value.check()
+        if errors:
+            raise ValidationError(str(CORRECT_FIELDS), errors)
+        return value
+
+    def check(self) -> FieldErrors:
+        """Rules across fields (each citing its law where there is one), run once every field has been read."""
+        return {}
+
+    @classmethod
+    def error_key(cls, loc: tuple[int | str, ...]) -> str:
+        """The name a field's messages are filed under: ``person.full_name``, ``budget_lines.0.item``."""
+        return ".".join(str(part) for part in loc)
+
+    @classmethod
+    def field_errors(cls, error: PydanticValidationError) -> FieldErrors:
+        errors: FieldErrors = {}
+        for item in error.errors(include_url=False):
+            if item["type"] == "tincay":
+                message = str(item["ctx"]["message"])
+            elif item["type"] in {"model_type", "model_attributes_type", "dict_type"}:
+                message = str(WRONG_TYPE)
+            elif item["type"] in {"list_type", "tuple_type"}:
+                message = str(WRONG_TYPE)
+            elif item["type"] == "missing":
+                message = str(REQUIRED)
+            else:
+                message = str(WRONG_TYPE)
+            messages = errors.setdefault(cls.error_key(tuple(item["loc"])), [])
+            if message not in messages:
+                messages.append(message)
+        return errors
+
+    @classmethod
+    def openapi(cls) -> dict[str, Any]:
+        """The JSON Schema of this body for the OpenAPI document, nested schemas written in place."""
+        schema = cls.model_json_schema(mode="validation")
+        definitions = schema.pop("$defs", {})
+        schema.pop("required", None)  # each marker says what is required, with its own message
+        inlined: dict[str, Any] = _inline(schema, definitions)
+        return inlined
+
+
+def _inline(node: Any, definitions: Mapping[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            name = node["$ref"].rsplit("/", 1)[-1]
+            return _inline(definitions[name], definitions)
+        return {key: _inline(value, definitions) for key, value in node.items()
+                if key not in {"title", "default", "required"}}
+    if isinstance(node, list):
+        return [_inline(value, definitions) for value in node]
+    return node
+
+
+def form_values(form: Any, *, lists: Iterable[str] = ()) -> dict[str, Any]:
+    """A submitted form as the mapping ``Schema.from_form`` reads: a ``MultiDict`` (``request.form``) or a
+    Flask-WTF form (``form.data``); the names in ``lists`` keep every value, the others their first."""
+    many = set(lists)
+    if hasattr(form, "getlist"):
+        return {key: (form.getlist(key) if key in many else form.get(key)) for key in form.keys()}
+    data = dict(getattr(form, "data", form))
+    data.pop("csrf_token", None)
+    data.pop("submit", None)
+    return data
+
+
+@dataclass
+class Errors:
+    """Messages per field gathered from a schema and a service's own checks, raised once."""
+
+    fields: FieldErrors = field(default_factory=dict)
+
+    def add(self, name: str, message: Message) -> None:
+        self.fields.setdefault(name, []).append(str(message))
+
+    def merge(self, other: Mapping[str, list[str]]) -> None:
+        for name, messages in other.items():
+            for message in messages:
+                if message not in self.fields.get(name, []):
+                    self.add(name, message)
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise ValidationError(str(CORRECT_FIELDS), self.fields)

@@ -1,0 +1,109 @@
+"""The typed input base (issue 14): one declaration reads the JSON body and the web form alike, and its
+messages are the request's language."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import pytest
+
+from casework.errors import ValidationError
+from casework.schemas import Choice, Choices, Day, Errors, Flag, Integer, Schema, Text, form_values, multiline
+
+
+class Person(Schema):
+    full_name: Annotated[str, Text(200, required="Nhập họ tên.")]
+    birth_year: Annotated[int | None, Integer(1900, 2100)]
+
+
+class Sample(Schema):
+    name: Annotated[str, Text(10, required="Nhập tên.")]
+    note: Annotated[str | None, Text(50, normalise=multiline)]
+    kind: Annotated[str, Choice({"household", "pagoda"}, "Chọn loại.", default="household")]
+    services: Annotated[tuple[str, ...], Choices({"police", "health"}, "Chọn dịch vụ.", empty="Chọn ít nhất một.")]
+    amount: Annotated[int, Integer(1, 10_000_000, required="Nhập số tiền.", grouped=True)]
+    day: Annotated[date | None, Day()]
+    urgent: Annotated[bool, Flag()]
+    person: Person | None = None
+
+    def check(self):
+        if self.urgent and self.note is None:
+            return {"note": ["Khẩn cấp thì ghi lý do."]}
+        return {}
+
+
+WHOLE = "Nhập một số nguyên."  # "Enter a whole number." in the catalogues
+GOOD = {"name": " Lan ", "services": ["police", "police", "health"], "amount": 1500000}
+
+
+def _errors(call, data):
+    with pytest.raises(ValidationError) as raised:
+        call(data)
+    return raised.value.fields
+
+
+def test_json_and_form_give_the_same_typed_value(app):
+    with app.test_request_context():
+        from_json = Sample.from_json({**GOOD, "day": "2026-03-05", "urgent": False})
+        from_form = Sample.from_form({**GOOD, "amount": "1.500.000", "day": "05/03/2026", "urgent": ""})
+    assert from_json == from_form
+    assert from_json.name == "Lan" and from_json.kind == "household"
+    assert from_json.services == ("police", "health")
+    assert from_json.amount == 1_500_000 and from_json.day == date(2026, 3, 5) and from_json.urgent is False
+
+
+def test_each_field_gets_its_own_message_and_json_types_are_strict(app):
+    with app.test_request_context():
+        fields = _errors(Sample.from_json, {"name": "x" * 11, "kind": "castle", "services": [],
+                                            "amount": "1500000", "day": "05/03/2026", "urgent": "yes",
+                                            "person": {"full_name": ""}})
+        assert fields == {"name": ["Tối đa 10 ký tự."], "kind": ["Chọn loại."], "services": ["Chọn ít nhất một."],
+                          "amount": [WHOLE], "day": ["Hãy nhập ngày theo dạng 2026-03-05."],
+                          "urgent": ["Giá trị này sai kiểu dữ liệu."], "person.full_name": ["Nhập họ tên."]}
+        assert _errors(Sample.from_json, {})["name"] == ["Nhập tên."]
+        assert _errors(Sample.from_json, {**GOOD, "amount": True}) == {"amount": [WHOLE]}
+        assert _errors(Sample.from_json, {**GOOD, "name": 5}) == {"name": ["Trường này phải là chữ."]}
+
+
+def test_cross_field_rules_run_after_the_fields(app):
+    with app.test_request_context():
+        assert _errors(Sample.from_json, {**GOOD, "urgent": True}) == {"note": ["Khẩn cấp thì ghi lý do."]}
+        assert Sample.from_json({**GOOD, "urgent": True, "note": " a \r\n\n b "}).note == "a\n\nb"
+
+
+def test_collect_returns_the_errors_for_a_service_to_add_its_own(app):
+    with app.test_request_context():
+        value, fields = Sample.collect({"name": ""})
+        assert value is None and set(fields) == {"name", "services", "amount"}
+        errors = Errors()
+        errors.merge(fields)
+        errors.add("amount", "Vượt ngân sách.")
+        with pytest.raises(ValidationError) as raised:
+            errors.raise_if_any()
+    assert raised.value.fields["amount"] == ["Nhập số tiền.", "Vượt ngân sách."]
+
+
+def test_english_requests_read_english_messages(app):
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        fields = _errors(Sample.from_json, {**GOOD, "amount": "x", "name": ""})
+    assert fields == {"amount": ["Enter a whole number."], "name": ["Nhập tên."]}
+
+
+def test_form_values_keep_lists_only_where_asked():
+    from werkzeug.datastructures import MultiDict
+
+    data = MultiDict([("services", "police"), ("services", "health"), ("name", "Lan"), ("name", "Mai")])
+    assert form_values(data, lists=("services",)) == {"services": ["police", "health"], "name": "Lan"}
+
+
+def test_the_openapi_schema_comes_from_the_declaration():
+    schema = Sample.openapi()
+    properties = schema["properties"]
+    assert properties["name"] == {"type": "string", "maxLength": 10}
+    assert properties["services"]["items"]["enum"] == ["health", "police"]
+    assert properties["amount"] == {"type": "integer", "minimum": 1, "maximum": 10_000_000}
+    assert properties["day"] == {"type": ["string", "null"], "format": "date"}
+    person = next(option for option in properties["person"]["anyOf"] if option.get("type") == "object")
+    assert person["properties"]["full_name"]["maxLength"] == 200
+    assert "$defs" not in schema and "$ref" not in str(schema)
