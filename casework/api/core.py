@@ -76,6 +76,39 @@ def revoke_token() -> Response:
     return jsonify({})
 
 
+def openapi30(schema: Any) -> Any:
+    """A JSON Schema written as OpenAPI 3.0's schema object: ``"type": ["string", "null"]`` (what the typed input
+    schemas and some answers declare) and ``anyOf`` with a ``{"type": "null"}`` member become ``nullable``."""
+    if isinstance(schema, list):
+        return [openapi30(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: openapi30(value) for key, value in schema.items()}
+    if out.get("required") == []:  # "none required" is said by leaving it out in OpenAPI 3.0
+        out.pop("required")
+    kind = out.get("type")
+    if isinstance(kind, list):
+        rest = [k for k in kind if k != "null"]
+        if len(rest) == 1:
+            out["type"] = rest[0]
+        else:
+            out.pop("type")
+            out["anyOf"] = [{"type": k} for k in rest]
+        if "null" in kind:
+            out["nullable"] = True
+    for combinator in ("anyOf", "oneOf"):
+        options = out.get(combinator)
+        if isinstance(options, list) and {"type": "null"} in options:
+            rest = [option for option in options if option != {"type": "null"}]
+            out.pop(combinator)
+            if len(rest) == 1:
+                out.update(rest[0])
+            else:
+                out[combinator] = rest
+            out["nullable"] = True
+    return out
+
+
 def _operation(spec: RouteSpec) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": spec.summary, "responses": {},
                           "operationId": spec.endpoint.replace(".", "_") + "_" + spec.method.lower()}
@@ -85,14 +118,14 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
               for name in _path_params(spec.rule)]
     for name, schema in spec.query.items():
-        params.append({"name": name, "in": "query", "required": False, "schema": schema})
+        params.append({"name": name, "in": "query", "required": False, "schema": openapi30(schema)})
     if params:
         op["parameters"] = params
     if spec.request is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec.request}}}
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": openapi30(spec.request)}}}
     op["responses"][str(spec.status)] = {"description": "Success"} if spec.status == 204 else {
         "description": "Success",
-        "content": {"application/json": {"schema": spec.response or {"type": "object"}}},
+        "content": {"application/json": {"schema": openapi30(spec.response or {"type": "object"})}},
     }
     for media in spec.media:
         op["responses"][str(spec.status)]["content"][media] = {"schema": {"type": "string", "format": "binary"}}
