@@ -80,7 +80,9 @@ run: install $(INSTANCE)/keys/.created
 # One worker per core (pytest-xdist). A file's tests stay on one worker (loadfile): the module fixtures that
 # start servers or build a release run once. Tiers are markers (pyproject.toml): browser, national,
 # postgres, slow; make test runs them all, make test-fast leaves out browser, national and slow.
-PYTEST := $(PY) -m pytest -p no:cacheprovider -n $${PYTEST_WORKERS:-auto} --dist loadfile
+# --no-loadscope-reorder: files go out in the order tests/conftest.py gives (long files first); by default
+# xdist sorts them by their number of tests and ran the one-test national file last, alone.
+PYTEST := $(PY) -m pytest -p no:cacheprovider -n $${PYTEST_WORKERS:-auto} --dist loadfile --no-loadscope-reorder
 
 test: install
 	$(PYTEST) $(PYTEST_ARGS)
