@@ -198,17 +198,18 @@ def configure_blueprints(app: Flask) -> None:
     # Domain packages are imported here and nowhere else in casework (DESIGN §3.1).
     import livelihood
     import referral
-    from casework import cases, main, offline
-    from casework.api import bp as api_bp
-    from casework.api import load_routes
+    from casework import api, cases, main, offline, work_api
+    from casework.api import core as api_core
     from casework.auth import admin_bp
+    from casework.auth import api as auth_api
     from casework.auth import bp as auth_bp
     from casework.auth import views as _auth_views  # noqa: F401
     from casework.protect import views as _protect_views  # noqa: F401
     from casework.protect.views import bp as audit_bp
+    from casework.stats import api as stats_api
     from casework.stats.views import bp as stats_bp
 
-    load_routes([referral, livelihood])
+    api.contribute(app, api_core, auth_api, stats_api, work_api)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
@@ -226,7 +227,7 @@ def configure_blueprints(app: Flask) -> None:
     offline.register(app)
     for domain in (referral, livelihood):
         domain.register(app)
-    app.register_blueprint(api_bp)
+    api.install(app)
     configure_nav(app)
 
 

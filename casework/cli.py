@@ -169,11 +169,8 @@ def demo_load(cases, if_empty):
 def register(app: Flask) -> None:
     for group in (keys_cli, users_cli, audit_cli, demo_cli):
         app.cli.add_command(group)
-    for extra in ("casework.protect.cli", "casework.stats.cli"):
-        try:
-            module = __import__(extra, fromlist=["register"])
-        except ModuleNotFoundError as e:
-            if e.name != extra:
-                raise
-            continue
+    from casework.protect import cli as protect_cli
+    from casework.stats import cli as stats_cli
+
+    for module in (protect_cli, stats_cli):
         module.register(app, keys_cli)

@@ -68,9 +68,9 @@ def _load_user_from_request(req):
                 g.second_factor_done = True
                 g.api_token_id = services.token_hash(header[7:].strip())
             return user
-        from casework.api import SESSION_ENDPOINTS
+        from casework.api import session_endpoints
 
-        if req.endpoint not in SESSION_ENDPOINTS:
+        if req.endpoint not in session_endpoints():
             return None
         # The offline web app (issue 17) calls a few routes with its session; only a fully signed-in one.
         sess = services.load_session(session.get("sid"))

@@ -11,8 +11,13 @@ bp = Blueprint("livelihood", __name__, url_prefix="/livelihood")
 
 
 def register(app: Flask) -> None:
-    """Attach the screens, menu entries, demo data and statistics of this package."""
+    """Attach the screens, API routes, menu entries, demo data and statistics of this package."""
     from flask_babel import lazy_gettext as _l
+
+    from casework import api
+    from livelihood import api as livelihood_api
+
+    api.contribute(app, livelihood_api)
 
     from casework import demo, nav
     from casework.auth.roles import Role
@@ -36,8 +41,9 @@ def register(app: Flask) -> None:
 
 
 def _register_statistics(app: Flask) -> None:
+    from casework.stats.catalogue import catalogue
     from casework.stats.sources import add_source
     from livelihood.tables import livelihood_records, register_tables
 
-    register_tables()
+    register_tables(catalogue(app))
     add_source(app, livelihood_records)

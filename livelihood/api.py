@@ -1,5 +1,5 @@
 """JSON API of the livelihood domain (DESIGN §4): survivors, proposals, decisions, disbursements,
-monitoring visits, support events and budgets. Imported by ``casework.api.load_routes``.
+monitoring visits, support events and budgets. Contributed to the application by ``livelihood.register``.
 
 Every route declares its roles and schemas (``openapi.json`` is built from them). Errors: 400 for
 a body that is not a JSON object, 422 per field, 404 outside the caller's scope, 409 for a

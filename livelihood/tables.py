@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from casework.stats.catalogue import Category, CategoryList, TableDef, register_table
+from casework.stats.catalogue import Category, CategoryList, Registry, TableDef, register_table
 
 SURVIVOR_STATUS = CategoryList(
     # Law 53/2024: a person being identified as a victim, or an identified victim.
@@ -94,7 +94,7 @@ TABLES = (
 )
 
 
-def register_tables(registry=None) -> None:
+def register_tables(registry: Registry) -> None:
     """Add the tables to the catalogue; registering them again is harmless (same definitions)."""
     for table in TABLES:
         register_table(table, registry)

@@ -11,8 +11,14 @@ bp = Blueprint("referral", __name__, url_prefix="/referral")
 
 
 def register(app: Flask) -> None:
-    """Attach the screens, menu entries, timeline kinds, case-page hooks, commands, demo data and statistics."""
+    """Attach the screens, API routes, menu entries, timeline kinds, case-page hooks, commands, demo data and
+    statistics."""
     from flask_babel import lazy_gettext as _l
+
+    from casework import api
+    from referral import api as referral_api
+
+    api.contribute(app, referral_api)
 
     from casework import demo, nav
     from casework.auth.roles import Role
@@ -53,8 +59,7 @@ def _register_case_hooks(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from casework.auth.roles import Role
-    from casework.cases.services import register_timeline_kind
-    from casework.cases.views import register_case_action
+    from casework.cases.extensions import register_case_action, register_timeline_kind
     from referral.views import case_panel
 
     for kind, label in {
@@ -65,16 +70,17 @@ def _register_case_hooks(app: Flask) -> None:
         "referral_completed": _l("Service given after referral"),
         "referral_cancelled": _l("Referral cancelled"),
     }.items():
-        register_timeline_kind(kind, label)
-    register_case_action("referral.new", _l("Refer her"), (Role.HOST, Role.COMMUNE_OFFICER))
+        register_timeline_kind(app, kind, label)
+    register_case_action(app, "referral.new", _l("Refer her"), (Role.HOST, Role.COMMUNE_OFFICER))
     panels = app.extensions.setdefault("tincay.case_panels", [])
     if case_panel not in panels:
         panels.append(case_panel)
 
 
 def _register_statistics(app: Flask) -> None:
+    from casework.stats.catalogue import catalogue
     from casework.stats.sources import add_source
     from referral.tables import referral_records, register_tables
 
-    register_tables()
+    register_tables(catalogue(app))
     add_source(app, referral_records)

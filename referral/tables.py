@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
-from casework.stats.catalogue import Category, CategoryList, TableDef, register_table
+from casework.stats.catalogue import Category, CategoryList, Registry, TableDef, register_table
 
 # One grouping per variable for the whole catalogue, versioned (disclosure-control §2.3).
 REFERRAL_SERVICE = CategoryList(
@@ -73,7 +73,7 @@ OUTCOME_OF_STATE = {"sent": "PENDING", "accepted": "PENDING", "declined": "DECLI
 OUTCOME_OF_RESULT = {"provided": "PROVIDED", "partly_provided": "PARTLY", "not_provided": "NOT_PROVIDED"}
 
 
-def register_tables(registry=None) -> None:
+def register_tables(registry: Registry) -> None:
     """Add the tables to the catalogue; registering them again is harmless (same definitions)."""
     for table in TABLES:
         register_table(table, registry)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
-from casework.api import ROUTES, RouteSpec, api_route
+from casework.api import RouteSpec, api_route, routes
 from casework.api.json import json_body, raise_if, require_str
 from casework.auth import services
 from casework.auth.roles import ALL_ROLES
@@ -150,7 +150,7 @@ def _openapi_path(rule: str) -> str:
 @api_route("/openapi.json", "GET", summary="This document", public=True, errors=())
 def openapi() -> Response:
     paths: dict[str, dict[str, Any]] = {}
-    for spec in ROUTES:
+    for spec in routes():
         paths.setdefault(_openapi_path(spec.rule), {})[spec.method.lower()] = _operation(spec)
     return jsonify({
         "openapi": "3.0.3",

@@ -6,16 +6,18 @@ bp = Blueprint("cases", __name__)
 
 
 def register(app: Flask) -> None:
-    """Attach the screens, menu entries, demo data and statistics tables of this package."""
+    """Attach the screens, API routes, menu entries, demo data and statistics tables of this package."""
     from flask_babel import lazy_gettext as _l
 
-    from casework import demo, nav
+    from casework import api, demo, nav
     from casework.auth.roles import Role
-    from casework.cases import transfer_views, views  # noqa: F401  (routes attach to the blueprints on import)
+    from casework.cases import api as cases_api
+    from casework.cases import transfer_api, transfer_views, views  # noqa: F401  (routes attach to the blueprints on import)
     from casework.cases.demo import load_demo_cases
 
     app.register_blueprint(bp)
     app.register_blueprint(transfer_views.bp)
+    api.contribute(app, cases_api, transfer_api)
     nav.add(app, "cases.index", _l("Cases"), [Role.HOST, Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER], order=10)
     nav.add(app, "cases.new", _l("New intake"), [Role.HOST, Role.COMMUNE_OFFICER], order=11)
     from casework import drafts
@@ -28,8 +30,8 @@ def register(app: Flask) -> None:
     _register_statistics(app)
     from casework import notify
     from casework.cases import handover, transfer, work
-    from casework.cases.services import register_timeline_kind
-    from casework.cases.views import register_case_action
+    from casework.cases.extensions import register_case_action, register_timeline_kind
+    from casework.cases.services import own_timeline_kinds
 
     work.register(app)
     handover.register(app)
@@ -39,15 +41,18 @@ def register(app: Flask) -> None:
     for kind, label in {"transfer_requested": _l("Move to another address requested"),
                         "transfer_accepted": _l("Moved to another address"),
                         "transfer_declined": _l("Move to another address declined")}.items():
-        register_timeline_kind(kind, label)
-    register_case_action("transfers.new", _l("Move to another address"), (Role.COMMUNE_OFFICER,))
+        register_timeline_kind(app, kind, label)
+    for kind, label in own_timeline_kinds().items():
+        register_timeline_kind(app, kind, label)
+    register_case_action(app, "transfers.new", _l("Move to another address"), (Role.COMMUNE_OFFICER,))
 
 
 def _register_statistics(app: Flask) -> None:
     from casework.cases.tables import address_activity, case_records, register_tables
     from casework.stats import activity
+    from casework.stats.catalogue import catalogue
     from casework.stats.sources import add_source
 
-    register_tables()
+    register_tables(catalogue(app))
     add_source(app, case_records)
     activity.add_source(app, address_activity)

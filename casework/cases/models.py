@@ -465,7 +465,7 @@ class FollowUp(ProtectedMixin, IdMixin, TimestampMixin, Model):
 class CaseEvent(ProtectedMixin, IdMixin, Model):
     """One entry of a case's timeline. Other domains add entries through ``services.add_timeline_entry``.
 
-    ``kind`` is a code (labels in ``services.TIMELINE_KINDS``); ``object_type``/``object_id`` point at
+    ``kind`` is a code (labels in ``casework.cases.extensions``); ``object_type``/``object_id`` point at
     the row the entry is about; ``note`` is free text and therefore encrypted.
     """
 

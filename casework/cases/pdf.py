@@ -25,8 +25,9 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from casework.auth.models import User
 from casework.cases import codes
+from casework.cases.extensions import timeline_label
 from casework.cases.models import Case
-from casework.cases.services import TIMELINE_KINDS, shelter_nights
+from casework.cases.services import shelter_nights
 from casework.geo import data as geo
 from casework.text import format_date, format_datetime, format_vnd, nfc
 
@@ -182,7 +183,7 @@ def render_case_pdf(case: Case, viewer: User, now: datetime, shown: dict[str, An
         (_("Closure"), _label(codes.CLOSURE_REASONS, shown["closure"]["reason"]) if shown["closure"] else ""),
     ], st)]
     story += [Paragraph(_t(_("Notes")), st["h2"]), Paragraph(_t(shown["narrative"]) or "—", st["base"])]
-    events = [(format_datetime(e.at), f"{TIMELINE_KINDS.get(e.kind, e.kind)}{': ' + e.note if e.note else ''}")
+    events = [(format_datetime(e.at), f"{timeline_label(e.kind)}{': ' + e.note if e.note else ''}")
               for e in shown["timeline"]]
     if events:
         story += [Paragraph(_t(_("Timeline")), st["h2"]), _rows(events, st)]

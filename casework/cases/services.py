@@ -8,7 +8,7 @@ Public entry points other domains use (see the report in the docs):
 
 - ``cases_visible_to(user)``, ``get_case_or_404(user, case_id)`` (re-exported from ``policy``);
 - ``add_timeline_entry(actor, case, kind, note=None, object_type=None, object_id=None)`` and
-  ``register_timeline_kind(kind, label)``;
+  ``casework.cases.extensions.register_timeline_kind(app, kind, label)``;
 - consent questions in ``casework.cases.consent``.
 """
 
@@ -111,18 +111,11 @@ def require_open(case: Case) -> None:
 
 # --- timeline ---------------------------------------------------------------------------------------
 
-TIMELINE_KINDS: dict[str, Any] = {}
-
-
-def register_timeline_kind(kind: str, label: Any) -> None:
-    """Give a timeline kind its label (a lazy_gettext string); other domains register theirs."""
-    TIMELINE_KINDS[kind] = label
-
-
-def _register_own_kinds() -> None:
+def own_timeline_kinds() -> dict[str, Any]:
+    """The timeline kinds of this domain and their labels (registered by ``casework.cases.register``)."""
     from flask_babel import lazy_gettext as _l
 
-    for kind, label in {
+    return {
         "intake": _l("Intake recorded"),
         "updated": _l("Intake details changed"),
         "risk_assessed": _l("Risk assessed"),
@@ -141,11 +134,9 @@ def _register_own_kinds() -> None:
         "closure_approved": _l("Closure approved"),
         "closure_returned": _l("Closure returned"),
         "reopened": _l("Case reopened"),
-    }.items():
-        TIMELINE_KINDS.setdefault(kind, label)
+    }
 
 
-_register_own_kinds()
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 

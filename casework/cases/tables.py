@@ -65,6 +65,7 @@ from casework.stats.catalogue import (
     SEX,
     Category,
     CategoryList,
+    Registry,
     TableDef,
     register_table,
 )
@@ -215,7 +216,7 @@ ACTIVITY_TABLES = (
 )
 
 
-def register_tables(registry=None) -> None:
+def register_tables(registry: Registry) -> None:
     """Add the tables to the catalogue; registering them again is harmless (same definitions)."""
     for table in (*TABLES, *ACTIVITY_TABLES):
         register_table(table, registry)

@@ -23,6 +23,7 @@ from casework.cases import consent as consent_service
 from casework.cases import transfer as transfers
 from casework.cases.closure import OpenItemsError
 from casework.cases.consent import ConsentChoice, ConsentInput
+from casework.cases.extensions import case_page, timeline_label
 from casework.cases.models import Case
 from casework.cases.policy import (
     ADDRESS_MANAGERS,
@@ -43,23 +44,9 @@ from casework.geo import legacy
 from casework.models import utcnow
 from casework.text import VN_TZ, vi_sort_key
 
-# Other domains add links to the case page here (e.g. referral: "Refer her"), without casework importing them;
-# they may also add panels: ``app.extensions["tincay.case_panels"]`` holds callables ``(user, case) -> Markup``.
-CASE_ACTIONS: list[tuple[str, Any, frozenset[str]]] = []
-
-
-def register_case_action(endpoint: str, label: Any, roles: tuple[str, ...]) -> None:
-    """Show a link ``url_for(endpoint, case_id=…)`` on the case page to these roles."""
-    if all(e != endpoint for e, _l, _r in CASE_ACTIONS):
-        CASE_ACTIONS.append((endpoint, label, frozenset(str(r) for r in roles)))
-
 
 def _me() -> User:
     return current_user._get_current_object()
-
-
-def _timeline_label(kind: str) -> str:
-    return str(services.TIMELINE_KINDS.get(kind, kind))
 
 
 def _dmy(iso: str | None) -> str:
@@ -73,7 +60,7 @@ def _render(template: str, status: int = 200, **context: Any):
     context.setdefault("dmy", _dmy)
     context.setdefault("legacy_label", legacy.label)
     return render_template(template, L=presenters.labels(), ethnic_name=geo.ethnic_name,
-                           timeline_label=_timeline_label, **context), status
+                           timeline_label=timeline_label, **context), status
 
 
 def _errors_to_form(form, errors: dict[str, list[str]], aliases: dict[str, str] | None = None) -> None:
@@ -377,7 +364,7 @@ def view(case_id: str):
     services.record_view(user, case, presenters.page_fields(shown))
     flags = services.flags_for([case])[case.id]
     # The registered actions (refer her, move the case) need an open case: a closed one offers only Reopen.
-    actions = [(e, label) for e, label, roles in CASE_ACTIONS if user.role in roles] if case.is_open else []
+    actions = [(e, label) for e, label, roles in case_page().actions if user.role in roles] if case.is_open else []
     # Other domains show their part of the case here (e.g. referral's list), without casework importing them.
     panels = [panel(user, case) for panel in current_app.extensions.get("tincay.case_panels", [])]
     return _render("cases/view.html", case=case, shown=shown, flags=flags,

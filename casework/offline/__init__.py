@@ -7,10 +7,12 @@ from flask import Flask
 def register(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from casework import nav
+    from casework import api, nav
     from casework.auth.roles import Role
+    from casework.offline import api as offline_api
     from casework.offline import views
 
+    api.contribute(app, offline_api)
     app.register_blueprint(views.bp)
     nav.add(app, "offline.home", _l("Without signal"), [Role.HOST, Role.COMMUNE_OFFICER], order=12)
     nav.add(app, "offline.drafts", _l("Drafts to complete"), [Role.HOST, Role.COMMUNE_OFFICER], order=13)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask import Flask, current_app
+
 GEO_LEVELS = ("national", "province", "commune")
 PERIOD_TYPES = ("quarter", "year")
 # "activity" (issue 16): counts of addresses, hosts, packages, never of persons; published as counted,
@@ -307,12 +309,16 @@ class Registry:
         return tuple(self._lists[k] for k in sorted(self._lists))
 
 
-REGISTRY = Registry()
+def catalogue(app: Flask | None = None) -> Registry:
+    """The catalogue of ``app`` (the current application by default): each application owns its own, filled by
+    the domains' ``register(app)``."""
+    registry: Registry = (app or current_app).extensions.setdefault("tincay.statistics", Registry())
+    return registry
 
 
-def register_table(table: TableDef, registry: Registry | None = None) -> TableDef:
-    """Add a table to the catalogue; called by each domain's ``tables.py``. Raises CatalogueError."""
-    return (registry or REGISTRY).register(table)
+def register_table(table: TableDef, registry: Registry) -> TableDef:
+    """Add a table to a catalogue; called by each domain's ``tables.py``. Raises CatalogueError."""
+    return registry.register(table)
 
 
 def check_catalogue(tables: tuple[TableDef, ...] | list[TableDef]) -> list[str]:

@@ -37,7 +37,7 @@ from casework.extensions import db
 from casework.models import utcnow
 from casework.protect import audit
 from casework.stats import activity, formats, mapped, sources
-from casework.stats.catalogue import REGISTRY, TableDef
+from casework.stats.catalogue import TableDef, catalogue
 from casework.stats.cells import CellKey, Geography, period_start
 from casework.stats.counting import Counted, Record, count_cells
 from casework.stats.models import PilotCommune, StatCell, StatFile, StatPreview, StatPreviewFile, StatRelease
@@ -140,7 +140,7 @@ def in_units_of(records: Iterable[Record], geo: Geography) -> Iterator[Record]:
 
 def tables() -> tuple[TableDef, ...]:
     """Every table of the catalogue: the protected ones and the activity indicators."""
-    return REGISTRY.tables()
+    return catalogue().tables()
 
 
 def protected_tables() -> tuple[TableDef, ...]:

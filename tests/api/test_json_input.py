@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from casework.api import ROUTES
+from casework.api import routes
 from casework.auth.models import User
 from casework.auth.services import issue_api_token
 from casework.extensions import db
@@ -85,7 +85,7 @@ def test_no_api_route_answers_500_to_a_lone_surrogate(app, client, make_user, ma
         "coordinator": make_user("coordinator"), "admin": make_user("admin"), "auditor": make_user("auditor"),
     }
     tried = 0
-    for spec in ROUTES:
+    for spec in routes(app):
         if spec.method not in ("POST", "PATCH", "PUT") or spec.request is None:
             continue
         names = list((spec.request.get("properties") or {}).keys()) or ["name"]

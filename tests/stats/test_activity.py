@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from casework.extensions import db
 from casework.stats import activity, service
-from casework.stats.catalogue import REGISTRY, TableDef, check_table
+from casework.stats.catalogue import TableDef, catalogue, check_table
 from casework.stats.models import PilotCommune, StatCell
 from tests.stats.test_ledger import Q3, FakeSource
 from tests.stats.test_previews import signed_in, small_geography  # noqa: F401  (fixtures)
@@ -128,14 +128,15 @@ def test_activity_cells_never_enter_the_engines_ledger(app, register, client, ma
     assert earlier and not [c for r in earlier for c in r.cells if c.key.measure in service.activity_measures()]
 
 
-def test_an_activity_table_cannot_count_persons_and_scope_is_for_activity_only():
+def test_an_activity_table_cannot_count_persons_and_scope_is_for_activity_only(app):
     person_activity = TableDef(id="X", domain="d", title_vi="t", title_en="t", measure="x", kind="activity",
                                unit="persons", geo_levels=("province",), periods=("quarter",))
     assert any("never persons" in p for p in check_table(person_activity))
     scoped_persons = TableDef(id="Y", domain="d", title_vi="t", title_en="t", measure="y",
                               geo_levels=("province",), periods=("quarter",), dimensions=(activity.SCOPE,))
     assert any("activity tables only" in p for p in check_table(scoped_persons))
-    assert all(t.id.startswith("ADDR_") for t in REGISTRY.tables() if t.kind == "activity" and t.domain == "casework")
+    assert all(t.id.startswith("ADDR_") for t in catalogue().tables()
+               if t.kind == "activity" and t.domain == "casework")
 
 
 def test_coordinator_sets_the_pilot_communes_of_a_province(app, small_geography, signed_in):  # noqa: F811

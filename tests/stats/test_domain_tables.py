@@ -29,7 +29,7 @@ from casework.stats import sources
 from casework.stats.catalogue import (
     AGE_GROUP,
     FORBIDDEN_VARIABLES,
-    REGISTRY,
+    catalogue,
     check_catalogue,
     check_table,
 )
@@ -65,7 +65,7 @@ def vn(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> date
 
 
 def cells(records, period: str) -> dict[CellKey, int]:
-    counted = count_cells(REGISTRY.tables(), records, period, GEOGRAPHY)
+    counted = count_cells(catalogue().tables(), records, period, GEOGRAPHY)
     return {k: c.value for k, c in {**counted.context, **counted.cells}.items()}
 
 
@@ -86,7 +86,7 @@ LIVELIHOOD_IDS = {"LIV_P_LISTED", "LIV_P_STATUS", "LIV_X_CONSENT", "LIV_P_STAGE"
 
 
 def test_every_registered_table_obeys_the_catalogue_and_none_has_a_trusted_address_dimension(app):
-    tables = REGISTRY.tables()
+    tables = catalogue().tables()
     assert CASEWORK_IDS | LIVELIHOOD_IDS <= {t.id for t in tables}
     assert {t.id: check_table(t) for t in tables} == {t.id: [] for t in tables}
     assert check_catalogue(list(tables)) == []
@@ -367,7 +367,7 @@ def test_livelihood_cells_count_consenting_survivors_and_money_by_recipient(live
     assert values[prov("proposal_persons", "19", "2025")] == 1  # s3 did not consent
     for stage in ("SUBMITTED", "APPROVED", "FUNDED"):
         assert values[prov("proposal_persons", "19", "2025", ("proposal_stage", stage))] == 1
-    counted = count_cells(REGISTRY.tables(), list(livelihood_records(*YEAR)), "2025Q4", GEOGRAPHY).cells
+    counted = count_cells(catalogue().tables(), list(livelihood_records(*YEAR)), "2025Q4", GEOGRAPHY).cells
     approved = counted[prov("livelihood_approved_vnd", "19", "2025")]
     assert (approved.value, approved.persons, approved.top) == (13_000_000, 1, (13_000_000, 0))
     disbursed = counted[nat("livelihood_disbursed_vnd", "2025")]
@@ -409,6 +409,6 @@ def test_intakes_carry_notice_in_time_and_repeat_and_bans_are_person_records(cas
     assert (date(2025, 5, 20), "LATE_OR_NONE", "FIRST") in survivors
     bans = [r for r in records if r.measure == "survivors_contact_ban"]
     assert [(r.on, r.person_id, r.province_code) for r in bans] == [(date(2025, 6, 2), child.person_id, "19")]
-    ids = {t.id for t in REGISTRY.tables()}
+    ids = {t.id for t in catalogue().tables()}
     assert {"CASE_P_CONTACT_BAN", "CASE_P_NOTICE", "CASE_P_REPEAT"} <= ids
-    assert all(REGISTRY.table(i).kind == "persons" for i in ("CASE_P_CONTACT_BAN", "CASE_P_NOTICE", "CASE_P_REPEAT"))
+    assert all(catalogue().table(i).kind == "persons" for i in ("CASE_P_CONTACT_BAN", "CASE_P_NOTICE", "CASE_P_REPEAT"))
