@@ -19,13 +19,14 @@ from casework.api.json import json_body, raise_if
 from casework.auth.models import User
 from casework.auth.policy import acting_user
 from casework.auth.roles import Role
-from casework.cases import codes, presenters, services
+from casework.cases import codes, presenters, schemas, services
 from casework.cases import consent as consent_service
 from casework.cases.closure import OpenItemsError
 from casework.cases.consent import ConsentChoice, ConsentInput
 from casework.cases.policy import ADDRESS_MANAGERS, ADDRESS_READERS, CASE_ROLES, WORKER_ROLES, can_see_identity
 from casework.errors import DomainError, NotFound, ValidationError
 from casework.extensions import db
+from casework.schemas import Errors
 
 # --- schemas (documentation in openapi.json; the checks themselves are below and in the services) -----
 
@@ -39,53 +40,6 @@ ADDRESS_OUT = {"type": "object", "required": ["id", "name", "kind", "commune_cod
                "properties": {"id": _ID, "name": _STR, "kind": _STR, "commune_code": _STR, "province_code": _STR,
                               "declared_on": _DATE, "published_on": _DATE, "active": {"type": "boolean"},
                               "hosts": {"type": "array", "items": _STR}}}
-ADDRESS_IN = {"type": "object", "required": ["name", "commune_code"], "properties": {
-    "name": {"type": "string", "maxLength": 200}, "commune_code": {"type": "string", "pattern": "^[0-9]{5}$"},
-    "kind": {"enum": list(codes.ADDRESS_KINDS)}, "declared_on": {"type": "string", "format": "date"},
-    "published_on": {"type": "string", "format": "date"}, "active": {"type": "boolean"},
-    "legacy_commune_code": {"type": ["string", "null"], "pattern": "^[0-9]{5}$"}}}
-
-PERSON_IN = {"type": "object", "required": ["full_name"], "properties": {
-    "full_name": {"type": "string", "maxLength": 200}, "other_names": {"type": "string", "maxLength": 200},
-    "birth_year": {"type": "integer"}, "birth_date": {"type": "string", "format": "date"},
-    "sex": {"enum": list(codes.SEXES)}, "age_band": {"enum": list(codes.AGE_BANDS)},
-    "ethnicity_code": {"type": "string", "pattern": "^[0-9]{2}$"}, "phone": {"type": "string", "maxLength": 32},
-    "id_number": {"type": "string", "maxLength": 32}, "home_commune_code": {"type": "string"},
-    "home_address": {"type": "string", "maxLength": 300},
-    "legacy_home_commune_code": {"type": ["string", "null"]}}}
-SHARE_ITEM = {"oneOf": [{"enum": list(codes.SERVICES)}, {"type": "object", "required": ["service"], "properties": {
-    "service": {"enum": list(codes.SERVICES)},
-    "fields": {"type": "array", "items": {"enum": list(codes.SHAREABLE_FIELDS)}}}}]}
-CONSENT_IN = {"type": "object", "required": ["record"], "properties": {
-    "record": {"type": "boolean"}, "statistics": {"type": "boolean"},
-    "share": {"type": "array", "items": SHARE_ITEM}, "given_by": {"enum": list(codes.CONSENT_GIVERS)}}}
-CASE_FIELDS_IN = {
-    "intake_at": {"type": "string", "format": "date-time"},
-    "arrival": {"enum": list(codes.ARRIVALS)},
-    "person": PERSON_IN,
-    "children": {"type": "object", "properties": {"count": {"type": "integer"},
-                                                  "ages": {"type": "array", "items": {"type": "integer"}}}},
-    "acts": {"type": "array", "items": {"enum": list(codes.ACT_CODES)}, "minItems": 1},
-    "act_parts": {"type": "object", "properties": {
-        letter: {"type": "array", "items": {"enum": list(parts)}} for letter, parts in codes.ACT_PARTS.items()}},
-    "relationship": {"enum": list(codes.RELATIONSHIPS)},
-    # Decree 76/2023: the host's tick "recorded, but not counted as domestic violence"; never required.
-    "acts_not_counted_confirmed": {"type": "boolean"},
-    "perpetrator": {"type": "object", "properties": {"sex": {"enum": list(codes.PERPETRATOR_SEXES)},
-                                                     "age_band": {"enum": list(codes.AGE_BANDS)}}},
-    "injuries": {"type": "string"}, "first_aid_given": {"type": "boolean"}, "first_aid": {"type": "string"},
-    "risk": {"type": "object", "properties": {"factors": {"type": "array", "items": {"enum": list(codes.RISK_FACTORS)}},
-                                              "judged_high": {"type": "boolean"}}},
-    "safety_plan": {"type": "string"}, "commune_notified_at": {"type": "string", "format": "date-time"},
-    "narrative": {"type": "string"},
-    # The commune where it happened in the units before 1 July 2025 (scheme "pre2025"), for such an intake.
-    "legacy_commune_code": {"type": ["string", "null"]},
-}
-CASE_IN = {"type": "object", "required": ["address_id", "intake_at", "person", "acts", "relationship", "consent"],
-           "properties": {"address_id": _ID, **CASE_FIELDS_IN, "consent": CONSENT_IN}}
-CASE_PATCH = {"type": "object", "required": ["version"],
-              "properties": {"version": {"type": "integer"}, **CASE_FIELDS_IN}}
-
 CASE_SUMMARY = {"type": "object", "required": ["id", "reference", "status"], "properties": {
     "id": _ID, "reference": _STR, "status": {"enum": list(codes.STATUSES)}, "commune_code": _STR,
     "intake_at": _DT, "intake_date": _DATE, "risk_level": _STR, "forms": {"type": "array", "items": _STR},
@@ -291,93 +245,66 @@ def _renamed(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     return {FIELD_NAMES.get(k, k): v for k, v in errors.items()}
 
 
-def _raise(errors: dict[str, list[str]]) -> None:
-    raise_if(_renamed(errors))
-
-
 def _me() -> User:
     return acting_user()
 
 
-def _intake(r: Reader, base: services.IntakeData | None) -> services.IntakeData:
-    """Overlay the JSON on ``base`` (the case's current values for a PATCH, defaults for a POST)."""
-    base = base or services.IntakeData(address_id=None, intake_at=None, person=services.PersonData())
-    p = r.obj("person")
-    bp = base.person
-    person = services.PersonData(
-        full_name=p.text("full_name") if p.has("full_name") else bp.full_name,
-        other_names=p.text("other_names") if p.has("other_names") else bp.other_names,
-        sex=(p.text("sex", 16) or "") if p.has("sex") else bp.sex,
-        birth_year=p.integer("birth_year") if p.has("birth_year") else bp.birth_year,
-        birth_date=p.day("birth_date") if p.has("birth_date") else bp.birth_date,
-        age_band=p.text("age_band", 16) if p.has("age_band") else bp.age_band,
-        ethnicity_code=p.text("ethnicity_code", 8) if p.has("ethnicity_code") else bp.ethnicity_code,
-        phone=p.text("phone", 32) if p.has("phone") else bp.phone,
-        id_number=p.text("id_number", 32) if p.has("id_number") else bp.id_number,
-        home_commune_code=p.text("home_commune_code", 8) if p.has("home_commune_code") else bp.home_commune_code,
-        home_address=p.text("home_address", 300) if p.has("home_address") else bp.home_address,
-        legacy_home_commune_code=p.text("legacy_home_commune_code", 8) if p.has("legacy_home_commune_code")
-        else bp.legacy_home_commune_code)
-    children, perpetrator, risk = r.obj("children"), r.obj("perpetrator"), r.obj("risk")
-    return services.IntakeData(
-        address_id=r.text("address_id", 64) if r.has("address_id") else base.address_id,
-        intake_at=r.moment("intake_at") if r.has("intake_at") else base.intake_at,
-        person=person,
-        acts=r.codes_list("acts") if r.has("acts") else base.acts,
-        act_parts=_act_parts(r) if r.has("act_parts") else base.act_parts,
-        relationship=r.text("relationship", 32) if r.has("relationship") else base.relationship,
-        acts_not_counted_confirmed=bool(r.boolean("acts_not_counted_confirmed")),
-        arrival=(r.text("arrival", 32) or "") if r.has("arrival") else base.arrival,
-        children_count=(children.integer("count") or 0) if children.has("count") else base.children_count,
-        children_ages=children.ints("ages") if children.has("ages") else base.children_ages,
-        perpetrator_sex=(perpetrator.text("sex", 16) or "") if perpetrator.has("sex") else base.perpetrator_sex,
-        perpetrator_age_band=(perpetrator.text("age_band", 16) or "") if perpetrator.has("age_band")
-        else base.perpetrator_age_band,
-        injuries=r.text("injuries", 2000) if r.has("injuries") else base.injuries,
-        first_aid_given=bool(r.boolean("first_aid_given")) if r.has("first_aid_given") else base.first_aid_given,
-        first_aid=r.text("first_aid", 2000) if r.has("first_aid") else base.first_aid,
-        risk_factors=frozenset(risk.codes_list("factors")) if risk.has("factors") else base.risk_factors,
-        risk_judged_high=bool(risk.boolean("judged_high")) if risk.has("judged_high") else base.risk_judged_high,
-        safety_plan=r.text("safety_plan", 4000) if r.has("safety_plan") else base.safety_plan,
-        commune_notified_at=r.moment("commune_notified_at") if r.has("commune_notified_at")
-        else base.commune_notified_at,
-        narrative=r.text("narrative", 8000) if r.has("narrative") else base.narrative,
-        legacy_commune_code=r.text("legacy_commune_code", 8) if r.has("legacy_commune_code")
-        else base.legacy_commune_code)
+def _answer(*found: dict[str, list[str]]) -> None:
+    """One 422 with the messages of the schema and of the service together (DESIGN §4)."""
+    errors = Errors()
+    for fields in found:
+        errors.merge(fields)
+    errors.raise_if_any()
 
 
-def _act_parts(r: Reader) -> frozenset[str]:
-    """``{"l": ["obstruct_marriage"]}`` → ``{"l:obstruct_marriage"}``."""
-    raw = r.obj("act_parts")
-    out: set[str] = set()
-    for letter in list(raw.data)[:20]:
-        for part in raw.codes_list(letter):
-            out.add(f"{str(letter)[:2]}:{part}")
-    return frozenset(out)
+def _intake(r: Reader, base: None = None) -> services.IntakeData:
+    """casework/offline's wire format reads an intake through here (``r.data``, its messages in ``r.errors``)."""
+    value, errors = schemas.IntakeIn.read_all(r.data)
+    for name, messages in errors.items():
+        r.errors.setdefault(name, list(messages))
+    return services.IntakeData.of(value)
 
 
 def _consent_choice(r: Reader) -> ConsentChoice:
-    c = r.obj("consent")
-    if not r.has("consent"):
-        r._bad("consent", _("This field is required."))
-    share: list[tuple[str, tuple[str, ...]]] = []
-    raw = c.data.get("share", [])
-    if not isinstance(raw, list):
-        c._bad("share", _("This field must be a list of services."))
-        raw = []
-    for item in raw[:20]:
-        if isinstance(item, str):
-            share.append((item[:32], ()))
-        elif isinstance(item, dict) and isinstance(item.get("service"), str):
-            fields = item.get("fields", [])
-            if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-                c._bad("share", _("This field must be a list of services."))
-                continue
-            share.append((item["service"][:32], tuple(f[:32] for f in fields[:40])))
-        else:
-            c._bad("share", _("This field must be a list of services."))
-    return ConsentChoice(record=bool(c.boolean("record")), statistics=bool(c.boolean("statistics")),
-                         share=tuple(share), given_by=c.text("given_by", 16) or "self")
+    """Her consent at intake, for casework/offline (its messages come from ``_intake``)."""
+    return services.IntakeData.of(schemas.IntakeIn.read_all(r.data)[0]).consent
+
+
+def _case_json(case) -> dict[str, Any]:
+    """The case's intake details in the shape of the PATCH body, which a PATCH overlays."""
+    data = services.intake_data_of(case)
+    p = data.person
+    act_parts: dict[str, list[str]] = {}
+    for letter, part in (v.split(":", 1) for v in sorted(data.act_parts)):
+        act_parts.setdefault(letter, []).append(part)
+    return {
+        "intake_at": data.intake_at.isoformat() if data.intake_at else None, "arrival": data.arrival,
+        "person": {"full_name": p.full_name, "other_names": p.other_names, "sex": p.sex, "birth_year": p.birth_year,
+                   "birth_date": p.birth_date.isoformat() if p.birth_date else None, "age_band": p.age_band,
+                   "ethnicity_code": p.ethnicity_code, "phone": p.phone, "id_number": p.id_number,
+                   "home_commune_code": p.home_commune_code, "home_address": p.home_address,
+                   "legacy_home_commune_code": p.legacy_home_commune_code},
+        "children": {"count": data.children_count, "ages": list(data.children_ages)},
+        "acts": list(data.acts), "act_parts": act_parts, "relationship": data.relationship,
+        "perpetrator": {"sex": data.perpetrator_sex, "age_band": data.perpetrator_age_band},
+        "injuries": data.injuries, "first_aid_given": data.first_aid_given, "first_aid": data.first_aid,
+        "risk": {"factors": sorted(data.risk_factors), "judged_high": data.risk_judged_high},
+        "safety_plan": data.safety_plan,
+        "commune_notified_at": data.commune_notified_at.isoformat() if data.commune_notified_at else None,
+        "narrative": data.narrative, "legacy_commune_code": data.legacy_commune_code,
+    }
+
+
+def _overlay(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH changes the fields it sends; in the nested objects too (an absent or null object changes nothing)."""
+    out = {**current, **body}
+    for name in ("person", "children", "perpetrator", "risk"):
+        sent = body.get(name)
+        if sent is None:
+            out[name] = current[name]
+        elif isinstance(sent, dict):
+            out[name] = {**current[name], **sent}
+    return out
 
 
 # --- addresses -----------------------------------------------------------------------------------------
@@ -398,15 +325,12 @@ def address_list():
 
 
 @api_route("/addresses", "POST", summary="Register a trusted address (commune officer of its commune, admin)",
-           roles=ADDRESS_MANAGERS, request=ADDRESS_IN, response=ADDRESS_OUT, status=201)
+           roles=ADDRESS_MANAGERS, request=schemas.AddressIn.openapi(), response=ADDRESS_OUT, status=201)
 def address_create():
-    r = Reader(json_body())
-    data = services.AddressData(
-        name=r.text("name") or "", commune_code=r.text("commune_code", 8) or "", kind=r.text("kind", 32) or "household",
-        declared_on=r.day("declared_on"), published_on=r.day("published_on"),
-        active=bool(r.boolean("active", True)), legacy_commune_code=r.text("legacy_commune_code", 8))
-    _raise(r.errors)
-    address = services.create_address(_me(), data)
+    user = _me()
+    data, errors = schemas.AddressIn.read_all(json_body())
+    _answer(errors, services.address_errors(user, data) if errors else {})
+    address = services.create_address(user, data)
     return jsonify(presenters.address_json(address, with_details=True)), 201
 
 
@@ -421,16 +345,13 @@ def address_get(address_id: str):
 
 
 @api_route("/cases", "POST", summary="Record an intake with the person, the acts, the relationship and her consent",
-           roles=WORKER_ROLES, request=CASE_IN, response=CASE_OUT, status=201)
+           roles=WORKER_ROLES, request=schemas.IntakeIn.openapi(), response=CASE_OUT, status=201)
 def case_create():
-    r = Reader(json_body())
-    data = _intake(r, None)
-    consent = _consent_choice(r)
-    _raise(r.errors)
-    try:
-        case = services.create_case(_me(), services.with_changes(data, consent=consent))
-    except ValidationError as e:
-        raise ValidationError(e.message, _renamed(e.fields)) from None
+    user = _me()
+    value, errors = schemas.IntakeIn.read_all(json_body())
+    data = services.IntakeData.of(value)
+    _answer(errors, services.intake_errors(user, data))
+    case = services.create_case(user, data)
     return jsonify(presenters.full_detail(case)), 201
 
 
@@ -507,20 +428,16 @@ def case_get(case_id: str):
 
 
 @api_route("/cases/<case_id>", "PATCH", summary="Change intake details; send the version you read (409 if stale)",
-           roles=WORKER_ROLES, request=CASE_PATCH, response=CASE_OUT, errors=ERRORS)
+           roles=WORKER_ROLES, request=schemas.CaseEditIn.openapi(), response=CASE_OUT, errors=ERRORS)
 def case_update(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    r = Reader(json_body())
-    version = r.integer("version")
-    if version is None and "version" not in r.errors:
-        r._bad("version", _("Send the version of the case you read."))
-    data = _intake(r, services.intake_data_of(case))
-    _raise(r.errors)
-    try:
-        services.update_case(user, case, version, data)
-    except ValidationError as e:
-        raise ValidationError(e.message, _renamed(e.fields)) from None
+    value, errors = schemas.CaseEditIn.read_all(_overlay(_case_json(case), json_body()))
+    if value.version is None and "version" not in errors:
+        errors["version"] = [_("Send the version of the case you read.")]
+    data = services.IntakeData.of(value, address_id=case.address_id)
+    _answer(errors, services.update_errors(case, data))
+    services.update_case(user, case, value.version, data)
     return jsonify(presenters.full_detail(case))
 
 

@@ -83,14 +83,6 @@ def parse_int(value: str | None, name: str, errors: ParseErrors, default: int | 
     return int(value)
 
 
-def parse_ages(value: str | None, name: str, errors: ParseErrors) -> tuple[int, ...]:
-    parts = [p for p in re.split(r"[,;\s]+", (value or "").strip()) if p]
-    if any(not p.isdigit() or len(p) > 3 for p in parts):
-        errors.add(name, str(_l("Enter the children's ages as numbers from 0 to 17, separated by commas.")))
-        return ()
-    return tuple(int(p) for p in parts)
-
-
 def local_input(value: datetime | None) -> str:
     return value.astimezone(VN_TZ).strftime("%Y-%m-%dT%H:%M") if value else ""
 

@@ -57,6 +57,7 @@ from casework.cases.policy import (  # noqa: F401  (re-exported: the documented 
     get_address_or_404,
     get_case_or_404,
 )
+from casework.cases.schemas import CLOCK_SKEW, AddressIn, CaseFieldsIn, IntakeIn, split_part
 from casework.errors import NotFound, StateError, ValidationError
 from casework.extensions import db
 from casework.geo import data as geo
@@ -67,7 +68,6 @@ from casework.protect.fields import ProtectedMixin
 from casework.protect.fields import search as protected_search
 from casework.text import VN_TZ, nfc
 
-CLOCK_SKEW = timedelta(minutes=5)
 PAGE_SIZE = 50
 
 
@@ -165,50 +165,28 @@ def timeline(case: Case) -> list[CaseEvent]:
 # --- addresses ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AddressData:
-    name: str
-    commune_code: str
-    kind: str = "household"
-    declared_on: date | None = None
-    published_on: date | None = None
-    active: bool = True
-    # The pre-2025 commune it was in (casework.geo.legacy), for addresses of the pilot years.
-    legacy_commune_code: str | None = None
-
-
-def _check_address(actor: User, data: AddressData) -> tuple[str, Any]:
-    errors: dict[str, list[str]] = {}
-    name = _text(data.name, 200)
-    if not name:
-        _add(errors, "name", _("Enter the name of the trusted address."))
-    if data.kind not in codes.ADDRESS_KINDS:
-        _add(errors, "kind", _("Choose a kind from the list."))
+def _check_address(actor: User, data: AddressIn) -> Any:
+    """The address's commune, which must be one the actor manages (the values are read by ``AddressIn``)."""
     commune = geo.commune(data.commune_code)
     if commune is None:
-        _add(errors, "commune_code", _("Choose an existing commune code (5 digits)."))
+        _invalid({"commune_code": [_("Choose an existing commune code (5 digits).")]})
     elif not can_manage_address(actor, commune_code=commune.code):
-        _add(errors, "commune_code", _("You can only manage trusted addresses of your own commune."))
-    today = local_today()
-    for name_, value in (("declared_on", data.declared_on), ("published_on", data.published_on)):
-        if value is not None and value > today:
-            _add(errors, name_, _("The date cannot be in the future."))
-    if data.declared_on and data.published_on and data.published_on < data.declared_on:
-        _add(errors, "published_on", _("It cannot be published before it was declared."))
-    if data.legacy_commune_code:
-        old = legacy.commune(data.legacy_commune_code)
-        if old is None:
-            _add(errors, "legacy_commune_code", _("Choose an existing commune of the units before 1 July 2025."))
-        elif commune is not None and legacy.to_2025_province(old.province_code) != commune.province_code:
-            _add(errors, "legacy_commune_code", _("This commune before 1 July 2025 is not in the province of "
-                                                  "the address."))
-    _invalid(errors)
-    return name or "", commune
+        _invalid({"commune_code": [_("You can only manage trusted addresses of your own commune.")]})
+    return commune
 
 
-def create_address(actor: User, data: AddressData) -> Address:
-    name, commune = _check_address(actor, data)
-    address = Address(name=name, kind=data.kind, commune_code=commune.code, province_code=commune.province_code,
+def address_errors(actor: User, data: AddressIn) -> dict[str, list[str]]:
+    """The reasons ``create_address``/``update_address`` would refuse ``data`` (the commune is not the actor's)."""
+    try:
+        _check_address(actor, data)
+    except ValidationError as error:
+        return error.fields
+    return {}
+
+
+def create_address(actor: User, data: AddressIn) -> Address:
+    commune = _check_address(actor, data)
+    address = Address(name=data.name, kind=data.kind, commune_code=commune.code, province_code=commune.province_code,
                       geo_scheme=geo.SCHEME, declared_on=data.declared_on, published_on=data.published_on,
                       active=data.active, legacy_commune_code=data.legacy_commune_code or None)
     db.session.add(address)
@@ -217,11 +195,11 @@ def create_address(actor: User, data: AddressData) -> Address:
     return address
 
 
-def update_address(actor: User, address: Address, data: AddressData) -> Address:
+def update_address(actor: User, address: Address, data: AddressIn) -> Address:
     if not can_manage_address(actor, address):
         raise NotFound(_("Not found."))
-    name, commune = _check_address(actor, data)
-    address.name, address.kind = name, data.kind
+    commune = _check_address(actor, data)
+    address.name, address.kind = data.name, data.kind
     address.commune_code, address.province_code = commune.code, commune.province_code
     address.declared_on, address.published_on, address.active = data.declared_on, data.published_on, data.active
     address.legacy_commune_code = data.legacy_commune_code or None
@@ -377,7 +355,11 @@ class PersonData:
 
 @dataclass(frozen=True)
 class IntakeData:
-    """Everything an intake records. ``update_case`` takes the same shape (address and consent ignored)."""
+    """Everything an intake records. ``update_case`` takes the same shape (address and consent ignored).
+
+    The API and the screens build it from ``schemas.IntakeIn``/``CaseEditIn`` (:meth:`of`), which have judged
+    every value; the services check what needs the database or the actor (the address, its province).
+    """
 
     address_id: str | None
     intake_at: datetime | None
@@ -406,56 +388,41 @@ class IntakeData:
     # empty: the address's pre-2025 commune, if it has one.
     legacy_commune_code: str | None = None
 
+    @classmethod
+    def of(cls, value: CaseFieldsIn, address_id: str | None = None) -> IntakeData:
+        """The typed intake (or edit) as the services take it."""
+        p = value.person
+        consent = value.consent if isinstance(value, IntakeIn) else None
+        return cls(
+            address_id=value.address_id if isinstance(value, IntakeIn) else address_id,
+            intake_at=value.intake_at,
+            person=PersonData(full_name=p.full_name, other_names=p.other_names, sex=p.sex or "female",
+                              birth_year=p.birth_year, birth_date=p.birth_date, age_band=p.age_band,
+                              ethnicity_code=p.ethnicity_code, phone=p.phone, id_number=p.id_number,
+                              home_commune_code=p.home_commune_code, home_address=p.home_address,
+                              legacy_home_commune_code=p.legacy_home_commune_code),
+            acts=tuple(value.acts or ()), act_parts=frozenset(value.act_parts or ()),
+            relationship=value.relationship, acts_not_counted_confirmed=bool(value.acts_not_counted_confirmed),
+            arrival=value.arrival or "came_alone", children_count=value.children.count or 0,
+            children_ages=tuple(value.children.ages or ()),
+            perpetrator_sex=value.perpetrator.sex or "unknown",
+            perpetrator_age_band=value.perpetrator.age_band or "unknown",
+            injuries=value.injuries, first_aid_given=bool(value.first_aid_given), first_aid=value.first_aid,
+            risk_factors=frozenset(value.risk.factors or ()), risk_judged_high=bool(value.risk.judged_high),
+            safety_plan=value.safety_plan, commune_notified_at=value.commune_notified_at,
+            narrative=value.narrative, legacy_commune_code=value.legacy_commune_code,
+            consent=ConsentChoice(record=bool(consent.record), statistics=bool(consent.statistics),
+                                  share=tuple(consent.share or ()), given_by=consent.given_by or "self")
+            if consent is not None else ConsentChoice())
 
-_PHONE = re.compile(r"^\+?[0-9 ().-]{6,24}$")
-_ID_NUMBER = re.compile(r"^[A-Za-z0-9]{6,20}$")
 
-
-def _check_person(p: PersonData, intake_at: datetime | None, errors: dict[str, list[str]]) -> str:
-    """Validate the person; returns her age band (derived from the birth year or date when given)."""
-    if not _text(p.full_name, 200):
-        _add(errors, "full_name", _("Enter the name she gives (a first name or a nickname is enough)."))
-    if p.sex not in codes.SEXES:
-        _add(errors, "sex", _("Choose from the list."))
+def _age_band(p: PersonData, intake_at: datetime | None) -> str:
+    """Her age band at the intake: from the year or date of birth when given (and plausible), else as chosen."""
     year_now = (intake_at or utcnow()).astimezone(VN_TZ).year
-    band = p.age_band or "unknown"
-    if p.age_band is not None and p.age_band not in codes.AGE_BANDS:
-        _add(errors, "age_band", _("Choose an age group from the list."))
-    birth_year = p.birth_year
-    if p.birth_date is not None:
-        if p.birth_date > local_today():
-            _add(errors, "birth_date", _("The date of birth cannot be in the future."))
-        elif year_now - p.birth_date.year > codes.MAX_AGE:
-            _add(errors, "birth_date", _("This date of birth makes her older than %(n)d. Please check it.",
-                                         n=codes.MAX_AGE))
-        elif birth_year is not None and birth_year != p.birth_date.year:
-            _add(errors, "birth_date", _("The date of birth does not match the year of birth."))
-        else:
-            birth_year = p.birth_date.year
-    if birth_year is not None:
-        if birth_year > year_now:
-            _add(errors, "birth_year", _("The year of birth cannot be after the intake."))
-        elif year_now - birth_year > codes.MAX_AGE:
-            _add(errors, "birth_year", _("This year of birth makes her older than %(n)d. Please check it.",
-                                         n=codes.MAX_AGE))
-        else:
-            band = codes.age_band_for(year_now - birth_year)
-    if p.ethnicity_code and geo.ethnic_group(p.ethnicity_code) is None:
-        _add(errors, "ethnicity_code", _("Choose an ethnic group from the list."))
-    if p.phone and not _PHONE.match(p.phone.strip()):
-        _add(errors, "phone", _("Enter a phone number with digits only, for example 0912 345 678."))
-    if p.id_number and not _ID_NUMBER.match(p.id_number.strip()):
-        _add(errors, "id_number", _("Enter the ID number with letters and digits only."))
-    if p.home_commune_code and geo.commune(p.home_commune_code) is None:
-        _add(errors, "home_commune_code", _("Choose an existing commune."))
-    if p.legacy_home_commune_code:
-        if legacy.commune(p.legacy_home_commune_code) is None:
-            _add(errors, "legacy_home_commune_code",
-                 _("Choose an existing commune of the units before 1 July 2025."))
-        elif intake_at is not None and not legacy.applies(intake_at.astimezone(VN_TZ).date()):
-            _add(errors, "legacy_home_commune_code",
-                 _("Units before 1 July 2025 are only for an intake before that day."))
-    return band
+    birth_year = p.birth_date.year if p.birth_date is not None else p.birth_year
+    if birth_year is not None and 0 <= year_now - birth_year <= codes.MAX_AGE:
+        return codes.age_band_for(year_now - birth_year)
+    return p.age_band or "unknown"
 
 
 def _check_legacy_unit(data: IntakeData, province_code: str | None, address_legacy: str | None,
@@ -478,63 +445,10 @@ def _check_legacy_unit(data: IntakeData, province_code: str | None, address_lega
                                               "the commune where it happened, as it was before 1 July 2025."))
 
 
-def _check_case_fields(data: IntakeData, errors: dict[str, list[str]]) -> None:
-    now = utcnow()
-    if data.intake_at is None:
-        _add(errors, "intake_at", _("Enter the date and time she arrived."))
-    elif data.intake_at > now + CLOCK_SKEW:
-        _add(errors, "intake_at", _("The intake time cannot be in the future."))
-    elif data.intake_at.year < 2000:
-        _add(errors, "intake_at", _("Check the year of the intake."))
-    if data.arrival not in codes.ARRIVALS:
-        _add(errors, "arrival", _("Choose how she arrived."))
-    if not 0 <= data.children_count <= 20:
-        _add(errors, "children_count", _("Enter a number of children from 0 to 20."))
-    if any(not 0 <= a <= 17 for a in data.children_ages):
-        _add(errors, "children_ages", _("Enter the children's ages as numbers from 0 to 17, separated by commas."))
-    elif len(data.children_ages) > max(data.children_count, 0) and data.children_count:
-        _add(errors, "children_ages", _("There are more ages than children."))
-    unknown = [a for a in data.acts if a not in codes.ACTS]
-    if not data.acts:
-        _add(errors, "acts", _("Tick at least one act of violence."))
-    elif unknown:
-        _add(errors, "acts", _("Unknown act: %(codes)s. Acts are the letters a to q of the law.",
-                               codes=", ".join(sorted({str(a)[:4] for a in unknown}))))
-    if data.relationship not in codes.RELATIONSHIPS:
-        _add(errors, "relationship", _("Choose her relationship to the person who used violence."))
-    # Decree 76/2023: an act that does not count for the relationship is a warning, never an error
-    # (``acts_not_counted`` and the case's ``warnings``); only a malformed part is refused.
-    bad_parts = [p for p in data.act_parts if _split_part(p) is None]
-    if bad_parts:
-        _add(errors, "act_parts", _("Unknown part of an act: %(codes)s.",
-                                    codes=", ".join(sorted(str(p)[:24] for p in bad_parts))))
-    else:
-        loose = sorted({_split_part(p)[0] for p in data.act_parts} - set(data.acts))  # type: ignore[index]
-        if loose:
-            _add(errors, "act_parts", _("Tick act %(codes)s for the part you chose.", codes=", ".join(loose)))
-    if data.perpetrator_sex not in codes.PERPETRATOR_SEXES:
-        _add(errors, "perpetrator_sex", _("Choose from the list."))
-    if data.perpetrator_age_band not in codes.AGE_BANDS:
-        _add(errors, "perpetrator_age_band", _("Choose an age group from the list."))
-    unknown_risks = set(data.risk_factors) - set(codes.RISK_FACTORS)
-    if unknown_risks:
-        _add(errors, "risk_factors", _("Unknown risk factor."))
-    if data.commune_notified_at is not None:
-        if data.commune_notified_at > now + CLOCK_SKEW:
-            _add(errors, "commune_notified_at", _("The time of the notice cannot be in the future."))
-        elif data.intake_at is not None and data.commune_notified_at < data.intake_at - timedelta(hours=24):
-            _add(errors, "commune_notified_at", _("The notice cannot be more than a day before the intake."))
-
-
-def _split_part(value: str) -> tuple[str, str] | None:
-    letter, _sep, part = str(value).partition(":")
-    return (letter, part) if part in codes.ACT_PARTS.get(letter, {}) else None
-
-
 def parts_by_act(act_parts) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for value in act_parts:
-        split = _split_part(value)
+        split = split_part(value)
         if split:
             out.setdefault(split[0], set()).add(split[1])
     return out
@@ -661,38 +575,25 @@ IDENTITY_FIELDS = ("full_name", "other_names", "birth_year", "birth_date", "phon
 
 
 def intake_errors(actor: User, data: IntakeData) -> dict[str, list[str]]:
-    """Every reason this intake would be refused, per field (empty when it would be accepted)."""
+    """The reasons this intake would be refused that need the actor or the database (``IntakeIn`` judges the
+    values): the address must be one of the actor's, and the pre-2025 commune in its province."""
     from casework.cases.policy import intake_addresses
 
     errors: dict[str, list[str]] = {}
     address = next((a for a in intake_addresses(actor) if a.id == data.address_id), None)
     if address is None:
         _add(errors, "address_id", _("Choose one of your trusted addresses."))
-    _check_person(data.person, data.intake_at, errors)
-    _check_case_fields(data, errors)
     _check_legacy_unit(data, address.province_code if address else None,
                        address.legacy_commune_code if address else None, errors)
-    if not data.consent.record:
-        _add(errors, "consent_record", _("She must agree that this record is kept; without her consent nothing "
+    if not data.consent.record:  # DESIGN §2 Consent: without it nothing is stored, however the call was made
+        _add(errors, "consent.record", _("She must agree that this record is kept; without her consent nothing "
                                          "is stored."))
-    if data.consent.given_by not in codes.CONSENT_GIVERS:
-        _add(errors, "consent_given_by", _("Choose who gave the consent."))
-    unknown_services = [s for s, _f in data.consent.share if s not in codes.SERVICES]
-    if unknown_services:
-        _add(errors, "consent_share", _("Unknown kind of service: %(codes)s.",
-                                        codes=", ".join(sorted(str(s)[:32] for s in unknown_services))))
-    for _s, fields in data.consent.share:
-        bad = [f for f in fields if f not in codes.SHAREABLE_FIELDS]
-        if bad:
-            _add(errors, "consent_share", _("Unknown information to share: %(names)s.",
-                                            names=", ".join(sorted(str(f)[:32] for f in bad))))
     return errors
 
 
 def update_errors(case: Case, data: IntakeData) -> dict[str, list[str]]:
+    """The reasons this edit would be refused that need the case (its address's province)."""
     errors: dict[str, list[str]] = {}
-    _check_person(data.person, data.intake_at, errors)
-    _check_case_fields(data, errors)
     _check_legacy_unit(data, case.province_code, case.address.legacy_commune_code, errors)
     return errors
 
@@ -707,7 +608,7 @@ def create_case(actor: User, data: IntakeData) -> Case:
 
     _invalid(intake_errors(actor, data))
     address = next(a for a in intake_addresses(actor) if a.id == data.address_id)
-    band = _check_person(data.person, data.intake_at, {})
+    band = _age_band(data.person, data.intake_at)
     person = Person(province_code=address.province_code, geo_scheme=address.geo_scheme, sex="female",
                     age_band="unknown")
     case = Case(reference=_unused_reference(), address=address, person=person, province_code=address.province_code,
@@ -766,7 +667,7 @@ def update_case(actor: User, case: Case, version: int | None, data: IntakeData) 
     check_version(case, version)
     require_open(case)
     _invalid(update_errors(case, data))
-    band = _check_person(data.person, data.intake_at, {})
+    band = _age_band(data.person, data.intake_at)
     had_notice = case.commune_notified_at is not None
     risk_changed = _apply(case, case.person, data, band, actor)
     case.updated_at = utcnow()  # always touch the row, so the version moves even if only the person changed

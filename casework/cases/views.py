@@ -12,17 +12,16 @@ from typing import Any
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms.validators import Length
 
 from casework.auth.models import User
 from casework.auth.policy import allow
 from casework.auth.roles import Role
-from casework.cases import bp, codes, forms, presenters, services
+from casework.cases import bp, codes, forms, presenters, schemas, services
 from casework.cases import closure as closure_checks
 from casework.cases import consent as consent_service
 from casework.cases import transfer as transfers
 from casework.cases.closure import OpenItemsError
-from casework.cases.consent import ConsentChoice, ConsentInput
+from casework.cases.consent import ConsentInput
 from casework.cases.extensions import case_page, timeline_label
 from casework.cases.models import Case
 from casework.cases.policy import (
@@ -42,6 +41,7 @@ from casework.forms import apply_domain_errors, form_status, validate_in_one_rou
 from casework.geo import data as geo
 from casework.geo import legacy
 from casework.models import utcnow
+from casework.schemas import form_values
 from casework.text import VN_TZ, vi_sort_key
 
 
@@ -75,6 +75,7 @@ def _conflict(form, error: StateError) -> None:
 
 
 def _merge(parse_errors: dict[str, list[str]], service_errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The form's messages, then the service's on the fields that have none yet."""
     out = {k: list(v) for k, v in parse_errors.items()}
     for name, messages in service_errors.items():
         out.setdefault(name, messages)
@@ -197,46 +198,11 @@ def search():
 # --- intake and edit ----------------------------------------------------------------------------------
 
 
-def _intake_from_form(form: forms.IntakeForm) -> tuple[services.IntakeData, forms.ParseErrors]:
-    errors = forms.ParseErrors()
-    # The form's length limits, said per field: the service would otherwise cut what she typed.
-    for field in form:
-        limit = next((v.max for v in field.validators if isinstance(v, Length) and v.max > 0), None)
-        if limit is not None and isinstance(field.data, str) and len(field.data.strip()) > limit:
-            errors.add(field.name, _("At most %(n)d characters.", n=limit))
-    intake_at = forms.parse_datetime(form.intake_at.data, "intake_at", errors)
-    birth_year = forms.parse_int(form.birth_year.data, "birth_year", errors)
-    birth_date = forms.parse_date(form.birth_date.data, "birth_date", errors)
-    children = forms.parse_int(form.children_count.data, "children_count", errors, default=0) or 0
-    ages = forms.parse_ages(form.children_ages.data, "children_ages", errors)
-    notified_at = None
-    if form.commune_notified.data:
-        notified_at = forms.parse_datetime(form.commune_notified_at.data, "commune_notified_at", errors) or utcnow()
-    person = services.PersonData(
-        full_name=form.full_name.data, other_names=form.other_names.data, sex=form.sex.data or "female",
-        birth_year=birth_year, birth_date=birth_date,
-        age_band=form.age_band.data or "unknown", ethnicity_code=form.ethnicity_code.data or None,
-        phone=form.phone.data, id_number=form.id_number.data,
-        home_commune_code=(form.home_commune_other.data or "").strip() or form.home_commune_code.data or None,
-        home_address=form.home_address.data,
-        legacy_home_commune_code=(form.legacy_home_commune_code.data or "").strip() or None)
-    risks = frozenset(f for f in codes.RISK_FACTORS if getattr(form, f"risk_{f}").data)
-    consent = ConsentChoice(record=bool(form.consent_record.data), statistics=bool(form.consent_statistics.data),
-                            share=tuple((s, ()) for s in (form.consent_share.data or [])),
-                            given_by=form.consent_given_by.data or "self")
-    data = services.IntakeData(
-        address_id=form.address_id.data, intake_at=intake_at, person=person,
-        acts=tuple(form.acts.data or ()), act_parts=frozenset(form.act_parts.data or ()),
-        relationship=form.relationship.data or None,
-        acts_not_counted_confirmed=bool(form.acts_not_counted_confirmed.data),
-        arrival=form.arrival.data or "came_alone", children_count=children, children_ages=ages,
-        perpetrator_sex=form.perpetrator_sex.data or "unknown",
-        perpetrator_age_band=form.perpetrator_age_band.data or "unknown",
-        injuries=form.injuries.data, first_aid_given=bool(form.first_aid_given.data), first_aid=form.first_aid.data,
-        risk_factors=risks, risk_judged_high=bool(form.risk_judged_high.data), safety_plan=form.safety_plan.data,
-        commune_notified_at=notified_at, narrative=form.narrative.data, consent=consent,
-        legacy_commune_code=form.legacy_commune_code.data or None)
-    return data, errors
+def _read_intake[S: (schemas.IntakeIn, schemas.CaseEditIn)](schema: type[S]) -> tuple[S, dict[str, list[str]]]:
+    """The submitted intake form read by the same schema as the API's JSON body; the messages keyed by the JSON's
+    names (``schemas.INTAKE_FORM_NAMES`` puts them back on the form's fields)."""
+    values = form_values(request.form, lists=schemas.INTAKE_FORM_LISTS)
+    return schema.read_all(schemas.intake_form_values(values), form=True)
 
 
 def _prepare_intake_form(form: forms.IntakeForm, province_code: str | None, addresses) -> None:
@@ -260,14 +226,16 @@ def new():
             form.home_commune_code.data = chosen.commune_code if chosen else ""
             form.consent_record.data = False
     elif addresses:
-        data, parse_errors = _intake_from_form(form)
-        if parse_errors:
-            _errors_to_form(form, _merge(parse_errors, services.intake_errors(user, data)))
+        value, errors = _read_intake(schemas.IntakeIn)
+        data = services.IntakeData.of(value)
+        refused = services.intake_errors(user, data)
+        if errors or refused:
+            _errors_to_form(form, _merge(errors, refused), schemas.INTAKE_FORM_NAMES)
         else:
             try:
                 case = services.create_case(user, data)
             except ValidationError as e:
-                apply_domain_errors(form, e)
+                apply_domain_errors(form, e, schemas.INTAKE_FORM_NAMES)
             else:
                 flash(_("The intake was saved."), "info")
                 if case.acts_not_counted and case.not_counted_confirmed_at is None:
@@ -327,10 +295,13 @@ def edit(case_id: str):
         # The fields the form was filled with from her record (issue 18): what the page shows of her.
         services.record_view(user, case, presenters.edit_form_fields(form), action="case_view")
     else:
-        data, parse_errors = _intake_from_form(form)
-        version = forms.parse_int(form.version.data, "version", forms.ParseErrors())
-        if parse_errors:
-            _errors_to_form(form, _merge(parse_errors, services.update_errors(case, data)))
+        value, errors = _read_intake(schemas.CaseEditIn)
+        # A version that is not a number is a stale form (409), never a message on a hidden field.
+        version = None if errors.pop("version", None) else value.version
+        data = services.IntakeData.of(value, address_id=case.address_id)
+        refused = services.update_errors(case, data)
+        if errors or refused:
+            _errors_to_form(form, _merge(errors, refused), schemas.INTAKE_FORM_NAMES)
         else:
             try:
                 services.update_case(user, case, version, data)
@@ -338,7 +309,7 @@ def edit(case_id: str):
                 stale = "version" in e.fields
                 form.form_errors.append(e.message)
             except ValidationError as e:
-                apply_domain_errors(form, e)
+                apply_domain_errors(form, e, schemas.INTAKE_FORM_NAMES)
             else:
                 flash(_("The changes were saved."), "info")
                 return redirect(url_for("cases.view", case_id=case.id))
@@ -699,23 +670,25 @@ def addresses():
                    can_create=user.role in (Role.ADMIN, Role.COMMUNE_OFFICER), commune_name=presenters.commune_name)
 
 
-def _address_data(form: forms.AddressForm, own_commune: str | None) -> tuple[services.AddressData,
-                                                                                  forms.ParseErrors]:
-    errors = forms.ParseErrors()
-    data = services.AddressData(
-        name=form.name.data or "", commune_code=(own_commune or form.commune_code.data or "").strip(),
-        kind=form.kind.data or "", declared_on=forms.parse_date(form.declared_on.data, "declared_on", errors),
-        published_on=forms.parse_date(form.published_on.data, "published_on", errors), active=bool(form.active.data))
-    return data, errors
-
-
 def _save_address(user, form, own_commune, save):
     """Validate the address form and save it with ``save(actor, data)``; a redirect, or None to re-render.
     The search step of the commune picker (``action=find``) saves nothing."""
     if request.form.get("action") == "find":
         return None
-    data, errors = _address_data(form, own_commune)
-    result = validate_in_one_round(form, lambda: save(user, data), field_errors=errors, catch=DomainError)
+    values = form_values(request.form)
+    values["commune_code"] = own_commune or values.get("commune_code")
+    values["active"] = "y" if values.get("active") not in (None, "", "false") else "n"
+    data, errors = schemas.AddressIn.read_all(values, form=True)
+
+    def checked_save():
+        if errors:  # the service's own reasons join the form's in one answer; nothing is saved
+            refused = services.address_errors(user, data)
+            if refused:
+                raise ValidationError(_("Please correct the marked fields."), refused)
+            return None
+        return save(user, data)
+
+    result = validate_in_one_round(form, checked_save, field_errors=errors, catch=DomainError)
     if not result.saved:
         return None
     flash(_("The trusted address was saved."), "info")

@@ -1,0 +1,623 @@
+"""Typed inputs of trusted-address casework (issue 14): one declaration reads the API's JSON body and the web form.
+
+Part A: the trusted address, the intake (with the person, the acts and her consent at intake) and the case edit.
+The markers say a field's type, limits and the message its user reads; ``check`` holds the rules across fields
+that need neither the database nor the acting user, citing the law where one applies. The services keep the
+rest: the address must be one of the actor's, the pre-2025 commune must be in the address's province.
+
+The JSON body and the form differ in shape (the form is flat: ``children_count``, ``consent_record``, the risk
+factors as checkboxes); :func:`intake_form_values` turns the form into the JSON's shape and
+:data:`INTAKE_FORM_NAMES` files the messages back under the form's field names.
+
+These inputs are read with :meth:`CaseSchema.read_all`, which judges every field even when one cannot be read
+(a field that is not a date reads as empty and gets its own message), so that the form and the API answer with
+every message at once, as they did before these schemas.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Self, get_args
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from casework.cases import codes
+from casework.geo import data as geo
+from casework.geo import legacy
+from casework.models import utcnow
+from casework.schemas import Choice, FieldErrors, Flag, Message, Schema, Text, _Marker, invalid
+from casework.text import VN_TZ
+
+# A phone's or a server's clock may run a little ahead: a time this much in the future is still "now".
+CLOCK_SKEW = timedelta(minutes=5)
+
+NOT_TEXT = _l("This field must be text.")
+NOT_WHOLE_JSON = _l("This field must be a whole number.")
+NOT_WHOLE_FORM = _l("Enter a whole number.")
+NOT_BOOLEAN = _l("This field must be true or false.")
+NOT_CODES = _l("This field must be a list of codes.")
+NOT_OBJECT = _l("This field must be an object.")
+NOT_DAY_JSON = _l("Use a date like 2026-03-05.")
+NOT_DAY_FORM = _l("Enter a date like 05/03/2026.")
+NOT_MOMENT_JSON = _l("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00.")
+NOT_MOMENT_FORM = _l("Enter a date and time like 05/03/2026 21:30.")
+NOT_AGES_JSON = _l("This field must be a list of whole numbers.")
+NOT_AGES_FORM = _l("Enter the children's ages as numbers from 0 to 17, separated by commas.")
+NOT_SERVICES = _l("This field must be a list of services.")
+REQUIRED = _l("This field is required.")
+
+_FORM = "form"
+
+
+def _short_text(value: Any, limit: int) -> str:
+    """A JSON value that must be text of at most ``limit`` characters (a date, a time)."""
+    if not isinstance(value, str):
+        raise invalid(NOT_TEXT)
+    if len(value) > limit:
+        raise invalid(_l("At most %(n)d characters.", n=limit))
+    return value
+
+
+class Moment(_Marker):
+    """A moment: in JSON an ISO 8601 time with its offset (kept in UTC); in a form the local Vietnamese time of
+    a ``datetime-local`` input (or ``05/03/2026 21:30``)."""
+
+    _FORM_PATTERNS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M")
+
+    def __init__(self, required: Message | None = None) -> None:
+        self.required = required
+
+    def read(self, value: Any, source: str) -> datetime | None:
+        if value is None or value == "":
+            if self.required is not None:
+                raise invalid(self.required)
+            return None
+        if source == _FORM:
+            text = str(value).strip()
+            for pattern in self._FORM_PATTERNS:
+                try:
+                    return datetime.strptime(text, pattern).replace(tzinfo=VN_TZ)
+                except ValueError:
+                    continue
+            raise invalid(NOT_MOMENT_FORM)
+        text = _short_text(value, 64)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                raise ValueError(text)
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise invalid(NOT_MOMENT_JSON) from None
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string" if self.required is not None else ["string", "null"], "format": "date-time"}
+
+
+class LocalDay(_Marker):
+    """A calendar day: ISO ``2026-03-05`` in JSON; in a form also ``05/03/2026``, each with its own message."""
+
+    def read(self, value: Any, source: str) -> date | None:
+        if value is None or value == "":
+            return None
+        if source == _FORM:
+            text = str(value).strip()
+            for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+                try:
+                    return datetime.strptime(text, pattern).date()
+                except ValueError:
+                    continue
+            raise invalid(NOT_DAY_FORM)
+        try:
+            return date.fromisoformat(_short_text(value, 32))
+        except ValueError:
+            raise invalid(NOT_DAY_JSON) from None
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": ["string", "null"], "format": "date"}
+
+
+class Whole(_Marker):
+    """A whole number: a JSON integer; in a form digits, dots and spaces between them allowed ("1.500")."""
+
+    LIMIT = 10**12
+
+    def read(self, value: Any, source: str) -> int | None:
+        if value is None or value == "":
+            return None
+        if source == _FORM and isinstance(value, str):
+            text = value.strip().replace(".", "").replace(" ", "")
+            if not text:
+                return None
+            if not re.fullmatch(r"-?\d{1,12}", text):
+                raise invalid(NOT_WHOLE_FORM)
+            return int(text)
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > self.LIMIT:
+            raise invalid(NOT_WHOLE_JSON)
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": ["integer", "null"], "minimum": -self.LIMIT, "maximum": self.LIMIT}
+
+
+class Codes(_Marker):
+    """A list of codes, kept as given (at most 40 of 32 characters): ``check`` says which are unknown, in words
+    that name them. The document lists the codes the server knows."""
+
+    def __init__(self, values: Collection[str]) -> None:
+        self.values = values
+
+    def read(self, value: Any, source: str) -> tuple[str, ...]:
+        if value is None or value == "":
+            return ()
+        if source == _FORM and isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise invalid(NOT_CODES)
+        return tuple(v[:32] for v in value[:40])
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": ["array", "null"], "items": {"type": "string", "enum": list(self.values)}, "maxItems": 40}
+
+
+class Ages(_Marker):
+    """The children's ages: a JSON list of whole numbers; in a form "4, 7"."""
+
+    def read(self, value: Any, source: str) -> tuple[int, ...]:
+        if value is None:
+            return ()
+        if source == _FORM and isinstance(value, str):
+            parts = [p for p in re.split(r"[,;\s]+", value.strip()) if p]
+            if any(not p.isdigit() or len(p) > 3 for p in parts):
+                raise invalid(NOT_AGES_FORM)
+            return tuple(int(p) for p in parts)
+        if not isinstance(value, list) or len(value) > 20 \
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise invalid(NOT_AGES_JSON)
+        return tuple(value)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": ["array", "null"], "items": {"type": "integer", "minimum": 0, "maximum": 17},
+                "maxItems": 20}
+
+
+class ActParts(_Marker):
+    """Parts of letters (``codes.ACT_PARTS``): ``{"l": ["obstruct_marriage"]}`` in JSON, ``l:obstruct_marriage``
+    checkboxes in a form; read as ``{"l:obstruct_marriage"}``."""
+
+    def read(self, value: Any, source: str) -> frozenset[str]:
+        if value is None or value == "":
+            return frozenset()
+        if source == _FORM:
+            items = [value] if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+                raise invalid(NOT_CODES)
+            return frozenset(v[:40] for v in items[:40])
+        if not isinstance(value, dict):
+            raise invalid(NOT_OBJECT)
+        out: set[str] = set()
+        for letter in list(value)[:20]:
+            parts = value[letter]
+            if parts is None:
+                continue
+            if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+                raise invalid(NOT_CODES)
+            out.update(f"{str(letter)[:2]}:{p[:32]}" for p in parts[:40])
+        return frozenset(out)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": ["object", "null"], "properties": {
+            letter: {"type": "array", "items": {"type": "string", "enum": list(parts)}}
+            for letter, parts in codes.ACT_PARTS.items()}}
+
+
+Share = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+class ShareList(_Marker):
+    """The services she agrees her information is shared with at intake: a service's code, or in JSON also
+    ``{"service": …, "fields": [...]}`` with the fields she chose."""
+
+    def read(self, value: Any, source: str) -> Share:
+        if value is None or value == "":
+            return ()
+        if source == _FORM and isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple):
+            raise invalid(NOT_SERVICES)
+        share: list[tuple[str, tuple[str, ...]]] = []
+        for item in value[:20]:
+            if isinstance(item, str):
+                share.append((item[:32], ()))
+            elif isinstance(item, dict) and isinstance(item.get("service"), str):
+                fields = item.get("fields", [])
+                if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+                    raise invalid(NOT_SERVICES)
+                share.append((item["service"][:32], tuple(f[:32] for f in fields[:40])))
+            else:
+                raise invalid(NOT_SERVICES)
+        return tuple(share)
+
+    def json_schema(self) -> dict[str, Any]:
+        services = {"type": "string", "enum": list(codes.SERVICES)}
+        return {"type": ["array", "null"], "items": {"anyOf": [services, {
+            "type": "object", "required": ["service"], "properties": {
+                "service": services,
+                "fields": {"type": "array", "items": {"type": "string", "enum": list(codes.SHAREABLE_FIELDS)}}}}]}}
+
+
+def _yes_no() -> Flag:
+    return Flag(message=NOT_BOOLEAN)
+
+
+_ADAPTERS: dict[tuple[type, str], TypeAdapter[Any]] = {}
+
+
+class CaseSchema(Schema):
+    """An input of casework, read with every message at once (:meth:`read_all`)."""
+
+    @classmethod
+    def read_all(cls, data: Mapping[str, Any], *, form: bool = False) -> tuple[Self, FieldErrors]:
+        """The value and the messages per field: a field that cannot be read is empty in the value (a nested
+        object: its defaults), its own message is kept, and ``check`` judges the rest (never a field that
+        already has a message)."""
+        context = {"source": _FORM if form else "json"}
+        values: dict[str, Any] = {}
+        errors: FieldErrors = {}
+        for name, info in cls.model_fields.items():
+            raw = data.get(name)
+            kind = _nested(info.annotation)
+            if kind is not None:
+                if raw is not None and not isinstance(raw, Mapping):
+                    errors[name] = [str(NOT_OBJECT)]
+                    raw = None
+                if raw is None and info.annotation is not kind:  # an optional object that is absent
+                    values[name] = None
+                    continue
+                inner, found = kind.read_all(raw or {}, form=form)
+                errors.update({f"{name}.{key}": messages for key, messages in found.items()})
+                values[name] = inner
+                continue
+            adapter = _ADAPTERS.get((cls, name))
+            if adapter is None:
+                adapter = _ADAPTERS[(cls, name)] = TypeAdapter(Annotated[info.annotation, *info.metadata])  # type: ignore[arg-type]
+            try:
+                values[name] = adapter.validate_python(raw, context=context)
+            except PydanticValidationError as error:
+                errors[name] = [str(item.get("ctx", {}).get("message") or REQUIRED)
+                                for item in error.errors(include_url=False)][:1]
+                values[name] = None
+        value = cls.model_construct(**values)
+        for key, messages in value.check().items():
+            errors.setdefault(key, messages)
+        return value, errors
+
+
+def _nested(annotation: Any) -> type[CaseSchema] | None:
+    """The schema of a nested object (``PersonIn``, or ``IntakeConsentIn | None``), or None for a plain field."""
+    for kind in (annotation, *get_args(annotation)):
+        if isinstance(kind, type) and issubclass(kind, CaseSchema):
+            return kind
+    return None
+
+
+def _add(errors: FieldErrors, name: str, message: str) -> None:
+    errors.setdefault(name, []).append(message)
+
+
+def local_today() -> date:
+    return utcnow().astimezone(VN_TZ).date()
+
+
+# --- the trusted address --------------------------------------------------------------------------------
+
+
+_NO_COMMUNE = _l("Choose an existing commune code (5 digits).")
+
+
+class AddressIn(CaseSchema):
+    """A trusted address, created or changed (Law 13/2022 Art. 21 (1)(b): declared to the commune People's
+    Committee, then published)."""
+
+    name: Annotated[str, Text(200, required=_l("Enter the name of the trusted address."))]
+    commune_code: Annotated[str, Text(8, required=_NO_COMMUNE, pattern="[0-9]{5}", bad_pattern=_NO_COMMUNE)]
+    kind: Annotated[str, Choice(codes.ADDRESS_KINDS, _l("Choose a kind from the list."), default="household")]
+    declared_on: Annotated[date | None, LocalDay()]
+    published_on: Annotated[date | None, LocalDay()]
+    active: Annotated[bool, Flag(default=True, message=NOT_BOOLEAN)]
+    # The pre-2025 commune it was in (casework.geo.legacy), for addresses of the pilot years.
+    legacy_commune_code: Annotated[str | None, Text(8, pattern="[0-9]{5}",
+                                                    bad_pattern=_l("Choose an existing commune of the units "
+                                                                   "before 1 July 2025."))]
+
+    def check(self) -> FieldErrors:
+        errors: FieldErrors = {}
+        commune = geo.commune(self.commune_code) if self.commune_code else None
+        if self.commune_code and commune is None:
+            _add(errors, "commune_code", _("Choose an existing commune code (5 digits)."))
+        today = local_today()
+        for name, value in (("declared_on", self.declared_on), ("published_on", self.published_on)):
+            if value is not None and value > today:
+                _add(errors, name, _("The date cannot be in the future."))
+        if self.declared_on and self.published_on and self.published_on < self.declared_on:
+            _add(errors, "published_on", _("It cannot be published before it was declared."))
+        if self.legacy_commune_code:
+            old = legacy.commune(self.legacy_commune_code)
+            if old is None:
+                _add(errors, "legacy_commune_code", _("Choose an existing commune of the units before 1 July 2025."))
+            elif commune is not None and legacy.to_2025_province(old.province_code) != commune.province_code:
+                _add(errors, "legacy_commune_code", _("This commune before 1 July 2025 is not in the province of "
+                                                      "the address."))
+        return errors
+
+
+# --- the intake and the case edit -------------------------------------------------------------------------
+
+
+_AGE_BAND = _l("Choose an age group from the list.")
+_FROM_THE_LIST = _l("Choose from the list.")
+_PHONE = re.compile(r"^\+?[0-9 ().-]{6,24}$")
+_ID_NUMBER = re.compile(r"^[A-Za-z0-9]{6,20}$")
+
+
+class PersonIn(CaseSchema):
+    """The woman who arrives: her name is the only thing required (a first name or a nickname is enough)."""
+
+    full_name: Annotated[str, Text(200, required=_l("Enter the name she gives (a first name or a nickname is "
+                                                    "enough)."))]
+    other_names: Annotated[str | None, Text(200)]
+    birth_year: Annotated[int | None, Whole()]
+    birth_date: Annotated[date | None, LocalDay()]
+    sex: Annotated[str, Choice(codes.SEXES, _FROM_THE_LIST, default="female")]
+    age_band: Annotated[str | None, Choice(codes.AGE_BANDS, _AGE_BAND)]
+    ethnicity_code: Annotated[str | None, Text(8)]
+    phone: Annotated[str | None, Text(32)]
+    id_number: Annotated[str | None, Text(32)]
+    home_commune_code: Annotated[str | None, Text(8)]
+    home_address: Annotated[str | None, Text(300)]
+    # Her home commune in the units before 1 July 2025 (casework.geo.legacy), for an intake before that day.
+    legacy_home_commune_code: Annotated[str | None, Text(8)]
+
+
+class ChildrenIn(CaseSchema):
+    count: Annotated[int | None, Whole()]
+    ages: Annotated[tuple[int, ...], Ages()]
+
+
+class PerpetratorIn(CaseSchema):
+    sex: Annotated[str, Choice(codes.PERPETRATOR_SEXES, _FROM_THE_LIST, default="unknown")]
+    age_band: Annotated[str, Choice(codes.AGE_BANDS, _AGE_BAND, default="unknown")]
+
+
+class RiskIn(CaseSchema):
+    factors: Annotated[tuple[str, ...], Codes(codes.RISK_FACTORS)]
+    judged_high: Annotated[bool, _yes_no()]
+
+
+class IntakeConsentIn(CaseSchema):
+    """Her consent at intake (DESIGN §2 Consent): to keep the record (required), to be counted in statistics,
+    and the services her information may be shared with."""
+
+    record: Annotated[bool, _yes_no()]
+    statistics: Annotated[bool, _yes_no()]
+    share: Annotated[Share, ShareList()]
+    given_by: Annotated[str, Choice(codes.CONSENT_GIVERS, _l("Choose who gave the consent."), default="self")]
+
+
+class CaseFieldsIn(CaseSchema):
+    """What an intake records and an edit changes."""
+
+    intake_at: Annotated[datetime, Moment(required=_l("Enter the date and time she arrived."))]
+    arrival: Annotated[str, Choice(codes.ARRIVALS, _l("Choose how she arrived."), default="came_alone")]
+    person: PersonIn
+    children: ChildrenIn
+    acts: Annotated[tuple[str, ...], Codes(codes.ACT_CODES)]
+    act_parts: Annotated[frozenset[str], ActParts()]
+    relationship: Annotated[str, Choice(codes.RELATIONSHIPS,
+                                        _l("Choose her relationship to the person who used violence."),
+                                        required=_l("Choose her relationship to the person who used violence."))]
+    # Decree 76/2023: the host's tick "recorded, but not counted as domestic violence"; never required.
+    acts_not_counted_confirmed: Annotated[bool, _yes_no()]
+    perpetrator: PerpetratorIn
+    injuries: Annotated[str | None, Text(2000)]
+    first_aid_given: Annotated[bool, _yes_no()]
+    first_aid: Annotated[str | None, Text(2000)]
+    risk: RiskIn
+    safety_plan: Annotated[str | None, Text(4000)]
+    commune_notified_at: Annotated[datetime | None, Moment()]
+    narrative: Annotated[str | None, Text(8000)]
+    # Where it happened in the units before 1 July 2025 (scheme "pre2025"), for such an intake; the service
+    # checks it against the address's province.
+    legacy_commune_code: Annotated[str | None, Text(8)]
+
+    def check(self) -> FieldErrors:
+        errors: FieldErrors = {}
+        self._check_person(errors)
+        self._check_case(errors)
+        return errors
+
+    def _check_person(self, errors: FieldErrors) -> None:
+        p = self.person
+        year_now = (self.intake_at or utcnow()).astimezone(VN_TZ).year
+        birth_year = p.birth_year
+        if p.birth_date is not None:
+            if p.birth_date > local_today():
+                _add(errors, "person.birth_date", _("The date of birth cannot be in the future."))
+            elif year_now - p.birth_date.year > codes.MAX_AGE:
+                _add(errors, "person.birth_date", _("This date of birth makes her older than %(n)d. Please check it.",
+                                                    n=codes.MAX_AGE))
+            elif birth_year is not None and birth_year != p.birth_date.year:
+                _add(errors, "person.birth_date", _("The date of birth does not match the year of birth."))
+            else:
+                birth_year = p.birth_date.year
+        if birth_year is not None:
+            if birth_year > year_now:
+                _add(errors, "person.birth_year", _("The year of birth cannot be after the intake."))
+            elif year_now - birth_year > codes.MAX_AGE:
+                _add(errors, "person.birth_year", _("This year of birth makes her older than %(n)d. Please check it.",
+                                                    n=codes.MAX_AGE))
+        if p.ethnicity_code and geo.ethnic_group(p.ethnicity_code) is None:
+            _add(errors, "person.ethnicity_code", _("Choose an ethnic group from the list."))
+        if p.phone and not _PHONE.match(p.phone):
+            _add(errors, "person.phone", _("Enter a phone number with digits only, for example 0912 345 678."))
+        if p.id_number and not _ID_NUMBER.match(p.id_number):
+            _add(errors, "person.id_number", _("Enter the ID number with letters and digits only."))
+        if p.home_commune_code and geo.commune(p.home_commune_code) is None:
+            _add(errors, "person.home_commune_code", _("Choose an existing commune."))
+        if p.legacy_home_commune_code:
+            if legacy.commune(p.legacy_home_commune_code) is None:
+                _add(errors, "person.legacy_home_commune_code",
+                     _("Choose an existing commune of the units before 1 July 2025."))
+            # Resolution 202/2025/QH15: the 2025 units are in force from 1 July 2025.
+            elif self.intake_at is not None and not legacy.applies(self.intake_at.astimezone(VN_TZ).date()):
+                _add(errors, "person.legacy_home_commune_code",
+                     _("Units before 1 July 2025 are only for an intake before that day."))
+
+    def _check_case(self, errors: FieldErrors) -> None:
+        now = utcnow()
+        if self.intake_at is not None:
+            if self.intake_at > now + CLOCK_SKEW:
+                _add(errors, "intake_at", _("The intake time cannot be in the future."))
+            elif self.intake_at.year < 2000:
+                _add(errors, "intake_at", _("Check the year of the intake."))
+        count = self.children.count or 0
+        if not 0 <= count <= 20:
+            _add(errors, "children.count", _("Enter a number of children from 0 to 20."))
+        ages = self.children.ages or ()
+        if any(not 0 <= a <= 17 for a in ages):
+            _add(errors, "children.ages", _("Enter the children's ages as numbers from 0 to 17, separated by commas."))
+        elif len(ages) > max(count, 0) and count:
+            _add(errors, "children.ages", _("There are more ages than children."))
+        # Law 13/2022 Art. 3: the acts of domestic violence are the letters a to q.
+        acts = self.acts or ()
+        unknown = [a for a in acts if a not in codes.ACTS]
+        if not acts:
+            _add(errors, "acts", _("Tick at least one act of violence."))
+        elif unknown:
+            _add(errors, "acts", _("Unknown act: %(codes)s. Acts are the letters a to q of the law.",
+                                   codes=", ".join(sorted({a[:4] for a in unknown}))))
+        # Decree 76/2023: an act that does not count for the relationship is a warning, never an error
+        # (``services.acts_not_counted`` and the case's ``warnings``); only a malformed part is refused.
+        parts = [split_part(p) for p in self.act_parts or ()]
+        bad_parts = [p for p, split in zip(self.act_parts or (), parts, strict=True) if split is None]
+        if bad_parts:
+            _add(errors, "act_parts", _("Unknown part of an act: %(codes)s.",
+                                        codes=", ".join(sorted(p[:24] for p in bad_parts))))
+        else:
+            loose = sorted({split[0] for split in parts if split is not None} - set(acts))
+            if loose:
+                _add(errors, "act_parts", _("Tick act %(codes)s for the part you chose.", codes=", ".join(loose)))
+        if set(self.risk.factors or ()) - set(codes.RISK_FACTORS):
+            _add(errors, "risk.factors", _("Unknown risk factor."))
+        if self.commune_notified_at is not None:
+            if self.commune_notified_at > now + CLOCK_SKEW:
+                _add(errors, "commune_notified_at", _("The time of the notice cannot be in the future."))
+            # Law 13/2022 Art. 36: the trusted address tells the commune after she arrives.
+            elif self.intake_at is not None and self.commune_notified_at < self.intake_at - timedelta(hours=24):
+                _add(errors, "commune_notified_at", _("The notice cannot be more than a day before the intake."))
+
+
+def split_part(value: str) -> tuple[str, str] | None:
+    """``"l:obstruct_marriage"`` → ``("l", "obstruct_marriage")``, or None for a part the law does not have."""
+    letter, _sep, part = str(value).partition(":")
+    return (letter, part) if part in codes.ACT_PARTS.get(letter, {}) else None
+
+
+class IntakeIn(CaseFieldsIn):
+    """An intake at one of the actor's trusted addresses (the service checks it is hers), with her consent."""
+
+    address_id: Annotated[str | None, Text(64)]
+    consent: IntakeConsentIn | None = None
+
+    @classmethod
+    def read_all(cls, data: Mapping[str, Any], *, form: bool = False) -> tuple[Self, FieldErrors]:
+        value, errors = super().read_all(data, form=form)
+        if data.get("consent") is None:
+            errors.setdefault("consent", [str(REQUIRED)])
+        return value, errors
+
+    def check(self) -> FieldErrors:
+        errors = super().check()
+        consent = self.consent
+        if consent is None:
+            return errors
+        # DESIGN §2 Consent: without her consent to keep the record, nothing is stored.
+        if not consent.record:
+            _add(errors, "consent.record", _("She must agree that this record is kept; without her consent "
+                                             "nothing is stored."))
+        unknown_services = [s for s, _f in consent.share or () if s not in codes.SERVICES]
+        if unknown_services:
+            _add(errors, "consent.share", _("Unknown kind of service: %(codes)s.",
+                                            codes=", ".join(sorted(unknown_services))))
+        for _s, fields in consent.share or ():
+            bad = [f for f in fields if f not in codes.SHAREABLE_FIELDS]
+            if bad:
+                _add(errors, "consent.share", _("Unknown information to share: %(names)s.",
+                                                names=", ".join(sorted(bad))))
+        return errors
+
+
+class CaseEditIn(CaseFieldsIn):
+    """A change of the intake details, with the version of the case the editor read (DESIGN §4: 409 if stale)."""
+
+    version: Annotated[int | None, Whole()]
+
+
+def _checked(values: Mapping[str, Any], name: str) -> bool:
+    value = values.get(name)
+    return value not in (None, "", "false", False)
+
+
+def intake_form_values(values: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """The intake form (flat, ``form_values(request.form, lists=INTAKE_FORM_LISTS)``) in the shape of the JSON
+    body, for ``IntakeIn.read_all(..., form=True)``."""
+    notified_at = None
+    if _checked(values, "commune_notified"):  # ticked without a time: now
+        notified_at = values.get("commune_notified_at") or \
+            (now or utcnow()).astimezone(VN_TZ).strftime("%Y-%m-%dT%H:%M")
+    other = (values.get("home_commune_other") or "").strip()
+    return {
+        "address_id": values.get("address_id"), "intake_at": values.get("intake_at"),
+        "arrival": values.get("arrival"),
+        "person": {"full_name": values.get("full_name"), "other_names": values.get("other_names"),
+                   "sex": values.get("sex"), "birth_year": values.get("birth_year"),
+                   "birth_date": values.get("birth_date"), "age_band": values.get("age_band") or "unknown",
+                   "ethnicity_code": values.get("ethnicity_code"), "phone": values.get("phone"),
+                   "id_number": values.get("id_number"),
+                   "home_commune_code": other or values.get("home_commune_code"),
+                   "home_address": values.get("home_address"),
+                   "legacy_home_commune_code": values.get("legacy_home_commune_code")},
+        "children": {"count": values.get("children_count"), "ages": values.get("children_ages") or ""},
+        "acts": values.get("acts"), "act_parts": values.get("act_parts"), "relationship": values.get("relationship"),
+        "acts_not_counted_confirmed": _checked(values, "acts_not_counted_confirmed"),
+        "perpetrator": {"sex": values.get("perpetrator_sex"), "age_band": values.get("perpetrator_age_band")},
+        "injuries": values.get("injuries"), "first_aid_given": _checked(values, "first_aid_given"),
+        "first_aid": values.get("first_aid"),
+        "risk": {"factors": [f for f in codes.RISK_FACTORS if _checked(values, f"risk_{f}")],
+                 "judged_high": _checked(values, "risk_judged_high")},
+        "safety_plan": values.get("safety_plan"), "commune_notified_at": notified_at,
+        "narrative": values.get("narrative"), "legacy_commune_code": values.get("legacy_commune_code"),
+        "consent": {"record": _checked(values, "consent_record"), "statistics": _checked(values, "consent_statistics"),
+                    "share": values.get("consent_share"), "given_by": values.get("consent_given_by")},
+        "version": values.get("version"),
+    }
+
+
+INTAKE_FORM_LISTS = ("acts", "act_parts", "consent_share")
+
+# The JSON's field names → the intake form's, so that a message stands beside the field she filled.
+INTAKE_FORM_NAMES = {
+    **{f"person.{name}": name for name in PersonIn.model_fields},
+    "children.count": "children_count", "children.ages": "children_ages", "perpetrator.sex": "perpetrator_sex",
+    "perpetrator.age_band": "perpetrator_age_band", "risk.factors": "risk_factors",
+    "risk.judged_high": "risk_judged_high", "consent.record": "consent_record",
+    "consent.statistics": "consent_statistics", "consent.share": "consent_share",
+    "consent.given_by": "consent_given_by",
+}
+
+
+# --- part B ---
