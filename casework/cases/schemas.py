@@ -320,8 +320,8 @@ _NO_COMMUNE = _l("Choose an existing commune code (5 digits).")
 
 
 class AddressIn(CaseSchema):
-    """A trusted address, created or changed (Law 13/2022 Art. 21 (1)(b): declared to the commune People's
-    Committee, then published)."""
+    """A trusted address, created or changed (Law 13/2022 Art. 36(2): it tells the commune People's Committee
+    it takes on the role, and the commune lists and publishes it)."""
 
     name: Annotated[str, Text(200, required=_l("Enter the name of the trusted address."))]
     commune_code: Annotated[str, Text(8, required=_NO_COMMUNE, pattern="[0-9]{5}", bad_pattern=_NO_COMMUNE)]
@@ -492,7 +492,7 @@ class CaseFieldsIn(CaseSchema):
             _add(errors, "children.ages", _("Enter the children's ages as numbers from 0 to 17, separated by commas."))
         elif len(ages) > max(count, 0) and count:
             _add(errors, "children.ages", _("There are more ages than children."))
-        # Law 13/2022 Art. 3: the acts of domestic violence are the letters a to q.
+        # Law 13/2022 Art. 3(1): the acts of domestic violence are the letters a to q.
         acts = self.acts or ()
         unknown = [a for a in acts if a not in codes.ACTS]
         if not acts:
@@ -516,7 +516,7 @@ class CaseFieldsIn(CaseSchema):
         if self.commune_notified_at is not None:
             if self.commune_notified_at > now + CLOCK_SKEW:
                 _add(errors, "commune_notified_at", _("The time of the notice cannot be in the future."))
-            # Law 13/2022 Art. 36: the trusted address tells the commune after she arrives.
+            # Law 13/2022 Art. 36(2): the trusted address tells the commune when it receives her.
             elif self.intake_at is not None and self.commune_notified_at < self.intake_at - timedelta(hours=24):
                 _add(errors, "commune_notified_at", _("The notice cannot be more than a day before the intake."))
 
