@@ -90,6 +90,7 @@ class Moment(_Marker):
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if parsed.tzinfo is None:
                 raise ValueError(text)
+            parsed.astimezone(VN_TZ)  # a time at the end of year 9999 has no local day: refused here
             return parsed.astimezone(UTC)
         except (OverflowError, ValueError):
             raise invalid(NOT_MOMENT_JSON) from None
@@ -517,7 +518,8 @@ class CaseFieldsIn(CaseSchema):
             if self.commune_notified_at > now + CLOCK_SKEW:
                 _add(errors, "commune_notified_at", _("The time of the notice cannot be in the future."))
             # Law 13/2022 Art. 36(2): the trusted address tells the commune when it receives her.
-            elif self.intake_at is not None and self.commune_notified_at < self.intake_at - timedelta(hours=24):
+            elif self.intake_at is not None and "intake_at" not in errors \
+                    and self.commune_notified_at < self.intake_at - timedelta(hours=24):
                 _add(errors, "commune_notified_at", _("The notice cannot be more than a day before the intake."))
 
 

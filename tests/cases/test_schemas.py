@@ -142,3 +142,13 @@ def test_a_patch_changes_only_what_it_sends_in_the_nested_objects(world, token, 
     assert stale.status_code == 409
     missing = client.patch(f"/api/v1/cases/{case_id}", headers=headers, json={"person": None})
     assert missing.status_code == 422 and set(missing.get_json()["error"]["fields"]) == {"version"}
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+07:00"])
+def test_a_time_without_a_local_day_is_a_message_not_a_500(app, moment):
+    with app.test_request_context():
+        _value, errors = schemas.IntakeIn.read_all({**JSON, "intake_at": moment})
+        _value, notice = schemas.IntakeIn.read_all({**JSON, "intake_at": "0001-01-01T00:00:00+00:00",
+                                                    "commune_notified_at": "0001-01-01T00:00:00+00:00"})
+    assert errors == {"intake_at": ["Hãy ghi thời điểm theo ISO 8601 kèm múi giờ, ví dụ 2026-03-05T21:30:00+07:00."]}
+    assert notice["intake_at"] == ["Hãy kiểm tra lại năm tiếp nhận."] and "commune_notified_at" not in notice
