@@ -267,6 +267,12 @@ class CaseSchema(Schema):
         object: its defaults), its own message is kept, and ``check`` judges the rest (never a field that
         already has a message)."""
         context = {"source": _FORM if form else "json"}
+        try:  # the usual case, every field readable: one call into pydantic (a third of the time field by field)
+            whole = cls.model_validate(dict(data), context=context)
+        except PydanticValidationError:
+            pass
+        else:
+            return whole, dict(whole.check())
         values: dict[str, Any] = {}
         errors: FieldErrors = {}
         for name, info in cls.model_fields.items():
