@@ -352,3 +352,20 @@ class ReopenIn(_PlainValues):
     """A closed case reopened, with the reason."""
 
     reason: Annotated[str, Text(2000, required=_l("Say why the case is reopened."))]
+
+
+# --- moving a case to another trusted address (issue 13) ----------------------------------------------
+
+
+class TransferIn(_PlainValues):
+    """A move asked by the commune officer. Whether the address exists, is active and is another one is the
+    service's (the database), and so is the missing reason, reported in the same answer as the address."""
+
+    address_id: Annotated[str | None, Text(22)]
+    reason: Annotated[str | None, Text(2000)]
+
+
+class TransferDeclineIn(_PlainValues):
+    """The receiving commune declines a move, saying why."""
+
+    reason: Annotated[str, Text(2000, required=_l("Say why the move is declined."))]

@@ -111,8 +111,19 @@ def test_closure_request_decision_and_reopening_need_their_words():
     ("/api/v1/cases/{case_id}/closure", "post", schemas.ClosureRequestIn),
     ("/api/v1/cases/{case_id}/closure/decision", "post", schemas.ClosureDecisionIn),
     ("/api/v1/cases/{case_id}/reopen", "post", schemas.ReopenIn),
+    ("/api/v1/cases/{case_id}/transfer", "post", schemas.TransferIn),
+    ("/api/v1/transfers/{transfer_id}/decline", "post", schemas.TransferDeclineIn),
 ])
 def test_the_openapi_request_of_each_route_is_its_schema(client, path, method, schema):
     doc = client.get("/api/v1/openapi.json").get_json()
     body = doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
     assert body == schema.openapi()
+
+
+def test_a_move_reads_its_reason_once_and_a_decline_needs_one():
+    assert schemas.TransferIn.from_form({"address_id": "abc", "reason": " Chị  chuyển đi ", "step": "save"}) == (
+        schemas.TransferIn.from_json({"address_id": "abc", "reason": "Chị chuyển đi"}))
+    assert _errors(schemas.TransferIn.from_json, {"address_id": 7, "reason": "x" * 2001}) == {
+        "address_id": ["Trường này phải là chữ."], "reason": ["Tối đa 2000 ký tự."]}
+    assert _errors(schemas.TransferDeclineIn.from_form, {"decision": "decline", "reason": " "}) == {
+        "reason": ["Ghi lý do từ chối."]}
