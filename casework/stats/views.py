@@ -54,7 +54,7 @@ def format_names() -> dict[str, str]:
 
 
 class PreviewForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no types
-    # Any value reaches the service, which refuses it on this field in the reader's language.
+    # Any value is taken here: casework/stats/schemas.py refuses it on this field in the reader's language.
     period = SelectField(_l("Quarter"), choices=[], validate_choice=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -73,7 +73,7 @@ class ReleaseForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no types
     """A release without a preview (kept for forms posted by tools): the same confirmation as after a
     preview, so that no single click freezes a quarter (issue 16)."""
 
-    # Any value reaches the service, which refuses it on this field in the reader's language.
+    # Any value is taken here: casework/stats/schemas.py refuses it on this field in the reader's language.
     period = SelectField(_l("Quarter"), choices=[], validate_choice=False)
     confirm = BooleanField(_l("I have read the preview. Publish these figures: once published they are "
                               "never revised."))
