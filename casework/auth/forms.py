@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 
 from casework.auth.roles import ROLE_LABELS
-from casework.auth.schemas import Enrolment, EnrolmentCode, NewAccount, PasswordChange, SignIn
+from casework.auth.schemas import Credentials, Enrolment, EnrolmentCode, NewAccount, PasswordChange
 from casework.forms import choices
 from casework.schemas import Schema, _Marker
 
@@ -27,9 +27,9 @@ def declared(schema: type[Schema], name: str) -> dict[str, Any]:
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), render_kw=declared(SignIn, "username"))
-    password = PasswordField(_l("Password"), render_kw=declared(SignIn, "password"))
-    totp = StringField(_l("Code from your authenticator app"), render_kw=declared(SignIn, "totp"))
+    username = StringField(_l("Username"), render_kw=declared(Credentials, "username"))
+    password = PasswordField(_l("Password"), render_kw=declared(Credentials, "password"))
+    totp = StringField(_l("Code from your authenticator app"), render_kw=declared(Credentials, "totp"))
 
 
 class EnrolForm(FlaskForm):

@@ -141,7 +141,7 @@ class TokenRequest(Schema):
     totp: Annotated[str, Verbatim(32, required=REQUIRED), Field(repr=False)]
 
 
-class SignIn(Schema):
+class Credentials(Schema):
     """The sign-in screen. Its password has no length here: a too-long one gets the one generic message."""
 
     username: Annotated[str, Verbatim(256, required=_l("Enter your username."))]

@@ -18,7 +18,7 @@ from casework.auth.forms import EnrolForm, EnrolmentCodeForm, LoginForm, Passwor
 from casework.auth.models import AccountChange, ApiToken, User, UserSession
 from casework.auth.policy import allow
 from casework.auth.roles import ALL_ROLES, ROLE_LABELS, SCOPE_OF_ROLE, Role
-from casework.auth.schemas import AccountEdit, Enrolment, EnrolmentCode, NewAccount, PasswordChange, SignIn
+from casework.auth.schemas import AccountEdit, Credentials, Enrolment, EnrolmentCode, NewAccount, PasswordChange
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db, limiter
 from casework.forms import apply_domain_errors, choices, form_status, validate_in_one_round
@@ -50,10 +50,10 @@ def login() -> ResponseReturnValue:
     if current_user.is_authenticated and g.get("second_factor_done"):
         return redirect(url_for("main.index"))
     form = LoginForm()
-    sign_in = _read(form, SignIn) if form.validate_on_submit() else None
-    if sign_in is not None:
+    credentials = _read(form, Credentials) if form.validate_on_submit() else None
+    if credentials is not None:
         try:
-            result = services.authenticate(sign_in.username, sign_in.password, sign_in.totp or "",
+            result = services.authenticate(credentials.username, credentials.password, credentials.totp or "",
                                            client=request.remote_addr)
         except services.SignInFailed:
             g.commit_on_error = True  # the failure count and its audit event must stay

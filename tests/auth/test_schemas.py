@@ -10,11 +10,11 @@ import pytest
 from casework.auth import changes
 from casework.auth.schemas import (
     AccountChangeRequest,
+    Credentials,
     EnrolledPasswordChangeApi,
     NewAccount,
     PasswordChange,
     PasswordChangeApi,
-    SignIn,
     TokenRequest,
 )
 from casework.errors import ValidationError
@@ -48,7 +48,7 @@ def test_no_secret_is_in_a_repr_or_a_message(app, caplog):
     caplog.set_level(logging.DEBUG)
     with app.test_request_context():
         values = [TokenRequest.from_json({"username": "lan", "password": SECRET, "totp": SECRET[:30]}),
-                  SignIn.from_form({"username": "lan", "password": SECRET, "totp": SECRET[:30]}),
+                  Credentials.from_form({"username": "lan", "password": SECRET, "totp": SECRET[:30]}),
                   PasswordChange.from_form({"current_password": SECRET, "new_password": SECRET + "!",
                                             "totp": SECRET[:30]}),
                   NewAccount.from_form({"username": "lan", "role": "auditor", "password": SECRET})]
@@ -63,9 +63,9 @@ def test_no_secret_is_in_a_repr_or_a_message(app, caplog):
 
 def test_the_sign_in_form_takes_a_blank_field_as_missing(app):
     with app.test_request_context():
-        fields = _errors(SignIn.from_form, {"username": "  ", "password": "   "})
+        fields = _errors(Credentials.from_form, {"username": "  ", "password": "   "})
         assert fields == {"username": ["Hãy nhập tên đăng nhập."], "password": ["Hãy nhập mật khẩu."]}
-        assert SignIn.from_form({"username": "lan", "password": " x "}).totp is None
+        assert Credentials.from_form({"username": "lan", "password": " x "}).totp is None
 
 
 def test_the_password_change_asks_for_the_code_only_once_enrolled(app):
