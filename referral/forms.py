@@ -1,7 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
 
 from casework.forms import MultiCheckboxField, choices
 from casework.service_types import SERVICE_TYPES
@@ -20,16 +19,13 @@ KIND_LABELS = {
 
 
 class OrganisationForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(message=_l("Enter the organisation's name.")),
-                                               Length(max=200, message=_l("At most 200 characters."))])
+    name = StringField(_l("Name"))
     kind = SelectField(_l("Kind"), choices=choices(KIND_LABELS), validate_choice=False)
     services = MultiCheckboxField(_l("Services offered"), choices=choices(SERVICE_TYPES),
                                    validate_choice=False)
-    province_code = StringField(_l("Province code"), validators=[Optional(), Length(max=2)])
-    commune_codes = StringField(_l("Communes served (codes, separated by commas)"),
-                                validators=[Optional(), Length(max=2000)])
-    contact = StringField(_l("Contact (switchboard or e-mail of the organisation)"),
-                          validators=[Optional(), Length(max=200, message=_l("At most 200 characters."))])
+    province_code = StringField(_l("Province code"))
+    commune_codes = StringField(_l("Communes served (codes, separated by commas)"))
+    contact = StringField(_l("Contact (switchboard or e-mail of the organisation)"))
     active = BooleanField(_l("Active"), default=True)
 
 
@@ -55,32 +51,29 @@ RESULT_LABELS = {
 
 
 class ReferralForm(FlaskForm):
-    """Sending a case: the organisation, urgency and reason; the shared fields come from her consent."""
+    """Sending a case: the organisation, urgency and reason; the shared fields come from her consent.
+    Read through ``referral.schemas.ReferralIn`` (the forms of this module render and carry the CSRF token;
+    the schemas check the values)."""
 
     service = HiddenField()
     organisation_id = RadioField(_l("Organisation"), choices=[], validate_choice=False)
     urgency = RadioField(_l("Urgency"), choices=choices(URGENCY_LABELS), default="normal", validate_choice=False)
-    reason = TextAreaField(_l("What does she need from this organisation?"),
-                           validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
+    reason = TextAreaField(_l("What does she need from this organisation?"))
     override = BooleanField(_l("Her life is in danger: share without her consent"))
-    override_reason = TextAreaField(_l("Why is her life in danger?"),
-                                    validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
+    override_reason = TextAreaField(_l("Why is her life in danger?"))
     override_fields = MultiCheckboxField(_l("Information to share"), choices=[], validate_choice=False)
 
 
 class DeclineForm(FlaskForm):
-    reason = TextAreaField(_l("Why can the organisation not take this referral?"),
-                           validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
+    reason = TextAreaField(_l("Why can the organisation not take this referral?"))
 
 
 class CompleteForm(FlaskForm):
     result = RadioField(_l("Was the service given?"), choices=choices(RESULT_LABELS), default="provided",
                         validate_choice=False)
-    service_date = StringField(_l("Date of the service"), validators=[Optional(), Length(max=10)])
-    service_given = TextAreaField(_l("What was done"),
-                                  validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
-    outcome = TextAreaField(_l("Outcome"),
-                            validators=[Optional(), Length(max=4000, message=_l("At most 4000 characters."))])
+    service_date = StringField(_l("Date of the service"))
+    service_given = TextAreaField(_l("What was done"))
+    outcome = TextAreaField(_l("Outcome"))
 
 
 class ActionForm(FlaskForm):
@@ -94,9 +87,8 @@ def deadlines_form(services: dict, values: dict[str, tuple[int, int]], formdata=
         pass
 
     for code, label in services.items():
-        setattr(DeadlinesForm, f"hours_{code}", StringField(label, validators=[Optional(), Length(max=4)]))
-        setattr(DeadlinesForm, f"urgent_{code}", StringField(_l("%(service)s, urgent", service=label),
-                                                             validators=[Optional(), Length(max=4)]))
+        setattr(DeadlinesForm, f"hours_{code}", StringField(label))
+        setattr(DeadlinesForm, f"urgent_{code}", StringField(_l("%(service)s, urgent", service=label)))
     form = DeadlinesForm(formdata=formdata)
     if formdata is None:
         for code, (hours, urgent) in values.items():
