@@ -20,7 +20,7 @@ from casework.extensions import db
 from casework.service_types import SERVICE_TYPES
 from referral import presenters, services
 from referral.models import REFERRAL_STATES, RESULTS, URGENCIES, Organisation, Referral
-from referral.schemas import CompletionIn, DeclineIn, OrganisationIn, ReferralIn, read_referral
+from referral.schemas import CompletionIn, DeclineIn, OrganisationIn, ReferralIn, read_organisation, read_referral
 
 ORGANISATION_SCHEMA = {
     "type": "object",
@@ -59,7 +59,7 @@ def organisations_list():
 @api_route("/organisations", "POST", summary="Register an organisation", roles=(Role.ADMIN, Role.PROVINCE_OFFICER),
            request=OrganisationIn.openapi(), response=ORGANISATION_SCHEMA, status=201)
 def organisations_create():
-    org = services.save_organisation(current_user, OrganisationIn.from_json(json_body()))
+    org = services.save_organisation(current_user, read_organisation(json_body()))
     return jsonify(organisation_json(org)), 201
 
 
@@ -75,7 +75,7 @@ def organisations_update(organisation_id: str):
     """The fields not in the body keep their values."""
     org = services.get_organisation_or_404(current_user, organisation_id, manage=True)
     data = {**organisation_json(org), **json_body()}
-    org = services.save_organisation(current_user, OrganisationIn.from_json(data), org)
+    org = services.save_organisation(current_user, read_organisation(data), org)
     return jsonify(organisation_json(org))
 
 

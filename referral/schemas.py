@@ -40,6 +40,31 @@ from casework.service_types import SERVICE_TYPES
 from casework.text import VN_TZ
 from referral.models import ORGANISATION_KINDS, RESULTS, URGENCIES
 
+# --- one answer (issue 13) ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refused[Part: Schema]:
+    """A body that did not read: the schema's messages, and the part of it the service checks against the
+    database or the actor (``part``), read from the fields that did read, so that the service adds its own
+    messages to the schema's and the user gets them all in one answer (issue 13)."""
+
+    fields: FieldErrors
+    part: Part
+
+
+def read_or_refuse[Whole: Schema, Part: Schema](schema: type[Whole], part: type[Part], data: Mapping[str, Any], *,
+                                                form: bool = False) -> Whole | Refused[Part]:
+    """``schema`` read from ``data``, or what refused it with the ``part`` that did read (every field of
+    ``part`` is optional and reads as the same field of ``schema``: only fields that read are left)."""
+    value, fields = schema.collect(data, form=form)
+    if value is not None:
+        return value
+    readable = {name: item for name, item in data.items() if name not in fields}
+    found, _ = part.collect(readable, form=form)
+    return Refused(fields, found if found is not None else part.from_json({}))
+
+
 # --- organisations ----------------------------------------------------------------------------------------
 
 NO_PROVINCE = _l("Enter an existing province code (2 digits).")
@@ -56,7 +81,7 @@ class CommuneCodes(_Marker):
     """Commune codes: a list of texts in JSON, one text separated by commas, semicolons or spaces in a form.
     Every code must be a commune of the country (``casework.geo``); the value is the codes sorted, once each."""
 
-    empty: Message = _l("List at least one commune the organisation serves.")
+    empty: Message | None = _l("List at least one commune the organisation serves.")
 
     def read(self, value: Any, source: str) -> tuple[str, ...]:
         if value is None or value == "":
@@ -66,7 +91,7 @@ class CommuneCodes(_Marker):
         if not isinstance(value, list | tuple) or not all(isinstance(code, str) for code in value):
             raise invalid(WRONG_TYPE)
         codes = sorted({code.strip() for code in value if code.strip()})
-        if not codes:
+        if not codes and self.empty is not None:
             raise invalid(self.empty)
         unknown = [code for code in codes if geo.commune(code) is None]
         if unknown:
@@ -74,7 +99,21 @@ class CommuneCodes(_Marker):
         return tuple(codes)
 
     def json_schema(self) -> dict[str, Any]:
-        return {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[0-9]{5}$"}}
+        schema: dict[str, Any] = {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{5}$"}}
+        if self.empty is not None:
+            schema["minItems"] = 1
+        return schema
+
+
+_PROVINCE = Text(2, pattern="[0-9]{2}", bad_pattern=NO_PROVINCE, too_long=NO_PROVINCE, not_text=WRONG_TYPE)
+
+
+class OrganisationPlace(Schema):
+    """Where an organisation works: what the service checks against the actor's province. Read alone from the
+    part of a refused body that did read (:func:`read_or_refuse`)."""
+
+    province_code: Annotated[str | None, _PROVINCE]
+    commune_codes: Annotated[tuple[str, ...], CommuneCodes(empty=None)]
 
 
 class OrganisationIn(Schema):
@@ -87,11 +126,15 @@ class OrganisationIn(Schema):
     services: Annotated[tuple[str, ...], Choices(SERVICE_TYPES, _l("Choose at least one service from the list."),
                                                  empty=_l("Choose at least one service from the list."))]
     # Optional: a province officer's organisations are of her province (the service fills it in).
-    province_code: Annotated[str | None, Text(2, pattern="[0-9]{2}", bad_pattern=NO_PROVINCE, too_long=NO_PROVINCE,
-                                              not_text=WRONG_TYPE)]
+    province_code: Annotated[str | None, _PROVINCE]
     commune_codes: Annotated[tuple[str, ...], CommuneCodes()]
     contact: Annotated[str | None, Text(200, too_long=_l("At most 200 characters."), not_text=WRONG_TYPE)]
     active: Annotated[bool, Flag(default=True)]
+
+
+def read_organisation(data: Mapping[str, Any], *, form: bool = False) -> OrganisationIn | Refused[OrganisationPlace]:
+    """Read an organisation (``form``: a submitted form); a refused one keeps what did read of its place."""
+    return read_or_refuse(OrganisationIn, OrganisationPlace, data, form=form)
 
 
 # --- sending a referral ------------------------------------------------------------------------------------
@@ -108,8 +151,7 @@ _OVERRIDE = Flag()
 
 class ReferralTarget(Schema):
     """Where a referral goes and whether consent is overridden: what the service checks against the directory
-    and the actor's permission. Read alone from the part of a refused body that did read, so that a form gets
-    the organisation's messages beside its own in one answer (issue 13)."""
+    and the actor's permission. Read alone from the part of a refused body that did read (:func:`read_or_refuse`)."""
 
     organisation_id: Annotated[str | None, _ORGANISATION]
     service: Annotated[str | None, Choice(SERVICE_TYPES, CHOOSE_SERVICE)]
@@ -144,23 +186,9 @@ class ReferralIn(Schema):
         return {}
 
 
-@dataclass(frozen=True)
-class RefusedReferral:
-    """A referral body that did not read: the schema's messages, and the part that did (``target``), for the
-    service to add its own messages to before answering once."""
-
-    fields: FieldErrors
-    target: ReferralTarget
-
-
-def read_referral(data: Mapping[str, Any], *, form: bool = False) -> ReferralIn | RefusedReferral:
+def read_referral(data: Mapping[str, Any], *, form: bool = False) -> ReferralIn | Refused[ReferralTarget]:
     """Read a referral body (``form``: a submitted form); a refused one keeps what did read of its target."""
-    value, fields = ReferralIn.collect(data, form=form)
-    if value is not None:
-        return value
-    readable = {name: item for name, item in data.items() if name not in fields}
-    target, _ = ReferralTarget.collect(readable, form=form)  # every field optional: only what read is left
-    return RefusedReferral(fields, target if target is not None else ReferralTarget.from_json({}))
+    return read_or_refuse(ReferralIn, ReferralTarget, data, form=form)
 
 
 # --- the receiver's answers ------------------------------------------------------------------------------

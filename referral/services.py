@@ -46,9 +46,10 @@ from referral.schemas import (
     Deadline,
     DeclineIn,
     OrganisationIn,
+    OrganisationPlace,
     ReferralIn,
     ReferralTarget,
-    RefusedReferral,
+    Refused,
     not_communes,
 )
 
@@ -99,32 +100,43 @@ def in_vietnamese_order(organisations) -> list:
     return sorted(organisations, key=lambda o: (vi_sort_key(o.name), o.id))
 
 
-def _check_province(actor: User, data: OrganisationIn) -> tuple[str, FieldErrors]:
+def _check_place(actor: User, place: OrganisationIn | OrganisationPlace) -> tuple[str, FieldErrors]:
     """The organisation's province and that its communes are of it: a province officer's own, an admin's the one
     given. Returns the province code and the messages per field."""
     errors = Errors()
-    province = geo.province(data.province_code)
+    province = geo.province(place.province_code)
     if Role(actor.role) == Role.PROVINCE_OFFICER:
-        if data.province_code not in (None, actor.province_code):
+        if place.province_code not in (None, actor.province_code):
             errors.add("province_code", _("You can only add organisations of your own province."))
         province = geo.province(actor.province_code)
     if province is None:
         if "province_code" not in errors.fields:
             errors.add("province_code", _("Enter an existing province code (2 digits)."))
         return "", errors.fields
-    elsewhere = [c for c in data.commune_codes if (commune := geo.commune(c)) is None
+    elsewhere = [c for c in place.commune_codes if (commune := geo.commune(c)) is None
                  or commune.province_code != province.code]
     if elsewhere:
         errors.add("commune_codes", not_communes(elsewhere))
     return province.code, errors.fields
 
 
-def save_organisation(actor: User, data: OrganisationIn, organisation: Organisation | None = None) -> Organisation:
+def _refuse(refused: FieldErrors, found: FieldErrors) -> ValidationError:
+    """The schema's messages and the service's, for the fields the schema did not already refuse: one answer
+    (issue 13)."""
+    errors = Errors({name: list(messages) for name, messages in refused.items()})
+    errors.merge({name: messages for name, messages in found.items() if name not in refused})
+    return ValidationError(_("Please correct the marked fields."), errors.fields)
+
+
+def save_organisation(actor: User, data: OrganisationIn | Refused[OrganisationPlace],
+                      organisation: Organisation | None = None) -> Organisation:
     """Create or update an organisation. Admins anywhere, province officers in their province (422 for another
-    province, or communes outside the province)."""
+    province, or communes outside the province, beside the messages of a refused body)."""
     if not can_manage_organisations(actor):
         deny("organisation", organisation.id if organisation else None)
-    province_code, errors = _check_province(actor, data)
+    if isinstance(data, Refused):
+        raise _refuse(data.fields, _check_place(actor, data.part)[1])
+    province_code, errors = _check_place(actor, data)
     if errors:
         raise ValidationError(_("Please correct the marked fields."), errors)
     creating = organisation is None
@@ -351,7 +363,7 @@ def referral_errors(actor: User, case: Any,
     return errors.fields, org
 
 
-def send_referral(actor: User, case: Any, data: ReferralIn | RefusedReferral) -> Referral:
+def send_referral(actor: User, case: Any, data: ReferralIn | Refused[ReferralTarget]) -> Referral:
     """Send a case to an organisation for one kind of service.
 
     Raises ValidationError (422) per field for a bad service, urgency, reason or organisation (one that
@@ -370,14 +382,11 @@ def send_referral(actor: User, case: Any, data: ReferralIn | RefusedReferral) ->
         raise NotFound(_("Not found."))
     if not case.is_open:
         raise StateError(_("This case is closed. Reopen it first."))
-    # A body that did not read gets the directory's messages too, for the fields it did not already refuse:
-    # one answer (issue 13).
-    refused = data.fields if isinstance(data, RefusedReferral) else {}
-    found, org = referral_errors(actor, case, data.target if isinstance(data, RefusedReferral) else data)
-    if refused or found or org is None or isinstance(data, RefusedReferral):
-        errors = Errors({name: list(messages) for name, messages in refused.items()})
-        errors.merge({name: messages for name, messages in found.items() if name not in refused})
-        raise ValidationError(_("Please correct the marked fields."), errors.fields)
+    if isinstance(data, Refused):
+        raise _refuse(data.fields, referral_errors(actor, case, data.part)[0])
+    found, org = referral_errors(actor, case, data)
+    if found or org is None:
+        raise ValidationError(_("Please correct the marked fields."), found)
     if data.override:
         chosen = set(data.override_fields or codes.DEFAULT_SHARE_FIELDS)
         fields = tuple(f for f in codes.SHAREABLE_FIELDS if f in chosen)

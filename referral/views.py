@@ -36,7 +36,16 @@ from referral.forms import (
     deadlines_form,
 )
 from referral.models import Organisation
-from referral.schemas import CompletionIn, DeclineIn, OrganisationIn, read_deadlines, read_referral
+from referral.schemas import (
+    CompletionIn,
+    DeclineIn,
+    OrganisationIn,
+    OrganisationPlace,
+    Refused,
+    read_deadlines,
+    read_organisation,
+    read_referral,
+)
 
 PAGE_SIZE = 50
 DIRECTORY_ROLES = (Role.ADMIN, Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role.HOST)
@@ -66,8 +75,8 @@ def organisations():
                            can_manage=services.can_manage_organisations(current_user))
 
 
-def _organisation(form: OrganisationForm) -> OrganisationIn:
-    return OrganisationIn.from_form(form_values(form))
+def _organisation(form: OrganisationForm) -> OrganisationIn | Refused[OrganisationPlace]:
+    return read_organisation(form_values(form), form=True)
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ from referral.schemas import (
     OrganisationIn,
     ReferralIn,
     ReferralTarget,
-    RefusedReferral,
+    Refused,
     read_deadlines,
     read_referral,
 )
@@ -73,6 +73,32 @@ def test_the_api_refuses_a_commune_outside_the_province_beside_nothing_else(clie
         "commune_codes": ["Các mã sau không phải là xã của tỉnh: 00004"]}
 
 
+def test_the_api_answers_the_bodys_and_the_provinces_messages_at_once(client, make_user):
+    from tests.referral.test_organisations import _token
+
+    officer = _token(make_user("province_officer", scope="19"))
+    response = client.post("/api/v1/organisations", json={**ORGANISATION, "name": "", "province_code": "01",
+                                                           "commune_codes": ["00004"]}, headers=officer)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {
+        "name": ["Hãy nhập tên cơ quan."],
+        "province_code": ["Bạn chỉ có thể thêm cơ quan thuộc tỉnh của mình."],
+        "commune_codes": ["Các mã sau không phải là xã của tỉnh: 00004"]}
+
+
+def test_the_organisation_form_shows_the_body_and_the_province_messages_at_once(client, make_user, login):
+    from casework.extensions import db
+    from referral.models import Organisation
+
+    login(client, make_user("province_officer", scope="19"))
+    response = client.post("/referral/organisations/new", data={"name": "", "kind": "health_station",
+                                                                "services": ["health"], "commune_codes": "00004"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Hãy nhập tên cơ quan." in page and "Các mã sau không phải là xã của tỉnh: 00004" in page
+    assert db.session.query(Organisation).count() == 0
+
+
 REFERRAL = {"organisation_id": "org-1", "service": "police", "reason": " Cần  công an bảo vệ ", "override": True,
             "override_reason": "Người gây bạo lực đang cầm dao", "fields": ["phone", "full_name"]}
 
@@ -107,11 +133,11 @@ def test_a_bad_referral_gets_the_exact_messages(app):
 def test_a_refused_referral_keeps_the_target_that_did_read(app):
     with app.test_request_context():
         refused = read_referral({"organisation_id": "org-1", "service": "police", "reason": "x" * 2001})
-        assert isinstance(refused, RefusedReferral) and set(refused.fields) == {"reason"}
-        assert refused.target == ReferralTarget.from_json({"organisation_id": "org-1", "service": "police"})
+        assert isinstance(refused, Refused) and set(refused.fields) == {"reason"}
+        assert refused.part == ReferralTarget.from_json({"organisation_id": "org-1", "service": "police"})
         refused = read_referral({"organisation_id": "org-1", "service": "astrology"})
-        assert isinstance(refused, RefusedReferral) and refused.target.service is None
-        assert refused.target.organisation_id == "org-1"
+        assert isinstance(refused, Refused) and refused.part.service is None
+        assert refused.part.organisation_id == "org-1"
 
 
 def test_the_api_answers_the_bodys_and_the_directorys_messages_at_once(client, world, make_org):
