@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import cast
 
@@ -45,19 +45,11 @@ from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
 from casework.protect.attachments import NewAttachment, add_attachment
-from casework.text import VN_TZ, format_vnd, nfc
+from casework.text import format_vnd, nfc
 from livelihood import handover
 from livelihood.models import (
     AGE_BANDS,
-    CONSENT_GIVERS,
-    DISBURSEMENT_FORMS,
     ENTITLEMENTS,
-    EVENT_KINDS,
-    OUTCOMES,
-    PROPOSAL_KINDS,
-    SEXES,
-    SURVIVOR_STATUSES,
-    VISIT_PROGRESS,
     Appraisal,
     Budget,
     BudgetChange,
@@ -69,6 +61,24 @@ from livelihood.models import (
     SupportEvent,
     Survivor,
     SurvivorSupport,
+)
+from livelihood.schemas import (
+    ENTITLED_BY_STATUS,
+    MAX_AMOUNT_VND,
+    MAX_LINES,
+    SCORE_CRITERIA,
+    AppraisalIn,
+    BudgetIn,
+    DecisionIn,
+    EventIn,
+    ProposalIn,
+    SurvivorChangeIn,
+    SurvivorIn,
+    TrancheIn,
+    VisitIn,
+    parse_day,
+    parse_whole_number,
+    today,
 )
 from livelihood.work import MONITORING_DAYS
 
@@ -93,13 +103,6 @@ def _refuse(error: Forbidden | StateError, action: str, object_type: str, object
                                 outcome="denied", detail=error.code)
     raise error
 
-# Law 53/2024 Art. 37(1): an identified victim is entitled to a–k; Art. 37(3): a person being
-# identified in Vietnam to a–g (the items in Vietnam; a–d only while abroad).
-ENTITLED_BY_STATUS: dict[str, tuple[str, ...]] = {
-    "identified": ENTITLEMENTS,
-    "being_identified": ("a", "b", "c", "d", "đ", "e", "g"),
-    "not_victim": (),  # found not to be a victim: no Art. 37 entitlement
-}
 # Who may decide what, in which state (DESIGN §2).
 EDITABLE_STATES = ("draft", "returned")
 DECIDABLE_STATES = ("submitted", "under_appraisal")
@@ -107,15 +110,7 @@ DISBURSABLE_STATES = ("approved", "disbursing")
 MONITORED_STATES = ("approved", "disbursing", "completed")
 WITHDRAWABLE_STATES = ("draft", "returned")  # by the commune officer
 CLOSABLE_STATES = ("approved", "disbursing")  # by the province officer
-MAX_LINES = 30
-MAX_AMOUNT_VND = 10**13  # far above any programme, far below BigInteger's limit
-SCORE_CRITERIA = ("feasibility", "market", "skills", "risks", "cost")
 PAGE_SIZE = 25
-
-
-def today() -> date:
-    """Today in Vietnam: dates on screens and in the budget year are local dates."""
-    return datetime.now(VN_TZ).date()
 
 
 def _schedule_monitoring(proposal: Proposal, to_state: str) -> None:
@@ -126,10 +121,6 @@ def _schedule_monitoring(proposal: Proposal, to_state: str) -> None:
         proposal.monitoring_due_on = None
 
 
-def _add(errors: Errors, name: str, message: str) -> None:
-    errors.setdefault(name, []).append(message)
-
-
 def _raise_if(errors: Errors) -> None:
     if errors:
         raise ValidationError(_("Please correct the marked fields."), errors)
@@ -137,101 +128,6 @@ def _raise_if(errors: Errors) -> None:
 
 def _clean(value: str | None, max_length: int) -> str:
     return nfc(value or "")[:max_length]
-
-
-# --- input parsing shared by forms, the API and the Excel import ---------------------------------
-
-_GROUPED = re.compile(r"^\d{1,3}(?:[.,\s]\d{3})+$")
-
-
-def parse_whole_number(value: object, *, allow_zero: bool = False) -> int:
-    """A whole number from an int or from text such as ``1.500.000`` / ``1 500 000`` / ``1500000``.
-
-    Raises ``ValueError`` with a translated message for decimals ("1,5", 2.5), text, zero (unless
-    allowed) and negative numbers: VND has no minor unit, and quantities are counted.
-    """
-    if isinstance(value, bool):
-        raise ValueError(_("Enter a whole number."))
-    if isinstance(value, float):
-        # JSON 1500000.0 or 1.5: money and quantities are sent as integers, never as decimals.
-        raise ValueError(_("Enter a whole number, without decimals."))
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str):
-        text = nfc(value).replace("₫", "").strip()
-        text = re.sub(r"\s*(?:vnđ|vnd|đồng|đ)$", "", text, flags=re.IGNORECASE).strip()
-        negative = text.startswith("-")
-        digits = text[1:].strip() if negative else text
-        if digits.isdigit():
-            number = int(digits)
-        elif _GROUPED.match(digits):
-            number = int(re.sub(r"[.,\s]", "", digits))
-        elif re.fullmatch(r"\d+(?:[.,]\d+)+", digits):
-            raise ValueError(_("Enter a whole number, without decimals."))
-        else:
-            raise ValueError(_("Enter a whole number."))
-        if negative:
-            number = -number
-    else:
-        raise ValueError(_("Enter a whole number."))
-    if number < 0 or (number == 0 and not allow_zero):
-        raise ValueError(_("Enter a number greater than zero.") if not allow_zero
-                         else _("Enter zero or a positive number."))
-    if number > MAX_AMOUNT_VND:
-        raise ValueError(_("This number is too large."))
-    return number
-
-
-def parse_day(value: object) -> date:
-    """A date from a ``date`` or from ``YYYY-MM-DD`` / ``dd/mm/yyyy`` text; ``ValueError`` otherwise."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-            try:
-                return datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a calendar day, no time
-            except ValueError:
-                continue
-    raise ValueError(_("Enter a date as dd/mm/yyyy."))
-
-
-def _past_day(errors: Errors, name: str, value: object) -> date | None:
-    """The day of something done (a payment, a visit, a support event), typed or sent: required, read by
-    ``parse_day``, not in the future; what is wrong with it goes to ``errors`` under ``name``."""
-    try:
-        day = parse_day(value) if value not in (None, "") else None
-    except ValueError as e:
-        _add(errors, name, str(e))
-        return None
-    _check_past_day(errors, name, day)
-    return day
-
-
-def _check_past_day(errors: Errors, name: str, value: date | None, required: bool = True) -> None:
-    if value is None:
-        if required:
-            _add(errors, name, _("Enter a date as dd/mm/yyyy."))
-        return
-    if value > today():
-        _add(errors, name, _("This date is in the future."))
-    elif value.year < 2000:
-        _add(errors, name, _("This date is too long ago."))
-
-
-def _check_amount(errors: Errors, name: str, value: object, *, allow_zero: bool = False,
-                  required: bool = True) -> int | None:
-    if value is None or value == "":
-        if required:
-            _add(errors, name, _("This field is required."))
-        return None
-    try:
-        return parse_whole_number(value, allow_zero=allow_zero)
-    except ValueError as e:
-        _add(errors, name, str(e))
-        return None
 
 
 # --- scope ----------------------------------------------------------------------------------------
@@ -350,32 +246,26 @@ def page_of(query: Select, model, after: str | None, size: int | None = None) ->
 # --- survivors ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PersonInput:
-    full_name: str
-    birth_year: int | None = None
-    sex: str = "female"
-    ethnicity_code: str | None = None
-    phone: str | None = field(default=None, repr=False)
+def PersonInput(full_name: str, birth_year: object = None, sex: str = "female",
+                ethnicity_code: str | None = None, phone: str | None = None) -> dict[str, object]:
+    """Her identity for ``SurvivorInput`` (Python callers: the demo loader, tests)."""
+    return {"full_name": full_name, "birth_year": birth_year, "sex": sex, "ethnicity_code": ethnicity_code,
+            "phone": phone}
 
 
-@dataclass(frozen=True)
-class SurvivorInput:
-    person: PersonInput = field(repr=False)
-    commune_code: str | None
-    status: str
-    consent_record: bool
-    consent_statistics: bool = False
-    consent_given_by: str = "self"
-    status_on: date | None = None
-    status_authority: str = ""
-    household_size: int | None = None
-    monthly_income_vnd: int | None = None
-    skills: str = field(default="", repr=False)
-    assets: str = field(default="", repr=False)
-    health: str = field(default="", repr=False)
-    wishes: str = field(default="", repr=False)
-    supports_received: tuple[str, ...] = ()
+def SurvivorInput(person: object, commune_code: str | None, status: str, consent_record: bool,
+                  consent_statistics: bool = False, consent_given_by: str = "self", status_on: object = None,
+                  status_authority: str = "", household_size: object = None, monthly_income_vnd: object = None,
+                  skills: str = "", assets: str = "", health: str = "", wishes: str = "",
+                  supports_received: Sequence[str] = ()) -> SurvivorIn:
+    """A ``SurvivorIn`` from the flat names of Python callers (the demo loader, tests), read by the schema."""
+    return SurvivorIn.of(
+        person=person, commune_code=commune_code, status=status, status_on=status_on,
+        status_authority=status_authority,
+        consent={"record": consent_record, "statistics": consent_statistics, "given_by": consent_given_by},
+        survey={"household_size": household_size, "monthly_income_vnd": monthly_income_vnd, "skills": skills,
+                "assets": assets, "health": health, "wishes": wishes},
+        supports_received=tuple(supports_received))
 
 
 def age_band(birth_year: int | None, on: date) -> str | None:
@@ -388,65 +278,11 @@ def age_band(birth_year: int | None, on: date) -> str | None:
     return "60_plus"
 
 
-def check_survivor(actor: User, new: SurvivorInput, *, creating: bool = True) -> Errors:
-    """Every rule a survivor record must meet, as messages per field (``person.full_name`` …)."""
-    errors: Errors = {}
-    p = new.person
-    if creating:
-        name = nfc(p.full_name or "")
-        if not name:
-            _add(errors, "person.full_name", _("Enter her full name."))
-        elif len(name) > 200:
-            _add(errors, "person.full_name", _("At most %(n)d characters.", n=200))
-        if p.birth_year is not None and not (1900 <= p.birth_year <= today().year):
-            _add(errors, "person.birth_year", _("Enter a year between 1900 and this year."))
-        if p.sex not in SEXES:
-            _add(errors, "person.sex", _("Choose female or male."))
-        if p.ethnicity_code and geo.ethnic_group(p.ethnicity_code) is None:
-            _add(errors, "person.ethnicity_code", _("Choose an ethnic group from the list (01–54)."))
-        if p.phone:
-            digits = re.sub(r"[\s.()+-]", "", p.phone)
-            if not digits.isdigit() or not 8 <= len(digits) <= 15:
-                _add(errors, "person.phone", _("Enter a phone number of 8 to 15 digits."))
-        commune = geo.commune(new.commune_code) if new.commune_code else None
-        if new.commune_code and commune is None:
-            _add(errors, "commune_code", _("Choose an existing commune code (5 digits)."))
-        elif new.commune_code and new.commune_code != actor.commune_code:
-            _add(errors, "commune_code", _("You can register survivors of your own commune only."))
-        if not new.consent_record:
-            # Law 53/2024 Art. 3(10): her information is kept and shared only with her consent.
-            _add(errors, "consent.record", _("She must agree that her record is kept; without it nothing is stored."))
-        if new.consent_given_by not in CONSENT_GIVERS:
-            _add(errors, "consent.given_by", _("Choose who gave the consent."))
-    if new.status not in SURVIVOR_STATUSES:
-        _add(errors, "status", _("Choose \"being identified\", \"identified\" or \"not a victim\"."))
-    elif new.status == "not_victim":
-        # Law 53/2024: the competent body's decision that she is not a victim names the body and the date.
-        if new.status_on is None:
-            _add(errors, "status_on", _("Enter the date of the decision that she is not a victim."))
-        if not nfc(new.status_authority or "").strip():
-            _add(errors, "status_authority", _("Enter the body that decided she is not a victim."))
-    if new.status_on is not None:
-        _check_past_day(errors, "status_on", new.status_on)
-    if len(nfc(new.status_authority or "")) > 200:
-        _add(errors, "status_authority", _("At most %(n)d characters.", n=200))
-    if new.household_size is not None and not 1 <= new.household_size <= 50:
-        _add(errors, "household_size", _("Enter a number of people between 1 and 50."))
-    if new.monthly_income_vnd is not None and not 0 <= new.monthly_income_vnd <= MAX_AMOUNT_VND:
-        _add(errors, "monthly_income_vnd", _("Enter zero or a positive number."))
-    for name in ("skills", "assets", "health", "wishes"):
-        if len(nfc(getattr(new, name) or "")) > 2000:
-            _add(errors, name, _("At most %(n)d characters.", n=2000))
-    entitled = entitlements_of(new.status) if new.status in SURVIVOR_STATUSES else ENTITLEMENTS
-    unknown = [s for s in new.supports_received if s not in ENTITLEMENTS]
-    not_entitled = [s for s in new.supports_received if s in ENTITLEMENTS and s not in entitled]
-    if unknown:
-        _add(errors, "supports_received", _("Choose support items from the list."))
-    elif not_entitled:
-        _add(errors, "supports_received",
-             _("Items %(items)s are not among her entitlements for this status (Law 53/2024 Art. 37).",
-               items=", ".join(not_entitled)))
-    return errors
+def survivor_scope_errors(actor: User, new: SurvivorIn) -> Errors:
+    """What the schema cannot know: a survivor is registered in the actor's own commune."""
+    if new.commune_code and new.commune_code != actor.commune_code:
+        return {"commune_code": [_("You can register survivors of your own commune only.")]}
+    return {}
 
 
 def _new_code() -> str:
@@ -458,14 +294,14 @@ def _new_code() -> str:
     raise RuntimeError("could not draw a free survivor code")  # pragma: no cover - 32^6 codes
 
 
-def _apply_survey(survivor: Survivor, new: SurvivorInput) -> None:
+def _apply_survey(survivor: Survivor, new: SurvivorChangeIn) -> None:
     survivor.status = new.status
     survivor.status_on = new.status_on
-    survivor.status_authority = _clean(new.status_authority, 200) or None
-    survivor.household_size = new.household_size
-    survivor.monthly_income_vnd = new.monthly_income_vnd
+    survivor.status_authority = new.status_authority
+    survivor.household_size = new.survey.household_size
+    survivor.monthly_income_vnd = new.survey.monthly_income_vnd
     for name in ("skills", "assets", "health", "wishes"):
-        setattr(survivor, name, _clean(getattr(new, name), 2000) or None)
+        setattr(survivor, name, getattr(new.survey, name))
 
 
 def _set_supports(actor: User, survivor: Survivor, items: Iterable[str]) -> None:
@@ -478,11 +314,11 @@ def _set_supports(actor: User, survivor: Survivor, items: Iterable[str]) -> None
         survivor.supports.append(SurvivorSupport(item=item, recorded_by_id=actor.id))
 
 
-def register_survivor(actor: User, new: SurvivorInput, *, audit_event: bool = True) -> Survivor:
-    """List a survivor in the actor's commune. Needs her consent to keep the record."""
+def register_survivor(actor: User, new: SurvivorIn, *, audit_event: bool = True) -> Survivor:
+    """List a survivor in the actor's commune (the schema has checked her consent to keep the record)."""
     if actor.role != Role.COMMUNE_OFFICER or not actor.commune_code:
         raise Forbidden(_("Only a commune officer can register a survivor."))
-    _raise_if(check_survivor(actor, new))
+    _raise_if(survivor_scope_errors(actor, new))
     commune = geo.commune(new.commune_code or actor.commune_code)
     if commune is None:  # the actor's own commune: checked when the account was made
         raise ValidationError(_("Choose an existing commune code (5 digits)."),
@@ -490,13 +326,13 @@ def register_survivor(actor: User, new: SurvivorInput, *, audit_event: bool = Tr
     p = new.person
     registered_on = today()
     survivor = Survivor(code=_new_code(), province_code=commune.province_code, commune_code=commune.code,
-                        sex=p.sex, ethnicity_code=p.ethnicity_code or None,
+                        sex=p.sex, ethnicity_code=p.ethnicity_code,
                         age_band=age_band(p.birth_year, registered_on),
-                        consent_record=True, consent_statistics=bool(new.consent_statistics),
-                        consent_given_by=new.consent_given_by, consent_at=utcnow(),
+                        consent_record=True, consent_statistics=new.consent.statistics,
+                        consent_given_by=new.consent.given_by, consent_at=utcnow(),
                         registered_on=registered_on, registered_by_id=actor.id)
-    survivor.full_name = _clean(p.full_name, 200)
-    survivor.phone = _clean(p.phone, 40) or None
+    survivor.full_name = p.full_name
+    survivor.phone = p.phone
     survivor.birth_year = str(p.birth_year) if p.birth_year is not None else None
     _apply_survey(survivor, new)
     db.session.add(survivor)
@@ -508,13 +344,12 @@ def register_survivor(actor: User, new: SurvivorInput, *, audit_event: bool = Tr
     return survivor
 
 
-def update_survivor(actor: User, survivor: Survivor, new: SurvivorInput) -> Survivor:
+def update_survivor(actor: User, survivor: Survivor, new: SurvivorChangeIn) -> Survivor:
     """Change her status, the needs survey and the support items received (identity stays)."""
     if not can_see_identity(actor, survivor):
         raise NotFound(_("Not found."))
-    _raise_if(check_survivor(actor, new, creating=False))
     _apply_survey(survivor, new)
-    survivor.consent_statistics = bool(new.consent_statistics)
+    survivor.consent_statistics = new.consent.statistics
     _set_supports(actor, survivor, new.supports_received)
     db.session.flush()
     audit.record("survivor_update", object_type="survivor", object_id=survivor.id, actor=actor,
@@ -536,102 +371,42 @@ def search_survivors(actor: User, query: str) -> list[Survivor]:
 # --- proposals ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LineInput:
-    item: str
-    quantity: object
-    unit_cost_vnd: object
-    unit: str = ""
-    co_contribution_vnd: object = 0
+def LineInput(item: str, quantity: object, unit_cost_vnd: object, unit: str = "",
+              co_contribution_vnd: object = 0) -> dict[str, object]:
+    """A budget line for ``ProposalInput`` (Python callers: the demo loader, tests)."""
+    return {"item": item, "quantity": quantity, "unit_cost_vnd": unit_cost_vnd, "unit": unit,
+            "co_contribution_vnd": co_contribution_vnd}
 
 
-@dataclass(frozen=True)
-class ProposalInput:
-    kind: str
-    title: str = field(repr=False)
-    lines: tuple[LineInput, ...]
-    description: str = field(default="", repr=False)
-    expected_results: str = field(default="", repr=False)
+def ProposalInput(kind: str, title: str, lines: Sequence[object], description: str = "",
+                  expected_results: str = "") -> ProposalIn:
+    """A ``ProposalIn`` from Python callers (the demo loader, tests), read by the schema."""
+    return ProposalIn.of(kind=kind, title=title, budget_lines=list(lines), description=description,
+                         expected_results=expected_results)
 
 
-@dataclass(frozen=True)
-class CheckedLine:
-    item: str
-    unit: str
-    quantity: int
-    unit_cost_vnd: int
-    co_contribution_vnd: int
-
-
-def check_proposal(new: ProposalInput) -> tuple[Errors, list[CheckedLine]]:
-    errors: Errors = {}
-    if new.kind not in PROPOSAL_KINDS:
-        _add(errors, "kind", _("Choose a kind of livelihood from the list."))
-    title = nfc(new.title or "")
-    if not title:
-        _add(errors, "title", _("Give the proposal a short title."))
-    elif len(title) > 200:
-        _add(errors, "title", _("At most %(n)d characters.", n=200))
-    if len(nfc(new.description or "")) > 4000:
-        _add(errors, "description", _("At most %(n)d characters.", n=4000))
-    if len(nfc(new.expected_results or "")) > 2000:
-        _add(errors, "expected_results", _("At most %(n)d characters.", n=2000))
-    checked: list[CheckedLine] = []
-    if not new.lines:
-        _add(errors, "budget_lines", _("Add at least one budget line."))
-    elif len(new.lines) > MAX_LINES:
-        _add(errors, "budget_lines", _("At most %(n)d budget lines.", n=MAX_LINES))
-    for i, line in enumerate(new.lines[:MAX_LINES]):
-        prefix = f"budget_lines.{i}."
-        item = nfc(line.item or "")
-        if not item:
-            _add(errors, prefix + "item", _("Name the item."))
-        elif len(item) > 200:
-            _add(errors, prefix + "item", _("At most %(n)d characters.", n=200))
-        unit = nfc(line.unit or "")
-        if len(unit) > 32:
-            _add(errors, prefix + "unit", _("At most %(n)d characters.", n=32))
-        quantity = _check_amount(errors, prefix + "quantity", line.quantity)
-        unit_cost = _check_amount(errors, prefix + "unit_cost_vnd", line.unit_cost_vnd)
-        own = _check_amount(errors, prefix + "co_contribution_vnd", line.co_contribution_vnd, allow_zero=True,
-                            required=False) or 0
-        if quantity is not None and unit_cost is not None:
-            if quantity * unit_cost > MAX_AMOUNT_VND:
-                _add(errors, prefix + "unit_cost_vnd", _("This number is too large."))
-            elif own > quantity * unit_cost:
-                _add(errors, prefix + "co_contribution_vnd",
-                     _("Her own contribution cannot be more than the line's total."))
-            else:
-                checked.append(CheckedLine(item, unit, quantity, unit_cost, own))
-    if not errors and sum(c.quantity * c.unit_cost_vnd - c.co_contribution_vnd for c in checked) <= 0:
-        _add(errors, "budget_lines", _("The proposal asks for no money: her contribution covers everything."))
-    return errors, checked
-
-
-def _apply_proposal(actor: User, proposal: Proposal, new: ProposalInput, lines: Sequence[CheckedLine]) -> None:
+def _apply_proposal(actor: User, proposal: Proposal, new: ProposalIn) -> None:
     proposal.kind = new.kind
-    proposal.title = _clean(new.title, 200)
-    proposal.description = _clean(new.description, 4000) or None
-    proposal.expected_results = _clean(new.expected_results, 2000) or None
-    proposal.lines = [ProposalLine(position=i, item=c.item, unit=c.unit, quantity=c.quantity,
-                                   unit_cost_vnd=c.unit_cost_vnd, co_contribution_vnd=c.co_contribution_vnd)
-                      for i, c in enumerate(lines)]
-    proposal.total_vnd = sum(c.quantity * c.unit_cost_vnd for c in lines)
-    proposal.co_contribution_vnd = sum(c.co_contribution_vnd for c in lines)
-    proposal.requested_vnd = proposal.total_vnd - proposal.co_contribution_vnd
+    proposal.title = new.title
+    proposal.description = new.description
+    proposal.expected_results = new.expected_results
+    proposal.lines = [ProposalLine(position=i, item=line.item, unit=line.unit or "", quantity=line.quantity,
+                                   unit_cost_vnd=line.unit_cost_vnd, co_contribution_vnd=line.own_vnd)
+                      for i, line in enumerate(new.budget_lines)]
+    proposal.total_vnd = new.total_vnd
+    proposal.co_contribution_vnd = new.co_contribution_vnd
+    proposal.requested_vnd = new.requested_vnd
     proposal.last_edited_by_id = actor.id
 
 
-def draft_proposal(actor: User, survivor: Survivor, new: ProposalInput) -> Proposal:
+def draft_proposal(actor: User, survivor: Survivor, new: ProposalIn) -> Proposal:
     """A commune officer drafts a proposal with a survivor of her commune."""
     if not can_see_identity(actor, survivor):
         raise NotFound(_("Not found."))
-    errors, lines = check_proposal(new)
-    _raise_if(errors)
     proposal = Proposal(survivor_id=survivor.id, province_code=survivor.province_code,
                         commune_code=survivor.commune_code, state="draft", drafted_by_id=actor.id,
                         last_edited_by_id=actor.id)
-    _apply_proposal(actor, proposal, new, lines)
+    _apply_proposal(actor, proposal, new)
     db.session.add(proposal)
     db.session.flush()
     audit.record("proposal_create", object_type="proposal", object_id=proposal.id, actor=actor,
@@ -639,15 +414,13 @@ def draft_proposal(actor: User, survivor: Survivor, new: ProposalInput) -> Propo
     return proposal
 
 
-def revise_proposal(actor: User, proposal: Proposal, new: ProposalInput) -> Proposal:
+def revise_proposal(actor: User, proposal: Proposal, new: ProposalIn) -> Proposal:
     """Change a draft, or a proposal returned for revision; the budget lines are replaced."""
     if actor.role != Role.COMMUNE_OFFICER or actor.commune_code != proposal.commune_code:
         raise NotFound(_("Not found."))
     if proposal.state not in EDITABLE_STATES:
         raise StateError(_("Only a draft or a proposal returned for revision can be changed."))
-    errors, lines = check_proposal(new)
-    _raise_if(errors)
-    _apply_proposal(actor, proposal, new, lines)
+    _apply_proposal(actor, proposal, new)
     db.session.flush()
     audit.record("proposal_update", object_type="proposal", object_id=proposal.id, actor=actor,
                  fields=["kind", "title", "budget_lines"])
@@ -700,7 +473,7 @@ def _require_state(proposal: Proposal, states: Iterable[str], message: LazyStrin
         raise StateError(str(message))
 
 
-def submit_proposal(actor: User, proposal: Proposal, note: str = "") -> Proposal:
+def submit_proposal(actor: User, proposal: Proposal, note: str | None = None) -> Proposal:
     """Send a draft (or a revised proposal) to the province for appraisal."""
     if actor.role != Role.COMMUNE_OFFICER or actor.commune_code != proposal.commune_code:
         raise NotFound(_("Not found."))
@@ -708,7 +481,8 @@ def submit_proposal(actor: User, proposal: Proposal, note: str = "") -> Proposal
     if not proposal.lines or proposal.requested_vnd <= 0:
         message = _("Add at least one budget line.")
         raise ValidationError(message, {"budget_lines": [message]})
-    move = _move(actor, proposal, "submitted", "submit" if proposal.state == "draft" else "resubmit", note=note)
+    move = _move(actor, proposal, "submitted", "submit" if proposal.state == "draft" else "resubmit",
+                 note=note or "")
     proposal.submitted_at = utcnow()
     proposal.first_approved_by_id = None
     proposal.first_approved_amount_vnd = None
@@ -741,37 +515,22 @@ def start_appraisal(actor: User, proposal: Proposal) -> Proposal:
     return proposal
 
 
-@dataclass(frozen=True)
-class AppraisalInput:
-    feasibility: object
-    market: object
-    skills: object
-    risks: object
-    cost: object
-    comment: str = field(default="", repr=False)
+def AppraisalInput(feasibility: object, market: object, skills: object, risks: object, cost: object,
+                   comment: str = "") -> AppraisalIn:
+    """An ``AppraisalIn`` from Python callers (the demo loader, tests), read by the schema."""
+    return AppraisalIn.of(feasibility=feasibility, market=market, skills=skills, risks=risks, cost=cost,
+                          comment=comment)
 
 
-def appraise_proposal(actor: User, proposal: Proposal, sheet: AppraisalInput) -> Appraisal:
+def appraise_proposal(actor: User, proposal: Proposal, sheet: AppraisalIn) -> Appraisal:
     """Record a scoring sheet (each criterion 1–5, total out of 25); takes up a submitted proposal."""
     _require_province_officer(actor, proposal)
     _require_other_than_drafter(actor, proposal)
     _require_state(proposal, DECIDABLE_STATES, _l("Only a submitted proposal or one under appraisal can be scored."))
-    errors: Errors = {}
-    scores: dict[str, int] = {}
-    for name in SCORE_CRITERIA:
-        value = getattr(sheet, name)
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
-            _add(errors, name, _("Give a score from 1 to 5."))
-        else:
-            scores[name] = value
-    if len(nfc(sheet.comment or "")) > 2000:
-        _add(errors, "comment", _("At most %(n)d characters.", n=2000))
-    _raise_if(errors)
     moves = [_move(actor, proposal, "under_appraisal", "start_appraisal")] if proposal.state == "submitted" else []
+    scores = sheet.scores
     appraisal = Appraisal(proposal_id=proposal.id, appraiser_id=actor.id, total=sum(scores.values()), **scores)
-    appraisal.comment = _clean(sheet.comment, 2000) or None
+    appraisal.comment = sheet.comment
     db.session.add(appraisal)
     db.session.flush()
     _audit_moves(actor, proposal, *moves)
@@ -780,13 +539,9 @@ def appraise_proposal(actor: User, proposal: Proposal, sheet: AppraisalInput) ->
     return appraisal
 
 
-@dataclass(frozen=True)
-class DecisionInput:
-    decision: str
-    approved_amount_vnd: object = None
-    note: str = field(default="", repr=False)
-
-
+def DecisionInput(decision: str, approved_amount_vnd: object = None, note: str = "") -> DecisionIn:
+    """A ``DecisionIn`` from Python callers (the demo loader, tests), read by the schema."""
+    return DecisionIn.of(decision=decision, approved_amount_vnd=approved_amount_vnd, note=note)
 def budget_for(province_code: str, year: int) -> Budget | None:
     return db.session.scalar(select(Budget).where(Budget.province_code == province_code, Budget.year == year))
 
@@ -801,35 +556,21 @@ def threshold_for(proposal: Proposal, budget: Budget | None) -> int | None:
     return min(values) if values else None
 
 
-def decide_proposal(actor: User, proposal: Proposal, d: DecisionInput) -> Proposal:
+def decide_proposal(actor: User, proposal: Proposal, d: DecisionIn) -> Proposal:
     """Approve (an amount up to the request), return for revision (what to change) or reject (why).
 
     Raises Forbidden for the drafter, StateError unless the proposal is submitted or under
-    appraisal, ValidationError for a bad amount or an approval the province's budget cannot carry.
-    With a province threshold set, an approval above it needs a second, different officer: the first
-    approval is recorded and the proposal stays under appraisal until the second one.
+    appraisal, ValidationError for an amount above the request or an approval the province's budget
+    cannot carry. With a province threshold set, an approval above it needs a second, different officer:
+    the first approval is recorded and the proposal stays under appraisal until the second one.
     """
     _require_province_officer(actor, proposal)
     _require_state(proposal, DECIDABLE_STATES, _l("Only a submitted proposal or one under appraisal can be decided."))
     _require_other_than_drafter(actor, proposal)
-    errors: Errors = {}
-    note = nfc(d.note or "")
-    if d.decision not in ("approve", "return", "reject"):
-        _add(errors, "decision", _("Choose approve, return for revision or reject."))
-    if len(note) > 2000:
-        _add(errors, "note", _("At most %(n)d characters.", n=2000))
-    if d.decision == "return" and not note:
-        _add(errors, "note", _("Say what should be changed."))
-    if d.decision == "reject" and not note:
-        _add(errors, "note", _("Give the reason for the rejection."))
-    amount: int | None = None
-    if d.decision == "approve":
-        amount = _check_amount(errors, "approved_amount_vnd", d.approved_amount_vnd)
-        if amount is not None and amount > proposal.requested_vnd:
-            _add(errors, "approved_amount_vnd",
-                 _("The approved amount cannot be more than the %(amount)s requested.",
-                   amount=format_vnd(proposal.requested_vnd)))
-    _raise_if(errors)
+    note = d.note or ""
+    if d.decision == "approve" and cast(int, d.approved_amount_vnd) > proposal.requested_vnd:  # required: schema
+        _raise_if({"approved_amount_vnd": [_("The approved amount cannot be more than the %(amount)s requested.",
+                                             amount=format_vnd(proposal.requested_vnd))]})
     moves = [_move(actor, proposal, "under_appraisal", "start_appraisal")] if proposal.state == "submitted" else []
     if d.decision == "return":
         moves.append(_move(actor, proposal, "returned", "return", note=note))
@@ -839,7 +580,7 @@ def decide_proposal(actor: User, proposal: Proposal, d: DecisionInput) -> Propos
         _clear_first_approval(proposal)
         proposal.decided_at, proposal.decided_by_id = utcnow(), actor.id
     else:
-        moves.append(_approve(actor, proposal, cast(int, amount), note))  # checked above
+        moves.append(_approve(actor, proposal, cast(int, d.approved_amount_vnd), note))
     db.session.flush()
     _audit_moves(actor, proposal, *moves)
     handover.proposal_moved(actor, proposal)
@@ -926,13 +667,10 @@ def _release_money(actor: User, proposal: Proposal) -> None:
 # --- disbursement ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DisbursementInput:
-    amount_vnd: object
-    paid_on: object
-    form: str
-    handed_over_by: str = field(default="", repr=False)
-    items: str = field(default="", repr=False)
+def DisbursementInput(amount_vnd: object, paid_on: object, form: str, handed_over_by: str = "",
+                      items: str = "") -> TrancheIn:
+    """A ``TrancheIn`` from Python callers (the demo loader, tests), read by the schema."""
+    return TrancheIn.of(amount_vnd=amount_vnd, date=paid_on, form=form, handed_over_by=handed_over_by, items=items)
 
 
 def tranche_needs_second_officer(actor: User, proposal: Proposal, amount: int) -> bool:
@@ -945,7 +683,7 @@ def tranche_needs_second_officer(actor: User, proposal: Proposal, amount: int) -
     return threshold is not None and amount > threshold
 
 
-def disburse(actor: User, proposal: Proposal, new: DisbursementInput,
+def disburse(actor: User, proposal: Proposal, new: TrancheIn,
              receipt: NewAttachment | None = None) -> Disbursement:
     """Record a tranche, with its receipt (a photo or PDF, encrypted); the total paid and waiting can
     never pass the approved amount. A receipt that is not a JPEG, PNG or PDF, or too large, raises
@@ -956,19 +694,7 @@ def disburse(actor: User, proposal: Proposal, new: DisbursementInput,
     province officer confirms it (``confirm_tranche``)."""
     _require_province_officer(actor, proposal)
     _require_state(proposal, DISBURSABLE_STATES, _l("Money can be paid only on an approved proposal."))
-    errors: Errors = {}
-    amount = _check_amount(errors, "amount_vnd", new.amount_vnd)
-    paid_on = _past_day(errors, "date", new.paid_on)
-    if new.form not in DISBURSEMENT_FORMS:
-        _add(errors, "form", _("Choose cash or in kind."))
-    if new.form == "in_kind" and not nfc(new.items or ""):
-        _add(errors, "items", _("List the goods handed over."))
-    if len(nfc(new.handed_over_by or "")) > 200:
-        _add(errors, "handed_over_by", _("At most %(n)d characters.", n=200))
-    if len(nfc(new.items or "")) > 2000:
-        _add(errors, "items", _("At most %(n)d characters.", n=2000))
-    _raise_if(errors)
-    amount, paid_on = cast(int, amount), cast(date, paid_on)  # both checked above
+    amount, paid_on = new.amount_vnd, new.date
     pending = tranche_needs_second_officer(actor, proposal, amount)
     db.session.flush()
     table = cast(Table, Proposal.__table__)
@@ -991,8 +717,8 @@ def disburse(actor: User, proposal: Proposal, new: DisbursementInput,
                            .values(disbursed_vnd=budgets.c.disbursed_vnd + amount, updated_at=utcnow()))
     tranche = Disbursement(proposal_id=proposal.id, amount_vnd=amount, paid_on=paid_on, form=new.form,
                            recorded_by_id=actor.id, state="pending" if pending else "confirmed")
-    tranche.handed_over_by = _clean(new.handed_over_by, 200) or None
-    tranche.items = _clean(new.items, 2000) or None
+    tranche.handed_over_by = new.handed_over_by
+    tranche.items = new.items
     db.session.add(tranche)
     db.session.flush()
     moves = []
@@ -1067,44 +793,31 @@ def confirm_tranche(actor: User, proposal: Proposal, tranche_id: str) -> Disburs
 # --- monitoring and completion -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VisitInput:
-    visited_on: object
-    progress: str
-    income_before_vnd: object = None
-    income_after_vnd: object = None
-    funds_used_as_planned: bool | None = None
-    problems: str = field(default="", repr=False)
-    notes: str = field(default="", repr=False)
+def VisitInput(visited_on: object, progress: str, income_before_vnd: object = None,
+               income_after_vnd: object = None, funds_used_as_planned: bool | None = None, problems: str = "",
+               notes: str = "") -> VisitIn:
+    """A ``VisitIn`` from Python callers (the demo loader, tests), read by the schema."""
+    return VisitIn.of(date=visited_on, progress=progress, income_before_vnd=income_before_vnd,
+                      income_after_vnd=income_after_vnd, funds_used_as_planned=funds_used_as_planned,
+                      problems=problems, notes=notes)
 
 
-def record_visit(actor: User, proposal: Proposal, new: VisitInput,
+def record_visit(actor: User, proposal: Proposal, new: VisitIn,
                  photos: Sequence[NewAttachment] = ()) -> MonitoringVisit:
     """A commune officer records a monitoring visit to an approved proposal, with photos (re-encoded
     without their location data and encrypted by ``casework.protect.attachments``)."""
     if actor.role != Role.COMMUNE_OFFICER or actor.commune_code != proposal.commune_code:
         raise NotFound(_("Not found."))
     _require_state(proposal, MONITORED_STATES, _l("Monitoring visits are recorded once a proposal is approved."))
-    errors: Errors = {}
-    visited_on = _past_day(errors, "date", new.visited_on)
-    if new.progress not in VISIT_PROGRESS:
-        _add(errors, "progress", _("Choose how the plan is going."))
-    before = _check_amount(errors, "income_before_vnd", new.income_before_vnd, allow_zero=True, required=False)
-    after = _check_amount(errors, "income_after_vnd", new.income_after_vnd, allow_zero=True, required=False)
-    for name in ("problems", "notes"):
-        if len(nfc(getattr(new, name) or "")) > 2000:
-            _add(errors, name, _("At most %(n)d characters.", n=2000))
-    _raise_if(errors)
-    visited_on = cast(date, visited_on)  # checked above
-    visit = MonitoringVisit(proposal_id=proposal.id, visited_on=visited_on, progress=new.progress,
-                            income_before_vnd=before, income_after_vnd=after,
+    visit = MonitoringVisit(proposal_id=proposal.id, visited_on=new.date, progress=new.progress,
+                            income_before_vnd=new.income_before_vnd, income_after_vnd=new.income_after_vnd,
                             funds_used_as_planned=new.funds_used_as_planned, recorded_by_id=actor.id)
-    visit.problems = _clean(new.problems, 2000) or None
-    visit.notes = _clean(new.notes, 2000) or None
+    visit.problems = new.problems
+    visit.notes = new.notes
     db.session.add(visit)
     if proposal.state in ("approved", "disbursing"):
         # The next visit is due MONITORING_DAYS after the newest one (a visit typed in late does not move it back).
-        due = visited_on + timedelta(days=MONITORING_DAYS)
+        due = new.date + timedelta(days=MONITORING_DAYS)
         if proposal.monitoring_due_on is None or due > proposal.monitoring_due_on:
             proposal.monitoring_due_on = due
     db.session.flush()
@@ -1116,30 +829,20 @@ def record_visit(actor: User, proposal: Proposal, new: VisitInput,
     return visit
 
 
-@dataclass(frozen=True)
-class EventInput:
-    kind: str
-    held_on: object
-    completed: bool | None = None
-    description: str = field(default="", repr=False)
+def EventInput(kind: str, held_on: object, completed: bool | None = None,
+               description: str = "") -> EventIn:
+    """An ``EventIn`` from Python callers (the demo loader, tests), read by the schema."""
+    return EventIn.of(kind=kind, date=held_on, completed=completed, description=description)
 
 
-def record_event(actor: User, survivor: Survivor, new: EventInput) -> SupportEvent:
+def record_event(actor: User, survivor: Survivor, new: EventIn) -> SupportEvent:
     """Vocational training, job counselling or a market-linkage event (vietnam-domain §2.5)."""
     if not can_see_identity(actor, survivor):
         raise NotFound(_("Not found."))
-    errors: Errors = {}
-    if new.kind not in EVENT_KINDS:
-        _add(errors, "kind", _("Choose the kind of support."))
-    held_on = _past_day(errors, "date", new.held_on)
-    if len(nfc(new.description or "")) > 2000:
-        _add(errors, "description", _("At most %(n)d characters.", n=2000))
-    _raise_if(errors)
-    held_on = cast(date, held_on)  # checked above
-    event = SupportEvent(survivor_id=survivor.id, kind=new.kind, held_on=held_on,
+    event = SupportEvent(survivor_id=survivor.id, kind=new.kind, held_on=new.date,
                          completed=new.completed if new.kind == "vocational_training" else None,
                          recorded_by_id=actor.id)
-    event.description = _clean(new.description, 2000) or None
+    event.description = new.description
     db.session.add(event)
     db.session.flush()
     audit.record("support_event_create", object_type="survivor", object_id=survivor.id, actor=actor,
@@ -1147,31 +850,27 @@ def record_event(actor: User, survivor: Survivor, new: EventInput) -> SupportEve
     return event
 
 
-def complete_proposal(actor: User, proposal: Proposal, outcome: str, note: str = "") -> Proposal:
-    """End a proposal that received money, with its outcome; money not paid goes back to the budget."""
+def complete_proposal(actor: User, proposal: Proposal, outcome: str, note: str | None = None) -> Proposal:
+    """End a proposal that received money, with its outcome (read by ``CompleteIn``); money not paid goes
+    back to the budget."""
     if actor.role == Role.COMMUNE_OFFICER:
         if actor.commune_code != proposal.commune_code:
             raise NotFound(_("Not found."))
     else:
         _require_province_officer(actor, proposal)
     _require_state(proposal, ("disbursing",), _l("Only a proposal that has received money can be completed."))
-    errors: Errors = {}
-    if outcome not in OUTCOMES:
-        _add(errors, "outcome", _("Choose the outcome."))
-    if len(nfc(note or "")) > 2000:
-        _add(errors, "note", _("At most %(n)d characters.", n=2000))
-    _raise_if(errors)
-    move = _move(actor, proposal, "completed", "complete", note=note, audit_fields=["outcome"])
+    move = _move(actor, proposal, "completed", "complete", note=note or "", audit_fields=["outcome"])
     proposal.outcome = outcome
-    proposal.outcome_note = _clean(note, 2000) or None
+    proposal.outcome_note = note or None
     _release_money(actor, proposal)
     _audit_moves(actor, proposal, move)
     return proposal
 
 
 def close_proposal(actor: User, proposal: Proposal, reason: str) -> Proposal:
-    """Close without completion: the commune officer withdraws a draft or a returned proposal, the
-    province officer stops an approved one; committed money not paid goes back to the budget."""
+    """Close without completion, with the reason (read by ``CloseIn``): the commune officer withdraws a draft
+    or a returned proposal, the province officer stops an approved one; committed money not paid goes back to
+    the budget."""
     if actor.role == Role.COMMUNE_OFFICER:
         if actor.commune_code != proposal.commune_code:
             raise NotFound(_("Not found."))
@@ -1180,12 +879,6 @@ def close_proposal(actor: User, proposal: Proposal, reason: str) -> Proposal:
         _require_province_officer(actor, proposal)
         allowed = CLOSABLE_STATES
     _require_state(proposal, allowed, _l("This proposal cannot be closed in its current state."))
-    reason = nfc(reason or "")
-    if not reason:
-        raise ValidationError(_("Please correct the marked fields."), {"reason": [_("Give the reason.")]})
-    if len(reason) > 2000:
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"reason": [_("At most %(n)d characters.", n=2000)]})
     move = _move(actor, proposal, "closed", "close", note=reason)
     _release_money(actor, proposal)
     _audit_moves(actor, proposal, move)
@@ -1195,12 +888,11 @@ def close_proposal(actor: User, proposal: Proposal, reason: str) -> Proposal:
 # --- budgets --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BudgetInput:
-    province_code: str
-    year: object
-    amount_vnd: object
-    second_approval_above_vnd: object = None
+def BudgetInput(province_code: str, year: object, amount_vnd: object,
+                second_approval_above_vnd: object = None) -> BudgetIn:
+    """A ``BudgetIn`` from Python callers (the demo loader, tests), read by the schema."""
+    return BudgetIn.of(province_code=province_code, year=year, amount_vnd=amount_vnd,
+                       second_approval_above_vnd=second_approval_above_vnd)
 
 
 BUDGET_CHANGE_TTL = timedelta(hours=24)
@@ -1214,22 +906,6 @@ class BudgetOutcome:
     budget: Budget
     status: str
     change: BudgetChange | None = None
-
-
-def _check_budget_input(actor: User, new: BudgetInput) -> tuple[int, int, int | None]:
-    if actor.role != Role.PROVINCE_OFFICER or new.province_code != actor.province_code:
-        raise NotFound(_("Not found."))
-    errors: Errors = {}
-    year = new.year
-    if isinstance(year, str) and year.strip().isdigit():
-        year = int(year.strip())
-    if not isinstance(year, int) or isinstance(year, bool) or not 2020 <= year <= today().year + 5:
-        _add(errors, "year", _("Enter a year between 2020 and %(last)d.", last=today().year + 5))
-    amount = _check_amount(errors, "amount_vnd", new.amount_vnd)
-    threshold = _check_amount(errors, "second_approval_above_vnd", new.second_approval_above_vnd,
-                              required=False)
-    _raise_if(errors)
-    return cast(int, year), cast(int, amount), threshold  # checked above
 
 
 def _below_committed(budget: Budget) -> ValidationError:
@@ -1251,7 +927,7 @@ def pending_budget_change(budget: Budget) -> BudgetChange | None:
                                                         BudgetChange.expires_at > utcnow()))
 
 
-def set_budget(actor: User, new: BudgetInput) -> BudgetOutcome:
+def set_budget(actor: User, new: BudgetIn) -> BudgetOutcome:
     """Set a province's allocation for a year (four-eyes on every change).
 
     The first budget of a province-year takes effect at once. Any later change of the allocation or
@@ -1261,7 +937,9 @@ def set_budget(actor: User, new: BudgetInput) -> BudgetOutcome:
     pending is refused (409 ``pending_confirmation``). The allocation may not drop below what is
     already committed. Another province's budget is outside the actor's scope (NotFound).
     """
-    year, amount, threshold = _check_budget_input(actor, new)
+    if actor.role != Role.PROVINCE_OFFICER or new.province_code != actor.province_code:
+        raise NotFound(_("Not found."))
+    year, amount, threshold = new.year, new.amount_vnd, new.second_approval_above_vnd
     budget = budget_for(new.province_code, year)  # her own province: checked above
     if budget is None:
         budget = Budget(province_code=actor.province_code, year=year, amount_vnd=amount, committed_vnd=0,
@@ -1449,9 +1127,11 @@ def percent(part: int, whole: int) -> int:
 
 
 __all__ = [
-    "AGE_BANDS", "Page", "age_band", "appraise_proposal", "budget_for", "can_see_identity", "close_proposal",
-    "complete_proposal", "decide_proposal", "disburse", "draft_proposal", "get_proposal_or_404",
-    "get_survivor_or_404", "proposals_visible_to", "record_event", "record_visit", "register_survivor",
-    "revise_proposal", "set_budget", "confirm_budget_change", "confirm_tranche", "submit_proposal",
-    "survivors_visible_to",
+    "AGE_BANDS", "ENTITLED_BY_STATUS", "MAX_AMOUNT_VND", "MAX_LINES", "SCORE_CRITERIA", "AppraisalInput", "BudgetInput",
+    "DecisionInput", "DisbursementInput", "EventInput", "LineInput", "Page", "PersonInput", "ProposalInput",
+    "SurvivorInput", "VisitInput", "age_band", "appraise_proposal", "budget_for", "can_see_identity", "close_proposal",
+    "complete_proposal", "confirm_budget_change", "confirm_tranche", "decide_proposal", "disburse", "draft_proposal",
+    "get_proposal_or_404", "get_survivor_or_404", "parse_day", "parse_whole_number", "proposals_visible_to",
+    "record_event", "record_visit", "register_survivor", "revise_proposal", "set_budget", "submit_proposal",
+    "survivors_visible_to", "today",
 ]
