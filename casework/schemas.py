@@ -374,12 +374,19 @@ class Schema(BaseModel):
 
 
 def _inline(node: Any, definitions: Mapping[str, Any]) -> Any:
+    """A schema object with its ``$ref`` written in place and pydantic's ``title``/``default``/``required``
+    left out; the names inside ``properties`` are fields (a field may be called ``title``) and all stay."""
     if isinstance(node, dict):
         if "$ref" in node:
             name = node["$ref"].rsplit("/", 1)[-1]
             return _inline(definitions[name], definitions)
-        return {key: _inline(value, definitions) for key, value in node.items()
-                if key not in {"title", "default", "required"}}
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                out[key] = {name: _inline(field, definitions) for name, field in value.items()}
+            elif key not in {"title", "default", "required"}:
+                out[key] = _inline(value, definitions)
+        return out
     if isinstance(node, list):
         return [_inline(value, definitions) for value in node]
     return node

@@ -16,8 +16,10 @@ def register(app: Flask) -> None:
 
     from casework import api
     from livelihood import api as livelihood_api
+    from livelihood import children as livelihood_children
 
-    api.contribute(app, livelihood_api)
+    # The children's routes (Law 53/2024 Art. 37(2)) are declared in their own module: contributed too.
+    api.contribute(app, livelihood_api, livelihood_children)
 
     from casework import demo, nav
     from casework.auth.roles import Role

@@ -19,20 +19,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from casework.api import api_route
-from casework.api.json import json_body, raise_if, require_str
+from casework.api.json import json_body
 from casework.auth.roles import Role
 from casework.errors import ValidationError
 from casework.extensions import db
 from casework.protect import audit
-from livelihood import presenters, services
+from livelihood import presenters, schemas, services
 from livelihood.models import (
     DISBURSEMENT_FORMS,
-    ENTITLEMENTS,
-    EVENT_KINDS,
-    OUTCOMES,
     PROPOSAL_KINDS,
     PROPOSAL_STATES,
-    SEXES,
     SURVIVOR_STATUSES,
     VISIT_PROGRESS,
     Budget,
@@ -48,25 +44,10 @@ COORDINATOR = Role.COORDINATOR
 ERRORS = (400, 401, 404, 422)
 STATE_ERRORS = (400, 401, 403, 404, 409, 422)
 
-WHOLE = {"type": "integer", "minimum": 1}
 DAY = {"type": "string", "format": "date"}
 ID = {"type": "string"}
 
-PERSON_SCHEMA = {"type": "object", "required": ["full_name"], "properties": {
-    "full_name": {"type": "string", "maxLength": 200}, "birth_year": {"type": "integer", "minimum": 1900},
-    "sex": {"enum": list(SEXES)}, "ethnicity_code": {"type": "string", "pattern": "^[0-9]{2}$"},
-    "phone": {"type": "string", "maxLength": 40}}}
-SURVEY_SCHEMA = {"type": "object", "properties": {
-    "household_size": {"type": "integer", "minimum": 1}, "monthly_income_vnd": {"type": "integer", "minimum": 0},
-    "skills": {"type": "string"}, "assets": {"type": "string"}, "health": {"type": "string"},
-    "wishes": {"type": "string"}}}
-SURVIVOR_REQUEST = {"type": "object", "required": ["person", "status", "consent"], "properties": {
-    "person": PERSON_SCHEMA, "commune_code": {"type": "string", "pattern": "^[0-9]{5}$"},
-    "status": {"enum": list(SURVIVOR_STATUSES)}, "status_on": DAY, "status_authority": {"type": "string"},
-    "consent": {"type": "object", "required": ["record"], "properties": {
-        "record": {"type": "boolean"}, "statistics": {"type": "boolean"}, "given_by": {"enum": ["self", "guardian"]}}},
-    "survey": SURVEY_SCHEMA,
-    "supports_received": {"type": "array", "items": {"enum": list(ENTITLEMENTS)}}}}
+# Answers (request bodies come from ``livelihood.schemas``: ``request=X.openapi()``).
 SURVIVOR_RESPONSE = {"type": "object", "required": ["id", "code", "status"], "properties": {
     "id": ID, "code": {"type": "string"}, "province_code": {"type": "string"}, "commune_code": {"type": "string"},
     "status": {"enum": list(SURVIVOR_STATUSES)}, "status_on": {"type": "string", "nullable": True},
@@ -74,32 +55,19 @@ SURVIVOR_RESPONSE = {"type": "object", "required": ["id", "code", "status"], "pr
     "supports_received": {"type": "array", "items": {"type": "string"}},
     "person": {"type": "object", "description": "full_name, birth_year and phone only for her commune's officer"},
     "consent": {"type": "object"}, "survey": {"type": "object"}}}
-LINE_SCHEMA = {"type": "object", "required": ["item", "quantity", "unit_cost_vnd"], "properties": {
-    "item": {"type": "string", "maxLength": 200}, "unit": {"type": "string", "maxLength": 32},
-    "quantity": WHOLE, "unit_cost_vnd": WHOLE, "co_contribution_vnd": {"type": "integer", "minimum": 0}}}
-PROPOSAL_REQUEST = {"type": "object", "required": ["survivor_id", "kind", "title", "budget_lines"], "properties": {
-    "survivor_id": ID, "kind": {"enum": list(PROPOSAL_KINDS)}, "title": {"type": "string", "maxLength": 200},
-    "description": {"type": "string"}, "expected_results": {"type": "string"},
-    "budget_lines": {"type": "array", "minItems": 1, "maxItems": services.MAX_LINES, "items": LINE_SCHEMA}}}
+LINE_RESPONSE = {"type": "object", "required": ["item", "quantity", "unit_cost_vnd"], "properties": {
+    "item": {"type": "string"}, "unit": {"type": "string"}, "quantity": {"type": "integer"},
+    "unit_cost_vnd": {"type": "integer"}, "co_contribution_vnd": {"type": "integer"}}}
 PROPOSAL_RESPONSE = {"type": "object", "required": ["id", "state", "total_vnd"], "properties": {
     "id": ID, "survivor_id": ID, "survivor_code": {"type": "string"}, "commune_code": {"type": "string"},
     "kind": {"enum": list(PROPOSAL_KINDS)}, "title": {"type": "string"}, "state": {"enum": list(PROPOSAL_STATES)},
     "total_vnd": {"type": "integer"}, "co_contribution_vnd": {"type": "integer"},
     "requested_vnd": {"type": "integer"}, "approved_amount_vnd": {"type": "integer", "nullable": True},
     "disbursed_vnd": {"type": "integer"}, "remaining_vnd": {"type": "integer"},
-    "awaiting_second_approval": {"type": "boolean"}, "budget_lines": {"type": "array", "items": LINE_SCHEMA}}}
+    "awaiting_second_approval": {"type": "boolean"}, "budget_lines": {"type": "array", "items": LINE_RESPONSE}}}
 STATE_RESPONSE = {"type": "object", "required": ["id", "state"], "properties": {
     "id": ID, "state": {"enum": list(PROPOSAL_STATES)}, "approved_amount_vnd": {"type": "integer", "nullable": True},
     "awaiting_second_approval": {"type": "boolean"}}}
-DECISION_REQUEST = {"type": "object", "required": ["decision"], "properties": {
-    "decision": {"enum": ["approve", "return", "reject"]}, "approved_amount_vnd": WHOLE,
-    "note": {"type": "string", "maxLength": 2000}}}
-APPRAISAL_REQUEST = {"type": "object", "required": list(services.SCORE_CRITERIA), "properties": {
-    **{name: {"type": "integer", "minimum": 1, "maximum": 5} for name in services.SCORE_CRITERIA},
-    "comment": {"type": "string", "maxLength": 2000}}}
-DISBURSEMENT_REQUEST = {"type": "object", "required": ["amount_vnd", "date", "form"], "properties": {
-    "amount_vnd": WHOLE, "date": DAY, "form": {"enum": list(DISBURSEMENT_FORMS)},
-    "handed_over_by": {"type": "string", "maxLength": 200}, "items": {"type": "string", "maxLength": 2000}}}
 DISBURSEMENT_RESPONSE = {"type": "object", "required": ["id", "amount_vnd", "date", "form", "state"], "properties": {
     "id": ID, "amount_vnd": {"type": "integer"}, "date": DAY, "form": {"enum": list(DISBURSEMENT_FORMS)},
     "state": {"enum": ["pending", "confirmed", "cancelled"],
@@ -107,24 +75,11 @@ DISBURSEMENT_RESPONSE = {"type": "object", "required": ["id", "amount_vnd", "dat
     "pending_vnd": {"type": "integer"},
     "proposal_state": {"enum": list(PROPOSAL_STATES)}, "disbursed_vnd": {"type": "integer"},
     "remaining_vnd": {"type": "integer"}}}
-VISIT_REQUEST = {"type": "object", "required": ["date", "progress"], "properties": {
-    "date": DAY, "progress": {"enum": list(VISIT_PROGRESS)},
-    "income_before_vnd": {"type": "integer", "minimum": 0}, "income_after_vnd": {"type": "integer", "minimum": 0},
-    "funds_used_as_planned": {"type": "boolean"}, "problems": {"type": "string"}, "notes": {"type": "string"}}}
 VISIT_RESPONSE = {"type": "object", "required": ["id", "date", "progress"], "properties": {
     "id": ID, "date": DAY, "progress": {"enum": list(VISIT_PROGRESS)},
     "income_before_vnd": {"type": "integer", "nullable": True},
     "income_after_vnd": {"type": "integer", "nullable": True},
     "funds_used_as_planned": {"type": "boolean", "nullable": True}}}
-EVENT_REQUEST = {"type": "object", "required": ["kind", "date"], "properties": {
-    "kind": {"enum": list(EVENT_KINDS)}, "date": DAY, "completed": {"type": "boolean"},
-    "description": {"type": "string"}}}
-CLOSE_REQUEST = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}
-COMPLETE_REQUEST = {"type": "object", "required": ["outcome"], "properties": {
-    "outcome": {"enum": list(OUTCOMES)}, "note": {"type": "string"}}}
-BUDGET_REQUEST = {"type": "object", "required": ["province_code", "year", "amount_vnd"], "properties": {
-    "province_code": {"type": "string", "pattern": "^[0-9]{2}$"}, "year": {"type": "integer"},
-    "amount_vnd": WHOLE, "second_approval_above_vnd": WHOLE}}
 PENDING_RESPONSE = {"type": "object", "required": ["id", "state"], "properties": {
     "id": ID, "state": {"enum": ["pending"]}}}
 BUDGET_CHANGE_RESPONSE = {"type": "object", "required": ["id", "state", "budget_id"], "properties": {
@@ -149,66 +104,6 @@ PAGE_QUERY = {"after": {"type": "string", "description": "the ``next`` cursor of
 
 def _user():
     return current_user._get_current_object()
-
-
-# --- reading bodies -------------------------------------------------------------------------------
-
-
-def _object(data: dict, name: str, errors: dict, required: bool = False) -> dict:
-    value = data.get(name)
-    if value is None:
-        if required:
-            errors.setdefault(name, []).append(_("This field is required."))
-        return {}
-    if not isinstance(value, dict):
-        errors.setdefault(name, []).append(_("This field must be an object."))
-        return {}
-    return value
-
-
-def _text(data: dict, name: str, errors: dict, prefix: str = "", max_length: int = 2000,
-          required: bool = False) -> str:
-    value = require_str(data, name, errors, max_length=max_length, required=required)
-    if prefix and name in errors:
-        errors[prefix + name] = errors.pop(name)
-    return value or ""
-
-
-def _integer(data: dict, name: str, errors: dict, prefix: str = "") -> Any:
-    """An integer as sent; decimals, text and booleans are refused here, ranges by the service."""
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        message = (_("Enter a whole number, without decimals.") if isinstance(value, float)
-                   else _("Enter a whole number."))
-        errors.setdefault(prefix + name, []).append(message)
-        return None
-    return value
-
-
-def _boolean(data: dict, name: str, errors: dict, prefix: str = "") -> bool | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        errors.setdefault(prefix + name, []).append(_("This field must be true or false."))
-        return None
-    return value
-
-
-def _day(data: dict, name: str, errors: dict) -> Any:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors.setdefault(name, []).append(_("Enter a date as YYYY-MM-DD."))
-        return None
-    try:
-        return services.parse_day(value)
-    except ValueError:
-        errors.setdefault(name, []).append(_("Enter a date as YYYY-MM-DD."))
-        return None
 
 
 # --- answers --------------------------------------------------------------------------------------
@@ -300,45 +195,9 @@ def _created(body: dict):
 
 
 @api_route("/survivors", "POST", summary="Register a trafficking survivor in the caller's commune",
-           roles=[COMMUNE], request=SURVIVOR_REQUEST, response=SURVIVOR_RESPONSE, status=201, errors=ERRORS)
+           roles=[COMMUNE], request=schemas.SurvivorIn.openapi(), response=SURVIVOR_RESPONSE, status=201, errors=ERRORS)
 def livelihood_survivor_create():
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    person = _object(data, "person", errors, required=True)
-    consent = _object(data, "consent", errors, required=True)
-    survey = _object(data, "survey", errors)
-    full_name = _text(person, "full_name", errors, "person.", max_length=200, required=True)
-    birth_year = _integer(person, "birth_year", errors, "person.")
-    sex = _text(person, "sex", errors, "person.", max_length=16) or "female"
-    ethnicity = _text(person, "ethnicity_code", errors, "person.", max_length=2)
-    phone = _text(person, "phone", errors, "person.", max_length=40)
-    commune_code = _text(data, "commune_code", errors, max_length=5) or _user().commune_code
-    status = _text(data, "status", errors, max_length=32, required=True)
-    record = _boolean(consent, "record", errors, "consent.")
-    statistics = _boolean(consent, "statistics", errors, "consent.")
-    given_by = _text(consent, "given_by", errors, "consent.", max_length=16) or "self"
-    supports = data.get("supports_received") or []
-    if not isinstance(supports, list) or not all(isinstance(x, str) for x in supports):
-        errors.setdefault("supports_received", []).append(_("Choose support items from the list."))
-        supports = []
-    new = services.SurvivorInput(
-        person=services.PersonInput(full_name=full_name, birth_year=birth_year, sex=sex,
-                                    ethnicity_code=ethnicity or None, phone=phone or None),
-        commune_code=commune_code, status=status, consent_record=bool(record),
-        consent_statistics=bool(statistics), consent_given_by=given_by, status_on=_day(data, "status_on", errors),
-        status_authority=_text(data, "status_authority", errors, max_length=200),
-        household_size=_integer(survey, "household_size", errors, "survey."),
-        monthly_income_vnd=_integer(survey, "monthly_income_vnd", errors, "survey."),
-        skills=_text(survey, "skills", errors, "survey."), assets=_text(survey, "assets", errors, "survey."),
-        health=_text(survey, "health", errors, "survey."), wishes=_text(survey, "wishes", errors, "survey."),
-        supports_received=tuple(supports))
-    raise_if(errors)
-    try:
-        survivor = services.register_survivor(_user(), new)
-    except ValidationError as e:
-        renamed = {("survey." + k if k in ("household_size", "monthly_income_vnd", "skills", "assets", "health",
-                                          "wishes") else k): v for k, v in e.fields.items()}
-        raise ValidationError(e.message, renamed) from None
+    survivor = services.register_survivor(_user(), schemas.SurvivorIn.from_json(json_body()))
     return _created(survivor_json(_user(), survivor))
 
 
@@ -362,17 +221,12 @@ def livelihood_survivor_get(survivor_id: str):
 
 @api_route("/survivors/<survivor_id>/events", "POST",
            summary="Record vocational training, job counselling or a market-linkage event",
-           roles=[COMMUNE], request=EVENT_REQUEST, status=201, errors=ERRORS,
+           roles=[COMMUNE], request=schemas.EventIn.openapi(), status=201, errors=ERRORS,
            response={"type": "object", "required": ["id", "kind", "date"]})
 def livelihood_event_create(survivor_id: str):
     user = _user()
     s = services.get_survivor_or_404(user, survivor_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    new = services.EventInput(kind=_text(data, "kind", errors, max_length=32, required=True),
-                              held_on=_day(data, "date", errors), completed=_boolean(data, "completed", errors),
-                              description=_text(data, "description", errors))
-    raise_if(errors)
+    new = schemas.EventIn.from_json(json_body())
     event = services.record_event(user, s, new)
     return _created({"id": event.id, "kind": event.kind, "date": event.held_on.isoformat(),
                      "completed": event.completed})
@@ -381,40 +235,13 @@ def livelihood_event_create(survivor_id: str):
 # --- proposals ------------------------------------------------------------------------------------
 
 
-def _lines(data: dict, errors: dict) -> tuple[services.LineInput, ...]:
-    raw = data.get("budget_lines")
-    if raw is None:
-        errors.setdefault("budget_lines", []).append(_("Add at least one budget line."))
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
-        errors.setdefault("budget_lines", []).append(_("Budget lines must be a list of objects."))
-        return ()
-    out = []
-    for i, line in enumerate(raw[: services.MAX_LINES + 1]):
-        prefix = f"budget_lines.{i}."
-        out.append(services.LineInput(
-            item=_text(line, "item", errors, prefix, max_length=200),
-            unit=_text(line, "unit", errors, prefix, max_length=32),
-            quantity=_integer(line, "quantity", errors, prefix),
-            unit_cost_vnd=_integer(line, "unit_cost_vnd", errors, prefix),
-            co_contribution_vnd=_integer(line, "co_contribution_vnd", errors, prefix) or 0))
-    return tuple(out)
-
-
 @api_route("/proposals", "POST", summary="Draft a livelihood proposal with a survivor of the caller's commune",
-           roles=[COMMUNE], request=PROPOSAL_REQUEST, response=PROPOSAL_RESPONSE, status=201, errors=ERRORS)
+           roles=[COMMUNE], request=schemas.NewProposalIn.openapi(), response=PROPOSAL_RESPONSE, status=201,
+           errors=ERRORS)
 def livelihood_proposal_create():
     user = _user()
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    survivor_id = _text(data, "survivor_id", errors, max_length=64, required=True)
-    new = services.ProposalInput(kind=_text(data, "kind", errors, max_length=32, required=True),
-                                 title=_text(data, "title", errors, max_length=200, required=True),
-                                 description=_text(data, "description", errors, max_length=4000),
-                                 expected_results=_text(data, "expected_results", errors),
-                                 lines=_lines(data, errors))
-    raise_if(errors)
-    survivor = services.get_survivor_or_404(user, survivor_id)
+    new = schemas.NewProposalIn.from_json(json_body())
+    survivor = services.get_survivor_or_404(user, new.survivor_id)
     proposal = services.draft_proposal(user, survivor, new)
     return _created(proposal_json(user, proposal))
 
@@ -448,62 +275,38 @@ def livelihood_proposal_get(proposal_id: str):
 def livelihood_proposal_submit(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    note = ""
-    if request.get_data():
-        note = _text(json_body(), "note", {}, max_length=2000)
+    note = schemas.SubmitIn.from_json(json_body()).note if request.get_data() else None
     services.submit_proposal(user, p, note)
     return jsonify(state_json(p))
 
 
 @api_route("/proposals/<proposal_id>/appraisals", "POST", summary="Record a scoring sheet (five criteria, 1–5)",
-           roles=[PROVINCE], request=APPRAISAL_REQUEST, status=201, errors=STATE_ERRORS,
+           roles=[PROVINCE], request=schemas.AppraisalIn.openapi(), status=201, errors=STATE_ERRORS,
            response={"type": "object", "required": ["id", "total", "state"]})
 def livelihood_proposal_appraise(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    scores = {name: _integer(data, name, errors) for name in services.SCORE_CRITERIA}
-    comment = _text(data, "comment", errors)
-    raise_if(errors)
-    sheet = services.appraise_proposal(user, p, services.AppraisalInput(comment=comment, **scores))
+    sheet = services.appraise_proposal(user, p, schemas.AppraisalIn.from_json(json_body()))
     return _created({"id": sheet.id, "total": sheet.total, "state": p.state})
 
 
 @api_route("/proposals/<proposal_id>/decision", "POST",
            summary="Approve (an amount up to the request), return for revision, or reject",
-           roles=[PROVINCE], request=DECISION_REQUEST, response=STATE_RESPONSE, errors=STATE_ERRORS)
+           roles=[PROVINCE], request=schemas.DecisionIn.openapi(), response=STATE_RESPONSE, errors=STATE_ERRORS)
 def livelihood_proposal_decide(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    decision = _text(data, "decision", errors, max_length=16, required=True)
-    amount = _integer(data, "approved_amount_vnd", errors)
-    note = _text(data, "note", errors)
-    raise_if(errors)
-    services.decide_proposal(user, p, services.DecisionInput(decision=decision, approved_amount_vnd=amount,
-                                                             note=note))
+    services.decide_proposal(user, p, schemas.DecisionIn.from_json(json_body()))
     return jsonify(state_json(p))
 
 
 @api_route("/proposals/<proposal_id>/disbursements", "POST", summary="Record a tranche paid in cash or in kind",
-           roles=[PROVINCE], request=DISBURSEMENT_REQUEST, response=DISBURSEMENT_RESPONSE, status=201,
+           roles=[PROVINCE], request=schemas.TrancheIn.openapi(), response=DISBURSEMENT_RESPONSE, status=201,
            errors=STATE_ERRORS)
 def livelihood_disbursement_create(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    amount = _integer(data, "amount_vnd", errors)
-    if "amount_vnd" not in data:
-        errors.setdefault("amount_vnd", []).append(_("This field is required."))
-    paid_on = _day(data, "date", errors)
-    form = _text(data, "form", errors, max_length=16, required=True)
-    raise_if(errors)
-    tranche: Disbursement = services.disburse(user, p, services.DisbursementInput(
-        amount_vnd=amount, paid_on=paid_on, form=form, handed_over_by=_text(data, "handed_over_by", {}, max_length=200),
-        items=_text(data, "items", {})))
+    tranche: Disbursement = services.disburse(user, p, schemas.TrancheIn.from_json(json_body()))
     return _created(tranche_json(tranche, p))
 
 
@@ -523,19 +326,11 @@ def livelihood_disbursement_confirm(proposal_id: str, tranche_id: str):
 
 
 @api_route("/proposals/<proposal_id>/visits", "POST", summary="Record a monitoring visit",
-           roles=[COMMUNE], request=VISIT_REQUEST, response=VISIT_RESPONSE, status=201, errors=STATE_ERRORS)
+           roles=[COMMUNE], request=schemas.VisitIn.openapi(), response=VISIT_RESPONSE, status=201, errors=STATE_ERRORS)
 def livelihood_visit_create(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    new = services.VisitInput(visited_on=_day(data, "date", errors),
-                              progress=_text(data, "progress", errors, max_length=16, required=True),
-                              income_before_vnd=_integer(data, "income_before_vnd", errors),
-                              income_after_vnd=_integer(data, "income_after_vnd", errors),
-                              funds_used_as_planned=_boolean(data, "funds_used_as_planned", errors),
-                              problems=_text(data, "problems", errors), notes=_text(data, "notes", errors))
-    raise_if(errors)
+    new = schemas.VisitIn.from_json(json_body())
     visit = services.record_visit(user, p, new)
     return _created(visit_json(user, visit, p.commune_code))
 
@@ -551,29 +346,22 @@ def livelihood_visit_list(proposal_id: str):
 
 
 @api_route("/proposals/<proposal_id>/complete", "POST", summary="Complete a proposal with its outcome",
-           roles=[COMMUNE, PROVINCE], request=COMPLETE_REQUEST, response=STATE_RESPONSE, errors=STATE_ERRORS)
+           roles=[COMMUNE, PROVINCE], request=schemas.CompleteIn.openapi(), response=STATE_RESPONSE,
+           errors=STATE_ERRORS)
 def livelihood_proposal_complete(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    outcome = _text(data, "outcome", errors, max_length=32, required=True)
-    note = _text(data, "note", errors)
-    raise_if(errors)
-    services.complete_proposal(user, p, outcome, note)
+    done = schemas.CompleteIn.from_json(json_body())
+    services.complete_proposal(user, p, done.outcome, done.note)
     return jsonify(state_json(p))
 
 
 @api_route("/proposals/<proposal_id>/close", "POST", summary="Close a proposal without completion, with a reason",
-           roles=[COMMUNE, PROVINCE], request=CLOSE_REQUEST, response=STATE_RESPONSE, errors=STATE_ERRORS)
+           roles=[COMMUNE, PROVINCE], request=schemas.CloseIn.openapi(), response=STATE_RESPONSE, errors=STATE_ERRORS)
 def livelihood_proposal_close(proposal_id: str):
     user = _user()
     p = services.get_proposal_or_404(user, proposal_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    reason = _text(data, "reason", errors, required=True)
-    raise_if(errors)
-    services.close_proposal(user, p, reason)
+    services.close_proposal(user, p, schemas.CloseIn.from_json(json_body()).reason)
     return jsonify(state_json(p))
 
 
@@ -584,26 +372,16 @@ def livelihood_proposal_close(proposal_id: str):
            summary="Set the caller's province's livelihood budget for a year: the first one takes effect at once "
                    "(201), the same values again change nothing (200), a change waits for a second person (202 "
                    "{id, state: pending}; 409 pending_confirmation while another change waits)",
-           roles=[PROVINCE], request=BUDGET_REQUEST, response=BUDGET_RESPONSE, status=201, errors=STATE_ERRORS)
+           roles=[PROVINCE], request=schemas.BudgetIn.openapi(), response=BUDGET_RESPONSE, status=201,
+           errors=STATE_ERRORS)
 def livelihood_budget_set():
     user = _user()
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    province_code = _text(data, "province_code", errors, max_length=2, required=True)
-    year = _integer(data, "year", errors)
-    if "year" not in data:
-        errors.setdefault("year", []).append(_("This field is required."))
-    amount = _integer(data, "amount_vnd", errors)
-    if "amount_vnd" not in data:
-        errors.setdefault("amount_vnd", []).append(_("This field is required."))
-    threshold = _integer(data, "second_approval_above_vnd", errors)
-    raise_if(errors)
-    if province_code != user.province_code:
+    new = schemas.BudgetIn.from_json(json_body())
+    if new.province_code != user.province_code:
         from casework.auth.policy import deny
 
         deny("budget", None)  # another province's money is outside the caller's scope
-    outcome = services.set_budget(user, services.BudgetInput(
-        province_code=province_code, year=year, amount_vnd=amount, second_approval_above_vnd=threshold))
+    outcome = services.set_budget(user, new)
     if outcome.change is not None:  # a change waits for a second person: nothing changed yet
         response = jsonify(id=outcome.change.id, state="pending")
         response.status_code = 202

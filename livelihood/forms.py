@@ -1,7 +1,7 @@
 """Forms of the livelihood screens, and the Vietnamese words for the domain's codes.
 
 Numbers and dates are read by the same parsers as the API and the Excel import
-(``services.parse_whole_number`` / ``parse_day``), so "1.500.000" is accepted everywhere and
+(``schemas.parse_whole_number`` / ``parse_day``), so "1.500.000" is accepted everywhere and
 "1,5" is refused everywhere with the same message.
 """
 
@@ -27,7 +27,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from casework.forms import MultiCheckboxField, choices
 from casework.geo import data as geo
-from livelihood import services
+from livelihood import schemas
 from livelihood.models import CHILD_ENTITLEMENTS
 
 SURVIVOR_STATUS_LABELS = {
@@ -140,7 +140,7 @@ class WholeNumberField(_ParsedField):
         return self.value
 
     def parse(self, raw: str) -> int:
-        return services.parse_whole_number(raw, allow_zero=self.allow_zero)
+        return schemas.parse_whole_number(raw, allow_zero=self.allow_zero)
 
 
 class DayField(_ParsedField):
@@ -151,7 +151,7 @@ class DayField(_ParsedField):
         return self.value
 
     def parse(self, raw: str) -> date:
-        return services.parse_day(raw)
+        return schemas.parse_day(raw)
 
     def process_data(self, value):
         super().process_data(value.isoformat() if hasattr(value, "isoformat") else value)
@@ -211,6 +211,9 @@ class SearchForm(FlaskForm):
     q = StringField(_l("Name"), validators=[_required(_l("Enter a name or part of it.")), _max(200)])
 
 
+LINE_FIELDS = ("item", "unit", "quantity", "unit_cost_vnd", "co_contribution_vnd")
+
+
 class LineForm(Form):
     item = StringField(_l("Item"), validators=[Optional(), _max(200)])
     unit = StringField(_l("Unit"), validators=[Optional(), _max(32)])
@@ -229,22 +232,7 @@ class ProposalForm(FlaskForm):
                                                  _max(200)])
     description = TextAreaField(_l("What she will do"), validators=[Optional(), _max(4000)])
     expected_results = TextAreaField(_l("Expected results"), validators=[Optional(), _max(2000)])
-    lines = FieldList(FormField(LineForm), min_entries=4, max_entries=services.MAX_LINES)
-
-    def line_inputs(self) -> tuple[services.LineInput, ...]:
-        """The filled lines; a line left completely empty is not a line."""
-        out = []
-        for entry in self.lines:
-            line = entry.form
-            if line.is_blank():
-                continue
-            out.append(services.LineInput(
-                item=line.item.data or "", unit=line.unit.data or "",
-                quantity=line.quantity.number if line.quantity.number is not None else (line.quantity.data or None),
-                unit_cost_vnd=(line.unit_cost_vnd.number if line.unit_cost_vnd.number is not None
-                               else (line.unit_cost_vnd.data or None)),
-                co_contribution_vnd=line.co_contribution_vnd.number or 0))
-        return tuple(out)
+    lines = FieldList(FormField(LineForm), min_entries=4, max_entries=schemas.MAX_LINES)
 
     def filled_positions(self) -> list[int]:
         return [i for i, entry in enumerate(self.lines) if not entry.form.is_blank()]

@@ -8,7 +8,7 @@ titles, URLs and flash messages never carry a person's name; a name search is a 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,8 +20,9 @@ from casework.errors import DomainError, ValidationError
 from casework.forms import form_status, merge_errors, submitted, validate_in_one_round
 from casework.geo import data as geo
 from casework.protect import audit
+from casework.schemas import form_values
 from casework.text import format_number
-from livelihood import bp, forms, presenters, services, workbook
+from livelihood import bp, forms, presenters, schemas, services, workbook
 from livelihood.models import Proposal, Survivor
 
 COMMUNE = Role.COMMUNE_OFFICER
@@ -46,11 +47,6 @@ def _labels():
         "is_commune": current_user.is_authenticated and current_user.role == COMMUNE,
         "is_province": current_user.is_authenticated and current_user.role == PROVINCE,
     }
-
-
-def _amount(field):
-    """A money or year field: its number, or what was typed (the service says what is wrong with it)."""
-    return field.number if field.number is not None else (field.data or None)
 
 
 def _to_proposal(p: Proposal) -> str:
@@ -110,30 +106,12 @@ def survivor_search():
                            results=results), form_status(form)
 
 
-SURVIVOR_ALIASES = {"person.full_name": "full_name", "person.birth_year": "birth_year", "person.sex": "sex",
-                    "person.ethnicity_code": "ethnicity_code", "person.phone": "phone",
-                    "consent.record": "consent_record", "consent.given_by": "consent_given_by"}
-
-
-def _survivor_input(form: forms.SurvivorForm, survivor: Survivor | None = None) -> services.SurvivorInput:
-    def number(f):
-        return f.number if f.number is not None else None
-
+def _survivor_input(form: forms.SurvivorForm, survivor: Survivor | None = None) -> schemas.SurvivorChangeIn:
+    """The form read by the schema the API reads (``SurvivorIn``; ``SurvivorChangeIn`` when editing her record)."""
+    values = {**schemas.nest(form_values(form)), "commune_code": _user().commune_code}
     if survivor is None:
-        person = services.PersonInput(full_name=form.full_name.data or "", birth_year=number(form.birth_year),
-                                      sex=form.sex.data or "", ethnicity_code=form.ethnicity_code.data or None,
-                                      phone=form.phone.data or None)
-        consent_record, given_by = bool(form.consent_record.data), form.consent_given_by.data or ""
-    else:
-        person = services.PersonInput(full_name="")
-        consent_record, given_by = True, survivor.consent_given_by
-    return services.SurvivorInput(
-        person=person, commune_code=_user().commune_code, status=form.status.data or "",
-        consent_record=consent_record, consent_statistics=bool(form.consent_statistics.data),
-        consent_given_by=given_by, status_on=form.status_on.day, status_authority=form.status_authority.data or "",
-        household_size=number(form.household_size), monthly_income_vnd=number(form.monthly_income_vnd),
-        skills=form.skills.data or "", assets=form.assets.data or "", health=form.health.data or "",
-        wishes=form.wishes.data or "", supports_received=tuple(form.supports_received.data or ()))
+        return schemas.SurvivorIn.from_form(values)
+    return schemas.SurvivorChangeIn.from_form(values)
 
 
 @bp.route("/survivors/new", methods=["GET", "POST"])
@@ -141,9 +119,10 @@ def _survivor_input(form: forms.SurvivorForm, survivor: Survivor | None = None) 
 def survivor_new():
     user = _user()
     form = forms.SurvivorForm()
-    done = submitted(form, lambda: services.register_survivor(user, _survivor_input(form)),
+    done = submitted(form, lambda: services.register_survivor(user, cast(schemas.SurvivorIn, _survivor_input(form))),
                       lambda survivor: _("The survivor was registered with code %(code)s.", code=survivor.code),
-                      lambda survivor: url_for("livelihood.survivor", survivor_id=survivor.id), SURVIVOR_ALIASES)
+                      lambda survivor: url_for("livelihood.survivor", survivor_id=survivor.id),
+                      schemas.SURVIVOR_ALIASES)
     if done is not None:
         return done
     return render_template("livelihood/survivor_form.html", form=form, survivor=None,
@@ -189,7 +168,8 @@ def survivor_edit(survivor_id: str):
     else:
         form = forms.SurvivorForm(editing=True)
     done = submitted(form, lambda: services.update_survivor(user, s, _survivor_input(form, s)),
-                      _("The record was updated."), url_for("livelihood.survivor", survivor_id=s.id), SURVIVOR_ALIASES)
+                      _("The record was updated."), url_for("livelihood.survivor", survivor_id=s.id),
+                      schemas.SURVIVOR_ALIASES)
     if done is not None:
         return done
     return render_template("livelihood/survivor_form.html", form=form, survivor=s,
@@ -202,9 +182,9 @@ def event_new(survivor_id: str):
     user = _user()
     s = services.get_survivor_or_404(user, survivor_id)
     form = forms.EventForm()
-    done = submitted(form, lambda: services.record_event(user, s, services.EventInput(
-        kind=form.kind.data or "", held_on=form.held_on.day or form.held_on.data or None,
-        completed=bool(form.completed.data), description=form.description.data or "")),
+    done = submitted(form, lambda: services.record_event(user, s, schemas.EventIn.from_form(
+        {"kind": form.kind.data, "date": form.held_on.data, "completed": bool(form.completed.data),
+         "description": form.description.data})),
         _("The support was recorded."), url_for("livelihood.survivor", survivor_id=s.id), {"date": "held_on"})
     if done is not None:
         return done
@@ -324,10 +304,13 @@ def _apply_line_errors(form: forms.ProposalForm, error: DomainError) -> None:
         merge_errors(form, type(error)(error.message, other))
 
 
-def _proposal_input(form: forms.ProposalForm) -> services.ProposalInput:
-    return services.ProposalInput(kind=form.kind.data or "", title=form.title.data or "",
-                                  description=form.description.data or "",
-                                  expected_results=form.expected_results.data or "", lines=form.line_inputs())
+def _proposal_input(form: forms.ProposalForm) -> schemas.ProposalIn:
+    """The form read by ``ProposalIn``; a line left completely empty is not a line."""
+    lines = [{name: entry.form[name].data for name in forms.LINE_FIELDS}
+             for entry in form.lines if not entry.form.is_blank()]
+    return schemas.ProposalIn.from_form({"kind": form.kind.data, "title": form.title.data,
+                                         "description": form.description.data,
+                                         "expected_results": form.expected_results.data, "budget_lines": lines})
 
 
 def _proposal_form_page(form, survivor, proposal):
@@ -450,9 +433,7 @@ def proposal_appraise(proposal_id: str):
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.AppraisalForm()
     return _proposal_step(user, p, form, "livelihood/appraisal_form.html",
-                          lambda: services.appraise_proposal(user, p, services.AppraisalInput(
-                              feasibility=form.feasibility.data, market=form.market.data, skills=form.skills.data,
-                              risks=form.risks.data, cost=form.cost.data, comment=form.comment.data or "")),
+                          lambda: services.appraise_proposal(user, p, schemas.AppraisalIn.from_form(form_values(form))),
                           _("The scoring sheet was saved."))
 
 
@@ -482,9 +463,8 @@ def proposal_decide(proposal_id: str):
         }
         return messages.get(p.state, _("The decision was recorded."))
 
-    done = submitted(form, lambda: services.decide_proposal(user, p, services.DecisionInput(
-        decision=form.decision.data or "", approved_amount_vnd=_amount(form.approved_amount_vnd),
-        note=form.note.data or "")), decided, _to_proposal(p))
+    done = submitted(form, lambda: services.decide_proposal(user, p, schemas.DecisionIn.from_form(form_values(form))),
+                     decided, _to_proposal(p))
     if done is not None:
         return done
     budget = services.budget_for(p.province_code, services.today().year)
@@ -504,9 +484,9 @@ def disbursement_new(proposal_id: str):
 
     def save():
         receipts = forms.uploads(form.receipt)
-        return services.disburse(user, p, services.DisbursementInput(
-            amount_vnd=_amount(form.amount_vnd), paid_on=form.paid_on.day or form.paid_on.data or None,
-            form=form.form.data or "", handed_over_by=form.handed_over_by.data or "", items=form.items.data or ""),
+        return services.disburse(user, p, schemas.TrancheIn.from_form(
+            {"amount_vnd": form.amount_vnd.data, "date": form.paid_on.data, "form": form.form.data,
+             "handed_over_by": form.handed_over_by.data, "items": form.items.data}),
             receipt=receipts[0] if receipts else None)
 
     return _proposal_step(user, p, form, "livelihood/disbursement_form.html", save, lambda tranche: _(
@@ -523,11 +503,8 @@ def visit_new(proposal_id: str):
     if request.method == "GET":
         form.visited_on.data = services.today().isoformat()
     return _proposal_step(user, p, form, "livelihood/visit_form.html", lambda: services.record_visit(
-        user, p, services.VisitInput(
-            visited_on=form.visited_on.day or form.visited_on.data or None, progress=form.progress.data or "",
-            income_before_vnd=form.income_before_vnd.number, income_after_vnd=form.income_after_vnd.number,
-            funds_used_as_planned={"yes": True, "no": False}.get(form.funds_used_as_planned.data or ""),
-            problems=form.problems.data or "", notes=form.notes.data or ""), photos=forms.uploads(form.photos)),
+        user, p, schemas.VisitIn.from_form({**form_values(form), "date": form.visited_on.data}),
+        photos=forms.uploads(form.photos)),
         _("The monitoring visit was recorded."), {"date": "visited_on", "file": "photos"})
 
 
@@ -538,8 +515,12 @@ def proposal_complete(proposal_id: str):
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.CompleteForm()
     return _proposal_step(user, p, form, "livelihood/closing_form.html",
-                          lambda: services.complete_proposal(user, p, form.outcome.data or "", form.note.data or ""),
+                          lambda: _complete(user, p, schemas.CompleteIn.from_form(form_values(form))),
                           _("The proposal was completed."), completing=True)
+
+
+def _complete(user, p: Proposal, done: schemas.CompleteIn) -> Proposal:
+    return services.complete_proposal(user, p, done.outcome, done.note)
 
 
 @bp.route("/proposals/<proposal_id>/close", methods=["GET", "POST"])
@@ -549,7 +530,7 @@ def proposal_close(proposal_id: str):
     p = services.get_proposal_or_404(user, proposal_id)
     form = forms.CloseForm()
     return _proposal_step(user, p, form, "livelihood/closing_form.html",
-                          lambda: services.close_proposal(user, p, form.reason.data or ""),
+                          lambda: services.close_proposal(user, p, schemas.CloseIn.from_form(form_values(form)).reason),
                           _("The proposal was closed."), completing=False)
 
 
@@ -592,9 +573,8 @@ def budgets():
             form.amount_vnd.data = format_number(current.amount_vnd)
             form.second_approval_above_vnd.data = (format_number(current.second_approval_above_vnd)
                                                    if current.second_approval_above_vnd is not None else "")
-    done = submitted(form, lambda: services.set_budget(user, services.BudgetInput(
-        province_code=user.province_code, year=_amount(form.year), amount_vnd=_amount(form.amount_vnd),
-        second_approval_above_vnd=_amount(form.second_approval_above_vnd))),
+    done = submitted(form, lambda: services.set_budget(user, schemas.BudgetIn.from_form(
+        {**form_values(form), "province_code": user.province_code})),
         lambda outcome: {"created": _("The budget was saved."),
                          "unchanged": _("Nothing changed: the budget already has these values."),
                          "pending": _("Your change was recorded. It takes effect when another province officer of "

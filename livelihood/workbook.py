@@ -19,7 +19,6 @@ import zlib
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from xml.etree.ElementTree import ParseError, iterparse
 
 from flask import current_app
@@ -31,7 +30,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from casework.auth.models import User
 from casework.protect import audit
 from casework.text import nfc
-from livelihood import services
+from livelihood import schemas, services
 from livelihood.models import Survivor
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -60,27 +59,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("wishes", "Mong muốn"),
 )
 HEADERS = {code: header for code, header in COLUMNS}
-# Words accepted in the cells (folded: lower case, no accents).
-SEX_WORDS = {"nu": "female", "female": "female", "f": "female", "nam": "male", "male": "male", "m": "male"}
-# The status column, mapped word for word (Law 53/2024). Anything else is an error on the cell, never a guess:
-# "nạn nhân" alone is ambiguous (a person being identified is often called so) and would unlock items h–k.
-STATUS_WORDS = {
-    "dang xac minh": "being_identified", "dang xac dinh": "being_identified",
-    "dang trong qua trinh xac dinh la nan nhan": "being_identified",
-    "being_identified": "being_identified", "being identified": "being_identified",
-    "da xac dinh": "identified", "da xac dinh la nan nhan": "identified",
-    "da duoc xac dinh la nan nhan": "identified", "identified": "identified",
-    "khong phai nan nhan": "not_victim", "not_victim": "not_victim", "not a victim": "not_victim",
-}
-AMBIGUOUS_STATUS_WORDS = frozenset({"nan nhan", "victim", "nghi la nan nhan", "xac dinh"})
-YES_WORDS = {"co", "x", "yes", "y", "1", "true", "dong y"}
-NO_WORDS = {"khong", "no", "n", "0", "false", ""}
-# services' field names → template columns, for the messages of ``check_survivor``.
-FIELD_COLUMNS = {"person.full_name": "full_name", "person.birth_year": "birth_year", "person.sex": "sex",
-                 "person.ethnicity_code": "ethnicity_code", "person.phone": "phone", "consent.record": "consent_record",
-                 "status": "status", "status_on": "status_on", "status_authority": "status_authority",
-                 "household_size": "household_size", "monthly_income_vnd": "monthly_income_vnd",
-                 "skills": "skills", "wishes": "wishes"}
+# Error keys of ``SurvivorIn`` (the JSON body's names) → template columns.
+FIELD_COLUMNS = {nested: flat for flat, nested in schemas.SURVIVOR_FLAT.items() if flat in HEADERS} | {
+    name: name for name in ("status", "status_on", "status_authority")}
+TEXT_COLUMNS = ("full_name", "ethnicity_code", "phone", "status_authority", "skills", "wishes")
 
 
 @dataclass(frozen=True)
@@ -92,7 +74,7 @@ class RowError:
 
 @dataclass
 class ImportResult:
-    rows: list[tuple[int, services.SurvivorInput]] = field(default_factory=list)
+    rows: list[tuple[int, schemas.SurvivorIn]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -296,78 +278,25 @@ def read_rows(data: bytes) -> tuple[list[tuple[int, dict[str, object]]], list[Ro
 
 
 def _parse_row(number: int, values: dict[str, object], actor: User,
-               already: AbstractSet[str] = frozenset()) -> tuple[services.SurvivorInput | None, list[RowError]]:
-    """One row as a ``SurvivorInput``, or its errors; ``already`` are columns with an error of their own."""
+               already: AbstractSet[str] = frozenset()) -> tuple[schemas.SurvivorIn | None, list[RowError]]:
+    """One row read by ``SurvivorIn`` (as the form and the API body are), or its errors by column;
+    ``already`` are columns with an error of their own (a formula)."""
+    cells = dict(values)
+    for code in TEXT_COLUMNS:  # a number typed in a text column (a phone, "01") is its text
+        cells[code] = _text(cells.get(code))
+    ethnicity = cells["ethnicity_code"]
+    if isinstance(ethnicity, str) and ethnicity.isdigit() and len(ethnicity) == 1:
+        cells["ethnicity_code"] = "0" + ethnicity  # Excel drops the leading zero of "01"
+    new, fields = schemas.SurvivorIn.collect_row({**schemas.nest(cells), "commune_code": actor.commune_code})
+    if new is not None:
+        fields = services.survivor_scope_errors(actor, new)
     errors: list[RowError] = []
-
-    def err(code: str, message: str) -> None:
-        errors.append(RowError(number, HEADERS[code], message))
-
-    def whole(code: str, allow_zero: bool = False) -> int | None:
-        value = values.get(code)
-        if value in (None, ""):
-            return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        try:
-            return services.parse_whole_number(value, allow_zero=allow_zero)
-        except ValueError as e:
-            err(code, str(e))
-            return None
-
-    birth_year = whole("birth_year")
-    household = whole("household_size")
-    income = whole("monthly_income_vnd", allow_zero=True)
-    sex_raw = _fold(values.get("sex")) or "nu"
-    sex = SEX_WORDS.get(sex_raw)
-    if sex is None:
-        err("sex", _("Write Nữ or Nam."))
-    status_raw = _fold(values.get("status"))
-    status = STATUS_WORDS.get(status_raw)
-    if status is None and status_raw in AMBIGUOUS_STATUS_WORDS:
-        word = _text(values.get("status"))[:40]
-        err("status", _("\"%(word)s\" does not say whether she is identified. Write \"Đang xác minh\", "
-                        "\"Đã xác định là nạn nhân\" or \"Không phải nạn nhân\".", word=word))
-    elif status is None:
-        err("status", _("Write \"Đang xác minh\", \"Đã xác định là nạn nhân\" or \"Không phải nạn nhân\"."))
-    status_on: date | None = None
-    raw_day = values.get("status_on")
-    if raw_day not in (None, ""):
-        if isinstance(raw_day, datetime | date):
-            status_on = raw_day.date() if isinstance(raw_day, datetime) else raw_day
-        else:
-            try:
-                status_on = services.parse_day(str(raw_day))
-            except ValueError:
-                err("status_on", _("Enter a date as dd/mm/yyyy."))
-    consents = {}
-    for code in ("consent_record", "consent_statistics"):
-        word = _fold(values.get(code))
-        if word in YES_WORDS:
-            consents[code] = True
-        elif word in NO_WORDS:
-            consents[code] = False
-        else:
-            err(code, _("Write Có or Không."))
-            consents[code] = False
-    ethnicity = _text(values.get("ethnicity_code"))
-    if ethnicity.isdigit() and len(ethnicity) == 1:
-        ethnicity = "0" + ethnicity  # Excel drops the leading zero of "01"
-    new = services.SurvivorInput(
-        person=services.PersonInput(full_name=_text(values.get("full_name")), birth_year=birth_year,
-                                    sex=sex or "female", ethnicity_code=ethnicity or None,
-                                    phone=_text(values.get("phone")) or None),
-        commune_code=actor.commune_code, status=status or "being_identified",
-        consent_record=consents["consent_record"], consent_statistics=consents["consent_statistics"],
-        status_on=status_on, status_authority=_text(values.get("status_authority")),
-        household_size=household, monthly_income_vnd=income,
-        skills=_text(values.get("skills")), wishes=_text(values.get("wishes")))
-    reported = {e.column for e in errors} | set(already)
-    for name, messages in services.check_survivor(actor, new).items():
+    reported = set(already)
+    for name, messages in fields.items():
         where = FIELD_COLUMNS.get(name)
         column = HEADERS[where] if where else ""
-        if column in reported:
-            continue  # the cell's own parse error says it already
+        if column and column in reported:
+            continue  # the cell's own error (a formula) says it already
         errors.extend(RowError(number, column, m) for m in messages)
     return (None if errors else new), errors
 

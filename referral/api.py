@@ -15,12 +15,12 @@ from flask_login import current_user
 from casework.api import api_route
 from casework.api.json import json_body
 from casework.auth.roles import Role
-from casework.cases.codes import SHAREABLE_FIELDS
 from casework.errors import ValidationError
 from casework.extensions import db
 from casework.service_types import SERVICE_TYPES
 from referral import presenters, services
-from referral.models import ORGANISATION_KINDS, REFERRAL_STATES, RESULTS, URGENCIES, Organisation, Referral
+from referral.models import REFERRAL_STATES, RESULTS, URGENCIES, Organisation, Referral
+from referral.schemas import CompletionIn, DeclineIn, OrganisationIn, ReferralIn, read_organisation, read_referral
 
 ORGANISATION_SCHEMA = {
     "type": "object",
@@ -32,19 +32,6 @@ ORGANISATION_SCHEMA = {
         "active": {"type": "boolean"},
     },
 }
-ORGANISATION_INPUT = {
-    "type": "object",
-    "required": ["name", "kind", "services", "commune_codes"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "kind": {"type": "string", "enum": list(ORGANISATION_KINDS)},
-        "services": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(SERVICE_TYPES)}},
-        "province_code": {"type": "string", "pattern": "^[0-9]{2}$"},
-        "commune_codes": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[0-9]{5}$"}},
-        "contact": {"type": "string", "maxLength": 200},
-        "active": {"type": "boolean"},
-    },
-}
 DIRECTORY_ROLES = (Role.ADMIN, Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role.HOST, Role.SERVICE_PROVIDER)
 
 
@@ -52,28 +39,6 @@ def organisation_json(org: Organisation) -> dict:
     return {"id": org.id, "name": org.name, "kind": org.kind, "services": org.services,
             "province_code": org.province_code, "commune_codes": org.commune_codes, "contact": org.contact,
             "active": org.active}
-
-
-def _input(data: dict) -> services.OrganisationInput:
-    errors: dict[str, list[str]] = {}
-    for name in ("services", "commune_codes"):
-        value = data.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            errors[name] = ["—"]
-    for name in ("name", "kind", "province_code", "contact"):
-        if name in data and not isinstance(data[name], str):
-            errors[name] = ["—"]
-    if "active" in data and not isinstance(data["active"], bool):
-        errors["active"] = ["—"]
-    if errors:
-        from flask_babel import gettext as _
-
-        raise ValidationError(_("Please correct the marked fields."),
-                              {k: [_("This value has the wrong type.")] for k in errors})
-    return services.OrganisationInput(
-        name=data.get("name", ""), kind=data.get("kind", ""), province_code=data.get("province_code"),
-        services=tuple(data.get("services", [])), commune_codes=tuple(data.get("commune_codes", [])),
-        contact=data.get("contact", ""), active=data.get("active", True))
 
 
 @api_route("/organisations", "GET", summary="Organisations visible to the caller", roles=DIRECTORY_ROLES,
@@ -92,9 +57,9 @@ def organisations_list():
 
 
 @api_route("/organisations", "POST", summary="Register an organisation", roles=(Role.ADMIN, Role.PROVINCE_OFFICER),
-           request=ORGANISATION_INPUT, response=ORGANISATION_SCHEMA, status=201)
+           request=OrganisationIn.openapi(), response=ORGANISATION_SCHEMA, status=201)
 def organisations_create():
-    org = services.save_organisation(current_user, _input(json_body()))
+    org = services.save_organisation(current_user, read_organisation(json_body()))
     return jsonify(organisation_json(org)), 201
 
 
@@ -105,12 +70,12 @@ def organisations_get(organisation_id: str):
 
 
 @api_route("/organisations/<organisation_id>", "PATCH", summary="Change an organisation",
-           roles=(Role.ADMIN, Role.PROVINCE_OFFICER), request={**ORGANISATION_INPUT, "required": []},
-           response=ORGANISATION_SCHEMA)
+           roles=(Role.ADMIN, Role.PROVINCE_OFFICER), request=OrganisationIn.openapi(), response=ORGANISATION_SCHEMA)
 def organisations_update(organisation_id: str):
+    """The fields not in the body keep their values."""
     org = services.get_organisation_or_404(current_user, organisation_id, manage=True)
     data = {**organisation_json(org), **json_body()}
-    org = services.save_organisation(current_user, _input(data), org)
+    org = services.save_organisation(current_user, read_organisation(data), org)
     return jsonify(organisation_json(org))
 
 
@@ -154,21 +119,6 @@ REFERRAL_LIST = {"type": "object", "required": ["items", "next"], "properties": 
 CASE_REFERRAL_LIST = {"type": "object", "required": ["items", "next", "suggestions"], "properties": {
     "items": {"type": "array", "items": REFERRAL_SUMMARY}, "next": _NSTR,
     "suggestions": {"type": "array", "items": {"type": "string", "enum": ["child_protection"]}}}}
-REFERRAL_IN = {"type": "object", "required": ["organisation_id", "service", "reason"], "properties": {
-    "organisation_id": {"type": "string", "minLength": 1, "maxLength": 22},
-    "service": {"type": "string", "enum": list(SERVICE_TYPES)},
-    "urgency": {"type": "string", "enum": list(URGENCIES)},
-    "reason": {"type": "string", "minLength": 1, "maxLength": 2000},
-    "override": {"type": "boolean"},
-    "override_reason": {"type": "string", "maxLength": 2000},
-    "fields": {"type": "array", "items": {"type": "string", "enum": list(SHAREABLE_FIELDS)}}}}
-DECLINE_IN = {"type": "object", "required": ["reason"], "properties": {
-    "reason": {"type": "string", "minLength": 1, "maxLength": 2000}}}
-COMPLETE_IN = {"type": "object", "required": ["outcome"], "properties": {
-    "outcome": {"type": "string", "minLength": 1, "maxLength": 4000},
-    "result": {"type": "string", "enum": list(RESULTS)},
-    "service_date": {"type": "string", "format": "date"},
-    "service_given": {"type": "string", "maxLength": 2000}}}
 STATE_OUT = {"type": "object", "required": ["id", "state"], "properties": {"id": _STR, "state": _STATES}}
 TRANSITION_ERRORS = (400, 401, 404, 409, 422)
 SENDERS = (Role.HOST, Role.COMMUNE_OFFICER)
@@ -224,49 +174,13 @@ def _detail(referral: Referral) -> dict:
     return out
 
 
-def _wrong_type(errors: dict[str, list[str]], name: str) -> None:
-    from flask_babel import gettext as _
-
-    errors.setdefault(name, []).append(_("This value has the wrong type."))
-
-
-def _text_field(data: dict, name: str, errors: dict[str, list[str]]) -> str | None:
-    value = data.get(name)
-    if value is not None and not isinstance(value, str):
-        _wrong_type(errors, name)
-        return None
-    return value
-
-
-def _raise(errors: dict[str, list[str]]) -> None:
-    if errors:
-        from flask_babel import gettext as _
-
-        raise ValidationError(_("Please correct the marked fields."), errors)
-
-
 @api_route("/cases/<case_id>/referrals", "POST", summary="Refer a case to an organisation for one kind of service",
-           roles=SENDERS, request=REFERRAL_IN, response=REFERRAL_DETAIL, status=201, errors=TRANSITION_ERRORS)
+           roles=SENDERS, request=ReferralIn.openapi(), response=REFERRAL_DETAIL, status=201, errors=TRANSITION_ERRORS)
 def case_referrals_create(case_id: str):
     from casework.cases.policy import get_case_or_404
 
     case = get_case_or_404(current_user, case_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    values = {name: _text_field(data, name, errors)
-              for name in ("organisation_id", "service", "urgency", "reason", "override_reason")}
-    override = data.get("override", False)
-    if not isinstance(override, bool):
-        _wrong_type(errors, "override")
-    fields = data.get("fields", [])
-    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-        _wrong_type(errors, "fields")
-        fields = []
-    _raise(errors)
-    referral = services.send_referral(current_user, case, services.NewReferral(
-        organisation_id=values["organisation_id"], service=values["service"], urgency=values["urgency"] or "normal",
-        reason=values["reason"], override=override is True, override_reason=values["override_reason"],
-        override_fields=tuple(fields)))
+    referral = services.send_referral(current_user, case, read_referral(json_body()))
     return jsonify(_detail(referral)), 201
 
 
@@ -319,36 +233,17 @@ def referrals_accept(referral_id: str):
 
 
 @api_route("/referrals/<referral_id>/decline", "POST", summary="Decline a referral, with a reason",
-           roles=(Role.SERVICE_PROVIDER,), request=DECLINE_IN, response=STATE_OUT, errors=TRANSITION_ERRORS)
+           roles=(Role.SERVICE_PROVIDER,), request=DeclineIn.openapi(), response=STATE_OUT, errors=TRANSITION_ERRORS)
 def referrals_decline(referral_id: str):
     referral = services.get_referral_or_404(current_user, referral_id)
-    errors: dict[str, list[str]] = {}
-    reason = _text_field(json_body(), "reason", errors)
-    _raise(errors)
-    return _state(services.decline_referral(current_user, referral, reason))
+    return _state(services.decline_referral(current_user, referral, DeclineIn.from_json(json_body())))
 
 
 @api_route("/referrals/<referral_id>/complete", "POST", summary="Record the service given and its outcome",
-           roles=(Role.SERVICE_PROVIDER,), request=COMPLETE_IN, response=STATE_OUT, errors=TRANSITION_ERRORS)
+           roles=(Role.SERVICE_PROVIDER,), request=CompletionIn.openapi(), response=STATE_OUT, errors=TRANSITION_ERRORS)
 def referrals_complete(referral_id: str):
-    from datetime import date
-
-    from flask_babel import gettext as _
-
     referral = services.get_referral_or_404(current_user, referral_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    values = {name: _text_field(data, name, errors) for name in ("outcome", "result", "service_date", "service_given")}
-    when = None
-    if values["service_date"]:
-        try:
-            when = date.fromisoformat(values["service_date"])
-        except ValueError:
-            errors["service_date"] = [_("Enter a date like 2026-03-05.")]
-    _raise(errors)
-    return _state(services.complete_referral(current_user, referral, services.Completion(
-        outcome=values["outcome"], result=values["result"] or "provided", service_date=when,
-        service_given=values["service_given"])))
+    return _state(services.complete_referral(current_user, referral, CompletionIn.from_json(json_body())))
 
 
 @api_route("/referrals/<referral_id>/cancel", "POST", summary="Cancel a referral that has not been answered yet",

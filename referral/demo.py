@@ -15,6 +15,7 @@ from casework.demo import DEMO_PASSWORD
 from casework.extensions import db
 from referral import services
 from referral.models import Organisation
+from referral.schemas import ReferralIn
 
 _ORGANISATIONS = [
     ("commune_police", "Công an xã Demo {n}", ("police",)),
@@ -60,10 +61,10 @@ def load_demo_referrals(ctx) -> None:
             receiver = next((o for o in orgs if service in o.services and case.commune_code in o.commune_codes), None)
             if receiver is None:
                 continue
-            referral = services.send_referral(actor, case, services.NewReferral(
-                organisation_id=receiver.id, service=service,
-                urgency="urgent" if case.risk_level == "high" else "normal",
-                reason="Cần hỗ trợ theo nhu cầu của chị (dữ liệu thử)."))
+            referral = services.send_referral(actor, case, ReferralIn.from_json({
+                "organisation_id": receiver.id, "service": service,
+                "urgency": "urgent" if case.risk_level == "high" else "normal",
+                "reason": "Cần hỗ trợ theo nhu cầu của chị (dữ liệu thử)."}))
             sent += 1
             if sent % 3 == 0:  # one in three waits past its deadline
                 referral.sent_at -= timedelta(hours=30)

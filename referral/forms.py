@@ -1,10 +1,25 @@
+"""The screens' forms: they render the fields and carry the CSRF token; ``referral.schemas`` reads and checks
+what they submit."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
 
 from casework.forms import MultiCheckboxField, choices
+from casework.schemas import Schema, Text
 from casework.service_types import SERVICE_TYPES
+from referral.schemas import CompletionIn, DeclineIn, OrganisationIn, ReferralIn
+
+
+def limit(schema: type[Schema], name: str, **hints: Any) -> dict[str, Any]:
+    """The page's ``maxlength`` for a text field, from the schema that checks it."""
+    marker = next(item for item in schema.model_fields[name].metadata if isinstance(item, Text))
+    return {"maxlength": marker.max_length, **hints}
+
 
 KIND_LABELS = {
     "commune_police": _l("Commune police"),
@@ -20,16 +35,15 @@ KIND_LABELS = {
 
 
 class OrganisationForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(message=_l("Enter the organisation's name.")),
-                                               Length(max=200, message=_l("At most 200 characters."))])
+    # The page's hints only (a browser without them still gets the schema's messages, referral.schemas).
+    name = StringField(_l("Name"), render_kw=limit(OrganisationIn, "name", required=True))
     kind = SelectField(_l("Kind"), choices=choices(KIND_LABELS), validate_choice=False)
     services = MultiCheckboxField(_l("Services offered"), choices=choices(SERVICE_TYPES),
                                    validate_choice=False)
-    province_code = StringField(_l("Province code"), validators=[Optional(), Length(max=2)])
-    commune_codes = StringField(_l("Communes served (codes, separated by commas)"),
-                                validators=[Optional(), Length(max=2000)])
+    province_code = StringField(_l("Province code"), render_kw=limit(OrganisationIn, "province_code"))
+    commune_codes = StringField(_l("Communes served (codes, separated by commas)"), render_kw={"maxlength": 2000})
     contact = StringField(_l("Contact (switchboard or e-mail of the organisation)"),
-                          validators=[Optional(), Length(max=200, message=_l("At most 200 characters."))])
+                          render_kw=limit(OrganisationIn, "contact"))
     active = BooleanField(_l("Active"), default=True)
 
 
@@ -60,27 +74,23 @@ class ReferralForm(FlaskForm):
     service = HiddenField()
     organisation_id = RadioField(_l("Organisation"), choices=[], validate_choice=False)
     urgency = RadioField(_l("Urgency"), choices=choices(URGENCY_LABELS), default="normal", validate_choice=False)
-    reason = TextAreaField(_l("What does she need from this organisation?"),
-                           validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
+    reason = TextAreaField(_l("What does she need from this organisation?"), render_kw=limit(ReferralIn, "reason"))
     override = BooleanField(_l("Her life is in danger: share without her consent"))
-    override_reason = TextAreaField(_l("Why is her life in danger?"),
-                                    validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
+    override_reason = TextAreaField(_l("Why is her life in danger?"), render_kw=limit(ReferralIn, "override_reason"))
     override_fields = MultiCheckboxField(_l("Information to share"), choices=[], validate_choice=False)
 
 
 class DeclineForm(FlaskForm):
     reason = TextAreaField(_l("Why can the organisation not take this referral?"),
-                           validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
+                           render_kw=limit(DeclineIn, "reason"))
 
 
 class CompleteForm(FlaskForm):
     result = RadioField(_l("Was the service given?"), choices=choices(RESULT_LABELS), default="provided",
                         validate_choice=False)
-    service_date = StringField(_l("Date of the service"), validators=[Optional(), Length(max=10)])
-    service_given = TextAreaField(_l("What was done"),
-                                  validators=[Optional(), Length(max=2000, message=_l("At most 2000 characters."))])
-    outcome = TextAreaField(_l("Outcome"),
-                            validators=[Optional(), Length(max=4000, message=_l("At most 4000 characters."))])
+    service_date = StringField(_l("Date of the service"), render_kw={"maxlength": len("05/03/2026")})
+    service_given = TextAreaField(_l("What was done"), render_kw=limit(CompletionIn, "service_given"))
+    outcome = TextAreaField(_l("Outcome"), render_kw=limit(CompletionIn, "outcome"))
 
 
 class ActionForm(FlaskForm):
@@ -94,9 +104,9 @@ def deadlines_form(services: dict, values: dict[str, tuple[int, int]], formdata=
         pass
 
     for code, label in services.items():
-        setattr(DeadlinesForm, f"hours_{code}", StringField(label, validators=[Optional(), Length(max=4)]))
+        setattr(DeadlinesForm, f"hours_{code}", StringField(label, render_kw={"maxlength": 4}))
         setattr(DeadlinesForm, f"urgent_{code}", StringField(_l("%(service)s, urgent", service=label),
-                                                             validators=[Optional(), Length(max=4)]))
+                                                             render_kw={"maxlength": 4}))
     form = DeadlinesForm(formdata=formdata)
     if formdata is None:
         for code, (hours, urgent) in values.items():

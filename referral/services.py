@@ -11,10 +11,10 @@ same moment cannot both win.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, not_, select, tuple_, update
@@ -28,31 +28,30 @@ from casework.extensions import db, execute_dml
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
+from casework.schemas import Errors, FieldErrors
 from casework.service_types import DEFAULT_ACK_HOURS, SERVICE_TYPES, URGENT_ACK_HOURS
-from casework.text import VN_TZ, nfc
+from casework.text import VN_TZ
 from referral.models import (
     OPEN_RANK,
-    ORGANISATION_KINDS,
-    RESULTS,
-    URGENCIES,
     Organisation,
     OrganisationCommune,
     OrganisationService,
     Referral,
     ReferralDeadline,
 )
-
-
-@dataclass(frozen=True)
-class OrganisationInput:
-    name: str
-    kind: str
-    province_code: str | None
-    services: tuple[str, ...] = ()
-    commune_codes: tuple[str, ...] = ()
-    contact: str = ""
-    active: bool = True
-    extra: dict = field(default_factory=dict)
+from referral.schemas import (
+    CHOOSE_ORGANISATION,
+    OPAQUE_ID,
+    CompletionIn,
+    Deadline,
+    DeclineIn,
+    OrganisationIn,
+    OrganisationPlace,
+    ReferralIn,
+    ReferralTarget,
+    Refused,
+    not_communes,
+)
 
 
 def organisations_visible_to(user: User) -> Select:
@@ -101,53 +100,53 @@ def in_vietnamese_order(organisations) -> list:
     return sorted(organisations, key=lambda o: (vi_sort_key(o.name), o.id))
 
 
-def _validate(actor: User, data: OrganisationInput) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    if not nfc(data.name):
-        errors["name"] = [_("Enter the organisation's name.")]
-    elif len(nfc(data.name)) > 200:
-        errors["name"] = [_("At most 200 characters.")]
-    if data.kind not in ORGANISATION_KINDS:
-        errors["kind"] = [_("Choose a kind from the list.")]
-    unknown = [s for s in data.services if s not in SERVICE_TYPES]
-    if not data.services or unknown:
-        errors["services"] = [_("Choose at least one service from the list.")]
-    province = geo.province(data.province_code)
+def _check_place(actor: User, place: OrganisationIn | OrganisationPlace) -> tuple[str, FieldErrors]:
+    """The organisation's province and that its communes are of it: a province officer's own, an admin's the one
+    given. Returns the province code and the messages per field."""
+    errors = Errors()
+    province = geo.province(place.province_code)
     if Role(actor.role) == Role.PROVINCE_OFFICER:
-        if data.province_code not in (None, "", actor.province_code):
-            errors["province_code"] = [_("You can only add organisations of your own province.")]
+        if place.province_code not in (None, actor.province_code):
+            errors.add("province_code", _("You can only add organisations of your own province."))
         province = geo.province(actor.province_code)
     if province is None:
-        errors["province_code"] = errors.get("province_code") or [_("Enter an existing province code (2 digits).")]
-    bad_communes = [c for c in data.commune_codes
-                    if (commune := geo.commune(c)) is None or (province and commune.province_code != province.code)]
-    if not data.commune_codes:
-        errors["commune_codes"] = [_("List at least one commune the organisation serves.")]
-    elif bad_communes:
-        errors["commune_codes"] = [_("These codes are not communes of the province: %(codes)s",
-                                     codes=", ".join(bad_communes[:10]))]
-    if len(data.contact) > 200:
-        errors["contact"] = [_("At most 200 characters.")]
-    if errors:
-        raise ValidationError(_("Please correct the marked fields."), errors)
-    return errors
+        if "province_code" not in errors.fields:
+            errors.add("province_code", _("Enter an existing province code (2 digits)."))
+        return "", errors.fields
+    elsewhere = [c for c in place.commune_codes if (commune := geo.commune(c)) is None
+                 or commune.province_code != province.code]
+    if elsewhere:
+        errors.add("commune_codes", not_communes(elsewhere))
+    return province.code, errors.fields
 
 
-def save_organisation(actor: User, data: OrganisationInput, organisation: Organisation | None = None) -> Organisation:
-    """Create or update an organisation. Admins anywhere, province officers in their province."""
+def _refuse(refused: FieldErrors, found: FieldErrors) -> ValidationError:
+    """The schema's messages and the service's, for the fields the schema did not already refuse: one answer
+    (issue 13)."""
+    errors = Errors({name: list(messages) for name, messages in refused.items()})
+    errors.merge({name: messages for name, messages in found.items() if name not in refused})
+    return ValidationError(_("Please correct the marked fields."), errors.fields)
+
+
+def save_organisation(actor: User, data: OrganisationIn | Refused[OrganisationPlace],
+                      organisation: Organisation | None = None) -> Organisation:
+    """Create or update an organisation. Admins anywhere, province officers in their province (422 for another
+    province, or communes outside the province, beside the messages of a refused body)."""
     if not can_manage_organisations(actor):
         deny("organisation", organisation.id if organisation else None)
-    _validate(actor, data)
+    if isinstance(data, Refused):
+        raise _refuse(data.fields, _check_place(actor, data.part)[1])
+    province_code, errors = _check_place(actor, data)
+    if errors:
+        raise ValidationError(_("Please correct the marked fields."), errors)
     creating = organisation is None
     org = organisation or Organisation()
-    org.name = nfc(data.name)
+    org.name = data.name
     org.kind = data.kind
-    # Never None here: _validate refused a missing or unknown province.
-    org.province_code = cast(str, actor.province_code if Role(actor.role) == Role.PROVINCE_OFFICER
-                             else data.province_code)
+    org.province_code = province_code
     org.services = list(data.services)
     org.commune_codes = list(data.commune_codes)
-    org.contact = nfc(data.contact)
+    org.contact = data.contact or ""
     org.active = data.active
     if creating:
         db.session.add(org)
@@ -157,17 +156,11 @@ def save_organisation(actor: User, data: OrganisationInput, organisation: Organi
     return org
 
 
-def parse_codes(text: str) -> tuple[str, ...]:
-    return tuple(sorted({c.strip() for c in text.replace(";", ",").replace(" ", ",").split(",") if c.strip()}))
-
-
 # --- referrals: who sees what ------------------------------------------------------------------------
 
-_OPAQUE = re.compile(r"^[A-Za-z0-9_-]{1,22}$")
+_OPAQUE = re.compile(f"^{OPAQUE_ID}$")
 SENDER_ROLES = (Role.HOST, Role.COMMUNE_OFFICER)
 PAGE_SIZE = 50
-MIN_OVERRIDE_REASON = 10  # a sentence, not a tick: the override must be explained (DESIGN §2 Consent)
-MAX_ACK_HOURS = 24 * 30
 
 # action -> (states it may start from, state it leads to). Anything else is a 409 (DESIGN §2 Referral).
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -318,36 +311,26 @@ def can_set_deadlines(user: User, province_code: str | None = None) -> bool:
     return role == Role.ADMIN or (role == Role.PROVINCE_OFFICER and (province_code in (None, user.province_code)))
 
 
-def set_deadlines(actor: User, province_code: str | None, values: dict[str, tuple[int | None, int | None]]) -> None:
-    """Set a province's acknowledgement deadlines, in hours, per kind of service.
+def set_deadlines(actor: User, province_code: str | None, values: Mapping[str, Deadline]) -> None:
+    """Set a province's acknowledgement deadlines per kind of service (``schemas.read_deadlines``).
 
-    Admins for any province, a province officer for her own (404 otherwise). Each deadline is 1 to 720
-    hours and the urgent one is not longer than the normal one.
+    Admins for any province, a province officer for her own (404 otherwise); 422 for a province or a kind
+    of service that does not exist.
     """
     if not can_set_deadlines(actor, province_code):
         raise NotFound(_("Not found."))
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
     if geo.province(province_code) is None:
-        errors["province_code"] = [_("Choose an existing province.")]
-    for service, (hours, urgent) in values.items():
-        if service not in SERVICE_TYPES:
-            errors["service"] = [_("Choose a kind of service from the list.")]
-            continue
-        if hours is None or not 1 <= hours <= MAX_ACK_HOURS:
-            errors[f"hours_{service}"] = [_("Enter a number of hours from 1 to %(n)d.", n=MAX_ACK_HOURS)]
-        if urgent is None or not 1 <= urgent <= MAX_ACK_HOURS:
-            errors[f"urgent_{service}"] = [_("Enter a number of hours from 1 to %(n)d.", n=MAX_ACK_HOURS)]
-        elif hours is not None and urgent > hours:
-            errors[f"urgent_{service}"] = [_("An urgent referral cannot have a longer deadline than a normal one.")]
-    if errors:
-        raise ValidationError(_("Please correct the marked fields."), errors)
-    for service, (hours, urgent) in values.items():
+        errors.add("province_code", _("Choose an existing province."))
+    if any(service not in SERVICE_TYPES for service in values):
+        errors.add("service", _("Choose a kind of service from the list."))
+    errors.raise_if_any()
+    for service, deadline in values.items():
         row = db.session.get(ReferralDeadline, (province_code, service))
         if row is None:
-            row = ReferralDeadline(province_code=province_code, service=service, ack_hours=hours,
-                                   urgent_ack_hours=urgent)
+            row = ReferralDeadline(province_code=province_code, service=service)
             db.session.add(row)
-        row.ack_hours, row.urgent_ack_hours = hours, urgent  # type: ignore[assignment]
+        row.ack_hours, row.urgent_ack_hours = deadline.hours, deadline.urgent
     db.session.flush()
     audit.record("referral_deadline_update", object_type="province", object_id=province_code, actor=actor,
                  fields=sorted(values))
@@ -356,63 +339,31 @@ def set_deadlines(actor: User, province_code: str | None, values: dict[str, tupl
 # --- sending ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NewReferral:
-    organisation_id: str | None
-    service: str | None
-    urgency: str = "normal"
-    reason: str | None = field(default=None, repr=False)
-    override: bool = False
-    override_reason: str | None = field(default=None, repr=False)
-    override_fields: tuple[str, ...] = ()
+# The name tests/cases/test_browser_work.py (of the cases package) still imports.
+NewReferral = ReferralIn
 
 
-def _text(value: str | None, limit: int) -> str | None:
-    value = nfc(value or "")
-    return value[:limit] if value else None
-
-
-def referral_errors(actor: User, case: Any, data: NewReferral) -> tuple[dict[str, list[str]], Organisation | None]:
-    """Every reason this referral would be refused with a 422, per field (empty when it is acceptable)."""
-    from casework.cases import codes
-
-    errors: dict[str, list[str]] = {}
-    service_ok = data.service in SERVICE_TYPES
-    if not service_ok:
-        errors["service"] = [_("Choose a kind of service from the list.")]
-    if data.urgency not in URGENCIES:
-        errors["urgency"] = [_("Choose normal or urgent.")]
-    reason = nfc(data.reason or "")
-    if not reason:
-        errors["reason"] = [_("Say in a few words what she needs from this organisation.")]
-    elif len(reason) > 2000:
-        errors["reason"] = [_("At most %(n)d characters.", n=2000)]
-    org = None
-    if data.organisation_id and _OPAQUE.match(data.organisation_id):
-        org = db.session.get(Organisation, data.organisation_id)
+def referral_errors(actor: User, case: Any,
+                    target: ReferralIn | ReferralTarget) -> tuple[FieldErrors, Organisation | None]:
+    """The directory's and the actor's reasons to refuse this referral with a 422, per field (empty when
+    none): an organisation that is unknown, inactive, not serving the case's commune or not offering the
+    service; an override by someone without the permission."""
+    errors = Errors()
+    org = db.session.get(Organisation, target.organisation_id) if target.organisation_id else None
     if org is None:
-        errors["organisation_id"] = [_("Choose an organisation from the list.")]
+        errors.add("organisation_id", CHOOSE_ORGANISATION)
     elif not org.active:
-        errors["organisation_id"] = [_("This organisation is no longer active.")]
+        errors.add("organisation_id", _("This organisation is no longer active."))
     elif case.commune_code not in org.commune_codes:
-        errors["organisation_id"] = [_("This organisation does not serve the commune of this case.")]
-    elif service_ok and data.service not in org.services:
-        errors["organisation_id"] = [_("This organisation does not offer this service.")]
-    if data.override:
-        if not getattr(actor, "can_override_consent", False):
-            errors["override"] = [_("You are not allowed to share without her consent.")]
-        override_reason = nfc(data.override_reason or "")
-        if len(override_reason) < MIN_OVERRIDE_REASON:
-            errors["override_reason"] = [_("Explain in a sentence why her life is in danger.")]
-        elif len(override_reason) > 2000:
-            errors["override_reason"] = [_("At most %(n)d characters.", n=2000)]
-        unknown = [f for f in data.override_fields if f not in codes.SHAREABLE_FIELDS]
-        if unknown:
-            errors["override_fields"] = [_("Choose the information to share from the list.")]
-    return errors, org
+        errors.add("organisation_id", _("This organisation does not serve the commune of this case."))
+    elif target.service is not None and target.service not in org.services:
+        errors.add("organisation_id", _("This organisation does not offer this service."))
+    if target.override and not getattr(actor, "can_override_consent", False):
+        errors.add("override", _("You are not allowed to share without her consent."))
+    return errors.fields, org
 
 
-def send_referral(actor: User, case: Any, data: NewReferral) -> Referral:
+def send_referral(actor: User, case: Any, data: ReferralIn | Refused[ReferralTarget]) -> Referral:
     """Send a case to an organisation for one kind of service.
 
     Raises ValidationError (422) per field for a bad service, urgency, reason or organisation (one that
@@ -431,9 +382,11 @@ def send_referral(actor: User, case: Any, data: NewReferral) -> Referral:
         raise NotFound(_("Not found."))
     if not case.is_open:
         raise StateError(_("This case is closed. Reopen it first."))
-    errors, org = referral_errors(actor, case, data)
-    if errors or org is None or data.service is None:
-        raise ValidationError(_("Please correct the marked fields."), errors)
+    if isinstance(data, Refused):
+        raise _refuse(data.fields, referral_errors(actor, case, data.part)[0])
+    found, org = referral_errors(actor, case, data)
+    if found or org is None:
+        raise ValidationError(_("Please correct the marked fields."), found)
     if data.override:
         chosen = set(data.override_fields or codes.DEFAULT_SHARE_FIELDS)
         fields = tuple(f for f in codes.SHAREABLE_FIELDS if f in chosen)
@@ -457,10 +410,10 @@ def send_referral(actor: User, case: Any, data: NewReferral) -> Referral:
                         open_rank=OPEN_RANK["sent"], shared_fields=",".join(fields), sent_at=now,
                         sent_by_id=actor.id,
                         ack_due_at=now + timedelta(hours=ack_hours(case.province_code, data.service, data.urgency)),
-                        override=bool(data.override), override_by_id=actor.id if data.override else None)
-    referral.reason = _text(data.reason, 2000)
+                        override=data.override, override_by_id=actor.id if data.override else None)
+    referral.reason = data.reason
     if data.override:
-        referral.override_reason = _text(data.override_reason, 2000)
+        referral.override_reason = data.override_reason
     db.session.add(referral)
     db.session.flush()
     add_timeline_entry(actor, case, "referral_sent", object_type="referral", object_id=referral.id,
@@ -532,20 +485,13 @@ def accept_referral(actor: User, referral: Referral) -> Referral:
     return referral
 
 
-def decline_referral(actor: User, referral: Referral, reason: str | None) -> Referral:
-    """The receiving organisation declines, with a reason (required, 422 without)."""
+def decline_referral(actor: User, referral: Referral, data: DeclineIn) -> Referral:
+    """The receiving organisation declines, with its reason."""
     from casework.cases.services import add_timeline_entry
 
     _require_receiver(actor, referral)
-    text = nfc(reason or "")
-    if not text:
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"reason": [_("Say why the organisation cannot take this referral.")]})
-    if len(text) > 2000:
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"reason": [_("At most %(n)d characters.", n=2000)]})
     _transition(actor, referral, "decline")
-    referral.decline_reason = text
+    text = referral.decline_reason = data.reason
     db.session.flush()
     case = case_of(referral)
     add_timeline_entry(actor, case, "referral_declined", object_type="referral", object_id=referral.id, note=text)
@@ -557,36 +503,14 @@ def decline_referral(actor: User, referral: Referral, reason: str | None) -> Ref
     return referral
 
 
-@dataclass(frozen=True)
-class Completion:
-    outcome: str | None = field(default=None, repr=False)
-    result: str = "provided"
-    service_date: date | None = None
-    service_given: str | None = field(default=None, repr=False)
+def completion_errors(referral: Referral, data: CompletionIn) -> FieldErrors:
+    """A service cannot be given before the referral was sent (its day in Vietnam)."""
+    if data.service_date is not None and data.service_date < referral.sent_at.astimezone(VN_TZ).date():
+        return {"service_date": [_("The service cannot be before the referral was sent.")]}
+    return {}
 
 
-def completion_errors(referral: Referral, data: Completion) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    outcome = nfc(data.outcome or "")
-    if not outcome:
-        errors["outcome"] = [_("Describe the outcome in a few words.")]
-    elif len(outcome) > 4000:
-        errors["outcome"] = [_("At most %(n)d characters.", n=4000)]
-    if data.result not in RESULTS:
-        errors["result"] = [_("Choose whether the service was given.")]
-    if data.service_date is not None:
-        today = utcnow().astimezone(VN_TZ).date()
-        sent_day = referral.sent_at.astimezone(VN_TZ).date()
-        if data.service_date > today:
-            errors["service_date"] = [_("The date cannot be in the future.")]
-        elif data.service_date < sent_day:
-            errors["service_date"] = [_("The service cannot be before the referral was sent.")]
-    if len(nfc(data.service_given or "")) > 2000:
-        errors["service_given"] = [_("At most %(n)d characters.", n=2000)]
-    return errors
-
-
-def complete_referral(actor: User, referral: Referral, data: Completion) -> Referral:
+def complete_referral(actor: User, referral: Referral, data: CompletionIn) -> Referral:
     """Record the service given, its date and outcome; only after acceptance (409 before)."""
     from casework.cases.services import add_timeline_entry
 
@@ -597,8 +521,8 @@ def complete_referral(actor: User, referral: Referral, data: Completion) -> Refe
     _transition(actor, referral, "complete")
     referral.result = data.result
     referral.service_date = data.service_date or utcnow().astimezone(VN_TZ).date()
-    referral.outcome = nfc(data.outcome or "")
-    referral.service_given = _text(data.service_given, 2000)
+    referral.outcome = data.outcome
+    referral.service_given = data.service_given
     db.session.flush()
     case = case_of(referral)
     add_timeline_entry(actor, case, "referral_completed", object_type="referral", object_id=referral.id,

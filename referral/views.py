@@ -14,13 +14,13 @@ from markupsafe import Markup
 from casework.auth.models import User
 from casework.auth.policy import acting_user, allow
 from casework.auth.roles import Role
-from casework.cases.forms import ParseErrors, parse_date
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db
 from casework.forms import apply_domain_errors, choices, form_status, submitted, validate_in_one_round
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
+from casework.schemas import form_values
 from casework.service_types import SERVICE_TYPES
 from referral import bp, presenters, services
 from referral.forms import (
@@ -36,6 +36,16 @@ from referral.forms import (
     deadlines_form,
 )
 from referral.models import Organisation
+from referral.schemas import (
+    CompletionIn,
+    DeclineIn,
+    OrganisationIn,
+    OrganisationPlace,
+    Refused,
+    read_deadlines,
+    read_organisation,
+    read_referral,
+)
 
 PAGE_SIZE = 50
 DIRECTORY_ROLES = (Role.ADMIN, Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role.HOST)
@@ -65,11 +75,8 @@ def organisations():
                            can_manage=services.can_manage_organisations(current_user))
 
 
-def _input(form: OrganisationForm) -> services.OrganisationInput:
-    return services.OrganisationInput(
-        name=form.name.data or "", kind=form.kind.data or "", province_code=form.province_code.data or None,
-        services=tuple(form.services.data or ()), commune_codes=services.parse_codes(form.commune_codes.data or ""),
-        contact=form.contact.data or "", active=bool(form.active.data))
+def _organisation(form: OrganisationForm) -> OrganisationIn | Refused[OrganisationPlace]:
+    return read_organisation(form_values(form), form=True)
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
@@ -78,7 +85,7 @@ def organisation_new():
     form = OrganisationForm()
     if request.method == "GET" and current_user.province_code:
         form.province_code.data = current_user.province_code
-    done = submitted(form, lambda: services.save_organisation(current_user, _input(form)),
+    done = submitted(form, lambda: services.save_organisation(current_user, _organisation(form)),
                      _("The organisation was saved."),
                      lambda org: url_for("referral.organisation_edit", organisation_id=org.id))
     if done is not None:
@@ -94,7 +101,7 @@ def organisation_edit(organisation_id: str):
     if request.method == "GET":
         form.commune_codes.data = ", ".join(org.commune_codes)
         form.services.data = org.services
-    done = submitted(form, lambda: services.save_organisation(current_user, _input(form), org),
+    done = submitted(form, lambda: services.save_organisation(current_user, _organisation(form), org),
                      _("The organisation was saved."), url_for("referral.organisation_edit", organisation_id=org.id))
     if done is not None:
         return done
@@ -179,11 +186,9 @@ def new(case_id: str):
         form.service.data = service
         form.override_fields.data = list(DEFAULT_SHARE_FIELDS)
     else:
-        # One round (issue 13): the form's own checks and the service's rules in the same answer.
-        result = validate_in_one_round(form, lambda: services.send_referral(user, case, services.NewReferral(
-            organisation_id=form.organisation_id.data or None, service=service or form.service.data or None,
-            urgency=form.urgency.data or "", reason=form.reason.data, override=bool(form.override.data),
-            override_reason=form.override_reason.data, override_fields=tuple(form.override_fields.data or ()))),
+        # One round (issue 13): the schema's messages and the service's rules in the same answer.
+        result = validate_in_one_round(
+            form, lambda: services.send_referral(user, case, read_referral(form_values(form), form=True)),
             catch=DomainError)
         if result.saved:
             flash(_("The referral was sent."), "info")
@@ -267,7 +272,7 @@ def decline(referral_id: str):
     referral = services.get_referral_or_404(user, referral_id)
     form = DeclineForm()
     return _provider_step(referral, form, "decline_form",
-                          lambda: services.decline_referral(user, referral, form.reason.data),
+                          lambda: services.decline_referral(user, referral, DeclineIn.from_form(form_values(form))),
                           _("You declined the referral."))
 
 
@@ -279,14 +284,7 @@ def complete(referral_id: str):
     form = CompleteForm()
 
     def save() -> None:
-        errors = ParseErrors()
-        when = parse_date(form.service_date.data, "service_date", errors)
-        data = services.Completion(outcome=form.outcome.data, result=form.result.data or "",
-                                   service_date=when, service_given=form.service_given.data)
-        if errors:
-            raise ValidationError(_("Please correct the marked fields."),
-                                  {**services.completion_errors(referral, data), **errors})
-        services.complete_referral(user, referral, data)
+        services.complete_referral(user, referral, CompletionIn.from_form(form_values(form)))
 
     return _provider_step(referral, form, "complete_form", save, _("The service was recorded."))
 
@@ -306,13 +304,8 @@ def deadlines():
     current = services.deadlines_for(province_code)
     form = deadlines_form(SERVICE_TYPES, current, request.form if request.method == "POST" else None)
     if request.method == "POST" and province_code and form.validate_on_submit():
-        values: dict[str, tuple[int | None, int | None]] = {}
-        for code in SERVICE_TYPES:
-            hours = (getattr(form, f"hours_{code}").data or "").strip()
-            urgent = (getattr(form, f"urgent_{code}").data or "").strip()
-            values[code] = (int(hours) if hours.isdigit() else None, int(urgent) if urgent.isdigit() else None)
         try:
-            services.set_deadlines(user, province_code, values)
+            services.set_deadlines(user, province_code, read_deadlines(form_values(form)))
         except DomainError as e:
             apply_domain_errors(form, e)
         else:

@@ -21,6 +21,14 @@ def test_two_applications_get_the_same_contributions_in_objects_of_their_own(app
     assert {e for e, _label, _roles in case_page(app).actions} == {"referral.new", "transfers.new"}
 
 
+def test_every_module_that_declares_api_routes_gives_them_to_the_application(app):
+    """A module whose routes nobody contributes would answer 404 on every one of them."""
+    declared = set(api._DECLARED)
+    given = {module.__name__ for module in api._api(app).modules}
+    assert declared == given, declared ^ given
+    assert {"livelihood.children", "casework.offline.api", "referral.api"} <= given
+
+
 def test_what_one_application_is_given_the_other_does_not_see(app, make_app):
     other = make_app()
     register_timeline_kind(other, "planted_kind", "Planted")

@@ -107,3 +107,15 @@ def test_the_openapi_schema_comes_from_the_declaration():
     person = next(option for option in properties["person"]["anyOf"] if option.get("type") == "object")
     assert person["properties"]["full_name"]["maxLength"] == 200
     assert "$defs" not in schema and "$ref" not in str(schema)
+
+
+def test_fields_named_like_schema_keywords_stay_in_the_document():
+    class Proposal(Schema):
+        title: Annotated[str, Text(100, required="Nhập tên.")]
+        required: Annotated[int | None, Integer(0, 5)]
+        default: Annotated[bool, Flag()]
+
+    properties = Proposal.openapi()["properties"]
+    assert properties == {"title": {"type": "string", "maxLength": 100},
+                          "required": {"type": ["integer", "null"], "minimum": 0, "maximum": 5},
+                          "default": {"type": "boolean"}}

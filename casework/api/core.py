@@ -8,9 +8,10 @@ from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
 from casework.api import RouteSpec, api_route, routes
-from casework.api.json import json_body, raise_if, require_str
+from casework.api.json import json_body
 from casework.auth import services
 from casework.auth.roles import ALL_ROLES
+from casework.auth.schemas import TokenRequest
 from casework.extensions import limiter
 from casework.web import api_error
 
@@ -35,24 +36,15 @@ def _login_limit() -> str:
 
 
 @api_route("/auth/token", "POST", summary="Exchange username, password and TOTP code for a bearer token",
-           public=True, status=200,
-           request={"type": "object", "required": ["username", "password", "totp"], "properties": {
-               "username": {"type": "string", "minLength": 1, "maxLength": 256},
-               "password": {"type": "string", "minLength": 1, "maxLength": 1024},
-               "totp": {"type": "string", "minLength": 1, "maxLength": 32}}},
+           public=True, status=200, request=TokenRequest.openapi(),
            response={"type": "object", "required": ["token", "expires_at"], "properties": {
                "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}},
            errors=(400, 401, 422, 429))
 @limiter.limit(_login_limit)
 def token() -> Response:
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    username = require_str(data, "username", errors, max_length=256)
-    password = require_str(data, "password", errors, max_length=100_000)
-    code = require_str(data, "totp", errors, max_length=32)
-    raise_if(errors)
+    body = TokenRequest.from_json(json_body())
     try:
-        result = services.authenticate(username or "", password or "", code or "", client=request.remote_addr)
+        result = services.authenticate(body.username, body.password, body.totp, client=request.remote_addr)
         if result.needs_enrolment:
             raise services.SignInFailed
     except services.SignInFailed:

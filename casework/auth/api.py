@@ -8,12 +8,15 @@ from flask import g, jsonify
 from flask.typing import ResponseReturnValue
 
 from casework.api import api_route
-from casework.api.json import json_body, raise_if, require_str
+from casework.api.json import json_body
 from casework.auth import changes, services
 from casework.auth.models import User
 from casework.auth.policy import acting_user
 from casework.auth.roles import ALL_ROLES, Role
+from casework.auth.schemas import AccountChangeRequest, EnrolledPasswordChangeApi, PasswordChangeApi
+from casework.errors import ValidationError
 from casework.protect import audit
+from casework.schemas import CORRECT_FIELDS
 
 ACCOUNT_SCHEMA = {
     "type": "object",
@@ -58,24 +61,18 @@ def account() -> ResponseReturnValue:
 
 
 @api_route("/account/password", "POST", summary="Change the caller's password (current password and a code)",
-           roles=ALL_ROLES, status=204,
-           request={"type": "object", "required": ["current_password", "new_password", "totp"], "properties": {
-               "current_password": {"type": "string", "minLength": 1, "maxLength": 1024},
-               "new_password": {"type": "string", "minLength": 1, "maxLength": 1024},
-               "totp": {"type": "string", "minLength": 1, "maxLength": 32}}},
-           errors=(400, 401, 403, 422))
+           roles=ALL_ROLES, status=204, request=EnrolledPasswordChangeApi.openapi(), errors=(400, 401, 403, 422))
 def change_password() -> ResponseReturnValue:
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    current = require_str(data, "current_password", errors, max_length=1024)
-    new = require_str(data, "new_password", errors, max_length=1024)
-    code = require_str(data, "totp", errors, max_length=32, required=_me().totp_confirmed)
-    if errors:
-        audit.record_after_rollback("password_change_failed", object_type="user", object_id=_me().id,
+    me = _me()
+    schema = EnrolledPasswordChangeApi if me.totp_confirmed else PasswordChangeApi
+    body, errors = schema.collect(json_body())
+    if body is None:
+        audit.record_after_rollback("password_change_failed", object_type="user", object_id=me.id,
                                     outcome="denied", fields=sorted(errors))
-    raise_if(errors)
+        raise ValidationError(str(CORRECT_FIELDS), errors)
     try:
-        services.change_password(_me(), current or "", new or "", code or "", keep_token_id=g.get("api_token_id"))
+        services.change_password(me, body.current_password, body.new_password, body.totp or "",
+                                 keep_token_id=g.get("api_token_id"))
     except Exception:
         g.commit_on_error = True  # a TOTP code used by a refused attempt stays used (no replay)
         raise
@@ -92,64 +89,21 @@ def end_other_sessions() -> ResponseReturnValue:
     return "", 204
 
 
-def _scope_request(data: dict[str, Any]) -> dict[str, Any]:
-    errors: dict[str, list[str]] = {}
-    values: dict[str, Any] = {}
-    from flask_babel import gettext as _
-
-    for name in data:
-        if name not in changes.CHANGE_FIELDS:
-            errors[name] = [_("This field cannot be changed here.")]
-    if "role" in data:
-        if not isinstance(data["role"], str) or data["role"] not in {r.value for r in Role}:
-            errors["role"] = [_("Choose a role from the list.")]
-        else:
-            values["role"] = data["role"]
-    for name, limit in (("scope", 5), ("organisation_id", 22)):
-        if name in data:
-            value = data[name]
-            if value is not None and (not isinstance(value, str) or len(value) > limit):
-                errors[name] = [_("At most %(n)d characters.", n=limit)]
-            else:
-                values[name] = value or None
-    if "addresses" in data:
-        value = data["addresses"]
-        if not isinstance(value, list) or len(value) > 50 or not all(isinstance(v, str) and 0 < len(v) <= 22
-                                                                     for v in value):
-            errors["addresses"] = [_("A list of trusted-address ids.")]
-        else:
-            values["addresses"] = sorted(set(value))
-    if "can_override_consent" in data:
-        if not isinstance(data["can_override_consent"], bool):
-            errors["can_override_consent"] = [_("true or false.")]
-        else:
-            values["can_override_consent"] = data["can_override_consent"]
-    if not data and not errors:
-        errors["role"] = [_("Name at least one field to change.")]
-    if errors:
-        audit.record_after_rollback("account_change_refused", object_type="user", outcome="denied",
-                                    detail="invalid")
-    raise_if(errors)
-    return values
-
-
 @api_route("/users/<user_id>", "PATCH",
            summary="Request a change of an account's role, scope, addresses, organisation or override permission; "
                    "it takes effect when another admin confirms it (202). Never on one's own account (403).",
-           roles=[Role.ADMIN], status=202,
-           request={"type": "object", "properties": {
-               "role": {"enum": [r.value for r in Role]},
-               "scope": {"type": "string", "nullable": True, "maxLength": 5},
-               "addresses": {"type": "array", "items": {"type": "string", "maxLength": 22}, "maxItems": 50},
-               "organisation_id": {"type": "string", "nullable": True, "maxLength": 22},
-               "can_override_consent": {"type": "boolean"}}, "additionalProperties": False},
+           roles=[Role.ADMIN], status=202, request=AccountChangeRequest.openapi(),
            response=PENDING_SCHEMA, errors=ACCOUNT_ERRORS)
 def user_change(user_id: str) -> ResponseReturnValue:
     data = json_body()
     me = _me()
     if user_id == me.id:  # refused before anything else is read from the body
         changes.request_change(me, user_id, {})
-    values = _scope_request(data)
+    values, errors = AccountChangeRequest.read(data)
+    if errors:
+        audit.record_after_rollback("account_change_refused", object_type="user", outcome="denied",
+                                    detail="invalid")
+        raise ValidationError(str(CORRECT_FIELDS), errors)
     change = changes.request_change(me, user_id, values)
     return jsonify(id=change.id, state="pending"), 202
 

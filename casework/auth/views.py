@@ -8,6 +8,7 @@ from flask import current_app, flash, g, redirect, render_template, request, ses
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -17,10 +18,12 @@ from casework.auth.forms import EnrolForm, EnrolmentCodeForm, LoginForm, Passwor
 from casework.auth.models import AccountChange, ApiToken, User, UserSession
 from casework.auth.policy import allow
 from casework.auth.roles import ALL_ROLES, ROLE_LABELS, SCOPE_OF_ROLE, Role
+from casework.auth.schemas import AccountEdit, Credentials, Enrolment, EnrolmentCode, NewAccount, PasswordChange
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db, limiter
 from casework.forms import apply_domain_errors, choices, form_status, validate_in_one_round
 from casework.geo import data as geo
+from casework.schemas import Schema, form_values
 
 SIGN_IN_FAILED = "The username, password or code is not right, or the account cannot sign in now."
 
@@ -29,15 +32,28 @@ def _login_limit() -> str:
     return str(current_app.config["SETTINGS"].login_rate_limit)
 
 
+def _read[S: Schema](form: FlaskForm, schema: type[S], leave_out: tuple[str, ...] = ()) -> S | None:
+    """The submitted form read through its schema, or None with the messages put on the form's fields."""
+    data = form_values(request.form, lists=("addresses",))
+    for name in leave_out:
+        data.pop(name, None)
+    try:
+        return schema.from_form(data)
+    except ValidationError as e:
+        apply_domain_errors(form, e)
+        return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated and g.get("second_factor_done"):
         return redirect(url_for("main.index"))
     form = LoginForm()
-    if form.validate_on_submit():
+    credentials = _read(form, Credentials) if form.validate_on_submit() else None
+    if credentials is not None:
         try:
-            result = services.authenticate(form.username.data, form.password.data, form.totp.data or "",
+            result = services.authenticate(credentials.username, credentials.password, credentials.totp or "",
                                            client=request.remote_addr)
         except services.SignInFailed:
             g.commit_on_error = True  # the failure count and its audit event must stay
@@ -91,8 +107,9 @@ def enrol() -> ResponseReturnValue:
     if services.needs_enrolment_code(user) and session.get("enrol_unlocked") != sid:
         # After a reset, the password alone never leads to enrolment: the code a second admin issued does.
         code_form = EnrolmentCodeForm()
-        if code_form.validate_on_submit():
-            if services.redeem_enrolment_code(user, code_form.enrolment_code.data):
+        entered = _read(code_form, EnrolmentCode) if code_form.validate_on_submit() else None
+        if entered is not None:
+            if services.redeem_enrolment_code(user, entered.enrolment_code):
                 session["enrol_unlocked"] = sid
                 return redirect(url_for("auth.enrol"))
             g.commit_on_error = True  # the failure count and its audit event must stay
@@ -101,9 +118,10 @@ def enrol() -> ResponseReturnValue:
         status = 422 if code_form.errors else 200
         return render_template("auth/enrol_code.html", form=code_form), status
     form = EnrolForm()
-    if form.validate_on_submit():
+    enrolment = _read(form, Enrolment) if form.validate_on_submit() else None
+    if enrolment is not None:
         try:
-            codes = services.confirm_enrolment(user, form.code.data)
+            codes = services.confirm_enrolment(user, enrolment.code)
         except ValidationError as e:
             form.code.errors = e.fields.get("code", [e.message])
         else:
@@ -127,11 +145,12 @@ def password() -> ResponseReturnValue:
     form = PasswordForm()
     if not user.totp_confirmed:
         del form.totp
-    if form.validate_on_submit():
+    change = _read(form, PasswordChange, leave_out=() if form.totp else ("totp",)) \
+        if form.validate_on_submit() else None
+    if change is not None:
         sess = g.get("user_session")
         try:
-            services.change_password(user, form.current_password.data, form.new_password.data,
-                                     form.totp.data if form.totp else "",
+            services.change_password(user, change.current_password, change.new_password, change.totp or "",
                                      keep_session_id=sess.id if sess else None)
         except ValidationError as e:
             g.commit_on_error = True  # a code used in a refused attempt stays used
@@ -309,6 +328,18 @@ def _scope_checks(form: UserForm) -> tuple[str | None, dict[str, list[str]], dic
     return scope, errors, aliases
 
 
+def _as_typed(form: UserForm, schema: type[AccountEdit]) -> dict[str, Any]:
+    """What was typed, as the schema's fields, for a form that failed its schema: the services still check it,
+    so that their messages come in the same answer as the fields' (validation in one round, issue 13)."""
+    raw = form_values(form)
+    typed: dict[str, Any] = {name: raw.get(name) or None for name in schema.model_fields}
+    typed.update(role=raw.get("role") or "", addresses=tuple(raw.get("addresses") or ()),
+                 can_override_consent=bool(raw.get("can_override_consent")))
+    if "username" in typed:
+        typed["username"] = raw.get("username") or ""
+    return typed
+
+
 def _render_user_form(form: UserForm, user: User | None, status: int) -> tuple[str, int]:
     context = {}
     if user is not None:
@@ -330,18 +361,20 @@ def user_new() -> ResponseReturnValue:
     form = UserForm()
     _prepare_user_form(form)
     if request.method == "POST" and not _finding():
-        scope, field_errors, aliases = _scope_checks(form)
+        account, schema_errors = NewAccount.collect(form_values(request.form, lists=("addresses",)), form=True)
+        scope, picker_errors, aliases = _scope_checks(form)
+        new = account if account is not None else NewAccount.model_construct(**_as_typed(form, NewAccount))
 
         def save() -> User:
             user, _secret = services.create_user(current_user, services.NewUser(
-                username=form.username.data or "", role=form.role.data or "", password=form.password.data or "",
-                display_name=form.display_name.data or "", scope=scope,
-                address_ids=tuple(form.addresses.data or ()), organisation_id=form.organisation.data or None))
-            user.can_override_consent = bool(form.can_override_consent.data)
+                username=new.username, role=new.role, password=new.password or "",
+                display_name=new.display_name or "", scope=scope, address_ids=new.addresses,
+                organisation_id=new.organisation or None))
+            user.can_override_consent = new.can_override_consent
             changes.request_activation(current_user, user)
             return user
 
-        result = validate_in_one_round(form, save, field_errors=field_errors, aliases=aliases)
+        result = validate_in_one_round(form, save, field_errors={**picker_errors, **schema_errors}, aliases=aliases)
         if result.saved:
             flash(_("The account was created. It can sign in once another administrator confirms it; the user "
                     "then chooses her own password and enrols her authenticator."), "info")
@@ -387,26 +420,29 @@ def user_edit(user_id: str) -> ResponseReturnValue:
                 flash(_("%(n)d sessions were ended.", n=n), "info")
             return redirect(url_for("admin.user_edit", user_id=user.id))
         if request.method == "POST" and not _finding():
-            scope, field_errors, aliases = _scope_checks(form)
+            account, schema_errors = AccountEdit.collect(form_values(request.form, lists=("addresses",)), form=True)
+            scope, picker_errors, aliases = _scope_checks(form)
             kind = _role_kind(form)
+            edit = account if account is not None else AccountEdit.model_construct(**_as_typed(form, AccountEdit))
 
             def save() -> bool:
-                wanted = {"role": form.role.data, "scope": scope if kind in ("commune", "province") else None,
-                          "addresses": sorted(form.addresses.data or ()) if kind == "address" else [],
-                          "organisation_id": (form.organisation.data or None) if kind == "organisation" else None,
-                          "can_override_consent": bool(form.can_override_consent.data)}
+                wanted = {"role": edit.role, "scope": scope if kind in ("commune", "province") else None,
+                          "addresses": sorted(edit.addresses) if kind == "address" else [],
+                          "organisation_id": (edit.organisation or None) if kind == "organisation" else None,
+                          "can_override_consent": edit.can_override_consent}
                 current = changes.current_values(user)
                 requested = {k: v for k, v in wanted.items() if v != current[k]}
                 if requested:
                     changes.request_change(current_user, user.id, requested)
-                if (form.display_name.data or "") != user.display_name:
-                    user.display_name = form.display_name.data or ""
+                if (edit.display_name or "") != user.display_name:
+                    user.display_name = edit.display_name or ""
                     from casework.protect import audit
 
                     audit.record("user_rename", object_type="user", object_id=user.id, fields=["display_name"])
                 return bool(requested)
 
-            result = validate_in_one_round(form, save, field_errors=field_errors, aliases=aliases)
+            result = validate_in_one_round(form, save, field_errors={**picker_errors, **schema_errors},
+                                           aliases=aliases)
             if result.saved:
                 flash(_pending_message() if result.value else _("The account was updated."), "info")
                 return redirect(url_for("admin.user_edit", user_id=user.id))

@@ -22,7 +22,7 @@ from casework.auth.roles import Role
 from casework.cases import codes, presenters, schemas, services
 from casework.cases import consent as consent_service
 from casework.cases.closure import OpenItemsError
-from casework.cases.consent import ConsentChoice, ConsentInput
+from casework.cases.consent import ConsentChoice
 from casework.cases.policy import ADDRESS_MANAGERS, ADDRESS_READERS, CASE_ROLES, WORKER_ROLES, can_see_identity
 from casework.errors import DomainError, NotFound, ValidationError
 from casework.extensions import db
@@ -56,52 +56,17 @@ CASE_OUT = {"type": "object", "required": ["id", "reference", "status"], "proper
 CONSENT_OUT = {"type": "object", "required": ["id", "purpose", "active"], "properties": {
     "id": _ID, "purpose": {"enum": list(codes.PURPOSES)}, "service": _NSTR,
     "fields": {"type": "array", "items": _STR}, "given_at": _DT, "withdrawn_at": _DT, "active": {"type": "boolean"}}}
-CONSENT_POST = {"type": "object", "required": ["purpose"], "properties": {
-    "purpose": {"enum": list(codes.PURPOSES)}, "service": {"enum": list(codes.SERVICES)},
-    "fields": {"type": "array", "items": {"enum": list(codes.SHAREABLE_FIELDS)}},
-    "given_by": {"enum": list(codes.CONSENT_GIVERS)}}}
-FOLLOW_UP_IN = {"type": "object", "required": ["on", "kind", "situation", "violence_recurred"], "properties": {
-    "on": {"type": "string", "format": "date"}, "kind": {"enum": list(codes.FOLLOW_UP_KINDS)},
-    "situation": {"enum": list(codes.SITUATIONS)}, "violence_recurred": {"type": "boolean"},
-    "note": {"type": "string", "maxLength": 4000}, "next_on": {"type": "string", "format": "date"}}}
 FOLLOW_UP_OUT = {"type": "object", "required": ["id", "on"], "properties": {
     "id": _ID, "on": {"type": "string", "format": "date"}, "kind": _STR, "situation": _STR,
     "violence_recurred": {"type": "boolean"}, "note": _NSTR,
     "next_on": {"type": ["string", "null"], "format": "date"}}}
-SHELTER_IN = {"type": "object", "required": ["start_on"], "properties": {
-    "start_on": {"type": "string", "format": "date"}, "end_on": {"type": "string", "format": "date"},
-    "essentials": {"type": "array", "items": {"enum": list(codes.ESSENTIALS)}}, "money_vnd": {"type": "integer"}}}
 SHELTER_OUT = {"type": "object", "required": ["id", "start_on"], "properties": {
     "id": _ID, "start_on": {"type": "string", "format": "date"}, "end_on": _DATE,
     "essentials": {"type": "array", "items": _STR}, "money_vnd": {"type": "integer", "nullable": True}}}
-# Law 13/2022 Art. 25 (commune chair: at a request, 25(1)(a), or on the chair's own initiative when her life
-# is threatened, 25(1)(b); at most 3 days) and Art. 26 (a court: at most 4 months, with the issuing court).
-BAN_IN = {"type": "object", "properties": {
-    "kind": {"enum": list(codes.CONTACT_BAN_KINDS)},
-    "requested_at": {"type": "string", "format": "date-time"},
-    "requester": {"enum": list(codes.CONTACT_BAN_REQUESTERS)},
-    "victim_consented": {"type": "boolean"},
-    "chair_initiative": {"type": "boolean"}, "life_threatened": {"type": "boolean"},
-    "court_name": {"type": "string", "maxLength": 200}, "decided_at": {"type": "string", "format": "date-time"},
-    "valid_from": {"type": "string", "format": "date-time"}, "valid_until": {"type": "string", "format": "date-time"},
-    "decision_ref": {"type": "string", "maxLength": 64}}}
-BAN_DECISION_IN = {"type": "object", "required": ["decision"], "properties": {
-    "decision": {"enum": list(codes.CONTACT_BAN_DECISIONS)}, "decided_at": {"type": "string", "format": "date-time"},
-    "valid_from": {"type": "string", "format": "date-time"}, "valid_until": {"type": "string", "format": "date-time"},
-    "decision_ref": {"type": "string", "maxLength": 64}}}
-# Art. 25(4): a granted ban revoked before its end.
-BAN_REVOKE_IN = {"type": "object", "required": ["reason", "date"], "properties": {
-    "reason": {"type": "string", "maxLength": 1000}, "date": {"type": "string", "format": "date"}}}
 BAN_OUT = {"type": "object", "required": ["id", "kind", "requested_at", "decision_due_at"], "properties": {
     "id": _ID, "kind": {"enum": list(codes.CONTACT_BAN_KINDS)}, "origin": _STR, "requester": _STR,
     "requested_at": _DT, "decision_due_at": _DT, "decision": _NSTR, "valid_until": _DT, "court_name": _STR,
     "revocation": {"type": "object", "nullable": True, "properties": {"date": _DATE, "reason": _NSTR}}}}
-CLOSURE_IN = {"type": "object", "required": ["reason"], "properties": {
-    "reason": {"enum": list(codes.CLOSURE_REASONS)}, "note": {"type": "string", "maxLength": 2000}}}
-DECISION_IN = {"type": "object", "required": ["decision"], "properties": {
-    "decision": {"enum": ["approve", "return"]}, "note": {"type": "string", "maxLength": 2000},
-    "confirm_open_items": {"type": "boolean"}, "confirm_reason": {"type": "string", "maxLength": 2000}}}
-REOPEN_IN = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "maxLength": 2000}}}
 STATE_OUT = {"type": "object", "required": ["id", "status"], "properties": {
     "id": _ID, "status": {"enum": list(codes.STATUSES)}, "version": {"type": "integer"}}}
 TIMELINE_OUT = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
@@ -463,16 +428,13 @@ def consent_list(case_id: str):
 
 
 @api_route("/cases/<case_id>/consents", "POST", summary="Record a consent (record, statistics, or share with a "
-           "service and chosen fields)", roles=WORKER_ROLES, request=CONSENT_POST, response=CONSENT_OUT, status=201,
-           errors=ERRORS)
+           "service and chosen fields)", roles=WORKER_ROLES, request=schemas.ConsentIn.openapi(), response=CONSENT_OUT,
+           status=201, errors=ERRORS)
 def consent_give(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    r = Reader(json_body())
-    data = ConsentInput(purpose=r.text("purpose", 16) or "", service=r.text("service", 32),
-                        fields=r.codes_list("fields"), given_by=r.text("given_by", 16) or "self")
-    raise_if(r.errors)
-    row = consent_service.give_consent(user, case, data)
+    data = schemas.ConsentIn.from_json(json_body())
+    row = consent_service.give_consent(user, case, data.as_input())
     return jsonify(presenters.consent_json(row)), 201
 
 
@@ -489,33 +451,26 @@ def consent_withdraw(case_id: str, consent_id: str):
 
 
 @api_route("/cases/<case_id>/shelter-stays", "POST", summary="Record a shelter stay with the essentials given",
-           roles=WORKER_ROLES, request=SHELTER_IN, response=SHELTER_OUT, status=201, errors=ERRORS)
+           roles=WORKER_ROLES, request=schemas.ShelterStayIn.openapi(), response=SHELTER_OUT, status=201,
+           errors=ERRORS)
 def shelter_create(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    r = Reader(json_body())
-    data = services.ShelterData(start_on=r.day("start_on"), end_on=r.day("end_on"),
-                                essentials=frozenset(r.codes_list("essentials")), money_vnd=r.integer("money_vnd"))
-    raise_if(r.errors)
+    data = schemas.ShelterStayIn.from_json(json_body())
     stay = services.add_shelter_stay(user, case, data)
     return jsonify(presenters.shelter_json(stay)), 201
 
 
 @api_route("/cases/<case_id>/shelter-stays/<stay_id>", "PATCH", summary="Change a shelter stay or record its end",
-           roles=WORKER_ROLES, request=SHELTER_IN, response=SHELTER_OUT, errors=ERRORS)
+           roles=WORKER_ROLES, request=schemas.ShelterStayIn.openapi(), response=SHELTER_OUT, errors=ERRORS)
 def shelter_update(case_id: str, stay_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
     stay = next((s for s in case.shelter_stays if s.id == stay_id), None)
     if stay is None:
         raise NotFound(_("Not found."))
-    r = Reader(json_body())
-    data = services.ShelterData(
-        start_on=r.day("start_on") if r.has("start_on") else stay.start_on,
-        end_on=r.day("end_on") if r.has("end_on") else stay.end_on,
-        essentials=frozenset(r.codes_list("essentials")) if r.has("essentials") else frozenset(stay.essentials),
-        money_vnd=r.integer("money_vnd") if r.has("money_vnd") else stay.money_vnd)
-    raise_if(r.errors)
+    # The fields sent change the stay; the others keep their values.
+    data = schemas.ShelterStayIn.from_json({**presenters.shelter_json(stay), **json_body()})
     stay = services.update_shelter_stay(user, case, stay.id, data)
     return jsonify(presenters.shelter_json(stay))
 
@@ -523,54 +478,37 @@ def shelter_update(case_id: str, stay_id: str):
 @api_route("/cases/<case_id>/contact-bans", "POST", summary="Record a contact ban: a request to the commune chair "
            "(decided within 12 hours, at most 3 days; Art. 25), the chair's own initiative when her life is "
            "threatened (Art. 25(1)(b)), or a court's ban (at most 4 months; Art. 26)", roles=WORKER_ROLES,
-           request=BAN_IN, response=BAN_OUT, status=201, errors=ERRORS)
+           request=schemas.ContactBanIn.openapi(), response=BAN_OUT, status=201, errors=ERRORS)
 def contact_ban_create(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    r = Reader(json_body())
-    kind = r.text("kind", 16) or "commune"
-    if kind not in codes.CONTACT_BAN_KINDS:
-        r._bad("kind", _("Choose from the list."))
-    if kind == "court":
-        values: dict[str, Any] = dict(court_name=r.text("court_name", 200), decided_at=r.moment("decided_at"),
-                                      valid_from=r.moment("valid_from"), valid_until=r.moment("valid_until"),
-                                      decision_ref=r.text("decision_ref", 64) or "",
-                                      requester=r.text("requester", 32))
-        raise_if(r.errors)
-        ban = services.record_court_ban(user, case, **values)
-        return jsonify(presenters.contact_ban_json(ban)), 201
-    at, requester, consented = r.moment("requested_at"), r.text("requester", 32) or "", r.boolean("victim_consented")
-    initiative, threatened = r.boolean("chair_initiative"), r.boolean("life_threatened")
-    raise_if(r.errors)
-    ban = services.request_contact_ban(user, case, at, requester, bool(consented),
-                                       origin="chair_initiative" if initiative else "request",
-                                       life_threatened=bool(threatened))
+    data = schemas.ContactBanIn.from_json(json_body())
+    if data.kind == "court":
+        ban = services.record_court_ban(user, case, data)
+    else:
+        ban = services.request_contact_ban(user, case, data)
     return jsonify(presenters.contact_ban_json(ban)), 201
 
 
 @api_route("/cases/<case_id>/contact-bans/<ban_id>/revoke", "POST", summary="Record that a granted contact ban "
            "was revoked before its end, with the reason and the date (Art. 25(4))", roles=WORKER_ROLES,
-           request=BAN_REVOKE_IN, response=BAN_OUT, errors=ERRORS)
+           request=schemas.ContactBanRevocationIn.openapi(), response=BAN_OUT, errors=ERRORS)
 def contact_ban_revoke(case_id: str, ban_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    r = Reader(json_body())
-    reason, on = r.text("reason", 1000), r.day("date")
-    raise_if(r.errors)
-    ban = services.revoke_contact_ban(user, case, ban_id[:22], reason, on)
+    data = schemas.ContactBanRevocationIn.from_json(json_body())
+    ban = services.revoke_contact_ban(user, case, ban_id[:22], data)
     return jsonify(presenters.contact_ban_json(ban))
 
 
 @api_route("/cases/<case_id>/contact-bans/<ban_id>/decision", "POST", summary="Record the commune chair's decision "
-           "(at most 3 days)", roles=WORKER_ROLES, request=BAN_DECISION_IN, response=BAN_OUT, errors=ERRORS)
+           "(at most 3 days)", roles=WORKER_ROLES, request=schemas.ContactBanDecisionIn.openapi(), response=BAN_OUT,
+           errors=ERRORS)
 def contact_ban_decide(case_id: str, ban_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    r = Reader(json_body())
-    values = (r.text("decision", 16) or "", r.moment("decided_at"), r.moment("valid_from"), r.moment("valid_until"),
-              r.text("decision_ref", 64) or "")
-    raise_if(r.errors)
-    ban = services.decide_contact_ban(user, case, ban_id[:22], *values)
+    data = schemas.ContactBanDecisionIn.from_json(json_body())
+    ban = services.decide_contact_ban(user, case, ban_id[:22], data)
     return jsonify(presenters.contact_ban_json(ban))
 
 
@@ -585,15 +523,11 @@ def follow_up_list(case_id: str):
 
 
 @api_route("/cases/<case_id>/follow-ups", "POST", summary="Record a follow-up visit or call", roles=WORKER_ROLES,
-           request=FOLLOW_UP_IN, response=FOLLOW_UP_OUT, status=201, errors=ERRORS)
+           request=schemas.FollowUpIn.openapi(), response=FOLLOW_UP_OUT, status=201, errors=ERRORS)
 def follow_up_create(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    r = Reader(json_body())
-    data = services.FollowUpData(on=r.day("on"), kind=r.text("kind", 16) or "", situation=r.text("situation", 16) or "",
-                                 violence_recurred=r.boolean("violence_recurred", None), note=r.text("note", 4000),
-                                 next_on=r.day("next_on"))
-    raise_if(r.errors)
+    data = schemas.FollowUpIn.from_json(json_body())
     row = services.add_follow_up(user, case, data)
     return jsonify(presenters.follow_up_json(row)), 201
 
@@ -606,29 +540,25 @@ def _state(case) -> dict[str, Any]:
 
 
 @api_route("/cases/<case_id>/closure", "POST", summary="Request closure (409 if already requested or closed)",
-           roles=WORKER_ROLES, request=CLOSURE_IN, response=STATE_OUT, errors=ERRORS)
+           roles=WORKER_ROLES, request=schemas.ClosureRequestIn.openapi(), response=STATE_OUT, errors=ERRORS)
 def closure_request(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    r = Reader(json_body())
-    reason, note = r.text("reason", 32), r.text("note", 2000)
-    raise_if(r.errors)
-    services.request_closure(user, case, reason, note)
+    data = schemas.ClosureRequestIn.from_json(json_body())
+    services.request_closure(user, case, data.reason, data.note)
     return jsonify(_state(case))
 
 
 @api_route("/cases/<case_id>/closure/decision", "POST", summary="The commune officer approves or returns a closure",
-           roles=[Role.COMMUNE_OFFICER], request=DECISION_IN, response=STATE_OUT, errors=ERRORS)
+           roles=[Role.COMMUNE_OFFICER], request=schemas.ClosureDecisionIn.openapi(), response=STATE_OUT,
+           errors=ERRORS)
 def closure_decide(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    r = Reader(json_body())
-    decision, note = r.text("decision", 16) or "", r.text("note", 2000)
-    confirm, confirm_reason = r.boolean("confirm_open_items"), r.text("confirm_reason", 2000)
-    raise_if(r.errors)
+    data = schemas.ClosureDecisionIn.from_json(json_body())
     try:
-        services.decide_closure(user, case, decision, note, confirm_open_items=bool(confirm),
-                                confirm_reason=confirm_reason)
+        services.decide_closure(user, case, data.decision, data.note, confirm_open_items=data.confirm_open_items,
+                                confirm_reason=data.confirm_reason)
     except OpenItemsError as e:
         # The error body of DESIGN §4, with the open items listed by their stable codes (issue 13).
         return jsonify({"error": {"code": e.code, "message": e.message, "fields": e.fields,
@@ -637,12 +567,10 @@ def closure_decide(case_id: str):
 
 
 @api_route("/cases/<case_id>/reopen", "POST", summary="Reopen a closed case with a reason", roles=WORKER_ROLES,
-           request=REOPEN_IN, response=STATE_OUT, errors=ERRORS)
+           request=schemas.ReopenIn.openapi(), response=STATE_OUT, errors=ERRORS)
 def case_reopen(case_id: str):
     user = _me()
     case = services.get_case_or_404(user, case_id)
-    r = Reader(json_body())
-    reason = r.text("reason", 2000)
-    raise_if(r.errors)
-    services.reopen_case(user, case, reason)
+    data = schemas.ReopenIn.from_json(json_body())
+    services.reopen_case(user, case, data.reason)
     return jsonify(_state(case))

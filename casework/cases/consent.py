@@ -11,15 +11,14 @@ The questions, for referral and statistics:
     require_share(case, "police", ["phone"])    -> None, or raises ConsentMissing (409)
     has_consent(case, "statistics")             -> bool
 
-An override for a threat to life is its own permission (``User.can_override_consent``), needs a reason
-(kept encrypted on the case's timeline) and is audited; it then answers like a consent.
+Sharing without her consent when her life is in danger is a referral's override (``referral.services``:
+its own permission, a written reason, audited); it records no consent here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -27,11 +26,10 @@ from sqlalchemy import select
 from casework.auth.models import User
 from casework.cases import codes
 from casework.cases.models import Case, Consent
-from casework.errors import Forbidden, StateError, ValidationError
+from casework.errors import StateError, ValidationError
 from casework.extensions import db
 from casework.models import utcnow
 from casework.protect import audit
-from casework.text import nfc
 
 
 class ConsentMissing(StateError):
@@ -42,11 +40,13 @@ class ConsentMissing(StateError):
 
 @dataclass(frozen=True)
 class ConsentInput:
+    """One consent as ``give_consent`` records it: read from a request by ``schemas.ConsentIn.as_input``,
+    or built by the intake from her choices."""
+
     purpose: str
     service: str | None = None
     fields: tuple[str, ...] = ()
     given_by: str = "self"
-    given_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -108,49 +108,31 @@ def require_share(case: Case, service: str, fields: Iterable[str]) -> None:
 # --- changes ----------------------------------------------------------------------------------------
 
 
-def _check(data: ConsentInput) -> tuple[str | None, tuple[str, ...]]:
-    errors: dict[str, list[str]] = {}
-    if data.purpose not in codes.PURPOSES:
-        errors["purpose"] = [_("Choose what she agrees to.")]
-    if data.given_by not in codes.CONSENT_GIVERS:
-        errors["given_by"] = [_("Choose who gave the consent.")]
-    service: str | None = None
-    fields: tuple[str, ...] = ()
-    if data.purpose == "share":
-        if data.service not in codes.SERVICES:
-            errors["service"] = [_("Choose a kind of service from the list.")]
-        else:
-            service = data.service
-        unknown = [f for f in data.fields if f not in codes.SHAREABLE_FIELDS]
-        if unknown:
-            errors["fields"] = [_("Unknown information to share: %(names)s.", names=", ".join(sorted(unknown)))]
-        fields = tuple(f for f in codes.SHAREABLE_FIELDS if f in set(data.fields)) or codes.DEFAULT_SHARE_FIELDS
-    elif data.service or data.fields:
-        errors["service"] = [_("A service is chosen only for consent to share.")]
-    if data.given_at is not None and data.given_at > utcnow():
-        errors["given_at"] = [_("The time cannot be in the future.")]
-    if errors:
-        raise ValidationError(_("Please correct the marked fields."), errors)
-    return service, fields
+def _normalised(data: ConsentInput) -> tuple[str | None, tuple[str, ...]]:
+    """The service and the fields a consent row keeps: for sharing, the chosen fields in the catalogue's
+    order (none chosen: the standard referral set); nothing for the other purposes. The values were read by
+    ``schemas.ConsentIn`` (or the intake's consent)."""
+    if data.purpose != "share":
+        return None, ()
+    chosen = set(data.fields)
+    return data.service, tuple(f for f in codes.SHAREABLE_FIELDS if f in chosen) or codes.DEFAULT_SHARE_FIELDS
 
 
-def give_consent(actor: User, case: Case, data: ConsentInput, *, basis: str = "consent",
-                 timeline: bool = True) -> Consent:
+def give_consent(actor: User, case: Case, data: ConsentInput, *, timeline: bool = True) -> Consent:
     """Record her consent; one already given for the same purpose and service is superseded."""
     from casework.cases.services import add_timeline_entry, require_open
 
     require_open(case)
-    service, fields = _check(data)
+    service, fields = _normalised(data)
     current = _active(case, data.purpose, service)
     joined = ",".join(fields)
-    if current is not None and current.fields == joined and current.basis == basis:
+    if current is not None and current.fields == joined and current.basis == "consent":
         return current
     now = utcnow()
     if current is not None:
         current.withdrawn_at, current.withdrawn_by_id = now, actor.id
-    row = Consent(case=case, purpose=data.purpose, service=service, fields=joined, basis=basis,
-                  given_by=data.given_by if basis == "consent" else "override",
-                  given_at=data.given_at or now, recorded_by_id=actor.id)
+    row = Consent(case=case, purpose=data.purpose, service=service, fields=joined, basis="consent",
+                  given_by=data.given_by, given_at=now, recorded_by_id=actor.id)
     db.session.add(row)
     db.session.flush()
     if timeline:
@@ -186,25 +168,6 @@ def withdraw_consent(actor: User, case: Case, consent_id: str) -> Consent:
     add_timeline_entry(actor, case, "consent_withdrawn", object_type="consent", object_id=row.id)
     audit.record("consent_withdraw", object_type="case", object_id=case.id, actor=actor,
                  detail=f"{row.purpose}:{row.service}" if row.service else row.purpose)
-    return row
-
-
-def override_consent(actor: User, case: Case, service: str, reason: str,
-                     fields: Iterable[str] = ()) -> Consent:
-    """Share without consent because her life is in danger (DESIGN §2): own permission, reason, audit."""
-    from casework.cases.services import add_timeline_entry
-
-    if not getattr(actor, "can_override_consent", False):
-        raise Forbidden(_("You are not allowed to override consent."))
-    reason = nfc(reason or "")
-    if len(reason) < 10:
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"reason": [_("Explain in a sentence why her life is in danger.")]})
-    row = give_consent(actor, case, ConsentInput("share", service=service, fields=tuple(fields)),
-                       basis="life_threat", timeline=False)
-    add_timeline_entry(actor, case, "consent_override", object_type="consent", object_id=row.id, note=reason)
-    audit.record("consent_override", object_type="case", object_id=case.id, actor=actor, detail=service,
-                 fields=row.field_list)
     return row
 
 

@@ -57,7 +57,19 @@ from casework.cases.policy import (  # noqa: F401  (re-exported: the documented 
     get_address_or_404,
     get_case_or_404,
 )
-from casework.cases.schemas import CLOCK_SKEW, AddressIn, CaseFieldsIn, IntakeIn, split_part
+from casework.cases.schemas import (  # noqa: F401  (add_months: re-exported)
+    CLOCK_SKEW,
+    AddressIn,
+    CaseFieldsIn,
+    ContactBanDecisionIn,
+    ContactBanIn,
+    ContactBanRevocationIn,
+    FollowUpIn,
+    IntakeIn,
+    ShelterStayIn,
+    add_months,
+    split_part,
+)
 from casework.errors import NotFound, StateError, ValidationError
 from casework.extensions import db
 from casework.geo import data as geo
@@ -704,41 +716,27 @@ def record_commune_notice(actor: User, case: Case, at: datetime | None) -> Case:
 # --- shelter --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ShelterData:
-    start_on: date | None
-    end_on: date | None = None
-    essentials: frozenset[str] = frozenset()
-    money_vnd: int | None = None
+def ShelterData(**values: Any) -> ShelterStayIn:  # noqa: N802 - the name its callers know
+    """A shelter stay from Python values (the offline reader, tests), read by the same schema as a request."""
+    return ShelterStayIn.from_values(**values)
 
 
-def _check_shelter(case: Case, data: ShelterData) -> None:
+def _check_shelter(case: Case, data: ShelterStayIn) -> None:
+    """The stay's days against the intake and today (the fields themselves: ``schemas.ShelterStayIn``)."""
     errors: dict[str, list[str]] = {}
     today = local_today()
     intake_day = case.intake_at.astimezone(VN_TZ).date()
-    if data.start_on is None:
-        _add(errors, "start_on", _("Enter the first day of the stay."))
-    elif data.start_on > today + timedelta(days=1):
+    if data.start_on > today + timedelta(days=1):
         _add(errors, "start_on", _("The stay cannot start in the future."))
     elif data.start_on < intake_day:
         _add(errors, "start_on", _("The stay cannot start before the intake (%(day)s).",
                                    day=intake_day.strftime("%d/%m/%Y")))
-    if data.end_on is not None:
-        if data.start_on is not None and data.end_on < data.start_on:
-            _add(errors, "end_on", _("The end of the stay cannot be before its start."))
-        elif data.end_on > today + timedelta(days=1):
-            _add(errors, "end_on", _("The end of the stay cannot be in the future."))
-    if set(data.essentials) - set(codes.ESSENTIALS):
-        _add(errors, "essentials", _("Unknown item."))
-    if data.money_vnd is not None and not 0 <= data.money_vnd <= 100_000_000:
-        _add(errors, "money_vnd", _("Enter an amount in đồng, from 0."))
-    elif data.money_vnd and "money" not in data.essentials:
-        # Issue 13: an amount typed without ticking "money" was dropped without a word.
-        _add(errors, "money_vnd", _("Tick \"Money\" among the essentials given, or leave the amount empty."))
+    if data.end_on is not None and data.end_on > today + timedelta(days=1):
+        _add(errors, "end_on", _("The end of the stay cannot be in the future."))
     _invalid(errors)
 
 
-def add_shelter_stay(actor: User, case: Case, data: ShelterData) -> ShelterStay:
+def add_shelter_stay(actor: User, case: Case, data: ShelterStayIn) -> ShelterStay:
     require_open(case)
     _check_shelter(case, data)
     if data.end_on is None and any(s.end_on is None for s in case.shelter_stays):
@@ -759,14 +757,14 @@ def add_shelter_stay(actor: User, case: Case, data: ShelterData) -> ShelterStay:
     return stay
 
 
-def update_shelter_stay(actor: User, case: Case, stay_id: str, data: ShelterData) -> ShelterStay:
+def update_shelter_stay(actor: User, case: Case, stay_id: str, data: ShelterStayIn) -> ShelterStay:
     require_open(case)
     stay = next((s for s in case.shelter_stays if s.id == stay_id), None)
     if stay is None:
         raise NotFound(_("Not found."))
     _check_shelter(case, data)
     ended_now = stay.end_on is None and data.end_on is not None
-    stay.start_on, stay.end_on = data.start_on, data.end_on  # type: ignore[assignment]
+    stay.start_on, stay.end_on = data.start_on, data.end_on
     for item in codes.ESSENTIALS:
         setattr(stay, item, item in data.essentials)
     stay.money_vnd = data.money_vnd if "money" in data.essentials else None
@@ -793,37 +791,20 @@ def shelter_nights(case: Case) -> int:
 # --- contact bans ------------------------------------------------------------------------------------
 
 
-def request_contact_ban(actor: User, case: Case, requested_at: datetime | None, requester: str | None,
-                        victim_consented: bool, *, origin: str = "request",
-                        life_threatened: bool = False) -> ContactBan:
+def request_contact_ban(actor: User, case: Case, data: ContactBanIn) -> ContactBan:
     """Record a request to the commune chair for a contact ban (Law 13/2022 Art. 25(1)(a)), or the chair's
     own initiative when her life is threatened (Art. 25(1)(b)); the decision is due within 12 hours
-    (Art. 25(2))."""
+    (Art. 25(2)). Who may ask, and her consent, are read by ``schemas.ContactBanIn``."""
     require_open(case)
     errors: dict[str, list[str]] = {}
     now = utcnow()
-    requested_at = requested_at or now
-    requester = requester or ""
+    requested_at = data.requested_at or now
+    requester, origin = data.requester or "", data.origin
+    victim_consented, life_threatened = data.victim_consented, data.life_threatened
     if requested_at > now + CLOCK_SKEW:
         _add(errors, "requested_at", _("The time of the request cannot be in the future."))
     elif requested_at < case.intake_at - timedelta(days=1):
         _add(errors, "requested_at", _("The request cannot be more than a day before the intake."))
-    if origin not in codes.CONTACT_BAN_ORIGINS:
-        _add(errors, "origin", _("Choose from the list."))
-    elif origin == "chair_initiative":
-        # Art. 25(1)(b): on the chair's own initiative only when the violence threatens her life.
-        if requester:
-            _add(errors, "requester", _("On the commune chair's own initiative nobody requests the ban."))
-        if not life_threatened:
-            _add(errors, "life_threatened", _("The commune chair decides on his or her own initiative only when "
-                                              "her life is threatened (Art. 25(1)(b))."))
-    elif requester not in codes.CONTACT_BAN_REQUESTERS:
-        _add(errors, "requester", _("Choose who asked for the contact ban: she herself, her guardian, her legal "
-                                    "representative or a competent body (Art. 25(1)(a))."))
-    elif requester in codes.REQUESTERS_NEEDING_CONSENT and not victim_consented:
-        # Art. 25(1)(a): a request by a competent agency or organisation needs her consent.
-        _add(errors, "victim_consented", _("When an agency or organisation asks, she must agree to the request "
-                                           "(Art. 25(1)(a))."))
     _invalid(errors)
     if any(b.decision is None for b in case.contact_bans):
         raise StateError(_("A contact-ban request is still waiting for its decision."))
@@ -841,45 +822,21 @@ def request_contact_ban(actor: User, case: Case, requested_at: datetime | None, 
     return ban
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day and time ``months`` later (the last day of the month when it has fewer days)."""
-    import calendar
-
-    month = moment.month - 1 + months
-    year, month = moment.year + month // 12, month % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
-
-
-def record_court_ban(actor: User, case: Case, *, court_name: str | None, decided_at: datetime | None,
-                     valid_from: datetime | None, valid_until: datetime | None, decision_ref: str = "",
-                     requester: str | None = None) -> ContactBan:
+def record_court_ban(actor: User, case: Case, data: ContactBanIn) -> ContactBan:
     """Record a court's contact ban (Law 13/2022 Art. 26): issued by the court dealing with a civil case,
-    lasting at most 4 months. It is recorded as decided; nothing is due."""
+    lasting at most 4 months (``schemas.ContactBanIn``, with the court, the decision's time and its end).
+    It is recorded as decided; nothing is due."""
     require_open(case)
-    errors: dict[str, list[str]] = {}
-    now = utcnow()
-    court = _text(court_name, 200)
-    if not court:
-        _add(errors, "court_name", _("Enter the court that issued the decision."))
-    if decided_at is None:
-        _add(errors, "decided_at", _("Enter when the court decided."))
-    elif decided_at > now + CLOCK_SKEW:
-        _add(errors, "decided_at", _("The time of the decision cannot be in the future."))
-    if requester and requester not in codes.CONTACT_BAN_REQUESTERS:
-        _add(errors, "requester", _("Choose from the list."))
-    valid_from = valid_from or decided_at
-    if valid_until is None:
-        _add(errors, "valid_until", _("Enter until when the ban is valid."))
-    elif valid_from is not None and valid_until <= valid_from:
-        _add(errors, "valid_until", _("The end of the ban must be after its start."))
-    elif valid_from is not None and valid_until > add_months(valid_from, codes.COURT_BAN_MAX_MONTHS):
-        _add(errors, "valid_until", _("A court's contact ban lasts at most %(n)d months (Art. 26).",
-                                      n=codes.COURT_BAN_MAX_MONTHS))
-    _invalid(errors)
+    court, decided_at, valid_until, requester = data.court_name, data.decided_at, data.valid_until, data.requester
+    assert decided_at is not None and valid_until is not None  # schemas.ContactBanIn  # noqa: S101  # nosec B101
+    if decided_at > utcnow() + CLOCK_SKEW:
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"decided_at": [_("The time of the decision cannot be in the future.")]})
+    valid_from = data.valid_from or decided_at
     ban = ContactBan(case=case, kind="court", origin="request", requested_at=decided_at, requester=requester or "",
                      victim_consented=True, court_name=court, recorded_by_id=actor.id,
                      decision_due_at=decided_at, decision="granted", decided_at=decided_at,
-                     decision_ref=_text(decision_ref, 64) or "", valid_from=valid_from, valid_until=valid_until)
+                     decision_ref=data.decision_ref or "", valid_from=valid_from, valid_until=valid_until)
     db.session.add(ban)
     db.session.flush()
     add_timeline_entry(actor, case, "contact_ban_decided", object_type="contact_ban", object_id=ban.id,
@@ -888,7 +845,7 @@ def record_court_ban(actor: User, case: Case, *, court_name: str | None, decided
     return ban
 
 
-def revoke_contact_ban(actor: User, case: Case, ban_id: str, reason: str | None, on: date | None) -> ContactBan:
+def revoke_contact_ban(actor: User, case: Case, ban_id: str, data: ContactBanRevocationIn) -> ContactBan:
     """Record that a granted ban was revoked before its end (Law 13/2022 Art. 25(4)), with the reason and
     the date; a refused, pending, ended or already revoked ban cannot be revoked (409)."""
     ban = next((b for b in case.contact_bans if b.id == ban_id), None)
@@ -897,14 +854,8 @@ def revoke_contact_ban(actor: User, case: Case, ban_id: str, reason: str | None,
     if ban.decision != "granted" or ban.revoked_on is not None:
         raise StateError(_("Only a granted contact ban that is not revoked yet can be revoked."))
     errors: dict[str, list[str]] = {}
-    text = _text(reason, 1000)
-    if not text:
-        _add(errors, "reason", _("Enter why the contact ban was revoked."))
-    if on is None:
-        _add(errors, "date", _("Enter the date of the revocation."))
-    elif on > local_today():
-        _add(errors, "date", _("The date cannot be in the future."))
-    elif ban.valid_from is not None and on < ban.valid_from.astimezone(VN_TZ).date():
+    text, on = data.reason, data.date  # not after today: schemas.ContactBanRevocationIn
+    if ban.valid_from is not None and on < ban.valid_from.astimezone(VN_TZ).date():
         _add(errors, "date", _("The revocation cannot be before the ban started."))
     elif ban.valid_until is not None and on > ban.valid_until.astimezone(VN_TZ).date():
         _add(errors, "date", _("The ban had already ended on that date."))
@@ -912,14 +863,12 @@ def revoke_contact_ban(actor: User, case: Case, ban_id: str, reason: str | None,
     ban.revoked_on, ban.revoked_by_id, ban.revoke_reason = on, actor.id, text
     db.session.flush()
     add_timeline_entry(actor, case, "contact_ban_revoked", object_type="contact_ban", object_id=ban.id,
-                       at=_day_moment(on, ban.decided_at or case.intake_at))  # type: ignore[arg-type]
+                       at=_day_moment(on, ban.decided_at or case.intake_at))
     audit.record("contact_ban_revoke", object_type="case", object_id=case.id, actor=actor)
     return ban
 
 
-def decide_contact_ban(actor: User, case: Case, ban_id: str, decision: str, decided_at: datetime | None,
-                       valid_from: datetime | None = None, valid_until: datetime | None = None,
-                       decision_ref: str = "") -> ContactBan:
+def decide_contact_ban(actor: User, case: Case, ban_id: str, data: ContactBanDecisionIn) -> ContactBan:
     """Record the commune chair's decision; a granted ban lasts at most 3 days (Art. 25)."""
     ban = next((b for b in case.contact_bans if b.id == ban_id), None)
     if ban is None:
@@ -928,25 +877,22 @@ def decide_contact_ban(actor: User, case: Case, ban_id: str, decision: str, deci
         raise StateError(_("The decision on this request is already recorded."))
     errors: dict[str, list[str]] = {}
     now = utcnow()
-    decided_at = decided_at or now
-    if decision not in codes.CONTACT_BAN_DECISIONS:
-        _add(errors, "decision", _("Choose the decision."))
+    decision, decided_at, valid_until = data.decision, data.decided_at or now, data.valid_until
+    valid_from: datetime | None = None
     if decided_at > now + CLOCK_SKEW:
         _add(errors, "decided_at", _("The time of the decision cannot be in the future."))
     elif decided_at < ban.requested_at:
         _add(errors, "decided_at", _("The decision cannot be before the request."))
-    if decision == "granted":
-        valid_from = valid_from or decided_at
-        if valid_until is None:
-            _add(errors, "valid_until", _("Enter until when the ban is valid."))
-        elif valid_until <= valid_from:
+    if decision == "granted" and valid_until is not None:  # required by schemas.ContactBanDecisionIn
+        valid_from = data.valid_from or decided_at
+        if valid_until <= valid_from:
             _add(errors, "valid_until", _("The end of the ban must be after its start."))
         elif valid_until - valid_from > timedelta(days=codes.CONTACT_BAN_MAX_DAYS):
             _add(errors, "valid_until", _("A decision of the commune chair lasts at most %(n)d days.",
                                           n=codes.CONTACT_BAN_MAX_DAYS))
     _invalid(errors)
     ban.decision, ban.decided_at = decision, decided_at
-    ban.decision_ref = _text(decision_ref, 64) or ""
+    ban.decision_ref = data.decision_ref or ""
     if decision == "granted":
         ban.valid_from, ban.valid_until = valid_from, valid_until
     db.session.flush()
@@ -959,14 +905,9 @@ def decide_contact_ban(actor: User, case: Case, ban_id: str, decision: str, deci
 # --- follow-ups ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FollowUpData:
-    on: date | None
-    kind: str
-    situation: str
-    violence_recurred: bool | None
-    note: str | None = None
-    next_on: date | None = None  # the next follow-up; empty: ``on`` plus the risk level's interval
+def FollowUpData(**values: Any) -> FollowUpIn:  # noqa: N802 - the name its callers know
+    """A follow-up from Python values (the offline reader, tests), read by the same schema as a request."""
+    return FollowUpIn.from_values(**values)
 
 
 def default_next_follow_up(case: Case, on: date | None = None) -> date:
@@ -974,40 +915,27 @@ def default_next_follow_up(case: Case, on: date | None = None) -> date:
     return (on or local_today()) + timedelta(days=codes.follow_up_days(case.risk_level))
 
 
-def add_follow_up(actor: User, case: Case, data: FollowUpData) -> FollowUp:
+def add_follow_up(actor: User, case: Case, data: FollowUpIn) -> FollowUp:
+    """Record a follow-up; its day against the intake and today here, its fields in ``schemas.FollowUpIn``."""
     errors: dict[str, list[str]] = {}
     intake_day = case.intake_at.astimezone(VN_TZ).date()
-    if data.on is None:
-        _add(errors, "on", _("Enter the date."))
-    elif data.on > local_today():
+    if data.on > local_today():
         _add(errors, "on", _("The date cannot be in the future."))
     elif data.on < intake_day:
         _add(errors, "on", _("The follow-up cannot be before the intake."))
-    if data.kind not in codes.FOLLOW_UP_KINDS:
-        _add(errors, "kind", _("Choose a visit or a call."))
-    if data.situation not in codes.SITUATIONS:
-        _add(errors, "situation", _("Choose how she is."))
-    if data.violence_recurred is None:
-        _add(errors, "violence_recurred", _("Say whether the violence happened again."))
-    if data.next_on is not None and data.on is not None:
-        if data.next_on <= data.on:
-            _add(errors, "next_on", _("The next follow-up must be after this one."))
-        elif data.next_on > data.on + timedelta(days=codes.FOLLOW_UP_MAX_DAYS):
-            _add(errors, "next_on", _("The next follow-up must be within a year of this one."))
     _invalid(errors)
     if case.status == "closed":
         raise StateError(_("This case is closed. Reopen it first."))
-    assert data.on is not None  # checked above  # noqa: S101  # nosec B101
     next_on = data.next_on or default_next_follow_up(case, data.on)
     newest = max((f.on for f in case.follow_ups), default=None)
     row = FollowUp(case=case, on=data.on, kind=data.kind, situation=data.situation,
-                   violence_recurred=bool(data.violence_recurred), next_on=next_on, by_id=actor.id)
+                   violence_recurred=data.violence_recurred, next_on=next_on, by_id=actor.id)
     # The queue's "follow-up due" item is the newest follow-up's next date: a follow-up typed in late for an
     # earlier day does not move it.
     if newest is None or data.on >= newest:
         case.follow_up_due_on = next_on
     if data.note:
-        row.note = _text(data.note, 4000)
+        row.note = data.note
     db.session.add(row)
     db.session.flush()
     add_timeline_entry(actor, case, "follow_up", object_type="follow_up", object_id=row.id,
@@ -1019,19 +947,14 @@ def add_follow_up(actor: User, case: Case, data: FollowUpData) -> FollowUp:
 # --- closure -------------------------------------------------------------------------------------------
 
 
-def request_closure(actor: User, case: Case, reason: str | None, note: str | None = None) -> Case:
-    """The host asks to close the case; the commune officer approves or returns it. Twice is a 409."""
+def request_closure(actor: User, case: Case, reason: str, note: str | None = None) -> Case:
+    """The host asks to close the case; the commune officer approves or returns it. Twice is a 409.
+    The reason and its note are read by ``schemas.ClosureRequestIn``."""
     if case.status == "closure_requested":
         raise StateError(_("Closure of this case was already requested and waits for the commune officer."),
                          {"reason": [_("Closure was already requested.")]})
     if case.status == "closed":
         raise StateError(_("This case is already closed."), {"reason": [_("This case is already closed.")]})
-    errors: dict[str, list[str]] = {}
-    if reason not in codes.CLOSURE_REASONS:
-        _add(errors, "reason", _("Choose why the case can be closed."))
-    elif reason == "other" and not _text(note, 2000):
-        _add(errors, "note", _("Explain the reason in a few words."))
-    _invalid(errors)
     case.status, case.closure_reason = "closure_requested", reason
     case.closure_requested_at, case.closure_requested_by_id = utcnow(), actor.id
     case.priority = priority_of(case.status, case.risk_level)
@@ -1047,20 +970,16 @@ def decide_closure(actor: User, case: Case, decision: str, note: str | None = No
     """The commune officer approves (the case closes) or returns the request (the case stays open).
 
     Approving while items are open (``closure.open_items``) needs ``confirm_open_items``, and a reason for a
-    high-risk case or a pending contact-ban decision; otherwise :class:`closure.OpenItemsError` (409)."""
+    high-risk case or a pending contact-ban decision; otherwise :class:`closure.OpenItemsError` (409).
+    The decision and its note are read by ``schemas.ClosureDecisionIn``; who may decide is checked here."""
     if not can_decide_closure(actor, case):
         raise NotFound(_("Not found."))
     if case.status != "closure_requested":
         raise StateError(_("There is no closure request waiting for a decision."),
                          {"decision": [_("There is no closure request waiting for a decision.")]})
-    errors: dict[str, list[str]] = {}
-    if decision not in ("approve", "return"):
-        _add(errors, "decision", _("Choose to approve or to return."))
-    elif decision == "return" and not _text(note, 2000):
-        _add(errors, "note", _("Say what is still needed before the case can close."))
-    elif case.closure_requested_by_id == actor.id:
-        _add(errors, "decision", _("Someone else must decide on a closure you requested."))
-    _invalid(errors)
+    if case.closure_requested_by_id == actor.id:
+        raise ValidationError(_("Please correct the marked fields."),
+                              {"decision": [_("Someone else must decide on a closure you requested.")]})
     now = utcnow()
     requester = case.closure_requested_by_id
     ended = []
@@ -1091,12 +1010,10 @@ def decide_closure(actor: User, case: Case, decision: str, note: str | None = No
     return case
 
 
-def reopen_case(actor: User, case: Case, reason: str | None) -> Case:
+def reopen_case(actor: User, case: Case, reason: str) -> Case:
+    """Reopen a closed case; the reason is read by ``schemas.ReopenIn``."""
     if case.status != "closed":
         raise StateError(_("Only a closed case can be reopened."), {"reason": [_("This case is not closed.")]})
-    if not _text(reason, 2000):
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"reason": [_("Say why the case is reopened.")]})
     case.status = "open"
     case.closure_reason = None
     case.closure_requested_at = case.closure_requested_by_id = None

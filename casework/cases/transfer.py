@@ -29,7 +29,6 @@ from casework.errors import NotFound, StateError, ValidationError
 from casework.extensions import db
 from casework.models import utcnow
 from casework.protect import audit
-from casework.text import nfc
 
 KINDS = {
     "transfer_requested": _l("Case %(ref)s is being moved to an address of your commune: accept or decline."),
@@ -83,7 +82,8 @@ def pending_transfer(case: Case) -> CaseTransfer | None:
 
 def request_transfer(actor: User, case: Case, to_address_id: str | None, reason: str | None) -> CaseTransfer:
     """The commune officer of the case's commune asks to move it. 409 while another move is pending or the
-    case is closed; 422 for a missing, inactive or identical address or a missing reason."""
+    case is closed; 422 for a missing, inactive or identical address or a missing reason, in one answer
+    (types and lengths: ``schemas.TransferIn``)."""
     from casework.cases.services import add_timeline_entry
 
     if _officer_commune(actor) != case.commune_code:
@@ -99,11 +99,8 @@ def request_transfer(actor: User, case: Case, to_address_id: str | None, reason:
         errors["address_id"] = [_("Choose an active trusted address.")]
     elif target.id == case.address_id:
         errors["address_id"] = [_("The case is already at this address.")]
-    reason = nfc(reason or "").strip()
     if not reason:
         errors["reason"] = [_("Say why she moves (no name, no address).")]
-    elif len(reason) > 2000:
-        errors["reason"] = [_("At most %(n)d characters.", n=2000)]
     if errors:
         raise ValidationError(_("Please correct the marked fields."), errors)
     assert target is not None  # checked above  # noqa: S101  # nosec B101
@@ -168,14 +165,11 @@ def accept_transfer(actor: User, transfer: CaseTransfer) -> Case:
     return case
 
 
-def decline_transfer(actor: User, transfer: CaseTransfer, reason: str | None) -> CaseTransfer:
+def decline_transfer(actor: User, transfer: CaseTransfer, reason: str) -> CaseTransfer:
+    """The receiving commune declines the move; the reason is read by ``schemas.TransferDeclineIn``."""
     from casework.cases.services import add_timeline_entry
 
     _require_receiver(actor, transfer)
-    reason = nfc(reason or "").strip()
-    if not reason or len(reason) > 2000:
-        message = _("Say why the move is declined.") if not reason else _("At most %(n)d characters.", n=2000)
-        raise ValidationError(_("Please correct the marked fields."), {"reason": [message]})
     transfer.state, transfer.decided_by_id, transfer.decided_at = "declined", actor.id, utcnow()
     transfer.decline_reason = reason
     db.session.flush()

@@ -5,19 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from casework.api import api_route
-from casework.api.json import json_body, raise_if
+from casework.api.json import json_body
 from casework.auth.roles import Role
 from casework.cases import services, transfer
 from casework.cases.models import CaseTransfer
+from casework.cases.schemas import TransferDeclineIn, TransferIn
 
-TRANSFER_IN = {"type": "object", "required": ["address_id", "reason"], "properties": {
-    "address_id": {"type": "string", "maxLength": 22}, "reason": {"type": "string", "maxLength": 2000}}}
-DECLINE_IN = {"type": "object", "required": ["reason"], "properties": {
-    "reason": {"type": "string", "maxLength": 2000}}}
 TRANSFER_OUT = {"type": "object", "required": ["id", "state"], "properties": {
     "id": {"type": "string"}, "state": {"enum": ["pending", "accepted", "declined"]},
     "case_id": {"type": "string"}, "from_address_id": {"type": "string"}, "to_address_id": {"type": "string"},
@@ -26,30 +22,19 @@ ERRORS = (400, 401, 404, 409, 422)
 OFFICERS = (Role.COMMUNE_OFFICER,)
 
 
-def _text(data: dict[str, Any], name: str, errors: dict[str, list[str]]) -> str | None:
-    value = data.get(name)
-    if value is not None and not isinstance(value, str):
-        errors.setdefault(name, []).append(_("This field must be text."))
-        return None
-    return value
-
-
 def transfer_json(row: CaseTransfer) -> dict[str, Any]:
     return {"id": row.id, "state": row.state, "case_id": row.case_id, "from_address_id": row.from_address_id,
             "to_address_id": row.to_address_id, "requested_at": row.requested_at.isoformat()}
 
 
 @api_route("/cases/<case_id>/transfer", "POST", summary="Move a case to another trusted address (pending until "
-           "a commune officer of the receiving commune accepts)", roles=OFFICERS, request=TRANSFER_IN,
+           "a commune officer of the receiving commune accepts)", roles=OFFICERS, request=TransferIn.openapi(),
            response=TRANSFER_OUT, status=202, errors=ERRORS)
 def case_transfer(case_id: str):
     user = current_user._get_current_object()
     case = services.get_case_or_404(user, case_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    address_id, reason = _text(data, "address_id", errors), _text(data, "reason", errors)
-    raise_if(errors)
-    row = transfer.request_transfer(user, case, address_id, reason)
+    data = TransferIn.from_json(json_body())
+    row = transfer.request_transfer(user, case, data.address_id, data.reason)
     return jsonify(transfer_json(row)), 202
 
 
@@ -69,13 +54,9 @@ def transfer_accept(transfer_id: str):
 
 
 @api_route("/transfers/<transfer_id>/decline", "POST", summary="Decline a move into the caller's commune",
-           roles=OFFICERS, request=DECLINE_IN, response=TRANSFER_OUT, errors=ERRORS)
+           roles=OFFICERS, request=TransferDeclineIn.openapi(), response=TRANSFER_OUT, errors=ERRORS)
 def transfer_decline(transfer_id: str):
     user = current_user._get_current_object()
     row = transfer.get_transfer_or_404(user, transfer_id)
-    data = json_body()
-    errors: dict[str, list[str]] = {}
-    reason = _text(data, "reason", errors)
-    raise_if(errors)
-    transfer.decline_transfer(user, row, reason)
+    transfer.decline_transfer(user, row, TransferDeclineIn.from_json(json_body()).reason)
     return jsonify(transfer_json(row))

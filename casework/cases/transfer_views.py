@@ -14,10 +14,12 @@ from casework.auth.policy import acting_user, allow
 from casework.auth.roles import Role
 from casework.cases import presenters, services, transfer
 from casework.cases.models import Address, Case
+from casework.cases.schemas import TransferDeclineIn, TransferIn
 from casework.errors import DomainError
 from casework.extensions import db
 from casework.forms import apply_domain_errors, form_status
 from casework.geo import data as geo
+from casework.schemas import form_values
 from casework.text import vi_sort_key
 
 # Its own blueprint, so that this module never imports the package that registers it (no import circle).
@@ -61,7 +63,8 @@ def new(case_id: str):
     status = 200
     if request.method == "POST" and request.form.get("step") == "save":
         try:
-            transfer.request_transfer(user, case, form.address_id.data, form.reason.data)
+            data = TransferIn.from_form(form_values(request.form))
+            transfer.request_transfer(user, case, data.address_id, data.reason)
         except DomainError as e:
             apply_domain_errors(form, e)
             if e.status == 409:
@@ -89,7 +92,7 @@ def view(transfer_id: str):
                 case = transfer.accept_transfer(user, row)
                 flash(_("The case now belongs to the new address."), "info")
                 return redirect(url_for("cases.view", case_id=case.id))
-            transfer.decline_transfer(user, row, form.reason.data)
+            transfer.decline_transfer(user, row, TransferDeclineIn.from_form(form_values(request.form)).reason)
         except DomainError as e:
             apply_domain_errors(form, e)
             form.form_errors.append(e.message)

@@ -21,7 +21,6 @@ from casework.cases import closure as closure_checks
 from casework.cases import consent as consent_service
 from casework.cases import transfer as transfers
 from casework.cases.closure import OpenItemsError
-from casework.cases.consent import ConsentInput
 from casework.cases.extensions import case_page, timeline_label
 from casework.cases.models import Case
 from casework.cases.policy import (
@@ -404,11 +403,11 @@ def consents(case_id: str):
     if request.method == "GET":
         form.fields.data = list(codes.DEFAULT_SHARE_FIELDS)
     elif form.validate_on_submit():
+        values = _submitted("fields")
+        if values.get("purpose") != "share":
+            values.pop("fields", None)  # the boxes stay ticked on the page; they belong to sharing only
         try:
-            consent_service.give_consent(user, case, ConsentInput(
-                purpose=form.purpose.data, service=form.service.data or None,
-                fields=tuple(form.fields.data or ()) if form.purpose.data == "share" else (),
-                given_by=form.given_by.data or "self"))
+            consent_service.give_consent(user, case, schemas.ConsentIn.from_form(values).as_input())
         except DomainError as e:
             apply_domain_errors(form, e)
         else:
@@ -427,17 +426,12 @@ def withdraw(case_id: str, consent_id: str):
                 url_for("cases.consents", case_id=case.id))
 
 
+def _submitted(*lists: str) -> dict[str, Any]:
+    """The submitted form as a schema reads it (``lists``: the fields with several values)."""
+    return form_values(request.form, lists=lists)
+
+
 # --- shelter --------------------------------------------------------------------------------------------
-
-
-def _shelter_data(form: forms.ShelterForm) -> tuple[services.ShelterData, forms.ParseErrors]:
-    errors = forms.ParseErrors()
-    data = services.ShelterData(
-        start_on=forms.parse_date(form.start_on.data, "start_on", errors),
-        end_on=forms.parse_date(form.end_on.data, "end_on", errors),
-        essentials=frozenset(form.essentials.data or ()),
-        money_vnd=forms.parse_int(form.money_vnd.data, "money_vnd", errors))
-    return data, errors
 
 
 @bp.route("/cases/<case_id>/shelter/new", methods=["GET", "POST"])
@@ -458,14 +452,16 @@ def shelter(case_id: str, stay_id: str | None = None):
             form.start_on.data = max(services.local_today(), case.intake_at.astimezone(VN_TZ).date()).isoformat()
             form.essentials.data = ["food", "water"]
     else:
-        data, errors = _shelter_data(form)
+        data, errors = schemas.ShelterStayIn.collect(_submitted("essentials"), form=True)
 
         def save():
+            if data is None:
+                return None
             if stay is None:
                 return services.add_shelter_stay(user, case, data)
             return services.update_shelter_stay(user, case, stay.id, data)
 
-        # One round (issue 13): a date that is not a date and the service's own rules in the same answer.
+        # One round (issue 13): the form's checks and the service's own rules in the same answer.
         if validate_in_one_round(form, save, field_errors=errors, catch=DomainError).saved:
             flash(_("The shelter stay was saved."), "info")
             return redirect(url_for("cases.view", case_id=case.id) + "#shelter")
@@ -480,12 +476,6 @@ def _bans_of(case: Case) -> str:
     return url_for("cases.view", case_id=case.id) + "#contact-bans"
 
 
-def _ban_times(form, errors: forms.ParseErrors) -> list:
-    """When a ban was decided and from when until when it holds (a decision's form or a court's)."""
-    return [forms.parse_datetime(getattr(form, name).data, name, errors)
-            for name in ("decided_at", "valid_from", "valid_until")]
-
-
 @bp.route("/cases/<case_id>/contact-bans/new", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def contact_ban_new(case_id: str):
@@ -496,12 +486,15 @@ def contact_ban_new(case_id: str):
         form.requested_at.data = forms.local_input(utcnow())
         form.requester.data = "victim"
     else:
-        errors = forms.ParseErrors()
-        at = forms.parse_datetime(form.requested_at.data, "requested_at", errors)
-        saved = _save(form, errors, lambda: services.request_contact_ban(
-            user, case, at, form.requester.data or "", bool(form.victim_consented.data),
-            origin=form.origin.data or "request", life_threatened=bool(form.life_threatened.data)),
-            _("The contact-ban request was recorded. The decision is due within 12 hours."), _bans_of(case))
+        def save():
+            origin = form.origin.data or "request"
+            if origin not in codes.CONTACT_BAN_ORIGINS:
+                raise ValidationError(_("Please correct the marked fields."), {"origin": [_("Choose from the list.")]})
+            values = {**_submitted(), "kind": "commune", "chair_initiative": origin == "chair_initiative"}
+            return services.request_contact_ban(user, case, schemas.ContactBanIn.from_form(values))
+
+        saved = _save(form, forms.ParseErrors(), save,
+                      _("The contact-ban request was recorded. The decision is due within 12 hours."), _bans_of(case))
         if saved is not None:
             return saved
     return _render("cases/contact_ban.html", form_status(form), case=case, form=form)
@@ -517,11 +510,9 @@ def contact_ban_decision(case_id: str, ban_id: str):
     if request.method == "GET":
         form.decided_at.data = forms.local_input(utcnow())
     else:
-        errors = forms.ParseErrors()
-        decided, valid_from, valid_until = _ban_times(form, errors)
-        saved = _save(form, errors, lambda: services.decide_contact_ban(
-            user, case, ban.id, form.decision.data or "", decided, valid_from, valid_until,
-            form.decision_ref.data or ""), _("The decision was recorded."), _bans_of(case))
+        saved = _save(form, forms.ParseErrors(), lambda: services.decide_contact_ban(
+            user, case, ban.id, schemas.ContactBanDecisionIn.from_form(_submitted())),
+            _("The decision was recorded."), _bans_of(case))
         if saved is not None:
             return saved
     return _render("cases/contact_ban_decision.html", form_status(form), case=case, ban=ban, form=form)
@@ -535,11 +526,8 @@ def contact_ban_court(case_id: str):
     case = services.get_case_or_404(user, case_id)
     form = forms.CourtBanForm()
     if request.method == "POST":
-        errors = forms.ParseErrors()
-        decided, valid_from, valid_until = _ban_times(form, errors)
-        saved = _save(form, errors, lambda: services.record_court_ban(
-            user, case, court_name=form.court_name.data, decided_at=decided, valid_from=valid_from,
-            valid_until=valid_until, decision_ref=form.decision_ref.data or "", requester=form.requester.data or None),
+        saved = _save(form, forms.ParseErrors(), lambda: services.record_court_ban(
+            user, case, schemas.ContactBanIn.from_form({**_submitted(), "kind": "court"})),
             _("The court's contact ban was recorded."), _bans_of(case))
         if saved is not None:
             return saved
@@ -557,10 +545,9 @@ def contact_ban_revoke(case_id: str, ban_id: str):
     if request.method == "GET":
         form.date.data = services.local_today().isoformat()
     else:
-        errors = forms.ParseErrors()
-        on = forms.parse_date(form.date.data, "date", errors)
-        saved = _save(form, errors, lambda: services.revoke_contact_ban(user, case, ban.id, form.reason.data, on),
-                      _("The revocation was recorded."), _bans_of(case))
+        saved = _save(form, forms.ParseErrors(), lambda: services.revoke_contact_ban(
+            user, case, ban.id, schemas.ContactBanRevocationIn.from_form(_submitted())),
+            _("The revocation was recorded."), _bans_of(case))
         if saved is not None:
             return saved
     return _render("cases/contact_ban_revoke.html", form_status(form), case=case, ban=ban, form=form)
@@ -580,15 +567,10 @@ def follow_up_new(case_id: str):
         form.on.data = services.local_today().strftime("%d/%m/%Y")
         form.next_on.data = services.default_next_follow_up(case).strftime("%d/%m/%Y")
     else:
-        errors = forms.ParseErrors()
-        on = forms.parse_date(form.on.data, "on", errors)
-        next_on = forms.parse_date(form.next_on.data, "next_on", errors)
-        recurred = {"yes": True, "no": False}.get(form.violence_recurred.data or "")
-        # One round (issue 13): a date that is not a date and the service's own rules in the same answer.
-        if validate_in_one_round(form, lambda: services.add_follow_up(user, case, services.FollowUpData(
-                on=on, kind=form.kind.data or "", situation=form.situation.data or "",
-                violence_recurred=recurred, note=form.note.data, next_on=next_on)), field_errors=errors,
-                catch=DomainError).saved:
+        data, errors = schemas.FollowUpIn.collect(_submitted(), form=True)
+        # One round (issue 13): the form's checks and the service's own rules in the same answer.
+        if validate_in_one_round(form, lambda: data and services.add_follow_up(user, case, data),
+                                 field_errors=errors, catch=DomainError).saved:
             flash(_("The follow-up was saved."), "info")
             return redirect(url_for("cases.view", case_id=case.id) + "#follow-ups")
     return _render("cases/follow_up.html", form_status(form), case=case, form=form,
@@ -606,8 +588,11 @@ def closure(case_id: str):
     form = forms.ClosureForm()
     status = 200
     if request.method == "POST":
-        done, status = _transition(form, case, lambda: services.request_closure(
-            user, case, form.reason.data or None, form.note.data),
+        def request_closure():
+            data = schemas.ClosureRequestIn.from_form(_submitted())
+            return services.request_closure(user, case, data.reason, data.note)
+
+        done, status = _transition(form, case, request_closure,
             lambda: _("Closure was requested. The commune officer will approve it or return it."))
         if done is not None:
             return done
@@ -622,9 +607,13 @@ def closure_decision(case_id: str):
     form = forms.ClosureDecisionForm()
     status = 200
     if request.method == "POST":
-        done, status = _transition(form, case, lambda: services.decide_closure(
-            user, case, form.decision.data or "", form.note.data,
-            confirm_open_items=bool(form.confirm_open_items.data), confirm_reason=form.confirm_reason.data),
+        def decide():
+            data = schemas.ClosureDecisionIn.from_form(_submitted())
+            return services.decide_closure(user, case, data.decision, data.note,
+                                           confirm_open_items=data.confirm_open_items,
+                                           confirm_reason=data.confirm_reason)
+
+        done, status = _transition(form, case, decide,
             lambda: _("The case was closed.") if case.status == "closed" else _("The closure request was returned."))
         if done is not None:
             return done
@@ -643,7 +632,8 @@ def reopen(case_id: str):
     form = forms.ReopenForm()
     status = 200
     if request.method == "POST":
-        done, status = _transition(form, case, lambda: services.reopen_case(user, case, form.reason.data),
+        done, status = _transition(form, case, lambda: services.reopen_case(
+            user, case, schemas.ReopenIn.from_form(_submitted()).reason),
                                    lambda: _("The case was reopened."))
         if done is not None:
             return done

@@ -18,9 +18,10 @@ from casework.api.json import json_body
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db
+from casework.schemas import Schema
 from casework.stats import jobs, service
 from casework.stats.models import StatPreview, StatRelease
-from casework.stats.period import QUARTER_PATTERN
+from casework.stats.schemas import PreviewRequest, ReleaseRequest
 
 
 class FiltersNotAllowed(DomainError):
@@ -75,33 +76,26 @@ def list_statistics_releases() -> ResponseReturnValue:
     return jsonify(items=[release_json(r) for r in page.items], next=page.next_cursor)
 
 
-def _body(allowed: set[str]) -> dict[str, Any]:
+def _body[S: Schema](schema: type[S]) -> S:
+    """The body read through ``schema``; a field it does not declare is a filter, refused first (400)."""
     data = json_body()
-    extra = sorted(set(data) - allowed)
+    extra = sorted(set(data) - set(schema.model_fields))
     if extra:
         raise FiltersNotAllowed(
             _("Statistics come only as fixed releases of the catalogue: date ranges and filters are not accepted."),
             {name: [_("This parameter is not accepted.")] for name in extra})
-    if "period" not in data:
-        raise ValidationError(_("Please correct the marked fields."), {"period": [_("This field is required.")]})
-    return data
+    return schema.from_json(data)
 
 
 @api_route("/statistics/releases", "POST", summary="Make the release of a quarter that has ended",
-           roles=(Role.COORDINATOR,), status=201,
-           request={"type": "object", "required": ["period"], "additionalProperties": False, "properties": {
-               "period": {"type": "string", "pattern": QUARTER_PATTERN},
-               "preview_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}},
+           roles=(Role.COORDINATOR,), status=201, request=ReleaseRequest.openapi(),
            response=RELEASE_SCHEMA, errors=(400, 401, 404, 409, 422))
 def create_statistics_release() -> ResponseReturnValue:
     """Without ``preview_id`` the quarter is computed in the request, as before (tools); with it, the
     finished preview is published as computed."""
     _only()
-    data = _body({"period", "preview_id"})
-    preview_id = data.get("preview_id")
-    if preview_id is not None and not isinstance(preview_id, str):
-        raise ValidationError(_("Please correct the marked fields."), {"preview_id": [_("This preview is not valid.")]})
-    row = service.make_release(data["period"], current_user, preview_id=preview_id)
+    body = _body(ReleaseRequest)
+    row = service.make_release(body.period, current_user, preview_id=body.preview_id)
     return jsonify(release_json(row)), 201
 
 
@@ -127,14 +121,12 @@ def preview_json(row: StatPreview) -> dict[str, Any]:
 
 
 @api_route("/statistics/previews", "POST", summary="Compute the release of an ended quarter in the background",
-           roles=(Role.COORDINATOR,), status=202,
-           request={"type": "object", "required": ["period"], "additionalProperties": False, "properties": {
-               "period": {"type": "string", "pattern": QUARTER_PATTERN}}},
+           roles=(Role.COORDINATOR,), status=202, request=PreviewRequest.openapi(),
            response=PREVIEW_SCHEMA, errors=(400, 401, 404, 422))
 def create_statistics_preview() -> ResponseReturnValue:
     _only()
-    data = _body({"period"})
-    row = service.start_preview(data["period"], current_user, runner=jobs.runner())
+    body = _body(PreviewRequest)
+    row = service.start_preview(body.period, current_user, runner=jobs.runner())
     db.session.commit()  # the runner reads the row from its own session
     jobs.submit(row.id)
     return jsonify({"id": row.id, "state": "running"}), 202

@@ -43,6 +43,7 @@ from casework.stats.counting import Counted, Record, count_cells
 from casework.stats.models import PilotCommune, StatCell, StatFile, StatPreview, StatPreviewFile, StatRelease
 from casework.stats.period import Period
 from casework.stats.release import METHOD, SUPPRESSED, Release, ReleaseCell, compute_release
+from casework.stats.schemas import PreviewRequest
 from casework.stats.suppression import Parameters, ReleaseError
 from casework.text import VN_TZ
 
@@ -188,16 +189,10 @@ def previous_quarters(on: date | None = None, years: int = 2) -> list[str]:
 
 # --- validation ---------------------------------------------------------------------------------
 
-def ended_quarter(period: object) -> Period:
-    """A quarter that has ended, from the first year, read from a form, a body or the command line; else a
-    ValidationError on ``period`` in the user's language."""
-    try:
-        quarter: Period | None = Period.parse_quarter(period.strip() if isinstance(period, str) else period)
-    except ValueError:
-        quarter = None
-    if quarter is None:
-        raise ValidationError(_("Please correct the marked fields."),
-                              {"period": [_("Choose a quarter, written like 2026Q3.")]})
+def ended_quarter(period: Period | object) -> Period:
+    """A quarter that has ended, from the first year: the one a request's schema read, or the text of the
+    command line (read by the same schema); else a ValidationError on ``period`` in the user's language."""
+    quarter = period if isinstance(period, Period) else PreviewRequest.from_form({"period": period}).period
     if quarter.year < FIRST_YEAR:
         raise ValidationError(_("Please correct the marked fields."),
                               {"period": [_("Releases start with the year %(year)s.", year=FIRST_YEAR)]})
@@ -208,7 +203,7 @@ def ended_quarter(period: object) -> Period:
     return quarter
 
 
-def check_period(period: object) -> str:
+def check_period(period: Period | str) -> str:
     """The period a release may be made for, or a ValidationError / StateError in the user's language."""
     quarter = ended_quarter(period)
     period = str(quarter)
@@ -309,7 +304,7 @@ def _lock() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": RELEASE_LOCK_ID})
 
 
-def make_release(period: object, user: User | None, preview_id: str | None = None,
+def make_release(period: Period | str, user: User | None, preview_id: str | None = None,
                  progress: Callable[[int], None] | None = None) -> StatRelease:
     """Freeze a numbered release for ``period``: every cell, its status, and every format's bytes.
 
@@ -364,7 +359,7 @@ PREVIEW_SILENT = timedelta(minutes=30)  # a running preview that has not moved f
 PREVIEW_TABLE = cast(Table, StatPreview.__table__)  # progress is written past the ORM, from the job
 
 
-def check_preview_period(period: object) -> str:
+def check_preview_period(period: Period | object) -> str:
     """A quarter that has ended, from the first year: released or not (a preview is never stored)."""
     return str(ended_quarter(period))
 
@@ -379,7 +374,7 @@ def _ledger_ids(period: str) -> str:
         StatRelease.year == Period.parse(period).year, StatRelease.period < period).order_by(StatRelease.period)))
 
 
-def start_preview(period: object, user: User | None, runner: str = "thread") -> StatPreview:
+def start_preview(period: Period | str, user: User | None, runner: str = "thread") -> StatPreview:
     """A new preview of ``period`` in the state ``running``; the caller commits, then hands its id to a
     runner (``casework.stats.jobs``)."""
     period = check_preview_period(period)

@@ -19,14 +19,16 @@ from wtforms import BooleanField, SelectField
 
 from casework.auth.policy import allow
 from casework.auth.roles import Role
-from casework.errors import DomainError
+from casework.errors import DomainError, ValidationError
 from casework.extensions import db
 from casework.forms import MultiCheckboxField, apply_domain_errors, form_status
 from casework.protect import audit
+from casework.schemas import CORRECT_FIELDS, Schema, form_values
 from casework.stats import jobs, presenters, service
 from casework.stats.cells import NATIONAL_CODE, Geography
 from casework.stats.models import StatPreview, StatRelease
 from casework.stats.pdf import check_code
+from casework.stats.schemas import Confirmation, PreviewRequest
 from casework.text import format_date, format_datetime
 
 bp = Blueprint("stats", __name__, url_prefix="/statistics")
@@ -52,7 +54,7 @@ def format_names() -> dict[str, str]:
 
 
 class PreviewForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no types
-    # Any value reaches the service, which refuses it on this field in the reader's language.
+    # Any value is taken here: casework/stats/schemas.py refuses it on this field in the reader's language.
     period = SelectField(_l("Quarter"), choices=[], validate_choice=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -71,7 +73,7 @@ class ReleaseForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no types
     """A release without a preview (kept for forms posted by tools): the same confirmation as after a
     preview, so that no single click freezes a quarter (issue 16)."""
 
-    # Any value reaches the service, which refuses it on this field in the reader's language.
+    # Any value is taken here: casework/stats/schemas.py refuses it on this field in the reader's language.
     period = SelectField(_l("Quarter"), choices=[], validate_choice=False)
     confirm = BooleanField(_l("I have read the preview. Publish these figures: once published they are "
                               "never revised."))
@@ -79,6 +81,15 @@ class ReleaseForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no types
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.period.choices = [(p, presenters.period_label(p)) for p in service.open_periods()]
+
+
+def _read[S: Schema](form: FlaskForm, schema: type[S]) -> S | None:
+    """The submitted form read through its schema, or None with the messages put on the form's fields."""
+    try:
+        return schema.from_form(form_values(request.form))
+    except ValidationError as e:
+        apply_domain_errors(form, e)
+        return None
 
 
 @bp.context_processor
@@ -101,9 +112,10 @@ def index() -> ResponseReturnValue:
 @allow(Role.COORDINATOR)
 def preview_create() -> ResponseReturnValue:
     form = PreviewForm()
-    if form.validate_on_submit():
+    asked = _read(form, PreviewRequest) if form.validate_on_submit() else None
+    if asked is not None:
         try:
-            row = service.start_preview(form.period.data, current_user, runner=jobs.runner())
+            row = service.start_preview(asked.period, current_user, runner=jobs.runner())
         except DomainError as e:
             apply_domain_errors(form, e)
         else:
@@ -150,9 +162,7 @@ def preview_publish(preview_id: str) -> ResponseReturnValue:
     if row.state != "done":
         return redirect(url_for("stats.preview", preview_id=row.id))
     if request.method == "POST":
-        if not form.confirm.data:
-            form.confirm.errors = [_("Tick the box to confirm that you want to publish.")]
-        elif form.validate_on_submit():
+        if _read(form, Confirmation) is not None and form.validate_on_submit():
             try:
                 release_row = service.make_release(row.period, current_user, preview_id=row.id)
             except DomainError as e:
@@ -173,15 +183,18 @@ def preview_publish(preview_id: str) -> ResponseReturnValue:
 def create() -> ResponseReturnValue:
     form = ReleaseForm()
     if form.validate_on_submit():
-        if not form.confirm.data:
-            try:  # the quarter's own errors too, so that one answer names everything to correct
-                service.check_period(form.period.data)
-            except DomainError as e:
-                apply_domain_errors(form, e)
-            form.confirm.errors = [_("Tick the box to confirm that you want to publish.")]
+        asked, period_errors = PreviewRequest.collect(form_values(request.form), form=True)
+        confirmed, confirm_errors = Confirmation.collect(form_values(request.form), form=True)
+        if asked is None or confirmed is None:
+            if asked is not None:  # the quarter's own errors too, so that one answer names everything to correct
+                try:
+                    service.check_period(asked.period)
+                except DomainError as e:
+                    apply_domain_errors(form, e)
+            apply_domain_errors(form, ValidationError(str(CORRECT_FIELDS), {**period_errors, **confirm_errors}))
         else:
             try:
-                row = service.make_release(form.period.data, current_user)
+                row = service.make_release(asked.period, current_user)
             except DomainError as e:
                 apply_domain_errors(form, e)
             else:

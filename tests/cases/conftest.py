@@ -12,6 +12,7 @@ from casework.auth.models import User
 from casework.auth.services import issue_api_token
 from casework.cases import services
 from casework.cases.consent import ConsentChoice
+from casework.cases.schemas import ContactBanDecisionIn, ContactBanIn, ContactBanRevocationIn
 from casework.extensions import db
 from casework.models import utcnow
 
@@ -116,3 +117,24 @@ def req(app):
     """A request context, for calling services directly (their messages are translated per request)."""
     with app.test_request_context():
         yield
+
+
+# Contact bans as the services take them (issue 14): read by the same schemas as the API and the forms.
+
+
+def ban_request(requested_at, requester, victim_consented=False, *, origin="request", life_threatened=False):
+    return ContactBanIn.from_values(requested_at=requested_at, requester=requester, victim_consented=victim_consented,
+                                    chair_initiative=origin == "chair_initiative", life_threatened=life_threatened)
+
+
+def ban_decision(decision, decided_at=None, valid_from=None, valid_until=None, decision_ref=None):
+    return ContactBanDecisionIn.from_values(decision=decision, decided_at=decided_at, valid_from=valid_from,
+                                            valid_until=valid_until, decision_ref=decision_ref)
+
+
+def court_ban(**values):
+    return ContactBanIn.from_values(kind="court", **values)
+
+
+def revocation(reason, on):
+    return ContactBanRevocationIn.from_values(reason=reason, date=on)

@@ -26,7 +26,7 @@ from livelihood import services as lv
 from livelihood.models import AccompanyingChild
 from tests.browser.chromium import journey_browser
 from tests.browser.conftest import check_accessibility, save_screen
-from tests.cases.conftest import intake, user_of
+from tests.cases.conftest import ban_decision, ban_request, intake, user_of
 from tests.livelihood.conftest import survivor_input
 
 pytestmark = pytest.mark.browser
@@ -96,9 +96,9 @@ def test_the_law_screens_on_a_phone_without_javascript(app, live_server, make_ad
     release = stats.make_release("2024Q1", None)
     # A case with a granted commune ban, to revoke; a survivor for the children.
     case = services.create_case(user_of(host), intake(address))
-    ban = services.request_contact_ban(user_of(host), case, None, "victim", True)
+    ban = services.request_contact_ban(user_of(host), case, ban_request(None, "victim", True))
     now = utcnow()
-    services.decide_contact_ban(user_of(host), case, ban.id, "granted", now, now, now + timedelta(days=3))
+    services.decide_contact_ban(user_of(host), case, ban.id, ban_decision("granted", now, now, now + timedelta(days=3)))
     survivor = lv.register_survivor(user_of(officer), survivor_input(NEW_PHUOC_LONG))
     db.session.flush()
     case_id, ban_id, survivor_id, release_id = case.id, ban.id, survivor.id, release.id

@@ -22,7 +22,7 @@ from casework.cases import services
 from casework.extensions import db
 from casework.models import utcnow
 from tests.browser.journey import screen, sign_in
-from tests.cases.conftest import NAME, user_of
+from tests.cases.conftest import NAME, ban_request, user_of
 from tests.referral.conftest import in_chromium
 
 pytestmark = pytest.mark.browser
@@ -42,7 +42,7 @@ def _high_risk_case_with_open_items(world, make_case) -> tuple[str, str, str]:
     case = db.session.get(services.Case, case_id)
     host = user_of(world.host_a)
     services.add_shelter_stay(host, case, services.ShelterData(start_on=services.local_today()))
-    services.request_contact_ban(host, case, utcnow() - timedelta(hours=1), "victim", True)
+    services.request_contact_ban(host, case, ban_request(utcnow() - timedelta(hours=1), "victim", True))
     org = Organisation(name="Công an xã Thử", kind="commune_police", province_code="19", contact="", active=True)
     org.services = ["police"]
     org.commune_codes = [world.addr_a.commune_code]

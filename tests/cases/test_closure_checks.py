@@ -13,7 +13,7 @@ from casework.cases.closure import OpenItemsError, open_items
 from casework.errors import ValidationError
 from casework.extensions import db
 from casework.models import utcnow
-from tests.cases.conftest import user_of
+from tests.cases.conftest import ban_request, user_of
 
 
 def _risky_case(world, make_case):
@@ -57,7 +57,8 @@ def test_confirmed_closure_ends_the_shelter_stay_on_the_timeline(world, make_cas
 def test_a_pending_contact_ban_decision_needs_a_reason_too(world, make_case, req):
     case_id = make_case(world.host_a, world.addr_a, commune_notified_at=utcnow() - timedelta(hours=1))
     case = db.session.get(services.Case, case_id)
-    services.request_contact_ban(user_of(world.host_a), case, utcnow() - timedelta(minutes=5), "victim", True)
+    services.request_contact_ban(user_of(world.host_a), case,
+                                 ban_request(utcnow() - timedelta(minutes=5), "victim", True))
     services.request_closure(user_of(world.host_a), case, "safe_reintegrated")
     with pytest.raises(OpenItemsError) as caught:
         services.decide_closure(user_of(world.officer_a), case, "approve", confirm_open_items=True)

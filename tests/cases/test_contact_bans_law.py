@@ -14,7 +14,7 @@ from casework.errors import StateError, ValidationError
 from casework.extensions import db
 from casework.models import utcnow
 from casework.text import VN_TZ
-from tests.cases.conftest import user_of
+from tests.cases.conftest import ban_decision, ban_request, court_ban, revocation, user_of
 
 
 def _case(case_id) -> Case:
@@ -29,7 +29,7 @@ def test_law_13_2022_art_25_1_a_the_requesters_are_the_four_the_law_names():
 def test_law_13_2022_art_25_1_a_a_household_host_is_not_a_formal_requester(world, make_case, req):
     case = _case(make_case(world.host_a, world.addr_a))
     with pytest.raises(ValidationError) as caught:
-        services.request_contact_ban(user_of(world.host_a), case, None, "host", True)
+        services.request_contact_ban(user_of(world.host_a), case, ban_request(None, "host", True))
     assert "requester" in caught.value.fields
 
 
@@ -37,10 +37,10 @@ def test_law_13_2022_art_25_1_b_the_chair_decides_alone_only_when_her_life_is_th
     case = _case(make_case(world.host_a, world.addr_a))
     host = user_of(world.host_a)
     with pytest.raises(ValidationError) as caught:
-        services.request_contact_ban(host, case, None, None, False, origin="chair_initiative")
+        services.request_contact_ban(host, case, ban_request(None, None, False, origin="chair_initiative"))
     assert "life_threatened" in caught.value.fields
-    ban = services.request_contact_ban(host, case, None, None, False, origin="chair_initiative",
-                                       life_threatened=True)
+    ban = services.request_contact_ban(host, case, ban_request(None, None, False, origin="chair_initiative",
+                                                               life_threatened=True))
     assert ban.origin == "chair_initiative" and ban.requester == "" and ban.kind == "commune"
     assert ban.decision_due_at == ban.requested_at + timedelta(hours=12)
 
@@ -50,39 +50,39 @@ def test_law_13_2022_art_26_a_court_ban_lasts_up_to_4_months_and_names_its_court
     host = user_of(world.host_a)
     decided = utcnow() - timedelta(hours=1)
     with pytest.raises(ValidationError) as caught:
-        services.record_court_ban(host, case, court_name="", decided_at=decided, valid_from=decided,
-                                  valid_until=decided + timedelta(days=130))
+        services.record_court_ban(host, case, court_ban(court_name="", decided_at=decided, valid_from=decided,
+                                                        valid_until=decided + timedelta(days=130)))
     assert {"court_name", "valid_until"} <= set(caught.value.fields)
-    ban = services.record_court_ban(host, case, court_name="Tòa án nhân dân khu vực 1 – Thái Nguyên",
-                                    decided_at=decided, valid_from=decided,
-                                    valid_until=services.add_months(decided, 4), decision_ref="05/2026/QĐ-BPKCTT")
+    ban = services.record_court_ban(host, case, court_ban(
+        court_name="Tòa án nhân dân khu vực 1 – Thái Nguyên", decided_at=decided, valid_from=decided,
+        valid_until=services.add_months(decided, 4), decision_ref="05/2026/QĐ-BPKCTT"))
     assert ban.kind == "court" and ban.decision == "granted" and ban.valid_until - ban.valid_from > timedelta(days=3)
 
 
 def test_law_13_2022_art_25_3_a_commune_ban_still_lasts_at_most_3_days(world, make_case, req):
     case = _case(make_case(world.host_a, world.addr_a))
     host = user_of(world.host_a)
-    ban = services.request_contact_ban(host, case, None, "victim", True)
+    ban = services.request_contact_ban(host, case, ban_request(None, "victim", True))
     now = utcnow()
     with pytest.raises(ValidationError):
-        services.decide_contact_ban(host, case, ban.id, "granted", now, now, now + timedelta(days=4))
+        services.decide_contact_ban(host, case, ban.id, ban_decision("granted", now, now, now + timedelta(days=4)))
 
 
 def test_law_13_2022_art_25_4_a_granted_ban_is_revoked_with_reason_and_date(world, make_case, req):
     case = _case(make_case(world.host_a, world.addr_a))
     host = user_of(world.host_a)
-    ban = services.request_contact_ban(host, case, None, "victim", True)
+    ban = services.request_contact_ban(host, case, ban_request(None, "victim", True))
     with pytest.raises(StateError):  # not decided yet
-        services.revoke_contact_ban(host, case, ban.id, "Chị ấy đề nghị hủy", services.local_today())
+        services.revoke_contact_ban(host, case, ban.id, revocation("Chị ấy đề nghị hủy", services.local_today()))
     now = utcnow()
-    services.decide_contact_ban(host, case, ban.id, "granted", now, now, now + timedelta(days=3))
+    services.decide_contact_ban(host, case, ban.id, ban_decision("granted", now, now, now + timedelta(days=3)))
     with pytest.raises(ValidationError) as caught:
-        services.revoke_contact_ban(host, case, ban.id, "", services.local_today() + timedelta(days=1))
+        services.revoke_contact_ban(host, case, ban.id, revocation("", services.local_today() + timedelta(days=1)))
     assert {"reason", "date"} <= set(caught.value.fields)
-    services.revoke_contact_ban(host, case, ban.id, "Chị ấy đề nghị hủy", services.local_today())
+    services.revoke_contact_ban(host, case, ban.id, revocation("Chị ấy đề nghị hủy", services.local_today()))
     assert ban.revoked_on == services.local_today() and ban.in_force_until <= ban.valid_until
     with pytest.raises(StateError):
-        services.revoke_contact_ban(host, case, ban.id, "lần nữa", services.local_today())
+        services.revoke_contact_ban(host, case, ban.id, revocation("lần nữa", services.local_today()))
     db.session.commit()
     raw = db.session.execute(select(ContactBan.__table__.c.revoke_reason_ct)).scalar_one()
     assert "đề nghị".encode() not in raw  # the reason is encrypted at rest

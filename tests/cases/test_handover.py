@@ -9,7 +9,7 @@ from casework import notify
 from casework.cases import services
 from casework.extensions import db
 from casework.models import utcnow
-from tests.cases.conftest import NAME, PHONE, user_of
+from tests.cases.conftest import NAME, PHONE, ban_request, user_of
 
 
 def notes_of(account) -> list[tuple[str, str]]:
@@ -38,7 +38,8 @@ def test_closure_decision_goes_back_to_the_host_who_asked(world, make_case, req)
 def test_contact_ban_request_tells_the_commune_officer_a_decision_is_due(world, make_case, req):
     case_id = make_case(world.host_a, world.addr_a)
     case = db.session.get(services.Case, case_id)
-    services.request_contact_ban(user_of(world.host_a), case, utcnow() - timedelta(minutes=5), "victim", True)
+    services.request_contact_ban(user_of(world.host_a), case,
+                                 ban_request(utcnow() - timedelta(minutes=5), "victim", True))
     db.session.commit()
     assert ("contact_ban_due", case_id) in notes_of(world.officer_a)
 

@@ -11,7 +11,7 @@ import pytest
 
 from casework.extensions import db
 from casework.models import utcnow
-from tests.cases.conftest import intake, user_of
+from tests.cases.conftest import court_ban, intake, user_of
 from tests.read_events import _body, check_read, shown_in, sweep
 
 # Field (audit name) → the distinctive strings that show it; any one of them in the body means "shown".
@@ -55,9 +55,9 @@ def planted_case(world, make_address):
     services.add_follow_up(host, case, services.FollowUpData(on=today, kind="visit", situation="safe",
                                                              violence_recurred=False, note="Zqtheodoi"))
     now = utcnow()
-    services.record_court_ban(host, case, court_name="Zqtoaan", decided_at=now - timedelta(minutes=5),
-                              valid_from=now - timedelta(minutes=5), valid_until=now + timedelta(days=30),
-                              decision_ref="Zqsoqd")
+    services.record_court_ban(host, case, court_ban(court_name="Zqtoaan", decided_at=now - timedelta(minutes=5),
+                                                    valid_from=now - timedelta(minutes=5),
+                                                    valid_until=now + timedelta(days=30), decision_ref="Zqsoqd"))
     services.add_timeline_entry(host, case, "note", note="Zqnhatky")
     db.session.commit()
     return db.session.get(Case, case.id).id

@@ -10,7 +10,7 @@ from casework import work
 from casework.cases import services
 from casework.extensions import db
 from casework.models import utcnow
-from tests.cases.conftest import user_of
+from tests.cases.conftest import ban_decision, ban_request, user_of
 
 
 def kinds(account) -> list[tuple[str, str]]:
@@ -48,12 +48,12 @@ def test_contact_ban_decision_is_due_12_hours_after_the_request_and_leaves_when_
     case_id = make_case(world.host_a, world.addr_a)
     case = db.session.get(services.Case, case_id)
     asked = utcnow() - timedelta(hours=1)
-    ban = services.request_contact_ban(user_of(world.host_a), case, asked, "victim", True)
+    ban = services.request_contact_ban(user_of(world.host_a), case, ban_request(asked, "victim", True))
     db.session.commit()
     item = next(i for i in work.work_for(user_of(world.officer_a)).items if i.kind == "contact_ban_decision")
     assert item.object_id == ban.id and item.due_at == asked + timedelta(hours=12)
     assert item.link == {"case_id": case_id, "ban_id": ban.id}
-    services.decide_contact_ban(user_of(world.officer_a), case, ban.id, "refused", utcnow())
+    services.decide_contact_ban(user_of(world.officer_a), case, ban.id, ban_decision("refused", utcnow()))
     db.session.commit()
     assert all(k != "contact_ban_decision" for k, _ in kinds(world.officer_a))
 
@@ -72,7 +72,7 @@ def test_items_come_most_urgent_first_and_pages_walk_every_item_once(world, make
     ids = [make_case(world.host_a, world.addr_a, intake_at=now - timedelta(hours=h)) for h in (3, 50, 10, 26, 7)]
     for case_id in ids[:2]:
         case = db.session.get(services.Case, case_id)
-        services.request_contact_ban(user_of(world.host_a), case, now - timedelta(hours=2), "victim", True)
+        services.request_contact_ban(user_of(world.host_a), case, ban_request(now - timedelta(hours=2), "victim", True))
     db.session.commit()
     everything = work.work_for(user_of(world.host_a), limit=100).items
     dues = [i.due_at for i in everything]

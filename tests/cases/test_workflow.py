@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 
 from casework.cases import services
 from casework.cases.models import Case, ContactBan, FollowUp, ShelterStay
+from casework.cases.schemas import ClosureDecisionIn, ReopenIn
 from casework.errors import StateError, ValidationError
 from casework.extensions import db
 from casework.models import utcnow
 from casework.text import VN_TZ
-from tests.cases.conftest import user_of
+from tests.cases.conftest import ban_decision, ban_request, user_of
 
 
 def _case(case_id) -> Case:
@@ -63,7 +64,8 @@ def test_only_one_open_stay_at_a_time(world, make_case, req):
 
 def test_a_contact_ban_is_due_within_12_hours_and_flagged_when_overdue(world, make_case, req):
     case = _case(make_case(world.host_a, world.addr_a, intake_at=utcnow() - timedelta(hours=20)))
-    ban = services.request_contact_ban(user_of(world.host_a), case, utcnow() - timedelta(hours=13), "victim", False)
+    ban = services.request_contact_ban(user_of(world.host_a), case,
+                                       ban_request(utcnow() - timedelta(hours=13), "victim", False))
     assert ban.decision_due_at == ban.requested_at + timedelta(hours=12)
     flags = services.flags_for([case])[case.id]
     assert flags.ban_decision_due and flags.ban_decision_overdue
@@ -72,30 +74,33 @@ def test_a_contact_ban_is_due_within_12_hours_and_flagged_when_overdue(world, ma
 def test_a_request_by_an_organisation_needs_her_consent(world, make_case, req):
     case = _case(make_case(world.host_a, world.addr_a))
     with pytest.raises(ValidationError) as caught:
-        services.request_contact_ban(user_of(world.host_a), case, None, "competent_body", False)
+        services.request_contact_ban(user_of(world.host_a), case, ban_request(None, "competent_body", False))
     assert "victim_consented" in caught.value.fields
-    services.request_contact_ban(user_of(world.host_a), case, None, "competent_body", True)
+    services.request_contact_ban(user_of(world.host_a), case, ban_request(None, "competent_body", True))
 
 
 def test_a_contact_ban_decision_lasts_at_most_three_days(world, make_case, req):
     case = _case(make_case(world.host_a, world.addr_a))
     host = user_of(world.host_a)
-    ban = services.request_contact_ban(host, case, None, "victim", True)
+    ban = services.request_contact_ban(host, case, ban_request(None, "victim", True))
     now = utcnow()
     with pytest.raises(ValidationError) as caught:
-        services.decide_contact_ban(host, case, ban.id, "granted", now, now, now + timedelta(days=3, hours=1))
+        services.decide_contact_ban(host, case, ban.id,
+                                    ban_decision("granted", now, now, now + timedelta(days=3, hours=1)))
     assert "valid_until" in caught.value.fields
-    services.decide_contact_ban(host, case, ban.id, "granted", now, now, now + timedelta(days=3), "12/QĐ-UBND")
+    services.decide_contact_ban(host, case, ban.id,
+                                ban_decision("granted", now, now, now + timedelta(days=3), "12/QĐ-UBND"))
     with pytest.raises(StateError):
-        services.decide_contact_ban(host, case, ban.id, "refused", now)
+        services.decide_contact_ban(host, case, ban.id, ban_decision("refused", now))
 
 
 def test_a_ban_ending_within_a_day_is_a_reminder(world, make_case, req):
     case = _case(make_case(world.host_a, world.addr_a, intake_at=utcnow() - timedelta(days=2)))
     host = user_of(world.host_a)
-    ban = services.request_contact_ban(host, case, utcnow() - timedelta(days=2), "victim", True)
+    ban = services.request_contact_ban(host, case, ban_request(utcnow() - timedelta(days=2), "victim", True))
     decided = utcnow() - timedelta(days=2) + timedelta(hours=2)
-    services.decide_contact_ban(host, case, ban.id, "granted", decided, decided, decided + timedelta(days=2, hours=6))
+    services.decide_contact_ban(host, case, ban.id,
+                                ban_decision("granted", decided, decided, decided + timedelta(days=2, hours=6)))
     assert services.flags_for([case])[case.id].ban_expiring
 
 
@@ -142,7 +147,7 @@ def test_the_commune_officer_approves_or_returns_a_closure(world, make_case, req
     returned = _case(make_case(world.host_a, world.addr_a))
     services.request_closure(host, returned, "lost_contact")
     with pytest.raises(ValidationError):
-        services.decide_closure(officer, returned, "return")  # a return says what is still needed
+        ClosureDecisionIn.from_values(decision="return")  # a return says what is still needed
     services.decide_closure(officer, returned, "return", "Cần thăm lại một lần.")
     assert returned.status == "open" and returned.closure_reason is None
     approved = _case(make_case(world.host_a, world.addr_a))
@@ -182,7 +187,7 @@ def test_a_closed_case_is_read_only_until_reopened_with_a_reason(world, make_cas
     with pytest.raises(StateError):
         services.add_shelter_stay(host, case, services.ShelterData(start_on=_today()))
     with pytest.raises(ValidationError):
-        services.reopen_case(host, case, "")
+        ReopenIn.from_values(reason="")
     services.reopen_case(host, case, "Chị ấy quay lại sau khi bị đánh tiếp.")
     assert case.status == "open" and case.closed_at is None
     with pytest.raises(StateError):

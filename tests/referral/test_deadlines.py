@@ -117,7 +117,9 @@ def test_province_officer_cannot_set_another_provinces_deadlines(app, make_user)
 
     officer = user_of(make_user("province_officer", scope="19"))
     with app.test_request_context(), pytest.raises(NotFound):
-        services.set_deadlines(officer, "01", {"police": (5, 1)})
+        from referral.schemas import Deadline
+
+        services.set_deadlines(officer, "01", {"police": Deadline(hours=5, urgent=1)})
 
 
 def test_overdue_sweep_command_notifies(app, world, two):

@@ -80,10 +80,12 @@ def test_urgent_referral_is_due_in_2_hours_and_normal_in_24(client, world):
 def test_province_deadline_setting_applies_to_new_referrals(client, world, make_user):
     officer = make_user("province_officer", scope="19")
     from referral import services
+    from referral.schemas import Deadline
     from tests.referral.conftest import user_of
 
-    values = services.deadlines_for("19")
-    values["police"] = (8, 1)
+    values = {service: Deadline(hours=hours, urgent=urgent) for service, (hours, urgent) in
+              services.deadlines_for("19").items()}
+    values["police"] = Deadline(hours=8, urgent=1)
     services.set_deadlines(user_of(officer), "19", values)
     db.session.commit()
     referral = db.session.get(Referral, send(client, world, urgency="urgent").get_json()["id"])
