@@ -22,10 +22,10 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Self
+from typing import Annotated, Any, Self, get_args
 
 from flask_babel import lazy_gettext as _l
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, model_validator
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -42,6 +42,7 @@ NOT_WHOLE = _l("Enter a whole number.")
 NOT_A_DATE = _l("Enter a date like 2026-03-05.")
 NOT_IN_LIST = _l("Choose a value from the list.")
 CORRECT_FIELDS = _l("Please correct the marked fields.")
+NOT_OBJECT = _l("This field must be an object.")
 
 _FORM = "form"
 _JSON = "json"
@@ -335,6 +336,49 @@ class Schema(BaseModel):
             raise ValidationError(str(CORRECT_FIELDS), errors)
         return value
 
+    @classmethod
+    def read_all(cls, data: Mapping[str, Any], *, form: bool = False) -> tuple[Self, FieldErrors]:
+        """The value and every message at once, for a form that shows all its errors in one round: a field
+        that cannot be read is None in the value (a nested object: its own partial value), its message is
+        kept, and ``check`` judges the rest (it must allow None; it never replaces a field's own message).
+        The value is only usable when there are no messages."""
+        context = {"source": _FORM if form else _JSON}
+        try:  # the usual case, every field readable: one call into pydantic
+            whole = cls.model_validate(dict(data), context=context)
+        except PydanticValidationError:
+            pass
+        else:
+            return whole, dict(whole.check())
+        values: dict[str, Any] = {}
+        errors: FieldErrors = {}
+        for name, info in cls.model_fields.items():
+            raw = data.get(name)
+            kind = _nested(info.annotation)
+            if kind is not None:
+                if raw is not None and not isinstance(raw, Mapping):
+                    errors[name] = [str(NOT_OBJECT)]
+                    raw = None
+                if raw is None and info.annotation is not kind:  # an optional object that is absent
+                    values[name] = None
+                    continue
+                inner, found = kind.read_all(raw or {}, form=form)
+                errors.update({f"{name}.{key}": messages for key, messages in found.items()})
+                values[name] = inner
+                continue
+            adapter = _ADAPTERS.get((cls, name))
+            if adapter is None:
+                adapter = _ADAPTERS[(cls, name)] = TypeAdapter(Annotated[info.annotation, *info.metadata])  # type: ignore[arg-type]
+            try:
+                values[name] = adapter.validate_python(raw, context=context)
+            except PydanticValidationError as error:
+                errors[name] = [str(item.get("ctx", {}).get("message") or REQUIRED)
+                                for item in error.errors(include_url=False)][:1]
+                values[name] = None
+        value = cls.model_construct(**values)
+        for key, messages in value.check().items():
+            errors.setdefault(key, messages)
+        return value, errors
+
     def check(self) -> FieldErrors:
         """Rules across fields (each citing its law where there is one), run once every field has been read."""
         return {}
@@ -371,6 +415,17 @@ class Schema(BaseModel):
         schema.pop("required", None)  # each marker says what is required, with its own message
         inlined: dict[str, Any] = _inline(schema, definitions)
         return inlined
+
+
+_ADAPTERS: dict[tuple[type, str], TypeAdapter[Any]] = {}
+
+
+def _nested(annotation: Any) -> type[Schema] | None:
+    """The schema of a nested object (``PersonIn``, or ``IntakeConsentIn | None``), or None for a plain field."""
+    for kind in (annotation, *get_args(annotation)):
+        if isinstance(kind, type) and issubclass(kind, Schema):
+            return kind
+    return None
 
 
 def _inline(node: Any, definitions: Mapping[str, Any]) -> Any:

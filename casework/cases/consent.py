@@ -26,6 +26,7 @@ from sqlalchemy import select
 from casework.auth.models import User
 from casework.cases import codes
 from casework.cases.models import Case, Consent
+from casework.cases.schemas import ConsentInput
 from casework.errors import StateError, ValidationError
 from casework.extensions import db
 from casework.models import utcnow
@@ -36,17 +37,6 @@ class ConsentMissing(StateError):
     """The action needs consent she has not given (HTTP 409)."""
 
     code = "consent_missing"
-
-
-@dataclass(frozen=True)
-class ConsentInput:
-    """One consent as ``give_consent`` records it: read from a request by ``schemas.ConsentIn.as_input``,
-    or built by the intake from her choices."""
-
-    purpose: str
-    service: str | None = None
-    fields: tuple[str, ...] = ()
-    given_by: str = "self"
 
 
 @dataclass(frozen=True)

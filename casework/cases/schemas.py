@@ -23,15 +23,12 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Self, get_args
+from typing import Annotated, Any, Self
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from pydantic import TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 
 from casework.cases import codes
-from casework.cases.consent import ConsentInput
 from casework.geo import data as geo
 from casework.geo import legacy
 from casework.models import utcnow
@@ -274,61 +271,19 @@ def _yes_no() -> Flag:
     return Flag(message=NOT_BOOLEAN)
 
 
-_ADAPTERS: dict[tuple[type, str], TypeAdapter[Any]] = {}
+@dataclass(frozen=True)
+class ConsentInput:
+    """One consent as ``give_consent`` records it: read from a request by ``schemas.ConsentIn.as_input``,
+    or built by the intake from her choices."""
+
+    purpose: str
+    service: str | None = None
+    fields: tuple[str, ...] = ()
+    given_by: str = "self"
 
 
 class CaseSchema(Schema):
-    """An input of casework, read with every message at once (:meth:`read_all`)."""
-
-    @classmethod
-    def read_all(cls, data: Mapping[str, Any], *, form: bool = False) -> tuple[Self, FieldErrors]:
-        """The value and the messages per field: a field that cannot be read is empty in the value (a nested
-        object: its defaults), its own message is kept, and ``check`` judges the rest (never a field that
-        already has a message)."""
-        context = {"source": _FORM if form else "json"}
-        try:  # the usual case, every field readable: one call into pydantic (a third of the time field by field)
-            whole = cls.model_validate(dict(data), context=context)
-        except PydanticValidationError:
-            pass
-        else:
-            return whole, dict(whole.check())
-        values: dict[str, Any] = {}
-        errors: FieldErrors = {}
-        for name, info in cls.model_fields.items():
-            raw = data.get(name)
-            kind = _nested(info.annotation)
-            if kind is not None:
-                if raw is not None and not isinstance(raw, Mapping):
-                    errors[name] = [str(NOT_OBJECT)]
-                    raw = None
-                if raw is None and info.annotation is not kind:  # an optional object that is absent
-                    values[name] = None
-                    continue
-                inner, found = kind.read_all(raw or {}, form=form)
-                errors.update({f"{name}.{key}": messages for key, messages in found.items()})
-                values[name] = inner
-                continue
-            adapter = _ADAPTERS.get((cls, name))
-            if adapter is None:
-                adapter = _ADAPTERS[(cls, name)] = TypeAdapter(Annotated[info.annotation, *info.metadata])  # type: ignore[arg-type]
-            try:
-                values[name] = adapter.validate_python(raw, context=context)
-            except PydanticValidationError as error:
-                errors[name] = [str(item.get("ctx", {}).get("message") or REQUIRED)
-                                for item in error.errors(include_url=False)][:1]
-                values[name] = None
-        value = cls.model_construct(**values)
-        for key, messages in value.check().items():
-            errors.setdefault(key, messages)
-        return value, errors
-
-
-def _nested(annotation: Any) -> type[CaseSchema] | None:
-    """The schema of a nested object (``PersonIn``, or ``IntakeConsentIn | None``), or None for a plain field."""
-    for kind in (annotation, *get_args(annotation)):
-        if isinstance(kind, type) and issubclass(kind, CaseSchema):
-            return kind
-    return None
+    """An input of casework, read with every message at once (``Schema.read_all``)."""
 
 
 def _add(errors: FieldErrors, name: str, message: str) -> None:
@@ -828,7 +783,7 @@ class ShelterStayIn(_PlainValues):
 
     def check(self) -> FieldErrors:
         errors: FieldErrors = {}
-        if self.end_on is not None and self.end_on < self.start_on:
+        if self.end_on is not None and self.start_on is not None and self.end_on < self.start_on:
             errors["end_on"] = [str(_l("The end of the stay cannot be before its start."))]
         if self.money_vnd and "money" not in self.essentials:
             # Issue 13: an amount typed without ticking "money" was dropped without a word.
@@ -939,7 +894,7 @@ class FollowUpIn(_PlainValues):
     next_on: Annotated[date | None, CaseDay()]
 
     def check(self) -> FieldErrors:
-        if self.next_on is not None:
+        if self.next_on is not None and self.on is not None:  # None: unreadable, its own message shown
             if self.next_on <= self.on:
                 return {"next_on": [str(_l("The next follow-up must be after this one."))]}
             if (self.next_on - self.on).days > codes.FOLLOW_UP_MAX_DAYS:

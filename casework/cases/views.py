@@ -452,7 +452,9 @@ def shelter(case_id: str, stay_id: str | None = None):
             form.start_on.data = max(services.local_today(), case.intake_at.astimezone(VN_TZ).date()).isoformat()
             form.essentials.data = ["food", "water"]
     else:
-        data, errors = schemas.ShelterStayIn.collect(_submitted("essentials"), form=True)
+        # Every message at once (issue 13): a rule across fields (the money) still judges a bad date's form.
+        read, errors = schemas.ShelterStayIn.read_all(_submitted("essentials"), form=True)
+        data = None if errors else read
 
         def save():
             if data is None:
@@ -567,7 +569,8 @@ def follow_up_new(case_id: str):
         form.on.data = services.local_today().strftime("%d/%m/%Y")
         form.next_on.data = services.default_next_follow_up(case).strftime("%d/%m/%Y")
     else:
-        data, errors = schemas.FollowUpIn.collect(_submitted(), form=True)
+        read, errors = schemas.FollowUpIn.read_all(_submitted(), form=True)
+        data = None if errors else read
         # One round (issue 13): the form's checks and the service's own rules in the same answer.
         if validate_in_one_round(form, lambda: data and services.add_follow_up(user, case, data),
                                  field_errors=errors, catch=DomainError).saved:
