@@ -183,7 +183,11 @@ class CellCheck:
             state = state.pin(*self.pins)
         if auditor.witnessed(self.requirement, state, integer):
             return 0.0  # feasible tables already found show the requirement met
-        if insider and auditor.insider_cannot_pin(self.requirement.var, *self.pins[0], unpinned, integer):
+        # An insider whose knowledge gives the cell away by peeling (one relation left with it as its only
+        # unknown) pins it: its interval below needs no program, and the two programs of the shortcut
+        # would be wasted (issue 16: most of a sparse release's repairs tried such options).
+        if insider and auditor.is_free(self.requirement.var, state) \
+                and auditor.insider_cannot_pin(self.requirement.var, *self.pins[0], unpinned, integer):
             return 0.0
         try:
             if self.bounded and not self.requirement.width and not self.requirement.existence:
