@@ -506,11 +506,20 @@ class Auditor:
 
     def _one_open_row(self, comp: tuple[int, ...], state: State) -> bool:
         if comp not in self._open_rows:
-            rows = {r for u in comp for r in self.model.rows_of[u]}
+            # Stop at a second relation: a large component is never one relation (issue 16: listing all of
+            # its relations for every new component was a tenth of a sparse release's time).
+            rows: set[int] = set()
+            for u in comp:
+                rows.update(self.model.rows_of[u])
+                if len(rows) > 1:
+                    break
             single = len(rows) == 1 and next(iter(rows)) < len(self.model.eq_rows)
-            coefs = {a for r in rows for v, a in zip(*self.model.row(r)[:2], strict=True) if v in comp}
-            self._open_rows[comp] = single and len(coefs) == 1 and all(
-                self.bounds(u, state) == (0.0, INF) for u in comp)
+            if not single:
+                self._open_rows[comp] = False
+                return False
+            members = set(comp)
+            coefs = {a for r in rows for v, a in zip(*self.model.row(r)[:2], strict=True) if v in members}
+            self._open_rows[comp] = len(coefs) == 1 and all(self.bounds(u, state) == (0.0, INF) for u in comp)
         return self._open_rows[comp]
 
     def _system(self, comp: tuple[int, ...], state: State) -> tuple[list[Row], list[Row], FloatArray, FloatArray,

@@ -183,7 +183,11 @@ class CellCheck:
             state = state.pin(*self.pins)
         if auditor.witnessed(self.requirement, state, integer):
             return 0.0  # feasible tables already found show the requirement met
-        if insider and auditor.insider_cannot_pin(self.requirement.var, *self.pins[0], unpinned, integer):
+        # An insider whose knowledge gives the cell away by peeling (one relation left with it as its only
+        # unknown) pins it: its interval below needs no program, and the two programs of the shortcut
+        # would be wasted (issue 16: most of a sparse release's repairs tried such options).
+        if insider and auditor.is_free(self.requirement.var, state) \
+                and auditor.insider_cannot_pin(self.requirement.var, *self.pins[0], unpinned, integer):
             return 0.0
         try:
             if self.bounded and not self.requirement.width and not self.requirement.existence:
@@ -311,15 +315,21 @@ def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable
     def order(u: int) -> SortKey:
         return model.vars[u].key.sort_key()
 
+    def given_away(u: int) -> bool:
+        return auditor.resolve(u, state)[0] == "det"
+
     if focus is None:
         start = set(protected)
     else:
         start = {u for f in focus for u in auditor.region(f, state) if u in protected}
-    pending = [(order(u), u) for u in start]
+    # Only cells given away now are queued (issue 16: sorting every protected cell of a national region
+    # for each option was most of ``balance``). Hiding more cells never gives a cell of a component away
+    # (peeling with more unknown cells determines no more), so a cell not queued would have been skipped.
+    pending = [(order(u), u) for u in start if given_away(u)]
     heapq.heapify(pending)
     while pending:
         _, u = heapq.heappop(pending)
-        if auditor.resolve(u, state)[0] != "det":
+        if not given_away(u):
             continue
         options = sorted({w for r in _chain(auditor, u, state) for w in model.eq_rows[r][0]
                           if _suppressible(model, w) and w not in state.suppressed},
@@ -328,7 +338,8 @@ def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable
             continue  # nothing to hide on the chain: the LP loop looks further afield
         state = state.suppress(_with_twins(model, options[:1]))
         for w in {*(w for w in auditor.region(options[0], state) if w in protected), u}:
-            heapq.heappush(pending, (order(w), w))
+            if given_away(w):
+                heapq.heappush(pending, (order(w), w))
         if on_step is not None:
             on_step()
     return state
