@@ -54,6 +54,14 @@ def _add_key(add: Callable[[Path], int], kind: str, event: str, what: str) -> in
     return version
 
 
+def _nothing_to_resume(pending: dict[str, int], resume: bool, message: str) -> bool:
+    """``--resume`` with no row left: say ``message``; the command then stops (a plain run starts a new version)."""
+    if pending or not resume:
+        return False
+    click.echo(message)
+    return True
+
+
 def _add_and_load(add: Callable[[Path], int], kind: str, event: str, what: str, loaded: Callable[[KeyRing], int],
                   name: str, verb: str) -> int:
     """``_add_key``, then the key ring reloaded in this process; stop the command (exit 1) when the new version
@@ -104,11 +112,10 @@ def keys_rotate(batch_size: int, resume: bool, offline: bool = False) -> None:
     if offline:
         _rotate_offline()
         return
-    keys = current_keys()
-    target = keys.current_kek_version
+    target = current_keys().current_kek_version
     pending = rotation.pending_rewrap(target)
-    if not pending and resume:
-        click.echo(f"Nothing to re-wrap: every data key and sealed value is under master key v{target}.")
+    if _nothing_to_resume(pending, resume,
+                          f"Nothing to re-wrap: every data key and sealed value is under master key v{target}."):
         return
     if pending:
         click.echo(f"Resuming the rotation to master key v{target}: {sum(pending.values())} left "
@@ -159,11 +166,9 @@ def keys_reindex(batch_size: int, resume: bool, wait_seconds: int | None) -> Non
     from casework.protect import rotation
     from casework.protect.keys import RELOAD_SECONDS, add_index_version, current_keys
 
-    keys = current_keys()
-    target = keys.current_index_version
+    target = current_keys().current_index_version
     pending = rotation.pending_reindex(target)
-    if not pending and resume:
-        click.echo(f"Nothing to re-index: every blind-index row is of version {target}.")
+    if _nothing_to_resume(pending, resume, f"Nothing to re-index: every blind-index row is of version {target}."):
         return
     if pending:
         click.echo(f"Resuming the re-key to index version {target}: {sum(pending.values())} records left.")
