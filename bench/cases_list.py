@@ -24,7 +24,6 @@ sequential from one client; median and 95th percentile of the wall time per requ
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import logging
 import os
@@ -41,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench import load
+from bench import load, sizes_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp"
@@ -342,9 +341,7 @@ def report(results: list[dict], command: str, requests: int) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--requests", type=int, default=100)
+    parser = sizes_parser(__doc__, requests=100)
     parser.add_argument("--no-gunicorn", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the databases in bench/tmp/")
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -30,7 +30,6 @@ ORM load, nothing else).
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import random
@@ -41,6 +40,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import sizes_parser
 from bench.cases_list import PASSWORD, STEPS, TMP, _csrf, _expect, _totp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -474,9 +474,7 @@ def report(results: list[dict], command: str, requests: int, engine: str) -> str
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--requests", type=int, default=50)
+    parser = sizes_parser(__doc__, requests=50)
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL URL of a database to create and drop")
     parser.add_argument("--keep", action="store_true", help="keep the last database")
     parser.add_argument("--build-only", action="store_true")

@@ -31,66 +31,48 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from casework.stats.catalogue import Category, CategoryList, Registry, TableDef, register_table
+from casework.stats.catalogue import BY_YEAR, Registry, category_list, excluded_table, register_table, table_family
 
-SURVIVOR_STATUS = CategoryList(
-    # Law 53/2024: a person being identified as a victim, or an identified victim.
-    variable="survivor_status", version="law-53-2024.2",
-    label_vi="Tình trạng xác định nạn nhân", label_en="Status as a victim",
-    categories=(
-        Category("BEING_IDENTIFIED", "Đang trong quá trình xác định là nạn nhân", "Being identified as a victim"),
-        Category("IDENTIFIED", "Đã xác định là nạn nhân", "Identified victim"),
-        Category("NOT_VICTIM", "Không phải nạn nhân", "Not a victim"),
-    ),
-    sensitive=True,
-)
+# Law 53/2024: a person being identified as a victim, or an identified victim.
+SURVIVOR_STATUS = category_list(
+    "survivor_status", "law-53-2024.2", "Tình trạng xác định nạn nhân", "Status as a victim",
+    [("BEING_IDENTIFIED", "Đang trong quá trình xác định là nạn nhân", "Being identified as a victim"),
+     ("IDENTIFIED", "Đã xác định là nạn nhân", "Identified victim"),
+     ("NOT_VICTIM", "Không phải nạn nhân", "Not a victim")], sensitive=True)
 
-PROPOSAL_STAGE = CategoryList(
-    variable="proposal_stage", version="2026.1",
-    label_vi="Giai đoạn của phương án sinh kế", label_en="Stage of the livelihood proposal",
-    categories=(
-        Category("SUBMITTED", "Đã gửi", "Submitted"),
-        Category("APPROVED", "Đã phê duyệt", "Approved"),
-        Category("FUNDED", "Đã được cấp tiền hoặc hiện vật", "Funded (a tranche paid)"),
-    ),
-    multi_valued=True,
-)
+PROPOSAL_STAGE = category_list(
+    "proposal_stage", "2026.1", "Giai đoạn của phương án sinh kế", "Stage of the livelihood proposal",
+    [("SUBMITTED", "Đã gửi", "Submitted"), ("APPROVED", "Đã phê duyệt", "Approved"),
+     ("FUNDED", "Đã được cấp tiền hoặc hiện vật", "Funded (a tranche paid)")], multi_valued=True)
 
-_GEO = ("national", "province")
 _MILLION = 1_000_000  # §2.6: money shown rounded to 1,000,000 VND, after the audit
+_listed = table_family("livelihood", "trafficking_survivors")
+
+
+# L2: money by year, with the suppression pattern of the persons who reached a stage (``pattern_dims``).
+_MONEY: dict[str, Any] = {"kind": "money", "unit": "vnd", "pattern_of": "proposal_persons", "rounding_base": _MILLION,
+                          **BY_YEAR}
+
 
 TABLES = (
-    TableDef(id="LIV_P_LISTED", domain="livelihood", measure="trafficking_survivors",
-             title_vi="Số nạn nhân bị mua bán được lập danh sách hỗ trợ sinh kế",
-             title_en="Trafficking survivors listed for livelihood support",
-             geo_levels=_GEO, periods=("quarter", "year")),
-    TableDef(id="LIV_P_STATUS", domain="livelihood", measure="trafficking_survivors",
-             title_vi="Số nạn nhân bị mua bán được lập danh sách, theo tình trạng xác định (theo năm)",
-             title_en="Trafficking survivors listed, by status as a victim (by year)",
-             geo_levels=_GEO, periods=("year",), dimensions=(SURVIVOR_STATUS,)),
-    TableDef(id="LIV_X_CONSENT", domain="livelihood", measure="trafficking_survivors_excluded", kind="excluded",
-             source="trafficking_survivors",
-             title_vi="Số nạn nhân được lập danh sách nhưng không đồng ý đưa vào thống kê (toàn quốc)",
-             title_en="Trafficking survivors listed who did not consent to be counted (national)",
-             geo_levels=("national",), periods=("quarter", "year")),
+    _listed("LIV_P_LISTED", "Số nạn nhân bị mua bán được lập danh sách hỗ trợ sinh kế",
+            "Trafficking survivors listed for livelihood support"),
+    _listed("LIV_P_STATUS", "Số nạn nhân bị mua bán được lập danh sách, theo tình trạng xác định (theo năm)",
+            "Trafficking survivors listed, by status as a victim (by year)", SURVIVOR_STATUS, **BY_YEAR),
+    excluded_table("LIV_X_CONSENT", "livelihood", source="trafficking_survivors",
+                   title_vi="Số nạn nhân được lập danh sách nhưng không đồng ý đưa vào thống kê (toàn quốc)",
+                   title_en="Trafficking survivors listed who did not consent to be counted (national)"),
     # L1
-    TableDef(id="LIV_P_STAGE", domain="livelihood", measure="proposal_persons",
-             title_vi="Số người có phương án sinh kế được gửi, được phê duyệt, được cấp hỗ trợ (theo năm)",
-             title_en="Persons whose livelihood proposal was submitted, approved, funded (by year)",
-             geo_levels=_GEO, periods=("year",), dimensions=(PROPOSAL_STAGE,)),
+    table_family("livelihood", "proposal_persons")(
+        "LIV_P_STAGE", "Số người có phương án sinh kế được gửi, được phê duyệt, được cấp hỗ trợ (theo năm)",
+        "Persons whose livelihood proposal was submitted, approved, funded (by year)", PROPOSAL_STAGE, **BY_YEAR),
     # L2
-    TableDef(id="LIV_M_APPROVED", domain="livelihood", measure="livelihood_approved_vnd", kind="money",
-             unit="vnd", pattern_of="proposal_persons", pattern_dims=(("proposal_stage", "APPROVED"),),
-             rounding_base=_MILLION,
-             title_vi="Số tiền hỗ trợ sinh kế được phê duyệt (đồng, theo năm)",
-             title_en="Livelihood support approved (VND, by year)",
-             geo_levels=_GEO, periods=("year",)),
-    TableDef(id="LIV_M_DISBURSED", domain="livelihood", measure="livelihood_disbursed_vnd", kind="money",
-             unit="vnd", pattern_of="proposal_persons", pattern_dims=(("proposal_stage", "FUNDED"),),
-             rounding_base=_MILLION,
-             title_vi="Số tiền hỗ trợ sinh kế đã giải ngân (đồng, theo năm)",
-             title_en="Livelihood support disbursed (VND, by year)",
-             geo_levels=_GEO, periods=("year",)),
+    table_family("livelihood", "livelihood_approved_vnd", pattern_dims=(("proposal_stage", "APPROVED"),), **_MONEY)(
+        "LIV_M_APPROVED", "Số tiền hỗ trợ sinh kế được phê duyệt (đồng, theo năm)",
+        "Livelihood support approved (VND, by year)"),
+    table_family("livelihood", "livelihood_disbursed_vnd", pattern_dims=(("proposal_stage", "FUNDED"),), **_MONEY)(
+        "LIV_M_DISBURSED", "Số tiền hỗ trợ sinh kế đã giải ngân (đồng, theo năm)",
+        "Livelihood support disbursed (VND, by year)"),
 )
 
 

@@ -54,13 +54,8 @@ URGENCY_LABELS = {
     # Translators: a referral the organisation must acknowledge within hours (2 h by default).
     "urgent": _l("Urgent"),
 }
-STATE_LABELS = {
-    "sent": _l("Waiting for an answer"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "completed": _l("Service given"),
-    "cancelled": _l("Cancelled"),
-}
+STATE_LABELS = {"sent": _l("Waiting for an answer"), "accepted": _l("Accepted"), "declined": _l("Declined"),
+                "completed": _l("Service given"), "cancelled": _l("Cancelled")}
 RESULT_LABELS = {
     "provided": _l("The service was given"),
     "partly_provided": _l("The service was partly given"),

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -16,6 +17,17 @@ ORGANISATION_KINDS = (
     "commune_police", "health_station", "commune_committee", "legal_aid", "social_assistance",
     "peace_house", "safe_house", "hotline_111", "other",
 )
+
+def _values_of_rows(rows: str, column: str, make: Callable[[str], Any]) -> Any:
+    """A list of strings kept as the child rows ``rows``, one per distinct value: read sorted, written whole."""
+    def read(self: Any) -> list[str]:
+        return sorted(getattr(row, column) for row in getattr(self, rows))
+
+    def write(self: Any, values: list[str]) -> None:
+        setattr(self, rows, [make(v) for v in sorted(set(values))])
+
+    return property(read, write)
+
 
 organisation_service = Table(
     "organisation_service",
@@ -47,21 +59,8 @@ class Organisation(IdMixin, TimestampMixin, Model):
     _services = relationship("OrganisationService", cascade="all, delete-orphan", lazy="selectin")
     _communes = relationship("OrganisationCommune", cascade="all, delete-orphan", lazy="selectin")
 
-    @property
-    def services(self) -> list[str]:
-        return sorted(s.service for s in self._services)
-
-    @services.setter
-    def services(self, values: list[str]) -> None:
-        self._services = [OrganisationService(service=v) for v in sorted(set(values))]
-
-    @property
-    def commune_codes(self) -> list[str]:
-        return sorted(c.commune_code for c in self._communes)
-
-    @commune_codes.setter
-    def commune_codes(self, values: list[str]) -> None:
-        self._communes = [OrganisationCommune(commune_code=v) for v in sorted(set(values))]
+    services = _values_of_rows("_services", "service", lambda v: OrganisationService(service=v))
+    commune_codes = _values_of_rows("_communes", "commune_code", lambda v: OrganisationCommune(commune_code=v))
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id}>"

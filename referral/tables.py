@@ -12,61 +12,38 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
-from casework.stats.catalogue import Category, CategoryList, Registry, TableDef, register_table
+from casework.stats.catalogue import NATIONAL_BY_YEAR, Registry, category_list, register_table, table_family
 
 # One grouping per variable for the whole catalogue, versioned (disclosure-control §2.3).
-REFERRAL_SERVICE = CategoryList(
-    variable="referral_service", version="2026.2",
-    label_vi="Loại dịch vụ được chuyển gửi", label_en="Kind of service referred to",
-    categories=(
-        Category("POLICE", "Công an", "Police"),
-        Category("HEALTH", "Y tế", "Health care"),
-        Category("LEGAL_AID", "Trợ giúp pháp lý", "Legal aid"),
-        Category("SOCIAL_ASSISTANCE", "Trợ giúp xã hội", "Social assistance"),
-        Category("SHELTER", "Nơi tạm lánh dài ngày", "Longer-stay shelter"),
-        Category("SAFE_HOUSE", "Nhà an toàn", "Safe house"),
-        Category("CHILD_PROTECTION", "Bảo vệ trẻ em", "Child protection"),
-        Category("COMMUNE_COMMITTEE", "UBND xã", "Commune People's Committee"),
-        Category("PSYCHOLOGICAL", "Tư vấn tâm lý", "Psychological counselling"),
-        Category("OTHER", "Khác", "Other"),
-    ),
-    multi_valued=True, sensitive=True,
-)
+REFERRAL_SERVICE = category_list(
+    "referral_service", "2026.2", "Loại dịch vụ được chuyển gửi", "Kind of service referred to",
+    [("POLICE", "Công an", "Police"), ("HEALTH", "Y tế", "Health care"), ("LEGAL_AID", "Trợ giúp pháp lý", "Legal aid"),
+     ("SOCIAL_ASSISTANCE", "Trợ giúp xã hội", "Social assistance"),
+     ("SHELTER", "Nơi tạm lánh dài ngày", "Longer-stay shelter"), ("SAFE_HOUSE", "Nhà an toàn", "Safe house"),
+     ("CHILD_PROTECTION", "Bảo vệ trẻ em", "Child protection"),
+     ("COMMUNE_COMMITTEE", "UBND xã", "Commune People's Committee"),
+     ("PSYCHOLOGICAL", "Tư vấn tâm lý", "Psychological counselling"), ("OTHER", "Khác", "Other")],
+    multi_valued=True, sensitive=True)
 
-REFERRAL_OUTCOME = CategoryList(
-    variable="referral_outcome", version="2026.1",
-    label_vi="Kết quả chuyển gửi", label_en="Outcome of the referral",
-    categories=(
-        Category("PROVIDED", "Đã được hỗ trợ", "Service given"),
-        Category("PARTLY", "Được hỗ trợ một phần", "Service partly given"),
-        Category("NOT_PROVIDED", "Không hỗ trợ được", "Service could not be given"),
-        Category("DECLINED", "Bị từ chối", "Declined"),
-        Category("CANCELLED", "Đã hủy", "Cancelled"),
-        Category("PENDING", "Đang xử lý", "Pending"),
-    ),
-    multi_valued=True, sensitive=True,
-)
+REFERRAL_OUTCOME = category_list("referral_outcome", "2026.1", "Kết quả chuyển gửi", "Outcome of the referral", [
+    ("PROVIDED", "Đã được hỗ trợ", "Service given"), ("PARTLY", "Được hỗ trợ một phần", "Service partly given"),
+    ("NOT_PROVIDED", "Không hỗ trợ được", "Service could not be given"), ("DECLINED", "Bị từ chối", "Declined"),
+    ("CANCELLED", "Đã hủy", "Cancelled"), ("PENDING", "Đang xử lý", "Pending")], multi_valued=True, sensitive=True)
 
-_GEO = ("national", "province")
-_PERIODS = ("quarter", "year")
+_persons = table_family("referral", "referred_persons")
 
 TABLES = (
-    TableDef(id="REF_P_SERVICE", domain="referral", measure="referred_persons",
-             title_vi="Số người được chuyển gửi, theo loại dịch vụ",
-             title_en="Persons referred, by kind of service",
-             geo_levels=_GEO, periods=_PERIODS, dimensions=(REFERRAL_SERVICE,)),
-    TableDef(id="REF_P_OUTCOME", domain="referral", measure="referred_persons",
-             title_vi="Số người được chuyển gửi, theo kết quả",
-             title_en="Persons referred, by outcome",
-             geo_levels=_GEO, periods=_PERIODS, dimensions=(REFERRAL_OUTCOME,)),
-    TableDef(id="REF_P_SERVICE_OUTCOME", domain="referral", measure="referred_persons",
-             title_vi="Số người được chuyển gửi, theo loại dịch vụ và kết quả (toàn quốc, theo năm)",
-             title_en="Persons referred, by kind of service and outcome (national, by year)",
-             geo_levels=("national",), periods=("year",), dimensions=(REFERRAL_SERVICE, REFERRAL_OUTCOME)),
-    TableDef(id="REF_E_SERVICE", domain="referral", measure="referrals", kind="events", unit="referrals",
-             title_vi="Số lượt chuyển gửi, theo loại dịch vụ", title_en="Referrals, by kind of service",
-             geo_levels=_GEO, periods=_PERIODS, dimensions=(REFERRAL_SERVICE,), pattern_of="referred_persons",
-             single_valued=("referral_service",), events_of="referred_persons"),  # one service per referral
+    _persons("REF_P_SERVICE", "Số người được chuyển gửi, theo loại dịch vụ", "Persons referred, by kind of service",
+             REFERRAL_SERVICE),
+    _persons("REF_P_OUTCOME", "Số người được chuyển gửi, theo kết quả", "Persons referred, by outcome",
+             REFERRAL_OUTCOME),
+    _persons("REF_P_SERVICE_OUTCOME", "Số người được chuyển gửi, theo loại dịch vụ và kết quả (toàn quốc, theo năm)",
+             "Persons referred, by kind of service and outcome (national, by year)",
+             REFERRAL_SERVICE, REFERRAL_OUTCOME, **NATIONAL_BY_YEAR),
+    # One service per referral: the referrals of a service add up to the total.
+    table_family("referral", "referrals", kind="events", unit="referrals", pattern_of="referred_persons",
+                 single_valued=("referral_service",), events_of="referred_persons")(
+        "REF_E_SERVICE", "Số lượt chuyển gửi, theo loại dịch vụ", "Referrals, by kind of service", REFERRAL_SERVICE),
 )
 
 OUTCOME_OF_STATE = {"sent": "PENDING", "accepted": "PENDING", "declined": "DECLINED", "cancelled": "CANCELLED"}

@@ -28,20 +28,20 @@ CHANGE_FIELDS = ("role", "scope", "addresses", "organisation_id", "can_override_
 KIND_CHANGE, KIND_RESET, KIND_REENABLE, KIND_ACTIVATE = "change", "second_factor_reset", "reenable", "activate"
 
 
-class SelfChangeForbidden(Forbidden):
-    code = "self_change_forbidden"
+class SelfChangeForbidden(Forbidden, code="self_change_forbidden"):
+    """Nobody changes her own role, scope, addresses, permissions or second factor."""
 
 
-class SecondPersonRequired(Forbidden):
-    code = "second_person_required"
+class SecondPersonRequired(Forbidden, code="second_person_required"):
+    """Another administrator confirms a request, never the one who made it."""
 
 
-class PendingConfirmation(StateError):
-    code = "pending_confirmation"
+class PendingConfirmation(StateError, code="pending_confirmation"):
+    """A request for this account and field already waits for its confirmation."""
 
 
-class RequestClosed(StateError):
-    code = "request_closed"
+class RequestClosed(StateError, code="request_closed"):
+    """The request was already confirmed, cancelled or has expired, or there is nothing to request."""
 
 
 def _refuse(error: Exception, target_id: str | None, action: str = "account_change_refused") -> NoReturn:

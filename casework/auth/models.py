@@ -85,15 +85,20 @@ class User(IdMixin, TimestampMixin, Model):
         return f"<User {self.id} {self.role}>"
 
 
-class UserSession(Model):
+class _TokenOfUser:
+    """A row found by the hash of a secret token that its holder carries (a cookie, a bearer token)."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"),
+                                         nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class UserSession(_TokenOfUser, Model):
     """A server-side session: the cookie carries only a random token whose hash is the key here."""
 
     __tablename__ = "user_session"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
-    user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ended_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -106,13 +111,11 @@ class UserSession(Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class ApiToken(Model):
+class ApiToken(_TokenOfUser, Model):
+    """A bearer token of the API: the client carries the token, the hash is the key here."""
+
     __tablename__ = "api_token"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the bearer token
-    user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -172,15 +172,8 @@ def counted_parts_note(relationship: str | None, act: str) -> list[str]:
 SEXES = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other")}
 PERPETRATOR_SEXES = {"male": _l("Male"), "female": _l("Female"), "unknown": _l("Not known")}
 
-AGE_BANDS = {
-    "under_16": _l("Under 16"),
-    "16_17": _l("16–17"),
-    "18_29": _l("18–29"),
-    "30_44": _l("30–44"),
-    "45_59": _l("45–59"),
-    "60_plus": _l("60 and over"),
-    "unknown": _l("Not known"),
-}
+AGE_BANDS = {"under_16": _l("Under 16"), "16_17": _l("16–17"), "18_29": _l("18–29"), "30_44": _l("30–44"),
+             "45_59": _l("45–59"), "60_plus": _l("60 and over"), "unknown": _l("Not known")}
 
 
 def age_band_for(age: int) -> str:
@@ -317,12 +310,8 @@ LEGACY_REQUESTERS = {"host": "competent_body", "womens_union": "competent_body",
                      "other_body": "competent_body"}
 
 FOLLOW_UP_KINDS = {"visit": _l("Home visit"), "call": _l("Phone call"), "meeting": _l("Meeting elsewhere")}
-SITUATIONS = {
-    "safe": _l("Safe and stable"),
-    "improving": _l("Improving"),
-    "at_risk": _l("Still at risk"),
-    "unreachable": _l("Could not be reached"),
-}
+SITUATIONS = {"safe": _l("Safe and stable"), "improving": _l("Improving"), "at_risk": _l("Still at risk"),
+              "unreachable": _l("Could not be reached")}
 
 # Days from an intake or a follow-up to the next follow-up, by risk level (issue 13). Project rule, not a
 # law's: the host may choose another date on the follow-up form. Why these numbers:

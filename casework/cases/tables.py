@@ -61,119 +61,82 @@ from datetime import date, datetime, time, timedelta
 from casework.stats.catalogue import (
     ACT_FORM,
     AGE_GROUP,
+    BY_YEAR,
+    COMMUNE_BY_YEAR,
     ETHNICITY,
+    NATIONAL_BY_YEAR,
+    NATIONAL_PROVINCE,
+    QUARTER_YEAR,
     SEX,
-    Category,
-    CategoryList,
     Registry,
     TableDef,
+    category_list,
+    excluded_table,
     register_table,
+    table_family,
 )
 from casework.stats.period import Period
 
 # One grouping per variable for the whole catalogue, versioned (disclosure-control §2.3). The codes are
 # those of ``codes.CLOSURE_REASONS`` in capitals; the labels are the screens' wording.
-CLOSURE_REASON = CategoryList(
-    variable="closure_reason", version="2026.1",
-    label_vi="Lý do kết thúc hỗ trợ", label_en="Reason the case was closed",
-    categories=(
-        Category("SAFE_REINTEGRATED", "An toàn và đã trở về cộng đồng", "Safe and back in the community"),
-        Category("MOVED_AWAY", "Đã chuyển đi nơi khác", "Moved away"),
-        Category("REFERRED_TAKEN_OVER", "Đã chuyển gửi và được nơi khác tiếp nhận",
-                 "Referred on and taken over by a service"),
-        Category("DECLINED_SUPPORT", "Chị ấy không muốn hỗ trợ thêm", "She declined further support"),
-        Category("LOST_CONTACT", "Mất liên lạc", "Contact lost"),
-        Category("OTHER", "Lý do khác", "Other reason"),
-    ),
-    sensitive=True,
-)
+CLOSURE_REASON = category_list("closure_reason", "2026.1", "Lý do kết thúc hỗ trợ", "Reason the case was closed", [
+    ("SAFE_REINTEGRATED", "An toàn và đã trở về cộng đồng", "Safe and back in the community"),
+    ("MOVED_AWAY", "Đã chuyển đi nơi khác", "Moved away"),
+    ("REFERRED_TAKEN_OVER", "Đã chuyển gửi và được nơi khác tiếp nhận", "Referred on and taken over by a service"),
+    ("DECLINED_SUPPORT", "Chị ấy không muốn hỗ trợ thêm", "She declined further support"),
+    ("LOST_CONTACT", "Mất liên lạc", "Contact lost"), ("OTHER", "Lý do khác", "Other reason")], sensitive=True)
 
 # Issue 16: was the commune People's Committee notified of the intake within the deadline (Law 13/2022
 # Art. 36: the trusted address notifies the commune; the app counts NOTICE_HOURS)? Single-valued.
 NOTICE_HOURS = 24
-NOTICE = CategoryList(
-    variable="notice", version="2026.1",
-    label_vi="Báo cho UBND xã", label_en="Commune notified",
-    categories=(
-        Category("IN_TIME", f"Trong vòng {NOTICE_HOURS} giờ", f"Within {NOTICE_HOURS} hours"),
-        Category("LATE_OR_NONE", "Muộn hơn hoặc chưa báo", "Later, or not notified"),
-    ),
-)
+NOTICE = category_list("notice", "2026.1", "Báo cho UBND xã", "Commune notified", [
+    ("IN_TIME", f"Trong vòng {NOTICE_HOURS} giờ", f"Within {NOTICE_HOURS} hours"),
+    ("LATE_OR_NONE", "Muộn hơn hoặc chưa báo", "Later, or not notified")])
 # Issue 16: received again: she had a case at a trusted address before this intake. Single-valued.
-REPEAT = CategoryList(
-    variable="repeat", version="2026.1",
-    label_vi="Bị bạo lực lặp lại", label_en="Violence again",
-    categories=(
-        Category("REPEAT", "Đã từng được tiếp nhận trước đó", "Received before"),
-        Category("FIRST", "Lần đầu được tiếp nhận", "First time received"),
-    ),
-    sensitive=True,
-)
+REPEAT = category_list("repeat", "2026.1", "Bị bạo lực lặp lại", "Violence again",
+                       [("REPEAT", "Đã từng được tiếp nhận trước đó", "Received before"),
+                        ("FIRST", "Lần đầu được tiếp nhận", "First time received")], sensitive=True)
 
-_GEO = ("national", "province")
-_PERIODS = ("quarter", "year")
+_survivors = table_family("casework", "survivors")
 
 TABLES = (
     # G1
-    TableDef(id="CASE_P_TOTAL", domain="casework", measure="survivors",
-             title_vi="Số người bị bạo lực gia đình được tiếp nhận",
-             title_en="Survivors of domestic violence received",
-             geo_levels=_GEO, periods=_PERIODS),
+    _survivors("CASE_P_TOTAL", "Số người bị bạo lực gia đình được tiếp nhận",
+               "Survivors of domestic violence received"),
     # G2
-    TableDef(id="CASE_P_ACT_FORM", domain="casework", measure="survivors",
-             title_vi="Số người được tiếp nhận, theo hình thức bạo lực",
-             title_en="Survivors received, by form of violence",
-             geo_levels=_GEO, periods=_PERIODS, dimensions=(ACT_FORM,)),
-    TableDef(id="CASE_P_AGE", domain="casework", measure="survivors",
-             title_vi="Số người được tiếp nhận, theo nhóm tuổi",
-             title_en="Survivors received, by age group",
-             geo_levels=_GEO, periods=_PERIODS, dimensions=(AGE_GROUP,)),
+    _survivors("CASE_P_ACT_FORM", "Số người được tiếp nhận, theo hình thức bạo lực",
+               "Survivors received, by form of violence", ACT_FORM),
+    _survivors("CASE_P_AGE", "Số người được tiếp nhận, theo nhóm tuổi", "Survivors received, by age group", AGE_GROUP),
     # G3
-    TableDef(id="CASE_P_ACT_FORM_AGE", domain="casework", measure="survivors",
-             title_vi="Số người được tiếp nhận, theo hình thức bạo lực và nhóm tuổi (toàn quốc, theo năm)",
-             title_en="Survivors received, by form of violence and age group (national, by year)",
-             geo_levels=("national",), periods=("year",), dimensions=(ACT_FORM, AGE_GROUP)),
+    _survivors("CASE_P_ACT_FORM_AGE",
+               "Số người được tiếp nhận, theo hình thức bạo lực và nhóm tuổi (toàn quốc, theo năm)",
+               "Survivors received, by form of violence and age group (national, by year)",
+               ACT_FORM, AGE_GROUP, **NATIONAL_BY_YEAR),
     # G4: internal tier (not public, §2.7); commune by quarter would need the restricted tier.
-    TableDef(id="CASE_P_COMMUNE", domain="casework", measure="survivors",
-             title_vi="Số người được tiếp nhận, theo xã (theo năm)",
-             title_en="Survivors received, by commune (by year)",
-             geo_levels=("commune",), periods=("year",)),
+    _survivors("CASE_P_COMMUNE", "Số người được tiếp nhận, theo xã (theo năm)",
+               "Survivors received, by commune (by year)", **COMMUNE_BY_YEAR),
     # G5
-    TableDef(id="CASE_P_SEX", domain="casework", measure="survivors",
-             title_vi="Số người được tiếp nhận, theo giới tính (theo năm)",
-             title_en="Survivors received, by sex (by year)",
-             geo_levels=_GEO, periods=("year",), dimensions=(SEX,)),
-    TableDef(id="CASE_P_ETHNICITY", domain="casework", measure="survivors",
-             title_vi="Số người được tiếp nhận, theo dân tộc (Kinh / dân tộc thiểu số; theo năm)",
-             title_en="Survivors received, by ethnicity (Kinh / ethnic minority; by year)",
-             geo_levels=_GEO, periods=("year",), dimensions=(ETHNICITY,)),
+    _survivors("CASE_P_SEX", "Số người được tiếp nhận, theo giới tính (theo năm)",
+               "Survivors received, by sex (by year)", SEX, **BY_YEAR),
+    _survivors("CASE_P_ETHNICITY", "Số người được tiếp nhận, theo dân tộc (Kinh / dân tộc thiểu số; theo năm)",
+               "Survivors received, by ethnicity (Kinh / ethnic minority; by year)", ETHNICITY, **BY_YEAR),
     # §2.2 Consent gate
-    TableDef(id="CASE_X_CONSENT", domain="casework", measure="survivors_excluded", kind="excluded",
-             source="survivors",
-             title_vi="Số người được tiếp nhận nhưng không đồng ý đưa vào thống kê (toàn quốc)",
-             title_en="Survivors received who did not consent to be counted (national)",
-             geo_levels=("national",), periods=_PERIODS),
-    TableDef(id="CASE_P_CLOSURE", domain="casework", measure="survivors_closed",
-             title_vi="Số người kết thúc hỗ trợ, theo lý do",
-             title_en="Survivors whose case was closed, by reason",
-             geo_levels=_GEO, periods=_PERIODS, dimensions=(CLOSURE_REASON,)),
+    excluded_table("CASE_X_CONSENT", "casework", "survivors",
+                   "Số người được tiếp nhận nhưng không đồng ý đưa vào thống kê (toàn quốc)",
+                   "Survivors received who did not consent to be counted (national)"),
+    table_family("casework", "survivors_closed")(
+        "CASE_P_CLOSURE", "Số người kết thúc hỗ trợ, theo lý do", "Survivors whose case was closed, by reason",
+        CLOSURE_REASON),
     # Issue 16: contact bans, notice within the deadline, repeat violence (person tables, protected).
-    TableDef(id="CASE_P_CONTACT_BAN", domain="casework", measure="survivors_contact_ban",
-             title_vi="Số người được đề nghị áp dụng biện pháp cấm tiếp xúc",
-             title_en="Survivors for whom a contact ban was requested",
-             geo_levels=_GEO, periods=_PERIODS),
-    TableDef(id="CASE_P_NOTICE", domain="casework", measure="survivors",
-             title_vi="Số người được tiếp nhận, theo việc báo cho UBND xã đúng hạn",
-             title_en="Survivors received, by whether the commune was notified in time",
-             geo_levels=_GEO, periods=_PERIODS, dimensions=(NOTICE,)),
-    TableDef(id="CASE_P_REPEAT", domain="casework", measure="survivors",
-             title_vi="Số người được tiếp nhận, theo việc bị bạo lực lặp lại",
-             title_en="Survivors received, by whether they were received before",
-             geo_levels=_GEO, periods=_PERIODS, dimensions=(REPEAT,)),
-    TableDef(id="CASE_E_SHELTER_NIGHTS", domain="casework", measure="shelter_nights", kind="events",
-             unit="nights", pattern_of="survivors",
-             title_vi="Số đêm tạm lánh tại địa chỉ tin cậy", title_en="Nights of shelter at trusted addresses",
-             geo_levels=_GEO, periods=_PERIODS),
+    table_family("casework", "survivors_contact_ban")(
+        "CASE_P_CONTACT_BAN", "Số người được đề nghị áp dụng biện pháp cấm tiếp xúc",
+        "Survivors for whom a contact ban was requested"),
+    _survivors("CASE_P_NOTICE", "Số người được tiếp nhận, theo việc báo cho UBND xã đúng hạn",
+               "Survivors received, by whether the commune was notified in time", NOTICE),
+    _survivors("CASE_P_REPEAT", "Số người được tiếp nhận, theo việc bị bạo lực lặp lại",
+               "Survivors received, by whether they were received before", REPEAT),
+    table_family("casework", "shelter_nights", kind="events", unit="nights", pattern_of="survivors")(
+        "CASE_E_SHELTER_NIGHTS", "Số đêm tạm lánh tại địa chỉ tin cậy", "Nights of shelter at trusted addresses"),
 )
 
 # Person.age_band → Circular 07/2017 bands. 16–17 is a band of its own on the intake form; it falls in
@@ -192,7 +155,7 @@ FORM_COLUMNS = (("physical", "PHYS"), ("mental", "MENT"), ("sexual", "SEXU"), ("
 def _activity(id_: str, measure: str, unit: str, title_vi: str, title_en: str, **kw) -> TableDef:
     from casework.stats.activity import ACTIVITY, SCOPE
 
-    defaults = {"geo_levels": _GEO, "periods": _PERIODS, "dimensions": (SCOPE,)}
+    defaults = {"geo_levels": NATIONAL_PROVINCE, "periods": QUARTER_YEAR, "dimensions": (SCOPE,)}
     return TableDef(id=id_, domain="casework", measure=measure, kind=ACTIVITY, unit=unit, title_vi=title_vi,
                     title_en=title_en, **{**defaults, **kw})
 

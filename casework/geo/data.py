@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Protocol
 
 from vietnam_provinces import Province as _Province
 from vietnam_provinces import ProvinceCode as _ProvinceCode
@@ -43,30 +42,24 @@ def name_sort_key(name: str) -> tuple[bytes, bytes]:
 
 
 @dataclass(frozen=True)
-class Province:
+class Unit:
+    """An administrative unit: its code (2 digits for a province, 3 for a district, 5 for a commune) and name."""
+
     code: str
     name: str
+
+
+class Province(Unit):  # a Unit, frozen dataclass and all: no field of its own
+    pass
 
 
 @dataclass(frozen=True)
-class Commune:
-    code: str
-    name: str
+class Commune(Unit):
     province_code: str
 
 
-@dataclass(frozen=True)
-class EthnicGroup:
-    code: str
-    name: str
-
-
-class _Unit(Protocol):
-    @property
-    def code(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
+class EthnicGroup(Unit):
+    """One of the 54 groups of casework/data/ethnic-groups.csv (01 Kinh)."""
 
 
 def clean_name(name: str) -> str:
@@ -74,12 +67,12 @@ def clean_name(name: str) -> str:
     return " ".join(name.split())
 
 
-def by_code_in_name_order[U: _Unit](units: Iterable[U]) -> dict[str, U]:
+def by_code_in_name_order[U: Unit](units: Iterable[U]) -> dict[str, U]:
     """Units by code, in the Vietnamese order of their names (this and the pre-2025 scheme)."""
     return {u.code: u for u in sorted(units, key=lambda u: name_sort_key(u.name))}
 
 
-def grouped_in_name_order[U: _Unit](units: Iterable[U], parent: Callable[[U], str]) -> dict[str, list[U]]:
+def grouped_in_name_order[U: Unit](units: Iterable[U], parent: Callable[[U], str]) -> dict[str, list[U]]:
     """Units by the code of the unit they belong to (``parent``), each list in the Vietnamese order of names."""
     out: dict[str, list[U]] = {}
     for u in units:

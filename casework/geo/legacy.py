@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from casework.geo.data import by_code_in_name_order, clean_name, grouped_in_name_order, name_sort_key
+from casework.geo.data import Unit, by_code_in_name_order, clean_name, grouped_in_name_order, name_sort_key
 
 SCHEME = "pre2025"
 # The 2025 units (Resolution 202/2025/QH15 and the commune resolutions) are in force from this day: a
@@ -35,23 +35,21 @@ SCHEME = "pre2025"
 CHANGEOVER = date(2025, 7, 1)
 
 
-@dataclass(frozen=True)
-class Province:
-    code: str
-    name: str
+class Province(Unit):  # a Unit, frozen dataclass and all: no field of its own
+    pass
 
 
 @dataclass(frozen=True)
-class District:
-    code: str
-    name: str
+class District(Unit):
+    """A district: the tier between province and commune, abolished on 1 July 2025."""
+
     province_code: str
 
 
 @dataclass(frozen=True)
-class Commune:
-    code: str
-    name: str
+class Commune(Unit):
+    """A commune before 2025, in its district and province."""
+
     district_code: str
     province_code: str
 

@@ -9,12 +9,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from casework.extensions import db
+
+if TYPE_CHECKING:
+    from casework.protect.keys import KeyRing
 
 
 def register(app: Flask, keys_cli: AppGroup) -> None:
@@ -50,6 +54,27 @@ def _add_key(add: Callable[[Path], int], kind: str, event: str, what: str) -> in
     return version
 
 
+def _nothing_to_resume(pending: dict[str, int], resume: bool, message: str) -> bool:
+    """``--resume`` with no row left: say ``message``; the command then stops (a plain run starts a new version)."""
+    if pending or not resume:
+        return False
+    click.echo(message)
+    return True
+
+
+def _add_and_load(add: Callable[[Path], int], kind: str, event: str, what: str, loaded: Callable[[KeyRing], int],
+                  name: str, verb: str) -> int:
+    """``_add_key``, then the key ring reloaded in this process; stop the command (exit 1) when the new version
+    (``loaded(keys)``) is not the current one after all."""
+    from casework.protect.canary import refresh_keys
+
+    target = _add_key(add, kind, event, what)
+    keys = refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+    if loaded(keys) != target:
+        _fail(f"{name} v{target} was written but could not be loaded; nothing was {verb}.")
+    return target
+
+
 def _run_in_batches(label: str, pending: dict[str, int], run: Callable[[Callable[[int], None]], int],
                     left_now: Callable[[], dict[str, int]], event: str, detail: str) -> tuple[int, dict[str, int]]:
     """``run(on_batch)`` with a progress bar over the pending rows, then ``event``_done (or _partial when rows
@@ -82,26 +107,22 @@ def keys_rotate(batch_size: int, resume: bool, offline: bool = False) -> None:
     meanwhile by workers that still had the previous version.
     """
     from casework.protect import rotation
-    from casework.protect.canary import refresh_keys
     from casework.protect.keys import add_kek_version, current_keys
 
     if offline:
         _rotate_offline()
         return
-    keys = current_keys()
-    target = keys.current_kek_version
+    target = current_keys().current_kek_version
     pending = rotation.pending_rewrap(target)
-    if not pending and resume:
-        click.echo(f"Nothing to re-wrap: every data key and sealed value is under master key v{target}.")
+    if _nothing_to_resume(pending, resume,
+                          f"Nothing to re-wrap: every data key and sealed value is under master key v{target}."):
         return
     if pending:
         click.echo(f"Resuming the rotation to master key v{target}: {sum(pending.values())} left "
                    f"({_describe(pending)}).")
     else:
-        target = _add_key(add_kek_version, "kek", "key_rotation_start", "a master key")
-        keys = refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
-        if keys.current_kek_version != target:
-            _fail(f"Master key v{target} was written but could not be loaded; nothing was re-wrapped.")
+        target = _add_and_load(add_kek_version, "kek", "key_rotation_start", "a master key",
+                               lambda k: k.current_kek_version, "Master key", "re-wrapped")
         pending = rotation.pending_rewrap(target)
         click.echo(f"Added master key kek.v{target}.key; {sum(pending.values())} data keys and sealed values "
                    "to re-wrap.")
@@ -143,22 +164,17 @@ def keys_reindex(batch_size: int, resume: bool, wait_seconds: int | None) -> Non
     Searches keep working during the run: workers search every index version of their key ring.
     """
     from casework.protect import rotation
-    from casework.protect.canary import refresh_keys
     from casework.protect.keys import RELOAD_SECONDS, add_index_version, current_keys
 
-    keys = current_keys()
-    target = keys.current_index_version
+    target = current_keys().current_index_version
     pending = rotation.pending_reindex(target)
-    if not pending and resume:
-        click.echo(f"Nothing to re-index: every blind-index row is of version {target}.")
+    if _nothing_to_resume(pending, resume, f"Nothing to re-index: every blind-index row is of version {target}."):
         return
     if pending:
         click.echo(f"Resuming the re-key to index version {target}: {sum(pending.values())} records left.")
     else:
-        target = _add_key(add_index_version, "index", "key_reindex_start", "an index key")
-        keys = refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
-        if keys.current_index_version != target:
-            _fail(f"Index key v{target} was written but could not be loaded; nothing was re-indexed.")
+        target = _add_and_load(add_index_version, "index", "key_reindex_start", "an index key",
+                               lambda k: k.current_index_version, "Index key", "re-indexed")
         wait = RELOAD_SECONDS + 5 if wait_seconds is None else wait_seconds
         if wait:
             click.echo(f"Added index.v{target}.key; waiting {wait} s for running workers to load it.")

@@ -19,7 +19,9 @@ engine is pure and does not translate.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, current_app
 
@@ -333,52 +335,62 @@ def check_catalogue(tables: tuple[TableDef, ...] | list[TableDef]) -> list[str]:
     return problems
 
 
+# Declaring lists and tables: the usual shape is written once here, so that a domain's ``tables.py`` says only
+# what differs from it.
+
+NATIONAL_PROVINCE = ("national", "province")
+QUARTER_YEAR = ("quarter", "year")
+BY_YEAR: dict[str, Any] = {"periods": ("year",)}
+NATIONAL_BY_YEAR: dict[str, Any] = {"geo_levels": ("national",), "periods": ("year",)}  # G3: two-way tables
+COMMUNE_BY_YEAR: dict[str, Any] = {"geo_levels": ("commune",), "periods": ("year",)}  # G4
+
+
+def category_list(variable: str, version: str, label_vi: str, label_en: str,
+                  categories: Iterable[tuple[str, str, str]], *, multi_valued: bool = False,
+                  sensitive: bool = False) -> CategoryList:
+    """A category list from its (code, Vietnamese label, English label) triples, in order."""
+    return CategoryList(variable=variable, version=version, label_vi=label_vi, label_en=label_en,
+                        categories=tuple(Category(*c) for c in categories), multi_valued=multi_valued,
+                        sensitive=sensitive)
+
+
+def table_family(domain: str, measure: str, **common: Any) -> Callable[..., TableDef]:
+    """A function declaring the tables of one measure: ``table(id, title_vi, title_en, *dimensions, **fields)``.
+
+    A table is national and by province, by quarter and by year, unless ``common`` (for every table of the
+    family) or ``fields`` (for this one, e.g. ``**BY_YEAR``) say otherwise."""
+    def table(id_: str, title_vi: str, title_en: str, *dimensions: CategoryList, **fields: Any) -> TableDef:
+        values = {"geo_levels": NATIONAL_PROVINCE, "periods": QUARTER_YEAR, **common, **fields}
+        return TableDef(id=id_, domain=domain, measure=measure, title_vi=title_vi, title_en=title_en,
+                        dimensions=dimensions, **values)
+    return table
+
+
+def excluded_table(id_: str, domain: str, source: str, title_vi: str, title_en: str) -> TableDef:
+    """The persons of measure ``source`` left out for lack of consent: national, by quarter and year (§2.2)."""
+    return TableDef(id=id_, domain=domain, measure=f"{source}_excluded", kind="excluded", source=source,
+                    title_vi=title_vi, title_en=title_en, geo_levels=("national",), periods=QUARTER_YEAR)
+
+
 # Standard category lists shared by the domains: one grouping per variable for the whole catalogue.
 
-ACT_FORM = CategoryList(
+ACT_FORM = category_list(
     # Law 13/2022/QH15 Art. 3: the four legal forms of domestic violence, plus other (§2.3 G2).
-    variable="act_form", version="law-13-2022.1",
-    label_vi="Hình thức bạo lực", label_en="Form of violence",
-    categories=(
-        Category("PHYS", "Thể chất", "Physical"),
-        Category("MENT", "Tinh thần", "Mental"),
-        Category("SEXU", "Tình dục", "Sexual"),
-        Category("ECON", "Kinh tế", "Economic"),
-        Category("OTHER", "Khác", "Other"),
-    ),
-    multi_valued=True, sensitive=True,
-)
+    "act_form", "law-13-2022.1", "Hình thức bạo lực", "Form of violence",
+    [("PHYS", "Thể chất", "Physical"), ("MENT", "Tinh thần", "Mental"), ("SEXU", "Tình dục", "Sexual"),
+     ("ECON", "Kinh tế", "Economic"), ("OTHER", "Khác", "Other")],
+    multi_valued=True, sensitive=True)
 
-AGE_GROUP = CategoryList(
-    # Circular 07/2017/TT-BVHTTDL bands (§2.3 G2); UNK keeps the categories adding up to the total.
-    variable="age_group", version="tt-07-2017.1",
-    label_vi="Nhóm tuổi", label_en="Age group",
-    categories=(
-        Category("U16", "Dưới 16 tuổi", "Under 16"),
-        Category("A16_59", "Từ 16 đến 59 tuổi", "16 to 59"),
-        Category("A60", "Từ 60 tuổi trở lên", "60 and over"),
-        Category("UNK", "Không rõ", "Not known"),
-    ),
-)
+# Circular 07/2017/TT-BVHTTDL bands (§2.3 G2); UNK keeps the categories adding up to the total.
+AGE_GROUP = category_list("age_group", "tt-07-2017.1", "Nhóm tuổi", "Age group", [
+    ("U16", "Dưới 16 tuổi", "Under 16"), ("A16_59", "Từ 16 đến 59 tuổi", "16 to 59"),
+    ("A60", "Từ 60 tuổi trở lên", "60 and over"), ("UNK", "Không rõ", "Not known")])
 
-SEX = CategoryList(
-    variable="sex", version="2026.1",
-    label_vi="Giới tính", label_en="Sex",
-    categories=(
-        Category("F", "Nữ", "Female"),
-        Category("M", "Nam", "Male"),
-        Category("UNK", "Không rõ", "Not known"),
-    ),
-)
+SEX = category_list("sex", "2026.1", "Giới tính", "Sex",
+                    [("F", "Nữ", "Female"), ("M", "Nam", "Male"), ("UNK", "Không rõ", "Not known")])
 
-ETHNICITY = CategoryList(
-    # §2.3 G5: Kinh / ethnic minority only; the 53 minority groups are near-unique in most provinces.
-    variable="ethnicity", version="kinh-minority.1",
-    label_vi="Dân tộc", label_en="Ethnicity",
-    categories=(
-        Category("KINH", "Kinh", "Kinh"),
-        Category("MINORITY", "Dân tộc thiểu số", "Ethnic minority"),
-        Category("UNK", "Không rõ", "Not known"),
-    ),
-    sensitive=True,
-)
+# §2.3 G5: Kinh / ethnic minority only; the 53 minority groups are near-unique in most provinces.
+ETHNICITY = category_list(
+    "ethnicity", "kinh-minority.1", "Dân tộc", "Ethnicity",
+    [("KINH", "Kinh", "Kinh"), ("MINORITY", "Dân tộc thiểu số", "Ethnic minority"), ("UNK", "Không rõ", "Not known")],
+    sensitive=True)

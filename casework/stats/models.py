@@ -65,18 +65,23 @@ class StatCell(Model):
     release: Mapped[StatRelease] = relationship(back_populates="cells")
 
 
-class StatFile(Model):
+class _RenderedFile:
+    """A release or a preview rendered in one format (keyed by its owner's id, then ``format``)."""
+
+    format: Mapped[str] = mapped_column(String(16), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class StatFile(_RenderedFile, Model):
     """A release rendered in one format, kept as the bytes every later download returns."""
 
     __tablename__ = "stat_file"
 
     release_id: Mapped[str] = mapped_column(String(16), ForeignKey("stat_release.id", ondelete="CASCADE"),
                                             primary_key=True)
-    format: Mapped[str] = mapped_column(String(16), primary_key=True)
-    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     size: Mapped[int] = mapped_column(Integer, nullable=False)
-    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
     release: Mapped[StatRelease] = relationship(back_populates="files")
 
@@ -119,16 +124,13 @@ class StatPreview(Model):
                                                         lazy="raise")
 
 
-class StatPreviewFile(Model):
+class StatPreviewFile(_RenderedFile, Model):
     """A preview rendered in one format: the bytes its release will carry if it is published."""
 
     __tablename__ = "stat_preview_file"
 
     preview_id: Mapped[str] = mapped_column(String(32), ForeignKey("stat_preview.id", ondelete="CASCADE"),
                                             primary_key=True)
-    format: Mapped[str] = mapped_column(String(16), primary_key=True)
-    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
-    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
     preview: Mapped[StatPreview] = relationship(back_populates="files")
 

@@ -61,27 +61,24 @@ EXTENSIONS = {"csv": "csv", "json": "json", "xlsx": "xlsx", "pdf": "pdf", "dhis2
               "view2025": "2025.csv"}
 
 
-class AlreadyReleased(StateError):
-    code = "already_released"
+class AlreadyReleased(StateError, code="already_released"):
+    """The quarter already has a release: published figures are never revised."""
 
 
-class LaterReleaseExists(StateError):
-    code = "later_release_exists"
+class LaterReleaseExists(StateError, code="later_release_exists"):
+    """A later period of the year is already released."""
 
 
-class PreviewNotReady(StateError):
-    code = "preview_not_ready"
+class PreviewNotReady(StateError, code="preview_not_ready"):
+    """The preview has not finished."""
 
 
-class PreviewStale(StateError):
-    code = "preview_stale"
+class PreviewStale(StateError, code="preview_stale"):
+    """The year's ledger changed since the preview, or the preview is too old to publish."""
 
 
-class ReleaseRefused(DomainError):
+class ReleaseRefused(DomainError, status=409, code="release_not_protectable"):
     """The engine found no suppression pattern that protects the release: nothing is published."""
-
-    status = 409
-    code = "release_not_protectable"
 
 
 @cache
