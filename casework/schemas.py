@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any, Self, get_args
+from typing import Annotated, Any, ClassVar, Self, get_args
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter, model_validator
@@ -287,14 +287,17 @@ class Schema(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True, revalidate_instances="never")
 
+    #: What an absent field reaches its marker as: None, so the marker's own message says it is missing (a
+    #: schema that must tell "left out" from "sent as null" gives its own value).
+    absent_value: ClassVar[Any] = None
+
     @model_validator(mode="before")
     @classmethod
     def _absent_is_none(cls, data: Any) -> Any:
-        """An absent field reaches its marker as None, so the marker's own message says it is missing."""
         if isinstance(data, Mapping):
             data = dict(data)
             for name in cls._marked_fields():
-                data.setdefault(name, None)
+                data.setdefault(name, cls.absent_value)
         return data
 
     @classmethod

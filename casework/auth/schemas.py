@@ -14,10 +14,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, ClassVar, Final
 
 from flask_babel import lazy_gettext as _l
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from casework.auth.roles import Role
 from casework.schemas import NOT_TEXT, REQUIRED, Choice, FieldErrors, Flag, Message, Schema, Text, _Marker, invalid
@@ -40,16 +40,7 @@ ABSENT: Final = Absent.ABSENT
 class NamedFieldsOnly(Schema):
     """A schema whose absent fields reach their markers as :data:`ABSENT` rather than None."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _mark_absent(cls, data: Any) -> Any:
-        # Runs before Schema._absent_is_none (a subclass's "before" validator comes first), which then leaves
-        # these keys alone.
-        if isinstance(data, Mapping):
-            data = dict(data)
-            for name in cls._marked_fields():
-                data.setdefault(name, ABSENT)
-        return data
+    absent_value: ClassVar[Any] = ABSENT
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ from casework.geo import data as geo
 from casework.geo import legacy
 from casework.models import utcnow
 from casework.schemas import (
+    NOT_OBJECT,
+    REQUIRED,
     Choice,
     Choices,
     Day,
@@ -55,7 +57,6 @@ NOT_WHOLE_JSON = _l("This field must be a whole number.")
 NOT_WHOLE_FORM = _l("Enter a whole number.")
 NOT_BOOLEAN = _l("This field must be true or false.")
 NOT_CODES = _l("This field must be a list of codes.")
-NOT_OBJECT = _l("This field must be an object.")
 NOT_DAY_JSON = _l("Use a date like 2026-03-05.")
 NOT_DAY_FORM = _l("Enter a date like 05/03/2026.")
 NOT_MOMENT_JSON = _l("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00.")
@@ -63,7 +64,6 @@ NOT_MOMENT_FORM = _l("Enter a date and time like 05/03/2026 21:30.")
 NOT_AGES_JSON = _l("This field must be a list of whole numbers.")
 NOT_AGES_FORM = _l("Enter the children's ages as numbers from 0 to 17, separated by commas.")
 NOT_SERVICES = _l("This field must be a list of services.")
-REQUIRED = _l("This field is required.")
 
 _FORM = "form"
 
