@@ -1,4 +1,5 @@
-"""The attacker's bounds by linear and integer programming, with scipy's HiGHS (disclosure-control §2.5).
+"""The attacker's bounds by linear and integer programming with HiGHS: highspy for the linear programs,
+scipy's milp for the integer ones (disclosure-control §2.5).
 
 For a cell ``i`` the attacker computes ``L_i = min y_i`` and ``U_i = max y_i`` subject to every relation
 of the model, the published values (fixed), and ``y ≥ 0`` for what is suppressed or hidden. A release

@@ -426,7 +426,7 @@ def _audit_summary(auditor: Auditor, base: list[CellCheck], state: State, year: 
         "suppressed": len(suppressed),
         "smallest_protected_width": int(min(finite)) if finite else None,
         "attacker": "integer programming (scipy.optimize.milp, HiGHS)" if FINAL_AUDIT_INTEGER
-                    else "linear programming (scipy.optimize.linprog, HiGHS)",
+                    else "linear programming (HiGHS through highspy)",
         "requirements": ["R1", "R2", "R3", "R4"],
         "insider_check": "passed",
         "reconstruction_check": "passed",
