@@ -14,7 +14,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from casework.auth.policy import allow
+from casework.auth.policy import acting_user_and, allow
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
 from casework.forms import form_status, merge_errors, submitted, validate_in_one_round
@@ -132,8 +132,7 @@ def survivor_new():
 @bp.get("/survivors/<survivor_id>")
 @allow(COMMUNE, PROVINCE)
 def survivor(survivor_id: str):
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
+    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
     identity = services.can_see_identity(user, s)
     kids = presenters.present_all(user, s.children, commune_code=s.commune_code) if identity else []
     # Everything of her the page shows is read through the presenter; the event records it (issue 18).
@@ -153,8 +152,7 @@ def survivor(survivor_id: str):
 @bp.route("/survivors/<survivor_id>/edit", methods=["GET", "POST"])
 @allow(COMMUNE)
 def survivor_edit(survivor_id: str):
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
+    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
     if request.method == "GET":
         # The form is filled from her record through the presenter; the event records what it read (issue 18).
         view = presenters.present(user, s)
@@ -179,8 +177,7 @@ def survivor_edit(survivor_id: str):
 @bp.route("/survivors/<survivor_id>/events/new", methods=["GET", "POST"])
 @allow(COMMUNE)
 def event_new(survivor_id: str):
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
+    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
     form = forms.EventForm()
     done = submitted(form, lambda: services.record_event(user, s, schemas.EventIn.from_form(
         {"kind": form.kind.data, "date": form.held_on.data, "completed": bool(form.completed.data),
@@ -323,8 +320,7 @@ def _proposal_form_page(form, survivor, proposal):
 @bp.route("/survivors/<survivor_id>/proposals/new", methods=["GET", "POST"])
 @allow(COMMUNE)
 def proposal_new(survivor_id: str):
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
+    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
     form = forms.ProposalForm()
     more = _proposal_form_page(form, s, None)
     if more:
@@ -342,8 +338,7 @@ def proposal_new(survivor_id: str):
 @bp.route("/proposals/<proposal_id>/edit", methods=["GET", "POST"])
 @allow(COMMUNE)
 def proposal_edit(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     if request.method == "GET":
         # The form is filled from the proposal through the presenter; the event records what it read (issue 18).
         view = presenters.present(user, p)
@@ -390,8 +385,7 @@ def _proposal_step(user, p: Proposal, form, template: str, save: Callable[[], An
 @bp.get("/proposals/<proposal_id>")
 @allow(COMMUNE, PROVINCE)
 def proposal(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     budget = p.budget or (services.budget_for(p.province_code, services.today().year)
                           if user.role == PROVINCE else None)
     disbursements, visits = services.disbursements_of(p), services.visits_of(p)
@@ -419,8 +413,7 @@ def proposal(proposal_id: str):
 @bp.post("/proposals/<proposal_id>/submit")
 @allow(COMMUNE)
 def proposal_submit(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     services.submit_proposal(user, p)  # a StateError answers 409 with its message
     flash(_("The proposal was sent to the province for appraisal."), "info")
     return redirect(_to_proposal(p))
@@ -429,8 +422,7 @@ def proposal_submit(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/appraise", methods=["GET", "POST"])
 @allow(PROVINCE)
 def proposal_appraise(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     form = forms.AppraisalForm()
     return _proposal_step(user, p, form, "livelihood/appraisal_form.html",
                           lambda: services.appraise_proposal(user, p, schemas.AppraisalIn.from_form(form_values(form))),
@@ -440,8 +432,7 @@ def proposal_appraise(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/decide", methods=["GET", "POST"])
 @allow(PROVINCE)
 def proposal_decide(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     waiting = p.awaiting_second_approval and p.first_approved_by_id == user.id
     if waiting or user.id in (p.drafted_by_id, p.last_edited_by_id):
         # Issue 13: no form for who cannot use it; the page says who must act next. A POST still
@@ -476,8 +467,7 @@ def proposal_decide(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/disbursements/new", methods=["GET", "POST"])
 @allow(PROVINCE)
 def disbursement_new(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     form = forms.DisbursementForm()
     if request.method == "GET":
         form.paid_on.data = services.today().isoformat()
@@ -497,8 +487,7 @@ def disbursement_new(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/visits/new", methods=["GET", "POST"])
 @allow(COMMUNE)
 def visit_new(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     form = forms.VisitForm()
     if request.method == "GET":
         form.visited_on.data = services.today().isoformat()
@@ -511,8 +500,7 @@ def visit_new(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/complete", methods=["GET", "POST"])
 @allow(COMMUNE, PROVINCE)
 def proposal_complete(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     form = forms.CompleteForm()
     return _proposal_step(user, p, form, "livelihood/closing_form.html",
                           lambda: _complete(user, p, schemas.CompleteIn.from_form(form_values(form))),
@@ -526,8 +514,7 @@ def _complete(user, p: Proposal, done: schemas.CompleteIn) -> Proposal:
 @bp.route("/proposals/<proposal_id>/close", methods=["GET", "POST"])
 @allow(COMMUNE, PROVINCE)
 def proposal_close(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     form = forms.CloseForm()
     return _proposal_step(user, p, form, "livelihood/closing_form.html",
                           lambda: services.close_proposal(user, p, schemas.CloseIn.from_form(form_values(form)).reason),
@@ -542,8 +529,7 @@ def attachment(proposal_id: str, kind: str, owner_id: str, attachment_id: str):
     from casework.errors import NotFound
     from casework.protect.attachments import get_attachment, send_attachment
 
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     if not presenters.may_download_attachments(user, p):
         deny("attachment", None)  # receipts and photos never reach the province (issue 12)
     owner = services.find_owner(p, kind, owner_id)  # kind is "receipt" (a tranche) or "photo" (a visit)
@@ -593,8 +579,7 @@ def budgets():
 @bp.post("/budget-changes/<change_id>/confirm")
 @allow(PROVINCE)
 def budget_change_confirm(change_id: str):
-    user = _user()
-    change = services.get_budget_change_or_404(user, change_id)
+    user, change = acting_user_and(services.get_budget_change_or_404, change_id)
     services.confirm_budget_change(user, change)  # the proposer: 403; no longer pending: 409
     flash(_("The budget change was confirmed and is now in force."), "info")
     return redirect(url_for("livelihood.budgets"))
@@ -603,8 +588,7 @@ def budget_change_confirm(change_id: str):
 @bp.post("/proposals/<proposal_id>/disbursements/<tranche_id>/confirm")
 @allow(PROVINCE)
 def disbursement_confirm(proposal_id: str, tranche_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     if services.find_tranche(p, tranche_id) is None:
         from casework.auth.policy import deny
 
@@ -623,8 +607,7 @@ def child_new(survivor_id: str):
     """Record a child under 18 who came with her, with the items a–h the child has received (Art. 37(2))."""
     from livelihood import children
 
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
+    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
     if not services.can_see_identity(user, s):
         abort(404)
     form = forms.ChildForm()
