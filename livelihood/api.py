@@ -12,6 +12,7 @@ ethnicity, never her name, phone or birth year (``services.can_see_identity``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify, request
@@ -20,6 +21,7 @@ from flask_login import current_user
 
 from casework.api import api_route
 from casework.api.json import json_body
+from casework.auth.models import User
 from casework.auth.policy import acting_user_and
 from casework.auth.roles import Role
 from casework.errors import ValidationError
@@ -186,6 +188,19 @@ def _read(record, answer, recorded):
     return body
 
 
+def _one(find, record_id: str, to_json, record_view):
+    """The record the caller asked for, as JSON read through the presenter; the fields read go to its read event."""
+    user, record = acting_user_and(find, record_id)
+    return jsonify(_read(record, lambda: to_json(user, record), lambda fields: record_view(user, record, fields)))
+
+
+def _proposal_step(proposal_id: str, step: Callable[[User, Proposal], object]):
+    """A step of a proposal the caller may see (the service checks it is theirs to take); the answer is its state."""
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
+    step(user, p)
+    return jsonify(state_json(p))
+
+
 def _created(body: dict):
     response = jsonify(body)
     response.status_code = 201
@@ -214,9 +229,7 @@ def livelihood_survivor_list():
 @api_route("/survivors/<survivor_id>", "GET", summary="One survivor (identity only for her commune's officer)",
            roles=[COMMUNE, PROVINCE], response=SURVIVOR_RESPONSE, errors=ERRORS)
 def livelihood_survivor_get(survivor_id: str):
-    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
-    return jsonify(_read(s, lambda: survivor_json(user, s),
-                         lambda fields: services.record_survivor_view(user, s, fields)))
+    return _one(services.get_survivor_or_404, survivor_id, survivor_json, services.record_survivor_view)
 
 
 @api_route("/survivors/<survivor_id>/events", "POST",
@@ -263,18 +276,14 @@ def livelihood_proposal_list():
 @api_route("/proposals/<proposal_id>", "GET", summary="One proposal with its budget lines",
            roles=[COMMUNE, PROVINCE], response=PROPOSAL_RESPONSE, errors=ERRORS)
 def livelihood_proposal_get(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    return jsonify(_read(p, lambda: proposal_json(user, p),
-                         lambda fields: services.record_proposal_view(user, p, fields)))
+    return _one(services.get_proposal_or_404, proposal_id, proposal_json, services.record_proposal_view)
 
 
 @api_route("/proposals/<proposal_id>/submit", "POST", summary="Send a draft (or revised) proposal for appraisal",
            roles=[COMMUNE], response=STATE_RESPONSE, errors=STATE_ERRORS)
 def livelihood_proposal_submit(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    note = schemas.SubmitIn.from_json(json_body()).note if request.get_data() else None
-    services.submit_proposal(user, p, note)
-    return jsonify(state_json(p))
+    return _proposal_step(proposal_id, lambda user, p: services.submit_proposal(
+        user, p, schemas.SubmitIn.from_json(json_body()).note if request.get_data() else None))
 
 
 @api_route("/proposals/<proposal_id>/appraisals", "POST", summary="Record a scoring sheet (five criteria, 1–5)",
@@ -290,9 +299,8 @@ def livelihood_proposal_appraise(proposal_id: str):
            summary="Approve (an amount up to the request), return for revision, or reject",
            roles=[PROVINCE], request=schemas.DecisionIn.openapi(), response=STATE_RESPONSE, errors=STATE_ERRORS)
 def livelihood_proposal_decide(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    services.decide_proposal(user, p, schemas.DecisionIn.from_json(json_body()))
-    return jsonify(state_json(p))
+    return _proposal_step(proposal_id, lambda user, p: services.decide_proposal(
+        user, p, schemas.DecisionIn.from_json(json_body())))
 
 
 @api_route("/proposals/<proposal_id>/disbursements", "POST", summary="Record a tranche paid in cash or in kind",
@@ -340,18 +348,18 @@ def livelihood_visit_list(proposal_id: str):
            roles=[COMMUNE, PROVINCE], request=schemas.CompleteIn.openapi(), response=STATE_RESPONSE,
            errors=STATE_ERRORS)
 def livelihood_proposal_complete(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    done = schemas.CompleteIn.from_json(json_body())
-    services.complete_proposal(user, p, done.outcome, done.note)
-    return jsonify(state_json(p))
+    def complete(user: User, p: Proposal) -> None:
+        done = schemas.CompleteIn.from_json(json_body())
+        services.complete_proposal(user, p, done.outcome, done.note)
+
+    return _proposal_step(proposal_id, complete)
 
 
 @api_route("/proposals/<proposal_id>/close", "POST", summary="Close a proposal without completion, with a reason",
            roles=[COMMUNE, PROVINCE], request=schemas.CloseIn.openapi(), response=STATE_RESPONSE, errors=STATE_ERRORS)
 def livelihood_proposal_close(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    services.close_proposal(user, p, schemas.CloseIn.from_json(json_body()).reason)
-    return jsonify(state_json(p))
+    return _proposal_step(proposal_id, lambda user, p: services.close_proposal(
+        user, p, schemas.CloseIn.from_json(json_body()).reason))
 
 
 # --- budgets --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from casework.auth.models import User
 from casework.auth.policy import acting_user_and, allow
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
@@ -149,22 +150,42 @@ def survivor(survivor_id: str):
     return body
 
 
+def _edit_form[R, F](find: Callable[[User, str], R], record_id: str, fill: Callable[[Any], F],
+                     sent: Callable[[], F], record_view: Callable[[User, R, Any], None]) -> tuple[User, R, F]:
+    """The caller, the record they may edit and its form: when asked for, the form filled from the record through
+    the presenter and the event recording what it read (issue 18); when sent, the form as sent."""
+    user, record = acting_user_and(find, record_id)
+    if request.method != "GET":
+        return user, record, sent()
+    view = presenters.present(user, record)
+    with presenters.reading(record) as shown:
+        form = fill(view)
+    record_view(user, record, shown.fields)
+    return user, record, form
+
+
+def _survivor_form_of(view) -> forms.SurvivorForm:
+    form = forms.SurvivorForm(obj=view, editing=True)
+    form.supports_received.data = [r.item for r in view.supports]
+    size, income = view.household_size, view.monthly_income_vnd
+    form.household_size.data = str(size) if size is not None else ""
+    form.monthly_income_vnd.data = format_number(income) if income is not None else ""
+    return form
+
+
+def _proposal_form_of(view) -> forms.ProposalForm:
+    form = forms.ProposalForm(obj=view)
+    form.title.data, form.description.data, form.expected_results.data = (
+        view.title, view.description, view.expected_results)
+    _fill_lines(form, view)
+    return form
+
+
 @bp.route("/survivors/<survivor_id>/edit", methods=["GET", "POST"])
 @allow(COMMUNE)
 def survivor_edit(survivor_id: str):
-    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
-    if request.method == "GET":
-        # The form is filled from her record through the presenter; the event records what it read (issue 18).
-        view = presenters.present(user, s)
-        with presenters.reading(s) as shown:
-            form = forms.SurvivorForm(obj=view, editing=True)
-            form.supports_received.data = [r.item for r in view.supports]
-            size, income = view.household_size, view.monthly_income_vnd
-            form.household_size.data = str(size) if size is not None else ""
-            form.monthly_income_vnd.data = format_number(income) if income is not None else ""
-        services.record_survivor_view(user, s, shown.fields)
-    else:
-        form = forms.SurvivorForm(editing=True)
+    user, s, form = _edit_form(services.get_survivor_or_404, survivor_id, _survivor_form_of,
+                               lambda: forms.SurvivorForm(editing=True), services.record_survivor_view)
     done = submitted(form, lambda: services.update_survivor(user, s, _survivor_input(form, s)),
                       _("The record was updated."), url_for("livelihood.survivor", survivor_id=s.id),
                       schemas.SURVIVOR_ALIASES)
@@ -338,18 +359,8 @@ def proposal_new(survivor_id: str):
 @bp.route("/proposals/<proposal_id>/edit", methods=["GET", "POST"])
 @allow(COMMUNE)
 def proposal_edit(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    if request.method == "GET":
-        # The form is filled from the proposal through the presenter; the event records what it read (issue 18).
-        view = presenters.present(user, p)
-        with presenters.reading(p) as shown:
-            form = forms.ProposalForm(obj=view)
-            form.title.data, form.description.data, form.expected_results.data = (
-                view.title, view.description, view.expected_results)
-            _fill_lines(form, view)
-        services.record_proposal_view(user, p, shown.fields)
-    else:
-        form = forms.ProposalForm()
+    user, p, form = _edit_form(services.get_proposal_or_404, proposal_id, _proposal_form_of, forms.ProposalForm,
+                               services.record_proposal_view)
     more = _proposal_form_page(form, p.survivor, p)
     if more:
         return more

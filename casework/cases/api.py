@@ -8,6 +8,7 @@ line or the audit event (which has the count only).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -164,33 +165,34 @@ class Reader:
         child.errors = self.errors
         return child
 
-    def day(self, name: str) -> date | None:
-        value = self.text(name, 32)
+    def _parsed[V](self, name: str, limit: int, parse: Callable[[str], V], message: str) -> V | None:
+        """The text field read by ``parse``; a ``ValueError`` from it puts ``message`` on the field."""
+        value = self.text(name, limit)
         if value is None:
             return None
         try:
-            return date.fromisoformat(value)
+            return parse(value)
         except ValueError:
-            self._bad(name, _("Use a date like 2026-03-05."))
+            self._bad(name, message)
             return None
 
+    def day(self, name: str) -> date | None:
+        return self._parsed(name, 32, date.fromisoformat, _("Use a date like 2026-03-05."))
+
     def moment(self, name: str) -> datetime | None:
-        value = self.text(name, 64)
-        if value is None:
-            return None
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            self._bad(name, _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
-            return None
-        if parsed.tzinfo is None:
-            self._bad(name, _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
-            return None
-        try:
-            return parsed.astimezone(UTC)
-        except (OverflowError, ValueError):
-            self._bad(name, _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
-            return None
+        return self._parsed(name, 64, _utc_moment,
+                            _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
+
+
+def _utc_moment(value: str) -> datetime:
+    """An ISO 8601 time with its offset, in UTC; ``ValueError`` for anything else."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("no UTC offset")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as e:
+        raise ValueError("out of range") from e
 
 
 # Service field names → API field names, so a 422 names the field the client sent.

@@ -470,27 +470,36 @@ def _bans_of(case: Case) -> str:
     return url_for("cases.view", case_id=case.id) + "#contact-bans"
 
 
+def _ban_page(template: str, case: Case, form, prefill: Callable[[], dict[str, Any]], save: Callable[[], Any],
+              done: str, **context: Any):
+    """A contact-ban form: filled with ``prefill()`` when asked for; when sent, saved (``done`` flashed, back to
+    the case's contact bans) or shown again with the reasons on its fields."""
+    if request.method == "GET":
+        for name, value in prefill().items():
+            form[name].data = value
+    else:
+        saved = _save(form, forms.ParseErrors(), save, done, _bans_of(case))
+        if saved is not None:
+            return saved
+    return _render(template, form_status(form), case=case, form=form, **context)
+
+
 @bp.route("/cases/<case_id>/contact-bans/new", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def contact_ban_new(case_id: str):
     user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.ContactBanForm()
-    if request.method == "GET":
-        form.requested_at.data = forms.local_input(utcnow())
-        form.requester.data = "victim"
-    else:
-        def save():
-            origin = form.origin.data or "request"
-            if origin not in codes.CONTACT_BAN_ORIGINS:
-                raise ValidationError(_("Please correct the marked fields."), {"origin": [_("Choose from the list.")]})
-            values = {**_submitted(), "kind": "commune", "chair_initiative": origin == "chair_initiative"}
-            return services.request_contact_ban(user, case, schemas.ContactBanIn.from_form(values))
 
-        saved = _save(form, forms.ParseErrors(), save,
-                      _("The contact-ban request was recorded. The decision is due within 12 hours."), _bans_of(case))
-        if saved is not None:
-            return saved
-    return _render("cases/contact_ban.html", form_status(form), case=case, form=form)
+    def save():
+        origin = form.origin.data or "request"
+        if origin not in codes.CONTACT_BAN_ORIGINS:
+            raise ValidationError(_("Please correct the marked fields."), {"origin": [_("Choose from the list.")]})
+        values = {**_submitted(), "kind": "commune", "chair_initiative": origin == "chair_initiative"}
+        return services.request_contact_ban(user, case, schemas.ContactBanIn.from_form(values))
+
+    return _ban_page("cases/contact_ban.html", case, form,
+                     lambda: {"requested_at": forms.local_input(utcnow()), "requester": "victim"}, save,
+                     _("The contact-ban request was recorded. The decision is due within 12 hours."))
 
 
 @bp.route("/cases/<case_id>/contact-bans/<ban_id>", methods=["GET", "POST"])
@@ -499,15 +508,11 @@ def contact_ban_decision(case_id: str, ban_id: str):
     user, case = acting_user_and(services.get_case_or_404, case_id)
     ban = _one_or_404(case.contact_bans, ban_id)
     form = forms.ContactBanDecisionForm()
-    if request.method == "GET":
-        form.decided_at.data = forms.local_input(utcnow())
-    else:
-        saved = _save(form, forms.ParseErrors(), lambda: services.decide_contact_ban(
-            user, case, ban.id, schemas.ContactBanDecisionIn.from_form(_submitted())),
-            _("The decision was recorded."), _bans_of(case))
-        if saved is not None:
-            return saved
-    return _render("cases/contact_ban_decision.html", form_status(form), case=case, ban=ban, form=form)
+    return _ban_page("cases/contact_ban_decision.html", case, form,
+                     lambda: {"decided_at": forms.local_input(utcnow())},
+                     lambda: services.decide_contact_ban(
+                         user, case, ban.id, schemas.ContactBanDecisionIn.from_form(_submitted())),
+                     _("The decision was recorded."), ban=ban)
 
 
 @bp.route("/cases/<case_id>/contact-bans/court", methods=["GET", "POST"])
@@ -516,13 +521,10 @@ def contact_ban_court(case_id: str):
     """Law 13/2022 Art. 26: record a court's contact ban (at most 4 months) and the issuing court."""
     user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.CourtBanForm()
-    if request.method == "POST":
-        saved = _save(form, forms.ParseErrors(), lambda: services.record_court_ban(
-            user, case, schemas.ContactBanIn.from_form({**_submitted(), "kind": "court"})),
-            _("The court's contact ban was recorded."), _bans_of(case))
-        if saved is not None:
-            return saved
-    return _render("cases/contact_ban_court.html", form_status(form), case=case, form=form)
+    return _ban_page("cases/contact_ban_court.html", case, form, dict,
+                     lambda: services.record_court_ban(
+                         user, case, schemas.ContactBanIn.from_form({**_submitted(), "kind": "court"})),
+                     _("The court's contact ban was recorded."))
 
 
 @bp.route("/cases/<case_id>/contact-bans/<ban_id>/revoke", methods=["GET", "POST"])
@@ -532,15 +534,11 @@ def contact_ban_revoke(case_id: str, ban_id: str):
     user, case = acting_user_and(services.get_case_or_404, case_id)
     ban = _one_or_404(case.contact_bans, ban_id)
     form = forms.RevokeBanForm()
-    if request.method == "GET":
-        form.date.data = services.local_today().isoformat()
-    else:
-        saved = _save(form, forms.ParseErrors(), lambda: services.revoke_contact_ban(
-            user, case, ban.id, schemas.ContactBanRevocationIn.from_form(_submitted())),
-            _("The revocation was recorded."), _bans_of(case))
-        if saved is not None:
-            return saved
-    return _render("cases/contact_ban_revoke.html", form_status(form), case=case, ban=ban, form=form)
+    return _ban_page("cases/contact_ban_revoke.html", case, form,
+                     lambda: {"date": services.local_today().isoformat()},
+                     lambda: services.revoke_contact_ban(
+                         user, case, ban.id, schemas.ContactBanRevocationIn.from_form(_submitted())),
+                     _("The revocation was recorded."), ban=ban)
 
 
 # --- follow-ups ---------------------------------------------------------------------------------------
