@@ -12,6 +12,7 @@ ethnicity, never her name, phone or birth year (``services.can_see_identity``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify, request
@@ -20,6 +21,8 @@ from flask_login import current_user
 
 from casework.api import api_route
 from casework.api.json import json_body
+from casework.auth.models import User
+from casework.auth.policy import acting_user_and
 from casework.auth.roles import Role
 from casework.errors import ValidationError
 from casework.extensions import db
@@ -185,6 +188,19 @@ def _read(record, answer, recorded):
     return body
 
 
+def _one(find, record_id: str, to_json, record_view):
+    """The record the caller asked for, as JSON read through the presenter; the fields read go to its read event."""
+    user, record = acting_user_and(find, record_id)
+    return jsonify(_read(record, lambda: to_json(user, record), lambda fields: record_view(user, record, fields)))
+
+
+def _proposal_step(proposal_id: str, step: Callable[[User, Proposal], object]):
+    """A step of a proposal the caller may see (the service checks it is theirs to take); the answer is its state."""
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
+    step(user, p)
+    return jsonify(state_json(p))
+
+
 def _created(body: dict):
     response = jsonify(body)
     response.status_code = 201
@@ -213,10 +229,7 @@ def livelihood_survivor_list():
 @api_route("/survivors/<survivor_id>", "GET", summary="One survivor (identity only for her commune's officer)",
            roles=[COMMUNE, PROVINCE], response=SURVIVOR_RESPONSE, errors=ERRORS)
 def livelihood_survivor_get(survivor_id: str):
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
-    return jsonify(_read(s, lambda: survivor_json(user, s),
-                         lambda fields: services.record_survivor_view(user, s, fields)))
+    return _one(services.get_survivor_or_404, survivor_id, survivor_json, services.record_survivor_view)
 
 
 @api_route("/survivors/<survivor_id>/events", "POST",
@@ -224,8 +237,7 @@ def livelihood_survivor_get(survivor_id: str):
            roles=[COMMUNE], request=schemas.EventIn.openapi(), status=201, errors=ERRORS,
            response={"type": "object", "required": ["id", "kind", "date"]})
 def livelihood_event_create(survivor_id: str):
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
+    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
     new = schemas.EventIn.from_json(json_body())
     event = services.record_event(user, s, new)
     return _created({"id": event.id, "kind": event.kind, "date": event.held_on.isoformat(),
@@ -264,28 +276,21 @@ def livelihood_proposal_list():
 @api_route("/proposals/<proposal_id>", "GET", summary="One proposal with its budget lines",
            roles=[COMMUNE, PROVINCE], response=PROPOSAL_RESPONSE, errors=ERRORS)
 def livelihood_proposal_get(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
-    return jsonify(_read(p, lambda: proposal_json(user, p),
-                         lambda fields: services.record_proposal_view(user, p, fields)))
+    return _one(services.get_proposal_or_404, proposal_id, proposal_json, services.record_proposal_view)
 
 
 @api_route("/proposals/<proposal_id>/submit", "POST", summary="Send a draft (or revised) proposal for appraisal",
            roles=[COMMUNE], response=STATE_RESPONSE, errors=STATE_ERRORS)
 def livelihood_proposal_submit(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
-    note = schemas.SubmitIn.from_json(json_body()).note if request.get_data() else None
-    services.submit_proposal(user, p, note)
-    return jsonify(state_json(p))
+    return _proposal_step(proposal_id, lambda user, p: services.submit_proposal(
+        user, p, schemas.SubmitIn.from_json(json_body()).note if request.get_data() else None))
 
 
 @api_route("/proposals/<proposal_id>/appraisals", "POST", summary="Record a scoring sheet (five criteria, 1–5)",
            roles=[PROVINCE], request=schemas.AppraisalIn.openapi(), status=201, errors=STATE_ERRORS,
            response={"type": "object", "required": ["id", "total", "state"]})
 def livelihood_proposal_appraise(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     sheet = services.appraise_proposal(user, p, schemas.AppraisalIn.from_json(json_body()))
     return _created({"id": sheet.id, "total": sheet.total, "state": p.state})
 
@@ -294,18 +299,15 @@ def livelihood_proposal_appraise(proposal_id: str):
            summary="Approve (an amount up to the request), return for revision, or reject",
            roles=[PROVINCE], request=schemas.DecisionIn.openapi(), response=STATE_RESPONSE, errors=STATE_ERRORS)
 def livelihood_proposal_decide(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
-    services.decide_proposal(user, p, schemas.DecisionIn.from_json(json_body()))
-    return jsonify(state_json(p))
+    return _proposal_step(proposal_id, lambda user, p: services.decide_proposal(
+        user, p, schemas.DecisionIn.from_json(json_body())))
 
 
 @api_route("/proposals/<proposal_id>/disbursements", "POST", summary="Record a tranche paid in cash or in kind",
            roles=[PROVINCE], request=schemas.TrancheIn.openapi(), response=DISBURSEMENT_RESPONSE, status=201,
            errors=STATE_ERRORS)
 def livelihood_disbursement_create(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     tranche: Disbursement = services.disburse(user, p, schemas.TrancheIn.from_json(json_body()))
     return _created(tranche_json(tranche, p))
 
@@ -315,8 +317,7 @@ def livelihood_disbursement_create(proposal_id: str):
                    "second_person_required); it then counts as paid",
            roles=[PROVINCE], response=DISBURSEMENT_RESPONSE, errors=STATE_ERRORS)
 def livelihood_disbursement_confirm(proposal_id: str, tranche_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     if services.find_tranche(p, tranche_id) is None:
         from casework.auth.policy import deny
 
@@ -328,8 +329,7 @@ def livelihood_disbursement_confirm(proposal_id: str, tranche_id: str):
 @api_route("/proposals/<proposal_id>/visits", "POST", summary="Record a monitoring visit",
            roles=[COMMUNE], request=schemas.VisitIn.openapi(), response=VISIT_RESPONSE, status=201, errors=STATE_ERRORS)
 def livelihood_visit_create(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     new = schemas.VisitIn.from_json(json_body())
     visit = services.record_visit(user, p, new)
     return _created(visit_json(user, visit, p.commune_code))
@@ -338,8 +338,7 @@ def livelihood_visit_create(proposal_id: str):
 @api_route("/proposals/<proposal_id>/visits", "GET", summary="Monitoring visits of a proposal",
            roles=[COMMUNE, PROVINCE], response=list_of(VISIT_RESPONSE), errors=ERRORS)
 def livelihood_visit_list(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     items = _read(p, lambda: [visit_json(user, v, p.commune_code) for v in services.visits_of(p)],
                   lambda fields: services.record_proposal_view(user, p, fields))
     return jsonify(items=items, next=None)
@@ -349,20 +348,18 @@ def livelihood_visit_list(proposal_id: str):
            roles=[COMMUNE, PROVINCE], request=schemas.CompleteIn.openapi(), response=STATE_RESPONSE,
            errors=STATE_ERRORS)
 def livelihood_proposal_complete(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
-    done = schemas.CompleteIn.from_json(json_body())
-    services.complete_proposal(user, p, done.outcome, done.note)
-    return jsonify(state_json(p))
+    def complete(user: User, p: Proposal) -> None:
+        done = schemas.CompleteIn.from_json(json_body())
+        services.complete_proposal(user, p, done.outcome, done.note)
+
+    return _proposal_step(proposal_id, complete)
 
 
 @api_route("/proposals/<proposal_id>/close", "POST", summary="Close a proposal without completion, with a reason",
            roles=[COMMUNE, PROVINCE], request=schemas.CloseIn.openapi(), response=STATE_RESPONSE, errors=STATE_ERRORS)
 def livelihood_proposal_close(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
-    services.close_proposal(user, p, schemas.CloseIn.from_json(json_body()).reason)
-    return jsonify(state_json(p))
+    return _proposal_step(proposal_id, lambda user, p: services.close_proposal(
+        user, p, schemas.CloseIn.from_json(json_body()).reason))
 
 
 # --- budgets --------------------------------------------------------------------------------------
@@ -413,8 +410,7 @@ def livelihood_budget_change_list():
            roles=[PROVINCE, COORDINATOR], response={"type": "object", "required": ["state"], "properties": {
                "state": {"enum": ["applied"]}, "budget": BUDGET_RESPONSE}}, errors=STATE_ERRORS)
 def livelihood_budget_change_confirm(change_id: str):
-    user = _user()
-    change = services.get_budget_change_or_404(user, change_id)
+    user, change = acting_user_and(services.get_budget_change_or_404, change_id)
     budget = services.confirm_budget_change(user, change)
     return jsonify(id=change.id, state="applied", budget=budget_json(budget))
 

@@ -14,7 +14,8 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from casework.auth.policy import allow
+from casework.auth.models import User
+from casework.auth.policy import acting_user_and, allow
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
 from casework.forms import form_status, merge_errors, submitted, validate_in_one_round
@@ -132,8 +133,7 @@ def survivor_new():
 @bp.get("/survivors/<survivor_id>")
 @allow(COMMUNE, PROVINCE)
 def survivor(survivor_id: str):
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
+    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
     identity = services.can_see_identity(user, s)
     kids = presenters.present_all(user, s.children, commune_code=s.commune_code) if identity else []
     # Everything of her the page shows is read through the presenter; the event records it (issue 18).
@@ -150,23 +150,42 @@ def survivor(survivor_id: str):
     return body
 
 
+def _edit_form[R, F](find: Callable[[User, str], R], record_id: str, fill: Callable[[Any], F],
+                     sent: Callable[[], F], record_view: Callable[[User, R, Any], None]) -> tuple[User, R, F]:
+    """The caller, the record they may edit and its form: when asked for, the form filled from the record through
+    the presenter and the event recording what it read (issue 18); when sent, the form as sent."""
+    user, record = acting_user_and(find, record_id)
+    if request.method != "GET":
+        return user, record, sent()
+    view = presenters.present(user, record)
+    with presenters.reading(record) as shown:
+        form = fill(view)
+    record_view(user, record, shown.fields)
+    return user, record, form
+
+
+def _survivor_form_of(view) -> forms.SurvivorForm:
+    form = forms.SurvivorForm(obj=view, editing=True)
+    form.supports_received.data = [r.item for r in view.supports]
+    size, income = view.household_size, view.monthly_income_vnd
+    form.household_size.data = str(size) if size is not None else ""
+    form.monthly_income_vnd.data = format_number(income) if income is not None else ""
+    return form
+
+
+def _proposal_form_of(view) -> forms.ProposalForm:
+    form = forms.ProposalForm(obj=view)
+    form.title.data, form.description.data, form.expected_results.data = (
+        view.title, view.description, view.expected_results)
+    _fill_lines(form, view)
+    return form
+
+
 @bp.route("/survivors/<survivor_id>/edit", methods=["GET", "POST"])
 @allow(COMMUNE)
 def survivor_edit(survivor_id: str):
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
-    if request.method == "GET":
-        # The form is filled from her record through the presenter; the event records what it read (issue 18).
-        view = presenters.present(user, s)
-        with presenters.reading(s) as shown:
-            form = forms.SurvivorForm(obj=view, editing=True)
-            form.supports_received.data = [r.item for r in view.supports]
-            size, income = view.household_size, view.monthly_income_vnd
-            form.household_size.data = str(size) if size is not None else ""
-            form.monthly_income_vnd.data = format_number(income) if income is not None else ""
-        services.record_survivor_view(user, s, shown.fields)
-    else:
-        form = forms.SurvivorForm(editing=True)
+    user, s, form = _edit_form(services.get_survivor_or_404, survivor_id, _survivor_form_of,
+                               lambda: forms.SurvivorForm(editing=True), services.record_survivor_view)
     done = submitted(form, lambda: services.update_survivor(user, s, _survivor_input(form, s)),
                       _("The record was updated."), url_for("livelihood.survivor", survivor_id=s.id),
                       schemas.SURVIVOR_ALIASES)
@@ -179,8 +198,7 @@ def survivor_edit(survivor_id: str):
 @bp.route("/survivors/<survivor_id>/events/new", methods=["GET", "POST"])
 @allow(COMMUNE)
 def event_new(survivor_id: str):
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
+    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
     form = forms.EventForm()
     done = submitted(form, lambda: services.record_event(user, s, schemas.EventIn.from_form(
         {"kind": form.kind.data, "date": form.held_on.data, "completed": bool(form.completed.data),
@@ -323,8 +341,7 @@ def _proposal_form_page(form, survivor, proposal):
 @bp.route("/survivors/<survivor_id>/proposals/new", methods=["GET", "POST"])
 @allow(COMMUNE)
 def proposal_new(survivor_id: str):
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
+    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
     form = forms.ProposalForm()
     more = _proposal_form_page(form, s, None)
     if more:
@@ -342,19 +359,8 @@ def proposal_new(survivor_id: str):
 @bp.route("/proposals/<proposal_id>/edit", methods=["GET", "POST"])
 @allow(COMMUNE)
 def proposal_edit(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
-    if request.method == "GET":
-        # The form is filled from the proposal through the presenter; the event records what it read (issue 18).
-        view = presenters.present(user, p)
-        with presenters.reading(p) as shown:
-            form = forms.ProposalForm(obj=view)
-            form.title.data, form.description.data, form.expected_results.data = (
-                view.title, view.description, view.expected_results)
-            _fill_lines(form, view)
-        services.record_proposal_view(user, p, shown.fields)
-    else:
-        form = forms.ProposalForm()
+    user, p, form = _edit_form(services.get_proposal_or_404, proposal_id, _proposal_form_of, forms.ProposalForm,
+                               services.record_proposal_view)
     more = _proposal_form_page(form, p.survivor, p)
     if more:
         return more
@@ -390,8 +396,7 @@ def _proposal_step(user, p: Proposal, form, template: str, save: Callable[[], An
 @bp.get("/proposals/<proposal_id>")
 @allow(COMMUNE, PROVINCE)
 def proposal(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     budget = p.budget or (services.budget_for(p.province_code, services.today().year)
                           if user.role == PROVINCE else None)
     disbursements, visits = services.disbursements_of(p), services.visits_of(p)
@@ -419,8 +424,7 @@ def proposal(proposal_id: str):
 @bp.post("/proposals/<proposal_id>/submit")
 @allow(COMMUNE)
 def proposal_submit(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     services.submit_proposal(user, p)  # a StateError answers 409 with its message
     flash(_("The proposal was sent to the province for appraisal."), "info")
     return redirect(_to_proposal(p))
@@ -429,8 +433,7 @@ def proposal_submit(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/appraise", methods=["GET", "POST"])
 @allow(PROVINCE)
 def proposal_appraise(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     form = forms.AppraisalForm()
     return _proposal_step(user, p, form, "livelihood/appraisal_form.html",
                           lambda: services.appraise_proposal(user, p, schemas.AppraisalIn.from_form(form_values(form))),
@@ -440,8 +443,7 @@ def proposal_appraise(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/decide", methods=["GET", "POST"])
 @allow(PROVINCE)
 def proposal_decide(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     waiting = p.awaiting_second_approval and p.first_approved_by_id == user.id
     if waiting or user.id in (p.drafted_by_id, p.last_edited_by_id):
         # Issue 13: no form for who cannot use it; the page says who must act next. A POST still
@@ -476,8 +478,7 @@ def proposal_decide(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/disbursements/new", methods=["GET", "POST"])
 @allow(PROVINCE)
 def disbursement_new(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     form = forms.DisbursementForm()
     if request.method == "GET":
         form.paid_on.data = services.today().isoformat()
@@ -497,8 +498,7 @@ def disbursement_new(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/visits/new", methods=["GET", "POST"])
 @allow(COMMUNE)
 def visit_new(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     form = forms.VisitForm()
     if request.method == "GET":
         form.visited_on.data = services.today().isoformat()
@@ -511,8 +511,7 @@ def visit_new(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/complete", methods=["GET", "POST"])
 @allow(COMMUNE, PROVINCE)
 def proposal_complete(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     form = forms.CompleteForm()
     return _proposal_step(user, p, form, "livelihood/closing_form.html",
                           lambda: _complete(user, p, schemas.CompleteIn.from_form(form_values(form))),
@@ -526,8 +525,7 @@ def _complete(user, p: Proposal, done: schemas.CompleteIn) -> Proposal:
 @bp.route("/proposals/<proposal_id>/close", methods=["GET", "POST"])
 @allow(COMMUNE, PROVINCE)
 def proposal_close(proposal_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     form = forms.CloseForm()
     return _proposal_step(user, p, form, "livelihood/closing_form.html",
                           lambda: services.close_proposal(user, p, schemas.CloseIn.from_form(form_values(form)).reason),
@@ -542,8 +540,7 @@ def attachment(proposal_id: str, kind: str, owner_id: str, attachment_id: str):
     from casework.errors import NotFound
     from casework.protect.attachments import get_attachment, send_attachment
 
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     if not presenters.may_download_attachments(user, p):
         deny("attachment", None)  # receipts and photos never reach the province (issue 12)
     owner = services.find_owner(p, kind, owner_id)  # kind is "receipt" (a tranche) or "photo" (a visit)
@@ -593,8 +590,7 @@ def budgets():
 @bp.post("/budget-changes/<change_id>/confirm")
 @allow(PROVINCE)
 def budget_change_confirm(change_id: str):
-    user = _user()
-    change = services.get_budget_change_or_404(user, change_id)
+    user, change = acting_user_and(services.get_budget_change_or_404, change_id)
     services.confirm_budget_change(user, change)  # the proposer: 403; no longer pending: 409
     flash(_("The budget change was confirmed and is now in force."), "info")
     return redirect(url_for("livelihood.budgets"))
@@ -603,8 +599,7 @@ def budget_change_confirm(change_id: str):
 @bp.post("/proposals/<proposal_id>/disbursements/<tranche_id>/confirm")
 @allow(PROVINCE)
 def disbursement_confirm(proposal_id: str, tranche_id: str):
-    user = _user()
-    p = services.get_proposal_or_404(user, proposal_id)
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     if services.find_tranche(p, tranche_id) is None:
         from casework.auth.policy import deny
 
@@ -623,8 +618,7 @@ def child_new(survivor_id: str):
     """Record a child under 18 who came with her, with the items a–h the child has received (Art. 37(2))."""
     from livelihood import children
 
-    user = _user()
-    s = services.get_survivor_or_404(user, survivor_id)
+    user, s = acting_user_and(services.get_survivor_or_404, survivor_id)
     if not services.can_see_identity(user, s):
         abort(404)
     form = forms.ChildForm()

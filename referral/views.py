@@ -12,7 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from casework.auth.models import User
-from casework.auth.policy import acting_user, allow
+from casework.auth.policy import acting_user, acting_user_and, allow
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db
@@ -226,8 +226,7 @@ def view(referral_id: str):
 
 def _act(referral_id: str, action, done: str):
     """A one-button step: ``done`` flashed and back to the referral, or its page with the service's refusal."""
-    user = _me()
-    referral = services.get_referral_or_404(user, referral_id)
+    user, referral = acting_user_and(services.get_referral_or_404, referral_id)
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -268,8 +267,7 @@ def _provider_step(referral, form, name: str, save, done: str):
 @bp.post("/<referral_id>/decline")
 @allow(Role.SERVICE_PROVIDER)
 def decline(referral_id: str):
-    user = _me()
-    referral = services.get_referral_or_404(user, referral_id)
+    user, referral = acting_user_and(services.get_referral_or_404, referral_id)
     form = DeclineForm()
     return _provider_step(referral, form, "decline_form",
                           lambda: services.decline_referral(user, referral, DeclineIn.from_form(form_values(form))),
@@ -279,8 +277,7 @@ def decline(referral_id: str):
 @bp.post("/<referral_id>/complete")
 @allow(Role.SERVICE_PROVIDER)
 def complete(referral_id: str):
-    user = _me()
-    referral = services.get_referral_or_404(user, referral_id)
+    user, referral = acting_user_and(services.get_referral_or_404, referral_id)
     form = CompleteForm()
 
     def save() -> None:

@@ -107,6 +107,13 @@ def acting_user() -> User:
     return user
 
 
+def acting_user_and[T](find: Callable[[User, str], T], object_id: str) -> tuple[User, T]:
+    """The signed-in user and what ``find`` gives them for ``object_id`` (``find`` answers 404 for what they
+    may not see): the first two lines of every page and endpoint about one case, survivor or referral."""
+    user = acting_user()
+    return user, find(user, object_id)
+
+
 def login_session_token() -> str | None:
     return session.get("sid")
 

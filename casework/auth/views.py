@@ -186,15 +186,22 @@ def end_others() -> ResponseReturnValue:
     return redirect(url_for("auth.sessions"))
 
 
+def _own_open_row(model: type[Any], row_id: str, closed: str, kind: str) -> tuple[User, Any]:
+    """The caller and their own session or access token ``row_id`` while it is open (``closed``: the column set
+    when it ends); anything else is refused like a missing one."""
+    user: User = current_user._get_current_object()
+    row = db.session.get(model, row_id) if len(row_id) == 64 else None
+    if row is None or row.user_id != user.id or getattr(row, closed) is not None:
+        from casework.auth.policy import deny
+
+        deny(kind, None)
+    return user, row
+
+
 @bp.post("/account/sessions/<session_id>/end")
 @allow(*ALL_ROLES)
 def end_one_session(session_id: str) -> ResponseReturnValue:
-    user: User = current_user._get_current_object()
-    row = db.session.get(UserSession, session_id) if len(session_id) == 64 else None
-    if row is None or row.user_id != user.id or row.ended_at is not None:
-        from casework.auth.policy import deny
-
-        deny("user_session", None)
+    user, row = _own_open_row(UserSession, session_id, "ended_at", "user_session")
     services.end_session(row, "ended_by_user")
     from casework.protect import audit
 
@@ -210,12 +217,7 @@ def end_one_session(session_id: str) -> ResponseReturnValue:
 @bp.post("/account/tokens/<token_id>/end")
 @allow(*ALL_ROLES)
 def end_one_token(token_id: str) -> ResponseReturnValue:
-    user: User = current_user._get_current_object()
-    row = db.session.get(ApiToken, token_id) if len(token_id) == 64 else None
-    if row is None or row.user_id != user.id or row.revoked_at is not None:
-        from casework.auth.policy import deny
-
-        deny("api_token", None)
+    user, row = _own_open_row(ApiToken, token_id, "revoked_at", "api_token")
     from casework.models import utcnow
     from casework.protect import audit
 

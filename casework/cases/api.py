@@ -8,6 +8,7 @@ line or the audit event (which has the count only).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from flask_babel import gettext as _
 from casework.api import api_route
 from casework.api.json import json_body, raise_if
 from casework.auth.models import User
-from casework.auth.policy import acting_user
+from casework.auth.policy import acting_user, acting_user_and
 from casework.auth.roles import Role
 from casework.cases import codes, presenters, schemas, services
 from casework.cases import consent as consent_service
@@ -164,33 +165,34 @@ class Reader:
         child.errors = self.errors
         return child
 
-    def day(self, name: str) -> date | None:
-        value = self.text(name, 32)
+    def _parsed[V](self, name: str, limit: int, parse: Callable[[str], V], message: str) -> V | None:
+        """The text field read by ``parse``; a ``ValueError`` from it puts ``message`` on the field."""
+        value = self.text(name, limit)
         if value is None:
             return None
         try:
-            return date.fromisoformat(value)
+            return parse(value)
         except ValueError:
-            self._bad(name, _("Use a date like 2026-03-05."))
+            self._bad(name, message)
             return None
 
+    def day(self, name: str) -> date | None:
+        return self._parsed(name, 32, date.fromisoformat, _("Use a date like 2026-03-05."))
+
     def moment(self, name: str) -> datetime | None:
-        value = self.text(name, 64)
-        if value is None:
-            return None
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            self._bad(name, _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
-            return None
-        if parsed.tzinfo is None:
-            self._bad(name, _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
-            return None
-        try:
-            return parsed.astimezone(UTC)
-        except (OverflowError, ValueError):
-            self._bad(name, _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
-            return None
+        return self._parsed(name, 64, _utc_moment,
+                            _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
+
+
+def _utc_moment(value: str) -> datetime:
+    """An ISO 8601 time with its offset, in UTC; ``ValueError`` for anything else."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("no UTC offset")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as e:
+        raise ValueError("out of range") from e
 
 
 # Service field names → API field names, so a 422 names the field the client sent.
@@ -381,8 +383,7 @@ def _with_flags(cases):
 @api_route("/cases/<case_id>", "GET", summary="One case; identity only for hosts and commune officers",
            roles=CASE_ROLES, response=CASE_OUT, errors=(401, 404))
 def case_get(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     if not can_see_identity(user, case):
         out = presenters.anonymous_detail(case)
         services.record_view(user, case, presenters.anonymous_fields(out))
@@ -395,8 +396,7 @@ def case_get(case_id: str):
 @api_route("/cases/<case_id>", "PATCH", summary="Change intake details; send the version you read (409 if stale)",
            roles=WORKER_ROLES, request=schemas.CaseEditIn.openapi(), response=CASE_OUT, errors=ERRORS)
 def case_update(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     value, errors = schemas.CaseEditIn.read_all(_overlay(_case_json(case), json_body()))
     if value.version is None and "version" not in errors:
         errors["version"] = [_("Send the version of the case you read.")]
@@ -409,8 +409,7 @@ def case_update(case_id: str):
 @api_route("/cases/<case_id>/timeline", "GET", summary="The case's timeline, newest first", roles=WORKER_ROLES,
            response=TIMELINE_OUT, errors=(401, 404))
 def case_timeline(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     services.record_view(user, case, ["timeline"])
     return jsonify(items=[{"kind": e.kind, "at": e.at.isoformat(), "note": e.note,
                            "object_type": e.object_type, "object_id": e.object_id} for e in services.timeline(case)])
@@ -431,8 +430,7 @@ def consent_list(case_id: str):
            "service and chosen fields)", roles=WORKER_ROLES, request=schemas.ConsentIn.openapi(), response=CONSENT_OUT,
            status=201, errors=ERRORS)
 def consent_give(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.ConsentIn.from_json(json_body())
     row = consent_service.give_consent(user, case, data.as_input())
     return jsonify(presenters.consent_json(row)), 201
@@ -441,8 +439,7 @@ def consent_give(case_id: str):
 @api_route("/cases/<case_id>/consents/<consent_id>/withdraw", "POST", summary="She withdraws a consent",
            roles=WORKER_ROLES, response=CONSENT_OUT, errors=ERRORS)
 def consent_withdraw(case_id: str, consent_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     row = consent_service.withdraw_consent(user, case, consent_id[:22])
     return jsonify(presenters.consent_json(row))
 
@@ -454,8 +451,7 @@ def consent_withdraw(case_id: str, consent_id: str):
            roles=WORKER_ROLES, request=schemas.ShelterStayIn.openapi(), response=SHELTER_OUT, status=201,
            errors=ERRORS)
 def shelter_create(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.ShelterStayIn.from_json(json_body())
     stay = services.add_shelter_stay(user, case, data)
     return jsonify(presenters.shelter_json(stay)), 201
@@ -464,8 +460,7 @@ def shelter_create(case_id: str):
 @api_route("/cases/<case_id>/shelter-stays/<stay_id>", "PATCH", summary="Change a shelter stay or record its end",
            roles=WORKER_ROLES, request=schemas.ShelterStayIn.openapi(), response=SHELTER_OUT, errors=ERRORS)
 def shelter_update(case_id: str, stay_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     stay = next((s for s in case.shelter_stays if s.id == stay_id), None)
     if stay is None:
         raise NotFound(_("Not found."))
@@ -480,8 +475,7 @@ def shelter_update(case_id: str, stay_id: str):
            "threatened (Art. 25(1)(b)), or a court's ban (at most 4 months; Art. 26)", roles=WORKER_ROLES,
            request=schemas.ContactBanIn.openapi(), response=BAN_OUT, status=201, errors=ERRORS)
 def contact_ban_create(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.ContactBanIn.from_json(json_body())
     if data.kind == "court":
         ban = services.record_court_ban(user, case, data)
@@ -494,8 +488,7 @@ def contact_ban_create(case_id: str):
            "was revoked before its end, with the reason and the date (Art. 25(4))", roles=WORKER_ROLES,
            request=schemas.ContactBanRevocationIn.openapi(), response=BAN_OUT, errors=ERRORS)
 def contact_ban_revoke(case_id: str, ban_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.ContactBanRevocationIn.from_json(json_body())
     ban = services.revoke_contact_ban(user, case, ban_id[:22], data)
     return jsonify(presenters.contact_ban_json(ban))
@@ -505,8 +498,7 @@ def contact_ban_revoke(case_id: str, ban_id: str):
            "(at most 3 days)", roles=WORKER_ROLES, request=schemas.ContactBanDecisionIn.openapi(), response=BAN_OUT,
            errors=ERRORS)
 def contact_ban_decide(case_id: str, ban_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.ContactBanDecisionIn.from_json(json_body())
     ban = services.decide_contact_ban(user, case, ban_id[:22], data)
     return jsonify(presenters.contact_ban_json(ban))
@@ -516,8 +508,7 @@ def contact_ban_decide(case_id: str, ban_id: str):
            response={"type": "object", "required": ["items"], "properties": {
                "items": {"type": "array", "items": FOLLOW_UP_OUT}}}, errors=(401, 404))
 def follow_up_list(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     services.record_view(user, case, ["follow_ups"])
     return jsonify(items=[presenters.follow_up_json(f) for f in case.follow_ups])
 
@@ -525,8 +516,7 @@ def follow_up_list(case_id: str):
 @api_route("/cases/<case_id>/follow-ups", "POST", summary="Record a follow-up visit or call", roles=WORKER_ROLES,
            request=schemas.FollowUpIn.openapi(), response=FOLLOW_UP_OUT, status=201, errors=ERRORS)
 def follow_up_create(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.FollowUpIn.from_json(json_body())
     row = services.add_follow_up(user, case, data)
     return jsonify(presenters.follow_up_json(row)), 201
@@ -542,8 +532,7 @@ def _state(case) -> dict[str, Any]:
 @api_route("/cases/<case_id>/closure", "POST", summary="Request closure (409 if already requested or closed)",
            roles=WORKER_ROLES, request=schemas.ClosureRequestIn.openapi(), response=STATE_OUT, errors=ERRORS)
 def closure_request(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.ClosureRequestIn.from_json(json_body())
     services.request_closure(user, case, data.reason, data.note)
     return jsonify(_state(case))
@@ -553,8 +542,7 @@ def closure_request(case_id: str):
            roles=[Role.COMMUNE_OFFICER], request=schemas.ClosureDecisionIn.openapi(), response=STATE_OUT,
            errors=ERRORS)
 def closure_decide(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.ClosureDecisionIn.from_json(json_body())
     try:
         services.decide_closure(user, case, data.decision, data.note, confirm_open_items=data.confirm_open_items,
@@ -569,8 +557,7 @@ def closure_decide(case_id: str):
 @api_route("/cases/<case_id>/reopen", "POST", summary="Reopen a closed case with a reason", roles=WORKER_ROLES,
            request=schemas.ReopenIn.openapi(), response=STATE_OUT, errors=ERRORS)
 def case_reopen(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.ReopenIn.from_json(json_body())
     services.reopen_case(user, case, data.reason)
     return jsonify(_state(case))

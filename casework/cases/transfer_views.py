@@ -10,7 +10,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from casework.auth.models import User
-from casework.auth.policy import acting_user, allow
+from casework.auth.policy import acting_user, acting_user_and, allow
 from casework.auth.roles import Role
 from casework.cases import presenters, services, transfer
 from casework.cases.models import Address, Case
@@ -52,8 +52,7 @@ def _addresses(province_code: str) -> list[Address]:
 @allow(Role.COMMUNE_OFFICER)
 def new(case_id: str):
     """Two steps that work without JavaScript: choose the province, then the address and the reason."""
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     form = TransferForm()
     province = (request.values.get("province") or case.province_code)[:2]
     if geo.province(province) is None:
@@ -82,8 +81,7 @@ def new(case_id: str):
 @bp.route("/transfers/<transfer_id>", methods=["GET", "POST"])
 @allow(Role.COMMUNE_OFFICER)
 def view(transfer_id: str):
-    user = _me()
-    row = transfer.get_transfer_or_404(user, transfer_id)
+    user, row = acting_user_and(transfer.get_transfer_or_404, transfer_id)
     form = TransferDecisionForm()
     receiving = user.commune_code == row.to_commune_code
     if request.method == "POST":

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from casework.auth.models import User
-from casework.auth.policy import allow
+from casework.auth.policy import acting_user_and, allow
 from casework.auth.roles import Role
 from casework.cases import bp, codes, forms, presenters, schemas, services
 from casework.cases import closure as closure_checks
@@ -283,8 +283,7 @@ def _fill_edit_form(form: forms.IntakeForm, case: Case) -> None:
 @bp.route("/cases/<case_id>/edit", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def edit(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.EditForm()
     _prepare_intake_form(form, case.province_code, [case.address])
     form.address_id.data = case.address_id
@@ -323,8 +322,7 @@ def edit(case_id: str):
 @bp.get("/cases/<case_id>")
 @allow(*CASE_ROLES)
 def view(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     if not can_see_identity(user, case):
         row = presenters.anonymous_detail(case)
         services.record_view(user, case, presenters.anonymous_fields(row))
@@ -350,8 +348,7 @@ def view(case_id: str):
 @allow(*WORKER_ROLES)
 def confirm_not_counted(case_id: str):
     """Decree 76/2023: the host's one tick on the warning (recorded, not counted as domestic violence)."""
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     if request.form.get("confirm") != "y":
         flash(_("Tick the box to confirm."), "warning")
         return redirect(url_for("cases.view", case_id=case.id))
@@ -362,8 +359,7 @@ def confirm_not_counted(case_id: str):
 @bp.post("/cases/<case_id>/notice")
 @allow(*WORKER_ROLES)
 def notice(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.NoticeForm()
     errors = forms.ParseErrors()
     at = forms.parse_datetime(form.commune_notified_at.data, "commune_notified_at", errors)
@@ -382,8 +378,7 @@ def notice(case_id: str):
 def record_pdf(case_id: str):
     from casework.cases.pdf import render_case_pdf
 
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     shown = presenters.case_page(case)
     data = render_case_pdf(case, user, utcnow(), shown)
     services.record_view(user, case, presenters.page_fields(shown), action="case_export_pdf")
@@ -397,8 +392,7 @@ def record_pdf(case_id: str):
 @bp.route("/cases/<case_id>/consents", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def consents(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.ConsentForm()
     if request.method == "GET":
         form.fields.data = list(codes.DEFAULT_SHARE_FIELDS)
@@ -420,8 +414,7 @@ def consents(case_id: str):
 @bp.post("/cases/<case_id>/consents/<consent_id>/withdraw")
 @allow(*WORKER_ROLES)
 def withdraw(case_id: str, consent_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     return _act(lambda: consent_service.withdraw_consent(user, case, consent_id), _("The consent was withdrawn."),
                 url_for("cases.consents", case_id=case.id))
 
@@ -438,8 +431,7 @@ def _submitted(*lists: str) -> dict[str, Any]:
 @bp.route("/cases/<case_id>/shelter/<stay_id>", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def shelter(case_id: str, stay_id: str | None = None):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     stay = _one_or_404(case.shelter_stays, stay_id) if stay_id else None
     form = forms.ShelterForm()
     if request.method == "GET":
@@ -478,81 +470,75 @@ def _bans_of(case: Case) -> str:
     return url_for("cases.view", case_id=case.id) + "#contact-bans"
 
 
+def _ban_page(template: str, case: Case, form, prefill: Callable[[], dict[str, Any]], save: Callable[[], Any],
+              done: str, **context: Any):
+    """A contact-ban form: filled with ``prefill()`` when asked for; when sent, saved (``done`` flashed, back to
+    the case's contact bans) or shown again with the reasons on its fields."""
+    if request.method == "GET":
+        for name, value in prefill().items():
+            form[name].data = value
+    else:
+        saved = _save(form, forms.ParseErrors(), save, done, _bans_of(case))
+        if saved is not None:
+            return saved
+    return _render(template, form_status(form), case=case, form=form, **context)
+
+
 @bp.route("/cases/<case_id>/contact-bans/new", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def contact_ban_new(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.ContactBanForm()
-    if request.method == "GET":
-        form.requested_at.data = forms.local_input(utcnow())
-        form.requester.data = "victim"
-    else:
-        def save():
-            origin = form.origin.data or "request"
-            if origin not in codes.CONTACT_BAN_ORIGINS:
-                raise ValidationError(_("Please correct the marked fields."), {"origin": [_("Choose from the list.")]})
-            values = {**_submitted(), "kind": "commune", "chair_initiative": origin == "chair_initiative"}
-            return services.request_contact_ban(user, case, schemas.ContactBanIn.from_form(values))
 
-        saved = _save(form, forms.ParseErrors(), save,
-                      _("The contact-ban request was recorded. The decision is due within 12 hours."), _bans_of(case))
-        if saved is not None:
-            return saved
-    return _render("cases/contact_ban.html", form_status(form), case=case, form=form)
+    def save():
+        origin = form.origin.data or "request"
+        if origin not in codes.CONTACT_BAN_ORIGINS:
+            raise ValidationError(_("Please correct the marked fields."), {"origin": [_("Choose from the list.")]})
+        values = {**_submitted(), "kind": "commune", "chair_initiative": origin == "chair_initiative"}
+        return services.request_contact_ban(user, case, schemas.ContactBanIn.from_form(values))
+
+    return _ban_page("cases/contact_ban.html", case, form,
+                     lambda: {"requested_at": forms.local_input(utcnow()), "requester": "victim"}, save,
+                     _("The contact-ban request was recorded. The decision is due within 12 hours."))
 
 
 @bp.route("/cases/<case_id>/contact-bans/<ban_id>", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def contact_ban_decision(case_id: str, ban_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     ban = _one_or_404(case.contact_bans, ban_id)
     form = forms.ContactBanDecisionForm()
-    if request.method == "GET":
-        form.decided_at.data = forms.local_input(utcnow())
-    else:
-        saved = _save(form, forms.ParseErrors(), lambda: services.decide_contact_ban(
-            user, case, ban.id, schemas.ContactBanDecisionIn.from_form(_submitted())),
-            _("The decision was recorded."), _bans_of(case))
-        if saved is not None:
-            return saved
-    return _render("cases/contact_ban_decision.html", form_status(form), case=case, ban=ban, form=form)
+    return _ban_page("cases/contact_ban_decision.html", case, form,
+                     lambda: {"decided_at": forms.local_input(utcnow())},
+                     lambda: services.decide_contact_ban(
+                         user, case, ban.id, schemas.ContactBanDecisionIn.from_form(_submitted())),
+                     _("The decision was recorded."), ban=ban)
 
 
 @bp.route("/cases/<case_id>/contact-bans/court", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def contact_ban_court(case_id: str):
     """Law 13/2022 Art. 26: record a court's contact ban (at most 4 months) and the issuing court."""
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.CourtBanForm()
-    if request.method == "POST":
-        saved = _save(form, forms.ParseErrors(), lambda: services.record_court_ban(
-            user, case, schemas.ContactBanIn.from_form({**_submitted(), "kind": "court"})),
-            _("The court's contact ban was recorded."), _bans_of(case))
-        if saved is not None:
-            return saved
-    return _render("cases/contact_ban_court.html", form_status(form), case=case, form=form)
+    return _ban_page("cases/contact_ban_court.html", case, form, dict,
+                     lambda: services.record_court_ban(
+                         user, case, schemas.ContactBanIn.from_form({**_submitted(), "kind": "court"})),
+                     _("The court's contact ban was recorded."))
 
 
 @bp.route("/cases/<case_id>/contact-bans/<ban_id>/revoke", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def contact_ban_revoke(case_id: str, ban_id: str):
     """Law 13/2022 Art. 25(4): a granted contact ban revoked before its end, with the reason and the date."""
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     ban = _one_or_404(case.contact_bans, ban_id)
     form = forms.RevokeBanForm()
-    if request.method == "GET":
-        form.date.data = services.local_today().isoformat()
-    else:
-        saved = _save(form, forms.ParseErrors(), lambda: services.revoke_contact_ban(
-            user, case, ban.id, schemas.ContactBanRevocationIn.from_form(_submitted())),
-            _("The revocation was recorded."), _bans_of(case))
-        if saved is not None:
-            return saved
-    return _render("cases/contact_ban_revoke.html", form_status(form), case=case, ban=ban, form=form)
+    return _ban_page("cases/contact_ban_revoke.html", case, form,
+                     lambda: {"date": services.local_today().isoformat()},
+                     lambda: services.revoke_contact_ban(
+                         user, case, ban.id, schemas.ContactBanRevocationIn.from_form(_submitted())),
+                     _("The revocation was recorded."), ban=ban)
 
 
 # --- follow-ups ---------------------------------------------------------------------------------------
@@ -561,8 +547,7 @@ def contact_ban_revoke(case_id: str, ban_id: str):
 @bp.route("/cases/<case_id>/follow-ups/new", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def follow_up_new(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.FollowUpForm()
     if request.method == "GET":
         # Typed and shown as dd/mm/yyyy whatever the phone's language (a date picker follows the phone's).
@@ -586,8 +571,7 @@ def follow_up_new(case_id: str):
 @bp.route("/cases/<case_id>/closure", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def closure(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.ClosureForm()
     status = 200
     if request.method == "POST":
@@ -605,8 +589,7 @@ def closure(case_id: str):
 @bp.route("/cases/<case_id>/closure/decision", methods=["GET", "POST"])
 @allow(Role.COMMUNE_OFFICER)
 def closure_decision(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.ClosureDecisionForm()
     status = 200
     if request.method == "POST":
@@ -630,8 +613,7 @@ def closure_decision(case_id: str):
 @bp.route("/cases/<case_id>/reopen", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def reopen(case_id: str):
-    user = _me()
-    case = services.get_case_or_404(user, case_id)
+    user, case = acting_user_and(services.get_case_or_404, case_id)
     form = forms.ReopenForm()
     status = 200
     if request.method == "POST":
@@ -718,8 +700,7 @@ def address_new():
 @bp.route("/addresses/<address_id>/edit", methods=["GET", "POST"])
 @allow(*ADDRESS_MANAGERS)
 def address_edit(address_id: str):
-    user = _me()
-    address = services.get_address_or_404(user, address_id)
+    user, address = acting_user_and(services.get_address_or_404, address_id)
     if not can_manage_address(user, address):
         abort(404)
     own_commune = user.commune_code if user.role == Role.COMMUNE_OFFICER else None
@@ -742,8 +723,7 @@ def address_edit(address_id: str):
 @bp.route("/addresses/<address_id>", methods=["GET", "POST"])
 @allow(*ADDRESS_READERS)
 def address(address_id: str):
-    user = _me()
-    address = services.get_address_or_404(user, address_id)
+    user, address = acting_user_and(services.get_address_or_404, address_id)
     manage = can_manage_address(user, address)
     training_form, support_form = forms.TrainingForm(prefix="t"), forms.SupportForm(prefix="s")
     status = 200

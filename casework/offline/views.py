@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from casework.auth.models import User
-from casework.auth.policy import acting_user, allow
+from casework.auth.policy import acting_user, acting_user_and, allow
 from casework.cases import codes, forms
 from casework.cases.policy import WORKER_ROLES
 from casework.extensions import db
@@ -115,8 +115,7 @@ def drafts():
 @bp.get("/offline/drafts/<draft_id>")
 @allow(*WORKER_ROLES)
 def draft(draft_id: str):
-    user = _me()
-    row = services.get_draft_or_404(user, draft_id)
+    user, row = acting_user_and(services.get_draft_or_404, draft_id)
     services.record_draft_view(user, row)
     payload = json.loads(row.payload or "{}")
     problems = json.loads(row.problems or "{}")
@@ -128,8 +127,7 @@ def draft(draft_id: str):
 @bp.post("/offline/drafts/<draft_id>/finish")
 @allow(*WORKER_ROLES)
 def draft_finish(draft_id: str):
-    user = _me()
-    row = services.get_draft_or_404(user, draft_id)
+    user, row = acting_user_and(services.get_draft_or_404, draft_id)
     services.finish_draft(user, row)
     flash(_("The draft was removed from the list."), "info")
     return redirect(url_for("offline.drafts"))
