@@ -34,6 +34,8 @@ from casework.geo import legacy
 from casework.models import utcnow
 from casework.schemas import (
     NOT_OBJECT,
+    NOT_TEXT,
+    NOT_WHOLE,
     REQUIRED,
     Choice,
     Choices,
@@ -52,9 +54,7 @@ from casework.text import VN_TZ
 # A phone's or a server's clock may run a little ahead: a time this much in the future is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
 
-NOT_TEXT = _l("This field must be text.")
 NOT_WHOLE_JSON = _l("This field must be a whole number.")
-NOT_WHOLE_FORM = _l("Enter a whole number.")
 NOT_BOOLEAN = _l("This field must be true or false.")
 NOT_CODES = _l("This field must be a list of codes.")
 NOT_DAY_JSON = _l("Use a date like 2026-03-05.")
@@ -66,6 +66,7 @@ NOT_AGES_FORM = _l("Enter the children's ages as numbers from 0 to 17, separated
 NOT_SERVICES = _l("This field must be a list of services.")
 
 _FORM = "form"
+FORM_MOMENT_PATTERNS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M")
 
 
 def _short_text(value: Any, limit: int) -> str:
@@ -83,8 +84,6 @@ class LocalMoment(_Marker):
     day (the end of year 9999) is refused here, since the intake's rules read its local year; a value that is
     not text gets "This field must be text." as the API said before issue 14. (The lead may make them one.)"""
 
-    _FORM_PATTERNS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M")
-
     def __init__(self, required: Message | None = None) -> None:
         self.required = required
 
@@ -95,7 +94,7 @@ class LocalMoment(_Marker):
             return None
         if source == _FORM:
             text = str(value).strip()
-            for pattern in self._FORM_PATTERNS:
+            for pattern in FORM_MOMENT_PATTERNS:
                 try:
                     return datetime.strptime(text, pattern).replace(tzinfo=VN_TZ)
                 except ValueError:
@@ -151,7 +150,7 @@ class Whole(_Marker):
             if not text:
                 return None
             if not re.fullmatch(r"-?\d{1,12}", text):
-                raise invalid(NOT_WHOLE_FORM)
+                raise invalid(NOT_WHOLE)
             return int(text)
         if isinstance(value, bool) or not isinstance(value, int) or abs(value) > self.LIMIT:
             raise invalid(NOT_WHOLE_JSON)
@@ -283,7 +282,19 @@ class ConsentInput:
 
 
 class CaseSchema(Schema):
-    """An input of casework, read with every message at once (``Schema.read_all``)."""
+    """An input of casework. ``from_values``: the same reading for a caller holding Python values (dates, sets),
+    e.g. the offline reader and the tests, so that every way in passes the same rules."""
+
+    @classmethod
+    def from_values(cls, **values: Any) -> Self:
+        def plain(value: Any) -> Any:
+            if isinstance(value, date):  # a datetime too: ISO with its offset
+                return value.isoformat()
+            if isinstance(value, set | frozenset | tuple):
+                return list(value)
+            return value
+
+        return cls.from_json({name: plain(value) for name, value in values.items()})
 
 
 def _add(errors: FieldErrors, name: str, message: str) -> None:
@@ -606,19 +617,6 @@ INTAKE_FORM_NAMES = {
 # Consent, shelter stays, contact bans, follow-ups, closure. Rules that need the case (a stay before the
 # intake, a ban still pending, a date against the intake or the clock) or the acting user (who may decide a
 # closure) stay in the services; these classes hold the types, codes, limits and the rules across fields.
-_FORM = "form"
-# The API's messages for a value of the wrong type (DESIGN §4), as the API answered before issue 14; a
-# form has its own for a date, a time or a number typed wrong.
-_NOT_BOOL = _l("This field must be true or false.")
-_NOT_WHOLE = _l("This field must be a whole number.")
-_FORM_WHOLE = _l("Enter a whole number.")
-_NOT_CODES = _l("This field must be a list of codes.")
-_API_DAY = _l("Use a date like 2026-03-05.")
-_FORM_DAY = _l("Enter a date like 05/03/2026.")
-_API_MOMENT = _l("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00.")
-_FORM_MOMENT = _l("Enter a date and time like 05/03/2026 21:30.")
-_FORM_MOMENT_PATTERNS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M")
-_CHOOSE = _l("Choose from the list.")
 
 
 @dataclass(frozen=True)
@@ -626,8 +624,8 @@ class CaseDay(Day):
     """A day, with the form's own message for one typed wrong (the form shows dd/mm/yyyy); ``not_future``:
     the message for a day after today in Vietnam."""
 
-    message: Message = _API_DAY
-    form_message: Message = _FORM_DAY
+    message: Message = NOT_DAY_JSON
+    form_message: Message = NOT_DAY_FORM
     not_future: Message | None = None
 
     def read(self, value: Any, source: str) -> date | None:
@@ -646,8 +644,8 @@ class CaseDay(Day):
 class CaseInteger(Integer):
     """A whole number, with the form's own message for one typed wrong."""
 
-    message: Message = _NOT_WHOLE
-    form_message: Message = _FORM_WHOLE
+    message: Message = NOT_WHOLE_JSON
+    form_message: Message = NOT_WHOLE
 
     def read(self, value: Any, source: str) -> int | None:
         if source == _FORM and isinstance(value, str) and value.strip():
@@ -664,8 +662,8 @@ class Moment(_Marker):
     ``datetime-local`` input (or dd/mm/yyyy hh:mm)."""
 
     required: Message | None = None
-    message: Message = _API_MOMENT
-    form_message: Message = _FORM_MOMENT
+    message: Message = NOT_MOMENT_JSON
+    form_message: Message = NOT_MOMENT_FORM
 
     def read(self, value: Any, source: str) -> datetime | None:
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -676,7 +674,7 @@ class Moment(_Marker):
             raise invalid(self.message)
         text = value.strip()
         if source == _FORM:
-            for pattern in _FORM_MOMENT_PATTERNS:
+            for pattern in FORM_MOMENT_PATTERNS:
                 try:
                     return datetime.strptime(text, pattern).replace(tzinfo=VN_TZ)
                 except ValueError:
@@ -701,7 +699,7 @@ class YesNo(_Marker):
     """A question answered yes or no, never left out: a JSON boolean; a form's radio ``yes``/``no``."""
 
     required: Message
-    message: Message = _NOT_BOOL
+    message: Message = NOT_BOOLEAN
 
     def read(self, value: Any, source: str) -> bool:
         if value is None or value == "":
@@ -728,26 +726,10 @@ class ShareFields(Choices):
         return super().read(value, source)
 
 
-class _PlainValues(Schema):
-    """``from_values``: the same reading for a caller holding Python values (dates, sets), e.g. the offline
-    reader and the tests, so that every way in passes the same rules."""
-
-    @classmethod
-    def from_values(cls, **values: Any) -> Self:
-        def plain(value: Any) -> Any:
-            if isinstance(value, date):  # a datetime too: ISO with its offset
-                return value.isoformat()
-            if isinstance(value, set | frozenset | tuple):
-                return list(value)
-            return value
-
-        return cls.from_json({name: plain(value) for name, value in values.items()})
-
-
 # --- consent ----------------------------------------------------------------------------------------------
 
 
-class ConsentIn(_PlainValues):
+class ConsentIn(CaseSchema):
     """Her consent to one purpose (DESIGN §2 Consent): keep the record, count her in statistics, or share the
     chosen parts of the case with one kind of service."""
 
@@ -755,7 +737,7 @@ class ConsentIn(_PlainValues):
                                    required=_l("Choose what she agrees to."))]
     service: Annotated[str | None, Choice(codes.SERVICES, _l("Choose a kind of service from the list."))]
     fields: Annotated[tuple[str, ...], ShareFields(codes.SHAREABLE_FIELDS, max_items=len(codes.SHAREABLE_FIELDS),
-                                                   not_list=_NOT_CODES)]
+                                                   not_list=NOT_CODES)]
     given_by: Annotated[str, Choice(codes.CONSENT_GIVERS, _l("Choose who gave the consent."), default="self")]
 
     def check(self) -> FieldErrors:
@@ -772,12 +754,12 @@ class ConsentIn(_PlainValues):
 # --- shelter ----------------------------------------------------------------------------------------------
 
 
-class ShelterStayIn(_PlainValues):
+class ShelterStayIn(CaseSchema):
     """A shelter stay at the trusted address and the essentials given (Law 13/2022 Art. 33)."""
 
     start_on: Annotated[date, CaseDay(required=_l("Enter the first day of the stay."))]
     end_on: Annotated[date | None, CaseDay()]
-    essentials: Annotated[tuple[str, ...], Choices(codes.ESSENTIALS, _l("Unknown item."), not_list=_NOT_CODES)]
+    essentials: Annotated[tuple[str, ...], Choices(codes.ESSENTIALS, _l("Unknown item."), not_list=NOT_CODES)]
     money_vnd: Annotated[int | None, CaseInteger(0, 100_000_000, out_of_range=_l("Enter an amount in đồng, from 0."),
                                                   grouped=True)]
 
@@ -801,16 +783,16 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
-class ContactBanIn(_PlainValues):
+class ContactBanIn(CaseSchema):
     """A contact ban: a request to the commune chair (Art. 25(1)(a)), the chair's own initiative when her
     life is threatened (Art. 25(1)(b)), or a court's ban in a civil case (Art. 26)."""
 
-    kind: Annotated[str, Choice(codes.CONTACT_BAN_KINDS, _CHOOSE, default="commune")]
+    kind: Annotated[str, Choice(codes.CONTACT_BAN_KINDS, _FROM_THE_LIST, default="commune")]
     requested_at: Annotated[datetime | None, Moment()]
     requester: Annotated[str | None, Text(32)]
-    victim_consented: Annotated[bool, Flag(message=_NOT_BOOL)]
-    chair_initiative: Annotated[bool, Flag(message=_NOT_BOOL)]
-    life_threatened: Annotated[bool, Flag(message=_NOT_BOOL)]
+    victim_consented: Annotated[bool, Flag(message=NOT_BOOLEAN)]
+    chair_initiative: Annotated[bool, Flag(message=NOT_BOOLEAN)]
+    life_threatened: Annotated[bool, Flag(message=NOT_BOOLEAN)]
     court_name: Annotated[str | None, Text(200)]
     decided_at: Annotated[datetime | None, Moment()]
     valid_from: Annotated[datetime | None, Moment()]
@@ -829,7 +811,7 @@ class ContactBanIn(_PlainValues):
             if self.decided_at is None:
                 errors["decided_at"] = [str(_l("Enter when the court decided."))]
             if self.requester and self.requester not in codes.CONTACT_BAN_REQUESTERS:
-                errors["requester"] = [str(_CHOOSE)]
+                errors["requester"] = [str(_FROM_THE_LIST)]
             valid_from = self.valid_from or self.decided_at
             if self.valid_until is None:
                 errors["valid_until"] = [str(_l("Enter until when the ban is valid."))]
@@ -855,7 +837,7 @@ class ContactBanIn(_PlainValues):
         return errors
 
 
-class ContactBanDecisionIn(_PlainValues):
+class ContactBanDecisionIn(CaseSchema):
     """The commune chair's decision on a request (Art. 25(2)-(3): within 12 hours, at most 3 days)."""
 
     decision: Annotated[str, Choice(codes.CONTACT_BAN_DECISIONS, _l("Choose the decision."),
@@ -871,7 +853,7 @@ class ContactBanDecisionIn(_PlainValues):
         return {}
 
 
-class ContactBanRevocationIn(_PlainValues):
+class ContactBanRevocationIn(CaseSchema):
     """A granted ban revoked before its end, with the reason and the date (Art. 25(4))."""
 
     reason: Annotated[str, Text(1000, required=_l("Enter why the contact ban was revoked."))]
@@ -882,7 +864,7 @@ class ContactBanRevocationIn(_PlainValues):
 # --- follow-ups -------------------------------------------------------------------------------------------
 
 
-class FollowUpIn(_PlainValues):
+class FollowUpIn(CaseSchema):
     """A follow-up visit or call, and the date of the next one (empty: the risk level's interval)."""
 
     on: Annotated[date, CaseDay(required=_l("Enter the date."))]
@@ -905,7 +887,7 @@ class FollowUpIn(_PlainValues):
 # --- closure ----------------------------------------------------------------------------------------------
 
 
-class ClosureRequestIn(_PlainValues):
+class ClosureRequestIn(CaseSchema):
     """The host asks to close the case, with the reason (``other`` needs a few words)."""
 
     reason: Annotated[str, Choice(codes.CLOSURE_REASONS, _l("Choose why the case can be closed."),
@@ -918,14 +900,14 @@ class ClosureRequestIn(_PlainValues):
         return {}
 
 
-class ClosureDecisionIn(_PlainValues):
+class ClosureDecisionIn(CaseSchema):
     """The commune officer approves the closure or returns it saying what is still needed; approving with
     open items needs the confirmation (and a reason for a grave one), checked against the case."""
 
     decision: Annotated[str, Choice({"approve", "return"}, _l("Choose to approve or to return."),
                                     required=_l("Choose to approve or to return."))]
     note: Annotated[str | None, Text(2000)]
-    confirm_open_items: Annotated[bool, Flag(message=_NOT_BOOL)]
+    confirm_open_items: Annotated[bool, Flag(message=NOT_BOOLEAN)]
     confirm_reason: Annotated[str | None, Text(2000)]
 
     def check(self) -> FieldErrors:
@@ -934,7 +916,7 @@ class ClosureDecisionIn(_PlainValues):
         return {}
 
 
-class ReopenIn(_PlainValues):
+class ReopenIn(CaseSchema):
     """A closed case reopened, with the reason."""
 
     reason: Annotated[str, Text(2000, required=_l("Say why the case is reopened."))]
@@ -943,7 +925,7 @@ class ReopenIn(_PlainValues):
 # --- moving a case to another trusted address (issue 13) ----------------------------------------------
 
 
-class TransferIn(_PlainValues):
+class TransferIn(CaseSchema):
     """A move asked by the commune officer. Whether the address exists, is active and is another one is the
     service's (the database), and so is the missing reason, reported in the same answer as the address."""
 
@@ -951,7 +933,7 @@ class TransferIn(_PlainValues):
     reason: Annotated[str | None, Text(2000)]
 
 
-class TransferDeclineIn(_PlainValues):
+class TransferDeclineIn(CaseSchema):
     """The receiving commune declines a move, saying why."""
 
     reason: Annotated[str, Text(2000, required=_l("Say why the move is declined."))]
