@@ -306,28 +306,6 @@ class Input(Schema):
         except ValidationError as error:
             return None, error.fields
 
-    @classmethod
-    def openapi(cls) -> dict[str, Any]:
-        """As ``Schema.openapi``, keeping the fields named ``title`` (the base drops every ``title`` key, a
-        proposal's field among them)."""
-        schema = cls.model_json_schema(mode="validation")
-        definitions = schema.pop("$defs", {})
-        inlined: dict[str, Any] = _inline(schema, definitions)
-        return inlined
-
-
-def _inline(node: Any, definitions: Mapping[str, Any], *, names: bool = False) -> Any:
-    """Nested schemas written in place; pydantic's titles, defaults and required lists dropped (each marker
-    says what is required, with its own message). ``names``: ``node`` maps field names to their schemas."""
-    if isinstance(node, dict):
-        if "$ref" in node and not names:
-            return _inline(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
-        return {key: _inline(value, definitions, names=key == "properties" and not names)
-                for key, value in node.items() if names or key not in {"title", "default", "required"}}
-    if isinstance(node, list):
-        return [_inline(value, definitions) for value in node]
-    return node
-
 
 # --- survivors -------------------------------------------------------------------------------------
 
