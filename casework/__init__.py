@@ -53,6 +53,11 @@ def configure_settings(app: Flask, s: Settings) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=s.session_absolute_hours * 3600,
+        # Only a response that changed the session sends its cookie. Else each page's background reads
+        # (offline.js) answer with the cookie as it was when they started and can overwrite a newer one,
+        # dropping the message a form just left for the next page. The server-side session row holds
+        # the idle and absolute timeouts, so the cookie need not be refreshed to expire on time.
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,  # the session's own timeouts bound the token's life
         WTF_CSRF_SSL_STRICT=s.force_https,
         RATELIMIT_STORAGE_URI=s.ratelimit_storage_uri,

@@ -31,6 +31,29 @@ def test_session_cookie_is_httponly_and_samesite_strict(client):
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
 
 
+def _session_cookies(response, name: str) -> list[str]:
+    return [c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{name}=")]
+
+
+def test_a_background_read_never_overwrites_a_newer_session_cookie(app, client, make_user, login):
+    """offline.js reads /api/v1/offline/session and /key on every page, while she may already be posting
+    a form. The read's answer reaches the browser after the form's, with the cookie as it was before
+    the form: it must not send one, or the form's message for the next page is lost (CI stop 22)."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    login(client, make_user("commune_officer", scope="05533"))
+    client.get("/api/v1/offline/session")  # the page she is on holds its CSRF token (tests render no token)
+    before = client.get_cookie(name).value
+    with client.session_transaction() as s:  # what a form's POST leaves for the next page
+        s["_flashes"] = [("info", "Đã lưu.")]
+    stale = app.test_client()  # the page's script, still holding the older cookie
+    stale.set_cookie(name, before)
+    for path in ("/api/v1/offline/session", "/api/v1/offline/key"):
+        read = stale.get(path, headers={"X-Tincay-Device": "d" * 22})
+        assert read.status_code in (200, 503) and _session_cookies(read, name) == [], path
+    assert _session_cookies(client.get("/cases/"), name)  # the page that shows the message does change it
+    assert "Đã lưu." not in client.get("/cases/").get_data(as_text=True)  # shown once
+
+
 def test_csrf_token_is_required_on_forms(make_app):
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
