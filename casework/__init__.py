@@ -5,18 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import sys
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from casework.config import Settings, load_settings
+from casework.config import Settings, instance_folder, load_settings
 from casework.routing import LazyBuilderRule
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    instance_path = Path(os.environ.get("TINCAY_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+    instance_path = instance_folder()
     app = Flask(
         __name__,
         instance_path=str(instance_path),
@@ -100,7 +99,7 @@ def configure_keys(app: Flask, s: Settings) -> None:
     (``casework.protect.canary``), so a wrong or replaced key file stops the app too.
     """
     from casework.protect.canary import check_key_canaries
-    from casework.protect.keys import KeyError_, load_keys, open_to_others, require_private
+    from casework.protect.keys import load_keys, open_to_others, require_private
 
     if s.environment == "production":
         require_private(Path(s.keys_dir))  # a key others can read decrypts every case
@@ -108,14 +107,7 @@ def configure_keys(app: Flask, s: Settings) -> None:
         for path, mode in open_to_others(Path(s.keys_dir)):
             logging.getLogger("casework.protect").warning("key path %s has mode %04o: production would refuse "
                                                           "to start", path, mode)
-    try:
-        keys = load_keys(Path(s.keys_dir))
-    except KeyError_:
-        if sys.argv[-2:] == ["keys", "init"]:
-            app.extensions["tincay.keys"] = None
-            app.secret_key = secrets.token_bytes(32)
-            return
-        raise
+    keys = load_keys(Path(s.keys_dir))  # no keys, no app: `keys init` runs without one (casework/cli.py)
     check_key_canaries(keys, s.database_url)
     app.extensions["tincay.keys"] = keys
     app.secret_key = keys.secret_key

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo, pass_script_info
 
+from casework.config import Settings, instance_folder, load_settings
+from casework.protect.cli import keys_reindex, keys_rotate, keys_verify
+
+# Also a `flask.commands` entry point (setup.cfg), so `flask keys …` is found before the app is loaded:
+# `keys init` must run when the app cannot start yet, for want of its keys.
 keys_cli = AppGroup("keys", help="Create, rotate and verify the key files.")
 users_cli = AppGroup("users", help="Manage accounts.")
 audit_cli = AppGroup("audit", help="Verify and checkpoint the audit trail.")
@@ -19,17 +24,31 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
-@keys_cli.command("init")
-def keys_init():
+def _settings_before_the_app(info: ScriptInfo) -> Settings:
+    """The settings ``keys init`` writes by, read without starting the app (which needs the keys): the
+    instance folder's, or those of the app a test's CLI runner hands over."""
+    if info.create_app is not None:
+        return info.load_app().config["SETTINGS"]
+    return load_settings(instance_folder())
+
+
+@keys_cli.command("init", with_appcontext=False)
+@pass_script_info
+def keys_init(info: ScriptInfo):
     """Create the key files; refuses if any exists (overwriting would lose all data)."""
     from casework.protect.keys import KeyError_, init_keys
 
+    keys_dir = _settings_before_the_app(info).keys_dir
     try:
-        names = init_keys(Path(_settings().keys_dir))
+        names = init_keys(Path(keys_dir))
     except KeyError_ as e:
         click.echo(str(e), err=True)
         sys.exit(1)
-    click.echo(f"Created {len(names)} key files in {_settings().keys_dir} (mode 0600). Back them up offline.")
+    click.echo(f"Created {len(names)} key files in {keys_dir} (mode 0600). Back them up offline.")
+
+
+for _command in (keys_rotate, keys_verify, keys_reindex):  # casework/protect/cli.py
+    keys_cli.add_command(_command)
 
 
 @keys_cli.command("export-audit-public")
@@ -169,8 +188,6 @@ def demo_load(cases, if_empty):
 def register(app: Flask) -> None:
     for group in (keys_cli, users_cli, audit_cli, demo_cli):
         app.cli.add_command(group)
-    from casework.protect import cli as protect_cli
     from casework.stats import cli as stats_cli
 
-    for module in (protect_cli, stats_cli):
-        module.register(app, keys_cli)
+    stats_cli.register(app)

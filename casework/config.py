@@ -95,6 +95,11 @@ def _coerce(name: str, raw: Any, target: Any) -> Any:
     return str(raw)
 
 
+def instance_folder() -> Path:
+    """The instance folder: ``TINCAY_INSTANCE_PATH``, else ``./instance``."""
+    return Path(os.environ.get("TINCAY_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+
+
 def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) -> Settings:
     values: dict[str, Any] = {}
     settings_file = instance_path / "settings.toml"

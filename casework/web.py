@@ -113,11 +113,6 @@ def configure_request_cycle(app: Flask) -> None:
 
     @app.before_request
     def _start():
-        # A request normally gets a fresh ``g``; under a test that holds an application context open,
-        # requests share it, so per-request state is reset here explicitly.
-        for key in ("_login_user", "_flask_babel", "user_session", "second_factor_done", "audit_deferred",
-                    "commit_on_error", "api_token_id", "api_session", "draft_formdata", "draft_kept"):
-            g.pop(key, None)
         g.request_id = secrets.token_hex(8)
         return enforce_access()
 

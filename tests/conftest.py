@@ -27,6 +27,9 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from flask import Flask, has_app_context
+from flask.globals import app_ctx
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -55,6 +58,29 @@ def _worker_url(url: str, worker: str) -> str:
 
 
 PG_URL = _worker_url(BASE_PG_URL, WORKER) if ON_POSTGRES and WORKER else BASE_PG_URL
+
+
+class OwnGlobalsClient(FlaskClient):
+    """A test client whose every request gets a fresh ``g``, as each request does in production.
+
+    The ``app`` fixture holds an application context open for the whole test (its database session is the
+    test's), and Flask then runs the client's requests inside that context, sharing its ``g``: the signed-in
+    user, the session row and the deferred audit events of one request would leak into the next. The
+    application context (and its database session) stays shared; only ``g`` is swapped for the request.
+    """
+
+    def open(self, *args, **kwargs):
+        if not has_app_context() or app_ctx.app is not self.application:
+            return super().open(*args, **kwargs)
+        ctx = app_ctx._get_current_object()
+        kept, ctx.g = ctx.g, self.application.app_ctx_globals_class()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            ctx.g = kept
+
+
+Flask.test_client_class = OwnGlobalsClient  # every app a test makes
 
 # Where the test data lives: Phường Bá Xuyên, Bách Quang and Bắc Kạn (19, Thái Nguyên); Ba Đình and Bạch Mai
 # (01, Hà Nội); Điện Biên Phủ and Mường Lay (11, Điện Biên); Âu Lâu and Cam Đường (15, Lào Cai). The demo

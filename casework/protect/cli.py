@@ -12,18 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
+from flask import current_app
+from flask.cli import with_appcontext
 
 from casework.extensions import db
 
 if TYPE_CHECKING:
     from casework.protect.keys import KeyRing
-
-
-def register(app: Flask, keys_cli: AppGroup) -> None:
-    for command in (keys_rotate, keys_verify, keys_reindex):
-        keys_cli.add_command(command)
 
 
 def _fail(message: str) -> None:

@@ -70,5 +70,5 @@ def list_releases() -> None:
                    f"{row.cell_count}\t{row.suppressed_count}")
 
 
-def register(app: Flask, _keys_cli: AppGroup) -> None:
+def register(app: Flask) -> None:
     app.cli.add_command(stats_cli)

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
 from sqlalchemy import create_engine, select, text
 
 from casework import create_app
+from casework.cli import keys_cli
 from casework.extensions import db
 from casework.protect.canary import KeyCanary
 from casework.protect.keys import KeyError_, init_keys
 from tests.protect.conftest import NAME, Person, add_person
+
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _replace(path) -> None:
@@ -93,17 +102,31 @@ def test_an_empty_database_starts_and_migrates_without_check_values(tmp_path, ke
 def test_keys_init_runs_before_any_key_exists_and_the_new_keys_then_must_match(app, app_config, tmp_path,
                                                                                 monkeypatch):
     keys = tmp_path / "fresh-keys"
-    monkeypatch.setattr(sys, "argv", ["flask", "keys", "init"])
-    bare = create_app({**app_config, "keys_dir": str(keys)})
-    with bare.app_context():
-        result = bare.test_cli_runner().invoke(args=["keys", "init"])
-        db.engine.dispose()
+    with pytest.raises(KeyError_):  # no keys, no app, whatever the command line says
+        monkeypatch.setattr(sys, "argv", ["flask", "keys", "init"])
+        create_app({**app_config, "keys_dir": str(keys)})
+    monkeypatch.setenv("TINCAY_KEYS_DIR", str(keys))  # what `flask keys init` reads: the instance's settings
+    result = CliRunner().invoke(keys_cli, ["init"], obj=ScriptInfo())
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in keys.iterdir()) == [
         "audit.v1.key", "checkpoint.ed25519", "index.v1.key", "kek.v1.key", "offline.v1.pem", "session.key"]
-    monkeypatch.setattr(sys, "argv", ["flask", "run"])
     with pytest.raises(KeyError_, match="does not match this database"):  # this database has other keys
         create_app({**app_config, "keys_dir": str(keys)})
+
+
+def test_flask_keys_init_on_a_fresh_instance_folder(tmp_path):
+    """What `make run` does first: the real command line, with no key and no database yet."""
+    flask = Path(sys.executable).with_name("flask")
+    env = {**os.environ, "TINCAY_INSTANCE_PATH": str(tmp_path)}
+    env.pop("TINCAY_KEYS_DIR", None)
+    env.pop("TINCAY_DATABASE_URL", None)
+    done = subprocess.run([str(flask), "--app", "wsgi", "keys", "init"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "keys" / "kek.v1.key").exists()
+    listed = subprocess.run([str(flask), "--app", "wsgi", "keys", "--help"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert all(name in listed.stdout for name in ("init", "rotate", "verify", "reindex", "export-audit-public"))
 
 
 def test_keys_init_refuses_to_overwrite_existing_keys(app, own_keys, app_config):
