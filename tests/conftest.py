@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -60,24 +61,44 @@ def _worker_url(url: str, worker: str) -> str:
 PG_URL = _worker_url(BASE_PG_URL, WORKER) if ON_POSTGRES and WORKER else BASE_PG_URL
 
 
-class OwnGlobalsClient(FlaskClient):
-    """A test client whose every request gets a fresh ``g``, as each request does in production.
+@contextmanager
+def fresh_globals(app: Flask):
+    """A fresh ``g`` for one request, as each request gets in production.
 
     The ``app`` fixture holds an application context open for the whole test (its database session is the
-    test's), and Flask then runs the client's requests inside that context, sharing its ``g``: the signed-in
-    user, the session row and the deferred audit events of one request would leak into the next. The
-    application context (and its database session) stays shared; only ``g`` is swapped for the request.
+    test's), and Flask then runs requests inside that context, sharing its ``g``: the signed-in user, the
+    session row and the deferred audit events of one request would leak into the next. The application
+    context (and its database session) stays shared; only ``g`` is swapped for the request.
     """
+    if not has_app_context() or app_ctx.app is not app:
+        yield
+        return
+    ctx = app_ctx._get_current_object()
+    kept, ctx.g = ctx.g, app.app_ctx_globals_class()
+    try:
+        yield
+    finally:
+        ctx.g = kept
+
+
+class OwnGlobalsClient(FlaskClient):
+    """The test client: each request with its own ``g`` (``fresh_globals``)."""
 
     def open(self, *args, **kwargs):
-        if not has_app_context() or app_ctx.app is not self.application:
+        with fresh_globals(self.application):
             return super().open(*args, **kwargs)
-        ctx = app_ctx._get_current_object()
-        kept, ctx.g = ctx.g, self.application.app_ctx_globals_class()
-        try:
-            return super().open(*args, **kwargs)
-        finally:
-            ctx.g = kept
+
+
+class OwnGlobalsApp:
+    """The app as a WSGI callable for tools that bring their own client (schemathesis), each request with
+    its own ``g`` (``fresh_globals``)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        with fresh_globals(self.app):
+            return self.app(environ, start_response)
 
 
 Flask.test_client_class = OwnGlobalsClient  # every app a test makes
