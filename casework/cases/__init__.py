@@ -31,7 +31,7 @@ def register(app: Flask) -> None:
     from casework import notify
     from casework.cases import handover, transfer, work
     from casework.cases.extensions import register_case_action, register_timeline_kind
-    from casework.cases.services import own_timeline_kinds
+    from casework.cases.timeline import own_timeline_kinds
 
     work.register(app)
     handover.register(app)
