@@ -16,8 +16,6 @@ from referral.schemas import OPAQUE_ID
 from referral.services.common import _role
 
 _OPAQUE = re.compile(f"^{OPAQUE_ID}$")
-
-
 SENDER_ROLES = (Role.HOST, Role.COMMUNE_OFFICER)
 
 
