@@ -66,7 +66,7 @@ def _blind_index_and_targets() -> dict:
 
     from casework.auth.models import User
     from casework.cases.models import Case, Person
-    from casework.cases.services import _SealedName
+    from casework.cases.services.lists import _SealedName
     from casework.extensions import db
     from casework.protect import blind
     from casework.protect.fields import BlindIndex

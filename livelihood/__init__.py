@@ -3,11 +3,11 @@
 Livelihood support for women who survived trafficking: the survivor register, proposals, their
 appraisal and decision within the province's budget, disbursement in tranches and monitoring.
 Nothing in ``casework`` imports this package except ``create_app``; it never imports ``referral``.
+The screens' blueprint is declared in ``views`` with its routes, so that no module of this package imports the
+package itself (no import circle, issue 14).
 """
 
-from flask import Blueprint, Flask
-
-bp = Blueprint("livelihood", __name__, url_prefix="/livelihood")
+from flask import Flask
 
 
 def register(app: Flask) -> None:
@@ -25,11 +25,11 @@ def register(app: Flask) -> None:
     from casework.auth.roles import Role
     from livelihood import (
         models,  # noqa: F401  (the tables join the shared metadata)
-        views,  # noqa: F401  (routes attach to the blueprint on import)
+        views,
     )
     from livelihood.demo import load_demo
 
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
     nav.add(app, "livelihood.index", _l("Livelihood"), [Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER], order=40)
     nav.add(app, "livelihood.survivors", _l("Survivors"), [Role.COMMUNE_OFFICER], order=41)
     nav.add(app, "livelihood.proposals", _l("Proposals"), [Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER], order=42)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,8 +23,10 @@ from casework.geo import data as geo
 from casework.protect import audit
 from casework.schemas import form_values
 from casework.text import format_number
-from livelihood import bp, forms, presenters, schemas, services, workbook
+from livelihood import forms, presenters, schemas, services, workbook
 from livelihood.models import Proposal, Survivor
+
+bp = Blueprint("livelihood", __name__, url_prefix="/livelihood")
 
 COMMUNE = Role.COMMUNE_OFFICER
 PROVINCE = Role.PROVINCE_OFFICER

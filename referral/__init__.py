@@ -3,11 +3,11 @@
 Nothing in ``casework`` imports this package except ``create_app``; it never imports ``livelihood``.
 It hooks into the case page without casework knowing it: a "Refer her" action and a panel listing the
 case's referrals (``app.extensions["tincay.case_panels"]``, callables ``(user, case) -> Markup``).
+The screens' blueprint is declared in ``views`` with its routes, so that no module of this package imports the
+package itself (no import circle, issue 14).
 """
 
-from flask import Blueprint, Flask
-
-bp = Blueprint("referral", __name__, url_prefix="/referral")
+from flask import Flask
 
 
 def register(app: Flask) -> None:
@@ -22,11 +22,11 @@ def register(app: Flask) -> None:
 
     from casework import demo, nav
     from casework.auth.roles import Role
-    from referral import models, notifications, views  # noqa: F401  (tables and routes attach on import)
+    from referral import models, notifications, views  # noqa: F401  (models: the tables attach on import)
     from referral.cli import referral_cli
     from referral.demo import load_demo_referrals
 
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
     readers = [Role.HOST, Role.COMMUNE_OFFICER, Role.SERVICE_PROVIDER]
     nav.add(app, "referral.index", _l("Referrals"), readers, order=30)
     nav.add(app, "referral.organisations", _l("Organisations"),

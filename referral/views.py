@@ -6,7 +6,7 @@ pages are addressed by random ids and titles say "Referral".
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -22,7 +22,7 @@ from casework.models import utcnow
 from casework.protect import audit
 from casework.schemas import form_values
 from casework.service_types import SERVICE_TYPES
-from referral import bp, presenters, services
+from referral import presenters, services
 from referral.forms import (
     KIND_LABELS,
     RESULT_LABELS,
@@ -46,6 +46,8 @@ from referral.schemas import (
     read_organisation,
     read_referral,
 )
+
+bp = Blueprint("referral", __name__, url_prefix="/referral")
 
 PAGE_SIZE = 50
 DIRECTORY_ROLES = (Role.ADMIN, Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role.HOST)

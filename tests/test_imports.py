@@ -19,11 +19,7 @@ DOMAINS = ("casework.cases", "casework.offline", "referral", "livelihood")
 KNOWN_CIRCLES = {
     frozenset({"casework.protect.audit", "casework.protect.blind", "casework.protect.canary",
                "casework.protect.crypto", "casework.protect.keys", "casework.protect.sealed"}),
-    frozenset({"casework.cases.consent", "casework.cases.services"}),
-    frozenset({"casework.cases", "casework.cases.views"}),
     frozenset({"casework.stats.pdf", "casework.stats.service"}),
-    frozenset({"livelihood", "livelihood.views"}),
-    frozenset({"referral", "referral.views"}),
 }
 # Today's imports of a domain by the core, outside create_app.
 KNOWN_CORE_TO_DOMAIN = {

@@ -1,8 +1,10 @@
-"""Trusted-address casework: addresses, cases, consent, shelter, follow-up and closure."""
+"""Trusted-address casework: addresses, cases, consent, shelter, follow-up and closure.
 
-from flask import Blueprint, Flask
+The screens' blueprint is declared in ``views`` with its routes: this package imports its modules only
+inside ``register``, and none of them imports this package (no import circle, issue 14).
+"""
 
-bp = Blueprint("cases", __name__)
+from flask import Flask
 
 
 def register(app: Flask) -> None:
@@ -12,10 +14,10 @@ def register(app: Flask) -> None:
     from casework import api, demo, nav
     from casework.auth.roles import Role
     from casework.cases import api as cases_api
-    from casework.cases import transfer_api, transfer_views, views  # noqa: F401  (routes attach to the blueprints on import)
+    from casework.cases import transfer_api, transfer_views, views
     from casework.cases.demo import load_demo_cases
 
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)
     app.register_blueprint(transfer_views.bp)
     api.contribute(app, cases_api, transfer_api)
     nav.add(app, "cases.index", _l("Cases"), [Role.HOST, Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER], order=10)
@@ -31,7 +33,7 @@ def register(app: Flask) -> None:
     from casework import notify
     from casework.cases import handover, transfer, work
     from casework.cases.extensions import register_case_action, register_timeline_kind
-    from casework.cases.services import own_timeline_kinds
+    from casework.cases.timeline import own_timeline_kinds
 
     work.register(app)
     handover.register(app)

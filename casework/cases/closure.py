@@ -7,7 +7,7 @@ referral domain, through the ``tincay.case_open_items`` hook, so that this packa
 high risk assessed.
 Approving a closure while something is open needs an explicit confirmation; a high-risk case or one with a
 contact-ban decision pending also needs a reason. Open shelter stays are then ended on the closure day,
-each on the timeline.
+each on the timeline. Until it is reopened, a closed case takes no change (``require_open``).
 """
 
 from __future__ import annotations
@@ -61,6 +61,11 @@ class OpenItemsError(StateError):
     def __init__(self, message: str, items: list[OpenItem], fields: dict[str, list[str]]):
         super().__init__(message, fields)
         self.items = items
+
+
+def require_open(case: Case) -> None:
+    if case.status == "closed":
+        raise StateError(_("This case is closed. Reopen it first."))
 
 
 def add_open_items_hook(app: Any, hook: Callable[[Case], list[OpenItem]]) -> None:

@@ -25,8 +25,10 @@ from sqlalchemy import select
 
 from casework.auth.models import User
 from casework.cases import codes
+from casework.cases.closure import require_open
 from casework.cases.models import Case, Consent
 from casework.cases.schemas import ConsentInput
+from casework.cases.timeline import add_timeline_entry
 from casework.errors import StateError, ValidationError
 from casework.extensions import db
 from casework.models import utcnow
@@ -110,8 +112,6 @@ def _normalised(data: ConsentInput) -> tuple[str | None, tuple[str, ...]]:
 
 def give_consent(actor: User, case: Case, data: ConsentInput, *, timeline: bool = True) -> Consent:
     """Record her consent; one already given for the same purpose and service is superseded."""
-    from casework.cases.services import add_timeline_entry, require_open
-
     require_open(case)
     service, fields = _normalised(data)
     current = _active(case, data.purpose, service)
@@ -144,8 +144,6 @@ def record_intake_consents(actor: User, case: Case, choice: ConsentChoice) -> No
 
 def withdraw_consent(actor: User, case: Case, consent_id: str) -> Consent:
     """Stamp a consent withdrawn. Consent to keep the record is withdrawn through a deletion request."""
-    from casework.cases.services import add_timeline_entry
-
     row = db.session.scalar(select(Consent).where(Consent.id == consent_id, Consent.case_id == case.id))
     if row is None:
         raise ValidationError(_("This consent does not exist."), {"consent": [_("This consent does not exist.")]})

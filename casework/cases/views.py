@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from casework.auth.models import User
 from casework.auth.policy import acting_user_and, allow
 from casework.auth.roles import Role
-from casework.cases import bp, codes, forms, presenters, schemas, services
 from casework.cases import closure as closure_checks
+from casework.cases import codes, forms, presenters, schemas, services
 from casework.cases import consent as consent_service
 from casework.cases import transfer as transfers
 from casework.cases.closure import OpenItemsError
@@ -42,6 +42,8 @@ from casework.geo import legacy
 from casework.models import utcnow
 from casework.schemas import form_values
 from casework.text import VN_TZ, vi_sort_key
+
+bp = Blueprint("cases", __name__)
 
 
 def _me() -> User:

@@ -133,11 +133,11 @@ def test_english_speakers_get_the_same_rules_in_english(world, signed_in):
 
 
 def test_a_reference_already_taken_is_never_given_twice(world, make_case, monkeypatch, req):
-    from casework.cases import services
+    from casework.cases.services import intake
 
     first = db.session.get(Case, make_case(world.host_a, world.addr_a))
     offered = iter([first.reference, "VV-UNIQUE22"])
-    monkeypatch.setattr(services, "new_reference", lambda: next(offered))
+    monkeypatch.setattr(intake, "new_reference", lambda: next(offered))
     second = db.session.get(Case, make_case(world.host_a, world.addr_a))
     assert second.reference == "VV-UNIQUE22"
 

@@ -1,0 +1,101 @@
+"""The reminders shown beside a case (commune notice, contact-ban decisions, shelter over the limit) and what
+the screens suggest next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+from sqlalchemy.orm import load_only
+
+from casework.cases import codes
+from casework.cases.models import Case, ContactBan, ShelterStay
+from casework.cases.services.common import local_today
+from casework.cases.services.province_settings import max_shelter_days, notice_hours, notice_hours_by_province
+from casework.extensions import db
+from casework.models import one_of, utcnow
+
+
+def notice_overdue(case: Case, now: datetime | None = None, hours: int | None = None) -> bool:
+    """No commune notice (Law 13/2022 Art. 36) within the province's hours after the intake (open cases only).
+    The hours are the project's rule, a province setting (default 24): the law sets none."""
+    now = now or utcnow()
+    hours = hours if hours is not None else notice_hours(case.province_code)
+    return (case.commune_notified_at is None and case.is_open
+            and case.intake_at + timedelta(hours=hours) < now)
+
+
+@dataclass
+class CaseFlags:
+    notice_overdue: bool = False
+    notice_hours: int = codes.NOTICE_HOURS
+    ban_decision_due: bool = False
+    ban_decision_overdue: bool = False
+    ban_expiring: bool = False
+    shelter_over_limit: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.notice_overdue or self.ban_decision_due or self.ban_expiring or self.shelter_over_limit
+
+
+def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseFlags]:
+    """Reminders for a page of cases, in three queries whatever the page size (none for bans and stays when
+    the one case given has them loaded already, as the case page has)."""
+    now = now or utcnow()
+    hours = notice_hours_by_province({c.province_code for c in cases})
+    out = {c.id: CaseFlags(notice_overdue=notice_overdue(c, now, hours[c.province_code]),
+                           notice_hours=hours[c.province_code]) for c in cases}
+    ids = [c.id for c in cases if c.is_open]
+    if not ids:
+        return out
+    loaded = _loaded_bans_and_stays(cases)
+    if loaded is not None:
+        bans, open_stays = loaded
+    else:
+        bans = list(db.session.scalars(select(ContactBan).where(one_of(ContactBan.case_id, ids)).options(load_only(
+            ContactBan.case_id, ContactBan.decision, ContactBan.decision_due_at, ContactBan.valid_until,
+            ContactBan.revoked_on, raiseload=True))))
+        open_stays = [(case_id, start) for case_id, start in db.session.execute(
+            select(ShelterStay.case_id, ShelterStay.start_on).where(one_of(ShelterStay.case_id, ids),
+                                                                    ShelterStay.end_on.is_(None)))]
+    for ban in bans:
+        f = out[ban.case_id]
+        if ban.decision is None:
+            f.ban_decision_due = True
+            f.ban_decision_overdue = f.ban_decision_overdue or ban.decision_due_at < now
+        elif ban.decision == "granted" and ban.in_force_until and now <= ban.in_force_until < now + timedelta(hours=24):
+            f.ban_expiring = True  # a new request is needed for protection beyond the 3 days
+    if open_stays:
+        province_of = {c.id: c.province_code for c in cases}
+        limits: dict[str, int] = {}
+        today = local_today()
+        for case_id, start in open_stays:
+            province = province_of[case_id]
+            limit = limits.setdefault(province, max_shelter_days(province))
+            if (today - start).days > limit:
+                out[case_id].shelter_over_limit = True
+    return out
+
+
+def _loaded_bans_and_stays(cases: list[Case]) -> tuple[list[ContactBan], list[tuple[str, date]]] | None:
+    """The bans and open stays of one case object that has both relations loaded, as ``flags_for``'s
+    queries would return them; None otherwise (rows of a list, or relations not loaded)."""
+    if len(cases) != 1 or not isinstance(cases[0], Case):
+        return None
+    case = cases[0]
+    if {"contact_bans", "shelter_stays"} & sa_inspect(case).unloaded:
+        return None
+    return list(case.contact_bans), [(s.case_id, s.start_on) for s in case.shelter_stays if s.end_on is None]
+
+
+def suggestions(case: Case) -> list[str]:
+    """What the screens suggest next: urgent referral and a contact ban when the risk is high."""
+    out: list[str] = []
+    if case.is_open and case.risk_level == "high":
+        out.append("urgent_referral")
+        if not any(b.decision is None or (b.in_force_until and b.in_force_until > utcnow()) for b in case.contact_bans):
+            out.append("contact_ban")
+    return out

@@ -1,0 +1,212 @@
+"""Lists and search of cases, each user's scope (``cases_visible_to``), with the audit of what was read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import joinedload, lazyload, load_only, raiseload
+
+from casework import paging
+from casework.auth.models import User
+from casework.cases import codes
+from casework.cases.models import Address, Case, Person
+from casework.cases.policy import can_see_identity, cases_visible_to
+from casework.errors import NotFound, ValidationError
+from casework.extensions import db
+from casework.protect import audit
+from casework.protect.fields import ProtectedMixin
+from casework.protect.fields import search as protected_search
+from casework.text import VN_TZ, nfc
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    status: str | None = None
+    risk: str | None = None
+    form: str | None = None
+    period_from: date | None = None
+    period_to: date | None = None
+    address_id: str | None = None
+
+
+@dataclass
+class Page:
+    items: list[Case]
+    next_cursor: str | None
+
+
+def encode_cursor(case: Case) -> str:
+    return paging.encode_cursor(case.priority, case.intake_at, case.id)
+
+
+def _filtered(user: User, filters: CaseFilters):
+    q = cases_visible_to(user)
+    if filters.status in codes.STATUSES:
+        q = q.where(Case.status == filters.status)
+    if filters.risk in codes.RISK_LEVELS:
+        q = q.where(Case.risk_level == filters.risk)
+    if filters.form in codes.FORMS:
+        q = q.where(getattr(Case, f"form_{filters.form}").is_(True))
+    if filters.period_from:
+        q = q.where(Case.intake_at >= datetime.combine(filters.period_from, datetime.min.time(), tzinfo=VN_TZ))
+    if filters.period_to:
+        end = datetime.combine(filters.period_to + timedelta(days=1), datetime.min.time(), tzinfo=VN_TZ)
+        q = q.where(Case.intake_at < end)
+    if filters.address_id:
+        q = q.where(Case.address_id == filters.address_id)
+    return q
+
+
+@dataclass(slots=True)
+class CaseRow:
+    """One row of a screen's case list, read column by column (issue 18: no ORM object per case, nothing
+    the row does not show): what the row, its reminders (``flags_for``) and the next page's cursor use."""
+
+    id: str
+    reference: str
+    address_id: str
+    province_code: str
+    intake_at: datetime
+    status: str
+    risk_level: str
+    priority: int
+    commune_notified_at: datetime | None
+    address_name: str
+    full_name: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in codes.OPEN_STATUSES
+
+    @classmethod
+    def of(cls, case: Case) -> CaseRow:
+        return cls(case.id, case.reference, case.address_id, case.province_code, case.intake_at, case.status,
+                   case.risk_level, case.priority, case.commune_notified_at, case.address.name, case.person.full_name)
+
+
+class _SealedName:
+    """Just enough of a ``Person`` to decrypt her name with the model's own code (same data key, same
+    associated data), from columns read without the ORM."""
+
+    __tablename__ = Person.__tablename__
+    _where = ProtectedMixin._where
+    _data_key = ProtectedMixin._data_key
+    _aad = ProtectedMixin._aad
+    _decrypt = ProtectedMixin._decrypt
+
+    def __init__(self, person_id: str, dek_wrapped: bytes | None, kek_version: int | None, dek_version: int) -> None:
+        self.id, self.dek_wrapped, self.kek_version, self.dek_version = person_id, dek_wrapped, kek_version, dek_version
+
+
+_ROW_COLUMNS = (Case.id, Case.reference, Case.address_id, Case.province_code, Case.intake_at, Case.status,
+                Case.risk_level, Case.priority, Case.commune_notified_at, Address.name, Person.id,
+                Person.full_name_ct, Person.dek_wrapped, Person.kek_version, Person.dek_version)
+
+
+def list_case_rows(user: User, filters: CaseFilters = CaseFilters(), after: str | None = None,
+                   limit: int = PAGE_SIZE) -> Page:
+    """``list_cases`` for the screen of a user who sees identity: the same scope, order and cursor, one
+    query of the columns shown, and each name decrypted once."""
+    if not can_see_identity(user):
+        raise NotFound(_("Not found."))
+    q = _filtered(user, filters).with_only_columns(*_ROW_COLUMNS).join(Address, Address.id == Case.address_id) \
+        .join(Person, Person.id == Case.person_id)
+    if after:
+        priority, when, case_id = paging.decode_cursor(after, int, datetime, str)
+        q = q.where(tuple_(Case.priority, Case.intake_at, Case.id) < tuple_(priority, when, case_id))
+    q = q.order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc()).limit(limit + 1)
+    rows = []
+    for r in db.session.execute(q).all():
+        sealed = _SealedName(r[10], r[12], r[13], r[14])
+        # _SealedName stands in for a Person (see above); a Row's slice is not typed by its length.
+        name = None if r[11] is None else sealed._decrypt("full_name_ct", r[11])  # type: ignore[misc]
+        rows.append(CaseRow(*r[:10], name))  # type: ignore[call-arg]
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None  # type: ignore[arg-type]
+    return Page(rows[:limit], next_cursor)  # type: ignore[arg-type]
+
+
+@cache  # loader options are immutable: built once
+def list_page_columns() -> tuple[Any, ...]:
+    """Loader options for a screen's list of cases (issue 18): the columns the rows, their reminders
+    (``flags_for``) and the next page's cursor use, the person's name ciphertext and data key, the address's
+    name; nothing else is read, and any other column or relation raises instead of loading row by row."""
+    return (
+        load_only(Case.id, Case.reference, Case.address_id, Case.person_id, Case.province_code, Case.commune_code,
+                  Case.intake_at, Case.status, Case.risk_level, Case.priority, Case.commune_notified_at,
+                  Case.version, raiseload=True),
+        joinedload(Case.person).load_only(Person.id, Person.province_code, Person.full_name_ct, Person.dek_wrapped,
+                                          Person.kek_version, Person.dek_version, raiseload=True),
+        joinedload(Case.address).load_only(Address.id, Address.name, raiseload=True),
+        raiseload("*"),
+    )
+
+
+def list_cases(user: User, filters: CaseFilters = CaseFilters(), after: str | None = None,
+               limit: int = PAGE_SIZE, options: tuple[Any, ...] = ()) -> Page:
+    """One page of the user's cases, most urgent first: open before closed, high risk first, newest first.
+
+    Keyset pagination on (priority, intake_at, id), all descending, so a page costs the same at any depth.
+    For a user who may not see identity the person is not even loaded: touching it raises. ``options``
+    narrows what is loaded (``list_page_columns()`` for the screen's list).
+    """
+    q = _filtered(user, filters).options(*(options or (lazyload(Case.acts),)))
+    if not can_see_identity(user):
+        q = q.options(raiseload(Case.person))
+    if after:
+        priority, when, case_id = paging.decode_cursor(after, int, datetime, str)
+        q = q.where(tuple_(Case.priority, Case.intake_at, Case.id) < tuple_(priority, when, case_id))
+    q = q.order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc()).limit(limit + 1)
+    rows = list(db.session.scalars(q))
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return Page(rows[:limit], next_cursor)
+
+
+def search_cases(user: User, query: str, filters: CaseFilters = CaseFilters(), limit: int = PAGE_SIZE,
+                 options: tuple[Any, ...] = ()) -> list[Case]:
+    """Cases whose person's name or phone matches, through the blind index; only for users who see identity.
+
+    The search is audited with the number of results, never the term (DESIGN §3.3–3.4).
+    """
+    if not can_see_identity(user):
+        raise NotFound(_("Not found."))
+    query = nfc(query or "")[:100]
+    if not query:
+        raise ValidationError(_("Please correct the marked fields."), {"q": [_("Enter a name or a phone number.")]})
+    digits = re.sub(r"\D", "", query)
+    field_ = "phone" if digits and len(digits) >= 6 and not re.search(r"[^\d\s+().-]", query) else "full_name"
+    scoped_ids = _filtered(user, filters).with_only_columns(Case.person_id).scalar_subquery()
+    provinces = _user_provinces(user)
+    people = protected_search(Person, field_, query, select(Person).where(Person.id.in_(scoped_ids)),
+                              provinces, limit=limit)
+    found: list[Case] = []
+    if people:
+        ids = [p.id for p in people]
+        found = list(db.session.scalars(_filtered(user, filters).where(Case.person_id.in_(ids)).options(*options)
+                                        .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())))
+    audit.record("case_search", object_type="case", actor=user, detail=f"results:{len(found)}",
+                 fields=[field_])
+    return found[:limit]
+
+
+def _user_provinces(user: User) -> list[str]:
+    if user.role == "host":
+        return sorted({a.province_code for a in user.addresses})
+    return [user.province_code] if user.province_code else []
+
+
+def record_view(user: User, case: Case, fields: Iterable[str], action: str = "case_view") -> None:
+    """Every view of a person's record is an event with the names of the fields shown, never their values."""
+    audit.record(action, object_type="case", object_id=case.id, actor=user, fields=list(fields))
+
+
+def record_list(user: User, shown: list[Case], fields: Iterable[str]) -> None:
+    audit.record("case_list", object_type="case", actor=user, detail=f"rows:{len(shown)}", fields=list(fields))
