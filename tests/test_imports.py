@@ -17,8 +17,6 @@ DOMAINS = ("casework.cases", "casework.offline", "referral", "livelihood")
 
 # Today's circles (strongly connected groups of modules), to be removed one by one.
 KNOWN_CIRCLES = {
-    frozenset({"casework.protect.audit", "casework.protect.blind", "casework.protect.canary",
-               "casework.protect.crypto", "casework.protect.keys", "casework.protect.sealed"}),
     frozenset({"casework.cases.consent", "casework.cases.services"}),
     frozenset({"casework.cases", "casework.cases.views"}),
     frozenset({"casework.stats.pdf", "casework.stats.service"}),

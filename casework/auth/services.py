@@ -27,7 +27,7 @@ from casework.extensions import db, execute_dml
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
-from casework.protect.keys import current_keys
+from casework.protect.ring import current_keys
 from casework.protect.sealed import seal, unseal
 from casework.text import nfc
 

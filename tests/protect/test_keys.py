@@ -154,8 +154,8 @@ def test_a_running_worker_reads_rows_rewrapped_by_a_rotation_in_another_process(
 
 
 def test_a_key_added_on_disk_without_its_check_value_is_not_used(keyed_app, own_keys):
-    from casework.protect.canary import refresh_keys
     from casework.protect.keys import add_kek_version
+    from casework.protect.ring import refresh_keys
 
     add_kek_version(own_keys)  # someone dropped a file in the folder; no `keys rotate` recorded it
     ring = refresh_keys(keyed_app)
