@@ -19,7 +19,6 @@ DOMAINS = ("casework.cases", "casework.offline", "referral", "livelihood")
 KNOWN_CIRCLES = {
     frozenset({"casework.cases.consent", "casework.cases.services"}),
     frozenset({"casework.cases", "casework.cases.views"}),
-    frozenset({"casework.stats.pdf", "casework.stats.service"}),
     frozenset({"livelihood", "livelihood.views"}),
     frozenset({"referral", "referral.views"}),
 }
@@ -29,7 +28,6 @@ KNOWN_CORE_TO_DOMAIN = {
     ("casework.auth.views", "casework.cases.models"),
     ("casework.demo", "casework.cases.models"),
     ("casework.service_types", "casework.cases.codes"),
-    ("casework.stats.pdf", "casework.cases.pdf"),
 }
 
 
