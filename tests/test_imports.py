@@ -27,7 +27,6 @@ KNOWN_CORE_TO_DOMAIN = {
     ("casework.auth.services", "casework.cases.models"),
     ("casework.auth.views", "casework.cases.models"),
     ("casework.demo", "casework.cases.models"),
-    ("casework.service_types", "casework.cases.codes"),
 }
 
 
