@@ -13,7 +13,6 @@ subkey); messages name the key file, never its content.
 
 from __future__ import annotations
 
-import logging
 import os
 from datetime import datetime
 
@@ -27,8 +26,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from casework.extensions import Model, db
 from casework.models import UTCDateTime, utcnow
 from casework.protect.keys import KeyRing
-
-log = logging.getLogger("casework.protect")
 
 CANARY_TEXT = b"Tin Cay key canary v1"
 FILE_NAMES = {"kek": "kek.v{}.key", "index": "index.v{}.key", "audit": "audit.v{}.key",
