@@ -71,7 +71,7 @@ def chained_record(actor) -> None:
     from casework.extensions import db
     from casework.models import utcnow
     from casework.protect.audit import GENESIS, AuditEvent, compute_mac
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
 
     session = db.session
     conn = session.connection()

@@ -85,7 +85,7 @@ def _fill(size: int, seed: int) -> dict:
     from casework.geo import data as geo
     from casework.models import new_id
     from casework.protect.crypto import associated_data, encrypt_value, new_data_key, wrap_data_key
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
 
     rng = random.Random(seed)  # noqa: S311 - synthetic data
     keys = current_keys()

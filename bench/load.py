@@ -190,7 +190,7 @@ def _fill(url: str, size: int, users: int, seed_value: int) -> dict:
     from casework.protect import blind
     from casework.protect.crypto import associated_data, encrypt_value, new_data_key, wrap_data_key
     from casework.protect.fields import BlindIndex
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
 
     rng = random.Random(seed_value)  # noqa: S311 - synthetic data
     keys = current_keys()

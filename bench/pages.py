@@ -70,7 +70,7 @@ def _blind_index_and_targets() -> dict:
     from casework.extensions import db
     from casework.protect import blind
     from casework.protect.fields import BlindIndex
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
 
     keys = current_keys()
     started = time.monotonic()

@@ -159,7 +159,7 @@ class Bench:
 
 def bench_fields(b: Bench) -> list[tuple[str, float]]:
     from casework.protect import blind, crypto
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
     from casework.text import nfc
 
     # Bound once here, so that the timed lambdas call the functions and look nothing up.
@@ -256,7 +256,7 @@ def build_persons(b: Bench, n: int, provinces: list[str], seed: int) -> list[tup
     from casework.protect import blind
     from casework.protect.crypto import associated_data, encrypt_value, new_data_key, wrap_data_key
     from casework.protect.fields import BlindIndex
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
     from casework.text import fold
 
     db = b.db
@@ -306,7 +306,7 @@ def decrypt_every_row(b: Bench, province: str | None, wanted: str, limit: int | 
 
     from casework.protect import blind
     from casework.protect.crypto import associated_data, decrypt_value, unwrap_data_key
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
 
     keys = current_keys()
     t = b.Person.__table__
@@ -408,7 +408,7 @@ def bench_search(b: Bench, n: int, provinces: list[str], queries: int, national_
 def bench_audit(b: Bench, n: int) -> dict:
     from casework.protect import audit
     from casework.protect.audit import GENESIS, AuditEvent, compute_mac, verify_chain
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
 
     db = b.db
     b.empty()

@@ -113,7 +113,7 @@ def _fill(size: int, seed: int) -> dict:  # noqa: C901, PLR0915 - one linear rec
     from casework.geo import data as geo
     from casework.models import new_id
     from casework.protect.crypto import associated_data, encrypt_value, new_data_key, wrap_data_key
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
     from livelihood.models import PROPOSAL_KINDS, Proposal, Survivor
     from referral.models import Organisation, Referral
 

@@ -96,9 +96,9 @@ def configure_keys(app: Flask, s: Settings) -> None:
     """Refuse to start without the key files (DESIGN §3.3); only ``keys init`` may run before they exist.
 
     The keys must also match the database: each key version's check value in ``key_canary`` must decrypt
-    (``casework.protect.canary``), so a wrong or replaced key file stops the app too.
+    (``casework.protect.keycheck``), so a wrong or replaced key file stops the app too.
     """
-    from casework.protect.canary import check_key_canaries
+    from casework.protect.keycheck import check_key_canaries
     from casework.protect.keys import load_keys, open_to_others, require_private
 
     if s.environment == "production":

@@ -56,7 +56,8 @@ for _command in (keys_rotate, keys_verify, keys_reindex):  # casework/protect/cl
 def keys_export_audit_public(file):
     """Write the checkpoint public key (PEM) to FILE for the auditor, who verifies with only that file."""
     from casework.protect.audit import public_key_fingerprint, public_key_pem
-    from casework.protect.keys import KeyError_, current_keys
+    from casework.protect.keys import KeyError_
+    from casework.protect.ring import current_keys
 
     keys = current_keys()
     try:

@@ -1,7 +1,9 @@
 """Synthetic demonstration data: obviously fake people, several provinces, every role.
 
 Names come from a small list of invented syllables ("Demo Thị Một") so that no demo record can be
-mistaken for a real woman. Each domain adds its own demo records through ``add_loader``.
+mistaken for a real woman. The core creates the accounts that belong to a commune, a province or the
+whole country; each domain adds its own records through ``add_loader`` (the cases domain its trusted
+addresses and their hosts first, then the cases).
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from casework.auth import services
+from casework.auth.addresses import TrustedAddress
 from casework.auth.models import User
-from casework.cases.models import Address
 from casework.extensions import db
 
 # Printed for the demo on purpose; real accounts are created with their own password.
@@ -45,18 +48,28 @@ NATIONAL = ""
 class DemoContext:
     rng: random.Random
     cases: int
-    addresses: list[Address]
+    addresses: list[TrustedAddress]  # the demo trusted addresses, in the order of DEMO_PLACES (cases domain)
     users: dict[str, User]
     echo: Callable[[str], None]
     # username → the province code the account works in (printed grouped by province); loaders add theirs.
     province_of: dict[str, str] = field(default_factory=dict)
+
+    def add_user(self, username: str, role: str, province_code: str = NATIONAL, **kw: Any) -> User:
+        """A demo account with the demo password, listed under ``province_code`` in the printed logins."""
+        user, _secret = services.create_user(None, services.NewUser(username=username, role=role,
+                                                                   password=DEMO_PASSWORD, **kw))
+        user.totp_confirmed = False  # demo users enrol their authenticator at the first sign-in
+        self.users[username] = user
+        if province_code != NATIONAL:
+            self.province_of[username] = province_code
+        return user
 
 
 def add_loader(app, loader: Callable[[DemoContext], None]) -> None:
     app.extensions.setdefault("tincay.demo", []).append(loader)
 
 
-def _first_communes(province_code: str, n: int) -> list[str]:
+def first_communes(province_code: str, n: int) -> list[str]:
     from casework.geo import data as geo
 
     chosen = DEMO_COMMUNES.get(province_code)
@@ -74,6 +87,7 @@ _ROLE_WORDS = {
     "admin": "quản trị (admin)",
     "auditor": "kiểm toán (auditor)",
 }
+_ROLE_ORDER = {role: n for n, role in enumerate(_ROLE_WORDS)}
 
 
 def print_logins(ctx: DemoContext) -> None:
@@ -92,7 +106,8 @@ def print_logins(ctx: DemoContext) -> None:
         else:
             province = geo.province(code)
             ctx.echo(f"{province.name if province else names.get(code, code)} ({code}):")
-        for username in groups[code]:
+        # In the order of the roles above (hosts first), whichever loader made the account.
+        for username in sorted(groups[code], key=lambda u: _ROLE_ORDER.get(ctx.users[u].role, len(_ROLE_ORDER))):
             user = ctx.users[username]
             place = ""
             if user.role == "host":
@@ -112,37 +127,20 @@ def load_demo(cases: int = 60, if_empty: bool = False, echo: Callable[[str], Non
         return
     # Reproducible fake data; nothing secret is drawn from it.
     rng = random.Random(20261129)  # noqa: S311  # nosec B311
-    addresses: list[Address] = []
-    users: dict[str, User] = {}
-
-    def make(username: str, role: str, **kw) -> User:
-        user, _secret = services.create_user(None, services.NewUser(username=username, role=role,
-                                                                   password=DEMO_PASSWORD, **kw))
-        user.totp_confirmed = False  # demo users enrol their authenticator at the first sign-in
-        users[username] = user
-        return user
-
-    province_of: dict[str, str] = {}
+    ctx = DemoContext(rng, cases, [], {}, echo)
     for i, (province_code, _name) in enumerate(DEMO_PLACES, start=1):
-        communes = _first_communes(province_code, 2)
-        for j, commune_code in enumerate(communes, start=1):
-            addr = Address(name=f"ĐCTC Demo {i}.{j}", kind="household", province_code=province_code,
-                           commune_code=commune_code)
-            db.session.add(addr)
-            addresses.append(addr)
-        db.session.flush()
-        make(f"host{i}", "host", display_name=f"Chủ nhà Demo {i}", address_ids=(addresses[-2].id,))
-        make(f"xa{i}", "commune_officer", display_name=f"Cán bộ xã Demo {i}", scope=communes[0])
-        make(f"tinh{i}", "province_officer", display_name=f"Cán bộ tỉnh Demo {i}", scope=province_code)
+        commune_code = first_communes(province_code, 1)[0]
+        ctx.add_user(f"xa{i}", "commune_officer", province_code, display_name=f"Cán bộ xã Demo {i}",
+                     scope=commune_code)
+        ctx.add_user(f"tinh{i}", "province_officer", province_code, display_name=f"Cán bộ tỉnh Demo {i}",
+                     scope=province_code)
         # Issues 12 and 13: second approvals, budget changes and tranches need a second officer of the province.
-        make(f"tinh{i}b", "province_officer", display_name=f"Cán bộ tỉnh Demo {i}B", scope=province_code)
-        for username in (f"host{i}", f"xa{i}", f"tinh{i}", f"tinh{i}b"):
-            province_of[username] = province_code
-    make("dieuphoi", "coordinator", display_name="Điều phối Demo")
-    make("quantri", "admin", display_name="Quản trị Demo")
-    make("quantri2", "admin", display_name="Quản trị Demo 2")  # account changes need a second administrator
-    make("kiemtoan", "auditor", display_name="Kiểm toán Demo")
-    ctx = DemoContext(rng, cases, addresses, users, echo, province_of)
+        ctx.add_user(f"tinh{i}b", "province_officer", province_code, display_name=f"Cán bộ tỉnh Demo {i}B",
+                     scope=province_code)
+    ctx.add_user("dieuphoi", "coordinator", display_name="Điều phối Demo")
+    ctx.add_user("quantri", "admin", display_name="Quản trị Demo")
+    ctx.add_user("quantri2", "admin", display_name="Quản trị Demo 2")  # account changes need a second administrator
+    ctx.add_user("kiemtoan", "auditor", display_name="Kiểm toán Demo")
     for loader in current_app.extensions.get("tincay.demo", []):
         loader(ctx)
     db.session.commit()

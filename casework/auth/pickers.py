@@ -20,7 +20,6 @@ from casework.text import fold
 
 MAX_COMMUNES = 200  # one answer of the commune search: enough to scroll on a phone, never all 3,321
 ORGANISATIONS_KEY = "tincay.organisations"
-ADDRESSES_KEY = "tincay.addresses"
 
 
 def _matches(query: str, *names: str) -> bool:

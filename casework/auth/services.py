@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import Executable
 
 from casework.auth import passwords
+from casework.auth.addresses import TrustedAddress, load_addresses
 from casework.auth.models import ApiToken, LoginThrottle, RecoveryCode, User, UserSession
 from casework.auth.roles import SCOPE_OF_ROLE, Role
 from casework.config import Settings
@@ -27,7 +28,7 @@ from casework.extensions import db, execute_dml
 from casework.geo import data as geo
 from casework.models import utcnow
 from casework.protect import audit
-from casework.protect.keys import current_keys
+from casework.protect.ring import current_keys
 from casework.protect.sealed import seal, unseal
 from casework.text import nfc
 
@@ -64,11 +65,9 @@ def normalise_username(username: str) -> str:
 
 def _apply_scope(user: User, role: str, scope: str | None, address_ids: tuple[str, ...],
                  organisation_id: str | None) -> dict[str, list[str]]:
-    from casework.cases.models import Address
-
     errors: dict[str, list[str]] = {}
     user.province_code = user.commune_code = user.organisation_id = None
-    addresses: list[Address] = []
+    addresses: list[TrustedAddress] = []
     kind = SCOPE_OF_ROLE[Role(role)]
     if kind == "commune":
         c = geo.commune(scope)
@@ -83,8 +82,9 @@ def _apply_scope(user: User, role: str, scope: str | None, address_ids: tuple[st
         else:
             user.province_code = p.code
     elif kind == "address":
+        found = {a.id: a for a in load_addresses(address_ids)}
         for aid in address_ids:
-            a = db.session.get(Address, aid)
+            a = found.get(aid)
             if a is None:
                 errors["address"] = [_("This trusted address does not exist.")]
                 break

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from casework.auth import admin_bp, bp, changes, pickers, services
+from casework.auth import addresses, admin_bp, bp, changes, pickers, services
 from casework.auth.forms import EnrolForm, EnrolmentCodeForm, LoginForm, PasswordForm, UserForm
 from casework.auth.models import AccountChange, ApiToken, User, UserSession
 from casework.auth.policy import allow
@@ -259,27 +259,18 @@ def users() -> ResponseReturnValue:
     next_after = rows[PAGE_SIZE - 1].username if len(rows) > PAGE_SIZE else None
     shown = rows[:PAGE_SIZE]
     # "Phạm vi" in words (issue 13): commune and province, addresses and organisations by name, never an id.
-    address_names = _address_names({a for u in shown for a in u.address_ids})
+    address_names = addresses.address_names({a for u in shown for a in u.address_ids})
     org_names = pickers.organisation_names(u.organisation_id for u in shown)
     scopes = {u.id: pickers.scope_label(u, address_names, org_names) for u in shown}
     return render_template("admin/users.html", users=shown, next_after=next_after,
                            role_labels=ROLE_LABELS, role=role, scopes=scopes)
 
 
-def _address_names(ids: set[str]) -> dict[str, str]:
-    from casework.cases.models import Address
-
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(Address.id, Address.name).where(Address.id.in_(sorted(ids)))).all())
-
-
 def _address_choices(query: str = "", keep: tuple[str, ...] = ()) -> list[SelectChoice]:
     """Trusted addresses by name with their commune and province; a search narrows them by any of the three."""
-    from casework.cases.models import Address
     from casework.text import fold, vi_sort_key
 
-    rows = sorted(db.session.scalars(select(Address)), key=lambda a: (vi_sort_key(a.name), a.id))
+    rows = sorted(addresses.load_addresses(), key=lambda a: (vi_sort_key(a.name), a.id))
     labelled = [(a.id, f"{a.name} — {pickers.commune_label(a.commune_code)}") for a in rows]
     q = fold(query or "")
     if q:
@@ -471,7 +462,7 @@ def _pending_for(user: User) -> list[AccountChange]:
 def account_changes() -> ResponseReturnValue:
     rows = changes.pending()
     described = [changes.describe(c) for c in rows]
-    address_names = _address_names({a for v in described for a in (v.get("addresses") or [])})
+    address_names = addresses.address_names({a for v in described for a in (v.get("addresses") or [])})
     org_names = pickers.organisation_names(v.get("organisation_id") for v in described)
 
     def value_label(field: str, value: Any) -> str:

@@ -4,7 +4,15 @@ The screens' blueprint is declared in ``views`` with its routes: this package im
 inside ``register``, and none of them imports this package (no import circle, issue 14).
 """
 
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
 from flask import Flask
+
+if TYPE_CHECKING:
+    from casework.cases.models import Address
 
 
 def register(app: Flask) -> None:
@@ -12,6 +20,7 @@ def register(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from casework import api, demo, nav
+    from casework.auth import addresses
     from casework.auth.roles import Role
     from casework.cases import api as cases_api
     from casework.cases import transfer_api, transfer_views, views
@@ -29,6 +38,8 @@ def register(app: Flask) -> None:
             [Role.HOST, Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER, Role.ADMIN], order=20)
     nav.add(app, "cases.settings", _l("Shelter settings"), [Role.PROVINCE_OFFICER, Role.ADMIN], order=70)
     demo.add_loader(app, load_demo_cases)
+    # A host's account is scoped to addresses: the accounts' forms and services read them without importing us.
+    addresses.register(app, _address_rows)
     _register_statistics(app)
     from casework import notify
     from casework.cases import handover, transfer, work
@@ -58,3 +69,14 @@ def _register_statistics(app: Flask) -> None:
     register_tables(catalogue(app))
     add_source(app, case_records)
     activity.add_source(app, address_activity)
+
+
+def _address_rows(ids: Collection[str] | None) -> list[Address]:
+    """The trusted addresses with these ids (all of them without ids), for the accounts' scope (issue 14)."""
+    from sqlalchemy import select
+
+    from casework.cases.models import Address
+    from casework.extensions import db
+
+    q = select(Address) if ids is None else select(Address).where(Address.id.in_(sorted(set(ids))))
+    return list(db.session.scalars(q))

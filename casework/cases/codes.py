@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from casework.service_types import SERVICE_TYPES
+
 # --- acts of domestic violence (Law 13/2022/QH15 Art. 3(1)) -----------------------------------------
 
 FORMS = {
@@ -210,21 +212,9 @@ PURPOSES = {
     "share": _l("Share information with a service"),
 }
 
-# Kinds of service she may agree to share information with (DESIGN §2 Referral; vietnam-domain §1.5).
-SERVICES = {
-    "police": _l("Police (commune police)"),
-    "health": _l("Health station or hospital"),
-    "legal_aid": _l("Legal aid"),
-    "social_assistance": _l("Social-assistance centre"),
-    "shelter": _l("Longer-stay shelter (Peace House)"),
-    # "Nhà an toàn": the safe houses of the 2025 direction (at least five per province), a destination of
-    # their own beside the Peace House.
-    "safe_house": _l("Safe house"),
-    "child_protection": _l("Child protection (111)"),
-    "commune_committee": _l("Commune People's Committee"),
-    "psychological": _l("Psychological counselling"),
-    "other": _l("Other service"),
-}
+# Kinds of service she may agree to share information with (DESIGN §2 Referral; vietnam-domain §1.5): one
+# list for consent here and for the organisation directory and referrals, kept in the core.
+SERVICES = SERVICE_TYPES
 
 # The parts of a case that consent to share can name. A bare service code in the API, or a tick on the
 # intake form, shares the standard referral set; the consent page lets her choose field by field.

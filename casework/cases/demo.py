@@ -1,7 +1,8 @@
 """Demo cases: obviously fake women ("Demo Thị Một") at the demo trusted addresses.
 
-Called by ``flask demo load [--cases N]`` after the core has created the addresses and accounts. Every
-case goes through the same services as a real intake (encryption, blind indexes, consent, audit).
+Called by ``flask demo load [--cases N]`` after the core has created the officers' accounts: first the demo
+trusted addresses and their hosts, then the cases. Every case goes through the same services as a real
+intake (encryption, blind indexes, consent, audit).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from datetime import date, timedelta
 
 from casework.cases import codes, services
 from casework.cases.consent import ConsentChoice
+from casework.cases.models import Address
+from casework.demo import DEMO_PLACES, first_communes
+from casework.extensions import db
 from casework.models import utcnow
 from casework.text import VN_TZ
 
@@ -22,8 +26,25 @@ def demo_name(i: int) -> str:
     return f"Demo {_MIDDLE[i % len(_MIDDLE)]} {_GIVEN[i % len(_GIVEN)]}"
 
 
+def add_demo_addresses(ctx) -> None:
+    """Two trusted addresses in each demo province (in rural communes of the pilot provinces), the first
+    with its host ``host<N>``."""
+    for i, (province_code, _name) in enumerate(DEMO_PLACES, start=1):
+        mine = []
+        for j, commune_code in enumerate(first_communes(province_code, 2), start=1):
+            address = Address(name=f"ĐCTC Demo {i}.{j}", kind="household", province_code=province_code,
+                              commune_code=commune_code)
+            db.session.add(address)
+            mine.append(address)
+        db.session.flush()
+        ctx.addresses.extend(mine)
+        ctx.add_user(f"host{i}", "host", province_code, display_name=f"Chủ nhà Demo {i}", address_ids=(mine[0].id,))
+
+
 def load_demo_cases(ctx) -> None:
-    """Create ``ctx.cases`` cases spread over the demo addresses; a share of them followed up or closed."""
+    """The demo addresses and hosts, then ``ctx.cases`` cases spread over the addresses; a share of them
+    followed up or closed."""
+    add_demo_addresses(ctx)
     rng = ctx.rng
     hosts = {a.id: u for u in ctx.users.values() if u.role == "host" for a in u.addresses}
     officers = {u.commune_code: u for u in ctx.users.values() if u.role == "commune_officer"}
@@ -37,7 +58,6 @@ def load_demo_cases(ctx) -> None:
     today = services.local_today()
     # The middle of the last quarter that has ended: what the demo's statistics report (issue 16).
     last_quarter = date(today.year, (today.month - 1) // 3 * 3 + 1, 1) - timedelta(days=45)
-    from casework.extensions import db
     from casework.stats.models import PilotCommune
 
     pilot: dict[str, str] = {}  # province → its first demo commune, a pilot commune (issue 16)

@@ -1,16 +1,15 @@
 """The case record as a PDF (ReportLab), for hosts and commune officers; the view calls the audit.
 
-The font is Be Vietnam Pro from the ``fontpkg-be-vietnam-pro`` package, never ReportLab's built-in
-fonts, which lack most Vietnamese letters (vietnam-domain §6.1). Every text is NFC-normalised before
-it is drawn, because ReportLab does not position combining marks. Each page says it is confidential,
-who printed it and when. The document's metadata carries no personal data.
+The font is Be Vietnam Pro (``casework.fonts``), never ReportLab's built-in fonts, which lack most
+Vietnamese letters (vietnam-domain §6.1). Every text is NFC-normalised before it is drawn, because
+ReportLab does not position combining marks. Each page says it is confidential, who printed it and
+when. The document's metadata carries no personal data.
 """
 
 from __future__ import annotations
 
 import io
 from datetime import datetime
-from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -19,8 +18,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from casework.auth.models import User
@@ -28,24 +25,9 @@ from casework.cases import codes
 from casework.cases.extensions import timeline_label
 from casework.cases.models import Case
 from casework.cases.services import shelter_nights
+from casework.fonts import FONT, register_fonts
 from casework.geo import data as geo
 from casework.text import format_date, format_datetime, format_vnd, nfc
-
-FONT = "BeVietnamPro"
-
-
-@cache
-def register_fonts() -> str:
-    from fontpkg_be_vietnam_pro import ROOT
-
-    files = ROOT / "files"
-    pdfmetrics.registerFont(TTFont(FONT, str(files / "BeVietnamPro-Regular.ttf")))
-    pdfmetrics.registerFont(TTFont(f"{FONT}-Bold", str(files / "BeVietnamPro-Bold.ttf")))
-    pdfmetrics.registerFont(TTFont(f"{FONT}-Italic", str(files / "BeVietnamPro-Italic.ttf")))
-    pdfmetrics.registerFont(TTFont(f"{FONT}-BoldItalic", str(files / "BeVietnamPro-BoldItalic.ttf")))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=f"{FONT}-Bold", italic=f"{FONT}-Italic",
-                                  boldItalic=f"{FONT}-BoldItalic")
-    return FONT
 
 
 def _styles() -> dict[str, ParagraphStyle]:

@@ -15,7 +15,7 @@ from casework.api.json import json_body, raise_if
 from casework.cases.policy import WORKER_ROLES
 from casework.errors import DomainError
 from casework.offline import sealing, services
-from casework.protect.keys import current_keys
+from casework.protect.ring import current_keys
 
 _DEVICE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 

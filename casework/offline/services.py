@@ -30,7 +30,8 @@ from casework.models import utcnow
 from casework.offline import sealing
 from casework.offline.models import KINDS, OfflineDraft, OfflineReceipt
 from casework.protect import audit
-from casework.protect.keys import KeyRing, current_keys
+from casework.protect.keys import KeyRing
+from casework.protect.ring import current_keys
 
 MAX_BATCH = 50
 MAX_PLAINTEXT = 256 * 1024

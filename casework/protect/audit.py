@@ -45,7 +45,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.extensions import Model, db
 from casework.models import UTCDateTime, utcnow
-from casework.protect.keys import KeyRing, current_keys
+from casework.protect.keys import KeyRing
+from casework.protect.ring import current_keys
 
 GENESIS = "0" * 64
 NATIONAL = "national"  # the chain of accounts, statistics and everything without a province

@@ -53,7 +53,8 @@ from casework.protect.audit import (
     line_hash,
     open_private_append,
 )
-from casework.protect.keys import KeyRing, current_keys
+from casework.protect.keys import KeyRing
+from casework.protect.ring import current_keys
 
 log = logging.getLogger("casework.protect.chainer")
 

@@ -35,7 +35,8 @@ def _add_key(add: Callable[[Path], int], kind: str, event: str, what: str) -> in
     when it cannot be added. The caller reloads the key ring."""
     from casework.protect import audit, rotation
     from casework.protect.canary import record_check_value
-    from casework.protect.keys import current_keys, load_keys
+    from casework.protect.keys import load_keys
+    from casework.protect.ring import current_keys
 
     directory = Path(current_keys().directory)
     try:
@@ -61,7 +62,7 @@ def _add_and_load(add: Callable[[Path], int], kind: str, event: str, what: str, 
                   name: str, verb: str) -> int:
     """``_add_key``, then the key ring reloaded in this process; stop the command (exit 1) when the new version
     (``loaded(keys)``) is not the current one after all."""
-    from casework.protect.canary import refresh_keys
+    from casework.protect.ring import refresh_keys
 
     target = _add_key(add, kind, event, what)
     keys = refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -102,7 +103,8 @@ def keys_rotate(batch_size: int, resume: bool, offline: bool = False) -> None:
     meanwhile by workers that still had the previous version.
     """
     from casework.protect import rotation
-    from casework.protect.keys import add_kek_version, current_keys
+    from casework.protect.keys import add_kek_version
+    from casework.protect.ring import current_keys
 
     if offline:
         _rotate_offline()
@@ -134,8 +136,8 @@ def keys_rotate(batch_size: int, resume: bool, offline: bool = False) -> None:
 
 def _rotate_offline() -> None:
     """Issue 17: nothing is re-encrypted; entries sealed to an older key open while its grace period runs."""
-    from casework.protect.canary import refresh_keys
     from casework.protect.keys import add_offline_version
+    from casework.protect.ring import refresh_keys
 
     version = _add_key(add_offline_version, "offline", "key_rotation_offline", "an offline key pair")
     refresh_keys(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -159,7 +161,8 @@ def keys_reindex(batch_size: int, resume: bool, wait_seconds: int | None) -> Non
     Searches keep working during the run: workers search every index version of their key ring.
     """
     from casework.protect import rotation
-    from casework.protect.keys import RELOAD_SECONDS, add_index_version, current_keys
+    from casework.protect.keys import add_index_version
+    from casework.protect.ring import RELOAD_SECONDS, current_keys
 
     target = current_keys().current_index_version
     pending = rotation.pending_reindex(target)
@@ -193,7 +196,7 @@ def keys_verify(batch_size: int) -> None:
     Prints counts only, never a value; exits 1 when anything does not decrypt or does not match.
     """
     from casework.protect import audit, rotation
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
     from casework.protect.verify import verify_protected_data
 
     keys = current_keys()

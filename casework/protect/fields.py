@@ -34,7 +34,7 @@ from casework.protect.crypto import (
     unwrap_data_key,
     wrap_data_key,
 )
-from casework.protect.keys import current_keys
+from casework.protect.ring import current_keys, refresh_keys_now
 from casework.text import nfc
 
 
@@ -136,9 +136,7 @@ class ProtectedMixin:
         else:
             if (self.kek_version or 1) not in keys.keks:
                 # Re-wrapped by a rotation in another process under a version this worker has not loaded yet.
-                from casework.protect.canary import refresh_keys_now
-
-                keys = refresh_keys_now()
+                    keys = refresh_keys_now()
             dek = unwrap_data_key(keys, self.dek_wrapped, self.kek_version or 1, self._where("dek"))
         self.__dict__["_dek"] = dek
         return dek

@@ -10,7 +10,9 @@ Layout of the key folder (mode 0700, each file 0600):
 - ``offline.v<N>.pem``  P-256 private keys that open entries sealed offline on a host's phone (PEM);
                         older versions stay for ``offline_key_grace_days`` after a rotation
 
-The key ring never prints or logs a key; errors name the file, never its content.
+The key ring never prints or logs a key; errors name the file, never its content. This module reads and
+writes files only: the running application's ring, which the database's check values confirm, is
+``casework.protect.ring.current_keys``.
 """
 
 from __future__ import annotations
@@ -19,18 +21,14 @@ import os
 import re
 import secrets
 import stat
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 KEY_BYTES = 32
-# How often a running worker looks for key versions added by ``keys rotate`` / ``keys reindex``.
-RELOAD_SECONDS = 30
 _VERSIONED = re.compile(r"^(kek|index)\.v(\d+)\.key$")
 _OFFLINE = re.compile(r"^offline\.v(\d+)\.pem$")
 
@@ -257,21 +255,3 @@ def versions_on_disk(directory: Path) -> dict[str, set[int]]:
     except OSError:
         pass
     return found
-
-
-def current_keys() -> KeyRing:
-    """The application's key ring. Every ``RELOAD_SECONDS`` it picks up versions added on disk by a
-    rotation in another process, once their check value in the database confirms them
-    (``casework.protect.canary.refresh_keys``)."""
-    from flask import current_app
-
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    ring = app.extensions["tincay.keys"]
-    if ring is not None:
-        last = app.extensions.setdefault("tincay.keys.checked_at", time.monotonic())
-        if time.monotonic() - last > RELOAD_SECONDS:
-            app.extensions["tincay.keys.checked_at"] = time.monotonic()
-            from casework.protect.canary import refresh_keys
-
-            ring = refresh_keys(app)
-    return cast(KeyRing, ring)

@@ -24,7 +24,8 @@ from sqlalchemy import column as sql_column
 from casework.extensions import db
 from casework.protect.crypto import unwrap_data_key
 from casework.protect.fields import BlindIndex, ProtectedMixin, protected_models
-from casework.protect.keys import KeyRing, current_keys
+from casework.protect.keys import KeyRing
+from casework.protect.ring import current_keys
 from casework.protect.sealed import SEALED_COLUMNS, SealedColumn, seal, sealed_version, unseal
 
 Progress = Callable[[int], None]

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from casework.protect.keys import KeyRing, current_keys
+from casework.protect.keys import KeyRing
+from casework.protect.ring import current_keys, refresh_keys_now
 
 
 class SealError(RuntimeError):
@@ -71,8 +72,6 @@ def unseal(token: str, purpose: str, row_id: str, keys: KeyRing | None = None) -
         keys = current_keys()
         if version is not None and version not in keys.keks:
             # Sealed by a newer master key that a rotation in another process has just added.
-            from casework.protect.canary import refresh_keys_now
-
             keys = refresh_keys_now()
     try:
         if version is None:

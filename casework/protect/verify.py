@@ -20,10 +20,12 @@ from sqlalchemy import func, inspect, select, table
 from casework.extensions import db
 from casework.protect import blind
 from casework.protect.attachments import Attachment, AttachmentChunk, _aad, _chunk_part
-from casework.protect.canary import FILE_NAMES, KeyCanary, check_value_matches, file_name, ring_keys, rows_using
+from casework.protect.canary import FILE_NAMES, KeyCanary, check_value_matches, file_name, ring_keys
 from casework.protect.crypto import ProtectedDataError, associated_data, decrypt_value, unwrap_data_key
 from casework.protect.fields import BlindIndex, ProtectedMixin
-from casework.protect.keys import KeyRing, current_keys
+from casework.protect.keycheck import rows_using
+from casework.protect.keys import KeyRing
+from casework.protect.ring import current_keys
 from casework.protect.rotation import existing_protected_models, existing_sealed_columns
 from casework.protect.sealed import SealError, sealed_version, unseal
 

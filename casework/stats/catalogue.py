@@ -335,6 +335,13 @@ def check_catalogue(tables: tuple[TableDef, ...] | list[TableDef]) -> list[str]:
     return problems
 
 
+def headline_table(candidates: Iterable[TableDef]) -> TableDef | None:
+    """The table of the report's summary and chart: the first person total by province and quarter."""
+    totals = [t for t in candidates if t.kind == "persons" and not t.dimensions and "province" in t.geo_levels
+              and "quarter" in t.periods]
+    return sorted(totals, key=lambda t: (t.domain != "casework", t.measure))[0] if totals else None
+
+
 # Declaring lists and tables: the usual shape is written once here, so that a domain's ``tables.py`` says only
 # what differs from it.
 

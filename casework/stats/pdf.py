@@ -23,8 +23,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from casework.cases.pdf import FONT, register_fonts
-from casework.stats.catalogue import TableDef
+from casework.fonts import FONT, register_fonts
+from casework.stats.catalogue import TableDef, headline_table
 from casework.stats.cells import NATIONAL_CODE, CellKey, period_type
 from casework.stats.formats import PLAN96_ORDER, shown_cells, zero_total
 from casework.stats.period import Period
@@ -179,8 +179,6 @@ def units_line(manifest: Mapping[str, Any]) -> str | None:
 
 def narrative(release: Release) -> list[str]:
     """Three or four sentences written from the published figures only."""
-    from casework.stats.service import headline_table
-
     main = headline_table(release.tables)
     lines: list[str] = []
     if main is not None:

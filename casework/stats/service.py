@@ -37,10 +37,11 @@ from casework.extensions import db
 from casework.models import utcnow
 from casework.protect import audit
 from casework.stats import activity, formats, mapped, sources
-from casework.stats.catalogue import TableDef, catalogue
+from casework.stats.catalogue import TableDef, catalogue, headline_table
 from casework.stats.cells import CellKey, Geography, period_start
 from casework.stats.counting import Counted, Record, count_cells
 from casework.stats.models import PilotCommune, StatCell, StatFile, StatPreview, StatPreviewFile, StatRelease
+from casework.stats.pdf import quarterly_report
 from casework.stats.period import Period
 from casework.stats.release import METHOD, SUPPRESSED, Release, ReleaseCell, compute_release
 from casework.stats.schemas import PreviewRequest
@@ -492,8 +493,6 @@ def publish_preview(preview_id: str, period: str, user: User | None) -> StatRele
 
 
 def render_all(release: Release) -> dict[str, bytes]:
-    from casework.stats.pdf import quarterly_report
-
     out = {fmt: formats.render(release, fmt) for fmt in ("csv", "json", "xlsx", "dhis2", "adx", *EXTRA_FORMATS)}
     if is_legacy_period(release.period):  # added, never in place of a format (DESIGN §4)
         out[mapped.FORMAT] = mapped.to_csv(view_2025(release.cells), province_map())
@@ -615,13 +614,6 @@ def person_measures() -> list[TableDef]:
                 seen[t.measure] = t  # the total's own table names the measure best
     # Trusted-address casework first: its survivors are the pilot's headline figure.
     return sorted(seen.values(), key=lambda t: (t.domain != "casework", t.measure))
-
-
-def headline_table(candidates: Iterable[TableDef]) -> TableDef | None:
-    """The table of the report's summary and chart: the first person total by province and quarter."""
-    totals = [t for t in candidates if t.kind == "persons" and not t.dimensions and "province" in t.geo_levels
-              and "quarter" in t.periods]
-    return sorted(totals, key=lambda t: (t.domain != "casework", t.measure))[0] if totals else None
 
 
 def main_measure() -> str:

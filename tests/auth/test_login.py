@@ -256,7 +256,7 @@ def test_the_throttle_key_does_not_give_away_the_client_address_without_the_key_
 
     from casework.auth import services
     from casework.auth.models import LoginThrottle
-    from casework.protect.keys import current_keys
+    from casework.protect.ring import current_keys
 
     account = make_user("auditor")
     client.post("/login", data={"username": account.username, "password": "not the password"})

@@ -23,7 +23,7 @@ from casework.models import utcnow
 from casework.protect import audit, chainer
 from casework.protect.audit import AuditAnchor, AuditChainHead, AuditEvent
 from casework.protect.chainer import seal, seal_all, write_anchor
-from casework.protect.keys import current_keys
+from casework.protect.ring import current_keys
 from tests.protect.conftest import ON_POSTGRES, tamper
 
 WRITERS = 64

@@ -16,7 +16,8 @@ from casework import create_app
 from casework.extensions import db
 from casework.protect import audit, chainer
 from casework.protect.chainer import seal_all
-from casework.protect.keys import KeyError_, current_keys
+from casework.protect.keys import KeyError_
+from casework.protect.ring import current_keys
 from tests.protect.conftest import tamper
 
 

@@ -15,7 +15,7 @@ from casework.extensions import db
 from casework.protect import blind
 from casework.protect.crypto import ProtectedDataError
 from casework.protect.fields import BlindIndex, candidate_ids, search
-from casework.protect.keys import current_keys
+from casework.protect.ring import current_keys
 from casework.text import fold
 from tests.protect.conftest import NAME, ON_POSTGRES, PG_URL, PHONE, Person, tamper
 

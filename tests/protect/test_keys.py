@@ -21,7 +21,6 @@ from casework.protect.canary import KeyCanary
 from casework.protect.keys import KeyError_, init_keys
 from tests.protect.conftest import NAME, Person, add_person
 
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -120,12 +119,14 @@ def test_flask_keys_init_on_a_fresh_instance_folder(tmp_path):
     env = {**os.environ, "TINCAY_INSTANCE_PATH": str(tmp_path)}
     env.pop("TINCAY_KEYS_DIR", None)
     env.pop("TINCAY_DATABASE_URL", None)
-    done = subprocess.run([str(flask), "--app", "wsgi", "keys", "init"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    def flask_says(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - this interpreter's flask with a fixed command line
+            [str(flask), "--app", "wsgi", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    done = flask_says("keys", "init")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "keys" / "kek.v1.key").exists()
-    listed = subprocess.run([str(flask), "--app", "wsgi", "keys", "--help"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    listed = flask_says("keys", "--help")
     assert all(name in listed.stdout for name in ("init", "rotate", "verify", "reindex", "export-audit-public"))
 
 
@@ -177,8 +178,8 @@ def test_a_running_worker_reads_rows_rewrapped_by_a_rotation_in_another_process(
 
 
 def test_a_key_added_on_disk_without_its_check_value_is_not_used(keyed_app, own_keys):
-    from casework.protect.canary import refresh_keys
     from casework.protect.keys import add_kek_version
+    from casework.protect.ring import refresh_keys
 
     add_kek_version(own_keys)  # someone dropped a file in the folder; no `keys rotate` recorded it
     ring = refresh_keys(keyed_app)

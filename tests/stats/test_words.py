@@ -235,7 +235,7 @@ def test_a_withheld_total_still_shows_its_parts_as_x(rel):
 def _style():
     from reportlab.lib.styles import ParagraphStyle
 
-    from casework.cases.pdf import FONT, register_fonts
+    from casework.fonts import FONT, register_fonts
 
     register_fonts()
     return ParagraphStyle("t", fontName=FONT, fontSize=8)
