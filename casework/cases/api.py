@@ -8,26 +8,23 @@ line or the audit event (which has the count only).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import jsonify, request
 from flask_babel import gettext as _
 
 from casework.api import api_route
-from casework.api.json import json_body, raise_if
+from casework.api.json import json_body
 from casework.auth.models import User
 from casework.auth.policy import acting_user, acting_user_and
 from casework.auth.roles import Role
 from casework.cases import codes, presenters, schemas, services
 from casework.cases import consent as consent_service
 from casework.cases.closure import OpenItemsError
-from casework.cases.consent import ConsentChoice
 from casework.cases.policy import ADDRESS_MANAGERS, ADDRESS_READERS, CASE_ROLES, WORKER_ROLES, can_see_identity
 from casework.errors import DomainError, NotFound, ValidationError
 from casework.extensions import db
-from casework.schemas import Errors
+from casework.schemas import Errors, form_values
 
 # --- schemas (documentation in openapi.json; the checks themselves are below and in the services) -----
 
@@ -72,144 +69,12 @@ STATE_OUT = {"type": "object", "required": ["id", "status"], "properties": {
     "id": _ID, "status": {"enum": list(codes.STATUSES)}, "version": {"type": "integer"}}}
 TIMELINE_OUT = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
     "type": "object", "required": ["kind", "at"], "properties": {"kind": _STR, "at": _DT, "note": _NSTR}}}}}
-LIST_FILTERS: dict[str, dict[str, Any]] = {
-    "status": {"enum": list(codes.STATUSES)}, "risk": {"enum": list(codes.RISK_LEVELS)},
-    "form": {"enum": list(codes.FORMS)}, "from": {"type": "string", "format": "date"},
-    "to": {"type": "string", "format": "date"}, "after": {"type": "string"}}
-
-SEARCH_IN = {"type": "object", "required": ["q"], "properties": {
-    "q": {"type": "string", "minLength": 1, "maxLength": 100},
-    **{k: v for k, v in LIST_FILTERS.items() if k != "after"}}}
-
 ERRORS = (400, 401, 404, 409, 422)
 
 
 class SearchInURL(DomainError):
     status = 400
     code = "search_in_body"
-
-
-# --- reading values ------------------------------------------------------------------------------
-
-
-class Reader:
-    """Typed access to a JSON object, collecting one message per bad field (dotted names for nesting)."""
-
-    def __init__(self, data: dict[str, Any], prefix: str = "") -> None:
-        self.data, self.prefix = data, prefix
-        self.errors: dict[str, list[str]] = {}
-
-    def _bad(self, name: str, message: str) -> None:
-        self.errors.setdefault(self.prefix + name, []).append(message)
-
-    def has(self, name: str) -> bool:
-        return name in self.data
-
-    def text(self, name: str, limit: int = 200) -> str | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            self._bad(name, _("This field must be text."))
-            return None
-        if len(value) > limit:
-            self._bad(name, _("At most %(n)d characters.", n=limit))
-            return None
-        return value
-
-    def integer(self, name: str) -> int | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 10**12:
-            self._bad(name, _("This field must be a whole number."))
-            return None
-        return value
-
-    def boolean(self, name: str, default: bool | None = False) -> bool | None:
-        value = self.data.get(name, default)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self._bad(name, _("This field must be true or false."))
-            return default
-        return value
-
-    def codes_list(self, name: str) -> tuple[str, ...]:
-        value = self.data.get(name, [])
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self._bad(name, _("This field must be a list of codes."))
-            return ()
-        return tuple(v[:32] for v in value[:40])
-
-    def ints(self, name: str) -> tuple[int, ...]:
-        value = self.data.get(name, [])
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value) \
-                or len(value) > 20:
-            self._bad(name, _("This field must be a list of whole numbers."))
-            return ()
-        return tuple(value)
-
-    def obj(self, name: str) -> Reader:
-        value = self.data.get(name, {})
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            self._bad(name, _("This field must be an object."))
-            value = {}
-        child = Reader(value, f"{self.prefix}{name}.")
-        child.errors = self.errors
-        return child
-
-    def _parsed[V](self, name: str, limit: int, parse: Callable[[str], V], message: str) -> V | None:
-        """The text field read by ``parse``; a ``ValueError`` from it puts ``message`` on the field."""
-        value = self.text(name, limit)
-        if value is None:
-            return None
-        try:
-            return parse(value)
-        except ValueError:
-            self._bad(name, message)
-            return None
-
-    def day(self, name: str) -> date | None:
-        return self._parsed(name, 32, date.fromisoformat, _("Use a date like 2026-03-05."))
-
-    def moment(self, name: str) -> datetime | None:
-        return self._parsed(name, 64, _utc_moment,
-                            _("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00."))
-
-
-def _utc_moment(value: str) -> datetime:
-    """An ISO 8601 time with its offset, in UTC; ``ValueError`` for anything else."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError("no UTC offset")
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError as e:
-        raise ValueError("out of range") from e
-
-
-# Service field names → API field names, so a 422 names the field the client sent.
-FIELD_NAMES = {
-    "full_name": "person.full_name", "other_names": "person.other_names", "sex": "person.sex",
-    "birth_year": "person.birth_year", "birth_date": "person.birth_date", "age_band": "person.age_band",
-    "ethnicity_code": "person.ethnicity_code", "phone": "person.phone", "id_number": "person.id_number",
-    "home_commune_code": "person.home_commune_code", "home_address": "person.home_address",
-    "legacy_home_commune_code": "person.legacy_home_commune_code",
-    "children_count": "children.count", "children_ages": "children.ages", "perpetrator_sex": "perpetrator.sex",
-    "perpetrator_age_band": "perpetrator.age_band", "risk_factors": "risk.factors",
-    "consent_record": "consent.record", "consent_given_by": "consent.given_by", "consent_share": "consent.share",
-}
-
-
-def _renamed(errors: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {FIELD_NAMES.get(k, k): v for k, v in errors.items()}
 
 
 def _me() -> User:
@@ -224,17 +89,16 @@ def _answer(*found: dict[str, list[str]]) -> None:
     errors.raise_if_any()
 
 
-def _intake(r: Reader, base: None = None) -> services.IntakeData:
-    """casework/offline's wire format reads an intake through here (``r.data``, its messages in ``r.errors``)."""
-    value, errors = schemas.IntakeIn.read_all(r.data)
-    for name, messages in errors.items():
-        r.errors.setdefault(name, list(messages))
-    return services.IntakeData.of(value)
-
-
-def _consent_choice(r: Reader) -> ConsentChoice:
-    """Her consent at intake, for casework/offline (its messages come from ``_intake``)."""
-    return services.IntakeData.of(schemas.IntakeIn.read_all(r.data)[0]).consent
+def read_intake(user: User, body: dict[str, Any], *, address_id: str | None = None) -> services.IntakeData:
+    """An intake's JSON, from the API or from an offline entry (casework/offline), as the services take it; or
+    one 422 with every message of ``schemas.IntakeIn`` and of the service together, so both ways in are judged
+    by the same rules and answered in the same words. ``address_id``: the address when the body names none."""
+    value, errors = schemas.IntakeIn.read_all(body)
+    data = services.IntakeData.of(value)
+    if not data.address_id and address_id:
+        data = services.with_changes(data, address_id=address_id)
+    _answer(errors, services.intake_errors(user, data))
+    return data
 
 
 def _case_json(case) -> dict[str, Any]:
@@ -315,37 +179,26 @@ def address_get(address_id: str):
            roles=WORKER_ROLES, request=schemas.IntakeIn.openapi(), response=CASE_OUT, status=201)
 def case_create():
     user = _me()
-    value, errors = schemas.IntakeIn.read_all(json_body())
-    data = services.IntakeData.of(value)
-    _answer(errors, services.intake_errors(user, data))
-    case = services.create_case(user, data)
+    case = services.create_case(user, read_intake(user, json_body()))
     return jsonify(presenters.full_detail(case)), 201
 
 
-def _filters(r: Reader | None = None) -> services.CaseFilters:
-    """The list filters, from the query string, or from the search body's own fields when ``r`` is given."""
-    r = r or Reader(dict(request.args))
-    filters = services.CaseFilters(
-        status=r.text("status", 32), risk=r.text("risk", 16), form=r.text("form", 16),
-        period_from=r.day("from"), period_to=r.day("to"))
-    for name, allowed in (("status", codes.STATUSES), ("risk", codes.RISK_LEVELS), ("form", codes.FORMS)):
-        value = getattr(filters, name)
-        if value is not None and value not in allowed:
-            r._bad(name, _("Choose from the list."))
-    raise_if(r.errors)
-    return filters
+def _filters(value: schemas.CaseFiltersIn) -> services.CaseFilters:
+    return services.CaseFilters(status=value.status, risk=value.risk, form=value.form,
+                                period_from=value.period_from, period_to=value.period_to)
 
 
 @api_route("/cases", "GET", summary="Cases the caller may see, most urgent first (search: POST /cases/search)",
-           roles=CASE_ROLES, response=CASE_LIST, errors=(400, 401, 422), query=LIST_FILTERS)
+           roles=CASE_ROLES, response=CASE_LIST, errors=(400, 401, 422),
+           query=schemas.query_parameters(schemas.CaseListQuery))
 def case_list():
     user = _me()
     if "q" in request.args:
         # A name or phone in a URL ends up in proxy logs, browser history and Referer headers (DESIGN §4).
         raise SearchInURL(_("Search by name or phone with POST /api/v1/cases/search and the term in the body."),
                           {"q": [_("Send the search term in the request body, never in the address.")]})
-    filters = _filters()
-    page = services.list_cases(user, filters, request.args.get("after") or None)
+    query = schemas.CaseListQuery.from_form(form_values(request.args))
+    page = services.list_cases(user, _filters(query), query.after)
     if can_see_identity(user):
         services.record_list(user, page.items, presenters.LIST_FIELDS)
         items = [presenters.full_summary(c, f) for c, f in _with_flags(page.items)]
@@ -356,22 +209,18 @@ def case_list():
 
 
 @api_route("/cases/search", "POST", summary="Cases whose person's name or phone matches q (the term only in the body)",
-           roles=CASE_ROLES, request=SEARCH_IN, response=CASE_LIST, errors=(400, 401, 422))
+           roles=CASE_ROLES, request=schemas.CaseSearchIn.openapi(), response=CASE_LIST, errors=(400, 401, 422))
 def case_search():
     """The same answer as the case list, for the cases whose person matches ``q`` (blind index).
 
     The term is never in a URL, a log line or the audit event (which has the result count only).
     """
     user = _me()
-    r = Reader(json_body())
-    q = (r.text("q", 100) or "").strip()
-    if not q and "q" not in r.errors:
-        r._bad("q", _("Enter a name or a phone number."))
-    filters = _filters(r)
+    body = schemas.CaseSearchIn.from_json(json_body())
     if not can_see_identity(user):
         raise ValidationError(_("Searching by name or phone is not available to your role."),
                               {"q": [_("Searching by name or phone is not available to your role.")]})
-    found = services.search_cases(user, q, filters)
+    found = services.search_cases(user, body.q, _filters(body))
     return jsonify(items=[presenters.full_summary(c, f) for c, f in _with_flags(found)], next=None)
 
 

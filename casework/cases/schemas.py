@@ -27,6 +27,7 @@ from typing import Annotated, Any, Self
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from pydantic import Field
 
 from casework.cases import codes
 from casework.geo import data as geo
@@ -937,3 +938,55 @@ class TransferDeclineIn(CaseSchema):
     """The receiving commune declines a move, saying why."""
 
     reason: Annotated[str, Text(2000, required=_l("Say why the move is declined."))]
+
+
+# --- the case list's filters (issue 14) ---------------------------------------------------------------------
+
+
+class CaseFiltersIn(CaseSchema):
+    """The case list's filters: in the query string of ``GET /cases`` (:class:`CaseListQuery`) and in the body
+    of ``POST /cases/search`` (:class:`CaseSearchIn`). An empty value is no filter (a form's empty choice)."""
+
+    status: Annotated[str | None, Choice(codes.STATUSES, _FROM_THE_LIST)]
+    risk: Annotated[str | None, Choice(codes.RISK_LEVELS, _FROM_THE_LIST)]
+    form: Annotated[str | None, Choice(codes.FORMS, _FROM_THE_LIST)]
+    # ``from`` is a Python keyword: the field keeps the services' name and reads the client's.
+    period_from: Annotated[date | None, Day(message=NOT_DAY_JSON), Field(alias="from")] = None
+    period_to: Annotated[date | None, Day(message=NOT_DAY_JSON), Field(alias="to")] = None
+
+
+class CaseListQuery(CaseFiltersIn):
+    """The query string of ``GET /cases``, read with ``from_form`` (every value in a URL is text). A name or a
+    phone is never here: ``q`` is refused before this is read (DESIGN §4, ``search_in_body``)."""
+
+    # The cursor of the next page (``casework.paging`` says whether it is one of ours).
+    after: Annotated[str | None, Text(200)]
+
+
+class CaseSearchIn(CaseFiltersIn):
+    """The body of ``POST /cases/search``: the name or phone to look for, and the list's filters."""
+
+    q: Annotated[str, Text(100, required=_l("Enter a name or a phone number."))]
+
+    @classmethod
+    def openapi(cls) -> dict[str, Any]:
+        schema = super().openapi()
+        schema["properties"]["q"]["minLength"] = 1
+        schema["required"] = ["q"]
+        return schema
+
+
+def query_parameters(schema: type[Schema]) -> dict[str, dict[str, Any]]:
+    """The fields of a query-string schema as the OpenAPI document's query parameters. A parameter is left out
+    rather than sent as null, so an optional field's ``null`` is dropped from its type and its values."""
+    parameters: dict[str, dict[str, Any]] = {}
+    for name, field in schema.openapi()["properties"].items():
+        out = dict(field)
+        kind = out.get("type")
+        if isinstance(kind, list):
+            rest = [k for k in kind if k != "null"]
+            out["type"] = rest[0] if len(rest) == 1 else rest
+        if "enum" in out:
+            out["enum"] = [v for v in out["enum"] if v is not None]
+        parameters[name] = out
+    return parameters

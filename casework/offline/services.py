@@ -24,7 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from casework.auth.models import User
-from casework.errors import DomainError, NotFound, StateError, ValidationError
+from casework.errors import DomainError, NotFound, StateError
 from casework.extensions import db
 from casework.models import utcnow
 from casework.offline import sealing
@@ -246,42 +246,25 @@ def _keep_draft(user: User, receipt: OfflineReceipt, kind: Any, body: dict[str, 
 
 
 def _save(user: User, kind: Any, body: dict[str, Any]) -> str:
-    """Save through the same readers and services as the online API; raises their ``DomainError``s."""
+    """Save through the same schemas and services as the online API (an entry is judged by the rules of the
+    form it stands for, and answered in its words); raises their ``DomainError``s."""
     from casework.cases import api as cases_api
+    from casework.cases import schemas as case_schemas
     from casework.cases import services as case_services
     from casework.cases.policy import intake_addresses
 
-    r = cases_api.Reader(body)
     if kind == "intake":
-        data = cases_api._intake(r, None)
-        consent = cases_api._consent_choice(r)
-        if not data.address_id:
+        only = None
+        if not body.get("address_id"):
             addresses = intake_addresses(user)
             if len(addresses) == 1:  # the phone does not keep the address list: a host has one address
-                data = case_services.with_changes(data, address_id=addresses[0].id)
-        if r.errors:
-            raise ValidationError(_("Please correct the marked fields."), cases_api._renamed(r.errors))
-        try:
-            case = case_services.create_case(user, case_services.with_changes(data, consent=consent))
-        except ValidationError as e:
-            raise ValidationError(e.message, cases_api._renamed(e.fields)) from None
-        return case.id
+                only = addresses[0].id
+        return case_services.create_case(user, cases_api.read_intake(user, body, address_id=only)).id
     case = _case_for(user, body.get("case_id"))
     if kind == "follow_up":
-        fdata = case_services.FollowUpData(on=r.day("on"), kind=r.text("kind", 16) or "",
-                                           situation=r.text("situation", 16) or "",
-                                           violence_recurred=r.boolean("violence_recurred", None),
-                                           note=r.text("note", 4000), next_on=r.day("next_on"))
-        if r.errors:
-            raise ValidationError(_("Please correct the marked fields."), r.errors)
-        case_services.add_follow_up(user, case, fdata)
-        return case.id
-    sdata = case_services.ShelterData(start_on=r.day("start_on"), end_on=r.day("end_on"),
-                                      essentials=frozenset(r.codes_list("essentials")),
-                                      money_vnd=r.integer("money_vnd"))
-    if r.errors:
-        raise ValidationError(_("Please correct the marked fields."), r.errors)
-    case_services.add_shelter_stay(user, case, sdata)
+        case_services.add_follow_up(user, case, case_schemas.FollowUpIn.from_json(body))
+    else:
+        case_services.add_shelter_stay(user, case, case_schemas.ShelterStayIn.from_json(body))
     return case.id
 
 
