@@ -14,8 +14,8 @@ from typing import Annotated, Any, Final
 
 from flask_babel import lazy_gettext as _l
 
-from casework.auth.schemas import ABSENT, FORM, NamedFieldsOnly
-from casework.schemas import REQUIRED, Message, Schema, _Marker, invalid
+from casework.auth.schemas import ABSENT, NamedFieldsOnly
+from casework.schemas import FORM, REQUIRED, Message, Schema, _Marker, invalid
 from casework.stats.period import QUARTER_PATTERN, Period
 
 NOT_A_QUARTER = _l("Choose a quarter, written like 2026Q3.")
