@@ -17,6 +17,7 @@ service that reads them, and the JSON Schema of the API document comes from the 
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -626,6 +627,27 @@ def _inline(node: Any, definitions: Mapping[str, Any]) -> Any:
     if isinstance(node, list):
         return [_inline(value, definitions) for value in node]
     return node
+
+
+class Absent(enum.Enum):
+    """A field the JSON body does not name, told apart from one it names as null (a PATCH changes only what
+    it names; a missing quarter is "required", a null one "not a quarter")."""
+
+    ABSENT = "absent"
+
+
+ABSENT: Final = Absent.ABSENT
+
+
+class NamedFieldsOnly(Schema):
+    """A body of only the fields it names: an absent field reaches its marker as :data:`ABSENT` rather than
+    None, and the document allows no other field (the API refuses one before the body is read)."""
+
+    absent_value: ClassVar[Any] = ABSENT
+
+    @classmethod
+    def openapi(cls) -> dict[str, Any]:
+        return {**super().openapi(), "additionalProperties": False}
 
 
 def form_values(form: Any, *, lists: Iterable[str] = ()) -> dict[str, Any]:

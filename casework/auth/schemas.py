@@ -11,10 +11,9 @@ organisation exists, and that nobody changes her own account.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, Any, Final
 
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
@@ -24,22 +23,6 @@ from casework.auth.roles import Role
 
 ROLES: Final = frozenset(r.value for r in Role)
 CHOOSE_ROLE = _l("Choose a role from the list.")
-
-
-class Absent(enum.Enum):
-    """A field the JSON body does not name, told apart from one it names as null (a PATCH changes only what
-    it names; a missing quarter is "required", a null one "not a quarter")."""
-
-    ABSENT = "absent"
-
-
-ABSENT: Final = Absent.ABSENT
-
-
-class NamedFieldsOnly(s.Schema):
-    """A schema whose absent fields reach their markers as :data:`ABSENT` rather than None."""
-
-    absent_value: ClassVar[Any] = ABSENT
 
 
 @dataclass(frozen=True)
@@ -56,7 +39,7 @@ class Verbatim(s._Marker):
     not_text: s.Message = s.NOT_TEXT
 
     def read(self, value: Any, source: str) -> str | None:
-        if value is None or value is ABSENT or value == "" or (
+        if value is None or value is s.ABSENT or value == "" or (
                 source == s.FORM and isinstance(value, str) and not value.strip()):
             if self.required is not None:
                 raise s.invalid(self.required)
@@ -85,7 +68,7 @@ class Ids(s._Marker):
     message: s.Message
 
     def read(self, value: Any, source: str) -> tuple[str, ...]:
-        if value is None or value is ABSENT:
+        if value is None or value is s.ABSENT:
             return ()
         if source == s.FORM and isinstance(value, str):
             value = [value]
@@ -101,15 +84,15 @@ class Ids(s._Marker):
 
 @dataclass(frozen=True)
 class Change(s._Marker):
-    """A field of a PATCH: absent means "leave it" (:data:`ABSENT`); null is ``null`` when given (the message
-    when null is no value of this field), None otherwise; any other value is read by ``marker``."""
+    """A field of a PATCH: absent means "leave it" (:data:`casework.schemas.ABSENT`); null is ``null`` when given
+    (the message when null is no value of this field), None otherwise; any other value is read by ``marker``."""
 
     marker: s._Marker
     null: s.Message | None = None
 
     def read(self, value: Any, source: str) -> Any:
-        if value is ABSENT:
-            return ABSENT
+        if value is s.ABSENT:
+            return s.ABSENT
         if value is None and self.null is not None:
             raise s.invalid(self.null)
         return self.marker.read(value, source)
@@ -205,22 +188,18 @@ class NewAccount(AccountEdit):
     password: Annotated[str | None, Verbatim(128), Field(repr=False)]
 
 
-class AccountChangeRequest(NamedFieldsOnly):
+class AccountChangeRequest(s.NamedFieldsOnly):
     """``PATCH /api/v1/users/<id>``: only the fields named change; a second admin confirms the change."""
 
-    role: Annotated[str | Absent, Change(s.Choice(ROLES, CHOOSE_ROLE, required=CHOOSE_ROLE), null=CHOOSE_ROLE)]
-    scope: Annotated[str | None | Absent, Change(Verbatim(5, not_text=_l("At most %(n)d characters.", n=5)))]
-    addresses: Annotated[tuple[str, ...] | Absent,
+    role: Annotated[str | s.Absent, Change(s.Choice(ROLES, CHOOSE_ROLE, required=CHOOSE_ROLE), null=CHOOSE_ROLE)]
+    scope: Annotated[str | None | s.Absent, Change(Verbatim(5, not_text=_l("At most %(n)d characters.", n=5)))]
+    addresses: Annotated[tuple[str, ...] | s.Absent,
                          Change(Ids(50, 22, _l("A list of trusted-address ids.")),
                                 null=_l("A list of trusted-address ids."))]
-    organisation_id: Annotated[str | None | Absent,
+    organisation_id: Annotated[str | None | s.Absent,
                                Change(Verbatim(22, not_text=_l("At most %(n)d characters.", n=22)))]
-    can_override_consent: Annotated[bool | Absent, Change(s.Flag(message=_l("true or false.")),
+    can_override_consent: Annotated[bool | s.Absent, Change(s.Flag(message=_l("true or false.")),
                                                           null=_l("true or false."))]
-
-    @classmethod
-    def openapi(cls) -> dict[str, Any]:
-        return {**super().openapi(), "additionalProperties": False}
 
     @classmethod
     def read(cls, data: Mapping[str, Any]) -> tuple[dict[str, Any], s.FieldErrors]:
@@ -234,7 +213,7 @@ class AccountChangeRequest(NamedFieldsOnly):
             errors["role"] = [str(_l("Name at least one field to change."))]
         if errors or value is None:
             return {}, errors
-        values = {name: getattr(value, name) for name in cls.model_fields if getattr(value, name) is not ABSENT}
+        values = {name: getattr(value, name) for name in cls.model_fields if getattr(value, name) is not s.ABSENT}
         if "addresses" in values:
             values["addresses"] = sorted(values["addresses"])
         return values, {}
