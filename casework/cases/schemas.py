@@ -573,9 +573,12 @@ class ShelterStayIn(CaseSchema):
 
 
 def add_months(moment: datetime, months: int) -> datetime:
-    """The same day and time ``months`` later (the last day of the month when it has fewer days)."""
+    """The same day and time ``months`` later (the last day of the month when it has fewer days); past the end of
+    year 9999, which a part-B moment accepts, the last moment there is rather than an error (a 500)."""
     month = moment.month - 1 + months
     year, month = moment.year + month // 12, month % 12 + 1
+    if year > datetime.max.year:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
