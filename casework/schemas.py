@@ -1,11 +1,15 @@
 """One typed schema per input: the web form, the JSON body and the workbook row are read by the same class.
 
 A domain declares its inputs in its own ``schemas.py`` as subclasses of :class:`Schema` whose fields carry
-one of the markers below (``Text``, ``Choice``, ``Choices``, ``Integer``, ``Day``, ``Flag``); each marker
-holds the field's type, limits and the Vietnamese message its user reads, once. ``Schema.from_json`` reads an
-API body (types must be JSON's own: a number is not a string), ``Schema.from_form`` a submitted form (every
-value arrives as text). Rules across fields go in ``check``; rules that need the database or the acting user
-(scope, state, budget) stay in the services, which accept only these typed values.
+one of the markers below (``Text``, ``Choice``, ``Choices``, ``Integer``, ``Amount``, ``Day``, ``Moment``,
+``Flag``); each marker holds the field's type, limits and the Vietnamese message its user reads, once. A kind
+of value that two domains read (a day, a local time, money, yes or no) has its marker here, its differences
+as the marker's parameters; a marker only one domain needs stays in that domain's ``schemas.py``.
+
+``Schema.from_json`` reads an API body (types must be JSON's own: a number is not a string),
+``Schema.from_form`` a submitted form (every value arrives as text). Rules across fields go in ``check``; rules
+that need the database or the acting user (scope, state, budget) stay in the services, which accept only these
+typed values.
 
 Errors come back as :class:`casework.errors.ValidationError` with one list of translated messages per field,
 the error body of DESIGN §4. Messages are lazy strings, translated when the input is read, in the language of
