@@ -205,8 +205,8 @@ class Choices(_Marker):
 @dataclass(frozen=True)
 class Integer(_Marker):
     """A whole number from ``minimum`` to ``maximum``; in a form, digits (dots and spaces between thousands
-    allowed when ``grouped``: "1.500.000"), blank text being no value. ``form_message``: the form's own words
-    for text that is no such number (``message`` otherwise)."""
+    allowed when ``grouped``: "1.500.000"), blank text being no value. ``form_message``: the form's own words for
+    text that is no such number (``message`` otherwise)."""
 
     minimum: int | None = None
     maximum: int | None = None
@@ -217,7 +217,7 @@ class Integer(_Marker):
     form_message: Message | None = None
 
     def read(self, value: Any, source: str) -> int | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or value == "" or (source != JSON and isinstance(value, str) and not value.strip()):
             if self.required is not None:
                 raise invalid(self.required)
             return None
@@ -294,7 +294,8 @@ def parse_whole_number(value: object, *, allow_zero: bool = False, maximum: int 
 @dataclass(frozen=True)
 class Amount(_Marker):
     """Whole đồng or a count (:func:`parse_whole_number`): an integer in JSON; typed text in a form or a cell
-    ("1.500.000", "1 500 000 đ"), decimals refused with their own message because VND has no minor unit.
+    ("1.500.000", "1 500 000 đ"), decimals refused with their own message because VND has no minor unit; blank
+    text in a form or a cell is no value.
 
     ``message``: the words for a JSON value that is no integer (else "Enter a whole number." or, for 2.5,
     "without decimals"); ``out_of_range``: the words for a number below zero (one) or above ``maximum``.
@@ -307,7 +308,7 @@ class Amount(_Marker):
     out_of_range: Message | None = None
 
     def read(self, value: Any, source: str) -> int | None:
-        if value is None or value == "":
+        if value is None or value == "" or (source != JSON and isinstance(value, str) and not value.strip()):
             if self.required is not None:
                 raise invalid(self.required)
             return None
@@ -340,14 +341,12 @@ class Day(_Marker):
     """A calendar day: ISO ``2026-03-05`` in JSON; in a form also ``05/03/2026`` (how the screens write it).
 
     ``message`` is said of a JSON value that is no such day, ``form_message`` of a day typed wrong in a form
-    (it names the form's way of writing it); ``not_text``: the words for a JSON value that is not text
-    (``message`` otherwise); ``not_future``: the words for a day after today in Vietnam.
+    (it names the form's way of writing it); ``not_future``: the words for a day after today in Vietnam.
     """
 
     required: Message | None = None
     message: Message = NOT_A_DATE
     form_message: Message = NOT_DAY_FORM
-    not_text: Message | None = None
     not_future: Message | None = None
 
     def read(self, value: Any, source: str) -> date | None:
@@ -357,7 +356,7 @@ class Day(_Marker):
             return None
         message = self.form_message if source == FORM else self.message
         if not isinstance(value, str):
-            raise invalid(self.not_text or message)
+            raise invalid(message)
         day = self._parse(value.strip(), source)
         if day is None:
             raise invalid(message)
@@ -407,7 +406,7 @@ class Moment(_Marker):
                 raise invalid(self.required)
             return None
         if not isinstance(value, str):
-            raise invalid(self.not_text or self.message)
+            raise invalid(self.form_message if source == FORM else self.not_text or self.message)
         text = value.strip()
         if source == FORM:
             for pattern in FORM_MOMENT_PATTERNS:
@@ -448,7 +447,7 @@ class Flag(_Marker):
     required: Message | None = None
 
     def read(self, value: Any, source: str) -> bool:
-        if self.required is not None and (value is None or value == ""):
+        if self.required is not None and (value is None or (isinstance(value, str) and not value.strip())):
             raise invalid(self.required)
         if value is None:
             return self.default

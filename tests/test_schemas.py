@@ -151,6 +151,7 @@ def test_the_shared_markers_read_forms_and_json_alike(app):
             "at": ["Hãy nhập ngày giờ theo dạng 05/03/2026 21:30."],
             "amount": ["Nhập số nguyên, không có phần thập phân."], "answer": ["Trả lời có hoặc không."],
             "on": ["Hãy nhập ngày theo dạng 05/03/2026."]}
+        assert _errors(Marked.from_form, {"answer": " ", "amount": " "}) == {"answer": ["Trả lời có hoặc không."]}
         tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
         assert _errors(Marked.from_json, {"amount": 1001, "answer": True, "on": tomorrow}) == {
             "amount": ["Từ 0 đến 1000."], "on": ["Không được ở tương lai."]}

@@ -46,12 +46,11 @@ NOT_SERVICES = _l("This field must be a list of services.")
 # Casework's words in JSON for a day ("Use a date like 2026-03-05.") and a whole number; the form's are the base's.
 _WHOLE = s.Integer(-10**12, 10**12, message=s.NOT_WHOLE_JSON, form_message=s.NOT_WHOLE, grouped=True)
 _YES_NO = s.Flag(message=s.NOT_BOOLEAN)
-# Part A answers a date or a time that is not text as the API did before issue 14; the intake's rules read the
-# local year of its times, so a time with no day in Vietnam (the end of year 9999) is refused there.
-_DAY_A = s.Day(message=s.NOT_DAY_JSON, not_text=s.NOT_TEXT)
 
 
 def _moment_a(required: s.Message | None = None) -> s.Moment:
+    """Part A's time: one that is not text is answered as the API did before issue 14, and the intake's rules
+    read its local year, so a time with no day in Vietnam (the end of year 9999) is refused (part B keeps it)."""
     return s.Moment(required, not_text=s.NOT_TEXT, local_day=True)
 
 
@@ -209,8 +208,8 @@ class AddressIn(CaseSchema):
     name: Annotated[str, s.Text(200, required=_l("Enter the name of the trusted address."))]
     commune_code: Annotated[str, s.Text(8, required=_NO_COMMUNE, pattern="[0-9]{5}", bad_pattern=_NO_COMMUNE)]
     kind: Annotated[str, s.Choice(codes.ADDRESS_KINDS, _l("Choose a kind from the list."), default="household")]
-    declared_on: Annotated[date | None, _DAY_A]
-    published_on: Annotated[date | None, _DAY_A]
+    declared_on: Annotated[date | None, _day()]
+    published_on: Annotated[date | None, _day()]
     active: Annotated[bool, s.Flag(default=True, message=s.NOT_BOOLEAN)]
     # The pre-2025 commune it was in (casework.geo.legacy), for addresses of the pilot years.
     legacy_commune_code: Annotated[str | None, s.Text(8, pattern="[0-9]{5}",
@@ -254,7 +253,7 @@ class PersonIn(CaseSchema):
                                                     "enough)."))]
     other_names: Annotated[str | None, s.Text(200)]
     birth_year: Annotated[int | None, _WHOLE]
-    birth_date: Annotated[date | None, _DAY_A]
+    birth_date: Annotated[date | None, _day()]
     sex: Annotated[str, s.Choice(codes.SEXES, _FROM_THE_LIST, default="female")]
     age_band: Annotated[str | None, s.Choice(codes.AGE_BANDS, _AGE_BAND)]
     ethnicity_code: Annotated[str | None, s.Text(8)]
