@@ -1,11 +1,15 @@
 """One typed schema per input: the web form, the JSON body and the workbook row are read by the same class.
 
 A domain declares its inputs in its own ``schemas.py`` as subclasses of :class:`Schema` whose fields carry
-one of the markers below (``Text``, ``Choice``, ``Choices``, ``Integer``, ``Day``, ``Flag``); each marker
-holds the field's type, limits and the Vietnamese message its user reads, once. ``Schema.from_json`` reads an
-API body (types must be JSON's own: a number is not a string), ``Schema.from_form`` a submitted form (every
-value arrives as text). Rules across fields go in ``check``; rules that need the database or the acting user
-(scope, state, budget) stay in the services, which accept only these typed values.
+one of the markers below (``Text``, ``Choice``, ``Choices``, ``Integer``, ``Amount``, ``Day``, ``Moment``,
+``Flag``); each marker holds the field's type, limits and the Vietnamese message its user reads, once. A kind
+of value that two domains read (a day, a local time, money, yes or no) has its marker here, its differences
+as the marker's parameters; a marker only one domain needs stays in that domain's ``schemas.py``.
+
+``Schema.from_json`` reads an API body (types must be JSON's own: a number is not a string),
+``Schema.from_form`` a submitted form (every value arrives as text). Rules across fields go in ``check``; rules
+that need the database or the acting user (scope, state, budget) stay in the services, which accept only these
+typed values.
 
 Errors come back as :class:`casework.errors.ValidationError` with one list of translated messages per field,
 the error body of DESIGN §4. Messages are lazy strings, translated when the input is read, in the language of
@@ -17,20 +21,22 @@ service that reads them, and the JSON Schema of the API document comes from the 
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Annotated, Any, ClassVar, Self, get_args
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, ClassVar, Final, Self, get_args
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError, core_schema
 
 from casework.errors import ValidationError
-from casework.text import nfc
+from casework.text import VN_TZ, nfc
 
 Message = Any  # a str or a lazy string of Flask-Babel; str() translates it
 FieldErrors = dict[str, list[str]]
@@ -43,9 +49,18 @@ NOT_A_DATE = _l("Enter a date like 2026-03-05.")
 NOT_IN_LIST = _l("Choose a value from the list.")
 CORRECT_FIELDS = _l("Please correct the marked fields.")
 NOT_OBJECT = _l("This field must be an object.")
+NOT_BOOLEAN = _l("This field must be true or false.")
+NOT_WHOLE_JSON = _l("This field must be a whole number.")
+NOT_DAY_JSON = _l("Use a date like 2026-03-05.")
+NOT_DAY_FORM = _l("Enter a date like 05/03/2026.")
+NOT_MOMENT_JSON = _l("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00.")
+NOT_MOMENT_FORM = _l("Enter a date and time like 05/03/2026 21:30.")
 
-_FORM = "form"
-_JSON = "json"
+# Where a value comes from, as the markers are told (``Schema._read``): a JSON body, a submitted form (text), a
+# cell of a spreadsheet (``livelihood.workbook``: numbers arrive as floats).
+FORM: Final = "form"
+JSON: Final = "json"
+ROW: Final = "row"
 _DIGITS = re.compile(r"[+-]?[0-9]+")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _VN_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
@@ -58,7 +73,7 @@ def invalid(message: Message) -> PydanticCustomError:
 
 def _source(info: core_schema.ValidationInfo) -> str:
     context = info.context or {}
-    return str(context.get("source", _JSON))
+    return str(context.get("source", JSON))
 
 
 def multiline(value: str) -> str:
@@ -164,7 +179,7 @@ class Choices(_Marker):
     def read(self, value: Any, source: str) -> tuple[str, ...]:
         if value is None or value == "":
             value = []
-        if source == _FORM and isinstance(value, str):
+        if source == FORM and isinstance(value, str):
             value = [value]
         if not isinstance(value, list | tuple):
             raise invalid(self.not_list)
@@ -190,7 +205,8 @@ class Choices(_Marker):
 @dataclass(frozen=True)
 class Integer(_Marker):
     """A whole number from ``minimum`` to ``maximum``; in a form, digits (dots and spaces between thousands
-    allowed when ``grouped``: "1.500.000")."""
+    allowed when ``grouped``: "1.500.000"), blank text being no value. ``form_message``: the form's own words for
+    text that is no such number (``message`` otherwise)."""
 
     minimum: int | None = None
     maximum: int | None = None
@@ -198,23 +214,25 @@ class Integer(_Marker):
     message: Message = NOT_WHOLE
     out_of_range: Message | None = None
     grouped: bool = False
+    form_message: Message | None = None
 
     def read(self, value: Any, source: str) -> int | None:
-        if value is None or value == "":
+        if value is None or value == "" or (source != JSON and isinstance(value, str) and not value.strip()):
             if self.required is not None:
                 raise invalid(self.required)
             return None
-        if source == _FORM and isinstance(value, str):
+        message = self.form_message if source == FORM and self.form_message is not None else self.message
+        if source == FORM and isinstance(value, str):
             text = value.strip()
             if self.grouped:
                 text = re.sub(r"(?<=[0-9])[. \u00a0](?=[0-9]{3}(?:[^0-9]|$))", "", text)
             if not _DIGITS.fullmatch(text):
-                raise invalid(self.message)
+                raise invalid(message)
             value = int(text)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise invalid(self.message)
+            raise invalid(message)
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
-            raise invalid(self.out_of_range or self.message)
+            raise invalid(self.out_of_range or message)
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -226,33 +244,191 @@ class Integer(_Marker):
         return schema
 
 
+MAX_AMOUNT_VND = 10**13  # far above any programme, far below BigInteger's limit
+_GROUPED = re.compile(r"^\d{1,3}(?:[.,\s]\d{3})+$")
+
+
+class OutOfRange(ValueError):
+    """A whole number read, but below zero (or one) or above the maximum."""
+
+
+def parse_whole_number(value: object, *, allow_zero: bool = False, maximum: int = MAX_AMOUNT_VND) -> int:
+    """A whole number from an int or from text such as ``1.500.000`` / ``1 500 000`` / ``1500000`` / ``1.500.000 đ``.
+
+    Raises ``ValueError`` with a translated message for decimals ("1,5", 2.5) and text, and :class:`OutOfRange`
+    for zero (unless allowed), negative numbers and numbers above ``maximum``: VND has no minor unit, and
+    quantities are counted.
+    """
+    if isinstance(value, bool):
+        raise ValueError(_("Enter a whole number."))
+    if isinstance(value, float):
+        # JSON 1500000.0 or 1.5: money and quantities are sent as integers, never as decimals.
+        raise ValueError(_("Enter a whole number, without decimals."))
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = nfc(value).replace("₫", "").strip()
+        text = re.sub(r"\s*(?:vnđ|vnd|đồng|đ)$", "", text, flags=re.IGNORECASE).strip()
+        negative = text.startswith("-")
+        digits = text[1:].strip() if negative else text
+        if digits.isdigit():
+            number = int(digits)
+        elif _GROUPED.match(digits):
+            number = int(re.sub(r"[.,\s]", "", digits))
+        elif re.fullmatch(r"\d+(?:[.,]\d+)+", digits):
+            raise ValueError(_("Enter a whole number, without decimals."))
+        else:
+            raise ValueError(_("Enter a whole number."))
+        if negative:
+            number = -number
+    else:
+        raise ValueError(_("Enter a whole number."))
+    if number < 0 or (number == 0 and not allow_zero):
+        raise OutOfRange(_("Enter a number greater than zero.") if not allow_zero
+                         else _("Enter zero or a positive number."))
+    if number > maximum:
+        raise OutOfRange(_("This number is too large."))
+    return number
+
+
+@dataclass(frozen=True)
+class Amount(_Marker):
+    """Whole đồng or a count (:func:`parse_whole_number`): an integer in JSON; typed text in a form or a cell
+    ("1.500.000", "1 500 000 đ"), decimals refused with their own message because VND has no minor unit; blank
+    text in a form or a cell is no value.
+
+    ``message``: the words for a JSON value that is no integer (else "Enter a whole number." or, for 2.5,
+    "without decimals"); ``out_of_range``: the words for a number below zero (one) or above ``maximum``.
+    """
+
+    allow_zero: bool = False
+    required: Message | None = None
+    maximum: int = MAX_AMOUNT_VND
+    message: Message | None = None
+    out_of_range: Message | None = None
+
+    def read(self, value: Any, source: str) -> int | None:
+        if value is None or value == "" or (source != JSON and isinstance(value, str) and not value.strip()):
+            if self.required is not None:
+                raise invalid(self.required)
+            return None
+        if source == JSON and (isinstance(value, bool) or not isinstance(value, int)):
+            if self.message is not None:
+                raise invalid(self.message)
+            if isinstance(value, str):
+                raise invalid(NOT_WHOLE)  # JSON numbers are numbers
+        if source == ROW and isinstance(value, float) and value.is_integer():
+            value = int(value)  # a spreadsheet keeps every number as a float
+        try:
+            return parse_whole_number(value, allow_zero=self.allow_zero, maximum=self.maximum)
+        except OutOfRange as error:
+            raise invalid(self.out_of_range or str(error)) from None
+        except ValueError as error:
+            raise invalid(str(error)) from None
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "integer" if self.required is not None else ["integer", "null"],
+                "minimum": 0 if self.allow_zero else 1, "maximum": self.maximum}
+
+
+def local_today() -> date:
+    """Today in Vietnam: the day on the screens, against which "not in the future" is judged."""
+    return datetime.now(VN_TZ).date()
+
+
 @dataclass(frozen=True)
 class Day(_Marker):
-    """A calendar day: ISO ``2026-03-05`` in JSON; in a form also ``05/03/2026`` (how the screens write it)."""
+    """A calendar day: ISO ``2026-03-05`` in JSON; in a form also ``05/03/2026`` (how the screens write it).
+
+    ``message`` is said of a JSON value that is no such day, ``form_message`` of a day typed wrong in a form
+    (it names the form's way of writing it); ``not_future``: the words for a day after today in Vietnam.
+    """
 
     required: Message | None = None
     message: Message = NOT_A_DATE
+    form_message: Message = NOT_DAY_FORM
+    not_future: Message | None = None
 
     def read(self, value: Any, source: str) -> date | None:
         if value is None or value == "":
             if self.required is not None:
                 raise invalid(self.required)
             return None
+        message = self.form_message if source == FORM else self.message
         if not isinstance(value, str):
-            raise invalid(self.message)
-        text = value.strip()
+            raise invalid(message)
+        day = self._parse(value.strip(), source)
+        if day is None:
+            raise invalid(message)
+        if self.not_future is not None and day > local_today():
+            raise invalid(self.not_future)
+        return day
+
+    @staticmethod
+    def _parse(text: str, source: str) -> date | None:
         try:
             if _ISO_DAY.fullmatch(text):
                 return date.fromisoformat(text)
-            found = _VN_DAY.fullmatch(text) if source == _FORM else None
+            found = _VN_DAY.fullmatch(text) if source == FORM else None
             if found:
                 return date(int(found[3]), int(found[2]), int(found[1]))
         except ValueError:
             pass
-        raise invalid(self.message)
+        return None
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": "string" if self.required is not None else ["string", "null"], "format": "date"}
+
+
+# The ``datetime-local`` input writes 2026-03-05T21:30 (seconds when the step asks); people type 05/03/2026 21:30.
+FORM_MOMENT_PATTERNS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class Moment(_Marker):
+    """A moment, kept in UTC: in JSON, ISO 8601 with its offset; in a form, the local Vietnamese time of a
+    ``datetime-local`` input (or ``05/03/2026 21:30``). Blank text is no value.
+
+    ``local_day``: also refuse a time that has no day in Vietnam (the last hours of year 9999), for a schema
+    whose rules read its local day or year (the intake); the other moments keep accepting it. ``not_text``: the
+    words for a JSON value that is not text (``message`` otherwise).
+    """
+
+    required: Message | None = None
+    message: Message = NOT_MOMENT_JSON
+    form_message: Message = NOT_MOMENT_FORM
+    not_text: Message | None = None
+    local_day: bool = False
+
+    def read(self, value: Any, source: str) -> datetime | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if self.required is not None:
+                raise invalid(self.required)
+            return None
+        if not isinstance(value, str):
+            raise invalid(self.form_message if source == FORM else self.not_text or self.message)
+        text = value.strip()
+        if source == FORM:
+            for pattern in FORM_MOMENT_PATTERNS:
+                try:
+                    return datetime.strptime(text, pattern).replace(tzinfo=VN_TZ)
+                except ValueError:
+                    continue
+            raise invalid(self.form_message)
+        if len(text) > 64:
+            raise invalid(self.message)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                raise ValueError(text)
+            if self.local_day:
+                parsed.astimezone(VN_TZ)  # OverflowError at the end of year 9999
+            return parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
+            raise invalid(self.message) from None
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string" if self.required is not None else ["string", "null"], "format": "date-time"}
 
 
 _TRUE = frozenset({"y", "yes", "on", "true", "1"})
@@ -261,17 +437,23 @@ _FALSE = frozenset({"n", "no", "off", "false", "0", ""})
 
 @dataclass(frozen=True)
 class Flag(_Marker):
-    """Yes or no: a JSON boolean; a form's checkbox (absent means no)."""
+    """Yes or no: a JSON boolean; a form's checkbox (absent means no) or its radio ``yes``/``no``.
+
+    ``required``: a question that must be answered (a radio), its message when it is left out or empty.
+    """
 
     default: bool = False
     message: Message = WRONG_TYPE
+    required: Message | None = None
 
     def read(self, value: Any, source: str) -> bool:
+        if self.required is not None and (value is None or (isinstance(value, str) and not value.strip())):
+            raise invalid(self.required)
         if value is None:
             return self.default
         if isinstance(value, bool):
             return value
-        if source == _FORM and isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        if source == FORM and isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         raise invalid(self.message)
 
@@ -311,20 +493,20 @@ class Schema(BaseModel):
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
         """Read an API body (already a JSON object; ``casework.api.json.json_body`` refuses anything else)."""
-        return cls._read(data, _JSON)
+        return cls._read(data, JSON)
 
     @classmethod
     def from_form(cls, data: Mapping[str, Any]) -> Self:
         """Read a submitted form: a mapping of field names to text, or to lists of text for multiple choices
         (``form_values`` turns a ``MultiDict`` into one)."""
-        return cls._read(data, _FORM)
+        return cls._read(data, FORM)
 
     @classmethod
     def collect(cls, data: Mapping[str, Any], *, form: bool = False) -> tuple[Self | None, FieldErrors]:
         """Read without raising: the value, or None and the messages per field (for a service that adds
         its own errors from the database before answering once)."""
         try:
-            return cls._read(data, _FORM if form else _JSON), {}
+            return cls._read(data, FORM if form else JSON), {}
         except ValidationError as error:
             return None, error.fields
 
@@ -345,7 +527,7 @@ class Schema(BaseModel):
         that cannot be read is None in the value (a nested object: its own partial value), its message is
         kept, and ``check`` judges the rest (it must allow None; it never replaces a field's own message).
         The value is only usable when there are no messages."""
-        context = {"source": _FORM if form else _JSON}
+        context = {"source": FORM if form else JSON}
         try:  # the usual case, every field readable: one call into pydantic
             whole = cls.model_validate(dict(data), context=context)
         except PydanticValidationError:
@@ -448,6 +630,27 @@ def _inline(node: Any, definitions: Mapping[str, Any]) -> Any:
     if isinstance(node, list):
         return [_inline(value, definitions) for value in node]
     return node
+
+
+class Absent(enum.Enum):
+    """A field the JSON body does not name, told apart from one it names as null (a PATCH changes only what
+    it names; a missing quarter is "required", a null one "not a quarter")."""
+
+    ABSENT = "absent"
+
+
+ABSENT: Final = Absent.ABSENT
+
+
+class NamedFieldsOnly(Schema):
+    """A body of only the fields it names: an absent field reaches its marker as :data:`ABSENT` rather than
+    None, and the document allows no other field (the API refuses one before the body is read)."""
+
+    absent_value: ClassVar[Any] = ABSENT
+
+    @classmethod
+    def openapi(cls) -> dict[str, Any]:
+        return {**super().openapi(), "additionalProperties": False}
 
 
 def form_values(form: Any, *, lists: Iterable[str] = ()) -> dict[str, Any]:

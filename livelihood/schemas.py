@@ -1,7 +1,7 @@
 """The livelihood domain's inputs, declared once (issue 14): each schema reads the JSON body of the API, the web
 form and (survivors) the row of the Excel survey list, and the API's request schemas are generated from it.
 
-Money is whole VND (``Whole``): an integer in JSON; in a form or a spreadsheet cell also "1.500.000",
+Money is whole VND (the base's ``Amount``): an integer in JSON; in a form or a spreadsheet cell also "1.500.000",
 "1 500 000 đ"; decimals ("1,5", 2.5) are refused with their own message, because VND has no minor unit.
 Dates of things done (a payment, a visit, a support event) are ``PastDay``: not in the future, not before 2000.
 
@@ -24,21 +24,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import BeforeValidator, Field
 
+from casework import schemas as s
 from casework.errors import ValidationError
-from casework.schemas import (
-    REQUIRED,
-    Choice,
-    Choices,
-    FieldErrors,
-    Flag,
-    Integer,
-    Message,
-    Schema,
-    Text,
-    _Marker,
-    invalid,
-)
-from casework.text import VN_TZ, fold, nfc
+from casework.text import fold, nfc
 from livelihood.models import (
     CONSENT_GIVERS,
     DISBURSEMENT_FORMS,
@@ -52,63 +40,19 @@ from livelihood.models import (
 )
 
 MAX_LINES = 30
-MAX_AMOUNT_VND = 10**13  # far above any programme, far below BigInteger's limit
 SCORE_CRITERIA = ("feasibility", "market", "skills", "risks", "cost")
 DECISIONS = ("approve", "return", "reject")
 
-_FORM = "form"
-_JSON = "json"
-_ROW = "row"  # a cell of the Excel survey list (``livelihood.workbook``)
 _PYTHON = "python"
 
-
-def today() -> dt.date:
-    """Today in Vietnam: dates on screens and in the budget year are local dates."""
-    return dt.datetime.now(VN_TZ).date()
-
-
-# --- reading numbers and days (shared with the forms and the workbook) -----------------------------
-
-_GROUPED = re.compile(r"^\d{1,3}(?:[.,\s]\d{3})+$")
+# Read as the forms, the workbook and the services of this domain have always named them: amounts, and today in
+# Vietnam (dates on screens and in the budget year are local dates).
+MAX_AMOUNT_VND = s.MAX_AMOUNT_VND
+parse_whole_number = s.parse_whole_number
+today = s.local_today
 
 
-def parse_whole_number(value: object, *, allow_zero: bool = False) -> int:
-    """A whole number from an int or from text such as ``1.500.000`` / ``1 500 000`` / ``1500000``.
-
-    Raises ``ValueError`` with a translated message for decimals ("1,5", 2.5), text, zero (unless
-    allowed) and negative numbers: VND has no minor unit, and quantities are counted.
-    """
-    if isinstance(value, bool):
-        raise ValueError(_("Enter a whole number."))
-    if isinstance(value, float):
-        # JSON 1500000.0 or 1.5: money and quantities are sent as integers, never as decimals.
-        raise ValueError(_("Enter a whole number, without decimals."))
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str):
-        text = nfc(value).replace("₫", "").strip()
-        text = re.sub(r"\s*(?:vnđ|vnd|đồng|đ)$", "", text, flags=re.IGNORECASE).strip()
-        negative = text.startswith("-")
-        digits = text[1:].strip() if negative else text
-        if digits.isdigit():
-            number = int(digits)
-        elif _GROUPED.match(digits):
-            number = int(re.sub(r"[.,\s]", "", digits))
-        elif re.fullmatch(r"\d+(?:[.,]\d+)+", digits):
-            raise ValueError(_("Enter a whole number, without decimals."))
-        else:
-            raise ValueError(_("Enter a whole number."))
-        if negative:
-            number = -number
-    else:
-        raise ValueError(_("Enter a whole number."))
-    if number < 0 or (number == 0 and not allow_zero):
-        raise ValueError(_("Enter a number greater than zero.") if not allow_zero
-                         else _("Enter zero or a positive number."))
-    if number > MAX_AMOUNT_VND:
-        raise ValueError(_("This number is too large."))
-    return number
-
+# --- reading days (shared with the forms and the workbook) ----------------------------------------
 
 def parse_day(value: object) -> dt.date:
     """A date from a ``date`` or from ``YYYY-MM-DD`` / ``dd/mm/yyyy`` text; ``ValueError`` otherwise."""
@@ -132,51 +76,25 @@ AS_DAY = _l("Enter a date as dd/mm/yyyy.")
 
 
 @dataclass(frozen=True)
-class Whole(_Marker):
-    """Whole VND or a count (``parse_whole_number``): an integer in JSON, typed text in a form or a cell."""
-
-    allow_zero: bool = False
-    required: Message | None = None
-
-    def read(self, value: Any, source: str) -> int | None:
-        if value is None or value == "":
-            if self.required is not None:
-                raise invalid(self.required)
-            return None
-        if source == _JSON and isinstance(value, str):
-            raise invalid(_l("Enter a whole number."))  # JSON numbers are numbers
-        if source == _ROW and isinstance(value, float) and value.is_integer():
-            value = int(value)  # a spreadsheet keeps every number as a float
-        try:
-            return parse_whole_number(value, allow_zero=self.allow_zero)
-        except ValueError as error:
-            raise invalid(str(error)) from None
-
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": "integer" if self.required is not None else ["integer", "null"],
-                "minimum": 0 if self.allow_zero else 1, "maximum": MAX_AMOUNT_VND}
-
-
-@dataclass(frozen=True)
-class PastDay(_Marker):
+class PastDay(s._Marker):
     """The day something was done or decided: ISO or dd/mm/yyyy text (a ``date`` from Python or a cell),
     not in the future and not before 2000."""
 
-    required: Message | None = None
+    required: s.Message | None = None
 
     def read(self, value: Any, source: str) -> dt.date | None:
         if value is None or value == "":
             if self.required is not None:
-                raise invalid(self.required)
+                raise s.invalid(self.required)
             return None
         try:
             day = parse_day(value)
         except ValueError:
-            raise invalid(AS_DAY) from None
+            raise s.invalid(AS_DAY) from None
         if day > today():
-            raise invalid(_l("This date is in the future."))
+            raise s.invalid(_l("This date is in the future."))
         if day.year < 2000:
-            raise invalid(_l("This date is too long ago."))
+            raise s.invalid(_l("This date is too long ago."))
         return day
 
     def json_schema(self) -> dict[str, Any]:
@@ -184,18 +102,18 @@ class PastDay(_Marker):
 
 
 @dataclass(frozen=True)
-class Year(_Marker):
+class Year(s._Marker):
     """A budget year from 2020 to five years from now (the budget is planned ahead, never decades)."""
 
     def read(self, value: Any, source: str) -> int:
         last = today().year + 5
         message = _l("Enter a year between 2020 and %(last)d.", last=last)
         if value is None or value == "":
-            raise invalid(REQUIRED)
-        if source != _JSON and isinstance(value, str) and value.strip().isdigit():
+            raise s.invalid(s.REQUIRED)
+        if source != s.JSON and isinstance(value, str) and value.strip().isdigit():
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or not 2020 <= value <= last:
-            raise invalid(message)
+            raise s.invalid(message)
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -203,26 +121,26 @@ class Year(_Marker):
 
 
 @dataclass(frozen=True)
-class Coded(Choice):
+class Coded(s.Choice):
     """A code of a closed list, documented in the list's own order; in a spreadsheet cell, one of ``words``
     (folded: no accents, lower case)."""
 
     words: Mapping[str, str] | None = None
-    word_message: Message | None = None
+    word_message: s.Message | None = None
 
     def json_schema(self) -> dict[str, Any]:
         return {**super().json_schema(), "enum": list(self.values) + ([None] if self.required is None
                                                                        and self.default is None else [])}
 
     def read(self, value: Any, source: str) -> str | None:
-        if source == _ROW and self.words is not None:
+        if source == s.ROW and self.words is not None:
             word = fold(str(value)) if value is not None else ""
             if not word and self.default is None:
-                raise invalid(self.word_message or self.required or self.message)
+                raise s.invalid(self.word_message or self.required or self.message)
             if not word:
                 return self.default
             if word not in self.words:
-                raise invalid(self.word_message or self.message)
+                raise s.invalid(self.word_message or self.message)
             value = self.words[word]
         return super().read(value, source)
 
@@ -233,22 +151,22 @@ WRITE_YES_OR_NO = _l("Write Có or Không.")
 
 
 @dataclass(frozen=True)
-class YesNo(Flag):
+class YesNo(s.Flag):
     """Yes or no; in a spreadsheet cell "Có" or "Không"; ``must`` is the message when it must be yes."""
 
-    message: Message = _l("This field must be true or false.")
-    must: Message | None = None
+    message: s.Message = s.NOT_BOOLEAN
+    must: s.Message | None = None
 
     def read(self, value: Any, source: str) -> bool:
-        if source == _ROW:
+        if source == s.ROW:
             word = fold(str(value)) if value is not None else ""
             if word not in YES_WORDS | NO_WORDS:
-                raise invalid(WRITE_YES_OR_NO)
+                raise s.invalid(WRITE_YES_OR_NO)
             answer = word in YES_WORDS
         else:
             answer = super().read(value, source)
         if self.must is not None and not answer:
-            raise invalid(self.must)
+            raise s.invalid(self.must)
         return answer
 
 
@@ -256,13 +174,13 @@ _UNKNOWN = frozenset({"", "unknown"})
 
 
 @dataclass(frozen=True)
-class MaybeFlag(_Marker):
+class MaybeFlag(s._Marker):
     """Yes, no or not known (None): a JSON boolean or null; in a form "yes", "no" or "unknown"."""
 
     def read(self, value: Any, source: str) -> bool | None:
         if value is None or isinstance(value, bool):
             return value
-        if source != _JSON and isinstance(value, str):
+        if source != s.JSON and isinstance(value, str):
             word = value.strip().lower()
             if word in _UNKNOWN:
                 return None
@@ -270,23 +188,23 @@ class MaybeFlag(_Marker):
                 return True
             if word in {"no", "n", "false", "off", "0"}:
                 return False
-        raise invalid(_l("This field must be true or false."))
+        raise s.invalid(s.NOT_BOOLEAN)
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": ["boolean", "null"]}
 
 
-def _each(prefix: str, errors: Mapping[str, list[str]]) -> FieldErrors:
+def _each(prefix: str, errors: Mapping[str, list[str]]) -> s.FieldErrors:
     return {f"{prefix}{name}": list(messages) for name, messages in errors.items()}
 
 
-def _merge(into: FieldErrors, more: Mapping[str, list[str]]) -> FieldErrors:
+def _merge(into: s.FieldErrors, more: Mapping[str, list[str]]) -> s.FieldErrors:
     for name, messages in more.items():
         into.setdefault(name, []).extend(m for m in messages if m not in into.get(name, []))
     return into
 
 
-class Input(Schema):
+class Input(s.Schema):
     """A livelihood input; ``of`` reads values given in Python (a ``date``, typed amounts)."""
 
     @classmethod
@@ -296,10 +214,10 @@ class Input(Schema):
     @classmethod
     def from_row(cls, values: Mapping[str, Any]) -> Self:
         """Read a row of the Excel survey list (cells already keyed like the JSON body)."""
-        return cls._read(values, _ROW)
+        return cls._read(values, s.ROW)
 
     @classmethod
-    def collect_row(cls, values: Mapping[str, Any]) -> tuple[Self | None, FieldErrors]:
+    def collect_row(cls, values: Mapping[str, Any]) -> tuple[Self | None, s.FieldErrors]:
         """Read a row without raising: the value, or None and the messages per field."""
         try:
             return cls.from_row(values), {}
@@ -330,9 +248,9 @@ class Status(Coded):
     """Her status under Law 53/2024; a cell saying only "nạn nhân" is named back to the officer as unclear."""
 
     def read(self, value: Any, source: str) -> str | None:
-        if source == _ROW and value is not None and fold(str(value)) in AMBIGUOUS_STATUS_WORDS:
+        if source == s.ROW and value is not None and fold(str(value)) in AMBIGUOUS_STATUS_WORDS:
             word = nfc(str(value))[:40]
-            raise invalid(_l("\"%(word)s\" does not say whether she is identified. Write \"Đang xác minh\", "
+            raise s.invalid(_l("\"%(word)s\" does not say whether she is identified. Write \"Đang xác minh\", "
                              "\"Đã xác định là nạn nhân\" or \"Không phải nạn nhân\".", word=word))
         return super().read(value, source)
 
@@ -347,17 +265,17 @@ ENTITLED_BY_STATUS: dict[str, tuple[str, ...]] = {
 
 
 class PersonIn(Input):
-    full_name: Annotated[str, Text(200, required=_l("Enter her full name."))]
-    birth_year: Annotated[int | None, Whole()]
+    full_name: Annotated[str, s.Text(200, required=_l("Enter her full name."))]
+    birth_year: Annotated[int | None, s.Amount()]
     sex: Annotated[str, Coded(SEXES, _l("Choose female or male."), default="female", words=SEX_WORDS,
                               word_message=_l("Write Nữ or Nam."))]
-    ethnicity_code: Annotated[str | None, Text(2, too_long=_l("Choose an ethnic group from the list (01–54)."))]
-    phone: Annotated[str | None, Text(40)] = Field(None, repr=False)
+    ethnicity_code: Annotated[str | None, s.Text(2, too_long=_l("Choose an ethnic group from the list (01–54)."))]
+    phone: Annotated[str | None, s.Text(40)] = Field(None, repr=False)
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         from casework.geo import data as geo
 
-        errors: FieldErrors = {}
+        errors: s.FieldErrors = {}
         if self.birth_year is not None and not 1900 <= self.birth_year <= today().year:
             errors["birth_year"] = [_("Enter a year between 1900 and this year.")]
         if self.ethnicity_code and geo.ethnic_group(self.ethnicity_code) is None:
@@ -372,14 +290,14 @@ class PersonIn(Input):
 class SurveyIn(Input):
     """The needs survey (household, income, skills, assets, health, wishes)."""
 
-    household_size: Annotated[int | None, Whole()]
-    monthly_income_vnd: Annotated[int | None, Whole(allow_zero=True)]
-    skills: Annotated[str | None, Text(2000)] = Field(None, repr=False)
-    assets: Annotated[str | None, Text(2000)] = Field(None, repr=False)
-    health: Annotated[str | None, Text(2000)] = Field(None, repr=False)
-    wishes: Annotated[str | None, Text(2000)] = Field(None, repr=False)
+    household_size: Annotated[int | None, s.Amount()]
+    monthly_income_vnd: Annotated[int | None, s.Amount(allow_zero=True)]
+    skills: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
+    assets: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
+    health: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
+    wishes: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         if self.household_size is not None and not 1 <= self.household_size <= 50:
             return {"household_size": [_("Enter a number of people between 1 and 50.")]}
         return {}
@@ -392,7 +310,7 @@ class ConsentChangeIn(Input):
 class ConsentIn(ConsentChangeIn):
     # Law 53/2024 Art. 3(10): her information is kept and shared only with her consent.
     record: Annotated[bool, YesNo(must=_l("She must agree that her record is kept; without it nothing is stored."))]
-    given_by: Annotated[str, Choice(CONSENT_GIVERS, _l("Choose who gave the consent."), default="self")]
+    given_by: Annotated[str, s.Choice(CONSENT_GIVERS, _l("Choose who gave the consent."), default="self")]
 
 
 def _no_survey(value: Any) -> Any:
@@ -405,14 +323,14 @@ class SurvivorChangeIn(Input):
     status: Annotated[str, Status(SURVIVOR_STATUSES, CHOOSE_STATUS, required=CHOOSE_STATUS, words=STATUS_WORDS,
                                   word_message=WRITE_STATUS)]
     status_on: Annotated[dt.date | None, PastDay()]
-    status_authority: Annotated[str | None, Text(200)]
+    status_authority: Annotated[str | None, s.Text(200)]
     # Absent or null: an empty survey (the default is read like a value: ``validate_default``).
     survey: Annotated[SurveyIn, BeforeValidator(_no_survey)] = None  # type: ignore[assignment]
-    supports_received: Annotated[tuple[str, ...], Choices(ENTITLEMENTS, _l("Choose support items from the list."),
+    supports_received: Annotated[tuple[str, ...], s.Choices(ENTITLEMENTS, _l("Choose support items from the list."),
                                                           not_list=_l("Choose support items from the list."))]
     consent: ConsentChangeIn
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         errors = _each("survey.", self.survey.check())
         if self.status == "not_victim":
             # Law 53/2024 Art. 24–26: the competent body's decision that she is not a victim names the body
@@ -434,11 +352,11 @@ class SurvivorIn(SurvivorChangeIn):
     """A survivor registered in the caller's commune, with her consent to keep the record."""
 
     person: PersonIn = Field(repr=False)
-    commune_code: Annotated[str | None, Text(5, pattern="[0-9]{5}",
+    commune_code: Annotated[str | None, s.Text(5, pattern="[0-9]{5}",
                                              bad_pattern=_l("Choose an existing commune code (5 digits)."))]
     consent: ConsentIn
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         from casework.geo import data as geo
 
         errors = _merge(_each("person.", self.person.check()), super().check())
@@ -475,11 +393,11 @@ def nest(values: Mapping[str, Any], flat: Mapping[str, str] = SURVIVOR_FLAT) -> 
 
 
 class LineIn(Input):
-    item: Annotated[str, Text(200, required=_l("Name the item."))]
-    unit: Annotated[str | None, Text(32)]
-    quantity: Annotated[int, Whole(required=REQUIRED)]
-    unit_cost_vnd: Annotated[int, Whole(required=REQUIRED)]
-    co_contribution_vnd: Annotated[int | None, Whole(allow_zero=True)]
+    item: Annotated[str, s.Text(200, required=_l("Name the item."))]
+    unit: Annotated[str | None, s.Text(32)]
+    quantity: Annotated[int, s.Amount(required=s.REQUIRED)]
+    unit_cost_vnd: Annotated[int, s.Amount(required=s.REQUIRED)]
+    co_contribution_vnd: Annotated[int | None, s.Amount(allow_zero=True)]
 
     @property
     def total_vnd(self) -> int:
@@ -489,7 +407,7 @@ class LineIn(Input):
     def own_vnd(self) -> int:
         return self.co_contribution_vnd or 0
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         if self.total_vnd > MAX_AMOUNT_VND:
             return {"unit_cost_vnd": [_("This number is too large.")]}
         if self.own_vnd > self.total_vnd:
@@ -499,27 +417,27 @@ class LineIn(Input):
 
 def _lines(value: Any) -> Any:
     if value is None or value == "" or (isinstance(value, list | tuple) and not value):
-        raise invalid(_l("Add at least one budget line."))
+        raise s.invalid(_l("Add at least one budget line."))
     if not isinstance(value, list | tuple) or not all(isinstance(x, Mapping | LineIn) for x in value):
-        raise invalid(_l("Budget lines must be a list of objects."))
+        raise s.invalid(_l("Budget lines must be a list of objects."))
     if len(value) > MAX_LINES:
-        raise invalid(_l("At most %(n)d budget lines.", n=MAX_LINES))
+        raise s.invalid(_l("At most %(n)d budget lines.", n=MAX_LINES))
     return value
 
 
 class ProposalIn(Input):
     """A livelihood plan with its budget lines; totals are computed here, never taken from the client."""
 
-    kind: Annotated[str, Choice(PROPOSAL_KINDS, _l("Choose a kind of livelihood from the list."),
+    kind: Annotated[str, s.Choice(PROPOSAL_KINDS, _l("Choose a kind of livelihood from the list."),
                                 required=_l("Choose a kind of livelihood from the list."))]
-    title: Annotated[str, Text(200, required=_l("Give the proposal a short title."))] = Field(repr=False)
-    description: Annotated[str | None, Text(4000)] = Field(None, repr=False)
-    expected_results: Annotated[str | None, Text(2000)] = Field(None, repr=False)
+    title: Annotated[str, s.Text(200, required=_l("Give the proposal a short title."))] = Field(repr=False)
+    description: Annotated[str | None, s.Text(4000)] = Field(None, repr=False)
+    expected_results: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
     budget_lines: Annotated[tuple[LineIn, ...], BeforeValidator(_lines)] = Field(
         (), json_schema_extra={"minItems": 1, "maxItems": MAX_LINES})
 
-    def check(self) -> FieldErrors:
-        errors: FieldErrors = {}
+    def check(self) -> s.FieldErrors:
+        errors: s.FieldErrors = {}
         for i, line in enumerate(self.budget_lines):
             _merge(errors, _each(f"budget_lines.{i}.", line.check()))
         if not errors and self.requested_vnd <= 0:
@@ -542,18 +460,18 @@ class ProposalIn(Input):
 class NewProposalIn(ProposalIn):
     """A proposal drafted through the API names her (the screens draft it from her page)."""
 
-    survivor_id: Annotated[str, Text(64, required=REQUIRED)]
+    survivor_id: Annotated[str, s.Text(64, required=s.REQUIRED)]
 
 
 class SubmitIn(Input):
-    note: Annotated[str | None, Text(2000)]
+    note: Annotated[str | None, s.Text(2000)]
 
 
 SCORE = _l("Give a score from 1 to 5.")
 
 
-def _score() -> Integer:
-    return Integer(1, 5, required=SCORE, message=SCORE, out_of_range=SCORE)
+def _score() -> s.Integer:
+    return s.Integer(1, 5, required=SCORE, message=SCORE, out_of_range=SCORE)
 
 
 class AppraisalIn(Input):
@@ -564,7 +482,7 @@ class AppraisalIn(Input):
     skills: Annotated[int, _score()]
     risks: Annotated[int, _score()]
     cost: Annotated[int, _score()]
-    comment: Annotated[str | None, Text(2000)] = Field(None, repr=False)
+    comment: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
 
     @property
     def scores(self) -> dict[str, int]:
@@ -578,10 +496,10 @@ class DecisionIn(Input):
     """Approve (an amount up to the request), return for revision (what to change) or reject (why)."""
 
     decision: Annotated[str, Coded(DECISIONS, CHOOSE_DECISION, required=CHOOSE_DECISION)]
-    approved_amount_vnd: Annotated[int | None, Whole()]
-    note: Annotated[str | None, Text(2000)] = Field(None, repr=False)
+    approved_amount_vnd: Annotated[int | None, s.Amount()]
+    note: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         # DESIGN §2: a return says what to change and a rejection why; an approval names its amount.
         if self.decision == "return" and not self.note:
             return {"note": [_("Say what should be changed.")]}
@@ -600,13 +518,13 @@ CHOOSE_FORM = _l("Choose cash or in kind.")
 class TrancheIn(Input):
     """A tranche paid in cash or in kind (``date`` is the day it was handed over)."""
 
-    amount_vnd: Annotated[int, Whole(required=REQUIRED)]
+    amount_vnd: Annotated[int, s.Amount(required=s.REQUIRED)]
     date: Annotated[dt.date, PastDay(required=AS_DAY)]
-    form: Annotated[str, Choice(DISBURSEMENT_FORMS, CHOOSE_FORM, required=CHOOSE_FORM)]
-    handed_over_by: Annotated[str | None, Text(200)] = Field(None, repr=False)
-    items: Annotated[str | None, Text(2000)] = Field(None, repr=False)
+    form: Annotated[str, s.Choice(DISBURSEMENT_FORMS, CHOOSE_FORM, required=CHOOSE_FORM)]
+    handed_over_by: Annotated[str | None, s.Text(200)] = Field(None, repr=False)
+    items: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         if self.form == "in_kind" and not self.items:
             return {"items": [_("List the goods handed over.")]}
         return {}
@@ -615,10 +533,10 @@ class TrancheIn(Input):
 class BudgetIn(Input):
     """A province's livelihood allocation for a year, with the amount above which an approval needs two officers."""
 
-    province_code: Annotated[str, Text(2, required=REQUIRED, pattern="[0-9]{2}")]
+    province_code: Annotated[str, s.Text(2, required=s.REQUIRED, pattern="[0-9]{2}")]
     year: Annotated[int, Year()]
-    amount_vnd: Annotated[int, Whole(required=REQUIRED)]
-    second_approval_above_vnd: Annotated[int | None, Whole()]
+    amount_vnd: Annotated[int, s.Amount(required=s.REQUIRED)]
+    second_approval_above_vnd: Annotated[int | None, s.Amount()]
 
 
 # --- monitoring and support ------------------------------------------------------------------------
@@ -628,12 +546,12 @@ CHOOSE_PROGRESS = _l("Choose how the plan is going.")
 
 class VisitIn(Input):
     date: Annotated[dt.date, PastDay(required=AS_DAY)]
-    progress: Annotated[str, Choice(VISIT_PROGRESS, CHOOSE_PROGRESS, required=CHOOSE_PROGRESS)]
-    income_before_vnd: Annotated[int | None, Whole(allow_zero=True)]
-    income_after_vnd: Annotated[int | None, Whole(allow_zero=True)]
+    progress: Annotated[str, s.Choice(VISIT_PROGRESS, CHOOSE_PROGRESS, required=CHOOSE_PROGRESS)]
+    income_before_vnd: Annotated[int | None, s.Amount(allow_zero=True)]
+    income_after_vnd: Annotated[int | None, s.Amount(allow_zero=True)]
     funds_used_as_planned: Annotated[bool | None, MaybeFlag()]
-    problems: Annotated[str | None, Text(2000)] = Field(None, repr=False)
-    notes: Annotated[str | None, Text(2000)] = Field(None, repr=False)
+    problems: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
+    notes: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
 
 
 CHOOSE_EVENT = _l("Choose the kind of support.")
@@ -642,26 +560,26 @@ CHOOSE_EVENT = _l("Choose the kind of support.")
 class EventIn(Input):
     """Vocational training, job counselling or a market-linkage event (vietnam-domain §2.5)."""
 
-    kind: Annotated[str, Choice(EVENT_KINDS, CHOOSE_EVENT, required=CHOOSE_EVENT)]
+    kind: Annotated[str, s.Choice(EVENT_KINDS, CHOOSE_EVENT, required=CHOOSE_EVENT)]
     date: Annotated[dt.date, PastDay(required=AS_DAY)]
     completed: Annotated[bool | None, MaybeFlag()]
-    description: Annotated[str | None, Text(2000)] = Field(None, repr=False)
+    description: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
 
 
 CHOOSE_OUTCOME = _l("Choose the outcome.")
 
 
 class CompleteIn(Input):
-    outcome: Annotated[str, Choice(OUTCOMES, CHOOSE_OUTCOME, required=CHOOSE_OUTCOME)]
-    note: Annotated[str | None, Text(2000)] = Field(None, repr=False)
+    outcome: Annotated[str, s.Choice(OUTCOMES, CHOOSE_OUTCOME, required=CHOOSE_OUTCOME)]
+    note: Annotated[str | None, s.Text(2000)] = Field(None, repr=False)
 
 
 class CloseIn(Input):
-    reason: Annotated[str, Text(2000, required=_l("Give the reason."))] = Field(repr=False)
+    reason: Annotated[str, s.Text(2000, required=_l("Give the reason."))] = Field(repr=False)
 
 
 __all__ = [
     "AppraisalIn", "BudgetIn", "CloseIn", "CompleteIn", "DecisionIn", "EventIn", "LineIn", "NewProposalIn",
     "PersonIn", "ProposalIn", "SubmitIn", "SurveyIn", "SurvivorChangeIn", "SurvivorIn", "TrancheIn", "VisitIn",
-    "nest", "parse_day", "parse_whole_number", "today",
+    "MAX_AMOUNT_VND", "nest", "parse_day", "parse_whole_number", "today",
 ]

@@ -3,13 +3,26 @@ messages are the request's language."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import pytest
 
 from casework.errors import ValidationError
-from casework.schemas import Choice, Choices, Day, Errors, Flag, Integer, Schema, Text, form_values, multiline
+from casework.schemas import (
+    Amount,
+    Choice,
+    Choices,
+    Day,
+    Errors,
+    Flag,
+    Integer,
+    Moment,
+    Schema,
+    Text,
+    form_values,
+    multiline,
+)
 
 
 class Person(Schema):
@@ -119,3 +132,34 @@ def test_fields_named_like_schema_keywords_stay_in_the_document():
     assert properties == {"title": {"type": "string", "maxLength": 100},
                           "required": {"type": ["integer", "null"], "minimum": 0, "maximum": 5},
                           "default": {"type": "boolean"}}
+
+
+class Marked(Schema):
+    at: Annotated[datetime | None, Moment()]
+    local: Annotated[datetime | None, Moment(local_day=True)]
+    amount: Annotated[int | None, Amount(allow_zero=True, maximum=1_000, out_of_range="Từ 0 đến 1000.")]
+    answer: Annotated[bool, Flag(required="Trả lời có hoặc không.")]
+    on: Annotated[date | None, Day(not_future="Không được ở tương lai.")]
+
+
+def test_the_shared_markers_read_forms_and_json_alike(app):
+    with app.test_request_context():
+        form = Marked.from_form({"at": "05/03/2026 21:30", "amount": "1.000 đ", "answer": "no", "on": "05/03/2026"})
+        body = Marked.from_json({"at": "2026-03-05T14:30:00Z", "amount": 1000, "answer": False, "on": "2026-03-05"})
+        assert form == body and form.at == datetime(2026, 3, 5, 14, 30, tzinfo=UTC)
+        assert _errors(Marked.from_form, {"at": "hôm qua", "amount": "1,5", "answer": "", "on": "31/02/2026"}) == {
+            "at": ["Hãy nhập ngày giờ theo dạng 05/03/2026 21:30."],
+            "amount": ["Nhập số nguyên, không có phần thập phân."], "answer": ["Trả lời có hoặc không."],
+            "on": ["Hãy nhập ngày theo dạng 05/03/2026."]}
+        assert _errors(Marked.from_form, {"answer": " ", "amount": " "}) == {"answer": ["Trả lời có hoặc không."]}
+        tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+        assert _errors(Marked.from_json, {"amount": 1001, "answer": True, "on": tomorrow}) == {
+            "amount": ["Từ 0 đến 1000."], "on": ["Không được ở tương lai."]}
+
+
+def test_a_time_with_no_day_in_vietnam_is_refused_only_where_asked(app):
+    """The last hours of year 9999 in UTC are in year 10000 in Vietnam: ``local_day`` refuses them."""
+    with app.test_request_context():
+        assert Marked.from_json({"at": "9999-12-31T20:00:00+00:00", "answer": True}).at.year == 9999
+        assert _errors(Marked.from_json, {"local": "9999-12-31T20:00:00+00:00", "answer": True}) == {
+            "local": ["Hãy ghi thời điểm theo ISO 8601 kèm múi giờ, ví dụ 2026-03-05T21:30:00+07:00."]}

@@ -20,7 +20,7 @@ PACKAGES = {
                  "casework/main.py", "casework/web.py", "casework/nav.py", "casework/forms.py", "casework/demo.py",
                  "casework/cli.py", "casework/text.py", "casework/errors.py", "casework/service_types.py",
                  "casework/work.py", "casework/work_api.py", "casework/notify.py", "casework/paging.py",
-                 "casework/digest.py", "templates/work",
+                 "casework/digest.py", "casework/schemas.py", "templates/work",
                  "templates/notify",
                  "templates/base.html", "templates/_macros", "templates/errors", "templates/auth",
                  "templates/admin", "templates/main", "templates/audit",

@@ -22,146 +22,44 @@ import calendar
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Self
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
+from casework import schemas as s
 from casework.cases import codes
 from casework.geo import data as geo
 from casework.geo import legacy
 from casework.models import utcnow
-from casework.schemas import (
-    NOT_OBJECT,
-    NOT_TEXT,
-    NOT_WHOLE,
-    REQUIRED,
-    Choice,
-    Choices,
-    Day,
-    FieldErrors,
-    Flag,
-    Integer,
-    Message,
-    Schema,
-    Text,
-    _Marker,
-    invalid,
-)
 from casework.text import VN_TZ
 
 # A phone's or a server's clock may run a little ahead: a time this much in the future is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
 
-NOT_WHOLE_JSON = _l("This field must be a whole number.")
-NOT_BOOLEAN = _l("This field must be true or false.")
 NOT_CODES = _l("This field must be a list of codes.")
-NOT_DAY_JSON = _l("Use a date like 2026-03-05.")
-NOT_DAY_FORM = _l("Enter a date like 05/03/2026.")
-NOT_MOMENT_JSON = _l("Use an ISO 8601 time with its offset, like 2026-03-05T21:30:00+07:00.")
-NOT_MOMENT_FORM = _l("Enter a date and time like 05/03/2026 21:30.")
 NOT_AGES_JSON = _l("This field must be a list of whole numbers.")
 NOT_AGES_FORM = _l("Enter the children's ages as numbers from 0 to 17, separated by commas.")
 NOT_SERVICES = _l("This field must be a list of services.")
 
-_FORM = "form"
-FORM_MOMENT_PATTERNS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M")
+# Casework's words in JSON for a day ("Use a date like 2026-03-05.") and a whole number; the form's are the base's.
+_WHOLE = s.Integer(-10**12, 10**12, message=s.NOT_WHOLE_JSON, form_message=s.NOT_WHOLE, grouped=True)
+_YES_NO = s.Flag(message=s.NOT_BOOLEAN)
 
 
-def _short_text(value: Any, limit: int) -> str:
-    """A JSON value that must be text of at most ``limit`` characters (a date, a time)."""
-    if not isinstance(value, str):
-        raise invalid(NOT_TEXT)
-    if len(value) > limit:
-        raise invalid(_l("At most %(n)d characters.", n=limit))
-    return value
+def _moment_a(required: s.Message | None = None) -> s.Moment:
+    """Part A's time: one that is not text is answered as the API did before issue 14, and the intake's rules
+    read its local year, so a time with no day in Vietnam (the end of year 9999) is refused (part B keeps it)."""
+    return s.Moment(required, not_text=s.NOT_TEXT, local_day=True)
 
 
-class LocalMoment(_Marker):
-    """A moment: in JSON an ISO 8601 time with its offset (kept in UTC); in a form the local Vietnamese time of
-    a ``datetime-local`` input (or ``05/03/2026 21:30``). Unlike part B's ``Moment``, a time that has no local
-    day (the end of year 9999) is refused here, since the intake's rules read its local year; a value that is
-    not text gets "This field must be text." as the API said before issue 14. (The lead may make them one.)"""
-
-    def __init__(self, required: Message | None = None) -> None:
-        self.required = required
-
-    def read(self, value: Any, source: str) -> datetime | None:
-        if value is None or value == "":
-            if self.required is not None:
-                raise invalid(self.required)
-            return None
-        if source == _FORM:
-            text = str(value).strip()
-            for pattern in FORM_MOMENT_PATTERNS:
-                try:
-                    return datetime.strptime(text, pattern).replace(tzinfo=VN_TZ)
-                except ValueError:
-                    continue
-            raise invalid(NOT_MOMENT_FORM)
-        text = _short_text(value, 64)
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if parsed.tzinfo is None:
-                raise ValueError(text)
-            parsed.astimezone(VN_TZ)  # a time at the end of year 9999 has no local day: refused here
-            return parsed.astimezone(UTC)
-        except (OverflowError, ValueError):
-            raise invalid(NOT_MOMENT_JSON) from None
-
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": "string" if self.required is not None else ["string", "null"], "format": "date-time"}
+def _day(required: s.Message | None = None, *, not_future: s.Message | None = None) -> s.Day:
+    return s.Day(required, s.NOT_DAY_JSON, not_future=not_future)
 
 
-class LocalDay(_Marker):
-    """A calendar day: ISO ``2026-03-05`` in JSON; in a form also ``05/03/2026``, each with its own message."""
-
-    def read(self, value: Any, source: str) -> date | None:
-        if value is None or value == "":
-            return None
-        if source == _FORM:
-            text = str(value).strip()
-            for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-                try:
-                    return datetime.strptime(text, pattern).date()
-                except ValueError:
-                    continue
-            raise invalid(NOT_DAY_FORM)
-        try:
-            return date.fromisoformat(_short_text(value, 32))
-        except ValueError:
-            raise invalid(NOT_DAY_JSON) from None
-
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": ["string", "null"], "format": "date"}
-
-
-class Whole(_Marker):
-    """A whole number: a JSON integer; in a form digits, dots and spaces between them allowed ("1.500")."""
-
-    LIMIT = 10**12
-
-    def read(self, value: Any, source: str) -> int | None:
-        if value is None or value == "":
-            return None
-        if source == _FORM and isinstance(value, str):
-            text = value.strip().replace(".", "").replace(" ", "")
-            if not text:
-                return None
-            if not re.fullmatch(r"-?\d{1,12}", text):
-                raise invalid(NOT_WHOLE)
-            return int(text)
-        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > self.LIMIT:
-            raise invalid(NOT_WHOLE_JSON)
-        return value
-
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": ["integer", "null"], "minimum": -self.LIMIT, "maximum": self.LIMIT}
-
-
-class Codes(_Marker):
+class Codes(s._Marker):
     """A list of codes, kept as given (at most 40 of 32 characters): ``check`` says which are unknown, in words
     that name them. The document lists the codes the server knows."""
 
@@ -171,30 +69,30 @@ class Codes(_Marker):
     def read(self, value: Any, source: str) -> tuple[str, ...]:
         if value is None or value == "":
             return ()
-        if source == _FORM and isinstance(value, str):
+        if source == s.FORM and isinstance(value, str):
             value = [value]
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise invalid(NOT_CODES)
+            raise s.invalid(NOT_CODES)
         return tuple(v[:32] for v in value[:40])
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": ["array", "null"], "items": {"type": "string", "enum": list(self.values)}, "maxItems": 40}
 
 
-class Ages(_Marker):
+class Ages(s._Marker):
     """The children's ages: a JSON list of whole numbers; in a form "4, 7"."""
 
     def read(self, value: Any, source: str) -> tuple[int, ...]:
         if value is None:
             return ()
-        if source == _FORM and isinstance(value, str):
+        if source == s.FORM and isinstance(value, str):
             parts = [p for p in re.split(r"[,;\s]+", value.strip()) if p]
             if any(not p.isdigit() or len(p) > 3 for p in parts):
-                raise invalid(NOT_AGES_FORM)
+                raise s.invalid(NOT_AGES_FORM)
             return tuple(int(p) for p in parts)
         if not isinstance(value, list) or len(value) > 20 \
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise invalid(NOT_AGES_JSON)
+            raise s.invalid(NOT_AGES_JSON)
         return tuple(value)
 
     def json_schema(self) -> dict[str, Any]:
@@ -202,27 +100,27 @@ class Ages(_Marker):
                 "maxItems": 20}
 
 
-class ActParts(_Marker):
+class ActParts(s._Marker):
     """Parts of letters (``codes.ACT_PARTS``): ``{"l": ["obstruct_marriage"]}`` in JSON, ``l:obstruct_marriage``
     checkboxes in a form; read as ``{"l:obstruct_marriage"}``."""
 
     def read(self, value: Any, source: str) -> frozenset[str]:
         if value is None or value == "":
             return frozenset()
-        if source == _FORM:
+        if source == s.FORM:
             items = [value] if isinstance(value, str) else value
             if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
-                raise invalid(NOT_CODES)
+                raise s.invalid(NOT_CODES)
             return frozenset(v[:40] for v in items[:40])
         if not isinstance(value, dict):
-            raise invalid(NOT_OBJECT)
+            raise s.invalid(s.NOT_OBJECT)
         out: set[str] = set()
         for letter in list(value)[:20]:
             parts = value[letter]
             if parts is None:
                 continue
             if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
-                raise invalid(NOT_CODES)
+                raise s.invalid(NOT_CODES)
             out.update(f"{str(letter)[:2]}:{p[:32]}" for p in parts[:40])
         return frozenset(out)
 
@@ -235,17 +133,17 @@ class ActParts(_Marker):
 Share = tuple[tuple[str, tuple[str, ...]], ...]
 
 
-class ShareList(_Marker):
+class ShareList(s._Marker):
     """The services she agrees her information is shared with at intake: a service's code, or in JSON also
     ``{"service": …, "fields": [...]}`` with the fields she chose."""
 
     def read(self, value: Any, source: str) -> Share:
         if value is None or value == "":
             return ()
-        if source == _FORM and isinstance(value, str):
+        if source == s.FORM and isinstance(value, str):
             value = [value]
         if not isinstance(value, list | tuple):
-            raise invalid(NOT_SERVICES)
+            raise s.invalid(NOT_SERVICES)
         share: list[tuple[str, tuple[str, ...]]] = []
         for item in value[:20]:
             if isinstance(item, str):
@@ -253,10 +151,10 @@ class ShareList(_Marker):
             elif isinstance(item, dict) and isinstance(item.get("service"), str):
                 fields = item.get("fields", [])
                 if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-                    raise invalid(NOT_SERVICES)
+                    raise s.invalid(NOT_SERVICES)
                 share.append((item["service"][:32], tuple(f[:32] for f in fields[:40])))
             else:
-                raise invalid(NOT_SERVICES)
+                raise s.invalid(NOT_SERVICES)
         return tuple(share)
 
     def json_schema(self) -> dict[str, Any]:
@@ -265,10 +163,6 @@ class ShareList(_Marker):
             "type": "object", "required": ["service"], "properties": {
                 "service": services,
                 "fields": {"type": "array", "items": {"type": "string", "enum": list(codes.SHAREABLE_FIELDS)}}}}]}}
-
-
-def _yes_no() -> Flag:
-    return Flag(message=NOT_BOOLEAN)
 
 
 @dataclass(frozen=True)
@@ -282,7 +176,7 @@ class ConsentInput:
     given_by: str = "self"
 
 
-class CaseSchema(Schema):
+class CaseSchema(s.Schema):
     """An input of casework. ``from_values``: the same reading for a caller holding Python values (dates, sets),
     e.g. the offline reader and the tests, so that every way in passes the same rules."""
 
@@ -298,12 +192,8 @@ class CaseSchema(Schema):
         return cls.from_json({name: plain(value) for name, value in values.items()})
 
 
-def _add(errors: FieldErrors, name: str, message: str) -> None:
+def _add(errors: s.FieldErrors, name: str, message: str) -> None:
     errors.setdefault(name, []).append(message)
-
-
-def local_today() -> date:
-    return utcnow().astimezone(VN_TZ).date()
 
 
 # --- the trusted address --------------------------------------------------------------------------------
@@ -316,23 +206,23 @@ class AddressIn(CaseSchema):
     """A trusted address, created or changed (Law 13/2022 Art. 36(2): it tells the commune People's Committee
     it takes on the role, and the commune lists and publishes it)."""
 
-    name: Annotated[str, Text(200, required=_l("Enter the name of the trusted address."))]
-    commune_code: Annotated[str, Text(8, required=_NO_COMMUNE, pattern="[0-9]{5}", bad_pattern=_NO_COMMUNE)]
-    kind: Annotated[str, Choice(codes.ADDRESS_KINDS, _l("Choose a kind from the list."), default="household")]
-    declared_on: Annotated[date | None, LocalDay()]
-    published_on: Annotated[date | None, LocalDay()]
-    active: Annotated[bool, Flag(default=True, message=NOT_BOOLEAN)]
+    name: Annotated[str, s.Text(200, required=_l("Enter the name of the trusted address."))]
+    commune_code: Annotated[str, s.Text(8, required=_NO_COMMUNE, pattern="[0-9]{5}", bad_pattern=_NO_COMMUNE)]
+    kind: Annotated[str, s.Choice(codes.ADDRESS_KINDS, _l("Choose a kind from the list."), default="household")]
+    declared_on: Annotated[date | None, _day()]
+    published_on: Annotated[date | None, _day()]
+    active: Annotated[bool, s.Flag(default=True, message=s.NOT_BOOLEAN)]
     # The pre-2025 commune it was in (casework.geo.legacy), for addresses of the pilot years.
-    legacy_commune_code: Annotated[str | None, Text(8, pattern="[0-9]{5}",
+    legacy_commune_code: Annotated[str | None, s.Text(8, pattern="[0-9]{5}",
                                                     bad_pattern=_l("Choose an existing commune of the units "
                                                                    "before 1 July 2025."))]
 
-    def check(self) -> FieldErrors:
-        errors: FieldErrors = {}
+    def check(self) -> s.FieldErrors:
+        errors: s.FieldErrors = {}
         commune = geo.commune(self.commune_code) if self.commune_code else None
         if self.commune_code and commune is None:
             _add(errors, "commune_code", _("Choose an existing commune code (5 digits)."))
-        today = local_today()
+        today = s.local_today()
         for name, value in (("declared_on", self.declared_on), ("published_on", self.published_on)):
             if value is not None and value > today:
                 _add(errors, name, _("The date cannot be in the future."))
@@ -360,85 +250,85 @@ _ID_NUMBER = re.compile(r"^[A-Za-z0-9]{6,20}$")
 class PersonIn(CaseSchema):
     """The woman who arrives: her name is the only thing required (a first name or a nickname is enough)."""
 
-    full_name: Annotated[str, Text(200, required=_l("Enter the name she gives (a first name or a nickname is "
+    full_name: Annotated[str, s.Text(200, required=_l("Enter the name she gives (a first name or a nickname is "
                                                     "enough)."))]
-    other_names: Annotated[str | None, Text(200)]
-    birth_year: Annotated[int | None, Whole()]
-    birth_date: Annotated[date | None, LocalDay()]
-    sex: Annotated[str, Choice(codes.SEXES, _FROM_THE_LIST, default="female")]
-    age_band: Annotated[str | None, Choice(codes.AGE_BANDS, _AGE_BAND)]
-    ethnicity_code: Annotated[str | None, Text(8)]
-    phone: Annotated[str | None, Text(32)]
-    id_number: Annotated[str | None, Text(32)]
-    home_commune_code: Annotated[str | None, Text(8)]
-    home_address: Annotated[str | None, Text(300)]
+    other_names: Annotated[str | None, s.Text(200)]
+    birth_year: Annotated[int | None, _WHOLE]
+    birth_date: Annotated[date | None, _day()]
+    sex: Annotated[str, s.Choice(codes.SEXES, _FROM_THE_LIST, default="female")]
+    age_band: Annotated[str | None, s.Choice(codes.AGE_BANDS, _AGE_BAND)]
+    ethnicity_code: Annotated[str | None, s.Text(8)]
+    phone: Annotated[str | None, s.Text(32)]
+    id_number: Annotated[str | None, s.Text(32)]
+    home_commune_code: Annotated[str | None, s.Text(8)]
+    home_address: Annotated[str | None, s.Text(300)]
     # Her home commune in the units before 1 July 2025 (casework.geo.legacy), for an intake before that day.
-    legacy_home_commune_code: Annotated[str | None, Text(8)]
+    legacy_home_commune_code: Annotated[str | None, s.Text(8)]
 
 
 class ChildrenIn(CaseSchema):
-    count: Annotated[int | None, Whole()]
+    count: Annotated[int | None, _WHOLE]
     ages: Annotated[tuple[int, ...], Ages()]
 
 
 class PerpetratorIn(CaseSchema):
-    sex: Annotated[str, Choice(codes.PERPETRATOR_SEXES, _FROM_THE_LIST, default="unknown")]
-    age_band: Annotated[str, Choice(codes.AGE_BANDS, _AGE_BAND, default="unknown")]
+    sex: Annotated[str, s.Choice(codes.PERPETRATOR_SEXES, _FROM_THE_LIST, default="unknown")]
+    age_band: Annotated[str, s.Choice(codes.AGE_BANDS, _AGE_BAND, default="unknown")]
 
 
 class RiskIn(CaseSchema):
     factors: Annotated[tuple[str, ...], Codes(codes.RISK_FACTORS)]
-    judged_high: Annotated[bool, _yes_no()]
+    judged_high: Annotated[bool, _YES_NO]
 
 
 class IntakeConsentIn(CaseSchema):
     """Her consent at intake (DESIGN §2 Consent): to keep the record (required), to be counted in statistics,
     and the services her information may be shared with."""
 
-    record: Annotated[bool, _yes_no()]
-    statistics: Annotated[bool, _yes_no()]
+    record: Annotated[bool, _YES_NO]
+    statistics: Annotated[bool, _YES_NO]
     share: Annotated[Share, ShareList()]
-    given_by: Annotated[str, Choice(codes.CONSENT_GIVERS, _l("Choose who gave the consent."), default="self")]
+    given_by: Annotated[str, s.Choice(codes.CONSENT_GIVERS, _l("Choose who gave the consent."), default="self")]
 
 
 class CaseFieldsIn(CaseSchema):
     """What an intake records and an edit changes."""
 
-    intake_at: Annotated[datetime, LocalMoment(required=_l("Enter the date and time she arrived."))]
-    arrival: Annotated[str, Choice(codes.ARRIVALS, _l("Choose how she arrived."), default="came_alone")]
+    intake_at: Annotated[datetime, _moment_a(_l("Enter the date and time she arrived."))]
+    arrival: Annotated[str, s.Choice(codes.ARRIVALS, _l("Choose how she arrived."), default="came_alone")]
     person: PersonIn
     children: ChildrenIn
     acts: Annotated[tuple[str, ...], Codes(codes.ACT_CODES)]
     act_parts: Annotated[frozenset[str], ActParts()]
-    relationship: Annotated[str, Choice(codes.RELATIONSHIPS,
+    relationship: Annotated[str, s.Choice(codes.RELATIONSHIPS,
                                         _l("Choose her relationship to the person who used violence."),
                                         required=_l("Choose her relationship to the person who used violence."))]
     # Decree 76/2023: the host's tick "recorded, but not counted as domestic violence"; never required.
-    acts_not_counted_confirmed: Annotated[bool, _yes_no()]
+    acts_not_counted_confirmed: Annotated[bool, _YES_NO]
     perpetrator: PerpetratorIn
-    injuries: Annotated[str | None, Text(2000)]
-    first_aid_given: Annotated[bool, _yes_no()]
-    first_aid: Annotated[str | None, Text(2000)]
+    injuries: Annotated[str | None, s.Text(2000)]
+    first_aid_given: Annotated[bool, _YES_NO]
+    first_aid: Annotated[str | None, s.Text(2000)]
     risk: RiskIn
-    safety_plan: Annotated[str | None, Text(4000)]
-    commune_notified_at: Annotated[datetime | None, LocalMoment()]
-    narrative: Annotated[str | None, Text(8000)]
+    safety_plan: Annotated[str | None, s.Text(4000)]
+    commune_notified_at: Annotated[datetime | None, _moment_a()]
+    narrative: Annotated[str | None, s.Text(8000)]
     # Where it happened in the units before 1 July 2025 (scheme "pre2025"), for such an intake; the service
     # checks it against the address's province.
-    legacy_commune_code: Annotated[str | None, Text(8)]
+    legacy_commune_code: Annotated[str | None, s.Text(8)]
 
-    def check(self) -> FieldErrors:
-        errors: FieldErrors = {}
+    def check(self) -> s.FieldErrors:
+        errors: s.FieldErrors = {}
         self._check_person(errors)
         self._check_case(errors)
         return errors
 
-    def _check_person(self, errors: FieldErrors) -> None:
+    def _check_person(self, errors: s.FieldErrors) -> None:
         p = self.person
         year_now = (self.intake_at or utcnow()).astimezone(VN_TZ).year
         birth_year = p.birth_year
         if p.birth_date is not None:
-            if p.birth_date > local_today():
+            if p.birth_date > s.local_today():
                 _add(errors, "person.birth_date", _("The date of birth cannot be in the future."))
             elif year_now - p.birth_date.year > codes.MAX_AGE:
                 _add(errors, "person.birth_date", _("This date of birth makes her older than %(n)d. Please check it.",
@@ -470,7 +360,7 @@ class CaseFieldsIn(CaseSchema):
                 _add(errors, "person.legacy_home_commune_code",
                      _("Units before 1 July 2025 are only for an intake before that day."))
 
-    def _check_case(self, errors: FieldErrors) -> None:
+    def _check_case(self, errors: s.FieldErrors) -> None:
         now = utcnow()
         if self.intake_at is not None:
             if self.intake_at > now + CLOCK_SKEW:
@@ -524,17 +414,17 @@ def split_part(value: str) -> tuple[str, str] | None:
 class IntakeIn(CaseFieldsIn):
     """An intake at one of the actor's trusted addresses (the service checks it is hers), with her consent."""
 
-    address_id: Annotated[str | None, Text(64)]
+    address_id: Annotated[str | None, s.Text(64)]
     consent: IntakeConsentIn | None = None
 
     @classmethod
-    def read_all(cls, data: Mapping[str, Any], *, form: bool = False) -> tuple[Self, FieldErrors]:
+    def read_all(cls, data: Mapping[str, Any], *, form: bool = False) -> tuple[Self, s.FieldErrors]:
         value, errors = super().read_all(data, form=form)
         if data.get("consent") is None:
-            errors.setdefault("consent", [str(REQUIRED)])
+            errors.setdefault("consent", [str(s.REQUIRED)])
         return value, errors
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         errors = super().check()
         consent = self.consent
         if consent is None:
@@ -558,7 +448,7 @@ class IntakeIn(CaseFieldsIn):
 class CaseEditIn(CaseFieldsIn):
     """A change of the intake details, with the version of the case the editor read (DESIGN §4: 409 if stale)."""
 
-    version: Annotated[int | None, Whole()]
+    version: Annotated[int | None, _WHOLE]
 
 
 def _checked(values: Mapping[str, Any], name: str) -> bool:
@@ -621,109 +511,14 @@ INTAKE_FORM_NAMES = {
 
 
 @dataclass(frozen=True)
-class CaseDay(Day):
-    """A day, with the form's own message for one typed wrong (the form shows dd/mm/yyyy); ``not_future``:
-    the message for a day after today in Vietnam."""
-
-    message: Message = NOT_DAY_JSON
-    form_message: Message = NOT_DAY_FORM
-    not_future: Message | None = None
-
-    def read(self, value: Any, source: str) -> date | None:
-        try:
-            day = super().read(value, source)
-        except Exception as error:
-            if source == _FORM and value not in (None, ""):
-                raise invalid(self.form_message) from error
-            raise
-        if day is not None and self.not_future is not None and day > utcnow().astimezone(VN_TZ).date():
-            raise invalid(self.not_future)
-        return day
-
-
-@dataclass(frozen=True)
-class CaseInteger(Integer):
-    """A whole number, with the form's own message for one typed wrong."""
-
-    message: Message = NOT_WHOLE_JSON
-    form_message: Message = NOT_WHOLE
-
-    def read(self, value: Any, source: str) -> int | None:
-        if source == _FORM and isinstance(value, str) and value.strip():
-            text = value.strip().replace(".", "").replace(" ", "")
-            if not text.lstrip("-").isdigit() or len(text.lstrip("-")) > 12:
-                raise invalid(self.form_message)
-            value = text
-        return super().read(value, source)
-
-
-@dataclass(frozen=True)
-class Moment(_Marker):
-    """A moment: in JSON, ISO 8601 with its offset (kept in UTC); in a form, the local Vietnamese time of a
-    ``datetime-local`` input (or dd/mm/yyyy hh:mm)."""
-
-    required: Message | None = None
-    message: Message = NOT_MOMENT_JSON
-    form_message: Message = NOT_MOMENT_FORM
-
-    def read(self, value: Any, source: str) -> datetime | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if self.required is not None:
-                raise invalid(self.required)
-            return None
-        if not isinstance(value, str):
-            raise invalid(self.message)
-        text = value.strip()
-        if source == _FORM:
-            for pattern in FORM_MOMENT_PATTERNS:
-                try:
-                    return datetime.strptime(text, pattern).replace(tzinfo=VN_TZ)
-                except ValueError:
-                    continue
-            raise invalid(self.form_message)
-        if len(text) > 64:
-            raise invalid(self.message)
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if parsed.tzinfo is None:
-                raise ValueError(text)
-            return parsed.astimezone(UTC)
-        except (ValueError, OverflowError):
-            raise invalid(self.message) from None
-
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": "string" if self.required is not None else ["string", "null"], "format": "date-time"}
-
-
-@dataclass(frozen=True)
-class YesNo(_Marker):
-    """A question answered yes or no, never left out: a JSON boolean; a form's radio ``yes``/``no``."""
-
-    required: Message
-    message: Message = NOT_BOOLEAN
-
-    def read(self, value: Any, source: str) -> bool:
-        if value is None or value == "":
-            raise invalid(self.required)
-        if isinstance(value, bool):
-            return value
-        if source == _FORM and value in ("yes", "no"):
-            return bool(value == "yes")
-        raise invalid(self.message)
-
-    def json_schema(self) -> dict[str, Any]:
-        return {"type": "boolean"}
-
-
-@dataclass(frozen=True)
-class ShareFields(Choices):
+class ShareFields(s.Choices):
     """The parts of a case she agrees to share; an unknown one is named in the message."""
 
     def read(self, value: Any, source: str) -> tuple[str, ...]:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             unknown = sorted({v for v in value if v not in self.values})
             if unknown:
-                raise invalid(_l("Unknown information to share: %(names)s.", names=", ".join(unknown)))
+                raise s.invalid(_l("Unknown information to share: %(names)s.", names=", ".join(unknown)))
         return super().read(value, source)
 
 
@@ -734,14 +529,14 @@ class ConsentIn(CaseSchema):
     """Her consent to one purpose (DESIGN §2 Consent): keep the record, count her in statistics, or share the
     chosen parts of the case with one kind of service."""
 
-    purpose: Annotated[str, Choice(codes.PURPOSES, _l("Choose what she agrees to."),
+    purpose: Annotated[str, s.Choice(codes.PURPOSES, _l("Choose what she agrees to."),
                                    required=_l("Choose what she agrees to."))]
-    service: Annotated[str | None, Choice(codes.SERVICES, _l("Choose a kind of service from the list."))]
+    service: Annotated[str | None, s.Choice(codes.SERVICES, _l("Choose a kind of service from the list."))]
     fields: Annotated[tuple[str, ...], ShareFields(codes.SHAREABLE_FIELDS, max_items=len(codes.SHAREABLE_FIELDS),
                                                    not_list=NOT_CODES)]
-    given_by: Annotated[str, Choice(codes.CONSENT_GIVERS, _l("Choose who gave the consent."), default="self")]
+    given_by: Annotated[str, s.Choice(codes.CONSENT_GIVERS, _l("Choose who gave the consent."), default="self")]
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         if self.purpose == "share" and self.service is None:
             return {"service": [str(_l("Choose a kind of service from the list."))]}
         if self.purpose != "share" and (self.service or self.fields):
@@ -758,14 +553,14 @@ class ConsentIn(CaseSchema):
 class ShelterStayIn(CaseSchema):
     """A shelter stay at the trusted address and the essentials given (Law 13/2022 Art. 33)."""
 
-    start_on: Annotated[date, CaseDay(required=_l("Enter the first day of the stay."))]
-    end_on: Annotated[date | None, CaseDay()]
-    essentials: Annotated[tuple[str, ...], Choices(codes.ESSENTIALS, _l("Unknown item."), not_list=NOT_CODES)]
-    money_vnd: Annotated[int | None, CaseInteger(0, 100_000_000, out_of_range=_l("Enter an amount in đồng, from 0."),
-                                                  grouped=True)]
+    start_on: Annotated[date, _day(required=_l("Enter the first day of the stay."))]
+    end_on: Annotated[date | None, _day()]
+    essentials: Annotated[tuple[str, ...], s.Choices(codes.ESSENTIALS, _l("Unknown item."), not_list=NOT_CODES)]
+    money_vnd: Annotated[int | None, s.Amount(allow_zero=True, maximum=100_000_000, message=s.NOT_WHOLE_JSON,
+                                             out_of_range=_l("Enter an amount in đồng, from 0."))]
 
-    def check(self) -> FieldErrors:
-        errors: FieldErrors = {}
+    def check(self) -> s.FieldErrors:
+        errors: s.FieldErrors = {}
         if self.end_on is not None and self.start_on is not None and self.end_on < self.start_on:
             errors["end_on"] = [str(_l("The end of the stay cannot be before its start."))]
         if self.money_vnd and "money" not in self.essentials:
@@ -778,9 +573,12 @@ class ShelterStayIn(CaseSchema):
 
 
 def add_months(moment: datetime, months: int) -> datetime:
-    """The same day and time ``months`` later (the last day of the month when it has fewer days)."""
+    """The same day and time ``months`` later (the last day of the month when it has fewer days); past the end of
+    year 9999, which a part-B moment accepts, the last moment there is rather than an error (a 500)."""
     month = moment.month - 1 + months
     year, month = moment.year + month // 12, month % 12 + 1
+    if year > datetime.max.year:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
@@ -788,24 +586,24 @@ class ContactBanIn(CaseSchema):
     """A contact ban: a request to the commune chair (Art. 25(1)(a)), the chair's own initiative when her
     life is threatened (Art. 25(1)(b)), or a court's ban in a civil case (Art. 26)."""
 
-    kind: Annotated[str, Choice(codes.CONTACT_BAN_KINDS, _FROM_THE_LIST, default="commune")]
-    requested_at: Annotated[datetime | None, Moment()]
-    requester: Annotated[str | None, Text(32)]
-    victim_consented: Annotated[bool, Flag(message=NOT_BOOLEAN)]
-    chair_initiative: Annotated[bool, Flag(message=NOT_BOOLEAN)]
-    life_threatened: Annotated[bool, Flag(message=NOT_BOOLEAN)]
-    court_name: Annotated[str | None, Text(200)]
-    decided_at: Annotated[datetime | None, Moment()]
-    valid_from: Annotated[datetime | None, Moment()]
-    valid_until: Annotated[datetime | None, Moment()]
-    decision_ref: Annotated[str | None, Text(64)]
+    kind: Annotated[str, s.Choice(codes.CONTACT_BAN_KINDS, _FROM_THE_LIST, default="commune")]
+    requested_at: Annotated[datetime | None, s.Moment()]
+    requester: Annotated[str | None, s.Text(32)]
+    victim_consented: Annotated[bool, _YES_NO]
+    chair_initiative: Annotated[bool, _YES_NO]
+    life_threatened: Annotated[bool, _YES_NO]
+    court_name: Annotated[str | None, s.Text(200)]
+    decided_at: Annotated[datetime | None, s.Moment()]
+    valid_from: Annotated[datetime | None, s.Moment()]
+    valid_until: Annotated[datetime | None, s.Moment()]
+    decision_ref: Annotated[str | None, s.Text(64)]
 
     @property
     def origin(self) -> str:
         return "chair_initiative" if self.chair_initiative else "request"
 
-    def check(self) -> FieldErrors:
-        errors: FieldErrors = {}
+    def check(self) -> s.FieldErrors:
+        errors: s.FieldErrors = {}
         if self.kind == "court":
             if not self.court_name:
                 errors["court_name"] = [str(_l("Enter the court that issued the decision."))]
@@ -841,14 +639,14 @@ class ContactBanIn(CaseSchema):
 class ContactBanDecisionIn(CaseSchema):
     """The commune chair's decision on a request (Art. 25(2)-(3): within 12 hours, at most 3 days)."""
 
-    decision: Annotated[str, Choice(codes.CONTACT_BAN_DECISIONS, _l("Choose the decision."),
+    decision: Annotated[str, s.Choice(codes.CONTACT_BAN_DECISIONS, _l("Choose the decision."),
                                     required=_l("Choose the decision."))]
-    decided_at: Annotated[datetime | None, Moment()]
-    valid_from: Annotated[datetime | None, Moment()]
-    valid_until: Annotated[datetime | None, Moment()]
-    decision_ref: Annotated[str | None, Text(64)]
+    decided_at: Annotated[datetime | None, s.Moment()]
+    valid_from: Annotated[datetime | None, s.Moment()]
+    valid_until: Annotated[datetime | None, s.Moment()]
+    decision_ref: Annotated[str | None, s.Text(64)]
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         if self.decision == "granted" and self.valid_until is None:
             return {"valid_until": [str(_l("Enter until when the ban is valid."))]}
         return {}
@@ -857,8 +655,8 @@ class ContactBanDecisionIn(CaseSchema):
 class ContactBanRevocationIn(CaseSchema):
     """A granted ban revoked before its end, with the reason and the date (Art. 25(4))."""
 
-    reason: Annotated[str, Text(1000, required=_l("Enter why the contact ban was revoked."))]
-    date: Annotated[date, CaseDay(required=_l("Enter the date of the revocation."),
+    reason: Annotated[str, s.Text(1000, required=_l("Enter why the contact ban was revoked."))]
+    date: Annotated[date, _day(required=_l("Enter the date of the revocation."),
                                   not_future=_l("The date cannot be in the future."))]
 
 
@@ -868,15 +666,16 @@ class ContactBanRevocationIn(CaseSchema):
 class FollowUpIn(CaseSchema):
     """A follow-up visit or call, and the date of the next one (empty: the risk level's interval)."""
 
-    on: Annotated[date, CaseDay(required=_l("Enter the date."))]
-    kind: Annotated[str, Choice(codes.FOLLOW_UP_KINDS, _l("Choose a visit or a call."),
+    on: Annotated[date, _day(required=_l("Enter the date."))]
+    kind: Annotated[str, s.Choice(codes.FOLLOW_UP_KINDS, _l("Choose a visit or a call."),
                                 required=_l("Choose a visit or a call."))]
-    situation: Annotated[str, Choice(codes.SITUATIONS, _l("Choose how she is."), required=_l("Choose how she is."))]
-    violence_recurred: Annotated[bool, YesNo(_l("Say whether the violence happened again."))]
-    note: Annotated[str | None, Text(4000)]
-    next_on: Annotated[date | None, CaseDay()]
+    situation: Annotated[str, s.Choice(codes.SITUATIONS, _l("Choose how she is."), required=_l("Choose how she is."))]
+    violence_recurred: Annotated[bool, s.Flag(message=s.NOT_BOOLEAN,
+                                              required=_l("Say whether the violence happened again."))]
+    note: Annotated[str | None, s.Text(4000)]
+    next_on: Annotated[date | None, _day()]
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         if self.next_on is not None and self.on is not None:  # None: unreadable, its own message shown
             if self.next_on <= self.on:
                 return {"next_on": [str(_l("The next follow-up must be after this one."))]}
@@ -891,11 +690,11 @@ class FollowUpIn(CaseSchema):
 class ClosureRequestIn(CaseSchema):
     """The host asks to close the case, with the reason (``other`` needs a few words)."""
 
-    reason: Annotated[str, Choice(codes.CLOSURE_REASONS, _l("Choose why the case can be closed."),
+    reason: Annotated[str, s.Choice(codes.CLOSURE_REASONS, _l("Choose why the case can be closed."),
                                   required=_l("Choose why the case can be closed."))]
-    note: Annotated[str | None, Text(2000)]
+    note: Annotated[str | None, s.Text(2000)]
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         if self.reason == "other" and not self.note:
             return {"note": [str(_l("Explain the reason in a few words."))]}
         return {}
@@ -905,13 +704,13 @@ class ClosureDecisionIn(CaseSchema):
     """The commune officer approves the closure or returns it saying what is still needed; approving with
     open items needs the confirmation (and a reason for a grave one), checked against the case."""
 
-    decision: Annotated[str, Choice({"approve", "return"}, _l("Choose to approve or to return."),
+    decision: Annotated[str, s.Choice({"approve", "return"}, _l("Choose to approve or to return."),
                                     required=_l("Choose to approve or to return."))]
-    note: Annotated[str | None, Text(2000)]
-    confirm_open_items: Annotated[bool, Flag(message=NOT_BOOLEAN)]
-    confirm_reason: Annotated[str | None, Text(2000)]
+    note: Annotated[str | None, s.Text(2000)]
+    confirm_open_items: Annotated[bool, _YES_NO]
+    confirm_reason: Annotated[str | None, s.Text(2000)]
 
-    def check(self) -> FieldErrors:
+    def check(self) -> s.FieldErrors:
         if self.decision == "return" and not self.note:
             return {"note": [str(_l("Say what is still needed before the case can close."))]}
         return {}
@@ -920,7 +719,7 @@ class ClosureDecisionIn(CaseSchema):
 class ReopenIn(CaseSchema):
     """A closed case reopened, with the reason."""
 
-    reason: Annotated[str, Text(2000, required=_l("Say why the case is reopened."))]
+    reason: Annotated[str, s.Text(2000, required=_l("Say why the case is reopened."))]
 
 
 # --- moving a case to another trusted address (issue 13) ----------------------------------------------
@@ -930,29 +729,33 @@ class TransferIn(CaseSchema):
     """A move asked by the commune officer. Whether the address exists, is active and is another one is the
     service's (the database), and so is the missing reason, reported in the same answer as the address."""
 
-    address_id: Annotated[str | None, Text(22)]
-    reason: Annotated[str | None, Text(2000)]
+    address_id: Annotated[str | None, s.Text(22)]
+    reason: Annotated[str | None, s.Text(2000)]
 
 
 class TransferDeclineIn(CaseSchema):
     """The receiving commune declines a move, saying why."""
 
-    reason: Annotated[str, Text(2000, required=_l("Say why the move is declined."))]
+    reason: Annotated[str, s.Text(2000, required=_l("Say why the move is declined."))]
 
 
 # --- the case list's filters (issue 14) ---------------------------------------------------------------------
+
+
+_QUERY_DAY = s.Day(message=s.NOT_DAY_JSON, form_message=s.NOT_DAY_JSON)
 
 
 class CaseFiltersIn(CaseSchema):
     """The case list's filters: in the query string of ``GET /cases`` (:class:`CaseListQuery`) and in the body
     of ``POST /cases/search`` (:class:`CaseSearchIn`). An empty value is no filter (a form's empty choice)."""
 
-    status: Annotated[str | None, Choice(codes.STATUSES, _FROM_THE_LIST)]
-    risk: Annotated[str | None, Choice(codes.RISK_LEVELS, _FROM_THE_LIST)]
-    form: Annotated[str | None, Choice(codes.FORMS, _FROM_THE_LIST)]
+    status: Annotated[str | None, s.Choice(codes.STATUSES, _FROM_THE_LIST)]
+    risk: Annotated[str | None, s.Choice(codes.RISK_LEVELS, _FROM_THE_LIST)]
+    form: Annotated[str | None, s.Choice(codes.FORMS, _FROM_THE_LIST)]
     # ``from`` is a Python keyword: the field keeps the services' name and reads the client's.
-    period_from: Annotated[date | None, Day(message=NOT_DAY_JSON), Field(alias="from")] = None
-    period_to: Annotated[date | None, Day(message=NOT_DAY_JSON), Field(alias="to")] = None
+    # The same words for a day in the query string and in the search body: both are the API's.
+    period_from: Annotated[date | None, _QUERY_DAY, Field(alias="from")] = None
+    period_to: Annotated[date | None, _QUERY_DAY, Field(alias="to")] = None
 
 
 class CaseListQuery(CaseFiltersIn):
@@ -960,13 +763,13 @@ class CaseListQuery(CaseFiltersIn):
     phone is never here: ``q`` is refused before this is read (DESIGN §4, ``search_in_body``)."""
 
     # The cursor of the next page (``casework.paging`` says whether it is one of ours).
-    after: Annotated[str | None, Text(200)]
+    after: Annotated[str | None, s.Text(200)]
 
 
 class CaseSearchIn(CaseFiltersIn):
     """The body of ``POST /cases/search``: the name or phone to look for, and the list's filters."""
 
-    q: Annotated[str, Text(100, required=_l("Enter a name or a phone number."))]
+    q: Annotated[str, s.Text(100, required=_l("Enter a name or a phone number."))]
 
     @classmethod
     def openapi(cls) -> dict[str, Any]:
@@ -976,7 +779,7 @@ class CaseSearchIn(CaseFiltersIn):
         return schema
 
 
-def query_parameters(schema: type[Schema]) -> dict[str, dict[str, Any]]:
+def query_parameters(schema: type[s.Schema]) -> dict[str, dict[str, Any]]:
     """The fields of a query-string schema as the OpenAPI document's query parameters. A parameter is left out
     rather than sent as null, so an optional field's ``null`` is dropped from its type and its values."""
     parameters: dict[str, dict[str, Any]] = {}

@@ -14,8 +14,7 @@ from typing import Annotated, Any, Final
 
 from flask_babel import lazy_gettext as _l
 
-from casework.auth.schemas import ABSENT, FORM, NamedFieldsOnly
-from casework.schemas import REQUIRED, Message, Schema, _Marker, invalid
+from casework.schemas import ABSENT, FORM, REQUIRED, Message, NamedFieldsOnly, Schema, _Marker, invalid
 from casework.stats.period import QUARTER_PATTERN, Period
 
 NOT_A_QUARTER = _l("Choose a quarter, written like 2026Q3.")
@@ -77,19 +76,13 @@ class Ticked(_Marker):
         return {"type": "boolean", "enum": [True]}
 
 
-class _NoExtraFields(NamedFieldsOnly):
-    @classmethod
-    def openapi(cls) -> dict[str, Any]:
-        return {**super().openapi(), "additionalProperties": False}
-
-
-class PreviewRequest(_NoExtraFields):
+class PreviewRequest(NamedFieldsOnly):
     """``POST /api/v1/statistics/previews`` and the screen's preview form: the quarter to compute."""
 
     period: Annotated[Period, Quarter()]
 
 
-class ReleaseRequest(_NoExtraFields):
+class ReleaseRequest(NamedFieldsOnly):
     """``POST /api/v1/statistics/releases``: the quarter, and the finished preview to publish as computed (without
     one the quarter is computed in the request, as tools have always done)."""
 

@@ -128,3 +128,15 @@ def test_a_move_reads_its_reason_once_and_a_decline_needs_one():
         "address_id": ["Trường này phải là chữ."], "reason": ["Tối đa 2000 ký tự."]}
     assert _errors(schemas.TransferDeclineIn.from_form, {"decision": "decline", "reason": " "}) == {
         "reason": ["Ghi lý do từ chối."]}
+
+
+def test_a_part_b_moment_keeps_the_end_of_year_9999_that_the_intake_refuses():
+    """Part B's moments accept a time that has no day in Vietnam (the intake's ``local_day`` refuses it), and a
+    court's ban decided then is judged by Art. 26 rather than failing when four months are added."""
+    last_hours = "9999-12-31T20:00:00+00:00"
+    assert schemas.ContactBanIn.from_json({"requester": "victim", "requested_at": last_hours}).requested_at.year == 9999
+    _value, errors = schemas.IntakeIn.read_all({"intake_at": last_hours})
+    assert errors["intake_at"] == ["Hãy ghi thời điểm theo ISO 8601 kèm múi giờ, ví dụ 2026-03-05T21:30:00+07:00."]
+    ban = schemas.ContactBanIn.from_json({"kind": "court", "court_name": "TAND khu vực 2",
+                                          "decided_at": "9999-12-01T00:00:00+00:00", "valid_until": last_hours})
+    assert ban.valid_until == datetime(9999, 12, 31, 20, tzinfo=UTC)
