@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import g, jsonify
@@ -10,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from casework.api import api_route
 from casework.api.json import json_body
 from casework.auth import changes, services
-from casework.auth.models import User
+from casework.auth.models import AccountChange, User
 from casework.auth.policy import acting_user
 from casework.auth.roles import ALL_ROLES, Role
 from casework.auth.schemas import AccountChangeRequest, EnrolledPasswordChangeApi, PasswordChangeApi
@@ -46,6 +47,17 @@ ACCOUNT_ERRORS = (400, 401, 403, 404, 409, 422)
 
 def _me() -> User:
     return acting_user()
+
+
+def _request_route(rule: str, summary: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An admin's POST that asks for an account change without a body; another admin confirms it."""
+    return api_route(rule, "POST", summary=summary, roles=[Role.ADMIN], status=202, response=PENDING_SCHEMA,
+                     errors=(401, 403, 404, 409))
+
+
+def _pending(change: AccountChange) -> ResponseReturnValue:
+    """The answer to a request of an account change: it waits for a second admin (202)."""
+    return jsonify(id=change.id, state="pending"), 202
 
 
 @api_route("/account", "GET", summary="The caller's own account", roles=ALL_ROLES, response=ACCOUNT_SCHEMA,
@@ -104,24 +116,19 @@ def user_change(user_id: str) -> ResponseReturnValue:
         audit.record_after_rollback("account_change_refused", object_type="user", outcome="denied",
                                     detail="invalid")
         raise ValidationError(str(CORRECT_FIELDS), errors)
-    change = changes.request_change(me, user_id, values)
-    return jsonify(id=change.id, state="pending"), 202
+    return _pending(changes.request_change(me, user_id, values))
 
 
-@api_route("/users/<user_id>/second-factor/reset", "POST",
-           summary="Request a second-factor reset; another admin confirms it and receives the enrolment code",
-           roles=[Role.ADMIN], status=202, response=PENDING_SCHEMA, errors=(401, 403, 404, 409))
+@_request_route("/users/<user_id>/second-factor/reset",
+                "Request a second-factor reset; another admin confirms it and receives the enrolment code")
 def user_second_factor_reset(user_id: str) -> ResponseReturnValue:
-    change = changes.request_second_factor_reset(_me(), user_id)
-    return jsonify(id=change.id, state="pending"), 202
+    return _pending(changes.request_second_factor_reset(_me(), user_id))
 
 
-@api_route("/users/<user_id>/reenable", "POST",
-           summary="Request re-enabling a disabled or locked account; another admin confirms it",
-           roles=[Role.ADMIN], status=202, response=PENDING_SCHEMA, errors=(401, 403, 404, 409))
+@_request_route("/users/<user_id>/reenable",
+                "Request re-enabling a disabled or locked account; another admin confirms it")
 def user_reenable(user_id: str) -> ResponseReturnValue:
-    change = changes.request_reenable(_me(), user_id)
-    return jsonify(id=change.id, state="pending"), 202
+    return _pending(changes.request_reenable(_me(), user_id))
 
 
 @api_route("/account-changes", "GET", summary="Account changes waiting for a second admin", roles=[Role.ADMIN],

@@ -25,7 +25,7 @@ from casework.extensions import db
 from casework.offline import services
 
 # Bump when a shell, offline.js or the stylesheet changes: the service worker then replaces its cache.
-SHELL_VERSION = "1"
+SHELL_VERSION = "2"
 SHELLS = ("offline.home", "offline.intake", "offline.follow_up", "offline.shelter_stay")
 
 # The blueprint lives here, so that the package never imports a module that imports it back.
@@ -84,7 +84,7 @@ def home():
 def intake():
     form = _blank(forms.IntakeForm)
     form.ethnicity_code.choices = forms.ethnic_choices()
-    return _shell("offline/intake.html", form=form, acts_by_form=codes.acts_by_form(),
+    return _shell("offline/intake.html", form=form, acts_by_form=codes.acts_by_form(), act_parts=codes.ACT_PARTS,
                   services=list(codes.SERVICES.items()))
 
 

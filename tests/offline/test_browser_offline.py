@@ -138,6 +138,8 @@ def test_a_host_records_without_signal_and_a_broken_sync_saves_each_entry_exactl
         page.select_option("#relationship", "spouse")
         page.check("input[name=acts][value=a]")
         page.check("input[name=acts][value=e]")
+        page.check("input[name=acts][value=l]")
+        page.check("input[name=act_parts][value='l:force_divorce']")  # a part of a letter, as online
         page.check("#consent_record")
         page.check("#consent_statistics")
         problems += _axe(page)
@@ -215,6 +217,7 @@ def test_a_host_records_without_signal_and_a_broken_sync_saves_each_entry_exactl
     assert len(cases) == 2  # the case made beforehand and the intake recorded without signal
     new = next(c for c in cases if c.id != case_id)
     assert new.person.full_name == WOMAN and new.person.phone == WOMAN_PHONE and new.address_id == world.addr_a.id
+    assert sorted(new.act_codes) == ["a", "e", "l"] and new.act_parts_of("l") == ["force_divorce"]
     assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 1
     receipts = db.session.scalars(select(OfflineReceipt)).all()
     assert sorted(r.status for r in receipts) == ["saved", "saved"] and all(r.attempts <= 2 for r in receipts)

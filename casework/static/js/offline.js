@@ -154,6 +154,16 @@
     return Array.prototype.map.call(form.querySelectorAll('input[name="' + name + '"]:checked'),
                                     function (el) { return el.value; });
   }
+  // Parts of acts, ticked as "l:force_marriage", in the API's shape: {"l": ["force_marriage"]}.
+  function partsOf(form, name) {
+    var out = {};
+    ticks(form, name).forEach(function (value) {
+      var cut = value.indexOf(":");
+      var letter = value.slice(0, cut);
+      (out[letter] = out[letter] || []).push(value.slice(cut + 1));
+    });
+    return out;
+  }
   function moment(value) {
     if (!value) { return ""; }
     var d = new Date(value);
@@ -188,7 +198,8 @@
                   birth_date: text(form, "birth_date"), id_number: text(form, "id_number"),
                   home_address: text(form, "home_address") },
         children: { count: whole(text(form, "children_count") || "0"), ages: agesList },
-        acts: ticks(form, "acts"), relationship: text(form, "relationship"),
+        acts: ticks(form, "acts"), act_parts: partsOf(form, "act_parts"), relationship: text(form, "relationship"),
+        acts_not_counted_confirmed: ticked(form, "acts_not_counted_confirmed"),
         perpetrator: { sex: text(form, "perpetrator_sex"), age_band: text(form, "perpetrator_age_band") },
         injuries: text(form, "injuries"), first_aid_given: ticked(form, "first_aid_given"),
         first_aid: text(form, "first_aid"),
