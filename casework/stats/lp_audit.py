@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -227,17 +227,8 @@ class Auditor:
 
         row_vars = self._row_vars()
         # Each relation is read once (issue 16: it was read again for every unknown cell it holds).
-        region, todo, seen = {v}, [v], set()
-        while todo:
-            u = todo.pop()
-            for r in rows_of[u]:
-                if r in seen:
-                    continue
-                seen.add(r)
-                for w in row_vars[r]:
-                    if w not in region and unknown(w):
-                        region.add(w)
-                        todo.append(w)
+        seen: set[int] = set()
+        region = _spread({v}, rows_of, row_vars, seen, unknown)
         # Peel: a relation with a single unknown cell gives that cell away.
         eq_rows = sorted(r for r in seen if r < n_eq)
         count = {r: sum(1 for w in row_vars[r] if w in region) for r in eq_rows}
@@ -269,18 +260,7 @@ class Auditor:
         rest = region - known.keys()
         seen.clear()  # a relation holding cells of one component holds none of another
         while rest:
-            start = min(rest)
-            comp, todo = {start}, [start]
-            while todo:
-                u = todo.pop()
-                for r in rows_of[u]:
-                    if r in seen:
-                        continue
-                    seen.add(r)
-                    for w in row_vars[r]:
-                        if w in rest and w not in comp:
-                            comp.add(w)
-                            todo.append(w)
+            comp = _spread({min(rest)}, rows_of, row_vars, seen, rest.__contains__)
             comp_t = tuple(sorted(comp))
             for u in comp_t:
                 resolved[u] = ("comp", comp_t)
@@ -769,3 +749,21 @@ def _program(c: np.ndarray, eq: list[Row], ub: list[Row], lows: np.ndarray, high
     if res.status != 0:
         raise AuditError(f"the attacker's integer program failed: {res.message}")
     return (float(round(res.fun)) if abs(res.fun - round(res.fun)) < TOL else float(res.fun)), True, res.x
+
+
+def _spread(cells: set[int], rows_of: Sequence[Sequence[int]], row_vars: Sequence[tuple[int, ...]],
+            seen: set[int], belongs: Callable[[int], bool]) -> set[int]:
+    """Grow ``cells`` (in place) through every relation not in ``seen`` to each cell ``belongs`` accepts,
+    adding the relations read to ``seen``: the connected cells of a component, each relation read once."""
+    todo = list(cells)
+    while todo:
+        u = todo.pop()
+        for r in rows_of[u]:
+            if r in seen:
+                continue
+            seen.add(r)
+            for w in row_vars[r]:
+                if w not in cells and belongs(w):
+                    cells.add(w)
+                    todo.append(w)
+    return cells
