@@ -76,6 +76,12 @@ def test_registering_with_bad_values_shows_errors_and_stores_nothing(client, log
     assert _count(Survivor) == 0
 
 
+def test_the_survivor_form_has_a_way_back(client, login, officers):
+    login(client, officers.commune)
+    page = client.get("/livelihood/survivors/new").get_data(as_text=True)
+    assert '<a href="/livelihood/">Hủy</a>' in page
+
+
 def test_registering_without_consent_stores_nothing(client, login, officers):
     login(client, officers.commune)
     response = client.post("/livelihood/survivors/new", data={**SURVIVOR_FORM, "consent_record": ""})
