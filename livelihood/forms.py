@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
@@ -261,7 +262,7 @@ class DecisionForm(FlaskForm):
 class DisbursementForm(FlaskForm):
     amount_vnd = WholeNumberField(_l("Amount (VND)"))
     paid_on = DayField(_l("Date handed over"))
-    form = ChoiceField(_l("Form"), choices=_choices(FORM_LABELS), default="cash")
+    form = ChoiceField(_lp("disbursement", "Form"), choices=_choices(FORM_LABELS), default="cash")
     items = TextAreaField(_l("Goods handed over (in kind)"), validators=[Optional(), _max(2000)])
     handed_over_by = StringField(_l("Handed over by"), validators=[Optional(), _max(200)])
     receipt = FileField(_l("Receipt (photo or PDF)"))

@@ -3,7 +3,14 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# The keywords the code uses; a context (pgettext) makes a message distinct from the same msgid without one.
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2),
+            "pgettext": ((1, "c"), 2), "_lp": ((1, "c"), 2), "lazy_pgettext": ((1, "c"), 2)}
 
 
 def _tool():
@@ -21,7 +28,7 @@ def test_every_message_in_the_sources_is_in_a_catalogue(tmp_path):
     for package, sources in tool.PACKAGES.items():
         po = ROOT / package / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
         with po.open("rb") as fh:
-            known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
+            known = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(fh) if m.id}
         method_map = [("**.py", "python"), ("**.html", "jinja2")]
         for source in sources:
             path = ROOT / source
@@ -31,17 +38,17 @@ def test_every_message_in_the_sources_is_in_a_catalogue(tmp_path):
                 from babel.messages.extract import extract_from_file
 
                 found = extract_from_file("jinja2" if path.suffix == ".html" else "python", str(path),
-                                          keywords={"_": None, "_l": None, "gettext": None, "lazy_gettext": None,
-                                                    "ngettext": (1, 2)})
+                                          keywords=KEYWORDS)
                 messages = [(str(path), *m) for m in found]
             else:
                 messages = list(extract_from_dir(str(path), method_map=method_map,
-                                                 keywords={"_": None, "_l": None, "gettext": None,
-                                                           "lazy_gettext": None, "ngettext": (1, 2)}))
+                                                 keywords=KEYWORDS))
             for item in messages:
                 msg = item[2]
                 msgid = msg if isinstance(msg, str) else msg[0]
-                assert msgid in known, f"{package}: '{msgid}' is not in the catalogue; run tools/i18n.py update"
+                context = item[4]
+                assert (context, msgid) in known, (f"{package}: '{msgid}' (context {context!r}) is not in the "
+                                                   "catalogue; run tools/i18n.py update")
 
 
 def test_no_vietnamese_message_is_untranslated():
@@ -60,3 +67,35 @@ def test_dates_and_money_use_vietnamese_formats():
     assert fold("Nguyễn Thị Đào") == "nguyen thi dao"
     names = ["Ông", "Đặng", "Dương", "Anh", "Ăn", "Ân", "Ơn"]
     assert sorted(names, key=vi_sort_key) == ["Anh", "Ăn", "Ân", "Dương", "Đặng", "Ông", "Ơn"]
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_a_message_has_one_translation_in_every_catalogue(locale):
+    """The app merges all catalogues into one, so the last one loaded would win for a shared msgid: the same
+    message (msgid and context) must say the same thing everywhere. A word that means different things in
+    different domains gets a context (pgettext) instead."""
+    from babel.messages.pofile import read_po
+
+    seen: dict[tuple[str | None, str], dict[str, object]] = {}
+    for package in _tool().PACKAGES:
+        po = ROOT / package / "translations" / locale / "LC_MESSAGES" / "messages.po"
+        with po.open("rb") as fh:
+            for m in read_po(fh):
+                if m.id and m.string and not m.fuzzy:
+                    msgid = m.id if isinstance(m.id, str) else m.id[0]
+                    seen.setdefault((m.context, msgid), {})[package] = m.string
+    differing = {key: found for key, found in seen.items() if len(set(map(str, found.values()))) > 1}
+    assert not differing, "\n".join(f"{key}: {found}" for key, found in differing.items())
+
+
+def test_home_page_and_her_home_are_different_words(app):
+    """The home page title and a woman's home address share the English word; the merged catalogue must keep
+    both, in Python and in templates."""
+    from flask import render_template_string
+    from flask_babel import gettext, pgettext
+
+    with app.test_request_context():
+        assert gettext("Home") == "Trang chủ"
+        assert pgettext("residence", "Home") == "Nơi ở"
+        rendered = render_template_string('{{ _("Home") }}|{{ pgettext("residence", "Home") }}')
+        assert rendered == "Trang chủ|Nơi ở"

@@ -76,7 +76,7 @@ def test_each_field_gets_its_own_message_and_json_types_are_strict(app):
                           "urgent": ["Giá trị này sai kiểu dữ liệu."], "person.full_name": ["Nhập họ tên."]}
         assert _errors(Sample.from_json, {})["name"] == ["Nhập tên."]
         assert _errors(Sample.from_json, {**GOOD, "amount": True}) == {"amount": [WHOLE]}
-        assert _errors(Sample.from_json, {**GOOD, "name": 5}) == {"name": ["Trường này phải là chữ."]}
+        assert _errors(Sample.from_json, {**GOOD, "name": 5}) == {"name": ["Ô này phải là chữ."]}
 
 
 def test_cross_field_rules_run_after_the_fields(app):

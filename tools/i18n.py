@@ -45,7 +45,7 @@ def update(only: str | None = None) -> None:
         tdir.mkdir(exist_ok=True)
         pot = tdir / "messages.pot"
         subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(ROOT / "babel.cfg"),
-                        "-k", "_l", "--no-location", "--sort-output", "--omit-header", "-o", str(pot),
+                        "-k", "_l", "-k", "_lp:1c,2", "--no-location", "--sort-output", "--omit-header", "-o", str(pot),
                         *_sources(package)], check=True, cwd=ROOT)
         # English is the language of the message ids; its catalogue exists so that Babel does not fall
         # back to the default (Vietnamese) one when English is chosen.

@@ -14,6 +14,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -120,7 +121,8 @@ def render_case_pdf(case: Case, viewer: User, now: datetime, shown: dict[str, An
         (_("Year of birth"), p["birth_year"]), (_("Date of birth"), format_date(_date(p["birth_date"]))),
         (_("Age group"), _label(codes.AGE_BANDS, p["age_band"])), (_("Ethnic group"), ethnic.name if ethnic else ""),
         (_("Phone"), p["phone"]), (_("ID number"), p["id_number"]),
-        (_("Home"), ", ".join(x for x in (p["home_address"] or "", home.name if home else "") if x)),
+        (pgettext("residence", "Home"),
+         ", ".join(x for x in (p["home_address"] or "", home.name if home else "") if x)),
         (_("Children with her"), _children(shown["children"])),
     ], st)]
     acts = [f"{a}) {codes.ACTS[a]}" for a in shown["acts"]]

@@ -41,7 +41,7 @@ def test_the_token_body_gives_the_messages_of_before(app):
         assert _errors(TokenRequest.from_json, {"username": "a"}) == {"password": [REQUIRED_VI],
                                                                      "totp": [REQUIRED_VI]}
         fields = _errors(TokenRequest.from_json, {"username": 5, "password": "x" * 100_001, "totp": "1" * 33})
-    assert fields == {"username": ["Trường này phải là chữ."], "password": ["Tối đa 100000 ký tự."],
+    assert fields == {"username": ["Ô này phải là chữ."], "password": ["Tối đa 100000 ký tự."],
                       "totp": ["Tối đa 32 ký tự."]}
 
 

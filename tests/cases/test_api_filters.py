@@ -63,7 +63,7 @@ def test_the_search_body_filters_are_judged_as_json(world, token, client):
 def test_each_bad_search_term_gets_its_own_message(world, token, client):
     headers = token(world.host_a)
     for body, message in (({}, "Hãy nhập tên hoặc số điện thoại."), ({"q": "  "}, "Hãy nhập tên hoặc số điện thoại."),
-                          ({"q": 5}, "Trường này phải là chữ."), ({"q": "x" * 101}, "Tối đa 100 ký tự.")):
+                          ({"q": 5}, "Ô này phải là chữ."), ({"q": "x" * 101}, "Tối đa 100 ký tự.")):
         fields = _error(client.post("/api/v1/cases/search", json=body, headers=headers))
         assert fields == {"q": [message]}, body
 

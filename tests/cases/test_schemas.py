@@ -63,9 +63,9 @@ def test_a_bad_json_body_gets_the_exact_messages_of_each_field(app):
         _value, errors = schemas.IntakeIn.read_all(body)
     assert errors == {
         "intake_at": ["Hãy ghi thời điểm theo ISO 8601 kèm múi giờ, ví dụ 2026-03-05T21:30:00+07:00."],
-        "acts": ["Trường này phải là danh sách mã."],
-        "person.full_name": ["Trường này phải là chữ."],
-        "person.birth_year": ["Trường này phải là số nguyên."],
+        "acts": ["Ô này phải là danh sách mã."],
+        "person.full_name": ["Ô này phải là chữ."],
+        "person.birth_year": ["Ô này phải là số nguyên."],
         "children": ["Ô này phải là một đối tượng."],
         "consent.record": ["Ô này phải là true hoặc false."],
         "consent.share": ["Mục này phải là danh sách dịch vụ."],

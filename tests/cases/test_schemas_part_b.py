@@ -45,7 +45,7 @@ def test_a_shelter_stay_reads_a_form_amount_with_dots_and_refuses_money_not_tick
     assert _errors(schemas.ShelterStayIn.from_json, {"start_on": "2026-05-03", "money_vnd": 5}) == {
         "money_vnd": ["Hãy đánh dấu \"Tiền\" trong các nhu yếu phẩm đã cấp, hoặc để trống số tiền."]}
     assert _errors(schemas.ShelterStayIn.from_json, {"start_on": "03/05/2026", "money_vnd": "5"}) == {
-        "start_on": ["Hãy ghi ngày theo dạng 2026-03-05."], "money_vnd": ["Trường này phải là số nguyên."]}
+        "start_on": ["Hãy ghi ngày theo dạng 2026-03-05."], "money_vnd": ["Ô này phải là số nguyên."]}
     assert _errors(schemas.ShelterStayIn.from_form, {"start_on": "31/02/2026", "money_vnd": "năm"}) == {
         "start_on": ["Hãy nhập ngày theo dạng 05/03/2026."], "money_vnd": ["Nhập một số nguyên."]}
 
@@ -98,7 +98,7 @@ def test_closure_request_decision_and_reopening_need_their_words():
         "note": ["Hãy ghi những việc còn cần làm trước khi đóng hồ sơ."]}
     decided = schemas.ClosureDecisionIn.from_form({"decision": "approve", "confirm_open_items": "y"})
     assert decided.confirm_open_items is True and decided.note is None
-    assert _errors(schemas.ReopenIn.from_json, {"reason": 5}) == {"reason": ["Trường này phải là chữ."]}
+    assert _errors(schemas.ReopenIn.from_json, {"reason": 5}) == {"reason": ["Ô này phải là chữ."]}
 
 
 @pytest.mark.parametrize(("path", "method", "schema"), [
@@ -125,7 +125,7 @@ def test_a_move_reads_its_reason_once_and_a_decline_needs_one():
     assert schemas.TransferIn.from_form({"address_id": "abc", "reason": " Chị  chuyển đi ", "step": "save"}) == (
         schemas.TransferIn.from_json({"address_id": "abc", "reason": "Chị chuyển đi"}))
     assert _errors(schemas.TransferIn.from_json, {"address_id": 7, "reason": "x" * 2001}) == {
-        "address_id": ["Trường này phải là chữ."], "reason": ["Tối đa 2000 ký tự."]}
+        "address_id": ["Ô này phải là chữ."], "reason": ["Tối đa 2000 ký tự."]}
     assert _errors(schemas.TransferDeclineIn.from_form, {"decision": "decline", "reason": " "}) == {
         "reason": ["Ghi lý do từ chối."]}
 
