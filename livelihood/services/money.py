@@ -30,6 +30,9 @@ from livelihood.models import (
     Disbursement,
     Proposal,
 )
+from livelihood.policy import (
+    _opaque,
+)
 from livelihood.schemas import (
     BudgetIn,
     TrancheIn,
@@ -41,7 +44,6 @@ from livelihood.services.common import (
     SecondPersonRequired,
     _audit_moves,
     _move,
-    _opaque,
     _refuse,
     _require_province_officer,
     _require_state,

@@ -7,15 +7,15 @@ the case she agreed to share with that kind of service, frozen when it is sent, 
 Each transition is one conditional UPDATE on the expected state, so two receivers answering at the
 same moment cannot both win.
 
-Split by subject (issue 14): ``common``, ``organisations`` (the directory), ``access`` (who sees which
-referral), ``sharing`` (consent and children), ``deadlines``, ``sending``, ``transitions`` and ``lists``;
-every name is reached as ``referral.services.X`` as before.
+Split by subject (issue 14): ``common``, ``organisations`` (the directory), ``sharing`` (consent and children),
+``deadlines``, ``sending``, ``transitions`` and ``lists``; who sees which referral is ``referral.policy``, re-exported
+here, so every name is reached as ``referral.services.X`` as before.
 """
 
 from __future__ import annotations
 
 from casework.service_types import SERVICE_TYPES
-from referral.services.access import (
+from referral.policy import (
     SENDER_ROLES,
     case_of,
     get_referral_or_404,
