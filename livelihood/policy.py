@@ -4,11 +4,12 @@ Every list goes through a ``<things>_visible_to(user)`` query and every single r
 ``get_<thing>_or_404(user, id)``: a record outside the officer's area answers 404 exactly like a missing one,
 and the refusal is kept in the audit trail.
 
-| role             | survivors and proposals | budgets         | identity |
-|------------------|-------------------------|-----------------|----------|
-| commune_officer  | of her commune          | none            | yes      |
-| province_officer | of her province         | of her province | **no**   |
-| everyone else    | none                    | none            | –        |
+| role             | survivors and proposals | budgets         | budget changes  | identity |
+|------------------|-------------------------|-----------------|-----------------|----------|
+| commune_officer  | of her commune          | none            | none            | yes      |
+| province_officer | of her province         | of her province | of her province | **no**   |
+| coordinator      | none                    | none            | all             | –        |
+| everyone else    | none                    | none            | none            | –        |
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from casework.auth.models import User
 from casework.auth.policy import deny
 from casework.auth.roles import Role
 from casework.extensions import db
-from livelihood.models import Budget, Proposal, Survivor
+from livelihood.models import Budget, BudgetChange, Proposal, Survivor
 
 _OPAQUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -92,3 +93,22 @@ def can_see_identity(user: User, survivor: Survivor) -> bool:
     sex, age band and ethnicity, the plan and its money (data minimisation, DESIGN §3.3).
     """
     return user.role == Role.COMMUNE_OFFICER and user.commune_code == survivor.commune_code
+
+
+def budget_changes_visible_to(user: User) -> Select:
+    """Changes of the user's province's budgets (province officers) or of every province (coordinators)."""
+    query = select(BudgetChange).join(Budget, Budget.id == BudgetChange.budget_id)
+    if user.role == Role.PROVINCE_OFFICER and user.province_code:
+        return query.where(Budget.province_code == user.province_code)
+    if user.role == Role.COORDINATOR:
+        return query
+    return query.where(false())
+
+
+def get_budget_change_or_404(user: User, change_id: str) -> BudgetChange:
+    change = None
+    if _opaque(change_id):
+        change = db.session.scalar(budget_changes_visible_to(user).where(BudgetChange.id == change_id))
+    if change is None:
+        deny("budget_change", _opaque(change_id))
+    return change  # type: ignore[return-value]

@@ -35,10 +35,12 @@ from casework import paging
 from casework.extensions import db
 from livelihood.models import AGE_BANDS
 from livelihood.policy import (
+    budget_changes_visible_to,
     budgets_visible_to,
     can_see_identity,
     find_proposal,
     find_survivor,
+    get_budget_change_or_404,
     get_proposal_or_404,
     get_survivor_or_404,
     proposals_visible_to,
@@ -75,7 +77,6 @@ from livelihood.services.money import (
     BudgetInput,
     BudgetOutcome,
     DisbursementInput,
-    budget_changes_visible_to,
     budget_summary,
     can_confirm_budget_change,
     confirm_budget_change,
@@ -83,7 +84,6 @@ from livelihood.services.money import (
     disburse,
     disbursements_of,
     find_tranche,
-    get_budget_change_or_404,
     pending_budget_change,
     pending_budget_changes,
     percent,
