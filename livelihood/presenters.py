@@ -33,6 +33,7 @@ from flask_babel import gettext as _
 from casework.auth.models import User
 from casework.auth.roles import Role
 from casework.shown import is_empty
+from livelihood.codes import KIND_LABELS
 from livelihood.models import (
     AccompanyingChild,
     Appraisal,
@@ -214,8 +215,6 @@ def present(user: User, record: Any, *, commune_code: str | None = None) -> Show
 
 
 def _proposal(user: User, p: Proposal, full: bool) -> Shown:
-    from livelihood.forms import KIND_LABELS
-
     survivor = present(user, p.survivor, commune_code=p.commune_code)
     lines = [present(user, line, commune_code=p.commune_code) for line in p.lines]
     if full:

@@ -23,7 +23,7 @@ from casework.geo import data as geo
 from casework.protect import audit
 from casework.schemas import form_values
 from casework.text import format_number
-from livelihood import forms, presenters, schemas, services, workbook
+from livelihood import codes, forms, presenters, schemas, services, workbook
 from livelihood.models import Proposal, Survivor
 
 bp = Blueprint("livelihood", __name__, url_prefix="/livelihood")
@@ -39,13 +39,13 @@ def _user():
 @bp.context_processor
 def _labels():
     return {
-        "STATE_LABELS": forms.STATE_LABELS, "KIND_LABELS": forms.KIND_LABELS,
-        "STATUS_LABELS": forms.SURVIVOR_STATUS_LABELS, "SEX_LABELS": forms.SEX_LABELS,
-        "ENTITLEMENT_LABELS": forms.ENTITLEMENT_LABELS, "ACTION_LABELS": forms.ACTION_LABELS,
-        "FORM_LABELS": forms.FORM_LABELS, "PROGRESS_LABELS": forms.PROGRESS_LABELS,
-        "EVENT_LABELS": forms.EVENT_LABELS, "OUTCOME_LABELS": forms.OUTCOME_LABELS,
+        "STATE_LABELS": codes.STATE_LABELS, "KIND_LABELS": codes.KIND_LABELS,
+        "STATUS_LABELS": codes.SURVIVOR_STATUS_LABELS, "SEX_LABELS": codes.SEX_LABELS,
+        "ENTITLEMENT_LABELS": codes.ENTITLEMENT_LABELS, "ACTION_LABELS": codes.ACTION_LABELS,
+        "FORM_LABELS": codes.FORM_LABELS, "PROGRESS_LABELS": codes.PROGRESS_LABELS,
+        "EVENT_LABELS": codes.EVENT_LABELS, "OUTCOME_LABELS": codes.OUTCOME_LABELS,
         "CHILD_ENTITLEMENTS": forms.CHILD_ENTITLEMENTS,
-        "AGE_BAND_LABELS": forms.AGE_BAND_LABELS, "CRITERION_LABELS": forms.CRITERION_LABELS,
+        "AGE_BAND_LABELS": codes.AGE_BAND_LABELS, "CRITERION_LABELS": codes.CRITERION_LABELS,
         "commune_name": geo.commune_name, "ethnic_name": geo.ethnic_name, "percent": services.percent,
         "is_commune": current_user.is_authenticated and current_user.role == COMMUNE,
         "is_province": current_user.is_authenticated and current_user.role == PROVINCE,
@@ -257,7 +257,7 @@ def proposals():
     user = _user()
     state = request.args.get("state", "")
     query = services.proposals_visible_to(user)
-    if state in forms.STATE_LABELS:
+    if state in codes.STATE_LABELS:
         query = query.where(Proposal.state == state)
     else:
         state = ""
@@ -281,8 +281,8 @@ def proposals_export():
 
     for record in db.session.scalars(query):
         p = presenters.present(user, record)
-        rows.append([p.survivor.code, p.commune_code, geo.commune_name(p.commune_code), str(forms.KIND_LABELS[p.kind]),
-                     p.title or "", str(forms.STATE_LABELS[p.state]), p.total_vnd, p.co_contribution_vnd,
+        rows.append([p.survivor.code, p.commune_code, geo.commune_name(p.commune_code), str(codes.KIND_LABELS[p.kind]),
+                     p.title or "", str(codes.STATE_LABELS[p.state]), p.total_vnd, p.co_contribution_vnd,
                      p.requested_vnd, p.approved_amount_vnd, p.disbursed_vnd])
     header = [_("Survivor code"), _("Commune code"), _("Commune"), _("Kind"), _("Title"), _("State"),
               _("Total (VND)"), _("Her own contribution (VND)"), _("Requested (VND)"), _("Approved (VND)"),

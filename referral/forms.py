@@ -12,6 +12,7 @@ from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringFi
 from casework.forms import MultiCheckboxField, choices
 from casework.schemas import Schema, Text
 from casework.service_types import SERVICE_TYPES
+from referral.codes import KIND_LABELS, RESULT_LABELS, URGENCY_LABELS
 from referral.schemas import CompletionIn, DeclineIn, OrganisationIn, ReferralIn
 
 
@@ -19,19 +20,6 @@ def limit(schema: type[Schema], name: str, **hints: Any) -> dict[str, Any]:
     """The page's ``maxlength`` for a text field, from the schema that checks it."""
     marker = next(item for item in schema.model_fields[name].metadata if isinstance(item, Text))
     return {"maxlength": marker.max_length, **hints}
-
-
-KIND_LABELS = {
-    "commune_police": _l("Commune police"),
-    "health_station": _l("Health station"),
-    "commune_committee": _l("Commune People's Committee"),
-    "legal_aid": _l("Legal-aid centre"),
-    "social_assistance": _l("Social-assistance centre"),
-    "peace_house": _l("Peace House or other shelter"),
-    "safe_house": _l("Safe house"),
-    "hotline_111": _l("Child-protection hotline 111"),
-    "other": _l("Other"),
-}
 
 
 class OrganisationForm(FlaskForm):
@@ -48,19 +36,6 @@ class OrganisationForm(FlaskForm):
 
 
 # --- referrals --------------------------------------------------------------------------------------
-
-URGENCY_LABELS = {
-    "normal": _l("Normal"),
-    # Translators: a referral the organisation must acknowledge within hours (2 h by default).
-    "urgent": _l("Urgent"),
-}
-STATE_LABELS = {"sent": _l("Waiting for an answer"), "accepted": _l("Accepted"), "declined": _l("Declined"),
-                "completed": _l("Service given"), "cancelled": _l("Cancelled")}
-RESULT_LABELS = {
-    "provided": _l("The service was given"),
-    "partly_provided": _l("The service was partly given"),
-    "not_provided": _l("The service could not be given"),
-}
 
 
 class ReferralForm(FlaskForm):

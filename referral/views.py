@@ -23,11 +23,8 @@ from casework.protect import audit
 from casework.schemas import form_values
 from casework.service_types import SERVICE_TYPES
 from referral import presenters, services
+from referral.codes import KIND_LABELS, RESULT_LABELS, STATE_LABELS, URGENCY_LABELS
 from referral.forms import (
-    KIND_LABELS,
-    RESULT_LABELS,
-    STATE_LABELS,
-    URGENCY_LABELS,
     ActionForm,
     CompleteForm,
     DeclineForm,

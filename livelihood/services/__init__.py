@@ -19,8 +19,9 @@ Money rules (DESIGN §2):
 Every state change goes through ``_move``: a compare-and-set UPDATE on the state, a transition row
 (who, when, note) and an audit event with ids and codes only.
 
-Split by subject (issue 14): ``common`` (errors, scope, state moves), ``survivors``, ``proposals``, ``money``
-(tranches and budgets) and ``visits``; every name is reached as ``livelihood.services.X`` as before.
+Split by subject (issue 14): ``common`` (errors, state moves), ``survivors``, ``proposals``, ``money``
+(tranches and budgets) and ``visits``; the scope (``livelihood.policy``) is re-exported here, so every name is
+reached as ``livelihood.services.X`` as before.
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ from sqlalchemy import Select, and_, or_
 from casework import paging
 from casework.extensions import db
 from livelihood.models import AGE_BANDS
+from livelihood.policy import (
+    budget_changes_visible_to,
+    budgets_visible_to,
+    can_see_identity,
+    find_proposal,
+    find_survivor,
+    get_budget_change_or_404,
+    get_proposal_or_404,
+    get_survivor_or_404,
+    proposals_visible_to,
+    survivors_visible_to,
+)
 from livelihood.schemas import (
     ENTITLED_BY_STATUS,
     MAX_AMOUNT_VND,
@@ -54,17 +67,9 @@ from livelihood.services.common import (
     SecondPersonRequired,
     _move,
     budget_for,
-    budgets_visible_to,
-    can_see_identity,
     entitlements_of,
-    find_proposal,
-    find_survivor,
-    get_proposal_or_404,
-    get_survivor_or_404,
-    proposals_visible_to,
     record_proposal_view,
     record_survivor_view,
-    survivors_visible_to,
     threshold_for,
 )
 from livelihood.services.money import (
@@ -72,7 +77,6 @@ from livelihood.services.money import (
     BudgetInput,
     BudgetOutcome,
     DisbursementInput,
-    budget_changes_visible_to,
     budget_summary,
     can_confirm_budget_change,
     confirm_budget_change,
@@ -80,7 +84,6 @@ from livelihood.services.money import (
     disburse,
     disbursements_of,
     find_tranche,
-    get_budget_change_or_404,
     pending_budget_change,
     pending_budget_changes,
     percent,

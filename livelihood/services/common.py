@@ -1,17 +1,16 @@
-"""What the livelihood services share: their errors, the scope of each officer (who sees which survivor,
-proposal and budget), the compare-and-set state moves of a proposal with their transition rows and audit
-events, and the budget and second-approval threshold a proposal is judged against."""
+"""What the livelihood services share: their errors, the records of a read, the compare-and-set state moves
+of a proposal with their transition rows and audit events, and the budget and second-approval threshold a
+proposal is judged against. Who sees which survivor, proposal and budget is ``livelihood.policy``."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import cast
 
 from flask_babel import LazyString
 from flask_babel import gettext as _
-from sqlalchemy import Select, Table, false, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from casework.auth.models import User
@@ -89,83 +88,6 @@ def _raise_if(errors: Errors) -> None:
 
 def _clean(value: str | None, max_length: int) -> str:
     return nfc(value or "")[:max_length]
-
-
-# --- scope ----------------------------------------------------------------------------------------
-
-_OPAQUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def _opaque(value: str | None) -> str | None:
-    return value if value and _OPAQUE.match(value) else None
-
-
-def _in_officers_area(model: type[Survivor] | type[Proposal], user: User) -> Select:
-    """Rows of ``model`` in the officer's area: her commune for a commune officer, her province for a province
-    officer; none for anybody else."""
-    query = select(model)
-    if user.role == Role.COMMUNE_OFFICER and user.commune_code:
-        return query.where(model.commune_code == user.commune_code)
-    if user.role == Role.PROVINCE_OFFICER and user.province_code:
-        return query.where(model.province_code == user.province_code)
-    return query.where(false())
-
-
-def survivors_visible_to(user: User) -> Select:
-    """Commune officers see the survivors of their commune; province officers those of their province
-    (without identity: see ``can_see_identity``); nobody else sees any."""
-    return _in_officers_area(Survivor, user)
-
-
-def proposals_visible_to(user: User) -> Select:
-    return _in_officers_area(Proposal, user)
-
-
-def budgets_visible_to(user: User) -> Select:
-    query = select(Budget)
-    if user.role == Role.PROVINCE_OFFICER and user.province_code:
-        return query.where(Budget.province_code == user.province_code)
-    return query.where(false())
-
-
-def find_survivor(user: User, survivor_id: str | None) -> Survivor | None:
-    if not _opaque(survivor_id):
-        return None
-    return db.session.scalar(survivors_visible_to(user).where(Survivor.id == survivor_id))
-
-
-def find_proposal(user: User, proposal_id: str | None) -> Proposal | None:
-    if not _opaque(proposal_id):
-        return None
-    return db.session.scalar(proposals_visible_to(user).where(Proposal.id == proposal_id))
-
-
-def get_survivor_or_404(user: User, survivor_id: str) -> Survivor:
-    """The survivor if the user may see her; otherwise 404 and an ``access_denied`` event."""
-    from casework.auth.policy import deny
-
-    survivor = find_survivor(user, survivor_id)
-    if survivor is None:
-        deny("survivor", _opaque(survivor_id))
-    return survivor  # type: ignore[return-value]
-
-
-def get_proposal_or_404(user: User, proposal_id: str) -> Proposal:
-    from casework.auth.policy import deny
-
-    proposal = find_proposal(user, proposal_id)
-    if proposal is None:
-        deny("proposal", _opaque(proposal_id))
-    return proposal  # type: ignore[return-value]
-
-
-def can_see_identity(user: User, survivor: Survivor) -> bool:
-    """Only her commune's officer sees her name, phone, birth year and survey answers.
-
-    Province officers decide on a proposal with what the decision needs: her code, commune, status,
-    sex, age band and ethnicity, the plan and its money (data minimisation, DESIGN §3.3).
-    """
-    return user.role == Role.COMMUNE_OFFICER and user.commune_code == survivor.commune_code
 
 
 def record_survivor_view(user: User, survivor: Survivor, fields: Iterable[str]) -> None:

@@ -12,7 +12,7 @@ from typing import cast
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, Table, false, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
 
 from casework.auth.models import User
@@ -30,6 +30,10 @@ from livelihood.models import (
     Disbursement,
     Proposal,
 )
+from livelihood.policy import (
+    _opaque,
+    budget_changes_visible_to,
+)
 from livelihood.schemas import (
     BudgetIn,
     TrancheIn,
@@ -41,7 +45,6 @@ from livelihood.services.common import (
     SecondPersonRequired,
     _audit_moves,
     _move,
-    _opaque,
     _refuse,
     _require_province_officer,
     _require_state,
@@ -275,30 +278,9 @@ def set_budget(actor: User, new: BudgetIn) -> BudgetOutcome:
     return BudgetOutcome(budget, "pending", change)
 
 
-def budget_changes_visible_to(user: User) -> Select:
-    """Changes of the user's province's budgets (province officers) or of every province (coordinators)."""
-    query = select(BudgetChange).join(Budget, Budget.id == BudgetChange.budget_id)
-    if user.role == Role.PROVINCE_OFFICER and user.province_code:
-        return query.where(Budget.province_code == user.province_code)
-    if user.role == Role.COORDINATOR:
-        return query
-    return query.where(false())
-
-
 def pending_budget_changes(user: User) -> list[BudgetChange]:
     return list(db.session.scalars(budget_changes_visible_to(user).where(
         BudgetChange.state == "pending", BudgetChange.expires_at > utcnow()).order_by(BudgetChange.proposed_at)))
-
-
-def get_budget_change_or_404(user: User, change_id: str) -> BudgetChange:
-    from casework.auth.policy import deny
-
-    change = None
-    if _opaque(change_id):
-        change = db.session.scalar(budget_changes_visible_to(user).where(BudgetChange.id == change_id))
-    if change is None:
-        deny("budget_change", _opaque(change_id))
-    return change  # type: ignore[return-value]
 
 
 def can_confirm_budget_change(user: User, change: BudgetChange) -> bool:

@@ -28,6 +28,10 @@ from livelihood.models import (
     ProposalTransition,
     Survivor,
 )
+from livelihood.policy import (
+    can_see_identity,
+    proposals_visible_to,
+)
 from livelihood.schemas import (
     SCORE_CRITERIA,
     AppraisalIn,
@@ -49,8 +53,6 @@ from livelihood.services.common import (
     _require_province_officer,
     _require_state,
     budget_for,
-    can_see_identity,
-    proposals_visible_to,
     threshold_for,
 )
 

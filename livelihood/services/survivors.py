@@ -24,6 +24,10 @@ from livelihood.models import (
     Survivor,
     SurvivorSupport,
 )
+from livelihood.policy import (
+    can_see_identity,
+    survivors_visible_to,
+)
 from livelihood.schemas import (
     EventIn,
     SurvivorChangeIn,
@@ -33,8 +37,6 @@ from livelihood.schemas import (
 from livelihood.services.common import (
     Errors,
     _raise_if,
-    can_see_identity,
-    survivors_visible_to,
 )
 
 # --- survivors ------------------------------------------------------------------------------------

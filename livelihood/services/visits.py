@@ -21,12 +21,14 @@ from livelihood.models import (
     MonitoringVisit,
     Proposal,
 )
+from livelihood.policy import (
+    _opaque,
+)
 from livelihood.schemas import (
     VisitIn,
 )
 from livelihood.services.common import (
     MONITORED_STATES,
-    _opaque,
     _require_state,
 )
 from livelihood.work import MONITORING_DAYS

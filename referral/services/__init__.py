@@ -7,20 +7,23 @@ the case she agreed to share with that kind of service, frozen when it is sent, 
 Each transition is one conditional UPDATE on the expected state, so two receivers answering at the
 same moment cannot both win.
 
-Split by subject (issue 14): ``common``, ``organisations`` (the directory), ``access`` (who sees which
-referral), ``sharing`` (consent and children), ``deadlines``, ``sending``, ``transitions`` and ``lists``;
-every name is reached as ``referral.services.X`` as before.
+Split by subject (issue 14): ``common``, ``organisations`` (the directory), ``sharing`` (consent and children),
+``deadlines``, ``sending``, ``transitions`` and ``lists``; who sees which referral and organisation is
+``referral.policy``, re-exported here, so every name is reached as ``referral.services.X`` as before.
 """
 
 from __future__ import annotations
 
 from casework.service_types import SERVICE_TYPES
-from referral.services.access import (
+from referral.policy import (
     SENDER_ROLES,
+    can_manage_organisations,
     case_of,
+    get_organisation_or_404,
     get_referral_or_404,
     is_receiver,
     is_sender_side,
+    organisations_visible_to,
     referrals_visible_to,
 )
 from referral.services.deadlines import ack_hours, can_set_deadlines, deadlines_for, set_deadlines
@@ -34,11 +37,8 @@ from referral.services.lists import (
     record_view,
 )
 from referral.services.organisations import (
-    can_manage_organisations,
-    get_organisation_or_404,
     in_vietnamese_order,
     organisations_serving,
-    organisations_visible_to,
     save_organisation,
 )
 from referral.services.sending import NewReferral, referral_errors, send_referral

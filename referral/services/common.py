@@ -1,11 +1,9 @@
-"""What the referral services share: the actor's role and one answer for a refused body and the service's own
-reasons (issue 13)."""
+"""What the referral services share: one answer for a refused body and the service's own reasons (issue 13)."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from casework.auth.models import User
 from casework.errors import ValidationError
 from casework.schemas import Errors, FieldErrors
 
@@ -16,7 +14,3 @@ def _refuse(refused: FieldErrors, found: FieldErrors) -> ValidationError:
     errors = Errors({name: list(messages) for name, messages in refused.items()})
     errors.merge({name: messages for name, messages in found.items() if name not in refused})
     return ValidationError(_("Please correct the marked fields."), errors.fields)
-
-
-def _role(user: User) -> str:
-    return str(getattr(user, "role", ""))

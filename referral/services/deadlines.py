@@ -16,8 +16,8 @@ from casework.protect import audit
 from casework.schemas import Errors
 from casework.service_types import DEFAULT_ACK_HOURS, SERVICE_TYPES, URGENT_ACK_HOURS
 from referral.models import ReferralDeadline
+from referral.policy import _role
 from referral.schemas import Deadline
-from referral.services.common import _role
 
 
 def deadlines_for(province_code: str | None) -> dict[str, tuple[int, int]]:

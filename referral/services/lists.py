@@ -15,7 +15,7 @@ from casework.extensions import db
 from casework.models import utcnow
 from casework.protect import audit
 from referral.models import Referral
-from referral.services.access import referrals_visible_to
+from referral.policy import referrals_visible_to
 
 PAGE_SIZE = 50
 

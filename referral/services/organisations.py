@@ -1,4 +1,5 @@
-"""The organisation directory: who sees and manages which organisation, those serving a commune, and saving one."""
+"""The organisation directory: those serving a commune, the Vietnamese order, and saving one (who sees and manages
+which organisation is ``referral.policy``)."""
 
 from __future__ import annotations
 
@@ -14,37 +15,9 @@ from casework.geo import data as geo
 from casework.protect import audit
 from casework.schemas import Errors, FieldErrors
 from referral.models import Organisation, OrganisationCommune, OrganisationService
+from referral.policy import can_manage_organisations
 from referral.schemas import OrganisationIn, OrganisationPlace, Refused, not_communes
 from referral.services.common import _refuse
-
-
-def organisations_visible_to(user: User) -> Select:
-    """Admins see every organisation; province officers their province's; hosts and commune officers
-    those serving their commune (to refer to); a service provider her own."""
-    q = select(Organisation)
-    role = Role(user.role)
-    if role == Role.ADMIN:
-        return q
-    if role == Role.PROVINCE_OFFICER:
-        return q.where(Organisation.province_code == user.province_code)
-    if role in (Role.HOST, Role.COMMUNE_OFFICER) and user.commune_code:
-        served = select(OrganisationCommune.organisation_id).where(
-            OrganisationCommune.commune_code == user.commune_code)
-        return q.where(Organisation.id.in_(served))
-    if role == Role.SERVICE_PROVIDER and user.organisation_id:
-        return q.where(Organisation.id == user.organisation_id)
-    return q.where(db.false())
-
-
-def can_manage_organisations(user: User) -> bool:
-    return Role(user.role) in (Role.ADMIN, Role.PROVINCE_OFFICER)
-
-
-def get_organisation_or_404(user: User, organisation_id: str, manage: bool = False) -> Organisation:
-    org = db.session.scalar(organisations_visible_to(user).where(Organisation.id == organisation_id))
-    if org is None or (manage and not can_manage_organisations(user)):
-        deny("organisation", organisation_id)
-    return org
 
 
 def organisations_serving(commune_code: str, service: str | None = None) -> Select:

@@ -14,8 +14,8 @@ from casework.protect import audit
 from casework.schemas import FieldErrors
 from casework.text import VN_TZ
 from referral.models import OPEN_RANK, Referral
+from referral.policy import case_of, is_receiver, is_sender_side
 from referral.schemas import CompletionIn, DeclineIn
-from referral.services.access import case_of, is_receiver, is_sender_side
 
 # action -> (states it may start from, state it leads to). Anything else is a 409 (DESIGN §2 Referral).
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {

@@ -1,5 +1,6 @@
 """Who sees which referral: the senders through the cases they may see, the receiving organisation's staff
-through their organisation; a referral outside the actor's scope answers 404."""
+through their organisation; who sees and manages which organisation of the directory. A referral or an
+organisation outside the actor's scope answers 404 (STYLE rule 4)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from casework.auth.models import User
 from casework.auth.policy import deny
 from casework.auth.roles import Role
 from casework.extensions import db
-from referral.models import Referral
+from referral.models import Organisation, OrganisationCommune, Referral
 from referral.schemas import OPAQUE_ID
-from referral.services.common import _role
 
 _OPAQUE = re.compile(f"^{OPAQUE_ID}$")
 SENDER_ROLES = (Role.HOST, Role.COMMUNE_OFFICER)
+
+
+def _role(user: User) -> str:
+    return str(getattr(user, "role", ""))
 
 
 def referrals_visible_to(user: User) -> Select:
@@ -58,3 +62,32 @@ def case_of(referral: Referral):
     from casework.cases.models import Case
 
     return db.session.get(Case, referral.case_id)
+
+
+def organisations_visible_to(user: User) -> Select:
+    """Admins see every organisation; province officers their province's; hosts and commune officers
+    those serving their commune (to refer to); a service provider her own."""
+    q = select(Organisation)
+    role = Role(user.role)
+    if role == Role.ADMIN:
+        return q
+    if role == Role.PROVINCE_OFFICER:
+        return q.where(Organisation.province_code == user.province_code)
+    if role in (Role.HOST, Role.COMMUNE_OFFICER) and user.commune_code:
+        served = select(OrganisationCommune.organisation_id).where(
+            OrganisationCommune.commune_code == user.commune_code)
+        return q.where(Organisation.id.in_(served))
+    if role == Role.SERVICE_PROVIDER and user.organisation_id:
+        return q.where(Organisation.id == user.organisation_id)
+    return q.where(db.false())
+
+
+def can_manage_organisations(user: User) -> bool:
+    return Role(user.role) in (Role.ADMIN, Role.PROVINCE_OFFICER)
+
+
+def get_organisation_or_404(user: User, organisation_id: str, manage: bool = False) -> Organisation:
+    org = db.session.scalar(organisations_visible_to(user).where(Organisation.id == organisation_id))
+    if org is None or (manage and not can_manage_organisations(user)):
+        deny("organisation", organisation_id)
+    return org
