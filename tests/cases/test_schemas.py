@@ -68,7 +68,7 @@ def test_a_bad_json_body_gets_the_exact_messages_of_each_field(app):
         "person.birth_year": ["Ô này phải là số nguyên."],
         "children": ["Ô này phải là một đối tượng."],
         "consent.record": ["Ô này phải là true hoặc false."],
-        "consent.share": ["Mục này phải là danh sách dịch vụ."],
+        "consent.share": ["Ô này phải là danh sách dịch vụ."],
         "act_parts": ["Ô này phải là một đối tượng."],
     }
 
