@@ -33,6 +33,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter, model_validator
 from pydantic import ValidationError as PydanticValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError, core_schema
 
 from casework.errors import ValidationError
@@ -537,17 +538,18 @@ class Schema(BaseModel):
         values: dict[str, Any] = {}
         errors: FieldErrors = {}
         for name, info in cls.model_fields.items():
-            raw = data.get(name)
+            sent_as = _sent_as(name, info)  # what the client calls it: its messages are filed under it too
+            raw = data.get(sent_as)
             kind = _nested(info.annotation)
             if kind is not None:
                 if raw is not None and not isinstance(raw, Mapping):
-                    errors[name] = [str(NOT_OBJECT)]
+                    errors[sent_as] = [str(NOT_OBJECT)]
                     raw = None
                 if raw is None and info.annotation is not kind:  # an optional object that is absent
                     values[name] = None
                     continue
                 inner, found = kind.read_all(raw or {}, form=form)
-                errors.update({f"{name}.{key}": messages for key, messages in found.items()})
+                errors.update({f"{sent_as}.{key}": messages for key, messages in found.items()})
                 values[name] = inner
                 continue
             adapter = _ADAPTERS.get((cls, name))
@@ -556,8 +558,8 @@ class Schema(BaseModel):
             try:
                 values[name] = adapter.validate_python(raw, context=context)
             except PydanticValidationError as error:
-                errors[name] = [str(item.get("ctx", {}).get("message") or REQUIRED)
-                                for item in error.errors(include_url=False)][:1]
+                errors[sent_as] = [str(item.get("ctx", {}).get("message") or REQUIRED)
+                                   for item in error.errors(include_url=False)][:1]
                 values[name] = None
         value = cls.model_construct(**values)
         for key, messages in value.check().items():
@@ -603,6 +605,12 @@ class Schema(BaseModel):
 
 
 _ADAPTERS: dict[tuple[type, str], TypeAdapter[Any]] = {}
+
+
+def _sent_as(name: str, info: FieldInfo) -> str:
+    """The key a field is read from: its alias when it has one (pydantic reads and files it so)."""
+    alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+    return alias or name
 
 
 def _nested(annotation: Any) -> type[Schema] | None:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import pytest
+from pydantic import Field
 
 from casework.errors import ValidationError
 from casework.schemas import (
@@ -163,3 +164,21 @@ def test_a_time_with_no_day_in_vietnam_is_refused_only_where_asked(app):
         assert Marked.from_json({"at": "9999-12-31T20:00:00+00:00", "answer": True}).at.year == 9999
         assert _errors(Marked.from_json, {"local": "9999-12-31T20:00:00+00:00", "answer": True}) == {
             "local": ["Hãy ghi thời điểm theo ISO 8601 kèm múi giờ, ví dụ 2026-03-05T21:30:00+07:00."]}
+
+
+class Window(Schema):
+    name: Annotated[str, Text(10, required="Nhập tên.")]
+    # ``from`` is a Python keyword: the field reads the client's name through its alias
+    start: Annotated[date | None, Day(), Field(alias="from")] = None
+
+
+def test_read_all_reads_a_field_by_the_name_the_client_sends(app):
+    """When one field cannot be read, ``read_all`` reads the others one by one: an aliased field is read
+    and refused under the client's name there too, as a whole reading does (it used to be dropped)."""
+    with app.test_request_context():
+        value, errors = Window.read_all({"name": "", "from": "2026-03-05"})
+        assert errors == {"name": ["Nhập tên."]} and value.start == date(2026, 3, 5)
+        value, errors = Window.read_all({"name": "", "from": "hôm qua"})
+        assert set(errors) == {"name", "from"} and value.start is None
+        assert Window.read_all({"name": "Lan", "from": "hôm qua"})[1].keys() == {"from"}
+
