@@ -756,14 +756,15 @@ def _spread(cells: set[int], rows_of: Sequence[Sequence[int]], row_vars: Sequenc
     """Grow ``cells`` (in place) through every relation not in ``seen`` to each cell ``belongs`` accepts,
     adding the relations read to ``seen``: the connected cells of a component, each relation read once."""
     todo = list(cells)
+    # bound once: this loop runs millions of times in a year-end release
+    pop, push, mark, add = todo.pop, todo.append, seen.add, cells.add
     while todo:
-        u = todo.pop()
-        for r in rows_of[u]:
+        for r in rows_of[pop()]:
             if r in seen:
                 continue
-            seen.add(r)
+            mark(r)
             for w in row_vars[r]:
                 if w not in cells and belongs(w):
-                    cells.add(w)
-                    todo.append(w)
+                    add(w)
+                    push(w)
     return cells
