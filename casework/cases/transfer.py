@@ -25,6 +25,7 @@ from casework.auth.roles import Role
 from casework.cases import codes
 from casework.cases.models import Address, Case, CaseTransfer, ContactBan, ShelterStay
 from casework.cases.policy import deny_not_found
+from casework.cases.timeline import add_timeline_entry
 from casework.errors import NotFound, StateError, ValidationError
 from casework.extensions import db
 from casework.models import utcnow
@@ -84,8 +85,6 @@ def request_transfer(actor: User, case: Case, to_address_id: str | None, reason:
     """The commune officer of the case's commune asks to move it. 409 while another move is pending or the
     case is closed; 422 for a missing, inactive or identical address or a missing reason, in one answer
     (types and lengths: ``schemas.TransferIn``)."""
-    from casework.cases.services import add_timeline_entry
-
     if _officer_commune(actor) != case.commune_code:
         raise NotFound(_("Not found."))
     if case.status not in codes.OPEN_STATUSES:
@@ -128,8 +127,6 @@ def _require_receiver(actor: User, transfer: CaseTransfer) -> None:
 
 def accept_transfer(actor: User, transfer: CaseTransfer) -> Case:
     """A commune officer of the receiving commune accepts: the case now belongs to the new address."""
-    from casework.cases.services import add_timeline_entry
-
     _require_receiver(actor, transfer)
     case = db.session.get(Case, transfer.case_id)
     target = db.session.get(Address, transfer.to_address_id)
@@ -167,8 +164,6 @@ def accept_transfer(actor: User, transfer: CaseTransfer) -> Case:
 
 def decline_transfer(actor: User, transfer: CaseTransfer, reason: str) -> CaseTransfer:
     """The receiving commune declines the move; the reason is read by ``schemas.TransferDeclineIn``."""
-    from casework.cases.services import add_timeline_entry
-
     _require_receiver(actor, transfer)
     transfer.state, transfer.decided_by_id, transfer.decided_at = "declined", actor.id, utcnow()
     transfer.decline_reason = reason
