@@ -24,6 +24,7 @@ from casework.schemas import (
     form_values,
     multiline,
 )
+from tests.schema_errors import refused
 
 
 class Person(Schema):
@@ -51,12 +52,6 @@ WHOLE = "Nhập một số nguyên."  # "Enter a whole number." in the catalogue
 GOOD = {"name": " Lan ", "services": ["police", "police", "health"], "amount": 1500000}
 
 
-def _errors(call, data):
-    with pytest.raises(ValidationError) as raised:
-        call(data)
-    return raised.value.fields
-
-
 def test_json_and_form_give_the_same_typed_value(app):
     with app.test_request_context():
         from_json = Sample.from_json({**GOOD, "day": "2026-03-05", "urgent": False})
@@ -69,20 +64,20 @@ def test_json_and_form_give_the_same_typed_value(app):
 
 def test_each_field_gets_its_own_message_and_json_types_are_strict(app):
     with app.test_request_context():
-        fields = _errors(Sample.from_json, {"name": "x" * 11, "kind": "castle", "services": [],
+        fields = refused(Sample.from_json, {"name": "x" * 11, "kind": "castle", "services": [],
                                             "amount": "1500000", "day": "05/03/2026", "urgent": "yes",
                                             "person": {"full_name": ""}})
         assert fields == {"name": ["Tối đa 10 ký tự."], "kind": ["Chọn loại."], "services": ["Chọn ít nhất một."],
                           "amount": [WHOLE], "day": ["Hãy nhập ngày theo dạng 2026-03-05."],
                           "urgent": ["Giá trị này sai kiểu dữ liệu."], "person.full_name": ["Nhập họ tên."]}
-        assert _errors(Sample.from_json, {})["name"] == ["Nhập tên."]
-        assert _errors(Sample.from_json, {**GOOD, "amount": True}) == {"amount": [WHOLE]}
-        assert _errors(Sample.from_json, {**GOOD, "name": 5}) == {"name": ["Ô này phải là chữ."]}
+        assert refused(Sample.from_json, {})["name"] == ["Nhập tên."]
+        assert refused(Sample.from_json, {**GOOD, "amount": True}) == {"amount": [WHOLE]}
+        assert refused(Sample.from_json, {**GOOD, "name": 5}) == {"name": ["Ô này phải là chữ."]}
 
 
 def test_cross_field_rules_run_after_the_fields(app):
     with app.test_request_context():
-        assert _errors(Sample.from_json, {**GOOD, "urgent": True}) == {"note": ["Khẩn cấp thì ghi lý do."]}
+        assert refused(Sample.from_json, {**GOOD, "urgent": True}) == {"note": ["Khẩn cấp thì ghi lý do."]}
         assert Sample.from_json({**GOOD, "urgent": True, "note": " a \r\n\n b "}).note == "a\n\nb"
 
 
@@ -100,7 +95,7 @@ def test_collect_returns_the_errors_for_a_service_to_add_its_own(app):
 
 def test_english_requests_read_english_messages(app):
     with app.test_request_context(headers={"Cookie": "lang=en"}):
-        fields = _errors(Sample.from_json, {**GOOD, "amount": "x", "name": ""})
+        fields = refused(Sample.from_json, {**GOOD, "amount": "x", "name": ""})
     assert fields == {"amount": ["Enter a whole number."], "name": ["Nhập tên."]}
 
 
@@ -148,13 +143,13 @@ def test_the_shared_markers_read_forms_and_json_alike(app):
         form = Marked.from_form({"at": "05/03/2026 21:30", "amount": "1.000 đ", "answer": "no", "on": "05/03/2026"})
         body = Marked.from_json({"at": "2026-03-05T14:30:00Z", "amount": 1000, "answer": False, "on": "2026-03-05"})
         assert form == body and form.at == datetime(2026, 3, 5, 14, 30, tzinfo=UTC)
-        assert _errors(Marked.from_form, {"at": "hôm qua", "amount": "1,5", "answer": "", "on": "31/02/2026"}) == {
+        assert refused(Marked.from_form, {"at": "hôm qua", "amount": "1,5", "answer": "", "on": "31/02/2026"}) == {
             "at": ["Hãy nhập ngày giờ theo dạng 05/03/2026 21:30."],
             "amount": ["Nhập số nguyên, không có phần thập phân."], "answer": ["Trả lời có hoặc không."],
             "on": ["Hãy nhập ngày theo dạng 05/03/2026."]}
-        assert _errors(Marked.from_form, {"answer": " ", "amount": " "}) == {"answer": ["Trả lời có hoặc không."]}
+        assert refused(Marked.from_form, {"answer": " ", "amount": " "}) == {"answer": ["Trả lời có hoặc không."]}
         tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
-        assert _errors(Marked.from_json, {"amount": 1001, "answer": True, "on": tomorrow}) == {
+        assert refused(Marked.from_json, {"amount": 1001, "answer": True, "on": tomorrow}) == {
             "amount": ["Từ 0 đến 1000."], "on": ["Không được ở tương lai."]}
 
 
@@ -162,7 +157,7 @@ def test_a_time_with_no_day_in_vietnam_is_refused_only_where_asked(app):
     """The last hours of year 9999 in UTC are in year 10000 in Vietnam: ``local_day`` refuses them."""
     with app.test_request_context():
         assert Marked.from_json({"at": "9999-12-31T20:00:00+00:00", "answer": True}).at.year == 9999
-        assert _errors(Marked.from_json, {"local": "9999-12-31T20:00:00+00:00", "answer": True}) == {
+        assert refused(Marked.from_json, {"local": "9999-12-31T20:00:00+00:00", "answer": True}) == {
             "local": ["Hãy ghi thời điểm theo ISO 8601 kèm múi giờ, ví dụ 2026-03-05T21:30:00+07:00."]}
 
 

@@ -19,15 +19,10 @@ from casework.auth.schemas import (
     TokenRequest,
 )
 from casework.errors import ValidationError
+from tests.schema_errors import refused
 
 SECRET = "mật khẩu rất bí mật 12345"
 REQUIRED_VI = "Ô này là bắt buộc."
-
-
-def _errors(call, data):
-    with pytest.raises(ValidationError) as raised:
-        call(data)
-    return raised.value.fields
 
 
 def test_the_token_body_is_read_exactly_as_typed(app):
@@ -38,9 +33,9 @@ def test_the_token_body_is_read_exactly_as_typed(app):
 
 def test_the_token_body_gives_the_messages_of_before(app):
     with app.test_request_context():
-        assert _errors(TokenRequest.from_json, {"username": "a"}) == {"password": [REQUIRED_VI],
+        assert refused(TokenRequest.from_json, {"username": "a"}) == {"password": [REQUIRED_VI],
                                                                      "totp": [REQUIRED_VI]}
-        fields = _errors(TokenRequest.from_json, {"username": 5, "password": "x" * 100_001, "totp": "1" * 33})
+        fields = refused(TokenRequest.from_json, {"username": 5, "password": "x" * 100_001, "totp": "1" * 33})
     assert fields == {"username": ["Ô này phải là chữ."], "password": ["Tối đa 100000 ký tự."],
                       "totp": ["Tối đa 32 ký tự."]}
 
@@ -64,7 +59,7 @@ def test_no_secret_is_in_a_repr_or_a_message(app, caplog):
 
 def test_the_sign_in_form_takes_a_blank_field_as_missing(app):
     with app.test_request_context():
-        fields = _errors(Credentials.from_form, {"username": "  ", "password": "   "})
+        fields = refused(Credentials.from_form, {"username": "  ", "password": "   "})
         assert fields == {"username": ["Hãy nhập tên đăng nhập."], "password": ["Hãy nhập mật khẩu."]}
         assert Credentials.from_form({"username": "lan", "password": " x "}).totp is None
 
@@ -73,8 +68,8 @@ def test_the_password_change_asks_for_the_code_only_once_enrolled(app):
     body = {"current_password": SECRET, "new_password": SECRET + "!"}
     with app.test_request_context():
         assert PasswordChangeApi.from_json(body).totp is None
-        assert _errors(EnrolledPasswordChangeApi.from_json, body) == {"totp": [REQUIRED_VI]}
-        assert _errors(PasswordChange.from_form, {"new_password": "x"}) == {
+        assert refused(EnrolledPasswordChangeApi.from_json, body) == {"totp": [REQUIRED_VI]}
+        assert refused(PasswordChange.from_form, {"new_password": "x"}) == {
             "current_password": ["Hãy nhập mật khẩu hiện tại."]}
 
 
@@ -100,7 +95,7 @@ def test_an_account_reads_the_same_from_the_screen(app):
                                         "can_override_consent": "y", "password": ""})
         assert (account.username, account.addresses, account.password) == ("canbo-xa", ("a2", "a1"), None)
         assert account.can_override_consent is True
-        fields = _errors(NewAccount.from_form, {"username": "x" * 65, "role": "king", "display_name": "d" * 121})
+        fields = refused(NewAccount.from_form, {"username": "x" * 65, "role": "king", "display_name": "d" * 121})
     assert fields == {"username": ["Tối đa 64 ký tự."], "role": ["Hãy chọn một vai trò trong danh sách."],
                       "display_name": ["Tối đa 120 ký tự."]}
 

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 import pytest
 
 from casework.api.core import openapi30
-from casework.errors import ValidationError
 from livelihood import schemas, services
 from livelihood.schemas import DecisionIn, ProposalIn, SurvivorIn, TrancheIn, VisitIn
+from tests.schema_errors import refused
 
 DAY = date(2026, 3, 5)
 SURVIVOR_JSON = {
@@ -37,12 +37,6 @@ SURVIVOR_ROW = {  # the Excel template's cells, as a spreadsheet keeps them
 }
 
 
-def _errors(call, data):
-    with pytest.raises(ValidationError) as raised:
-        call(data)
-    return raised.value.fields
-
-
 def test_a_survivor_reads_alike_from_json_form_and_spreadsheet_row(app):
     with app.test_request_context():
         from_json = SurvivorIn.from_json(SURVIVOR_JSON)
@@ -57,7 +51,7 @@ def test_a_survivor_reads_alike_from_json_form_and_spreadsheet_row(app):
 
 def test_survivor_errors_are_filed_under_nested_keys_with_their_messages(app):
     with app.test_request_context():
-        fields = _errors(SurvivorIn.from_json, {
+        fields = refused(SurvivorIn.from_json, {
             **SURVIVOR_JSON, "person": {"full_name": "", "birth_year": 1996.5},
             "consent": {"record": False}, "survey": {"monthly_income_vnd": -1}})
     assert fields == {"person.full_name": ["Nhập họ và tên."],
@@ -68,7 +62,7 @@ def test_survivor_errors_are_filed_under_nested_keys_with_their_messages(app):
 
 def test_rules_across_fields_run_once_every_field_is_read(app):
     with app.test_request_context():
-        fields = _errors(SurvivorIn.from_json, {**SURVIVOR_JSON, "status": "not_victim", "status_on": None,
+        fields = refused(SurvivorIn.from_json, {**SURVIVOR_JSON, "status": "not_victim", "status_on": None,
                                                 "status_authority": "", "survey": {"household_size": 60}})
     assert set(fields) == {"status_on", "status_authority", "supports_received", "survey.household_size"}
     assert fields["survey.household_size"] == ["Nhập số người từ 1 đến 50."]
@@ -76,7 +70,7 @@ def test_rules_across_fields_run_once_every_field_is_read(app):
 
 def test_a_spreadsheet_cell_is_read_with_the_templates_words(app):
     with app.test_request_context():
-        fields = _errors(SurvivorIn.from_row, schemas.nest({**SURVIVOR_ROW, "sex": "?", "status": "Nạn nhân",
+        fields = refused(SurvivorIn.from_row, schemas.nest({**SURVIVOR_ROW, "sex": "?", "status": "Nạn nhân",
                                                             "consent_record": "Không"}))
     assert fields["person.sex"] == ["Ghi Nữ hoặc Nam."]
     assert "Nạn nhân" in fields["status"][0]
@@ -88,22 +82,22 @@ def test_json_types_are_strict_and_form_text_is_read_as_typed(app):
         body = {"amount_vnd": 1_500_000, "date": "2026-03-05", "form": "in_kind", "items": "2 con lợn"}
         assert TrancheIn.from_json(body) == TrancheIn.from_form({**body, "amount_vnd": "1.500.000",
                                                                  "date": "05/03/2026"})
-        fields = _errors(TrancheIn.from_json, {**body, "amount_vnd": "1500000"})
+        fields = refused(TrancheIn.from_json, {**body, "amount_vnd": "1500000"})
         assert fields == {"amount_vnd": ["Nhập một số nguyên."]}
-        fields = _errors(TrancheIn.from_form, {**body, "amount_vnd": "1,5", "items": ""})
+        fields = refused(TrancheIn.from_form, {**body, "amount_vnd": "1,5", "items": ""})
         assert fields == {"amount_vnd": ["Nhập số nguyên, không có phần thập phân."]}  # the rule waits
-        fields = _errors(TrancheIn.from_json, {**body, "items": None})
+        fields = refused(TrancheIn.from_json, {**body, "items": None})
         assert fields == {"items": ["Liệt kê hiện vật đã bàn giao."]}
-        fields = _errors(TrancheIn.from_json, {**body, "form": "cheque"})
+        fields = refused(TrancheIn.from_json, {**body, "form": "cheque"})
         assert fields == {"form": ["Chọn tiền mặt hoặc hiện vật."]}
 
 
 def test_a_day_of_something_done_is_not_in_the_future(app):
     with app.test_request_context():
         tomorrow = (services.today() + timedelta(days=1)).isoformat()
-        assert _errors(VisitIn.from_json, {"date": tomorrow, "progress": "on_track"}) == {
+        assert refused(VisitIn.from_json, {"date": tomorrow, "progress": "on_track"}) == {
             "date": ["Ngày này ở tương lai."]}
-        assert _errors(VisitIn.from_json, {"date": "31/02/2026", "progress": "on_track"}) == {
+        assert refused(VisitIn.from_json, {"date": "31/02/2026", "progress": "on_track"}) == {
             "date": ["Nhập ngày theo dạng dd/mm/yyyy."]}
         visit = VisitIn.from_form({"date": "05/03/2026", "progress": "delayed", "funds_used_as_planned": "unknown",
                                    "income_before_vnd": "0"})
@@ -112,15 +106,15 @@ def test_a_day_of_something_done_is_not_in_the_future(app):
 
 def test_budget_lines_carry_their_position_and_totals_are_computed(app):
     with app.test_request_context():
-        fields = _errors(ProposalIn.from_json, {"kind": "crops", "title": "Gừng", "budget_lines": [
+        fields = refused(ProposalIn.from_json, {"kind": "crops", "title": "Gừng", "budget_lines": [
             {"item": "Giống", "quantity": 1, "unit_cost_vnd": 100_000},
             {"item": "Phân", "quantity": 1.5, "unit_cost_vnd": 100}]})
         assert fields == {"budget_lines.1.quantity": ["Nhập số nguyên, không có phần thập phân."]}
-        fields = _errors(ProposalIn.from_json, {"kind": "crops", "title": "Gừng", "budget_lines": [
+        fields = refused(ProposalIn.from_json, {"kind": "crops", "title": "Gừng", "budget_lines": [
             {"item": "Giống", "quantity": 1, "unit_cost_vnd": 100_000, "co_contribution_vnd": 200_000}]})
         assert fields == {"budget_lines.0.co_contribution_vnd": [
             "Phần đối ứng không được lớn hơn thành tiền của dòng."]}
-        assert _errors(ProposalIn.from_json, {"kind": "crops", "title": "Gừng"}) == {
+        assert refused(ProposalIn.from_json, {"kind": "crops", "title": "Gừng"}) == {
             "budget_lines": ["Thêm ít nhất một dòng dự toán."]}
         plan = ProposalIn.from_form({"kind": "livestock", "title": "Nuôi lợn", "budget_lines": [
             {"item": "Lợn giống", "quantity": "2", "unit_cost_vnd": "4.500.000", "co_contribution_vnd": ""},
@@ -130,8 +124,8 @@ def test_budget_lines_carry_their_position_and_totals_are_computed(app):
 
 def test_a_return_says_what_to_change_and_an_approval_its_amount(app):
     with app.test_request_context():
-        assert _errors(DecisionIn.from_json, {"decision": "return"}) == {"note": ["Nêu nội dung cần sửa."]}
-        assert set(_errors(DecisionIn.from_json, {"decision": "approve"})) == {"approved_amount_vnd"}
+        assert refused(DecisionIn.from_json, {"decision": "return"}) == {"note": ["Nêu nội dung cần sửa."]}
+        assert set(refused(DecisionIn.from_json, {"decision": "approve"})) == {"approved_amount_vnd"}
         assert DecisionIn.from_form({"decision": "approve", "approved_amount_vnd": "9.000.000", "note": ""}) == \
             DecisionIn.from_json({"decision": "approve", "approved_amount_vnd": 9_000_000})
 

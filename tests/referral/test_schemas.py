@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from casework.errors import ValidationError
 from casework.schemas import form_values
 from referral.models import Referral
 from referral.schemas import (
@@ -22,16 +21,11 @@ from referral.schemas import (
     read_referral,
 )
 from tests.referral.conftest import send
+from tests.schema_errors import refused
 
 WRONG_TYPE = "Giá trị này sai kiểu dữ liệu."
 ORGANISATION = {"name": " Công an  xã Bá Xuyên ", "kind": "commune_police", "services": ["police", "police"],
                 "province_code": "19", "commune_codes": ["05533", "05528"], "contact": "0208 3855 113"}
-
-
-def _errors(read, data):
-    with pytest.raises(ValidationError) as raised:
-        read(data)
-    return raised.value.fields
 
 
 def test_an_organisation_reads_the_same_from_json_and_from_the_form(app):
@@ -53,7 +47,7 @@ def test_an_unchecked_active_box_on_the_form_is_inactive_and_absent_in_json_is_a
 
 def test_a_bad_organisation_gets_the_exact_messages(app):
     with app.test_request_context():
-        fields = _errors(OrganisationIn.from_json, {"name": "", "kind": "castle", "services": [],
+        fields = refused(OrganisationIn.from_json, {"name": "", "kind": "castle", "services": [],
                                                     "province_code": "1x", "commune_codes": ["99999", "05533"],
                                                     "contact": "x" * 201, "active": "yes"})
     assert fields == {"name": ["Hãy nhập tên cơ quan."], "kind": ["Hãy chọn loại trong danh sách."],
@@ -119,14 +113,14 @@ def test_a_referral_reads_the_same_from_json_and_from_the_form(app):
 
 def test_a_bad_referral_gets_the_exact_messages(app):
     with app.test_request_context():
-        fields = _errors(ReferralIn.from_json, {"organisation_id": 5, "service": "astrology", "urgency": "whenever",
+        fields = refused(ReferralIn.from_json, {"organisation_id": 5, "service": "astrology", "urgency": "whenever",
                                                 "reason": "  ", "override": "yes", "fields": ["shoe_size"]})
         assert fields == {"organisation_id": [WRONG_TYPE], "service": ["Hãy chọn một loại dịch vụ trong danh sách."],
                           "urgency": ["Hãy chọn thông thường hoặc khẩn cấp."],
                           "reason": ["Hãy viết ngắn gọn chị ấy cần gì từ cơ quan này."], "override": [WRONG_TYPE],
                           "override_fields": ["Hãy chọn thông tin được chia sẻ trong danh sách."]}
         # DESIGN §2 Consent: an override is explained in a sentence.
-        fields = _errors(ReferralIn.from_json, {**REFERRAL, "override_reason": "nguy hiểm"})
+        fields = refused(ReferralIn.from_json, {**REFERRAL, "override_reason": "nguy hiểm"})
         assert fields == {"override_reason": ["Hãy viết một câu giải thích vì sao tính mạng chị ấy đang bị đe dọa."]}
 
 
@@ -170,13 +164,13 @@ def test_decline_and_completion_read_the_same_from_json_and_from_the_form(app):
 def test_a_bad_completion_gets_the_message_of_its_source(app):
     tomorrow = (date.today() + timedelta(days=2)).isoformat()
     with app.test_request_context():
-        assert _errors(CompletionIn.from_form, {"service_date": "32/13/2026"}) == {
+        assert refused(CompletionIn.from_form, {"service_date": "32/13/2026"}) == {
             "outcome": ["Hãy mô tả ngắn gọn kết quả."], "service_date": ["Hãy nhập ngày theo dạng 05/03/2026."]}
-        assert _errors(CompletionIn.from_json, {"outcome": "Xong", "service_date": "hôm qua"}) == {
+        assert refused(CompletionIn.from_json, {"outcome": "Xong", "service_date": "hôm qua"}) == {
             "service_date": ["Hãy nhập ngày theo dạng 2026-03-05."]}
-        assert _errors(CompletionIn.from_json, {"outcome": "Xong", "service_date": tomorrow}) == {
+        assert refused(CompletionIn.from_json, {"outcome": "Xong", "service_date": tomorrow}) == {
             "service_date": ["Ngày không thể ở tương lai."]}
-        assert _errors(CompletionIn.from_json, {"outcome": "Xong", "result": "maybe"}) == {
+        assert refused(CompletionIn.from_json, {"outcome": "Xong", "result": "maybe"}) == {
             "result": ["Hãy chọn dịch vụ đã được thực hiện hay chưa."]}
 
 
@@ -187,7 +181,7 @@ def test_the_deadlines_form_reads_every_service_and_files_messages_under_its_fie
     with app.test_request_context():
         values = read_deadlines({**good, "hours_police": "6", "urgent_police": "1"})
         assert (values["police"].hours, values["police"].urgent) == (6, 1) and set(values) == set(SERVICE_TYPES)
-        fields = _errors(read_deadlines, {**good, "hours_police": "abc", "urgent_health": "48", "urgent_shelter": ""})
+        fields = refused(read_deadlines, {**good, "hours_police": "abc", "urgent_health": "48", "urgent_shelter": ""})
     assert fields == {"hours_police": ["Hãy nhập số giờ từ 1 đến 720."],
                       "urgent_health": ["Thời hạn cho chuyển gửi khẩn cấp không thể dài hơn thời hạn thông thường."],
                       "urgent_shelter": ["Hãy nhập số giờ từ 1 đến 720."]}

@@ -13,15 +13,10 @@ from casework.stats import service
 from casework.stats.models import StatPreview, StatRelease
 from casework.stats.period import Period
 from casework.stats.schemas import Confirmation, PreviewRequest, ReleaseRequest
+from tests.schema_errors import refused
 
 NOT_A_QUARTER = "Hãy chọn một quý, viết theo dạng 2026Q3."
 TICK = "Đánh dấu vào ô để xác nhận bạn muốn chốt."
-
-
-def _errors(call, data):
-    with pytest.raises(ValidationError) as raised:
-        call(data)
-    return raised.value.fields
 
 
 def test_a_body_and_a_form_give_the_same_period(app):
@@ -37,15 +32,15 @@ def test_a_body_and_a_form_give_the_same_period(app):
 @pytest.mark.parametrize("value", [None, "", "2026", "2026Q5", "２０２６Q3", "2026-07", 2026, ["2026Q3"]])
 def test_no_quarter_gets_the_words_of_before(app, value):
     with app.test_request_context():
-        assert _errors(ReleaseRequest.from_json, {"period": value}) == {"period": [NOT_A_QUARTER]}
-        assert _errors(PreviewRequest.from_form, {"period": value}) == {"period": [NOT_A_QUARTER]}
+        assert refused(ReleaseRequest.from_json, {"period": value}) == {"period": [NOT_A_QUARTER]}
+        assert refused(PreviewRequest.from_form, {"period": value}) == {"period": [NOT_A_QUARTER]}
 
 
 def test_a_body_without_a_quarter_is_told_it_is_required_a_form_to_choose_one(app):
     with app.test_request_context():
-        assert _errors(PreviewRequest.from_json, {}) == {"period": ["Ô này là bắt buộc."]}
-        assert _errors(PreviewRequest.from_form, {}) == {"period": [NOT_A_QUARTER]}
-        assert _errors(ReleaseRequest.from_json, {"period": "2026Q3", "preview_id": 7}) == {
+        assert refused(PreviewRequest.from_json, {}) == {"period": ["Ô này là bắt buộc."]}
+        assert refused(PreviewRequest.from_form, {}) == {"period": [NOT_A_QUARTER]}
+        assert refused(ReleaseRequest.from_json, {"period": "2026Q3", "preview_id": 7}) == {
             "preview_id": ["Bản xem trước không hợp lệ."]}
 
 
@@ -60,8 +55,8 @@ def test_publishing_needs_the_box_ticked(app):
         assert Confirmation.from_form({"confirm": "y"}).confirm is True
         assert Confirmation.from_json({"confirm": True}).confirm is True
         for data in ({}, {"confirm": ""}, {"confirm": "false"}):
-            assert _errors(Confirmation.from_form, data) == {"confirm": [TICK]}
-        assert _errors(Confirmation.from_json, {"confirm": "y"}) == {"confirm": [TICK]}
+            assert refused(Confirmation.from_form, data) == {"confirm": [TICK]}
+        assert refused(Confirmation.from_json, {"confirm": "y"}) == {"confirm": [TICK]}
 
 
 def test_the_openapi_request_bodies_come_from_the_schemas(client):
