@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, ClassVar, Final, Self, get_args
+from typing import Annotated, Any, ClassVar, Final, Self, TypeGuard, get_args
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -70,6 +70,22 @@ _VN_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 def invalid(message: Message) -> PydanticCustomError:
     """The error of one field, its message translated now (the request's language)."""
     return PydanticCustomError("tincay", "{message}", {"message": str(message)})
+
+
+def blank(value: Any, source: str) -> bool:
+    """No value: None, "", or (in a form or a workbook cell) text of spaces only."""
+    return value is None or value == "" or (source != JSON and isinstance(value, str) and not value.strip())
+
+
+def refuse_if_required(required: Message | None) -> None:
+    """An empty field: refused with the ``required`` message when a value must be given (else it reads as None)."""
+    if required is not None:
+        raise invalid(required)
+
+
+def json_limits(schema: dict[str, Any], **limits: int | None) -> dict[str, Any]:
+    """A marker's JSON Schema: ``schema`` with each of ``limits`` that is set (``maxLength=200``, ``minItems=1``)."""
+    return schema | {name: limit for name, limit in limits.items() if limit is not None}
 
 
 def _source(info: core_schema.ValidationInfo) -> str:
@@ -123,8 +139,7 @@ class Text(_Marker):
             raise invalid(self.not_text)
         text = self.normalise(value) if value is not None else ""
         if not text:
-            if self.required is not None:
-                raise invalid(self.required)
+            refuse_if_required(self.required)
             return None
         if len(text) > self.max_length:
             raise invalid(self.too_long or _l("At most %(n)d characters.", n=self.max_length))
@@ -141,11 +156,20 @@ class Text(_Marker):
 
 
 @dataclass(frozen=True)
-class Choice(_Marker):
-    """One code of a closed list (``codes.py``). ``required`` as for :class:`Text`; ``default`` when absent."""
+class _Listed(_Marker):
+    """Codes of a closed list (``codes.py``); ``message`` for a code not in it."""
 
     values: Collection[str]
     message: Message = NOT_IN_LIST
+
+    def listed(self, value: Any) -> TypeGuard[str]:
+        return isinstance(value, str) and value in self.values
+
+
+@dataclass(frozen=True)
+class Choice(_Listed):
+    """One code of the list. ``required`` as for :class:`Text`; ``default`` when absent."""
+
     required: Message | None = None
     default: str | None = None
 
@@ -153,10 +177,9 @@ class Choice(_Marker):
         if value is None or value == "":
             if self.default is not None:
                 return self.default
-            if self.required is not None:
-                raise invalid(self.required)
+            refuse_if_required(self.required)
             return None
-        if not isinstance(value, str) or value not in self.values:
+        if not self.listed(value):
             raise invalid(self.message)
         return value
 
@@ -168,11 +191,9 @@ class Choice(_Marker):
 
 
 @dataclass(frozen=True)
-class Choices(_Marker):
-    """A list of distinct codes of a closed list, in the order given. ``empty`` is the message for none."""
+class Choices(_Listed):
+    """Distinct codes of the list, in the order given. ``empty`` is the message for none."""
 
-    values: Collection[str]
-    message: Message = NOT_IN_LIST
     empty: Message | None = None
     max_items: int | None = None
     not_list: Message = WRONG_TYPE
@@ -184,7 +205,7 @@ class Choices(_Marker):
             value = [value]
         if not isinstance(value, list | tuple):
             raise invalid(self.not_list)
-        if any(not isinstance(v, str) or v not in self.values for v in value):
+        if not all(map(self.listed, value)):
             raise invalid(self.message)
         chosen = tuple(dict.fromkeys(value))
         if not chosen and self.empty is not None:
@@ -194,13 +215,9 @@ class Choices(_Marker):
         return chosen
 
     def json_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "array", "items": {"type": "string", "enum": sorted(self.values)},
-                                  "uniqueItems": True}
-        if self.empty is not None:
-            schema["minItems"] = 1
-        if self.max_items is not None:
-            schema["maxItems"] = self.max_items
-        return schema
+        return json_limits({"type": "array", "items": {"type": "string", "enum": sorted(self.values)},
+                            "uniqueItems": True},
+                           minItems=1 if self.empty is not None else None, maxItems=self.max_items)
 
 
 @dataclass(frozen=True)
@@ -218,9 +235,8 @@ class Integer(_Marker):
     form_message: Message | None = None
 
     def read(self, value: Any, source: str) -> int | None:
-        if value is None or value == "" or (source != JSON and isinstance(value, str) and not value.strip()):
-            if self.required is not None:
-                raise invalid(self.required)
+        if blank(value, source):
+            refuse_if_required(self.required)
             return None
         message = self.form_message if source == FORM and self.form_message is not None else self.message
         if source == FORM and isinstance(value, str):
@@ -237,12 +253,8 @@ class Integer(_Marker):
         return value
 
     def json_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "integer" if self.required is not None else ["integer", "null"]}
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        if self.maximum is not None:
-            schema["maximum"] = self.maximum
-        return schema
+        return json_limits({"type": "integer" if self.required is not None else ["integer", "null"]},
+                           minimum=self.minimum, maximum=self.maximum)
 
 
 MAX_AMOUNT_VND = 10**13  # far above any programme, far below BigInteger's limit
@@ -309,9 +321,8 @@ class Amount(_Marker):
     out_of_range: Message | None = None
 
     def read(self, value: Any, source: str) -> int | None:
-        if value is None or value == "" or (source != JSON and isinstance(value, str) and not value.strip()):
-            if self.required is not None:
-                raise invalid(self.required)
+        if blank(value, source):
+            refuse_if_required(self.required)
             return None
         if source == JSON and (isinstance(value, bool) or not isinstance(value, int)):
             if self.message is not None:
@@ -352,8 +363,7 @@ class Day(_Marker):
 
     def read(self, value: Any, source: str) -> date | None:
         if value is None or value == "":
-            if self.required is not None:
-                raise invalid(self.required)
+            refuse_if_required(self.required)
             return None
         message = self.form_message if source == FORM else self.message
         if not isinstance(value, str):
@@ -403,8 +413,7 @@ class Moment(_Marker):
 
     def read(self, value: Any, source: str) -> datetime | None:
         if value is None or (isinstance(value, str) and not value.strip()):
-            if self.required is not None:
-                raise invalid(self.required)
+            refuse_if_required(self.required)
             return None
         if not isinstance(value, str):
             raise invalid(self.form_message if source == FORM else self.not_text or self.message)

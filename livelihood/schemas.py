@@ -84,8 +84,7 @@ class PastDay(s._Marker):
 
     def read(self, value: Any, source: str) -> dt.date | None:
         if value is None or value == "":
-            if self.required is not None:
-                raise s.invalid(self.required)
+            s.refuse_if_required(self.required)
             return None
         try:
             day = parse_day(value)

@@ -83,10 +83,8 @@ class CommuneCodes(s._Marker):
         return tuple(codes)
 
     def json_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{5}$"}}
-        if self.empty is not None:
-            schema["minItems"] = 1
-        return schema
+        return s.json_limits({"type": "array", "items": {"type": "string", "pattern": "^[0-9]{5}$"}},
+                             minItems=1 if self.empty is not None else None)
 
 
 _PROVINCE = s.Text(2, pattern="[0-9]{2}", bad_pattern=NO_PROVINCE, too_long=NO_PROVINCE, not_text=s.WRONG_TYPE)

@@ -41,8 +41,7 @@ class Verbatim(s._Marker):
     def read(self, value: Any, source: str) -> str | None:
         if value is None or value is s.ABSENT or value == "" or (
                 source == s.FORM and isinstance(value, str) and not value.strip()):
-            if self.required is not None:
-                raise s.invalid(self.required)
+            s.refuse_if_required(self.required)
             return None
         if not isinstance(value, str):
             raise s.invalid(self.not_text)
@@ -51,12 +50,9 @@ class Verbatim(s._Marker):
         return value
 
     def json_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "string"} if self.required is not None else {"type": ["string", "null"]}
-        if self.required is not None:
-            schema["minLength"] = 1
-        if self.max_length is not None:
-            schema["maxLength"] = self.max_length
-        return schema
+        if self.required is None:
+            return s.json_limits({"type": ["string", "null"]}, maxLength=self.max_length)
+        return s.json_limits({"type": "string"}, minLength=1, maxLength=self.max_length)
 
 
 @dataclass(frozen=True)
