@@ -1,8 +1,10 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectFieldBase
+from wtforms.fields.core import UnboundField
 
 from casework.auth.roles import ROLE_LABELS
 from casework.auth.schemas import Credentials, Enrolment, EnrolmentCode, NewAccount, PasswordChange
@@ -26,41 +28,73 @@ def declared(schema: type[Schema], name: str) -> dict[str, Any]:
     return attributes
 
 
-class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), render_kw=declared(Credentials, "username"))
-    password = PasswordField(_l("Password"), render_kw=declared(Credentials, "password"))
-    totp = StringField(_l("Code from your authenticator app"), render_kw=declared(Credentials, "totp"))
+class SchemaForm(FlaskForm):
+    """A form read by its ``schema``: each field the schema declares with a marker gets its HTML attributes
+    from there."""
+
+    schema: ClassVar[type[Schema] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        schema = cls.__dict__.get("schema")
+        for name, field in vars(cls).items():
+            if schema is None or not isinstance(field, UnboundField) or not _has_marker(schema, name):
+                continue
+            attributes = declared(schema, name)
+            if issubclass(field.field_class, SelectFieldBase):
+                attributes.pop("maxlength", None)  # a list offers its choices; there is no length to limit
+            if attributes:
+                field.kwargs.setdefault("render_kw", attributes)
 
 
-class EnrolForm(FlaskForm):
-    code = StringField(_l("6-digit code"), render_kw=declared(Enrolment, "code"))
+def _has_marker(schema: type[Schema], name: str) -> bool:
+    field = schema.model_fields.get(name)
+    return field is not None and any(isinstance(m, _Marker) for m in field.metadata)
+
+
+class LoginForm(SchemaForm):
+    schema = Credentials
+
+    username = StringField(_l("Username"))
+    password = PasswordField(_l("Password"))
+    totp = StringField(_l("Code from your authenticator app"))
+
+
+class EnrolForm(SchemaForm):
+    schema = Enrolment
+
+    code = StringField(_l("6-digit code"))
 
 
 def role_choices() -> list[SelectChoice]:
     return choices([("", _l("— Choose a role —")), *((role.value, label) for role, label in ROLE_LABELS.items())])
 
 
-class UserForm(FlaskForm):
-    username = StringField(_l("Username"), render_kw=declared(NewAccount, "username"))
-    display_name = StringField(_l("Display name"), render_kw=declared(NewAccount, "display_name"))
-    role = SelectField(_l("Role"), choices=role_choices, validate_choice=False,
-                       render_kw=declared(NewAccount, "role"))
+class UserForm(SchemaForm):
+    schema = NewAccount
+
+    username = StringField(_l("Username"))
+    display_name = StringField(_l("Display name"))
+    role = SelectField(_l("Role"), choices=role_choices, validate_choice=False)
     # Issue 13: places and organisations are picked by name; a search step narrows the lists without JavaScript.
-    place_q = StringField(_l("Find a province, commune or organisation by name"),
-                          render_kw=declared(NewAccount, "place_q"))
+    place_q = StringField(_l("Find a province, commune or organisation by name"))
     province = SelectField(_l("Province"), choices=[], validate_choice=False)
     commune = SelectField(_l("Commune"), choices=[], validate_choice=False)
     addresses = SelectMultipleField(_l("Trusted addresses (hosts)"), choices=[], validate_choice=False)
     organisation = SelectField(_l("Organisation"), choices=[], validate_choice=False)
-    password = PasswordField(_l("First password"), render_kw=declared(NewAccount, "password"))
+    password = PasswordField(_l("First password"))
     can_override_consent = BooleanField(_l("May override consent when a life is in danger"))
 
 
-class PasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), render_kw=declared(PasswordChange, "current_password"))
-    new_password = PasswordField(_l("New password"), render_kw=declared(PasswordChange, "new_password"))
-    totp = StringField(_l("Code from your authenticator app"), render_kw=declared(PasswordChange, "totp"))
+class PasswordForm(SchemaForm):
+    schema = PasswordChange
+
+    current_password = PasswordField(_l("Current password"))
+    new_password = PasswordField(_l("New password"))
+    totp = StringField(_l("Code from your authenticator app"))
 
 
-class EnrolmentCodeForm(FlaskForm):
-    enrolment_code = StringField(_l("Enrolment code"), render_kw=declared(EnrolmentCode, "enrolment_code"))
+class EnrolmentCodeForm(SchemaForm):
+    schema = EnrolmentCode
+
+    enrolment_code = StringField(_l("Enrolment code"))
