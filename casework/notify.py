@@ -29,6 +29,7 @@ from casework.auth.models import User
 from casework.auth.policy import allow
 from casework.errors import ValidationError
 from casework.extensions import Model, db, execute_dml
+from casework.hooks import Hooks
 from casework.models import IdMixin, UTCDateTime, utcnow
 
 PAGE_SIZE = 50
@@ -77,17 +78,18 @@ def add_link(app: Flask, object_type: str, endpoint: str, arg: str) -> None:
     app.extensions.setdefault("tincay.notify.links", {})[object_type] = (endpoint, arg)
 
 
+_SWEEPS = Hooks[Callable[[], int]]("tincay.notify.sweeps")
+
+
 def add_sweep(app: Flask, sweep: Callable[[], int]) -> None:
     """A function that finds deadlines passed and notifies them (each once), claiming each by a conditional
     UPDATE so that two processes never notify one twice; run by ``flask notify overdue`` (cron) and by each
     web process's sweeper thread, never inside a page (issue 18)."""
-    sweeps: list[Callable[[], int]] = app.extensions.setdefault("tincay.notify.sweeps", [])
-    if sweep not in sweeps:
-        sweeps.append(sweep)
+    _SWEEPS.add(app, sweep)
 
 
 def run_sweeps() -> int:
-    return sum(sweep() for sweep in current_app.extensions.get("tincay.notify.sweeps", []))
+    return sum(sweep() for sweep in _SWEEPS.of())
 
 
 class Sweeper:

@@ -16,16 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from casework.cases.models import Case
 from casework.errors import StateError
+from casework.hooks import Hooks
 from casework.models import utcnow
 from casework.text import VN_TZ
-
-HOOK = "tincay.case_open_items"
 
 LABELS = {
     "high_risk": _l("The risk was assessed as high."),
@@ -68,10 +66,11 @@ def require_open(case: Case) -> None:
         raise StateError(_("This case is closed. Reopen it first."))
 
 
+_OPEN_ITEMS = Hooks[Callable[[Case], list[OpenItem]]]("tincay.case_open_items")
+
+
 def add_open_items_hook(app: Any, hook: Callable[[Case], list[OpenItem]]) -> None:
-    hooks: list[Callable[[Case], list[OpenItem]]] = app.extensions.setdefault(HOOK, [])
-    if hook not in hooks:
-        hooks.append(hook)
+    _OPEN_ITEMS.add(app, hook)
 
 
 def open_items(case: Case) -> list[OpenItem]:
@@ -92,7 +91,7 @@ def open_items(case: Case) -> list[OpenItem]:
     for stay in case.shelter_stays:
         if stay.end_on is None:
             items.append(OpenItem("shelter_stay_open", "shelter_stay", stay.id, LABELS["shelter_stay_open"]))
-    for hook in current_app.extensions.get(HOOK, []):
+    for hook in _OPEN_ITEMS.of():
         items.extend(hook(case))
     return items
 

@@ -26,8 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Flask, current_app
-
+from casework.hooks import Hooks
 from casework.stats.catalogue import Category, CategoryList, TableDef
 from casework.stats.cells import NATIONAL_CODE, CellKey, Geography
 from casework.stats.period import Period
@@ -51,17 +50,9 @@ class ActivityRecord:
 
 
 ActivitySource = Callable[[list[str]], Iterable[ActivityRecord]]
-_KEY = "tincay.stats_activity_sources"
-
-
-def add_source(app: Flask, source: ActivitySource) -> None:
-    sources = app.extensions.setdefault(_KEY, [])
-    if source not in sources:
-        sources.append(source)
-
-
-def sources(app: Flask | None = None) -> tuple[ActivitySource, ...]:
-    return tuple((app or current_app).extensions.get(_KEY, ()))
+_SOURCES = Hooks[ActivitySource]("tincay.stats_activity_sources")
+add_source = _SOURCES.add
+sources = _SOURCES.of
 
 
 def is_activity(table: TableDef) -> bool:

@@ -12,23 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
-from flask import Flask, current_app
+from flask import Flask
 
+from casework.hooks import Hooks
 from casework.stats.counting import Record
 
 Source = Callable[[date, date], Iterable[Record]]
-_KEY = "tincay.stats_sources"
-
-
-def add_source(app: Flask, source: Source) -> None:
-    """Register ``source`` for ``app``; adding the same function twice is harmless."""
-    sources = app.extensions.setdefault(_KEY, [])
-    if source not in sources:
-        sources.append(source)
-
-
-def sources(app: Flask | None = None) -> tuple[Source, ...]:
-    return tuple((app or current_app).extensions.get(_KEY, ()))
+_SOURCES = Hooks[Source]("tincay.stats_sources")
+add_source = _SOURCES.add
+sources = _SOURCES.of
 
 
 def records(start: date, end: date, app: Flask | None = None) -> Iterator[Record]:
