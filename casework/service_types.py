@@ -2,8 +2,7 @@
 
 One list of codes and labels: the cases domain records consent per service with it
 (``casework.cases.codes.SERVICES``), the organisation directory and referrals read it from here.
-Acknowledgement deadlines are the defaults of issue 5 (24 hours, 2 hours when urgent); provinces may set
-their own (``referral.models.ReferralDeadline``).
+The acknowledgement deadlines per service are the referral domain's (``referral.services.deadlines``).
 """
 
 from __future__ import annotations
@@ -26,6 +25,3 @@ SERVICE_TYPES = {
     "psychological": _l("Psychological counselling"),
     "other": _l("Other service"),
 }
-
-DEFAULT_ACK_HOURS = 24
-URGENT_ACK_HOURS = 2

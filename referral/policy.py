@@ -19,7 +19,8 @@ _OPAQUE = re.compile(f"^{OPAQUE_ID}$")
 SENDER_ROLES = (Role.HOST, Role.COMMUNE_OFFICER)
 
 
-def _role(user: User) -> str:
+def role_of(user: User) -> str:
+    """The role of whoever acts, as text ("" for an account without one)."""
     return str(getattr(user, "role", ""))
 
 
@@ -30,7 +31,7 @@ def referrals_visible_to(user: User) -> Select:
     from casework.cases.policy import case_scope
 
     q = select(Referral)
-    role = _role(user)
+    role = role_of(user)
     if role in SENDER_ROLES:
         return q.where(Referral.case_id.in_(select(Case.id).where(case_scope(user))))
     if role == Role.SERVICE_PROVIDER and getattr(user, "organisation_id", None):
@@ -49,12 +50,12 @@ def get_referral_or_404(user: User, referral_id: str) -> Referral:
 
 
 def is_receiver(user: User, referral: Referral) -> bool:
-    return (_role(user) == Role.SERVICE_PROVIDER and bool(getattr(user, "organisation_id", None))
+    return (role_of(user) == Role.SERVICE_PROVIDER and bool(getattr(user, "organisation_id", None))
             and user.organisation_id == referral.organisation_id)
 
 
 def is_sender_side(user: User) -> bool:
-    return _role(user) in SENDER_ROLES
+    return role_of(user) in SENDER_ROLES
 
 
 def case_of(referral: Referral):

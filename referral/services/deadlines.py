@@ -14,10 +14,14 @@ from casework.extensions import db
 from casework.geo import data as geo
 from casework.protect import audit
 from casework.schemas import Errors
-from casework.service_types import DEFAULT_ACK_HOURS, SERVICE_TYPES, URGENT_ACK_HOURS
+from casework.service_types import SERVICE_TYPES
 from referral.models import ReferralDeadline
-from referral.policy import _role
+from referral.policy import role_of
 from referral.schemas import Deadline
+
+# The defaults of issue 5: an organisation accepts or declines a referral within 24 hours, 2 when urgent.
+DEFAULT_ACK_HOURS = 24
+URGENT_ACK_HOURS = 2
 
 
 def deadlines_for(province_code: str | None) -> dict[str, tuple[int, int]]:
@@ -36,7 +40,7 @@ def ack_hours(province_code: str, service: str, urgency: str) -> int:
 
 
 def can_set_deadlines(user: User, province_code: str | None = None) -> bool:
-    role = _role(user)
+    role = role_of(user)
     return role == Role.ADMIN or (role == Role.PROVINCE_OFFICER and (province_code in (None, user.province_code)))
 
 
