@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from casework.auth.models import User
-from casework.auth.policy import acting_user_and, allow
+from casework.auth.policy import acting_user_and, allow, deny
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
 from casework.forms import form_status, merge_errors, submitted, validate_in_one_round
@@ -54,6 +54,22 @@ def _labels():
 
 def _to_proposal(p: Proposal) -> str:
     return url_for("livelihood.proposal", proposal_id=p.id)
+
+
+def _proposal_and_form(proposal_id: str, form_class: type, today_in: str | None = None) -> tuple[Any, Proposal, Any]:
+    """The acting user, the proposal (404 out of her scope) and a new form for a step on it; on the form's first
+    showing the date field ``today_in`` holds today."""
+    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
+    form = form_class()
+    if today_in and request.method == "GET":
+        form[today_in].data = services.today().isoformat()
+    return user, p, form
+
+
+def _back_to_proposal(p: Proposal, done: str) -> Response:
+    """After a step on a proposal: ``done`` shown on the proposal's page."""
+    flash(done, "info")
+    return cast(Response, redirect(_to_proposal(p)))
 
 
 # --- home ----------------------------------------------------------------------------------------
@@ -370,8 +386,7 @@ def proposal_edit(proposal_id: str):
         # One round (issue 13): the form's own checks and the service's rules in the same answer.
         if validate_in_one_round(form, lambda: services.revise_proposal(user, p, _proposal_input(form)),
                                  apply=_apply_line_errors).saved:
-            flash(_("The proposal was saved."), "info")
-            return redirect(_to_proposal(p))
+            return _back_to_proposal(p, _("The proposal was saved."))
     return render_template("livelihood/proposal_form.html", form=form, s=p.survivor, proposal=p), form_status(form)
 
 
@@ -428,15 +443,13 @@ def proposal(proposal_id: str):
 def proposal_submit(proposal_id: str):
     user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     services.submit_proposal(user, p)  # a StateError answers 409 with its message
-    flash(_("The proposal was sent to the province for appraisal."), "info")
-    return redirect(_to_proposal(p))
+    return _back_to_proposal(p, _("The proposal was sent to the province for appraisal."))
 
 
 @bp.route("/proposals/<proposal_id>/appraise", methods=["GET", "POST"])
 @allow(PROVINCE)
 def proposal_appraise(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    form = forms.AppraisalForm()
+    user, p, form = _proposal_and_form(proposal_id, forms.AppraisalForm)
     return _proposal_step(user, p, form, "livelihood/appraisal_form.html",
                           lambda: services.appraise_proposal(user, p, schemas.AppraisalIn.from_form(form_values(form))),
                           _("The scoring sheet was saved."))
@@ -480,10 +493,7 @@ def proposal_decide(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/disbursements/new", methods=["GET", "POST"])
 @allow(PROVINCE)
 def disbursement_new(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    form = forms.DisbursementForm()
-    if request.method == "GET":
-        form.paid_on.data = services.today().isoformat()
+    user, p, form = _proposal_and_form(proposal_id, forms.DisbursementForm, today_in="paid_on")
 
     def save():
         receipts = forms.uploads(form.receipt)
@@ -500,10 +510,7 @@ def disbursement_new(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/visits/new", methods=["GET", "POST"])
 @allow(COMMUNE)
 def visit_new(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    form = forms.VisitForm()
-    if request.method == "GET":
-        form.visited_on.data = services.today().isoformat()
+    user, p, form = _proposal_and_form(proposal_id, forms.VisitForm, today_in="visited_on")
     return _proposal_step(user, p, form, "livelihood/visit_form.html", lambda: services.record_visit(
         user, p, schemas.VisitIn.from_form({**form_values(form), "date": form.visited_on.data}),
         photos=forms.uploads(form.photos)),
@@ -513,8 +520,7 @@ def visit_new(proposal_id: str):
 @bp.route("/proposals/<proposal_id>/complete", methods=["GET", "POST"])
 @allow(COMMUNE, PROVINCE)
 def proposal_complete(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    form = forms.CompleteForm()
+    user, p, form = _proposal_and_form(proposal_id, forms.CompleteForm)
     return _proposal_step(user, p, form, "livelihood/closing_form.html",
                           lambda: _complete(user, p, schemas.CompleteIn.from_form(form_values(form))),
                           _("The proposal was completed."), completing=True)
@@ -527,8 +533,7 @@ def _complete(user, p: Proposal, done: schemas.CompleteIn) -> Proposal:
 @bp.route("/proposals/<proposal_id>/close", methods=["GET", "POST"])
 @allow(COMMUNE, PROVINCE)
 def proposal_close(proposal_id: str):
-    user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
-    form = forms.CloseForm()
+    user, p, form = _proposal_and_form(proposal_id, forms.CloseForm)
     return _proposal_step(user, p, form, "livelihood/closing_form.html",
                           lambda: services.close_proposal(user, p, schemas.CloseIn.from_form(form_values(form)).reason),
                           _("The proposal was closed."), completing=False)
@@ -538,7 +543,6 @@ def proposal_close(proposal_id: str):
 @allow(COMMUNE, PROVINCE)
 def attachment(proposal_id: str, kind: str, owner_id: str, attachment_id: str):
     """A tranche's receipt or a visit's photo, to those who may see the proposal (a download, audited)."""
-    from casework.auth.policy import deny
     from casework.errors import NotFound
     from casework.protect.attachments import get_attachment, send_attachment
 
@@ -603,12 +607,9 @@ def budget_change_confirm(change_id: str):
 def disbursement_confirm(proposal_id: str, tranche_id: str):
     user, p = acting_user_and(services.get_proposal_or_404, proposal_id)
     if services.find_tranche(p, tranche_id) is None:
-        from casework.auth.policy import deny
-
         deny("disbursement", tranche_id)
     services.confirm_tranche(user, p, tranche_id)  # the recorder: 403; no longer pending: 409
-    flash(_("The payment was confirmed; it now counts as paid."), "info")
-    return redirect(_to_proposal(p))
+    return _back_to_proposal(p, _("The payment was confirmed; it now counts as paid."))
 
 
 # --- children who came with her (Law 53/2024 Art. 37(2)) -----------------------------------------
