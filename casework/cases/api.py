@@ -183,11 +183,6 @@ def case_create():
     return jsonify(presenters.full_detail(case)), 201
 
 
-def _filters(value: schemas.CaseFiltersIn) -> services.CaseFilters:
-    return services.CaseFilters(status=value.status, risk=value.risk, form=value.form,
-                                period_from=value.period_from, period_to=value.period_to)
-
-
 @api_route("/cases", "GET", summary="Cases the caller may see, most urgent first (search: POST /cases/search)",
            roles=CASE_ROLES, response=CASE_LIST, errors=(400, 401, 422),
            query=schemas.query_parameters(schemas.CaseListQuery))
@@ -198,7 +193,7 @@ def case_list():
         raise SearchInURL(_("Search by name or phone with POST /api/v1/cases/search and the term in the body."),
                           {"q": [_("Send the search term in the request body, never in the address.")]})
     query = schemas.CaseListQuery.from_form(form_values(request.args))
-    page = services.list_cases(user, _filters(query), query.after)
+    page = services.list_cases(user, query, query.after)
     if can_see_identity(user):
         services.record_list(user, page.items, presenters.LIST_FIELDS)
         items = [presenters.full_summary(c, f) for c, f in _with_flags(page.items)]
@@ -220,7 +215,7 @@ def case_search():
     if not can_see_identity(user):
         raise ValidationError(_("Searching by name or phone is not available to your role."),
                               {"q": [_("Searching by name or phone is not available to your role.")]})
-    found = services.search_cases(user, body.q, _filters(body))
+    found = services.search_cases(user, body.q, body)
     return jsonify(items=[presenters.full_summary(c, f) for c, f in _with_flags(found)], next=None)
 
 

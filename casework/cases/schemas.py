@@ -687,6 +687,11 @@ class FollowUpIn(CaseSchema):
 # --- closure ----------------------------------------------------------------------------------------------
 
 
+def _note_needed(note: str | None, needed: bool, message: s.Message) -> s.FieldErrors:
+    """The closure note's error when the choice made needs a few words and none were given."""
+    return {"note": [str(message)]} if needed and not note else {}
+
+
 class ClosureRequestIn(CaseSchema):
     """The host asks to close the case, with the reason (``other`` needs a few words)."""
 
@@ -695,9 +700,7 @@ class ClosureRequestIn(CaseSchema):
     note: Annotated[str | None, s.Text(2000)]
 
     def check(self) -> s.FieldErrors:
-        if self.reason == "other" and not self.note:
-            return {"note": [str(_l("Explain the reason in a few words."))]}
-        return {}
+        return _note_needed(self.note, self.reason == "other", _l("Explain the reason in a few words."))
 
 
 class ClosureDecisionIn(CaseSchema):
@@ -711,9 +714,8 @@ class ClosureDecisionIn(CaseSchema):
     confirm_reason: Annotated[str | None, s.Text(2000)]
 
     def check(self) -> s.FieldErrors:
-        if self.decision == "return" and not self.note:
-            return {"note": [str(_l("Say what is still needed before the case can close."))]}
-        return {}
+        return _note_needed(self.note, self.decision == "return",
+                            _l("Say what is still needed before the case can close."))
 
 
 class ReopenIn(CaseSchema):
@@ -756,6 +758,13 @@ class CaseFiltersIn(CaseSchema):
     # The same words for a day in the query string and in the search body: both are the API's.
     period_from: Annotated[date | None, _QUERY_DAY, Field(alias="from")] = None
     period_to: Annotated[date | None, _QUERY_DAY, Field(alias="to")] = None
+
+
+class CaseScreenFilters(CaseFiltersIn):
+    """The filters of the case list screen: the API's, and one trusted address of the host's (a screen choice,
+    not a query parameter of the API). The list services take either."""
+
+    address_id: Annotated[str | None, s.Text(32), Field(alias="address")] = None
 
 
 class CaseListQuery(CaseFiltersIn):

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from casework.auth.models import User
@@ -22,7 +23,7 @@ from casework.cases import consent as consent_service
 from casework.cases import transfer as transfers
 from casework.cases.closure import OpenItemsError
 from casework.cases.extensions import case_page, timeline_label
-from casework.cases.models import Case
+from casework.cases.models import Address, Case
 from casework.cases.policy import (
     ADDRESS_MANAGERS,
     ADDRESS_READERS,
@@ -117,6 +118,12 @@ def _act(action: Callable[[], Any], done: str, to: str, refused: Callable[[Domai
     return redirect(to)
 
 
+def _case_form(case_id: str, form_class: type) -> tuple[Any, Case, Any]:
+    """The acting user, the case (404 out of her scope) and a new form for a page about that case."""
+    user, case = acting_user_and(services.get_case_or_404, case_id)
+    return user, case, form_class()
+
+
 def _transition(form, case: Case, action: Callable[[], Any], done: Callable[[], str]):
     """Closure, its decision, reopening: (redirect to the case, 200), or (None, status): 409 for a transition
     not allowed now, 422 for open items to confirm or marked fields."""
@@ -139,14 +146,9 @@ def _transition(form, case: Case, action: Callable[[], Any], done: Callable[[], 
 # --- lists ------------------------------------------------------------------------------------------
 
 
-def _filters_from(args) -> tuple[services.CaseFilters, dict[str, str]]:
-    errors = forms.ParseErrors()
+def _filters_from(args) -> tuple[schemas.CaseScreenFilters, dict[str, str]]:
     chosen = {k: (args.get(k) or "")[:32] for k in ("status", "risk", "form", "from", "to", "address")}
-    filters = services.CaseFilters(
-        status=chosen["status"] or None, risk=chosen["risk"] or None, form=chosen["form"] or None,
-        period_from=forms.parse_date(chosen["from"], "from", errors),
-        period_to=forms.parse_date(chosen["to"], "to", errors),
-        address_id=chosen["address"] or None)
+    filters, _unread = schemas.CaseScreenFilters.read_all(chosen, form=True)  # what it cannot read filters nothing
     return filters, chosen
 
 
@@ -285,8 +287,7 @@ def _fill_edit_form(form: forms.IntakeForm, case: Case) -> None:
 @bp.route("/cases/<case_id>/edit", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def edit(case_id: str):
-    user, case = acting_user_and(services.get_case_or_404, case_id)
-    form = forms.EditForm()
+    user, case, form = _case_form(case_id, forms.EditForm)
     _prepare_intake_form(form, case.province_code, [case.address])
     form.address_id.data = case.address_id
     stale = False
@@ -361,8 +362,7 @@ def confirm_not_counted(case_id: str):
 @bp.post("/cases/<case_id>/notice")
 @allow(*WORKER_ROLES)
 def notice(case_id: str):
-    user, case = acting_user_and(services.get_case_or_404, case_id)
-    form = forms.NoticeForm()
+    user, case, form = _case_form(case_id, forms.NoticeForm)
     errors = forms.ParseErrors()
     at = forms.parse_datetime(form.commune_notified_at.data, "commune_notified_at", errors)
 
@@ -394,8 +394,7 @@ def record_pdf(case_id: str):
 @bp.route("/cases/<case_id>/consents", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def consents(case_id: str):
-    user, case = acting_user_and(services.get_case_or_404, case_id)
-    form = forms.ConsentForm()
+    user, case, form = _case_form(case_id, forms.ConsentForm)
     if request.method == "GET":
         form.fields.data = list(codes.DEFAULT_SHARE_FIELDS)
     elif form.validate_on_submit():
@@ -489,8 +488,7 @@ def _ban_page(template: str, case: Case, form, prefill: Callable[[], dict[str, A
 @bp.route("/cases/<case_id>/contact-bans/new", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def contact_ban_new(case_id: str):
-    user, case = acting_user_and(services.get_case_or_404, case_id)
-    form = forms.ContactBanForm()
+    user, case, form = _case_form(case_id, forms.ContactBanForm)
 
     def save():
         origin = form.origin.data or "request"
@@ -504,43 +502,41 @@ def contact_ban_new(case_id: str):
                      _("The contact-ban request was recorded. The decision is due within 12 hours."))
 
 
-@bp.route("/cases/<case_id>/contact-bans/<ban_id>", methods=["GET", "POST"])
-@allow(*WORKER_ROLES)
-def contact_ban_decision(case_id: str, ban_id: str):
-    user, case = acting_user_and(services.get_case_or_404, case_id)
-    ban = _one_or_404(case.contact_bans, ban_id)
-    form = forms.ContactBanDecisionForm()
-    return _ban_page("cases/contact_ban_decision.html", case, form,
-                     lambda: {"decided_at": forms.local_input(utcnow())},
-                     lambda: services.decide_contact_ban(
-                         user, case, ban.id, schemas.ContactBanDecisionIn.from_form(_submitted())),
-                     _("The decision was recorded."), ban=ban)
-
-
 @bp.route("/cases/<case_id>/contact-bans/court", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def contact_ban_court(case_id: str):
     """Law 13/2022 Art. 26: record a court's contact ban (at most 4 months) and the issuing court."""
-    user, case = acting_user_and(services.get_case_or_404, case_id)
-    form = forms.CourtBanForm()
+    user, case, form = _case_form(case_id, forms.CourtBanForm)
     return _ban_page("cases/contact_ban_court.html", case, form, dict,
                      lambda: services.record_court_ban(
                          user, case, schemas.ContactBanIn.from_form({**_submitted(), "kind": "court"})),
                      _("The court's contact ban was recorded."))
 
 
-@bp.route("/cases/<case_id>/contact-bans/<ban_id>/revoke", methods=["GET", "POST"])
+# The steps on a recorded contact ban: the decision on a request, and (Law 13/2022 Art. 25(4)) a granted ban
+# revoked before its end with the reason and the date. Each: its page, form, first values, service and schema.
+_BAN_STEPS: dict[str, tuple[str, type, Callable[[], dict[str, Any]], Callable[..., Any], Any, Any]] = {
+    "decide": ("cases/contact_ban_decision.html", forms.ContactBanDecisionForm,
+               lambda: {"decided_at": forms.local_input(utcnow())},
+               services.decide_contact_ban, schemas.ContactBanDecisionIn, _l("The decision was recorded.")),
+    "revoke": ("cases/contact_ban_revoke.html", forms.RevokeBanForm,
+               lambda: {"date": services.local_today().isoformat()},
+               services.revoke_contact_ban, schemas.ContactBanRevocationIn, _l("The revocation was recorded.")),
+}
+
+
+@bp.route("/cases/<case_id>/contact-bans/<ban_id>", methods=["GET", "POST"], endpoint="contact_ban_decision",
+          defaults={"step": "decide"})
+@bp.route("/cases/<case_id>/contact-bans/<ban_id>/revoke", methods=["GET", "POST"], endpoint="contact_ban_revoke",
+          defaults={"step": "revoke"})
 @allow(*WORKER_ROLES)
-def contact_ban_revoke(case_id: str, ban_id: str):
-    """Law 13/2022 Art. 25(4): a granted contact ban revoked before its end, with the reason and the date."""
+def contact_ban_step(case_id: str, ban_id: str, step: str):
+    """A step on a recorded ban of this case (``_BAN_STEPS``); an unknown ban, or one of another case, is 404."""
+    template, form_class, prefill, act, schema, done = _BAN_STEPS[step]
     user, case = acting_user_and(services.get_case_or_404, case_id)
     ban = _one_or_404(case.contact_bans, ban_id)
-    form = forms.RevokeBanForm()
-    return _ban_page("cases/contact_ban_revoke.html", case, form,
-                     lambda: {"date": services.local_today().isoformat()},
-                     lambda: services.revoke_contact_ban(
-                         user, case, ban.id, schemas.ContactBanRevocationIn.from_form(_submitted())),
-                     _("The revocation was recorded."), ban=ban)
+    return _ban_page(template, case, form_class(), prefill,
+                     lambda: act(user, case, ban.id, schema.from_form(_submitted())), str(done), ban=ban)
 
 
 # --- follow-ups ---------------------------------------------------------------------------------------
@@ -549,8 +545,7 @@ def contact_ban_revoke(case_id: str, ban_id: str):
 @bp.route("/cases/<case_id>/follow-ups/new", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def follow_up_new(case_id: str):
-    user, case = acting_user_and(services.get_case_or_404, case_id)
-    form = forms.FollowUpForm()
+    user, case, form = _case_form(case_id, forms.FollowUpForm)
     if request.method == "GET":
         # Typed and shown as dd/mm/yyyy whatever the phone's language (a date picker follows the phone's).
         form.on.data = services.local_today().strftime("%d/%m/%Y")
@@ -570,61 +565,61 @@ def follow_up_new(case_id: str):
 # --- closure and reopening ---------------------------------------------------------------------------
 
 
+def _transition_page(case_id: str, form_class: type, act: Callable[[Any, Case], Any], done: Callable[[Case], str],
+                     template: str, context: Callable[[Any, Case], dict[str, Any]]):
+    """A case's closure, its decision or its reopening: the form; when sent, ``act(user, case)`` (then
+    ``done(case)`` flashed and back to the case) or the form again with the reasons, 409 or 422."""
+    user, case, form = _case_form(case_id, form_class)
+    status = 200
+    if request.method == "POST":
+        response, status = _transition(form, case, lambda: act(user, case), lambda: done(case))
+        if response is not None:
+            return response
+    return _render(template, status, case=case, form=form, **context(user, case))
+
+
+def _request_closure(user, case: Case) -> Any:
+    data = schemas.ClosureRequestIn.from_form(_submitted())
+    return services.request_closure(user, case, data.reason, data.note)
+
+
+def _decide_closure(user, case: Case) -> Any:
+    data = schemas.ClosureDecisionIn.from_form(_submitted())
+    return services.decide_closure(user, case, data.decision, data.note, confirm_open_items=data.confirm_open_items,
+                                   confirm_reason=data.confirm_reason)
+
+
+def _closure_decision_context(user, case: Case) -> dict[str, Any]:
+    # The host's note and the open items are part of the decision (issue 13); reading the note is audited.
+    services.record_view(user, case, ["closure_note", "open_items"], action="closure_view")
+    return {"open_items": closure_checks.open_items(case), "request_note": closure_checks.request_note(case),
+            "confirm_kinds": closure_checks.NEEDS_CONFIRMATION}
+
+
 @bp.route("/cases/<case_id>/closure", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def closure(case_id: str):
-    user, case = acting_user_and(services.get_case_or_404, case_id)
-    form = forms.ClosureForm()
-    status = 200
-    if request.method == "POST":
-        def request_closure():
-            data = schemas.ClosureRequestIn.from_form(_submitted())
-            return services.request_closure(user, case, data.reason, data.note)
-
-        done, status = _transition(form, case, request_closure,
-            lambda: _("Closure was requested. The commune officer will approve it or return it."))
-        if done is not None:
-            return done
-    return _render("cases/closure.html", status, case=case, form=form, open_items=closure_checks.open_items(case))
+    return _transition_page(case_id, forms.ClosureForm, _request_closure,
+                            lambda case: _("Closure was requested. The commune officer will approve it or return it."),
+                            "cases/closure.html", lambda user, case: {"open_items": closure_checks.open_items(case)})
 
 
 @bp.route("/cases/<case_id>/closure/decision", methods=["GET", "POST"])
 @allow(Role.COMMUNE_OFFICER)
 def closure_decision(case_id: str):
-    user, case = acting_user_and(services.get_case_or_404, case_id)
-    form = forms.ClosureDecisionForm()
-    status = 200
-    if request.method == "POST":
-        def decide():
-            data = schemas.ClosureDecisionIn.from_form(_submitted())
-            return services.decide_closure(user, case, data.decision, data.note,
-                                           confirm_open_items=data.confirm_open_items,
-                                           confirm_reason=data.confirm_reason)
-
-        done, status = _transition(form, case, decide,
-            lambda: _("The case was closed.") if case.status == "closed" else _("The closure request was returned."))
-        if done is not None:
-            return done
-    # The host's note and the open items are part of the decision (issue 13); reading the note is audited.
-    services.record_view(user, case, ["closure_note", "open_items"], action="closure_view")
-    return _render("cases/closure_decision.html", status, case=case, form=form,
-                   open_items=closure_checks.open_items(case), request_note=closure_checks.request_note(case),
-                   confirm_kinds=closure_checks.NEEDS_CONFIRMATION)
+    return _transition_page(case_id, forms.ClosureDecisionForm, _decide_closure,
+                            lambda case: _("The case was closed.") if case.status == "closed"
+                            else _("The closure request was returned."),
+                            "cases/closure_decision.html", _closure_decision_context)
 
 
 @bp.route("/cases/<case_id>/reopen", methods=["GET", "POST"])
 @allow(*WORKER_ROLES)
 def reopen(case_id: str):
-    user, case = acting_user_and(services.get_case_or_404, case_id)
-    form = forms.ReopenForm()
-    status = 200
-    if request.method == "POST":
-        done, status = _transition(form, case, lambda: services.reopen_case(
-            user, case, schemas.ReopenIn.from_form(_submitted()).reason),
-                                   lambda: _("The case was reopened."))
-        if done is not None:
-            return done
-    return _render("cases/reopen.html", status, case=case, form=form)
+    return _transition_page(case_id, forms.ReopenForm,
+                            lambda user, case: services.reopen_case(
+                                user, case, schemas.ReopenIn.from_form(_submitted()).reason),
+                            lambda case: _("The case was reopened."), "cases/reopen.html", lambda user, case: {})
 
 
 # --- address register ---------------------------------------------------------------------------------
@@ -681,22 +676,32 @@ def _commune_picker(form: forms.AddressForm) -> None:
                                  **{name: [(c.code, c.name) for c in items] for name, items in groups.items()}}
 
 
-@bp.route("/addresses/new", methods=["GET", "POST"])
-@allow(*ADDRESS_MANAGERS)
-def address_new():
-    user = _me()
-    form = forms.AddressForm()
+def _address_form(user, address: Address | None, save: Callable[[Any, Any], Any]):
+    """The trusted-address form, blank for a new address or filled from ``address``; when sent, saved with
+    ``save(actor, data)``. A commune officer's addresses stay in her own commune."""
     own_commune = user.commune_code if user.role == Role.COMMUNE_OFFICER else None
-    if request.method == "GET":
+    form = forms.AddressForm()
+    if request.method == "POST":
+        saved = _save_address(user, form, own_commune, save)
+        if saved is not None:
+            return saved
+    elif address is None:
         form.commune_code.data = own_commune or ""
         form.active.data = True
     else:
-        saved = _save_address(user, form, own_commune, services.create_address)
-        if saved is not None:
-            return saved
+        form.name.data, form.kind.data, form.commune_code.data = address.name, address.kind, address.commune_code
+        form.declared_on.data = address.declared_on.isoformat() if address.declared_on else ""
+        form.published_on.data = address.published_on.isoformat() if address.published_on else ""
+        form.active.data = address.active
     _commune_picker(form)
-    return _render("cases/address_form.html", form_status(form), form=form, address=None,
+    return _render("cases/address_form.html", form_status(form), form=form, address=address,
                    own_commune=own_commune, commune_name=presenters.commune_name)
+
+
+@bp.route("/addresses/new", methods=["GET", "POST"])
+@allow(*ADDRESS_MANAGERS)
+def address_new():
+    return _address_form(_me(), None, services.create_address)
 
 
 @bp.route("/addresses/<address_id>/edit", methods=["GET", "POST"])
@@ -705,21 +710,7 @@ def address_edit(address_id: str):
     user, address = acting_user_and(services.get_address_or_404, address_id)
     if not can_manage_address(user, address):
         abort(404)
-    own_commune = user.commune_code if user.role == Role.COMMUNE_OFFICER else None
-    form = forms.AddressForm()
-    if request.method == "GET":
-        form.name.data, form.kind.data, form.commune_code.data = address.name, address.kind, address.commune_code
-        form.declared_on.data = address.declared_on.isoformat() if address.declared_on else ""
-        form.published_on.data = address.published_on.isoformat() if address.published_on else ""
-        form.active.data = address.active
-    else:
-        saved = _save_address(user, form, own_commune,
-                              lambda actor, data: services.update_address(actor, address, data))
-        if saved is not None:
-            return saved
-    _commune_picker(form)
-    return _render("cases/address_form.html", form_status(form), form=form, address=address,
-                   own_commune=own_commune, commune_name=presenters.commune_name)
+    return _address_form(user, address, lambda actor, data: services.update_address(actor, address, data))
 
 
 @bp.route("/addresses/<address_id>", methods=["GET", "POST"])

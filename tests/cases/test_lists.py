@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from casework.cases import services
+from casework.cases import schemas, services
 from casework.cases.models import Case
 from casework.extensions import db
 from casework.models import utcnow
@@ -75,7 +75,10 @@ def test_filters_by_status_risk_form_and_period(world, make_case, req):
     user = user_of(world.host_a)
 
     def ids(**kw):
-        return [c.id for c in services.list_cases(user, services.CaseFilters(**kw)).items]
+        aliases = {"period_from": "from", "period_to": "to"}
+        filters = schemas.CaseScreenFilters.model_validate(
+            {aliases.get(k, k): v.isoformat() if isinstance(v, date) else v for k, v in kw.items()})
+        return [c.id for c in services.list_cases(user, filters).items]
 
     assert ids(form="sexual") == [sexual]
     assert ids(risk="high") == [physical_high]

@@ -64,8 +64,8 @@ from casework.cases.services.intake import (
     warnings_of,
 )
 from casework.cases.services.lists import (
+    NO_FILTERS,
     PAGE_SIZE,
-    CaseFilters,
     CaseRow,
     Page,
     encode_cursor,
@@ -89,7 +89,7 @@ from casework.cases.timeline import add_timeline_entry, own_timeline_kinds, time
 # ``Address`` and ``Case`` are read as ``services.Address``/``services.Case`` by the views, the API and tests;
 # the policy names and ``add_months`` were re-exported by the single module this package replaces.
 __all__ = [
-    "IDENTITY_FIELDS", "PAGE_SIZE", "Address", "Case", "CaseFilters", "CaseFlags", "CaseRow", "FollowUpData",
+    "IDENTITY_FIELDS", "NO_FILTERS", "PAGE_SIZE", "Address", "Case", "CaseFlags", "CaseRow", "FollowUpData",
     "IntakeData", "Page", "PersonData", "ShelterData", "acts_not_counted", "add_follow_up", "add_months",
     "add_shelter_stay", "add_support", "add_timeline_entry", "add_training", "address_errors",
     "addresses_visible_to", "can_decide_closure", "can_manage_address", "can_see_identity", "case_scope",

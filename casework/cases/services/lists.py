@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -18,6 +18,7 @@ from casework.auth.models import User
 from casework.cases import codes
 from casework.cases.models import Address, Case, Person
 from casework.cases.policy import can_see_identity, cases_visible_to
+from casework.cases.schemas import CaseFiltersIn, CaseScreenFilters
 from casework.errors import NotFound, ValidationError
 from casework.extensions import db
 from casework.protect import audit
@@ -28,14 +29,7 @@ from casework.text import VN_TZ, nfc
 PAGE_SIZE = 50
 
 
-@dataclass(frozen=True)
-class CaseFilters:
-    status: str | None = None
-    risk: str | None = None
-    form: str | None = None
-    period_from: date | None = None
-    period_to: date | None = None
-    address_id: str | None = None
+NO_FILTERS = CaseFiltersIn.model_validate({})
 
 
 @dataclass
@@ -48,7 +42,7 @@ def encode_cursor(case: Case) -> str:
     return paging.encode_cursor(case.priority, case.intake_at, case.id)
 
 
-def _filtered(user: User, filters: CaseFilters):
+def _filtered(user: User, filters: CaseFiltersIn):
     q = cases_visible_to(user)
     if filters.status in codes.STATUSES:
         q = q.where(Case.status == filters.status)
@@ -61,7 +55,7 @@ def _filtered(user: User, filters: CaseFilters):
     if filters.period_to:
         end = datetime.combine(filters.period_to + timedelta(days=1), datetime.min.time(), tzinfo=VN_TZ)
         q = q.where(Case.intake_at < end)
-    if filters.address_id:
+    if isinstance(filters, CaseScreenFilters) and filters.address_id:
         q = q.where(Case.address_id == filters.address_id)
     return q
 
@@ -112,7 +106,7 @@ _ROW_COLUMNS = (Case.id, Case.reference, Case.address_id, Case.province_code, Ca
                 Person.full_name_ct, Person.dek_wrapped, Person.kek_version, Person.dek_version)
 
 
-def list_case_rows(user: User, filters: CaseFilters = CaseFilters(), after: str | None = None,
+def list_case_rows(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str | None = None,
                    limit: int = PAGE_SIZE) -> Page:
     """``list_cases`` for the screen of a user who sees identity: the same scope, order and cursor, one
     query of the columns shown, and each name decrypted once."""
@@ -150,7 +144,7 @@ def list_page_columns() -> tuple[Any, ...]:
     )
 
 
-def list_cases(user: User, filters: CaseFilters = CaseFilters(), after: str | None = None,
+def list_cases(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str | None = None,
                limit: int = PAGE_SIZE, options: tuple[Any, ...] = ()) -> Page:
     """One page of the user's cases, most urgent first: open before closed, high risk first, newest first.
 
@@ -170,7 +164,7 @@ def list_cases(user: User, filters: CaseFilters = CaseFilters(), after: str | No
     return Page(rows[:limit], next_cursor)
 
 
-def search_cases(user: User, query: str, filters: CaseFilters = CaseFilters(), limit: int = PAGE_SIZE,
+def search_cases(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS, limit: int = PAGE_SIZE,
                  options: tuple[Any, ...] = ()) -> list[Case]:
     """Cases whose person's name or phone matches, through the blind index; only for users who see identity.
 
