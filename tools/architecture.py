@@ -59,6 +59,13 @@ def package_edges() -> Counter[tuple[str, str]]:
     return edges
 
 
+def _arrow_head(marker_id: str, colour: str) -> str:
+    """An SVG arrow head for the lines of one colour (``marker-end="url(#id)"``)."""
+    return (f'<marker id="{marker_id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
+            f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+            f'fill="{colour}"/></marker>')
+
+
 def draw(edges: Counter[tuple[str, str]]) -> str:
     width = MARGIN * 2 + max(len(row) for _, row in LAYERS) * (BOX_W + GAP_X) - GAP_X + 120
     height = MARGIN * 2 + len(LAYERS) * (BOX_H + GAP_Y) - GAP_Y + 40
@@ -71,10 +78,7 @@ def draw(edges: Counter[tuple[str, str]]) -> str:
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
            f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="13">',
            "<title>Tin Cậy: packages and their imports</title>",
-           '<defs><marker id="a" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" '
-           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
-           '<marker id="r" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" '
-           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b3261e"/></marker></defs>',
+           f'<defs>{_arrow_head("a", "#555")}{_arrow_head("r", "#b3261e")}</defs>',
            f'<rect width="{width:.0f}" height="{height:.0f}" fill="#fff"/>']
     for level, (label, _) in enumerate(LAYERS):
         y = MARGIN + level * (BOX_H + GAP_Y) + BOX_H / 2 + 4
