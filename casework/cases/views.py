@@ -186,8 +186,7 @@ def search():
     results: list[services.CaseRow] = []
     status = 200
     try:
-        found = services.search_cases(user, form.q.data or "", filters, options=services.list_page_columns())
-        results = [services.CaseRow.of(c) for c in found]
+        results = services.search_case_rows(user, form.q.data or "", filters)
     except ValidationError as e:
         apply_domain_errors(form, e)
         status = 422
