@@ -6,6 +6,7 @@ ratio after ÷ before holds on a busy machine where two separate runs of bench/p
 compare. Prints a Markdown table (and writes it to ``--out`` when given).
 
     python -m bench.pages_gunicorn_ab --cases 100000 --requests 100
+    python -m bench.pages_gunicorn_ab --before .     # a control: this worktree against itself (expect 1.00)
 
 The data set, the production settings, the sign-in and the requests are bench/pages_gunicorn.py's
 (bench/_gunicorn.py); one ``flask audit chainer`` of this worktree seals the events of both. A fourth page,
@@ -47,9 +48,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--before", type=Path, help="the code tree measured as before (default: git main exported)")
     args = parser.parse_args(argv)
     ds = g.data_set(args.cases)
-    before_root = _export_main(TMP / "pages-ab-main")
+    before_root = args.before.resolve() if args.before else _export_main(TMP / "pages-ab-main")
     env = {**ds.env, "TINCAY_AUDIT_CHAINER": "off"}
     log = ds.state / "pages_gunicorn_ab.log"
     uptime_before = g.uptime()
@@ -81,8 +83,8 @@ def main(argv: list[str]) -> int:
             server.stop()
         chainer.terminate()
         chainer.wait(timeout=60)
-    commit = (before_root / ".commit").read_text()[:10]
-    lines = [f"Command: `python -m bench.pages_gunicorn_ab {' '.join(argv)}`; before: git `main` at `{commit}`, "
+    before = f"git `main` at `{(before_root / '.commit').read_text()[:10]}`" if not args.before else f"`{before_root}`"
+    lines = [f"Command: `python -m bench.pages_gunicorn_ab {' '.join(argv)}`; before: {before}, "
              f"after: this worktree; {args.requests} requests per page and version, alternating one by one.", "",
              f"Machine: {g.machine()}; {g.versions(ds.url)}.", "",
              f"`uptime` before: `{uptime_before}`", "", f"`uptime` after: `{g.uptime()}`", "",
