@@ -13,11 +13,12 @@ only codes and the reason until she accepts.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, update
 
 from casework import notify
 from casework.auth.models import User
@@ -79,6 +80,16 @@ def get_transfer_or_404(user: User, transfer_id: str) -> CaseTransfer:
 def pending_transfer(case: Case) -> CaseTransfer | None:
     return db.session.scalar(select(CaseTransfer).where(CaseTransfer.case_id == case.id,
                                                         CaseTransfer.state == "pending"))
+
+
+def pending_move(case: Case) -> Row[str, datetime] | None:
+    """What the case page says of a pending move (its ``id`` and ``requested_at``), two columns read without
+    an ORM object (issue 18); None when no move is pending."""
+    t = CaseTransfer.__table__.c
+    db.session.flush()
+    row: Row[str, datetime] | None = db.session.connection().execute(
+        select(t.id, t.requested_at).where(t.case_id == case.id, t.state == "pending")).first()
+    return row
 
 
 def request_transfer(actor: User, case: Case, to_address_id: str | None, reason: str | None) -> CaseTransfer:

@@ -188,8 +188,7 @@ def search():
     results: list[services.CaseRow] = []
     status = 200
     try:
-        found = services.search_cases(user, form.q.data or "", filters, options=services.list_page_columns())
-        results = [services.CaseRow.of(c) for c in found]
+        results = services.search_case_rows(user, form.q.data or "", filters)
     except ValidationError as e:
         apply_domain_errors(form, e)
         status = 422
@@ -343,7 +342,7 @@ def view(case_id: str):
                    max_nights=services.max_shelter_days(case.province_code), actions=actions,
                    can_decide=can_decide_closure(user, case), today=services.local_today(),
                    notice_form=forms.NoticeForm(formdata=None), panels=[p for p in panels if p],
-                   moving=transfers.pending_transfer(case) if case.is_open else None,
+                   moving=transfers.pending_move(case) if case.is_open else None,
                    can_see_transfers=user.role == Role.COMMUNE_OFFICER)
 
 

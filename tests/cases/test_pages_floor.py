@@ -121,6 +121,21 @@ def test_the_case_page_after_the_list_loads_in_full(world, make_case, signed_in)
     assert "Chồng đánh bằng gậy." in client.get(f"/cases/{case_id}/edit").get_data(as_text=True)
 
 
+def test_the_search_screen_reads_names_not_whole_records(world, make_case, signed_in):
+    """The screen's search reads of the people it matches only what decrypts the name and the searched field
+    (issue 18), and the case found, opened next in the same session, still shows everything."""
+    case_id = make_case(world.host_a, world.addr_a)
+    client = signed_in(world.host_a)
+    with statements() as seen:
+        page = client.post("/cases/search", data={"q": NAME})
+    assert page.status_code == 200 and f"/cases/{case_id}" in page.text and NAME in page.text
+    sql = "\n".join(seen)
+    assert "case_person.full_name_ct" in sql
+    assert "other_names_ct" not in sql and "home_address_ct" not in sql and "id_number_ct" not in sql
+    full = client.get(f"/cases/{case_id}")
+    assert full.status_code == 200 and NAME in full.get_data(as_text=True)
+
+
 def test_the_menu_shows_a_new_notification_at_once_and_forgets_it_once_read(world, signed_in):
     """Counts are kept a minute per session, but a notification created (or read) in this process shows
     on the very next page: the commit drops every kept count."""

@@ -71,9 +71,9 @@ from casework.cases.services.lists import (
     encode_cursor,
     list_case_rows,
     list_cases,
-    list_page_columns,
     record_list,
     record_view,
+    search_case_rows,
     search_cases,
 )
 from casework.cases.services.province_settings import (
@@ -96,10 +96,10 @@ __all__ = [
     "cases_visible_to", "check_version", "confirm_acts_not_counted", "create_address", "create_case",
     "decide_closure", "decide_contact_ban", "default_next_follow_up", "encode_cursor", "flags_for",
     "get_address_or_404", "get_case_or_404", "intake_data_of", "intake_errors", "list_case_rows", "list_cases",
-    "list_page_columns", "local_today", "max_shelter_days", "notice_hours", "notice_hours_by_province",
+    "local_today", "max_shelter_days", "notice_hours", "notice_hours_by_province",
     "notice_overdue", "own_timeline_kinds", "parts_by_act", "record_commune_notice", "record_court_ban",
     "record_list", "record_view", "reopen_case", "request_closure", "request_contact_ban", "require_open",
-    "revoke_contact_ban", "search_cases", "set_max_shelter_days", "set_notice_hours", "shelter_nights",
-    "suggestions", "timeline", "update_address", "update_case", "update_errors", "update_shelter_stay",
-    "warnings_of", "with_changes",
+    "revoke_contact_ban", "search_case_rows", "search_cases", "set_max_shelter_days", "set_notice_hours",
+    "shelter_nights", "suggestions", "timeline", "update_address", "update_case", "update_errors",
+    "update_shelter_stay", "warnings_of", "with_changes",
 ]

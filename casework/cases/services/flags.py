@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
-from sqlalchemy.orm import load_only
 
 from casework.cases import codes
 from casework.cases.models import Case, ContactBan, ShelterStay
@@ -52,21 +51,26 @@ def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseF
     if not ids:
         return out
     loaded = _loaded_bans_and_stays(cases)
+    bans: list[ContactBan] | list[_BanRow]
     if loaded is not None:
         bans, open_stays = loaded
     else:
-        bans = list(db.session.scalars(select(ContactBan).where(one_of(ContactBan.case_id, ids)).options(load_only(
-            ContactBan.case_id, ContactBan.decision, ContactBan.decision_due_at, ContactBan.valid_until,
-            ContactBan.revoked_on, raiseload=True))))
-        open_stays = [(case_id, start) for case_id, start in db.session.execute(
-            select(ShelterStay.case_id, ShelterStay.start_on).where(one_of(ShelterStay.case_id, ids),
-                                                                    ShelterStay.end_on.is_(None)))]
-    for ban in bans:
-        f = out[ban.case_id]
-        if ban.decision is None:
+        # Columns only, Core statements on the session's connection (issue 18: no ORM object per ban).
+        db.session.flush()
+        connection = db.session.connection()
+        ban, stay = ContactBan.__table__.c, ShelterStay.__table__.c
+        bans = [_BanRow(*r) for r in connection.execute(
+            select(ban.case_id, ban.decision, ban.decision_due_at, ban.valid_until, ban.revoked_on)
+            .where(one_of(ban.case_id, ids)))]
+        open_stays = [(case_id, start) for case_id, start in connection.execute(
+            select(stay.case_id, stay.start_on).where(one_of(stay.case_id, ids), stay.end_on.is_(None)))]
+    for b in bans:
+        f = out[b.case_id]
+        until = b.in_force_until
+        if b.decision is None:
             f.ban_decision_due = True
-            f.ban_decision_overdue = f.ban_decision_overdue or ban.decision_due_at < now
-        elif ban.decision == "granted" and ban.in_force_until and now <= ban.in_force_until < now + timedelta(hours=24):
+            f.ban_decision_overdue = f.ban_decision_overdue or b.decision_due_at < now
+        elif b.decision == "granted" and until and now <= until < now + timedelta(hours=24):
             f.ban_expiring = True  # a new request is needed for protection beyond the 3 days
     if open_stays:
         province_of = {c.id: c.province_code for c in cases}
@@ -78,6 +82,19 @@ def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseF
             if (today - start).days > limit:
                 out[case_id].shelter_over_limit = True
     return out
+
+
+@dataclass(slots=True)
+class _BanRow:
+    """The columns of a contact ban that the reminders read; ``in_force_until`` is the model's own rule."""
+
+    case_id: str
+    decision: str | None
+    decision_due_at: datetime
+    valid_until: datetime | None
+    revoked_on: date | None
+
+    in_force_until = vars(ContactBan)["in_force_until"]  # the same property, read on these columns
 
 
 def _loaded_bans_and_stays(cases: list[Case]) -> tuple[list[ContactBan], list[tuple[str, date]]] | None:

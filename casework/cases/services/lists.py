@@ -6,12 +6,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select, tuple_
-from sqlalchemy.orm import joinedload, lazyload, load_only, raiseload
+from sqlalchemy.orm import lazyload, load_only, raiseload
 
 from casework import paging
 from casework.auth.models import User
@@ -81,11 +80,6 @@ class CaseRow:
     def is_open(self) -> bool:
         return self.status in codes.OPEN_STATUSES
 
-    @classmethod
-    def of(cls, case: Case) -> CaseRow:
-        return cls(case.id, case.reference, case.address_id, case.province_code, case.intake_at, case.status,
-                   case.risk_level, case.priority, case.commune_notified_at, case.address.name, case.person.full_name)
-
 
 class _SealedName:
     """Just enough of a ``Person`` to decrypt her name with the model's own code (same data key, same
@@ -128,29 +122,13 @@ def list_case_rows(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str |
     return Page(rows[:limit], next_cursor)  # type: ignore[arg-type]
 
 
-@cache  # loader options are immutable: built once
-def list_page_columns() -> tuple[Any, ...]:
-    """Loader options for a screen's list of cases (issue 18): the columns the rows, their reminders
-    (``flags_for``) and the next page's cursor use, the person's name ciphertext and data key, the address's
-    name; nothing else is read, and any other column or relation raises instead of loading row by row."""
-    return (
-        load_only(Case.id, Case.reference, Case.address_id, Case.person_id, Case.province_code, Case.commune_code,
-                  Case.intake_at, Case.status, Case.risk_level, Case.priority, Case.commune_notified_at,
-                  Case.version, raiseload=True),
-        joinedload(Case.person).load_only(Person.id, Person.province_code, Person.full_name_ct, Person.dek_wrapped,
-                                          Person.kek_version, Person.dek_version, raiseload=True),
-        joinedload(Case.address).load_only(Address.id, Address.name, raiseload=True),
-        raiseload("*"),
-    )
-
-
 def list_cases(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str | None = None,
                limit: int = PAGE_SIZE, options: tuple[Any, ...] = ()) -> Page:
     """One page of the user's cases, most urgent first: open before closed, high risk first, newest first.
 
     Keyset pagination on (priority, intake_at, id), all descending, so a page costs the same at any depth.
     For a user who may not see identity the person is not even loaded: touching it raises. ``options``
-    narrows what is loaded (``list_page_columns()`` for the screen's list).
+    narrows what is loaded.
     """
     q = _filtered(user, filters).options(*(options or (lazyload(Case.acts),)))
     if not can_see_identity(user):
@@ -170,17 +148,7 @@ def search_cases(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS, li
 
     The search is audited with the number of results, never the term (DESIGN §3.3–3.4).
     """
-    if not can_see_identity(user):
-        raise NotFound(_("Not found."))
-    query = nfc(query or "")[:100]
-    if not query:
-        raise ValidationError(_("Please correct the marked fields."), {"q": [_("Enter a name or a phone number.")]})
-    digits = re.sub(r"\D", "", query)
-    field_ = "phone" if digits and len(digits) >= 6 and not re.search(r"[^\d\s+().-]", query) else "full_name"
-    scoped_ids = _filtered(user, filters).with_only_columns(Case.person_id).scalar_subquery()
-    provinces = _user_provinces(user)
-    people = protected_search(Person, field_, query, select(Person).where(Person.id.in_(scoped_ids)),
-                              provinces, limit=limit)
+    field_, people = _matching_people(user, query, filters, limit)
     found: list[Case] = []
     if people:
         ids = [p.id for p in people]
@@ -189,6 +157,48 @@ def search_cases(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS, li
     audit.record("case_search", object_type="case", actor=user, detail=f"results:{len(found)}",
                  fields=[field_])
     return found[:limit]
+
+
+def search_case_rows(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS,
+                     limit: int = PAGE_SIZE) -> list[CaseRow]:
+    """``search_cases`` for the screen: the same matches, order and audit event, the people read with only the
+    columns that decrypt their name and the searched field, the cases as rows of the columns shown (issue 18)."""
+    field_, people = _matching_people(user, query, filters, limit, load_only(
+        Person.id, Person.full_name_ct, getattr(Person, f"{field_of(query)}_ct"), Person.dek_wrapped,
+        Person.kek_version, Person.dek_version))
+    found: list[CaseRow] = []
+    if people:
+        by_id = {p.id: p for p in people}
+        q = _filtered(user, filters).with_only_columns(*_ROW_COLUMNS[:10], Case.person_id) \
+            .join(Address, Address.id == Case.address_id).where(Case.person_id.in_(list(by_id))) \
+            .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())
+        found = [CaseRow(*r[:10], by_id[r[10]].full_name) for r in db.session.execute(q).all()]  # type: ignore[call-arg]
+    audit.record("case_search", object_type="case", actor=user, detail=f"results:{len(found)}",
+                 fields=[field_])
+    return found[:limit]
+
+
+def field_of(query: str) -> str:
+    """The protected field a search term is looked up in: a phone number, or else a name."""
+    query = nfc(query or "")[:100]
+    digits = re.sub(r"\D", "", query)
+    return "phone" if digits and len(digits) >= 6 and not re.search(r"[^\d\s+().-]", query) else "full_name"
+
+
+def _matching_people(user: User, query: str, filters: CaseFiltersIn, limit: int,
+                     *options: Any) -> tuple[str, list[Person]]:
+    """The searched field and the people in the user's scope whose value of it matches ``query``."""
+    if not can_see_identity(user):
+        raise NotFound(_("Not found."))
+    query = nfc(query or "")[:100]
+    if not query:
+        raise ValidationError(_("Please correct the marked fields."), {"q": [_("Enter a name or a phone number.")]})
+    field_ = field_of(query)
+    scoped_ids = _filtered(user, filters).with_only_columns(Case.person_id).scalar_subquery()
+    provinces = _user_provinces(user)
+    people = protected_search(Person, field_, query, select(Person).where(Person.id.in_(scoped_ids)).options(*options),
+                              provinces, limit=limit)
+    return field_, people
 
 
 def _user_provinces(user: User) -> list[str]:

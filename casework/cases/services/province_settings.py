@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from casework.auth.models import User
 from casework.cases import codes
@@ -18,15 +18,25 @@ from casework.geo import data as geo
 from casework.protect import audit
 
 
-def _province_setting(province_code: str) -> ProvinceSetting | None:
-    """The province's settings row (None: the defaults apply), read once per request: the case page asks
-    for its notice hours and its nights of shelter several times (issue 18). Outside a request, read anew."""
+def _province_setting(province_code: str) -> Row[int, int] | None:
+    """The province's settings (``max_shelter_days``, ``notice_hours``; None: the defaults apply), read once per
+    request: the case page asks for its notice hours and its nights of shelter several times (issue 18).
+    Outside a request, read anew."""
     if not has_request_context():
-        return db.session.get(ProvinceSetting, province_code)
-    read: dict[str, ProvinceSetting | None] = request.environ.setdefault("tincay.province_settings", {})
+        return _read_setting(province_code)
+    read: dict[str, Row[int, int] | None] = request.environ.setdefault("tincay.province_settings", {})
     if province_code not in read:
-        read[province_code] = db.session.get(ProvinceSetting, province_code)
+        read[province_code] = _read_setting(province_code)
     return read[province_code]
+
+
+def _read_setting(province_code: str) -> Row[int, int] | None:
+    """The two columns, one Core statement on the session's connection (no ORM object: issue 18)."""
+    table = ProvinceSetting.__table__
+    db.session.flush()  # a setting changed in this session but not yet written counts, as it did through the ORM
+    row: Row[int, int] | None = db.session.connection().execute(
+        select(table.c.max_shelter_days, table.c.notice_hours).where(table.c.province_code == province_code)).first()
+    return row
 
 
 def max_shelter_days(province_code: str) -> int:
