@@ -105,6 +105,10 @@ class Auditor:
     solves: int = 0
     # Programs solved, by component, objective and pins (and "integer" for the integer attacker's).
     _solutions: dict[tuple[object, ...], Solution] = field(default_factory=dict, repr=False)
+    # The optimal row duals of the linear programs above, where HiGHS solved them (``bound_after``).
+    _duals: dict[tuple[object, ...], FloatArray] = field(default_factory=dict, repr=False)
+    _last_duals: FloatArray | None = field(default=None, repr=False)
+    _comp_rows: dict[tuple[int, ...], list[int]] = field(default_factory=dict, repr=False)
     _spread_done: set[tuple[object, ...]] = field(default_factory=set, repr=False)
     _positions: dict[tuple[int, ...], dict[int, int]] = field(default_factory=dict, repr=False)
     _truths: dict[tuple[int, ...], FloatArray | None] = field(default_factory=dict, repr=False)
@@ -396,13 +400,53 @@ class Auditor:
     def interval(self, v: int, state: State, integer: bool) -> tuple[float, float]:
         return self.minimise({v: 1.0}, state, integer), -self.minimise({v: -1.0}, state, integer)
 
+    def bound_after(self, v: int, sense: float, before: State, after: State) -> float:
+        """A lower bound on the attacker's minimum of ``sense·y_v`` in ``after``, a state that hides more
+        cells than ``before`` and pins the same, without a program: weak duality with the optimal row
+        duals of the same objective in ``before`` (zero on every relation new to the component).
+
+        A cell hidden in ``after`` that ``before`` knew at ``x`` enters with reduced cost ``−s``, ``s`` the
+        duals of its relations weighted by its coefficients; the bound moves by ``s·(x − l)`` when
+        ``s ≤ 0`` and by ``s·(x − u)`` otherwise (−∞ for an unbounded cell), so hiding a published zero
+        whose reduced cost is not improving leaves the bound where it was. −∞ when ``before``'s optimum
+        has no dual at hand (issue 16: most repair options join a component without moving its bounds,
+        and each cost two programs over a new component).
+        """
+        comp = self.component(v, before)
+        key = (comp, ((v, sense),), before.pinned)
+        duals = self._duals.get(key)
+        if not comp or duals is None or after.pinned != before.pinned:
+            return -INF
+        rows = self._comp_rows.get(comp)
+        if rows is None:
+            rows = self._comp_rows[comp] = sorted({r for u in comp for r in self.model.rows_of[u]})
+        members = self._position(comp)
+        weights: dict[int, float] = {}
+        for k in np.flatnonzero(duals):
+            vs, cs, _, _ = self.model.row(rows[k])
+            for w, a in zip(vs, cs, strict=True):
+                if w not in members:
+                    weights[w] = weights.get(w, 0.0) + a * float(duals[k])
+        bound = self._solutions[key][0]
+        for w, s in weights.items():
+            if abs(s) <= TOL * 1e-3 or self.resolve(w, after)[0] != "comp":
+                continue  # not moving the bound, or still known at the same value
+            low, high = self.bounds(w, after)
+            if s > 0 and high == INF:
+                return -INF
+            bound += s * (self.fixed_value(w, before) - (high if s > 0 else low))
+        return bound
+
     def _solve(self, comp: tuple[int, ...], objective: dict[int, float], state: State, integer: bool) -> float:
         # Every known value is the true value (published, or given away by a relation), so a component's
         # program depends on the component alone and the cache outlives the state; pinned values (an
         # insider's knowledge, or a reader's belief in a corrected figure) are part of the key.
         key: tuple[object, ...] = (comp, tuple(sorted(objective.items())), state.pinned)
         if key not in self._solutions:
+            self._last_duals = None
             self._solutions[key] = self._solve_uncached(comp, objective, state, False)
+            if self._last_duals is not None:
+                self._duals[key] = self._last_duals
             point = self._solutions[key][2]
             self._keep(comp, state, point, self._solutions[key][1])
         value, integral, _ = self._solutions[key]
@@ -556,8 +600,9 @@ class Auditor:
                 return fast[0], True, fast[1] * scales
         self.solves += 1
         ints = np.array([1 if self.model.vars[v].integer else 0 for v in comp])
-        value, integral, point = _program(c, eq, ub, lows, highs, ints, len(comp), integer, matrices,
-                                          self._program_of(comp, state))
+        program = self._program_of(comp, state)
+        value, integral, point = _program(c, eq, ub, lows, highs, ints, len(comp), integer, matrices, program)
+        self._last_duals = program.duals if value > -INF else None
         return value, integral, None if point is None else point * scales
 
     def _program_of(self, comp: tuple[int, ...], state: State) -> _Program:
@@ -648,7 +693,7 @@ class _Program:
     program built afresh (``scipy.optimize.linprog``) repeated the model's set-up, presolve and solve.
     The answers are HiGHS's, as before: exact optima of the same program, not approximations."""
 
-    __slots__ = ("_cols", "_highs", "_lower", "_upper", "n")
+    __slots__ = ("_cols", "_highs", "_lower", "_upper", "duals", "n")
 
     def __init__(self, eq: list[Row], ub: list[Row], lows: np.ndarray, highs: np.ndarray) -> None:
         n = len(lows)
@@ -679,6 +724,7 @@ class _Program:
         h.addRows(len(starts), np.array(lower, dtype=float), np.array(upper, dtype=float), len(index),
                   np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value, dtype=float))
         self._highs, self.n, self._cols = h, n, np.arange(n, dtype=np.int32)
+        self.duals: np.ndarray | None = None  # the row duals of the last optimum, in the rows' order
 
     def minimise(self, c: np.ndarray, upper: np.ndarray | None = None) -> tuple[float, np.ndarray] | None:
         """The minimum of ``c·y`` and a point reaching it, or None when it is unbounded below; with
@@ -688,13 +734,16 @@ class _Program:
         if upper is not None:
             h.changeColsBounds(self.n, self._cols, self._lower,
                                np.where(np.isinf(upper), highspy.kHighsInf, upper).astype(float))
+        self.duals = None
         try:
             status = self._run()
             if status == highspy.HighsModelStatus.kUnbounded:
                 return None
             if status != highspy.HighsModelStatus.kOptimal:
                 raise AuditError(f"the attacker's program failed: {h.modelStatusToString(status)}")
-            return float(h.getInfo().objective_function_value), np.array(h.getSolution().col_value)
+            solution = h.getSolution()
+            self.duals = np.array(solution.row_dual) if solution.dual_valid else None
+            return float(h.getInfo().objective_function_value), np.array(solution.col_value)
         finally:
             if upper is not None:
                 h.changeColsBounds(self.n, self._cols, self._lower, self._upper)

@@ -26,11 +26,11 @@ def sparse_people() -> People:
     return p
 
 
-def setup():
+def setup(params: Parameters | None = None):
     tables = [G1, G2_AGE]
     counted = count_cells(tables, sparse_people().records, "2026Q4", GEOGRAPHY)
     model = build_model(tables, counted, {}, GEOGRAPHY)
-    params = Parameters()
+    params = params or Parameters()
     requirements = suppression.primary_requirements(model, params)
     auditor = Auditor(model, spread=params.pr)
     state = suppression.initial_state(model, requirements)
@@ -86,3 +86,41 @@ def test_insider_deficits_equal_the_exact_intervals():
             assert abs(fast - exact) < 1e-6, model.vars[check.requirement.var].key.label()
             seen_pinned += exact > 0
     assert seen_pinned, "some insider must pin a cell in some state, or the test shows nothing"
+
+
+def test_dual_bounds_never_exceed_the_exact_minimum():
+    model, _, requirements, auditor, state = setup(Parameters(protection_width=20))
+    state = suppression.balance(auditor, state, set(requirements))
+    free = [v for v in range(len(model.vars)) if _suppressible(model, v) and v not in state.suppressed]
+    compared = 0
+    for v in sorted(requirements):
+        for sense in (1.0, -1.0):
+            auditor.minimise({v: sense}, state, False)  # the optimum whose duals the bound reads
+            for w in free:
+                option = suppression.balance(auditor, state.suppress(_with_twins(model, [w])),
+                                             set(requirements) | {w}, focus=[w])
+                bound = auditor.bound_after(v, sense, state, option)
+                exact = Auditor(model).minimise({v: sense}, option, False)
+                assert bound <= exact + 1e-6, model.vars[v].key.label()
+                compared += bound > -float("inf")
+    assert compared, "some bound must be finite, or the test shows nothing"
+
+
+def test_an_option_kept_by_its_duals_leaves_the_exact_deficit():
+    # A protection width of 20 leaves some cells short of it after balancing, so that repairs are tried.
+    model, _, requirements, auditor, state = setup(Parameters(protection_width=20))
+    state = suppression.balance(auditor, state, set(requirements))
+    free = [v for v in range(len(model.vars)) if _suppressible(model, v) and v not in state.suppressed]
+    kept = 0
+    for check in suppression.cell_checks(model, requirements):
+        d = check.deficit(auditor, state, False)
+        if d <= 1e-6:
+            continue
+        for w in free:
+            option = suppression.balance(auditor, state.suppress(_with_twins(model, [w])), set(requirements) | {w},
+                                         focus=[w])
+            if check.keeps_deficit(auditor, state, option, d):
+                exact = deficit(check.requirement, *Auditor(model).interval(check.requirement.var, option, False))
+                assert exact >= d - 1e-6, model.vars[check.requirement.var].key.label()
+                kept += 1
+    assert kept, "some option must be kept by its duals, or the test shows nothing"
