@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -113,11 +113,14 @@ class Auditor:
     _positions: dict[tuple[int, ...], dict[int, int]] = field(default_factory=dict, repr=False)
     _truths: dict[tuple[int, ...], FloatArray | None] = field(default_factory=dict, repr=False)
     _open_rows: dict[tuple[int, ...], bool] = field(default_factory=dict, repr=False)
+    _cannot_pin: set[tuple[object, ...]] = field(default_factory=set, repr=False)
     _systems: dict[tuple[tuple[int, ...], Pins], System] = field(default_factory=dict, repr=False)
     # One HiGHS program per component and pins, re-solved with each new objective from the last basis
     # (issue 16: a program built afresh for every question was most of a release's time).
     _programs: OrderedDict[tuple[tuple[int, ...], Pins], _Program] = field(default_factory=OrderedDict, repr=False)
     _regions: dict[State, Memo] = field(default_factory=dict, repr=False)
+    _unknowns: dict[frozenset[int], set[int]] = field(default_factory=dict, repr=False)
+    _static_unknown: frozenset[int] | None = field(default=None, repr=False)
     _static: list[tuple[float, float] | None] = field(default_factory=list, repr=False)
     _rows: list[tuple[int, ...]] = field(default_factory=list, repr=False)
     _scales: list[float] = field(default_factory=list, repr=False)
@@ -213,29 +216,35 @@ class Auditor:
             self._rows = [vs for vs, _ in model.eq_rows] + [vs for vs, _, _ in model.ub_rows]
         return self._rows
 
+    def _unknown(self, suppressed: frozenset[int]) -> set[int]:
+        """The cells unknown before peeling when ``suppressed`` is withheld and nothing is pinned: a ledger,
+        context or hidden cell by its static bounds, a target when it is withheld (``bounds``, as one set
+        shared by every pinned variant of the pattern: walks test membership in C, issue 16)."""
+        unknown = self._unknowns.get(suppressed)
+        if unknown is None:
+            if len(self._unknowns) > 16:  # patterns come and go during the search; keep memory bounded
+                for old in list(self._unknowns)[:8]:
+                    del self._unknowns[old]
+            if self._static_unknown is None:
+                self._static_unknown = frozenset(w for w, known in enumerate(self._static)
+                                                 if known is not None and known[1] - known[0] > 0)
+            static = self._static
+            unknown = self._unknowns[suppressed] = {w for w in suppressed if static[w] is None}
+            unknown |= self._static_unknown
+        return unknown
+
     def _explore(self, v: int, state: State, memo: Memo) -> None:
         model, rows_of = self.model, self.model.rows_of
         n_eq = len(model.eq_rows)
 
-        pinned, static, suppressed = dict(state.pinned), self._static, state.suppressed
-
-        def unknown(w: int) -> bool:
-            # ``bounds`` inlined (called millions of times in a year-end release): a pinned cell is known,
-            # a ledger or context cell has its static bounds, a target is unknown when it is withheld.
-            if w in pinned:
-                return False
-            known = static[w]
-            if known is not None:
-                return known[1] - known[0] > 0
-            return w in suppressed
-
         row_vars = self._row_vars()
         # Each relation is read once (issue 16: it was read again for every unknown cell it holds).
         seen: set[int] = set()
-        region = _spread({v}, rows_of, row_vars, seen, unknown)
+        region = _spread({v}, rows_of, row_vars, seen, self._unknown(state.suppressed),
+                         frozenset(w for w, _ in state.pinned))
         # Peel: a relation with a single unknown cell gives that cell away.
         eq_rows = sorted(r for r in seen if r < n_eq)
-        count = {r: sum(1 for w in row_vars[r] if w in region) for r in eq_rows}
+        count = {r: len(region.intersection(row_vars[r])) for r in eq_rows}
         queue = sorted((r for r, c in count.items() if c == 1), reverse=True)
         known: dict[int, tuple[float, int]] = {}
         while queue:
@@ -264,7 +273,7 @@ class Auditor:
         rest = region - known.keys()
         seen.clear()  # a relation holding cells of one component holds none of another
         while rest:
-            comp = _spread({min(rest)}, rows_of, row_vars, seen, rest.__contains__)
+            comp = _spread({min(rest)}, rows_of, row_vars, seen, rest)
             comp_t = tuple(sorted(comp))
             for u in comp_t:
                 resolved[u] = ("comp", comp_t)
@@ -382,19 +391,22 @@ class Auditor:
         for comp, objective in by_comp.items():
             pos = self._position(comp)
             rows = []
+            cols = [pos[v] for v in objective]
             points = self._points.get(comp)
             if points is not None and points.count:
-                found = points.array()[points.integral()] if integer else points.array()
+                # The form's columns first, then the integral rows: not a copy of every table found
+                # (issue 16: this was most of the reconstruction checks' time).
+                found = points.array()[:, cols]
+                found = found[points.integral()] if integer else found
                 if len(found):
                     rows.append(found)
             truth = self._truth(comp)
             if truth is not None:
-                rows.append(truth[None, :])
+                rows.append(truth[None, cols])
             if not rows:
                 return None
             stacked = np.concatenate(rows)
-            cols = [pos[v] for v in objective]
-            total += float((stacked[:, cols] @ np.array([objective[v] for v in objective])).min())
+            total += float((stacked @ np.array([objective[v] for v in objective])).min())
         return total
 
     def interval(self, v: int, state: State, integer: bool) -> tuple[float, float]:
@@ -508,12 +520,24 @@ class Auditor:
         integral tables count. With ``solve`` false, only tables already found are used; otherwise the
         relaxation's optima of ``y_i`` are found first."""
         comp = self.component(i, state)
-        if not comp or j not in comp:
+        if not comp or j not in self._position(comp):
             return False
         if self._one_open_row(comp, state):
             # One relation over unbounded unknown cells (a province's communes): knowing j leaves i
             # free exactly when a third unknown cell shares the relation.
             return len(comp) > 2
+        # Tables found only accumulate, so an answer of yes stands for the component (issue 16: every
+        # round of the year-end release asked again for each of its 200,000 insider pairs).
+        key = (comp, i, j, value, state.pinned, integer)
+        if key in self._cannot_pin:
+            return True
+        if self._cannot_pin_by_points(comp, i, j, state, integer, solve):
+            self._cannot_pin.add(key)
+            return True
+        return False
+
+    def _cannot_pin_by_points(self, comp: tuple[int, ...], i: int, j: int, state: State, integer: bool,
+                              solve: bool) -> bool:
         if solve:
             self.optimum(i, 1.0, state)
             self.optimum(i, -1.0, state)
@@ -830,9 +854,10 @@ def _program(c: np.ndarray, eq: list[Row], ub: list[Row], lows: np.ndarray, high
 
 
 def _spread(cells: set[int], rows_of: Sequence[Sequence[int]], row_vars: Sequence[tuple[int, ...]],
-            seen: set[int], belongs: Callable[[int], bool]) -> set[int]:
-    """Grow ``cells`` (in place) through every relation not in ``seen`` to each cell ``belongs`` accepts,
-    adding the relations read to ``seen``: the connected cells of a component, each relation read once."""
+            seen: set[int], members: set[int], excluded: frozenset[int] = frozenset()) -> set[int]:
+    """Grow ``cells`` (in place) through every relation not in ``seen`` to each cell of ``members`` not in
+    ``excluded``, adding the relations read to ``seen``: the connected cells of a component, each relation
+    read once."""
     todo = list(cells)
     # bound once: this loop runs millions of times in a year-end release
     pop, push, mark, add = todo.pop, todo.append, seen.add, cells.add
@@ -842,7 +867,7 @@ def _spread(cells: set[int], rows_of: Sequence[Sequence[int]], row_vars: Sequenc
                 continue
             mark(r)
             for w in row_vars[r]:
-                if w not in cells and belongs(w):
+                if w not in cells and w in members and w not in excluded:
                     add(w)
                     push(w)
     return cells
