@@ -270,6 +270,13 @@ class Auditor:
         for u, (value, r) in known.items():
             resolved[u] = ("det", value, r)
             regions[u] = region_t
+        if not known:
+            # Nothing given away: the region, connected by its walk, is one component (issue 16: walking
+            # it again was a sixth of a sparse release's time).
+            for u in region_t:
+                resolved[u] = ("comp", region_t)
+                regions[u] = region_t
+            return
         rest = region - known.keys()
         seen.clear()  # a relation holding cells of one component holds none of another
         while rest:
