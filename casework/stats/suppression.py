@@ -263,17 +263,21 @@ def insider_checks(auditor: Auditor, state: State, requirements: dict[int, Requi
         v for v, var in enumerate(model.vars)
         if var.ledger is not None and var.ledger.status == "suppressed" and var.value is not None}
     out: list[CellCheck] = []
+    # One requirement per primary cell, shared by its insiders (a year-end release has 200,000 pairs).
+    wanted: dict[int, Requirement] = {}
     for j in sorted(suppressed):
         value = model.vars[j].value
         if value is None or (model.vars[j].key.geo_level != "commune" and value >= k):
             continue
         partners = {i for r in model.rows_of[j] for i in model.row(r)[0]}
+        pins, insider = ((j, value),), model.vars[j].key.sort_key()
         for i in sorted(partners & requirements.keys()):
             if i == j:
                 continue
-            req = Requirement(i, width=0.0, existence=False)  # T11 criterion: U_i > L_i
-            out.append(CellCheck(req, (1, model.vars[i].key.sort_key(), model.vars[j].key.sort_key()),
-                                 pins=((j, value),), bounded=True))
+            req = wanted.get(i)
+            if req is None:
+                req = wanted[i] = Requirement(i, width=0.0, existence=False)  # T11 criterion: U_i > L_i
+            out.append(CellCheck(req, (1, model.vars[i].key.sort_key(), insider), pins=pins, bounded=True))
     return out
 
 
