@@ -437,7 +437,7 @@ class Auditor:
         comp = self.component(v, before)
         key = (comp, ((v, sense),), before.pinned)
         duals = self._duals.get(key)
-        if not comp or duals is None or after.pinned != before.pinned:
+        if not comp or duals is None or after.pinned != before.pinned or not after.suppressed >= before.suppressed:
             return -INF
         rows = self._comp_rows.get(comp)
         if rows is None:
