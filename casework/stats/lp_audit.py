@@ -332,8 +332,8 @@ class Auditor:
         if values is not None and deficit(req, float(values.min()), float(values.max())) <= TOL:
             return True
         # Not for an insider's pins: each insider makes a component of its own, where the two programs
-        # seldom settled the check and the shortcut of ``insider_cannot_pin`` mostly does (issue 16: they
-        # were a quarter of the year-end release).
+        # settled one check in four and the shortcut of ``insider_cannot_pin`` settles most (issue 16:
+        # 8.6 s of a 32 s year-end release).
         if not self.spread or state.pinned or not self._spread(comp, state):
             return False
         values = self._witness_values(comp, state, col, integer)
