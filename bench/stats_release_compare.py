@@ -1,9 +1,10 @@
 """Run cases of ``bench.stats_release`` and record what each release publishes, to compare two engines.
 
 For every release the benchmark computes, writes one JSON line: the release id, its snapshot hash (what is
-published: every cell's status and value), a hash and count of the withheld cells, the wall and CPU time
-and the programs solved. Two runs of the same cases (one per engine, e.g. ``PYTHONPATH`` on a copy of
-``main``) must give the same hashes: the engines then publish exactly the same cells.
+published: every cell's status and value), a hash and count of the withheld cells, a hash of the
+manifest's audit summary, the wall and CPU time and the programs solved. Two runs of the same cases (one
+per engine, e.g. ``PYTHONPATH`` on a copy of ``main``) must give the same hashes: the engines then publish
+exactly the same cells and the same audit summary.
 
     python -m bench.stats_release_compare --only demo,sparse --out /tmp/after.jsonl
     python -m bench.stats_release_compare --cases 20000 --only quarters --out /tmp/after.jsonl
@@ -44,6 +45,10 @@ def main(argv: list[str] | None = None) -> None:
         line = {"release": out.release_id, "snapshot": out.manifest["snapshot_hash"],
                 "withheld": len(withheld), "cells": len(out.cells),
                 "withheld_hash": hashlib.sha256("\n".join(withheld).encode()).hexdigest()[:16],
+                # The manifest's audit summary (smallest protected width, insider pairs beyond repair, ...)
+                # is published too: it must not change either.
+                "audit_hash": hashlib.sha256(json.dumps(out.manifest["audit"], sort_keys=True).encode())
+                .hexdigest()[:16],
                 "wall": round(wall, 3), "cpu": round(cpu, 3),
                 "programs": diag.linear_programs if diag is not None else None,
                 "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2)}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -105,15 +105,22 @@ class Auditor:
     solves: int = 0
     # Programs solved, by component, objective and pins (and "integer" for the integer attacker's).
     _solutions: dict[tuple[object, ...], Solution] = field(default_factory=dict, repr=False)
+    # The optimal row duals of the linear programs above, where HiGHS solved them (``bound_after``).
+    _duals: dict[tuple[object, ...], FloatArray] = field(default_factory=dict, repr=False)
+    _last_duals: FloatArray | None = field(default=None, repr=False)
+    _comp_rows: dict[tuple[int, ...], list[int]] = field(default_factory=dict, repr=False)
     _spread_done: set[tuple[object, ...]] = field(default_factory=set, repr=False)
     _positions: dict[tuple[int, ...], dict[int, int]] = field(default_factory=dict, repr=False)
     _truths: dict[tuple[int, ...], FloatArray | None] = field(default_factory=dict, repr=False)
     _open_rows: dict[tuple[int, ...], bool] = field(default_factory=dict, repr=False)
+    _cannot_pin: set[tuple[object, ...]] = field(default_factory=set, repr=False)
     _systems: dict[tuple[tuple[int, ...], Pins], System] = field(default_factory=dict, repr=False)
     # One HiGHS program per component and pins, re-solved with each new objective from the last basis
     # (issue 16: a program built afresh for every question was most of a release's time).
     _programs: OrderedDict[tuple[tuple[int, ...], Pins], _Program] = field(default_factory=OrderedDict, repr=False)
     _regions: dict[State, Memo] = field(default_factory=dict, repr=False)
+    _unknowns: dict[frozenset[int], set[int]] = field(default_factory=dict, repr=False)
+    _static_unknown: frozenset[int] | None = field(default=None, repr=False)
     _static: list[tuple[float, float] | None] = field(default_factory=list, repr=False)
     _rows: list[tuple[int, ...]] = field(default_factory=list, repr=False)
     _scales: list[float] = field(default_factory=list, repr=False)
@@ -209,29 +216,35 @@ class Auditor:
             self._rows = [vs for vs, _ in model.eq_rows] + [vs for vs, _, _ in model.ub_rows]
         return self._rows
 
+    def _unknown(self, suppressed: frozenset[int]) -> set[int]:
+        """The cells unknown before peeling when ``suppressed`` is withheld and nothing is pinned: a ledger,
+        context or hidden cell by its static bounds, a target when it is withheld (``bounds``, as one set
+        shared by every pinned variant of the pattern: walks test membership in C, issue 16)."""
+        unknown = self._unknowns.get(suppressed)
+        if unknown is None:
+            if len(self._unknowns) > 16:  # patterns come and go during the search; keep memory bounded
+                for old in list(self._unknowns)[:8]:
+                    del self._unknowns[old]
+            if self._static_unknown is None:
+                self._static_unknown = frozenset(w for w, known in enumerate(self._static)
+                                                 if known is not None and known[1] - known[0] > 0)
+            static = self._static
+            unknown = self._unknowns[suppressed] = {w for w in suppressed if static[w] is None}
+            unknown |= self._static_unknown
+        return unknown
+
     def _explore(self, v: int, state: State, memo: Memo) -> None:
         model, rows_of = self.model, self.model.rows_of
         n_eq = len(model.eq_rows)
 
-        pinned, static, suppressed = dict(state.pinned), self._static, state.suppressed
-
-        def unknown(w: int) -> bool:
-            # ``bounds`` inlined (called millions of times in a year-end release): a pinned cell is known,
-            # a ledger or context cell has its static bounds, a target is unknown when it is withheld.
-            if w in pinned:
-                return False
-            known = static[w]
-            if known is not None:
-                return known[1] - known[0] > 0
-            return w in suppressed
-
         row_vars = self._row_vars()
         # Each relation is read once (issue 16: it was read again for every unknown cell it holds).
         seen: set[int] = set()
-        region = _spread({v}, rows_of, row_vars, seen, unknown)
+        region = _spread({v}, rows_of, row_vars, seen, self._unknown(state.suppressed),
+                         frozenset(w for w, _ in state.pinned))
         # Peel: a relation with a single unknown cell gives that cell away.
         eq_rows = sorted(r for r in seen if r < n_eq)
-        count = {r: sum(1 for w in row_vars[r] if w in region) for r in eq_rows}
+        count = {r: len(region.intersection(row_vars[r])) for r in eq_rows}
         queue = sorted((r for r, c in count.items() if c == 1), reverse=True)
         known: dict[int, tuple[float, int]] = {}
         while queue:
@@ -257,10 +270,17 @@ class Auditor:
         for u, (value, r) in known.items():
             resolved[u] = ("det", value, r)
             regions[u] = region_t
+        if not known:
+            # Nothing given away: the region, connected by its walk, is one component (issue 16: walking
+            # it again was a sixth of a sparse release's time).
+            for u in region_t:
+                resolved[u] = ("comp", region_t)
+                regions[u] = region_t
+            return
         rest = region - known.keys()
         seen.clear()  # a relation holding cells of one component holds none of another
         while rest:
-            comp = _spread({min(rest)}, rows_of, row_vars, seen, rest.__contains__)
+            comp = _spread({min(rest)}, rows_of, row_vars, seen, rest)
             comp_t = tuple(sorted(comp))
             for u in comp_t:
                 resolved[u] = ("comp", comp_t)
@@ -311,7 +331,10 @@ class Auditor:
         values = self._witness_values(comp, state, col, integer)
         if values is not None and deficit(req, float(values.min()), float(values.max())) <= TOL:
             return True
-        if not self.spread or not self._spread(comp, state):
+        # Not for an insider's pins: each insider makes a component of its own, where the two programs
+        # settled one check in four and the shortcut of ``insider_cannot_pin`` settles most (issue 16:
+        # 8.6 s of a 32 s year-end release).
+        if not self.spread or state.pinned or not self._spread(comp, state):
             return False
         values = self._witness_values(comp, state, col, integer)
         return values is not None and deficit(req, float(values.min()), float(values.max())) <= TOL
@@ -378,23 +401,63 @@ class Auditor:
         for comp, objective in by_comp.items():
             pos = self._position(comp)
             rows = []
+            cols = [pos[v] for v in objective]
             points = self._points.get(comp)
             if points is not None and points.count:
-                found = points.array()[points.integral()] if integer else points.array()
+                # The form's columns first, then the integral rows: not a copy of every table found
+                # (issue 16: this was most of the reconstruction checks' time).
+                found = points.array()[:, cols]
+                found = found[points.integral()] if integer else found
                 if len(found):
                     rows.append(found)
             truth = self._truth(comp)
             if truth is not None:
-                rows.append(truth[None, :])
+                rows.append(truth[None, cols])
             if not rows:
                 return None
             stacked = np.concatenate(rows)
-            cols = [pos[v] for v in objective]
-            total += float((stacked[:, cols] @ np.array([objective[v] for v in objective])).min())
+            total += float((stacked @ np.array([objective[v] for v in objective])).min())
         return total
 
     def interval(self, v: int, state: State, integer: bool) -> tuple[float, float]:
         return self.minimise({v: 1.0}, state, integer), -self.minimise({v: -1.0}, state, integer)
+
+    def bound_after(self, v: int, sense: float, before: State, after: State) -> float:
+        """A lower bound on the attacker's minimum of ``sense·y_v`` in ``after``, a state that hides more
+        cells than ``before`` and pins the same, without a program: weak duality with the optimal row
+        duals of the same objective in ``before`` (zero on every relation new to the component).
+
+        A cell hidden in ``after`` that ``before`` knew at ``x`` enters with reduced cost ``−s``, ``s`` the
+        duals of its relations weighted by its coefficients; the bound moves by ``s·(x − l)`` when
+        ``s ≤ 0`` and by ``s·(x − u)`` otherwise (−∞ for an unbounded cell), so hiding a published zero
+        whose reduced cost is not improving leaves the bound where it was. −∞ when ``before``'s optimum
+        has no dual at hand (issue 16: most repair options join a component without moving its bounds,
+        and each cost two programs over a new component).
+        """
+        comp = self.component(v, before)
+        key = (comp, ((v, sense),), before.pinned)
+        duals = self._duals.get(key)
+        if not comp or duals is None or after.pinned != before.pinned or not after.suppressed >= before.suppressed:
+            return -INF
+        rows = self._comp_rows.get(comp)
+        if rows is None:
+            rows = self._comp_rows[comp] = sorted({r for u in comp for r in self.model.rows_of[u]})
+        members = self._position(comp)
+        weights: dict[int, float] = {}
+        for k in np.flatnonzero(duals):
+            vs, cs, _, _ = self.model.row(rows[k])
+            for w, a in zip(vs, cs, strict=True):
+                if w not in members:
+                    weights[w] = weights.get(w, 0.0) + a * float(duals[k])
+        bound = self._solutions[key][0]
+        for w, s in weights.items():
+            if abs(s) <= TOL * 1e-3 or self.resolve(w, after)[0] != "comp":
+                continue  # not moving the bound, or still known at the same value
+            low, high = self.bounds(w, after)
+            if s > 0 and high == INF:
+                return -INF
+            bound += s * (self.fixed_value(w, before) - (high if s > 0 else low))
+        return bound
 
     def _solve(self, comp: tuple[int, ...], objective: dict[int, float], state: State, integer: bool) -> float:
         # Every known value is the true value (published, or given away by a relation), so a component's
@@ -402,7 +465,10 @@ class Auditor:
         # insider's knowledge, or a reader's belief in a corrected figure) are part of the key.
         key: tuple[object, ...] = (comp, tuple(sorted(objective.items())), state.pinned)
         if key not in self._solutions:
+            self._last_duals = None
             self._solutions[key] = self._solve_uncached(comp, objective, state, False)
+            if self._last_duals is not None:
+                self._duals[key] = self._last_duals
             point = self._solutions[key][2]
             self._keep(comp, state, point, self._solutions[key][1])
         value, integral, _ = self._solutions[key]
@@ -410,10 +476,39 @@ class Auditor:
             return value
         key = (*key, "integer")
         if key not in self._solutions:
+            rounded = self._rounded_up(comp, objective, state, value)
+            if rounded is not None:
+                self._solutions[key] = (rounded, True, None)
+                return rounded
             self._solutions[key] = self._solve_uncached(comp, objective, state, True)
             point = self._solutions[key][2]
             self._keep(comp, state, point, True)  # an integer program's optimum is integral
         return self._solutions[key][0]
+
+    def _rounded_up(self, comp: tuple[int, ...], objective: dict[int, float], state: State,
+                    low: float) -> float | None:
+        """The integer attacker's minimum without an integer program, when a form with integer
+        coefficients over counted cells reaches its relaxation's minimum rounded up at an integral table
+        already known to be feasible (the true one, or an optimum found before): no integral table can
+        be lower, and that one is feasible. None when none does (issue 16: at year end, integer programs
+        for the audit's summary were a fifth of the release, and nearly all of them ended here)."""
+        if not self._truthful(state) or low == -INF:
+            return None
+        if not all(self.model.vars[v].integer and float(a).is_integer() for v, a in objective.items()):
+            return None
+        target = math.ceil(low - TOL)
+        pos = self._position(comp)
+        cols, coefs = [pos[v] for v in objective], np.array(list(objective.values()))
+        truth = self._truth(comp)
+        if truth is not None and float(truth[cols] @ coefs) <= target + TOL:
+            return float(target)
+        points = self._points.get(comp if not state.pinned else (comp, state.pinned))
+        if points is None or not points.count:
+            return None
+        found = points.array()[points.integral()]
+        if len(found) and float((found[:, cols] @ coefs).min()) <= target + TOL:
+            return float(target)
+        return None
 
     def optimum(self, v: int, sense: float, state: State) -> tuple[tuple[int, ...], FloatArray | None, bool]:
         """The component of ``v`` and a point of it where ``sense·y_v`` is smallest (the relaxation's),
@@ -435,12 +530,24 @@ class Auditor:
         integral tables count. With ``solve`` false, only tables already found are used; otherwise the
         relaxation's optima of ``y_i`` are found first."""
         comp = self.component(i, state)
-        if not comp or j not in comp:
+        if not comp or j not in self._position(comp):
             return False
         if self._one_open_row(comp, state):
             # One relation over unbounded unknown cells (a province's communes): knowing j leaves i
             # free exactly when a third unknown cell shares the relation.
             return len(comp) > 2
+        # Tables found only accumulate, so an answer of yes stands for the component (issue 16: every
+        # round of the year-end release asked again for each of its 200,000 insider pairs).
+        key = (comp, i, j, value, state.pinned, integer)
+        if key in self._cannot_pin:
+            return True
+        if self._cannot_pin_by_points(comp, i, j, state, integer, solve):
+            self._cannot_pin.add(key)
+            return True
+        return False
+
+    def _cannot_pin_by_points(self, comp: tuple[int, ...], i: int, j: int, state: State, integer: bool,
+                              solve: bool) -> bool:
         if solve:
             self.optimum(i, 1.0, state)
             self.optimum(i, -1.0, state)
@@ -556,8 +663,9 @@ class Auditor:
                 return fast[0], True, fast[1] * scales
         self.solves += 1
         ints = np.array([1 if self.model.vars[v].integer else 0 for v in comp])
-        value, integral, point = _program(c, eq, ub, lows, highs, ints, len(comp), integer, matrices,
-                                          self._program_of(comp, state))
+        program = self._program_of(comp, state)
+        value, integral, point = _program(c, eq, ub, lows, highs, ints, len(comp), integer, matrices, program)
+        self._last_duals = program.duals if value > -INF else None
         return value, integral, None if point is None else point * scales
 
     def _program_of(self, comp: tuple[int, ...], state: State) -> _Program:
@@ -648,7 +756,7 @@ class _Program:
     program built afresh (``scipy.optimize.linprog``) repeated the model's set-up, presolve and solve.
     The answers are HiGHS's, as before: exact optima of the same program, not approximations."""
 
-    __slots__ = ("_cols", "_highs", "_lower", "_upper", "n")
+    __slots__ = ("_cols", "_highs", "_lower", "_upper", "duals", "n")
 
     def __init__(self, eq: list[Row], ub: list[Row], lows: np.ndarray, highs: np.ndarray) -> None:
         n = len(lows)
@@ -679,6 +787,7 @@ class _Program:
         h.addRows(len(starts), np.array(lower, dtype=float), np.array(upper, dtype=float), len(index),
                   np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value, dtype=float))
         self._highs, self.n, self._cols = h, n, np.arange(n, dtype=np.int32)
+        self.duals: np.ndarray | None = None  # the row duals of the last optimum, in the rows' order
 
     def minimise(self, c: np.ndarray, upper: np.ndarray | None = None) -> tuple[float, np.ndarray] | None:
         """The minimum of ``c·y`` and a point reaching it, or None when it is unbounded below; with
@@ -688,13 +797,16 @@ class _Program:
         if upper is not None:
             h.changeColsBounds(self.n, self._cols, self._lower,
                                np.where(np.isinf(upper), highspy.kHighsInf, upper).astype(float))
+        self.duals = None
         try:
             status = self._run()
             if status == highspy.HighsModelStatus.kUnbounded:
                 return None
             if status != highspy.HighsModelStatus.kOptimal:
                 raise AuditError(f"the attacker's program failed: {h.modelStatusToString(status)}")
-            return float(h.getInfo().objective_function_value), np.array(h.getSolution().col_value)
+            solution = h.getSolution()
+            self.duals = np.array(solution.row_dual) if solution.dual_valid else None
+            return float(h.getInfo().objective_function_value), np.array(solution.col_value)
         finally:
             if upper is not None:
                 h.changeColsBounds(self.n, self._cols, self._lower, self._upper)
@@ -752,9 +864,10 @@ def _program(c: np.ndarray, eq: list[Row], ub: list[Row], lows: np.ndarray, high
 
 
 def _spread(cells: set[int], rows_of: Sequence[Sequence[int]], row_vars: Sequence[tuple[int, ...]],
-            seen: set[int], belongs: Callable[[int], bool]) -> set[int]:
-    """Grow ``cells`` (in place) through every relation not in ``seen`` to each cell ``belongs`` accepts,
-    adding the relations read to ``seen``: the connected cells of a component, each relation read once."""
+            seen: set[int], members: set[int], excluded: frozenset[int] = frozenset()) -> set[int]:
+    """Grow ``cells`` (in place) through every relation not in ``seen`` to each cell of ``members`` not in
+    ``excluded``, adding the relations read to ``seen``: the connected cells of a component, each relation
+    read once."""
     todo = list(cells)
     # bound once: this loop runs millions of times in a year-end release
     pop, push, mark, add = todo.pop, todo.append, seen.add, cells.add
@@ -764,7 +877,7 @@ def _spread(cells: set[int], rows_of: Sequence[Sequence[int]], row_vars: Sequenc
                 continue
             mark(r)
             for w in row_vars[r]:
-                if w not in cells and belongs(w):
+                if w not in cells and w in members and w not in excluded:
                     add(w)
                     push(w)
     return cells

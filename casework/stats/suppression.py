@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from casework.stats.cells import SortKey, period_type
-from casework.stats.lp_audit import TOL, AuditError, Auditor, Requirement, State, deficit
+from casework.stats.lp_audit import INF, TOL, AuditError, Auditor, Requirement, State, deficit
 from casework.stats.model import TARGET, Model, twin_group
 
 # What orders and names a check: its kind (0 cell, 1 insider, 2 reconstruction, 3 revision), then the sort
@@ -151,6 +151,8 @@ class Check(Protocol):
 
     def deficit(self, auditor: Auditor, state: State, integer: bool) -> float: ...
 
+    def keeps_deficit(self, auditor: Auditor, before: State, after: State, d: float) -> bool: ...
+
 
 @dataclass(frozen=True)
 class CellCheck:
@@ -209,6 +211,19 @@ class CellCheck:
             return 0.0
         return deficit(self.requirement, low, high)
 
+    def keeps_deficit(self, auditor: Auditor, before: State, after: State, d: float) -> bool:
+        """Whether the deficit ``d`` of ``before`` is certainly still there in ``after`` (which hides more):
+        the bounds of ``after`` are no wider than what the optimal duals of ``before`` allow, so the exact
+        deficit, solved or not, would be the same. False when unsure; for the plain check only."""
+        if self.pins:
+            return False
+        v = self.requirement.var
+        low = auditor.bound_after(v, 1.0, before, after)
+        if low == -INF:
+            return False
+        high = -auditor.bound_after(v, -1.0, before, after)
+        return high < INF and deficit(self.requirement, low, high) >= d - TOL
+
 
 @dataclass(frozen=True)
 class FormCheck:
@@ -228,6 +243,9 @@ class FormCheck:
         low = auditor.minimise(dict(self.form), state, integer)
         return low if low >= 1 - TOL else 0.0
 
+    def keeps_deficit(self, auditor: Auditor, before: State, after: State, d: float) -> bool:
+        return False
+
 
 def cell_checks(model: Model, requirements: dict[int, Requirement]) -> list[CellCheck]:
     return [CellCheck(req, (0, model.vars[v].key.sort_key())) for v, req in sorted(requirements.items())]
@@ -245,17 +263,21 @@ def insider_checks(auditor: Auditor, state: State, requirements: dict[int, Requi
         v for v, var in enumerate(model.vars)
         if var.ledger is not None and var.ledger.status == "suppressed" and var.value is not None}
     out: list[CellCheck] = []
+    # One requirement per primary cell, shared by its insiders (a year-end release has 200,000 pairs).
+    wanted: dict[int, Requirement] = {}
     for j in sorted(suppressed):
         value = model.vars[j].value
         if value is None or (model.vars[j].key.geo_level != "commune" and value >= k):
             continue
         partners = {i for r in model.rows_of[j] for i in model.row(r)[0]}
+        pins, insider = ((j, value),), model.vars[j].key.sort_key()
         for i in sorted(partners & requirements.keys()):
             if i == j:
                 continue
-            req = Requirement(i, width=0.0, existence=False)  # T11 criterion: U_i > L_i
-            out.append(CellCheck(req, (1, model.vars[i].key.sort_key(), model.vars[j].key.sort_key()),
-                                 pins=((j, value),), bounded=True))
+            req = wanted.get(i)
+            if req is None:
+                req = wanted[i] = Requirement(i, width=0.0, existence=False)  # T11 criterion: U_i > L_i
+            out.append(CellCheck(req, (1, model.vars[i].key.sort_key(), insider), pins=pins, bounded=True))
     return out
 
 
@@ -423,6 +445,8 @@ def _repair_step(auditor: Auditor, check: Check, d: float, state: State, params:
         for w in ranked[start:start + params.candidates]:
             option = balance(auditor, state.suppress(_with_twins(model, [w])), protected | {w}, focus=[w])
             first = first or option
+            if check.keeps_deficit(auditor, state, option, d):
+                continue  # the option cannot help: no program needed to know it (issue 16)
             left = check.deficit(auditor, option, integer)
             reduction = d - left
             if reduction <= TOL:
