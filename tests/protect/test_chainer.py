@@ -248,6 +248,23 @@ def test_the_chainer_thread_seals_and_anchors_then_stops(app, make_app):
     assert _verify(app)[0] == 0
 
 
+def test_a_stopped_chainer_thread_seals_what_committed_before_it_stopped(app, make_app):
+    threaded = make_app()
+    with threaded.app_context():
+        worker = chainer.Chainer(threaded, interval=600)  # after its first pass it would sleep ten minutes
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        time.sleep(0.5)
+        _events(3)
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.mac.is_(None))) == 3
+        worker.stop.set()  # what a graceful shutdown does (atexit)
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.mac.is_(None))) == 0
+    assert _verify(app)[0] == 0
+
+
 def test_the_chainer_thread_starts_with_the_first_request_outside_tests(app, make_app):
     served = make_app(environment="development")
     assert "tincay.chainer" not in served.extensions  # created, never served: no thread (the flask commands)
