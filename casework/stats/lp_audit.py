@@ -47,7 +47,8 @@ Solution = tuple[float, bool, FloatArray | None]  # minimum, integral, a point r
 # What the attacker knows of a cell (``Auditor.resolve``).
 Known = (tuple[Literal["fixed"], float] | tuple[Literal["det"], float, int]
          | tuple[Literal["comp"], tuple[int, ...]])
-Memo = tuple[dict[int, Known], dict[int, tuple[int, ...]]]  # per cell: what is known, its region
+# Per cell: what is known and its region; per region: the cells peeling gives away.
+Memo = tuple[dict[int, Known], dict[int, tuple[int, ...]], dict[tuple[int, ...], tuple[int, ...]]]
 
 
 class AuditError(RuntimeError):
@@ -173,7 +174,7 @@ class Auditor:
         low, high = self.bounds(v, state)
         if high - low <= 0:
             return ("fixed", low)
-        known, _ = self._memo(state)
+        known = self._memo(state)[0]
         if v not in known:
             self._explore(v, state, self._memo(state))
         return known[v]
@@ -199,13 +200,20 @@ class Auditor:
         self.resolve(v, state)
         return self._memo(state)[1][v]
 
+    def given_away(self, v: int, state: State) -> tuple[int, ...]:
+        """The cells of ``v``'s region that peeling gives away (``resolve`` says ``det`` for each), listed
+        with the region's walk rather than asked of every cell (issue 16: ``balance`` asked it of each
+        protected cell of the national region for every repair option)."""
+        region = self.region(v, state)
+        return self._memo(state)[2][region] if region else ()
+
     def _memo(self, state: State) -> Memo:
         memo = self._regions.get(state)
         if memo is None:
             if len(self._regions) > 64:  # states come and go during the search; keep memory bounded
                 for old in list(self._regions)[:32]:
                     del self._regions[old]
-            memo = self._regions[state] = ({}, {})
+            memo = self._regions[state] = ({}, {}, {})
         return memo
 
     def _row_vars(self) -> list[tuple[int, ...]]:
@@ -240,8 +248,18 @@ class Auditor:
         row_vars = self._row_vars()
         # Each relation is read once (issue 16: it was read again for every unknown cell it holds).
         seen: set[int] = set()
-        region = _spread({v}, rows_of, row_vars, seen, self._unknown(state.suppressed),
-                         frozenset(w for w, _ in state.pinned))
+        region, peels = _walk(v, rows_of, row_vars, n_eq, seen, self._unknown(state.suppressed),
+                              frozenset(w for w, _ in state.pinned))
+        region_t = tuple(sorted(region))
+        resolved, regions, peeled = memo
+        if not peels:
+            # No relation with a single unknown cell: nothing is given away, and the region, connected by its
+            # walk, is one component (issue 16: walking it again, and filling the memo cell by cell in
+            # Python, were a fifth of a sparse release's time).
+            resolved.update(dict.fromkeys(region_t, ("comp", region_t)))
+            regions.update(dict.fromkeys(region_t, region_t))
+            peeled[region_t] = ()
+            return
         # Peel: a relation with a single unknown cell gives that cell away.
         eq_rows = sorted(r for r in seen if r < n_eq)
         count = {r: len(region.intersection(row_vars[r])) for r in eq_rows}
@@ -265,18 +283,10 @@ class Auditor:
                     count[r2] -= 1
                     if count[r2] == 1:
                         queue.append(r2)
-        region_t = tuple(sorted(region))
-        resolved, regions = memo
         for u, (value, r) in known.items():
             resolved[u] = ("det", value, r)
             regions[u] = region_t
-        if not known:
-            # Nothing given away: the region, connected by its walk, is one component (issue 16: walking
-            # it again was a sixth of a sparse release's time).
-            for u in region_t:
-                resolved[u] = ("comp", region_t)
-                regions[u] = region_t
-            return
+        peeled[region_t] = tuple(known)
         rest = region - known.keys()
         seen.clear()  # a relation holding cells of one component holds none of another
         while rest:
@@ -861,6 +871,31 @@ def _program(c: np.ndarray, eq: list[Row], ub: list[Row], lows: np.ndarray, high
     if res.status != 0:
         raise AuditError(f"the attacker's integer program failed: {res.message}")
     return (float(round(res.fun)) if abs(res.fun - round(res.fun)) < TOL else float(res.fun)), True, res.x
+
+
+def _walk(v: int, rows_of: Sequence[Sequence[int]], row_vars: Sequence[tuple[int, ...]], n_eq: int, seen: set[int],
+          members: set[int], excluded: frozenset[int]) -> tuple[set[int], bool]:
+    """``_spread`` from ``v``, counting the unknown cells of each relation as it is read: the region, and
+    whether an equality holds a single one of them (which peeling then gives away). An equality lists
+    each cell once (``Model.add_eq``), so the count is that of the region's cells in it."""
+    cells, todo = {v}, [v]
+    pop, push, mark, add = todo.pop, todo.append, seen.add, cells.add
+    peels = False
+    while todo:
+        for r in rows_of[pop()]:
+            if r in seen:
+                continue
+            mark(r)
+            count = 0
+            for w in row_vars[r]:
+                if w in members and w not in excluded:
+                    count += 1
+                    if w not in cells:
+                        add(w)
+                        push(w)
+            if count == 1 and r < n_eq:
+                peels = True
+    return cells, peels
 
 
 def _spread(cells: set[int], rows_of: Sequence[Sequence[int]], row_vars: Sequence[tuple[int, ...]],
