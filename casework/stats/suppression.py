@@ -358,7 +358,7 @@ def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable
                          key=lambda w: (cost(model, w), order(w)))
         if not options:
             continue  # nothing to hide on the chain: the LP loop looks further afield
-        state = state.suppress(_with_twins(model, options[:1]))
+        state = auditor.suppress(state, _with_twins(model, options[:1]))
         for w in {*(w for w in auditor.given_away(options[0], state) if w in protected), u}:
             if given_away(w):
                 heapq.heappush(pending, (order(w), w))
@@ -443,7 +443,7 @@ def _repair_step(auditor: Auditor, check: Check, d: float, state: State, params:
     for start in range(0, len(ranked), params.candidates):
         best: tuple[float, State] | None = None
         for w in ranked[start:start + params.candidates]:
-            option = balance(auditor, state.suppress(_with_twins(model, [w])), protected | {w}, focus=[w])
+            option = balance(auditor, auditor.suppress(state, _with_twins(model, [w])), protected | {w}, focus=[w])
             first = first or option
             if check.keeps_deficit(auditor, state, option, d):
                 continue  # the option cannot help: no program needed to know it (issue 16)
