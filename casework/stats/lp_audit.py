@@ -113,6 +113,8 @@ class Auditor:
     _spread_done: set[tuple[object, ...]] = field(default_factory=set, repr=False)
     _positions: dict[tuple[int, ...], dict[int, int]] = field(default_factory=dict, repr=False)
     _truths: dict[tuple[int, ...], FloatArray | None] = field(default_factory=dict, repr=False)
+    _integers: list[int] = field(default_factory=list, repr=False)  # 1 for a counted cell, by cell
+    _ints: dict[tuple[int, ...], FloatArray] = field(default_factory=dict, repr=False)
     _open_rows: dict[tuple[int, ...], bool] = field(default_factory=dict, repr=False)
     _cannot_pin: set[tuple[object, ...]] = field(default_factory=set, repr=False)
     _systems: dict[tuple[tuple[int, ...], Pins], System] = field(default_factory=dict, repr=False)
@@ -135,6 +137,7 @@ class Auditor:
     def __post_init__(self) -> None:
         self._static = [self._static_bounds(var) for var in self.model.vars]
         self._scales = [var.scale for var in self.model.vars]
+        self._integers = [1 if var.integer else 0 for var in self.model.vars]
 
     # --- what the attacker knows -------------------------------------------------------------------
 
@@ -450,7 +453,7 @@ class Auditor:
         eq, ub, lows, highs, scales, _, matrices = self._system_of(comp, state)
         if not eq and not ub:
             return False
-        ints = np.array([1 if self.model.vars[u].integer else 0 for u in comp])
+        ints = self._ints_of(comp)
         capped = highs.copy()
         capped[counted] = np.minimum(highs[counted], np.floor(truth[counted] + self.spread))
         found = False
@@ -679,9 +682,18 @@ class Auditor:
     def _truth(self, comp: tuple[int, ...]) -> FloatArray | None:
         if comp in self._truths:
             return self._truths[comp]
-        values = [self.model.vars[u].value for u in comp]
-        truth = self._truths[comp] = None if any(v is None for v in values) else np.array(values, dtype=float)
+        variables = self.model.vars
+        values = [variables[u].value for u in comp]
+        truth = self._truths[comp] = None if None in values else np.array(values, dtype=float)
         return truth
+
+    def _ints_of(self, comp: tuple[int, ...]) -> FloatArray:
+        """1 for each counted cell of the component, 0 for money (``Var.integer``), as HiGHS's integrality."""
+        ints = self._ints.get(comp)
+        if ints is None:
+            integers = self._integers
+            ints = self._ints[comp] = np.array([integers[u] for u in comp])
+        return ints
 
     def _one_open_row(self, comp: tuple[int, ...], state: State) -> bool:
         known = self._open_rows.get(comp)
@@ -755,7 +767,7 @@ class Auditor:
             if fast is not None:
                 return fast[0], True, fast[1] * scales
         self.solves += 1
-        ints = np.array([1 if self.model.vars[v].integer else 0 for v in comp])
+        ints = self._ints_of(comp)
         program = self._program_of(comp, state)
         value, integral, point = _program(c, eq, ub, lows, highs, ints, len(comp), integer, matrices, program)
         self._last_duals = program.duals if value > -INF else None
