@@ -267,11 +267,11 @@ class Auditor:
         row_vars = self._row_vars()
         # Each relation is read once (issue 16: it was read again for every unknown cell it holds).
         seen: set[int] = set()
-        region, peels = _walk(v, rows_of, row_vars, n_eq, seen, self._unknown(state.suppressed),
-                              frozenset(w for w, _ in state.pinned))
+        region, ones = _walk(v, rows_of, row_vars, n_eq, seen, self._unknown(state.suppressed),
+                             frozenset(w for w, _ in state.pinned))
         region_t = tuple(sorted(region))
         resolved, regions, peeled = memo
-        if not peels:
+        if not ones:
             # No relation with a single unknown cell: nothing is given away, and the region, connected by its
             # walk, is one component (issue 16: walking it again, and filling the memo cell by cell in
             # Python, were a fifth of a sparse release's time).
@@ -279,10 +279,10 @@ class Auditor:
             regions.update(dict.fromkeys(region_t, region_t))
             peeled[region_t] = ()
             return
-        # Peel: a relation with a single unknown cell gives that cell away.
-        eq_rows = sorted(r for r in seen if r < n_eq)
-        count = {r: len(region.intersection(row_vars[r])) for r in eq_rows}
-        queue = sorted((r for r, c in count.items() if c == 1), reverse=True)
+        # Peel: a relation with a single unknown cell gives that cell away. The unknown cells of a relation
+        # are counted when peeling first reaches it (most relations it never reaches).
+        queue = sorted(ones, reverse=True)
+        count = dict.fromkeys(ones, 1)
         known: dict[int, tuple[float, int]] = {}
         while queue:
             r = queue.pop()
@@ -299,8 +299,9 @@ class Auditor:
             known[u] = (-total / coef, r)
             for r2 in rows_of[u]:
                 if r2 < n_eq:
-                    count[r2] -= 1
-                    if count[r2] == 1:
+                    left = count.get(r2)
+                    left = count[r2] = (len(region.intersection(row_vars[r2])) if left is None else left) - 1
+                    if left == 1:
                         queue.append(r2)
         for u, (value, r) in known.items():
             resolved[u] = ("det", value, r)
@@ -676,7 +677,7 @@ class Auditor:
     def _position(self, comp: tuple[int, ...]) -> dict[int, int]:
         pos = self._positions.get(comp)
         if pos is None:
-            pos = self._positions[comp] = {v: n for n, v in enumerate(comp)}
+            pos = self._positions[comp] = dict(zip(comp, range(len(comp)), strict=True))
         return pos
 
     def _truth(self, comp: tuple[int, ...]) -> FloatArray | None:
@@ -990,13 +991,13 @@ def _program(c: np.ndarray, eq: list[Row], ub: list[Row], lows: np.ndarray, high
 
 
 def _walk(v: int, rows_of: Sequence[Sequence[int]], row_vars: Sequence[tuple[int, ...]], n_eq: int, seen: set[int],
-          members: set[int], excluded: frozenset[int]) -> tuple[set[int], bool]:
+          members: set[int], excluded: frozenset[int]) -> tuple[set[int], list[int]]:
     """``_spread`` from ``v``, counting the unknown cells of each relation as it is read: the region, and
-    whether an equality holds a single one of them (which peeling then gives away). An equality lists
+    the equalities that hold a single one of them (which peeling then gives away). An equality lists
     each cell once (``Model.add_eq``), so the count is that of the region's cells in it."""
     cells, todo = {v}, [v]
     pop, push, mark, add = todo.pop, todo.append, seen.add, cells.add
-    peels = False
+    ones: list[int] = []
     while todo:
         for r in rows_of[pop()]:
             if r in seen:
@@ -1010,8 +1011,8 @@ def _walk(v: int, rows_of: Sequence[Sequence[int]], row_vars: Sequence[tuple[int
                         add(w)
                         push(w)
             if count == 1 and r < n_eq:
-                peels = True
-    return cells, peels
+                ones.append(r)
+    return cells, ones
 
 
 def _spread(cells: set[int], rows_of: Sequence[Sequence[int]], row_vars: Sequence[tuple[int, ...]],
