@@ -10,7 +10,7 @@ import heapq
 
 from casework.stats import suppression
 from casework.stats.counting import count_cells
-from casework.stats.lp_audit import TOL, Auditor, State, deficit
+from casework.stats.lp_audit import TOL, Auditor, State, _spread, deficit
 from casework.stats.model import build_model
 from casework.stats.release import ledger_entries
 from casework.stats.suppression import Parameters, _chain, _suppressible, _with_twins, cost
@@ -197,3 +197,63 @@ def test_tables_at_their_true_values_are_marked_as_the_distances_say():
             assert (points.moved(col) == (distance[:, col] > TOL)).all()
         seen += points.count
     assert seen, "the checks must find tables, or the test shows nothing"
+
+
+def plain_explore(auditor: Auditor, v: int, state: State) -> tuple[dict, dict]:
+    """``Auditor._explore`` as it was before issue 16's change: every relation of the region counted first."""
+    model, rows_of, row_vars = auditor.model, auditor.model.rows_of, auditor._row_vars()
+    n_eq = len(model.eq_rows)
+    seen: set[int] = set()
+    region = _spread({v}, rows_of, row_vars, seen, auditor._unknown(state.suppressed),
+                     frozenset(w for w, _ in state.pinned))
+    count = {r: len(region.intersection(row_vars[r])) for r in sorted(r for r in seen if r < n_eq)}
+    queue = sorted((r for r, c in count.items() if c == 1), reverse=True)
+    known: dict[int, tuple[float, int]] = {}
+    while queue:
+        r = queue.pop()
+        if count[r] != 1:
+            continue
+        vs, cs = model.eq_rows[r]
+        u = next(w for w in vs if w in region and w not in known)
+        total, coef = 0.0, 0.0
+        for w, a in zip(vs, cs, strict=True):
+            if w == u:
+                coef = a
+            else:
+                total += a * (known[w][0] if w in known else auditor.bounds(w, state)[0])
+        known[u] = (-total / coef, r)
+        for r2 in rows_of[u]:
+            if r2 < n_eq:
+                count[r2] -= 1
+                if count[r2] == 1:
+                    queue.append(r2)
+    region_t = tuple(sorted(region))
+    resolved: dict = {u: ("det", value, r) for u, (value, r) in known.items()}
+    rest = region - known.keys()
+    seen.clear()
+    while rest:
+        comp = _spread({min(rest)}, rows_of, row_vars, seen, rest)
+        resolved.update(dict.fromkeys(comp, ("comp", tuple(sorted(comp)))))
+        rest -= comp
+    return resolved, dict.fromkeys(region, region_t)
+
+
+def test_the_walk_that_counts_peels_as_the_plain_walk():
+    model, params, requirements, auditor, state = setup()
+    balanced = suppression.balance(auditor, state, set(requirements))
+    insiders = [check.pins[0] for check in suppression.insider_checks(auditor, balanced, requirements, params.k)]
+    states = [state, balanced, *(balanced.pin(pin) for pin in insiders[:20])]
+    states += [balanced.suppress(_with_twins(model, [w])) for w in range(len(model.vars))
+               if _suppressible(model, w) and w not in balanced.suppressed]
+    peeled = 0
+    for s in states:
+        fresh = Auditor(model)
+        for v in range(len(model.vars)):
+            low, high = fresh.bounds(v, s)
+            if high - low <= 0:
+                continue
+            resolved, regions = plain_explore(fresh, v, s)
+            assert fresh.resolve(v, s) == resolved[v], model.vars[v].key.label()
+            assert fresh.region(v, s) == regions[v]
+            peeled += resolved[v][0] == "det"
+    assert peeled, "some cell must be given away by peeling, or the test shows nothing"
