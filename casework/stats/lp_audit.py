@@ -47,7 +47,8 @@ Solution = tuple[float, bool, FloatArray | None]  # minimum, integral, a point r
 # What the attacker knows of a cell (``Auditor.resolve``).
 Known = (tuple[Literal["fixed"], float] | tuple[Literal["det"], float, int]
          | tuple[Literal["comp"], tuple[int, ...]])
-Memo = tuple[dict[int, Known], dict[int, tuple[int, ...]]]  # per cell: what is known, its region
+# Per cell: what is known and its region; per region: the cells peeling gives away.
+Memo = tuple[dict[int, Known], dict[int, tuple[int, ...]], dict[tuple[int, ...], tuple[int, ...]]]
 
 
 class AuditError(RuntimeError):
@@ -112,6 +113,8 @@ class Auditor:
     _spread_done: set[tuple[object, ...]] = field(default_factory=set, repr=False)
     _positions: dict[tuple[int, ...], dict[int, int]] = field(default_factory=dict, repr=False)
     _truths: dict[tuple[int, ...], FloatArray | None] = field(default_factory=dict, repr=False)
+    _integers: list[int] = field(default_factory=list, repr=False)  # 1 for a counted cell, by cell
+    _ints: dict[tuple[int, ...], FloatArray] = field(default_factory=dict, repr=False)
     _open_rows: dict[tuple[int, ...], bool] = field(default_factory=dict, repr=False)
     _cannot_pin: set[tuple[object, ...]] = field(default_factory=set, repr=False)
     _systems: dict[tuple[tuple[int, ...], Pins], System] = field(default_factory=dict, repr=False)
@@ -119,6 +122,8 @@ class Auditor:
     # (issue 16: a program built afresh for every question was most of a release's time).
     _programs: OrderedDict[tuple[tuple[int, ...], Pins], _Program] = field(default_factory=OrderedDict, repr=False)
     _regions: dict[State, Memo] = field(default_factory=dict, repr=False)
+    # A state grown from another by hiding a few cells (``suppress``): its regions are found from that one's.
+    _grown_from: dict[State, State] = field(default_factory=dict, repr=False)
     _unknowns: dict[frozenset[int], set[int]] = field(default_factory=dict, repr=False)
     _static_unknown: frozenset[int] | None = field(default=None, repr=False)
     _static: list[tuple[float, float] | None] = field(default_factory=list, repr=False)
@@ -132,6 +137,7 @@ class Auditor:
     def __post_init__(self) -> None:
         self._static = [self._static_bounds(var) for var in self.model.vars]
         self._scales = [var.scale for var in self.model.vars]
+        self._integers = [1 if var.integer else 0 for var in self.model.vars]
 
     # --- what the attacker knows -------------------------------------------------------------------
 
@@ -173,7 +179,7 @@ class Auditor:
         low, high = self.bounds(v, state)
         if high - low <= 0:
             return ("fixed", low)
-        known, _ = self._memo(state)
+        known = self._memo(state)[0]
         if v not in known:
             self._explore(v, state, self._memo(state))
         return known[v]
@@ -199,14 +205,32 @@ class Auditor:
         self.resolve(v, state)
         return self._memo(state)[1][v]
 
+    def given_away(self, v: int, state: State) -> tuple[int, ...]:
+        """The cells of ``v``'s region that peeling gives away (``resolve`` says ``det`` for each), listed
+        with the region's walk rather than asked of every cell (issue 16: ``balance`` asked it of each
+        protected cell of the national region for every repair option)."""
+        region = self.region(v, state)
+        return self._memo(state)[2][region] if region else ()
+
     def _memo(self, state: State) -> Memo:
         memo = self._regions.get(state)
         if memo is None:
             if len(self._regions) > 64:  # states come and go during the search; keep memory bounded
                 for old in list(self._regions)[:32]:
                     del self._regions[old]
-            memo = self._regions[state] = ({}, {})
+            memo = self._regions[state] = ({}, {}, {})
         return memo
+
+    def suppress(self, state: State, cells: tuple[int, ...] | list[int] | set[int]) -> State:
+        """``state.suppress(cells)``, remembered as grown from ``state``: a region of the new state is then
+        found from the regions of ``state`` around the cells just hidden (``_explore_grown``)."""
+        grown = state.suppress(cells)
+        if grown != state and not state.pinned:
+            if len(self._grown_from) > 256:  # states come and go during the search; keep memory bounded
+                for old in list(self._grown_from)[:128]:
+                    del self._grown_from[old]
+            self._grown_from[grown] = state
+        return grown
 
     def _row_vars(self) -> list[tuple[int, ...]]:
         """The cells of every relation, by relation id (``Model.row``'s first part, listed once)."""
@@ -236,16 +260,29 @@ class Auditor:
     def _explore(self, v: int, state: State, memo: Memo) -> None:
         model, rows_of = self.model, self.model.rows_of
         n_eq = len(model.eq_rows)
+        grown_from = self._grown_from.get(state)
+        if grown_from is not None and self._explore_grown(v, state, grown_from, memo):
+            return
 
         row_vars = self._row_vars()
         # Each relation is read once (issue 16: it was read again for every unknown cell it holds).
         seen: set[int] = set()
-        region = _spread({v}, rows_of, row_vars, seen, self._unknown(state.suppressed),
-                         frozenset(w for w, _ in state.pinned))
-        # Peel: a relation with a single unknown cell gives that cell away.
-        eq_rows = sorted(r for r in seen if r < n_eq)
-        count = {r: len(region.intersection(row_vars[r])) for r in eq_rows}
-        queue = sorted((r for r, c in count.items() if c == 1), reverse=True)
+        region, ones = _walk(v, rows_of, row_vars, n_eq, seen, self._unknown(state.suppressed),
+                             frozenset(w for w, _ in state.pinned))
+        region_t = tuple(sorted(region))
+        resolved, regions, peeled = memo
+        if not ones:
+            # No relation with a single unknown cell: nothing is given away, and the region, connected by its
+            # walk, is one component (issue 16: walking it again, and filling the memo cell by cell in
+            # Python, were a fifth of a sparse release's time).
+            resolved.update(dict.fromkeys(region_t, ("comp", region_t)))
+            regions.update(dict.fromkeys(region_t, region_t))
+            peeled[region_t] = ()
+            return
+        # Peel: a relation with a single unknown cell gives that cell away. The unknown cells of a relation
+        # are counted when peeling first reaches it (most relations it never reaches).
+        queue = sorted(ones, reverse=True)
+        count = dict.fromkeys(ones, 1)
         known: dict[int, tuple[float, int]] = {}
         while queue:
             r = queue.pop()
@@ -262,21 +299,14 @@ class Auditor:
             known[u] = (-total / coef, r)
             for r2 in rows_of[u]:
                 if r2 < n_eq:
-                    count[r2] -= 1
-                    if count[r2] == 1:
+                    left = count.get(r2)
+                    left = count[r2] = (len(region.intersection(row_vars[r2])) if left is None else left) - 1
+                    if left == 1:
                         queue.append(r2)
-        region_t = tuple(sorted(region))
-        resolved, regions = memo
         for u, (value, r) in known.items():
             resolved[u] = ("det", value, r)
             regions[u] = region_t
-        if not known:
-            # Nothing given away: the region, connected by its walk, is one component (issue 16: walking
-            # it again was a sixth of a sparse release's time).
-            for u in region_t:
-                resolved[u] = ("comp", region_t)
-                regions[u] = region_t
-            return
+        peeled[region_t] = tuple(known)
         rest = region - known.keys()
         seen.clear()  # a relation holding cells of one component holds none of another
         while rest:
@@ -286,6 +316,64 @@ class Auditor:
                 resolved[u] = ("comp", comp_t)
                 regions[u] = region_t
             rest -= comp
+
+    def _explore_grown(self, v: int, state: State, before: State, memo: Memo) -> bool:
+        """``_explore`` for a cell just hidden in ``state``, which hides a few cells more than ``before`` and
+        pins nothing, when that gives nothing away: the region is the cells just hidden that are tied to
+        ``v`` and the whole regions of ``before`` they touch, and nothing is given away when none of those
+        regions gave anything away in ``before`` and no relation of the cells just hidden holds a single
+        unknown cell (every other relation holds the same unknown cells as in ``before``). False, with
+        nothing written, when that does not settle it (issue 16: every repair option walked the national
+        region again, most of the repairs' time)."""
+        if state.pinned or before.pinned:
+            return False
+        static = self._static
+        added = {w for w in state.suppressed - before.suppressed if static[w] is None}
+        if v not in added:
+            return False
+        # Kept as the latest state walked: the options of one repair step all grow from it.
+        known_before = self._regions.pop(before, None) or ({}, {}, {})
+        self._regions[before] = known_before
+        _, regions_before, peeled_before = known_before
+        unknown_before = self._unknown(before.suppressed)
+        rows_of, row_vars, n_eq = self.model.rows_of, self._row_vars(), len(self.model.eq_rows)
+        region, todo, waiting = {v}, [v], added - {v}
+        while todo:
+            while todo:
+                a = todo.pop()
+                for r in rows_of[a]:
+                    count = 0
+                    for w in row_vars[r]:
+                        if w in added:
+                            count += 1
+                            if w not in region:
+                                region.add(w)
+                                todo.append(w)
+                                waiting.discard(w)
+                        elif w in unknown_before:
+                            count += 1
+                            if w not in region:
+                                joined = regions_before.get(w)
+                                if joined is None:
+                                    self._explore(w, before, known_before)
+                                    joined = regions_before[w]
+                                if peeled_before[joined]:
+                                    return False  # peeling gave something away there in ``before``
+                                region.update(joined)
+                    if count == 1 and r < n_eq:
+                        return False  # the relation gives the cell away
+            # A cell just hidden may touch a joined region of ``before`` through a relation of its own only.
+            for a in sorted(waiting):
+                if any(w in region for r in rows_of[a] for w in row_vars[r] if w != a):
+                    region.add(a)
+                    todo.append(a)
+                    waiting.discard(a)
+        region_t = tuple(sorted(region))
+        resolved, regions, peeled = memo
+        resolved.update(dict.fromkeys(region_t, ("comp", region_t)))
+        regions.update(dict.fromkeys(region_t, region_t))
+        peeled[region_t] = ()
+        return True
 
     # --- bounds ---------------------------------------------------------------------------------------
 
@@ -345,7 +433,10 @@ class Auditor:
     def _keep(self, comp: tuple[int, ...], state: State, point: np.ndarray | None, integral: bool) -> None:
         if point is None or not np.all(np.isfinite(point)) or not self._truthful(state):
             return
-        self._points_of(comp if not state.pinned else (comp, state.pinned), len(comp)).add(point, integral)
+        if state.pinned:
+            self._points_of((comp, state.pinned), len(comp), None).add(point, integral)
+        else:
+            self._points_of(comp, len(comp), self._truth(comp)).add(point, integral)
 
     def _spread(self, comp: tuple[int, ...], state: State) -> bool:
         """Two programs over the whole component: the least and the largest total of its counted cells
@@ -363,7 +454,7 @@ class Auditor:
         eq, ub, lows, highs, scales, _, matrices = self._system_of(comp, state)
         if not eq and not ub:
             return False
-        ints = np.array([1 if self.model.vars[u].integer else 0 for u in comp])
+        ints = self._ints_of(comp)
         capped = highs.copy()
         capped[counted] = np.minimum(highs[counted], np.floor(truth[counted] + self.spread))
         found = False
@@ -557,16 +648,16 @@ class Auditor:
             return False
         pos = self._position(comp)
         pi, pj = pos[i], pos[j]
-        # Two columns of the points found, not a rebuilt list of every point (issue 16: this was
-        # 30 s of a sparse release's own Python time).
-        found = points.array()
-        dj, di, integral = found[:, pj] - x[pj], found[:, pi] - x[pi], points.integral()
-        still = np.abs(dj) < TOL
-        moved = np.abs(di) > TOL
-        if np.any(still & moved & (integral | (not integer))):
+        # Two columns of the points found, not a rebuilt list of every point (issue 16: this was 30 s of a
+        # sparse release's own Python time); which cells of each table sit at their true values was worked
+        # out once, when the table was found (the scans of 36,000 pairs were a fifth of what was left).
+        still, moved = points.still(pj), points.moved(pi)
+        if np.any(still & moved & (points.integral() | (not integer))):
             return True
         if integer:
             return False
+        found = points.array()
+        dj, di = found[:, pj] - x[pj], found[:, pi] - x[pi]
         up, down = dj > TOL, dj < -TOL
         if not up.any() or not down.any():
             return False
@@ -575,40 +666,55 @@ class Auditor:
         ratios_up, ratios_down = di[up] / dj[up], di[down] / dj[down]
         return bool(np.ptp(np.concatenate([ratios_up, ratios_down])) > TOL)
 
-    def _points_of(self, key: object, n: int) -> _Points:
+    def _points_of(self, key: object, n: int, truth: FloatArray | None) -> _Points:
         points = self._points.get(key)
         if points is None:
-            points = self._points[key] = _Points(n)
+            points = self._points[key] = _Points(n, truth)
         return points
 
+    # One lookup each, not two: hashing a component's tuple of a few hundred cells is what these cost
+    # (issue 16: they are asked for each of 36,000 insider pairs of a sparse release).
     def _position(self, comp: tuple[int, ...]) -> dict[int, int]:
-        if comp not in self._positions:
-            self._positions[comp] = {v: n for n, v in enumerate(comp)}
-        return self._positions[comp]
+        pos = self._positions.get(comp)
+        if pos is None:
+            pos = self._positions[comp] = dict(zip(comp, range(len(comp)), strict=True))
+        return pos
 
     def _truth(self, comp: tuple[int, ...]) -> FloatArray | None:
-        if comp not in self._truths:
-            values = [self.model.vars[u].value for u in comp]
-            self._truths[comp] = None if any(v is None for v in values) else np.array(values, dtype=float)
-        return self._truths[comp]
+        if comp in self._truths:
+            return self._truths[comp]
+        variables = self.model.vars
+        values = [variables[u].value for u in comp]
+        truth = self._truths[comp] = None if None in values else np.array(values, dtype=float)
+        return truth
+
+    def _ints_of(self, comp: tuple[int, ...]) -> FloatArray:
+        """1 for each counted cell of the component, 0 for money (``Var.integer``), as HiGHS's integrality."""
+        ints = self._ints.get(comp)
+        if ints is None:
+            integers = self._integers
+            ints = self._ints[comp] = np.array([integers[u] for u in comp])
+        return ints
 
     def _one_open_row(self, comp: tuple[int, ...], state: State) -> bool:
-        if comp not in self._open_rows:
-            # Stop at a second relation: a large component is never one relation (issue 16: listing all of
-            # its relations for every new component was a tenth of a sparse release's time).
-            rows: set[int] = set()
-            for u in comp:
-                rows.update(self.model.rows_of[u])
-                if len(rows) > 1:
-                    break
-            single = len(rows) == 1 and next(iter(rows)) < len(self.model.eq_rows)
-            if not single:
-                self._open_rows[comp] = False
-                return False
-            members = set(comp)
-            coefs = {a for r in rows for v, a in zip(*self.model.row(r)[:2], strict=True) if v in members}
-            self._open_rows[comp] = len(coefs) == 1 and all(self.bounds(u, state) == (0.0, INF) for u in comp)
-        return self._open_rows[comp]
+        known = self._open_rows.get(comp)
+        if known is not None:
+            return known
+        # Stop at a second relation: a large component is never one relation (issue 16: listing all of
+        # its relations for every new component was a tenth of a sparse release's time).
+        rows: set[int] = set()
+        for u in comp:
+            rows.update(self.model.rows_of[u])
+            if len(rows) > 1:
+                break
+        single = len(rows) == 1 and next(iter(rows)) < len(self.model.eq_rows)
+        if not single:
+            self._open_rows[comp] = False
+            return False
+        members = set(comp)
+        coefs = {a for r in rows for v, a in zip(*self.model.row(r)[:2], strict=True) if v in members}
+        open_row = self._open_rows[comp] = len(coefs) == 1 and all(self.bounds(u, state) == (0.0, INF) for u in comp)
+        return open_row
 
     def _system(self, comp: tuple[int, ...], state: State) -> tuple[list[Row], list[Row], FloatArray, FloatArray,
                                                                     FloatArray]:
@@ -662,7 +768,7 @@ class Auditor:
             if fast is not None:
                 return fast[0], True, fast[1] * scales
         self.solves += 1
-        ints = np.array([1 if self.model.vars[v].integer else 0 for v in comp])
+        ints = self._ints_of(comp)
         program = self._program_of(comp, state)
         value, integral, point = _program(c, eq, ub, lows, highs, ints, len(comp), integer, matrices, program)
         self._last_duals = program.duals if value > -INF else None
@@ -683,21 +789,32 @@ class Auditor:
 
 class _Points:
     """Feasible tables of one component found by the attacker's programs (in the cells' own units), with
-    whether each is integral: kept as one growing array so that a column is read without rebuilding."""
+    whether each is integral: kept as one growing array so that a column is read without rebuilding.
+    Given the true table, also which cells of each sit at their true values (within TOL) and which
+    have moved (beyond TOL): the columns ``insider_cannot_pin`` reads."""
 
-    __slots__ = ("_data", "_flags", "count")
+    __slots__ = ("_data", "_flags", "_moved", "_still", "_truth", "count")
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, truth: np.ndarray | None = None) -> None:
         self._data = np.empty((4, n))
         self._flags = np.empty(4, dtype=bool)
+        self._truth = truth
+        self._still = np.zeros((4, n), dtype=bool)
+        self._moved = np.zeros((4, n), dtype=bool)
         self.count = 0
 
     def add(self, point: np.ndarray, integral: bool) -> None:
         if self.count == len(self._flags):
             self._data = np.concatenate([self._data, np.empty_like(self._data)])
             self._flags = np.concatenate([self._flags, np.empty_like(self._flags)])
+            self._still = np.concatenate([self._still, np.zeros_like(self._still)])
+            self._moved = np.concatenate([self._moved, np.zeros_like(self._moved)])
         self._data[self.count] = point
         self._flags[self.count] = integral
+        if self._truth is not None:
+            distance = np.abs(self._data[self.count] - self._truth)
+            self._still[self.count] = distance < TOL
+            self._moved[self.count] = distance > TOL
         self.count += 1
 
     def array(self) -> np.ndarray:
@@ -705,6 +822,16 @@ class _Points:
 
     def integral(self) -> np.ndarray:
         return self._flags[:self.count]
+
+    def still(self, col: int) -> np.ndarray:
+        """Whether each table leaves the cell of column ``col`` at its true value (none without the true
+        table)."""
+        return self._still[:self.count, col]
+
+    def moved(self, col: int) -> np.ndarray:
+        """Whether each table moves the cell of column ``col`` away from its true value (none without the
+        true table)."""
+        return self._moved[:self.count, col]
 
 
 def _single_row(c: np.ndarray, row: Row, lows: np.ndarray,
@@ -861,6 +988,31 @@ def _program(c: np.ndarray, eq: list[Row], ub: list[Row], lows: np.ndarray, high
     if res.status != 0:
         raise AuditError(f"the attacker's integer program failed: {res.message}")
     return (float(round(res.fun)) if abs(res.fun - round(res.fun)) < TOL else float(res.fun)), True, res.x
+
+
+def _walk(v: int, rows_of: Sequence[Sequence[int]], row_vars: Sequence[tuple[int, ...]], n_eq: int, seen: set[int],
+          members: set[int], excluded: frozenset[int]) -> tuple[set[int], list[int]]:
+    """``_spread`` from ``v``, counting the unknown cells of each relation as it is read: the region, and
+    the equalities that hold a single one of them (which peeling then gives away). An equality lists
+    each cell once (``Model.add_eq``), so the count is that of the region's cells in it."""
+    cells, todo = {v}, [v]
+    pop, push, mark, add = todo.pop, todo.append, seen.add, cells.add
+    ones: list[int] = []
+    while todo:
+        for r in rows_of[pop()]:
+            if r in seen:
+                continue
+            mark(r)
+            count = 0
+            for w in row_vars[r]:
+                if w in members and w not in excluded:
+                    count += 1
+                    if w not in cells:
+                        add(w)
+                        push(w)
+            if count == 1 and r < n_eq:
+                ones.append(r)
+    return cells, ones
 
 
 def _spread(cells: set[int], rows_of: Sequence[Sequence[int]], row_vars: Sequence[tuple[int, ...]],

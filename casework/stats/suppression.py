@@ -340,14 +340,14 @@ def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable
     def given_away(u: int) -> bool:
         return auditor.resolve(u, state)[0] == "det"
 
-    if focus is None:
-        start = set(protected)
-    else:
-        start = {u for f in focus for u in auditor.region(f, state) if u in protected}
     # Only cells given away now are queued (issue 16: sorting every protected cell of a national region
-    # for each option was most of ``balance``). Hiding more cells never gives a cell of a component away
-    # (peeling with more unknown cells determines no more), so a cell not queued would have been skipped.
-    pending = [(order(u), u) for u in start if given_away(u)]
+    # for each option was most of ``balance``, and asking each of them whether it is given away the most of
+    # what was left). Hiding more cells never gives a cell of a component away (peeling with more unknown
+    # cells determines no more), so a cell not queued would have been skipped.
+    if focus is None:
+        pending = [(order(u), u) for u in protected if given_away(u)]
+    else:
+        pending = [(order(u), u) for u in {u for f in focus for u in auditor.given_away(f, state)} if u in protected]
     heapq.heapify(pending)
     while pending:
         _, u = heapq.heappop(pending)
@@ -358,8 +358,8 @@ def balance(auditor: Auditor, state: State, protected: set[int], focus: Iterable
                          key=lambda w: (cost(model, w), order(w)))
         if not options:
             continue  # nothing to hide on the chain: the LP loop looks further afield
-        state = state.suppress(_with_twins(model, options[:1]))
-        for w in {*(w for w in auditor.region(options[0], state) if w in protected), u}:
+        state = auditor.suppress(state, _with_twins(model, options[:1]))
+        for w in {*(w for w in auditor.given_away(options[0], state) if w in protected), u}:
             if given_away(w):
                 heapq.heappush(pending, (order(w), w))
         if on_step is not None:
@@ -443,7 +443,7 @@ def _repair_step(auditor: Auditor, check: Check, d: float, state: State, params:
     for start in range(0, len(ranked), params.candidates):
         best: tuple[float, State] | None = None
         for w in ranked[start:start + params.candidates]:
-            option = balance(auditor, state.suppress(_with_twins(model, [w])), protected | {w}, focus=[w])
+            option = balance(auditor, auditor.suppress(state, _with_twins(model, [w])), protected | {w}, focus=[w])
             first = first or option
             if check.keeps_deficit(auditor, state, option, d):
                 continue  # the option cannot help: no program needed to know it (issue 16)
