@@ -38,6 +38,7 @@ from sqlalchemy.exc import OperationalError
 from casework import create_app
 from casework.extensions import db
 from casework.protect.keys import init_keys
+from casework.stats import service as stats_service
 from tests.browser.chromium import (  # noqa: F401  (fixtures: one Chromium per worker, the served test app)
     _one_chromium_per_worker,
     browser,
@@ -280,6 +281,21 @@ def _empty_postgres_once(url: str) -> None:
             conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - a name from pg_tables
         conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
                           "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"))
+
+
+@pytest.fixture(autouse=True)
+def _national_geography_only_where_marked(request, monkeypatch):
+    """Issue 16: no test counts over the national geography (minutes of CPU) unless it is marked ``national``;
+    the others count over :data:`TEST_COMMUNES`. A test that would reach it fails and says so."""
+    if request.node.get_closest_marker("national") is not None:
+        return
+
+    def refused() -> None:
+        raise AssertionError("this test would count over the national geography: give it the test geography "
+                             "(the app fixture does) or mark it national")
+
+    monkeypatch.setattr(stats_service, "national_geography", refused)
+    monkeypatch.setattr(stats_service, "national_legacy_geography", refused)
 
 
 @pytest.fixture
