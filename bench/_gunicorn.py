@@ -83,12 +83,13 @@ class Server:
         self.log.close()  # type: ignore[attr-defined]
 
 
-def gunicorn(env: dict[str, str], workers: int, log_file: Path) -> Server:
+def gunicorn(env: dict[str, str], workers: int, log_file: Path, root: Path = ROOT) -> Server:
+    """gunicorn serving the app of the tree ``root`` (this checkout by default) on a free local port."""
     port = load._free_port()
     log = log_file.open("ab")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),  # noqa: S603
                                 "--bind", f"127.0.0.1:{port}", "--timeout", "600", "--log-level", "warning",
-                                "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=log)
+                                "wsgi:app"], cwd=root, env=env, stdout=log, stderr=log)
     try:
         load._wait_for(port, process)
     except BaseException:

@@ -18,28 +18,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 from bench import _gunicorn as g
-from bench import load
 from bench.pages import TMP, _export_main
-
-
-def _server(root: Path, env: dict[str, str], workers: int, log_file: Path) -> g.Server:
-    port = load._free_port()
-    log = log_file.open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),  # noqa: S603
-                                "--bind", f"127.0.0.1:{port}", "--timeout", "600", "--log-level", "warning",
-                                "wsgi:app"], cwd=root, env=env, stdout=log, stderr=log)
-    try:
-        load._wait_for(port, process)
-    except BaseException:
-        process.kill()
-        log.close()
-        raise
-    return g.Server(port, process, log)
 
 
 def main(argv: list[str]) -> int:
@@ -58,8 +41,8 @@ def main(argv: list[str]) -> int:
     chainer = g.chainer(env, log)
     servers: dict[str, g.Server] = {}
     try:
-        servers["before"] = _server(before_root, env, args.workers, log)
-        servers["after"] = _server(g.ROOT, env, args.workers, log)
+        servers["before"] = g.gunicorn(env, args.workers, log, root=before_root)
+        servers["after"] = g.gunicorn(env, args.workers, log)
         g.wait_for_fresh_totp_step(ds)
         host = g.sign_in(servers["after"].port, ds.plan["accounts"][0])
         g.note_totp_step(ds)
