@@ -107,6 +107,11 @@ def _ethnic_groups() -> dict[str, EthnicGroup]:
     return {r["code"]: EthnicGroup(r["code"], r["name_vi"]) for r in rows}
 
 
+def load() -> None:
+    """Read and sort every table now, not on first use (``casework.warm``: a production web process)."""
+    _provinces(), _communes_by_province(), _ethnic_groups()
+
+
 def provinces() -> list[Province]:
     return list(_provinces().values())
 
