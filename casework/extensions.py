@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.selectable import TypedReturnsRows
 
 # STYLE rule 6: one naming convention from the first migration, so constraints have stable names.
 NAMING_CONVENTION = {
@@ -35,6 +36,13 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
+
+
+def read_columns[*Ts](statement: TypedReturnsRows[*Ts]) -> CursorResult[*Ts]:
+    """A SELECT of plain columns on the session's connection, after the session's pending changes are written
+    (as its autoflush would): rows, no ORM objects and none of the ORM's per-statement work (issue 18)."""
+    db.session.flush()
+    return db.session.connection().execute(statement)
 
 
 def execute_dml(statement: Executable) -> CursorResult[Any]:

@@ -5,8 +5,6 @@ process share nothing (issue 14); the core never imports a domain to find them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask, current_app
 
 
@@ -16,7 +14,7 @@ class Hooks[T]:
     def __init__(self, key: str) -> None:
         self.key = key
 
-    def add(self, app: Flask | Any, hook: T) -> None:
+    def add(self, app: Flask, hook: T) -> None:
         """Called by a domain's ``register(app)``; adding the same function twice keeps one."""
         hooks: list[T] = app.extensions.setdefault(self.key, [])
         if hook not in hooks:

@@ -28,7 +28,7 @@ from casework.cases.models import Address, Case, CaseTransfer, ContactBan, Shelt
 from casework.cases.policy import deny_not_found
 from casework.cases.timeline import add_timeline_entry
 from casework.errors import NotFound, StateError, ValidationError
-from casework.extensions import db
+from casework.extensions import db, read_columns
 from casework.models import utcnow
 from casework.protect import audit
 
@@ -86,8 +86,7 @@ def pending_move(case: Case) -> Row[str, datetime] | None:
     """What the case page says of a pending move (its ``id`` and ``requested_at``), two columns read without
     an ORM object (issue 18); None when no move is pending."""
     t = CaseTransfer.__table__.c
-    db.session.flush()
-    row: Row[str, datetime] | None = db.session.connection().execute(
+    row: Row[str, datetime] | None = read_columns(
         select(t.id, t.requested_at).where(t.case_id == case.id, t.state == "pending")).first()
     return row
 

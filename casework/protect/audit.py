@@ -243,21 +243,22 @@ def record(
         actor = _actor()
     skip = action in READ_ACTIONS and outcome == "allowed" and _reads_unaudited()
     session = db.session
-    event = AuditEvent(
-        chain=chain_of(actor),
-        ts=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_role=getattr(actor, "role", None),
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        fields=",".join(field_names) or None,
-        outcome=outcome,
-        detail=detail,
-        request_id=getattr(g, "request_id", None) if has_request_context() else None,
-        client_ip=(request.remote_addr if has_request_context() else None),
-        key_version=1,
-    )
+    values = {
+        "chain": chain_of(actor),
+        "ts": utcnow(),
+        "actor_id": getattr(actor, "id", None),
+        "actor_role": getattr(actor, "role", None),
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "fields": ",".join(field_names) or None,
+        "outcome": outcome,
+        "detail": detail,
+        "request_id": getattr(g, "request_id", None) if has_request_context() else None,
+        "client_ip": request.remote_addr if has_request_context() else None,
+        "key_version": 1,
+    }
+    event = AuditEvent(**values)
     if skip:  # benchmarks only: the event is built (its checks and cost of making it stay) but not written
         return event
     # Pending changes first, as one flush of both did: their errors propagate before the event is written.
@@ -265,13 +266,8 @@ def record(
     # One INSERT of the columns, without the unit of work (issue 18: an ORM flush per audited read cost about
     # twice the statement). The returned event is not attached to the session: nothing reads it back.
     connection = session.connection()
-    connection.execute(_insert_event(connection.dialect.name == "postgresql"),
-                       {column: getattr(event, column) for column in _EVENT_COLUMNS})
+    connection.execute(_insert_event(connection.dialect.name == "postgresql"), values)
     return event
-
-
-_EVENT_COLUMNS = ("chain", "ts", "actor_id", "actor_role", "action", "object_type", "object_id", "fields",
-                  "outcome", "detail", "request_id", "client_ip", "key_version")
 
 
 @cache

@@ -13,7 +13,7 @@ from casework.cases import codes
 from casework.cases.models import Case, ContactBan, ShelterStay
 from casework.cases.services.common import local_today
 from casework.cases.services.province_settings import max_shelter_days, notice_hours, notice_hours_by_province
-from casework.extensions import db
+from casework.extensions import read_columns
 from casework.models import one_of, utcnow
 
 
@@ -55,14 +55,11 @@ def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseF
     if loaded is not None:
         bans, open_stays = loaded
     else:
-        # Columns only, Core statements on the session's connection (issue 18: no ORM object per ban).
-        db.session.flush()
-        connection = db.session.connection()
-        ban, stay = ContactBan.__table__.c, ShelterStay.__table__.c
-        bans = [_BanRow(*r) for r in connection.execute(
+        ban, stay = ContactBan.__table__.c, ShelterStay.__table__.c  # columns only: no ORM object per ban
+        bans = [_BanRow(*r) for r in read_columns(
             select(ban.case_id, ban.decision, ban.decision_due_at, ban.valid_until, ban.revoked_on)
             .where(one_of(ban.case_id, ids)))]
-        open_stays = [(case_id, start) for case_id, start in connection.execute(
+        open_stays = [(case_id, start) for case_id, start in read_columns(
             select(stay.case_id, stay.start_on).where(one_of(stay.case_id, ids), stay.end_on.is_(None)))]
     for b in bans:
         f = out[b.case_id]

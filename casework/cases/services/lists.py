@@ -123,14 +123,13 @@ def list_case_rows(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str |
 
 
 def list_cases(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str | None = None,
-               limit: int = PAGE_SIZE, options: tuple[Any, ...] = ()) -> Page:
+               limit: int = PAGE_SIZE) -> Page:
     """One page of the user's cases, most urgent first: open before closed, high risk first, newest first.
 
     Keyset pagination on (priority, intake_at, id), all descending, so a page costs the same at any depth.
-    For a user who may not see identity the person is not even loaded: touching it raises. ``options``
-    narrows what is loaded.
+    For a user who may not see identity the person is not even loaded: touching it raises.
     """
-    q = _filtered(user, filters).options(*(options or (lazyload(Case.acts),)))
+    q = _filtered(user, filters).options(lazyload(Case.acts))
     if not can_see_identity(user):
         q = q.options(raiseload(Case.person))
     if after:
@@ -142,8 +141,7 @@ def list_cases(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str | Non
     return Page(rows[:limit], next_cursor)
 
 
-def search_cases(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS, limit: int = PAGE_SIZE,
-                 options: tuple[Any, ...] = ()) -> list[Case]:
+def search_cases(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS, limit: int = PAGE_SIZE) -> list[Case]:
     """Cases whose person's name or phone matches, through the blind index; only for users who see identity.
 
     The search is audited with the number of results, never the term (DESIGN §3.3–3.4).
@@ -152,11 +150,9 @@ def search_cases(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS, li
     found: list[Case] = []
     if people:
         ids = [p.id for p in people]
-        found = list(db.session.scalars(_filtered(user, filters).where(Case.person_id.in_(ids)).options(*options)
+        found = list(db.session.scalars(_filtered(user, filters).where(Case.person_id.in_(ids))
                                         .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())))
-    audit.record("case_search", object_type="case", actor=user, detail=f"results:{len(found)}",
-                 fields=[field_])
-    return found[:limit]
+    return _searched(user, field_, found, limit)
 
 
 def search_case_rows(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS,
@@ -173,8 +169,13 @@ def search_case_rows(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS
             .join(Address, Address.id == Case.address_id).where(Case.person_id.in_(list(by_id))) \
             .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())
         found = [CaseRow(*r[:10], by_id[r[10]].full_name) for r in db.session.execute(q).all()]  # type: ignore[call-arg]
-    audit.record("case_search", object_type="case", actor=user, detail=f"results:{len(found)}",
-                 fields=[field_])
+    return _searched(user, field_, found, limit)
+
+
+def _searched[T: (Case, CaseRow)](user: User, field_: str, found: list[T], limit: int) -> list[T]:
+    """A search's answer: its event (the field searched and the number of results, never the term) and the
+    first ``limit`` cases."""
+    audit.record("case_search", object_type="case", actor=user, detail=f"results:{len(found)}", fields=[field_])
     return found[:limit]
 
 

@@ -13,7 +13,7 @@ from casework.auth.models import User
 from casework.cases import codes
 from casework.cases.models import ProvinceSetting
 from casework.errors import NotFound, ValidationError
-from casework.extensions import db
+from casework.extensions import db, read_columns
 from casework.geo import data as geo
 from casework.protect import audit
 
@@ -31,10 +31,9 @@ def _province_setting(province_code: str) -> Row[int, int] | None:
 
 
 def _read_setting(province_code: str) -> Row[int, int] | None:
-    """The two columns, one Core statement on the session's connection (no ORM object: issue 18)."""
+    """The two columns (no ORM object: issue 18); a setting changed in this session and not yet written counts."""
     table = ProvinceSetting.__table__
-    db.session.flush()  # a setting changed in this session but not yet written counts, as it did through the ORM
-    row: Row[int, int] | None = db.session.connection().execute(
+    row: Row[int, int] | None = read_columns(
         select(table.c.max_shelter_days, table.c.notice_hours).where(table.c.province_code == province_code)).first()
     return row
 
