@@ -12,7 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from casework.auth.models import User
-from casework.auth.policy import acting_user, acting_user_and, allow
+from casework.auth.policy import acting_user, acting_user_and, allow, settings_province
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db
@@ -292,11 +292,8 @@ def complete(referral_id: str):
 @allow(Role.PROVINCE_OFFICER, Role.ADMIN)
 def deadlines():
     user = _me()
-    if user.role == Role.PROVINCE_OFFICER:
-        province_code = user.province_code
-    else:
-        province_code = (request.form.get("province") if request.method == "POST" else request.args.get("province"))
-        province_code = province_code if geo.province(province_code) else None
+    province_code = settings_province(
+        user, request.form.get("province") if request.method == "POST" else request.args.get("province"))
     current = services.deadlines_for(province_code)
     form = deadlines_form(SERVICE_TYPES, current, request.form if request.method == "POST" else None)
     if request.method == "POST" and province_code and form.validate_on_submit():

@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from casework.auth.models import User
 from casework.auth.roles import Role
+from casework.geo import data as geo
 from casework.protect import audit
 
 PUBLIC_ENDPOINTS = frozenset({
@@ -112,6 +113,14 @@ def acting_user_and[T](find: Callable[[User, str], T], object_id: str) -> tuple[
     may not see): the first two lines of every page and endpoint about one case, survivor or referral."""
     user = acting_user()
     return user, find(user, object_id)
+
+
+def settings_province(user: User, chosen: str | None) -> str | None:
+    """The province whose settings a page of province settings opens: a province officer's own, whatever she
+    sends; for an admin, the province she chose, when it is one (None until she chooses)."""
+    if user.role == Role.PROVINCE_OFFICER:
+        return user.province_code
+    return chosen if chosen and geo.province(chosen) else None
 
 
 def login_session_token() -> str | None:

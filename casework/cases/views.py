@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from casework.auth.models import User
-from casework.auth.policy import acting_user_and, allow
+from casework.auth.policy import acting_user_and, allow, settings_province
 from casework.auth.roles import Role
 from casework.cases import closure as closure_checks
 from casework.cases import codes, forms, presenters, schemas, services
@@ -747,8 +747,7 @@ def address(address_id: str):
 def settings():
     user = _me()
     form = forms.SettingsForm()
-    province_code = user.province_code if user.role == Role.PROVINCE_OFFICER else \
-        (request.values.get("province") or "")[:2]
+    province_code = settings_province(user, request.values.get("province")) or ""
     status = 200
     if request.method == "POST":
         errors = forms.ParseErrors()
@@ -769,4 +768,4 @@ def settings():
         form.max_shelter_days.data = str(services.max_shelter_days(province_code))
         form.notice_hours.data = str(services.notice_hours(province_code))
     return _render("cases/settings.html", status, form=form, province=geo.province(province_code),
-                   provinces=geo.provinces(), is_admin=user.role == Role.ADMIN)
+                   provinces=geo.provinces() if user.role == Role.ADMIN else [])

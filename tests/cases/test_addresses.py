@@ -86,3 +86,16 @@ def test_the_province_sets_its_shelter_limit(world, signed_in, req):
     assert client.post("/addresses/settings", data={"max_shelter_days": "10"}).status_code == 302
     assert services.max_shelter_days("19") == 10
     assert client.post("/addresses/settings", data={"max_shelter_days": "0"}).status_code == 422
+
+
+def test_only_an_admin_chooses_the_province_of_the_settings(world, signed_in):
+    """The admin opens a province from a list whose button says "Xem" (it said "Đang hỗ trợ", the words of an
+    open case, when each page wrote its own chooser); an officer has no list and keeps her own province, whatever
+    the address asks for."""
+    admin = signed_in(world.admin).get("/addresses/settings?province=19").get_data(as_text=True)
+    assert 'name="province">' in admin and "<button type=\"submit\">Xem</button>" in admin
+    assert "Đang hỗ trợ" not in admin and 'type="hidden" name="province" value="19"' in admin
+    unknown = signed_in(world.admin).get("/addresses/settings?province=99").get_data(as_text=True)
+    assert 'name="province">' in unknown and 'type="hidden" name="province"' not in unknown
+    officer = signed_in(world.province_19).get("/addresses/settings?province=01").get_data(as_text=True)
+    assert 'name="province">' not in officer and 'type="hidden" name="province" value="19"' in officer
