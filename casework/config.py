@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -21,50 +22,68 @@ class ConfigError(RuntimeError):
 ENVIRONMENTS = ("development", "testing", "production")
 
 
+def setting[T](default: T, *, at_least: int | None = None, at_most: int | None = None,
+               one_of: tuple[str, ...] | None = None, secret: bool = False) -> T:
+    """A setting's default and the values it accepts, checked at start-up by ``_check``; a ``secret`` one is
+    left out of the settings' repr."""
+    rules = {"at_least": at_least, "at_most": at_most, "one_of": one_of}
+    return field(default=default, repr=not secret, metadata={k: v for k, v in rules.items() if v is not None})
+
+
+def _check(name: str, value: Any, rules: Mapping[str, Any]) -> None:
+    if "one_of" in rules and value not in rules["one_of"]:
+        raise ConfigError(f"Setting {name} must be one of {', '.join(rules['one_of'])}.")
+    low, high = rules.get("at_least"), rules.get("at_most")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"Setting {name} must be {bounds}.")
+
+
 @dataclass(frozen=True)
 class Settings:
-    environment: str = "development"
+    environment: str = setting("development", one_of=ENVIRONMENTS)
     database_url: str = ""  # empty: SQLite in the instance folder
     keys_dir: str = ""  # empty: <instance>/keys
     checkpoint_dir: str = ""  # empty: <instance>/checkpoints
     attachments_dir: str = ""  # empty: <instance>/attachments
     ratelimit_storage_uri: str = "memory://"
-    session_idle_minutes: int = 30
-    session_absolute_hours: int = 12
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
+    session_idle_minutes: int = setting(30, at_least=1)
+    session_absolute_hours: int = setting(12, at_least=1)
+    login_max_failures: int = setting(5, at_least=1)
+    login_lockout_minutes: int = setting(15, at_least=1)
     login_rate_limit: str = "20 per minute"
-    api_token_hours: int = 8
-    max_upload_mb: int = 10
-    xlsx_max_uncompressed_mb: int = 20  # an .xlsx upload expanding beyond this is refused (zip bomb)
+    api_token_hours: int = setting(8, at_least=1)
+    max_upload_mb: int = setting(10, at_least=1, at_most=100)
+    # An .xlsx upload expanding beyond this is refused (zip bomb).
+    xlsx_max_uncompressed_mb: int = setting(20, at_least=1)
     force_https: bool = False
     allow_embedded_defaults: bool = False
-    default_locale: str = "vi"
+    default_locale: str = setting("vi", one_of=("vi", "en"))
     exit_url: str = "https://www.google.com/search?q=th%E1%BB%9Di+ti%E1%BA%BFt"
     # Issue 17: entries sealed offline older than this are kept as drafts instead of saved; an offline
     # private key replaced by ``keys rotate --offline`` still opens entries for this many days.
-    offline_max_age_days: int = 30
-    offline_key_grace_days: int = 60
+    offline_max_age_days: int = setting(30, at_least=1)
+    offline_key_grace_days: int = setting(60, at_least=0)
     # Issue 13: the daily e-mail digest (``flask notify digest``), off while smtp_host is empty. public_url is
     # the address users open the app at: the digest's link to the queue starts with it.
     smtp_host: str = ""
-    smtp_port: int = 587
+    smtp_port: int = setting(587, at_least=1, at_most=65535)
     smtp_starttls: bool = True
     smtp_username: str = ""
-    smtp_password: str = field(default="", repr=False)  # better from TINCAY_SMTP_PASSWORD than the file
+    smtp_password: str = setting("", secret=True)  # better from TINCAY_SMTP_PASSWORD than the file
     mail_from: str = ""
     public_url: str = ""
     # Issue 18: PostgreSQL connections are replaced after this many seconds instead of pinged on each request.
-    db_pool_recycle_seconds: int = 300
+    db_pool_recycle_seconds: int = setting(300, at_least=1)
     # Issue 18: each web process runs the deadline sweep (``flask notify overdue``) in a background thread at
     # most this often, never inside a page; 0 leaves it to cron alone (the default while testing).
-    notify_sweep_seconds: int = 60
+    notify_sweep_seconds: int = setting(60, at_least=0)
     # Issue 18: the audit chainer. "thread": the app seals events itself (embedded default); "off": run
     # ``flask audit chainer`` beside the app (production). Anchors every audit_anchor_seconds (0: never) to
     # the database, checkpoint_dir, each of audit_witness_dirs (comma-separated) and audit_witness_url.
-    audit_chainer: str = "thread"
-    audit_anchor_seconds: int = 60
-    audit_seal_delay_seconds: int = 2
+    audit_chainer: str = setting("thread", one_of=("thread", "off"))
+    audit_anchor_seconds: int = setting(60, at_least=0)
+    audit_seal_delay_seconds: int = setting(2, at_least=0)
     audit_witness_dirs: str = ""
     audit_witness_url: str = ""
     # Benchmarks only (bench/audit_reads.py): reads of records (lists, views, searches) write no audit event,
@@ -124,31 +143,19 @@ def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) 
 
 
 def _complete(s: Settings, instance_path: Path) -> Settings:
-    if s.environment not in ENVIRONMENTS:
-        raise ConfigError(f"Setting environment must be one of {', '.join(ENVIRONMENTS)}.")
+    for f in fields(Settings):
+        _check(f.name, getattr(s, f.name), f.metadata)
     db = s.database_url or f"sqlite:///{instance_path / 'tincay.db'}"
     if db.startswith("postgres://") or db.startswith("postgresql://"):
         db = "postgresql+psycopg://" + db.split("://", 1)[1]
     keys = s.keys_dir or str(instance_path / "keys")
-    if s.session_idle_minutes < 1 or s.session_absolute_hours < 1:
-        raise ConfigError("Session timeouts must be positive.")
-    if s.db_pool_recycle_seconds < 1 or s.notify_sweep_seconds < 0:
-        raise ConfigError("Settings db_pool_recycle_seconds and notify_sweep_seconds must not be negative.")
-    if s.max_upload_mb < 1 or s.max_upload_mb > 100:
-        raise ConfigError("Setting max_upload_mb must be between 1 and 100.")
     if s.smtp_host:
-        if not 0 < s.smtp_port < 65536:
-            raise ConfigError("Setting smtp_port must be between 1 and 65535.")
         if "@" not in s.mail_from:
             raise ConfigError("Setting mail_from (the digest's sender address) is needed with smtp_host.")
         if not s.public_url.startswith(("https://", "http://")):
             raise ConfigError("Setting public_url (https://…, the link in the digest) is needed with smtp_host.")
         if s.environment == "production" and not s.public_url.startswith("https://"):
             raise ConfigError("Setting public_url must start with https:// in production.")
-    if s.audit_chainer not in ("thread", "off"):
-        raise ConfigError("Setting audit_chainer must be thread or off.")
-    if s.audit_anchor_seconds < 0 or s.audit_seal_delay_seconds < 0:
-        raise ConfigError("Settings audit_anchor_seconds and audit_seal_delay_seconds must not be negative.")
     if s.audit_witness_url and not s.audit_witness_url.startswith(("https://", "http://")):
         raise ConfigError("Setting audit_witness_url must start with https:// or http://.")
     if s.benchmark_unaudited_reads and s.environment == "production":

@@ -52,6 +52,10 @@ def _has_marker(schema: type[Schema], name: str) -> bool:
     return field is not None and any(isinstance(m, _Marker) for m in field.metadata)
 
 
+# The screens in the order of a first sign-in: the account, the enrolment code of a reset, the authenticator's
+# first code, her own password; then the admin's account form.
+
+
 class LoginForm(SchemaForm):
     schema = Credentials
 
@@ -60,10 +64,24 @@ class LoginForm(SchemaForm):
     totp = StringField(_l("Code from your authenticator app"))
 
 
+class EnrolmentCodeForm(SchemaForm):
+    schema = EnrolmentCode
+
+    enrolment_code = StringField(_l("Enrolment code"))
+
+
 class EnrolForm(SchemaForm):
     schema = Enrolment
 
     code = StringField(_l("6-digit code"))
+
+
+class PasswordForm(SchemaForm):
+    schema = PasswordChange
+
+    current_password = PasswordField(_l("Current password"))
+    new_password = PasswordField(_l("New password"))
+    totp = StringField(_l("Code from your authenticator app"))
 
 
 def role_choices() -> list[SelectChoice]:
@@ -84,17 +102,3 @@ class UserForm(SchemaForm):
     organisation = SelectField(_l("Organisation"), choices=[], validate_choice=False)
     password = PasswordField(_l("First password"))
     can_override_consent = BooleanField(_l("May override consent when a life is in danger"))
-
-
-class PasswordForm(SchemaForm):
-    schema = PasswordChange
-
-    current_password = PasswordField(_l("Current password"))
-    new_password = PasswordField(_l("New password"))
-    totp = StringField(_l("Code from your authenticator app"))
-
-
-class EnrolmentCodeForm(SchemaForm):
-    schema = EnrolmentCode
-
-    enrolment_code = StringField(_l("Enrolment code"))

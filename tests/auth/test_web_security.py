@@ -108,6 +108,25 @@ def test_malformed_setting_stops_start_up(app_config):
         create_app({**app_config, "session_idle_minutes": "soon"})
 
 
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("max_upload_mb", 0, "max_upload_mb must be between 1 and 100"),
+    ("max_upload_mb", "101", "max_upload_mb must be between 1 and 100"),
+    ("session_absolute_hours", 0, "session_absolute_hours must be at least 1"),
+    ("login_max_failures", 0, "login_max_failures must be at least 1"),  # 0 would lock out every sign-in
+    ("smtp_port", 70000, "smtp_port must be between 1 and 65535"),
+    ("audit_seal_delay_seconds", -1, "audit_seal_delay_seconds must be at least 0"),
+    ("audit_chainer", "process", "audit_chainer must be one of thread, off"),
+    ("environment", "staging", "environment must be one of development, testing, production"),
+    ("default_locale", "fr", "default_locale must be one of vi, en"),
+])
+def test_a_setting_out_of_its_range_stops_start_up(tmp_path, name, value, message):
+    from casework.config import ConfigError, load_settings
+
+    assert load_settings(tmp_path).max_upload_mb == 10
+    with pytest.raises(ConfigError, match=message):
+        load_settings(tmp_path, {name: value})
+
+
 def test_english_can_be_chosen(client):
     client.get("/login")
     with client.session_transaction() as s:
