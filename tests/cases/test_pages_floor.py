@@ -227,3 +227,35 @@ def test_postgres_connections_are_recycled_not_pinged_and_sqlite_is_unchanged():
     pg = _engine_options(Settings(database_url="postgresql+psycopg://app@db/tincay", db_pool_recycle_seconds=120))
     assert pg["pool_pre_ping"] is False and pg["pool_recycle"] == 120
     assert _engine_options(Settings(database_url="sqlite:////tmp/x.db")) == {"connect_args": {"timeout": 30}}
+
+
+def test_the_case_list_reads_bans_and_stays_only_of_the_rows_that_have_some(world, make_case, signed_in):
+    """Each row says whether its case has a contact ban or a running stay (issue 18): with none on the page the
+    list reads neither table on its own, nor the province's settings; a case that has a ban due shows the flag,
+    and a stay past the province's limit its own."""
+    from datetime import timedelta
+
+    from casework.cases import services
+    from casework.models import utcnow
+    from tests.cases.conftest import ban_request, user_of
+
+    quiet = make_case(world.host_a, world.addr_a)
+    client = signed_in(world.host_a)
+    client.get("/cases")  # the menu's counts (which read running stays) are kept from here on
+    with statements() as seen:
+        page = client.get("/cases").get_data(as_text=True)
+    assert f"/cases/{quiet}" in page and "badge-due" not in page
+    own = [s for s in seen if re.match(r"SELECT (contact_ban|shelter_stay|case_province_setting)\.", s)]
+    assert own == [], own
+    services.set_max_shelter_days(user_of(world.admin), world.addr_a.province_code, 2)
+    banned = make_case(world.host_a, world.addr_a, intake_at=utcnow() - timedelta(days=5))
+    case = db.session.get(services.Case, banned)
+    services.request_contact_ban(user_of(world.host_a), case, ban_request(utcnow() - timedelta(hours=1), "victim"))
+    services.add_shelter_stay(user_of(world.host_a), case,
+                              services.ShelterData(start_on=services.local_today() - timedelta(days=4)))
+    db.session.commit()
+    page = client.get("/cases").get_data(as_text=True)
+    row = re.compile(r'<li class="case-row[^>]*>\s*<a href="/cases/([\w-]+)">(.*?)</li>', re.S)
+    rows = {m.group(1): m.group(2) for m in row.finditer(page)}
+    assert "badge-due" in rows[banned] and "badge-due" not in rows[quiet]
+    assert "Tạm lánh quá số đêm tỉnh quy định" in rows[banned], rows[banned]
