@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from sqlalchemy import event
 
 from casework import nav, notify
+from casework.cases import services
 from casework.extensions import db
 from tests.cases.conftest import NAME
 
@@ -259,3 +260,28 @@ def test_the_case_list_reads_bans_and_stays_only_of_the_rows_that_have_some(worl
     rows = {m.group(1): m.group(2) for m in row.finditer(page)}
     assert "badge-due" in rows[banned] and "badge-due" not in rows[quiet]
     assert "Tạm lánh quá số đêm tỉnh quy định" in rows[banned], rows[banned]
+
+
+def test_the_case_page_reads_only_the_records_the_case_has(world, make_case, signed_in):
+    """The case's own statement says which of its stays, bans, follow-ups, consents, timeline and pending move
+    exist (issue 18): a new case reads none of the first three nor a move; once it has a follow-up, the page
+    reads and shows it."""
+    case_id = make_case(world.host_a, world.addr_a)
+    client = signed_in(world.host_a)
+    client.get("/cases")  # the menu's counts are kept from here on
+    with statements() as seen:
+        page = client.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and NAME in page.text
+    own = [s for s in seen if re.match(r"SELECT (shelter_stay|contact_ban|follow_up|case_transfer|case_province_setting"
+                                       r"|case_act)\.", s)]
+    assert own == [], own
+    assert any(s.startswith("SELECT case_event.") for s in seen)  # the intake's entry on the timeline
+    assert any(s.startswith("SELECT case_consent.") for s in seen) and "Công an (công an xã)" in page.text
+    today = services.local_today().strftime("%d/%m/%Y")
+    assert client.post(f"/cases/{case_id}/follow-ups/new", data={
+        "on": today, "kind": "call", "situation": "improving", "violence_recurred": "n",
+        "note": "Chị ấy ổn hơn."}).status_code == 302
+    with statements() as seen:
+        page = client.get(f"/cases/{case_id}")
+    assert "Chị ấy ổn hơn." in page.text
+    assert any(s.startswith("SELECT follow_up.") for s in seen)
