@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,9 +115,14 @@ def _rows_query(user: User, filters: CaseFiltersIn, *more: Any) -> Any:
     return with_setting(q, Case.province_code)
 
 
+def _keep_settings(rows: Sequence[Any]) -> None:
+    """The settings of the provinces of rows of ``_rows_query``, kept for the request's reminders."""
+    for r in {r.province_code: r for r in rows}.values():
+        keep_setting(r.province_code, r.max_shelter_days, r.notice_hours)
+
+
 def _case_row(r: Any, full_name: str | None) -> CaseRow:
-    """The ``CaseRow`` of a row of ``_rows_query``, its province's settings kept for the request's reminders."""
-    keep_setting(r.province_code, r.max_shelter_days, r.notice_hours)
+    """The ``CaseRow`` of a row of ``_rows_query``."""
     return CaseRow(r.id, r.reference, r.address_id, r.province_code, r.intake_at, r.status, r.risk_level, r.priority,
                    r.commune_notified_at, r.name, full_name, bool(r.has_bans), bool(r.has_open_stay))
 
@@ -134,7 +139,9 @@ def list_case_rows(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str |
         q = q.where(tuple_(Case.priority, Case.intake_at, Case.id) < tuple_(priority, when, case_id))
     q = q.order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc()).limit(limit + 1)
     rows = []
-    for r in db.session.execute(q).all():
+    found = db.session.execute(q).all()
+    _keep_settings(found)
+    for r in found:
         person_id, name_ct, *key = r[-len(_NAME_COLUMNS):]
         sealed = _SealedName(person_id, *key)
         # _SealedName stands in for a Person (see above).
@@ -189,7 +196,9 @@ def search_case_rows(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS
         by_id = {p.id: p for p in people}
         q = _rows_query(user, filters, Case.person_id).where(Case.person_id.in_(list(by_id))) \
             .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())
-        found = [_case_row(r, by_id[r.person_id].full_name) for r in db.session.execute(q).all()]
+        read = db.session.execute(q).all()
+        _keep_settings(read)
+        found = [_case_row(r, by_id[r.person_id].full_name) for r in read]
     return _searched(user, field_, found, limit)
 
 
