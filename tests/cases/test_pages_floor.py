@@ -285,3 +285,35 @@ def test_the_case_page_reads_only_the_records_the_case_has(world, make_case, sig
         page = client.get(f"/cases/{case_id}")
     assert "Chị ấy ổn hơn." in page.text
     assert any(s.startswith("SELECT follow_up.") for s in seen)
+
+
+def test_every_link_of_the_case_page_reaches_one_of_its_screens(app, world, make_case, signed_in):
+    """The case page writes its screens' links under its own path (issue 18: one url_for): each link and form
+    of the page under that path is a route of the cases blueprint, with the case's id (and the stay's, the ban's)."""
+    from datetime import timedelta
+
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+    from werkzeug.routing import RequestRedirect
+
+    from casework.models import utcnow
+    from tests.cases.conftest import ban_request, user_of
+
+    case_id = make_case(world.host_a, world.addr_a, intake_at=utcnow() - timedelta(days=2))
+    case = db.session.get(services.Case, case_id)
+    services.add_shelter_stay(user_of(world.host_a), case, services.ShelterData(start_on=services.local_today()))
+    services.request_contact_ban(user_of(world.host_a), case, ban_request(utcnow() - timedelta(hours=1), "victim"))
+    db.session.commit()
+    page = signed_in(world.host_a).get(f"/cases/{case_id}").text
+    links = set(re.findall(rf'(?:href|action)="(/cases/{case_id}[^"#]*)"', page))
+    urls = app.url_map.bind("localhost")
+    endpoints = set()
+    for link in links:
+        try:
+            endpoint, args = urls.match(link, method="GET")
+        except (MethodNotAllowed, NotFound, RequestRedirect):
+            endpoint, args = urls.match(link, method="POST")
+        assert endpoint.startswith("cases.") and args["case_id"] == case_id, link
+        endpoints.add(endpoint)
+    assert {"cases.edit", "cases.shelter", "cases.contact_ban_new", "cases.follow_up_new", "cases.consents",
+            "cases.closure", "cases.record_pdf", "cases.contact_ban_decision", "cases.contact_ban_court",
+            "cases.notice"} <= endpoints, endpoints
