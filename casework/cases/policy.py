@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any, NoReturn
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Row, Select, false, select
 
 from casework.auth.models import User
 from casework.auth.policy import deny
@@ -66,11 +66,23 @@ def deny_not_found(object_type: str, object_id: str | None) -> NoReturn:
     raise AssertionError("deny() always aborts")  # pragma: no cover
 
 
+def _may_exist(object_id: str) -> bool:
+    return bool(object_id and _OPAQUE.match(object_id) and len(object_id) <= 22)
+
+
 def _visible_or_404(visible: Any, model: Any, object_type: str, object_id: str) -> Any:
     """The row of ``visible`` with this id; otherwise 404 and an ``access_denied`` audit event."""
-    found = None
-    if object_id and _OPAQUE.match(object_id) and len(object_id) <= 22:
-        found = db.session.scalar(visible.where(model.id == object_id))
+    found = db.session.scalar(visible.where(model.id == object_id)) if _may_exist(object_id) else None
+    if found is None:
+        deny_not_found(object_type, object_id)
+    return found
+
+
+def visible_row_or_404(visible: Select[Any], model: Any, object_type: str, object_id: str) -> Row[Any]:
+    """``_visible_or_404`` for a select of the object and more columns: the whole result row (unique, so that a
+    collection loaded in the same statement is allowed)."""
+    found = db.session.execute(visible.where(model.id == object_id)).unique().first() if _may_exist(object_id) \
+        else None
     if found is None:
         deny_not_found(object_type, object_id)
     return found

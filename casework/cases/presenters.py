@@ -13,7 +13,7 @@ from typing import Any
 from casework.cases import codes
 from casework.cases import consent as consent_service
 from casework.cases.models import Case
-from casework.cases.services import CaseFlags, notice_overdue, suggestions, timeline, warnings_of
+from casework.cases.services import CaseFlags, CaseHas, notice_overdue, suggestions, timeline, warnings_of
 from casework.geo import data as geo
 from casework.shown import shown_fields
 from casework.text import VN_TZ
@@ -91,12 +91,14 @@ def detail_fields(view: dict[str, Any]) -> list[str]:
     return shown_fields(view, expand=("person",), skip=_RECORD_KEYS, rename=_AUDIT_NAMES)
 
 
-def case_page(case: Case) -> dict[str, Any]:
+def case_page(case: Case, has: CaseHas | None = None) -> dict[str, Any]:
     """Her record as the case page and its PDF show it, keyed by audit name (issue 18).
 
     The template and the PDF read her data only from this mapping, and the page's read event records
-    the names of its non-empty entries (``page_fields``): a field shown is a field recorded.
+    the names of its non-empty entries (``page_fields``): a field shown is a field recorded. ``has``
+    (``get_case_page_or_404``) says which of the case's consents and timeline exist: none is read when none does.
     """
+    has = has or CaseHas()
     p = case.person
     return {
         "full_name": p.full_name,
@@ -125,14 +127,14 @@ def case_page(case: Case) -> dict[str, Any]:
         "risk": {"level": case.risk_level, "factors": sorted(case.risk_factors), "judged_high": case.risk_judged_high,
                  "assessed_at": case.risk_assessed_at},
         "safety_plan": case.safety_plan,
-        "consent": consent_service.summary(case),
+        "consent": consent_service.summary(case) if has.consents else consent_service.ConsentSummary(),
         "shelter": list(case.shelter_stays),
         "contact_bans": list(case.contact_bans),
         "follow_ups": list(case.follow_ups),
         "closure": ({"reason": case.closure_reason, "requested_at": case.closure_requested_at}
                     if case.closure_reason else None),
         "narrative": case.narrative,
-        "timeline": timeline(case),
+        "timeline": timeline(case) if has.events else [],
     }
 
 

@@ -324,13 +324,13 @@ def edit(case_id: str):
 @bp.get("/cases/<case_id>")
 @allow(*CASE_ROLES)
 def view(case_id: str):
-    user, case = acting_user_and(services.get_case_or_404, case_id)
+    user, (case, has) = acting_user_and(services.get_case_page_or_404, case_id)
     if not can_see_identity(user, case):
         row = presenters.anonymous_detail(case)
         services.record_view(user, case, presenters.anonymous_fields(row))
         return _render("cases/view_province.html", row=row)
     # Her data reaches the template only through ``shown``; the read event records its fields (issue 18).
-    shown = presenters.case_page(case)
+    shown = presenters.case_page(case, has)
     services.record_view(user, case, presenters.page_fields(shown))
     flags = services.flags_for([case])[case.id]
     # The registered actions (refer her, move the case) need an open case: a closed one offers only Reopen.
@@ -342,7 +342,7 @@ def view(case_id: str):
                    max_nights=services.max_shelter_days(case.province_code), actions=actions,
                    can_decide=can_decide_closure(user, case), today=services.local_today(),
                    notice_form=forms.NoticeForm(formdata=None), panels=[p for p in panels if p],
-                   moving=transfers.pending_move(case) if case.is_open else None,
+                   moving=transfers.pending_move(case) if case.is_open and has.pending_move else None,
                    can_see_transfers=user.role == Role.COMMUNE_OFFICER)
 
 

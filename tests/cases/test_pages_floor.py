@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from sqlalchemy import event
 
 from casework import nav, notify
+from casework.cases import services
 from casework.extensions import db
 from tests.cases.conftest import NAME
 
@@ -227,3 +228,92 @@ def test_postgres_connections_are_recycled_not_pinged_and_sqlite_is_unchanged():
     pg = _engine_options(Settings(database_url="postgresql+psycopg://app@db/tincay", db_pool_recycle_seconds=120))
     assert pg["pool_pre_ping"] is False and pg["pool_recycle"] == 120
     assert _engine_options(Settings(database_url="sqlite:////tmp/x.db")) == {"connect_args": {"timeout": 30}}
+
+
+def test_the_case_list_reads_bans_and_stays_only_of_the_rows_that_have_some(world, make_case, signed_in):
+    """Each row says whether its case has a contact ban or a running stay (issue 18): with none on the page the
+    list reads neither table on its own, nor the province's settings; a case that has a ban due shows the flag,
+    and a stay past the province's limit its own."""
+    from datetime import timedelta
+
+    from casework.cases import services
+    from casework.models import utcnow
+    from tests.cases.conftest import ban_request, user_of
+
+    quiet = make_case(world.host_a, world.addr_a)
+    client = signed_in(world.host_a)
+    client.get("/cases")  # the menu's counts (which read running stays) are kept from here on
+    with statements() as seen:
+        page = client.get("/cases").get_data(as_text=True)
+    assert f"/cases/{quiet}" in page and "badge-due" not in page
+    own = [s for s in seen if re.match(r"SELECT (contact_ban|shelter_stay|case_province_setting)\.", s)]
+    assert own == [], own
+    services.set_max_shelter_days(user_of(world.admin), world.addr_a.province_code, 2)
+    banned = make_case(world.host_a, world.addr_a, intake_at=utcnow() - timedelta(days=5))
+    case = db.session.get(services.Case, banned)
+    services.request_contact_ban(user_of(world.host_a), case, ban_request(utcnow() - timedelta(hours=1), "victim"))
+    services.add_shelter_stay(user_of(world.host_a), case,
+                              services.ShelterData(start_on=services.local_today() - timedelta(days=4)))
+    db.session.commit()
+    page = client.get("/cases").get_data(as_text=True)
+    row = re.compile(r'<li class="case-row[^>]*>\s*<a href="/cases/([\w-]+)">(.*?)</li>', re.S)
+    rows = {m.group(1): m.group(2) for m in row.finditer(page)}
+    assert "badge-due" in rows[banned] and "badge-due" not in rows[quiet]
+    assert "Tạm lánh quá số đêm tỉnh quy định" in rows[banned], rows[banned]
+
+
+def test_the_case_page_reads_only_the_records_the_case_has(world, make_case, signed_in):
+    """The case's own statement says which of its stays, bans, follow-ups, consents, timeline and pending move
+    exist (issue 18): a new case reads none of the first three nor a move; once it has a follow-up, the page
+    reads and shows it."""
+    case_id = make_case(world.host_a, world.addr_a)
+    client = signed_in(world.host_a)
+    client.get("/cases")  # the menu's counts are kept from here on
+    with statements() as seen:
+        page = client.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and NAME in page.text
+    own = [s for s in seen if re.match(r"SELECT (shelter_stay|contact_ban|follow_up|case_transfer|case_province_setting"
+                                       r"|case_act)\.", s)]
+    assert own == [], own
+    assert any(s.startswith("SELECT case_event.") for s in seen)  # the intake's entry on the timeline
+    assert any(s.startswith("SELECT case_consent.") for s in seen) and "Công an (công an xã)" in page.text
+    today = services.local_today().strftime("%d/%m/%Y")
+    assert client.post(f"/cases/{case_id}/follow-ups/new", data={
+        "on": today, "kind": "call", "situation": "improving", "violence_recurred": "n",
+        "note": "Chị ấy ổn hơn."}).status_code == 302
+    with statements() as seen:
+        page = client.get(f"/cases/{case_id}")
+    assert "Chị ấy ổn hơn." in page.text
+    assert any(s.startswith("SELECT follow_up.") for s in seen)
+
+
+def test_every_link_of_the_case_page_reaches_one_of_its_screens(app, world, make_case, signed_in):
+    """The case page writes its screens' links under its own path (issue 18: one url_for): each link and form
+    of the page under that path is a route of the cases blueprint, with the case's id (and the stay's, the ban's)."""
+    from datetime import timedelta
+
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+    from werkzeug.routing import RequestRedirect
+
+    from casework.models import utcnow
+    from tests.cases.conftest import ban_request, user_of
+
+    case_id = make_case(world.host_a, world.addr_a, intake_at=utcnow() - timedelta(days=2))
+    case = db.session.get(services.Case, case_id)
+    services.add_shelter_stay(user_of(world.host_a), case, services.ShelterData(start_on=services.local_today()))
+    services.request_contact_ban(user_of(world.host_a), case, ban_request(utcnow() - timedelta(hours=1), "victim"))
+    db.session.commit()
+    page = signed_in(world.host_a).get(f"/cases/{case_id}").text
+    links = set(re.findall(rf'(?:href|action)="(/cases/{case_id}[^"#]*)"', page))
+    urls = app.url_map.bind("localhost")
+    endpoints = set()
+    for link in links:
+        try:
+            endpoint, args = urls.match(link, method="GET")
+        except (MethodNotAllowed, NotFound, RequestRedirect):
+            endpoint, args = urls.match(link, method="POST")
+        assert endpoint.startswith("cases.") and args["case_id"] == case_id, link
+        endpoints.add(endpoint)
+    assert {"cases.edit", "cases.shelter", "cases.contact_ban_new", "cases.follow_up_new", "cases.consents",
+            "cases.closure", "cases.record_pdf", "cases.contact_ban_decision", "cases.contact_ban_court",
+            "cases.notice"} <= endpoints, endpoints

@@ -12,10 +12,10 @@ Public entry points other domains use (see the report in the docs):
 - consent questions in ``casework.cases.consent``.
 
 Split by subject (issue 14): ``common`` (errors, text, today), ``addresses``, ``province_settings``, ``intake``,
-``edits``, ``shelter``, ``contact_bans``, ``follow_ups``, ``closing``, ``flags`` (reminders and suggestions) and
-``lists`` (lists and search); the timeline is ``casework.cases.timeline`` and ``require_open``
-``casework.cases.closure``, which ``casework.cases.consent`` uses without importing this package. Every name
-is reached as ``casework.cases.services.X`` as before.
+``edits``, ``shelter``, ``contact_bans``, ``follow_ups``, ``closing``, ``flags`` (reminders and suggestions),
+``lists`` (lists and search) and ``page`` (what the case page reads); the timeline is ``casework.cases.timeline``
+and ``require_open`` ``casework.cases.closure``, which ``casework.cases.consent`` uses without importing this
+package. Every name is reached as ``casework.cases.services.X`` as before.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ from casework.cases.services.lists import (
     search_case_rows,
     search_cases,
 )
+from casework.cases.services.page import CaseHas, get_case_page_or_404
 from casework.cases.services.province_settings import (
     max_shelter_days,
     notice_hours,
@@ -89,13 +90,14 @@ from casework.cases.timeline import add_timeline_entry, own_timeline_kinds, time
 # ``Address`` and ``Case`` are read as ``services.Address``/``services.Case`` by the views, the API and tests;
 # the policy names and ``add_months`` were re-exported by the single module this package replaces.
 __all__ = [
-    "IDENTITY_FIELDS", "NO_FILTERS", "PAGE_SIZE", "Address", "Case", "CaseFlags", "CaseRow", "FollowUpData",
+    "IDENTITY_FIELDS", "NO_FILTERS", "PAGE_SIZE", "Address", "Case", "CaseFlags", "CaseHas", "CaseRow", "FollowUpData",
     "IntakeData", "Page", "PersonData", "ShelterData", "acts_not_counted", "add_follow_up", "add_months",
     "add_shelter_stay", "add_support", "add_timeline_entry", "add_training", "address_errors",
     "addresses_visible_to", "can_decide_closure", "can_manage_address", "can_see_identity", "case_scope",
     "cases_visible_to", "check_version", "confirm_acts_not_counted", "create_address", "create_case",
     "decide_closure", "decide_contact_ban", "default_next_follow_up", "encode_cursor", "flags_for",
-    "get_address_or_404", "get_case_or_404", "intake_data_of", "intake_errors", "list_case_rows", "list_cases",
+    "get_address_or_404", "get_case_or_404", "get_case_page_or_404",
+    "intake_data_of", "intake_errors", "list_case_rows", "list_cases",
     "local_today", "max_shelter_days", "notice_hours", "notice_hours_by_province",
     "notice_overdue", "own_timeline_kinds", "parts_by_act", "record_commune_notice", "record_court_ban",
     "record_list", "record_view", "reopen_case", "request_closure", "request_contact_ban", "require_open",

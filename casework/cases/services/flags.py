@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import exists, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 
 from casework.cases import codes
 from casework.cases.models import Case, ContactBan, ShelterStay
@@ -40,27 +41,50 @@ class CaseFlags:
         return self.notice_overdue or self.ban_decision_due or self.ban_expiring or self.shelter_over_limit
 
 
+_BAN, _STAY = ContactBan.__table__.c, ShelterStay.__table__.c
+
+
+def has_bans(case_id: Any) -> Any:
+    """Whether the case in the column ``case_id`` has a contact ban: a column a list's own query reads (issue 18),
+    so that ``flags_for`` reads the bans of only the rows that have some (``CaseRow.has_bans``)."""
+    return exists().where(_BAN.case_id == case_id)
+
+
+def has_open_stay(case_id: Any) -> Any:
+    """Whether the case in the column ``case_id`` has a shelter stay still running (``CaseRow.has_open_stay``)."""
+    return exists().where(_STAY.case_id == case_id, _STAY.end_on.is_(None))
+
+
+def _may_have(case: Any, what: str) -> bool:
+    """False when the case's row says it has none of ``what`` (a ``CaseRow``); a case object may have some."""
+    return bool(getattr(case, what, True))
+
+
 def flags_for(cases: list[Case], now: datetime | None = None) -> dict[str, CaseFlags]:
     """Reminders for a page of cases, in three queries whatever the page size (none for bans and stays when
-    the one case given has them loaded already, as the case page has)."""
+    the one case given has them loaded already, as the case page has, nor for rows that say they have none)."""
     now = now or utcnow()
     hours = notice_hours_by_province({c.province_code for c in cases})
     out = {c.id: CaseFlags(notice_overdue=notice_overdue(c, now, hours[c.province_code]),
                            notice_hours=hours[c.province_code]) for c in cases}
-    ids = [c.id for c in cases if c.is_open]
-    if not ids:
+    open_cases = [c for c in cases if c.is_open]
+    if not open_cases:
         return out
     loaded = _loaded_bans_and_stays(cases)
-    bans: list[ContactBan] | list[_BanRow]
+    bans: list[ContactBan] | list[_BanRow] = []
+    open_stays: list[tuple[str, date]] = []
     if loaded is not None:
         bans, open_stays = loaded
-    else:
-        ban, stay = ContactBan.__table__.c, ShelterStay.__table__.c  # columns only: no ORM object per ban
-        bans = [_BanRow(*r) for r in read_columns(
-            select(ban.case_id, ban.decision, ban.decision_due_at, ban.valid_until, ban.revoked_on)
-            .where(one_of(ban.case_id, ids)))]
-        open_stays = [(case_id, start) for case_id, start in read_columns(
-            select(stay.case_id, stay.start_on).where(one_of(stay.case_id, ids), stay.end_on.is_(None)))]
+    else:  # columns only: no ORM object per ban
+        ids = [c.id for c in open_cases if _may_have(c, "has_bans")]
+        if ids:
+            bans = [_BanRow(*r) for r in read_columns(
+                select(_BAN.case_id, _BAN.decision, _BAN.decision_due_at, _BAN.valid_until, _BAN.revoked_on)
+                .where(one_of(_BAN.case_id, ids)))]
+        ids = [c.id for c in open_cases if _may_have(c, "has_open_stay")]
+        if ids:
+            open_stays = [(case_id, start) for case_id, start in read_columns(
+                select(_STAY.case_id, _STAY.start_on).where(one_of(_STAY.case_id, ids), _STAY.end_on.is_(None)))]
     for b in bans:
         f = out[b.case_id]
         until = b.in_force_until

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,8 @@ from casework.cases import codes
 from casework.cases.models import Address, Case, Person
 from casework.cases.policy import can_see_identity, cases_visible_to
 from casework.cases.schemas import CaseFiltersIn, CaseScreenFilters
+from casework.cases.services.flags import has_bans, has_open_stay
+from casework.cases.services.province_settings import SETTING_COLUMNS, keep_setting, with_setting
 from casework.errors import NotFound, ValidationError
 from casework.extensions import db
 from casework.protect import audit
@@ -75,6 +77,9 @@ class CaseRow:
     commune_notified_at: datetime | None
     address_name: str
     full_name: str | None
+    # Whether it has a contact ban, a shelter stay still running: ``flags_for`` reads those of these rows only.
+    has_bans: bool = True
+    has_open_stay: bool = True
 
     @property
     def is_open(self) -> bool:
@@ -96,8 +101,30 @@ class _SealedName:
 
 
 _ROW_COLUMNS = (Case.id, Case.reference, Case.address_id, Case.province_code, Case.intake_at, Case.status,
-                Case.risk_level, Case.priority, Case.commune_notified_at, Address.name, Person.id,
-                Person.full_name_ct, Person.dek_wrapped, Person.kek_version, Person.dek_version)
+                Case.risk_level, Case.priority, Case.commune_notified_at, Address.name)
+# What the rows' reminders need, read by the rows' own query (issue 18: no statement of their own when a case
+# has no ban nor running stay, and none for the province's settings).
+_FLAG_COLUMNS = (has_bans(Case.id).label("has_bans"), has_open_stay(Case.id).label("has_open_stay"), *SETTING_COLUMNS)
+_NAME_COLUMNS = (Person.id, Person.full_name_ct, Person.dek_wrapped, Person.kek_version, Person.dek_version)
+
+
+def _rows_query(user: User, filters: CaseFiltersIn, *more: Any) -> Any:
+    """The user's cases (``filters`` applied) as the columns of a ``CaseRow`` and its reminders, then ``more``."""
+    q = _filtered(user, filters).with_only_columns(*_ROW_COLUMNS, *_FLAG_COLUMNS, *more) \
+        .join(Address, Address.id == Case.address_id)
+    return with_setting(q, Case.province_code)
+
+
+def _keep_settings(rows: Sequence[Any]) -> None:
+    """The settings of the provinces of rows of ``_rows_query``, kept for the request's reminders."""
+    for r in {r.province_code: r for r in rows}.values():
+        keep_setting(r.province_code, r.max_shelter_days, r.notice_hours)
+
+
+def _case_row(r: Any, full_name: str | None) -> CaseRow:
+    """The ``CaseRow`` of a row of ``_rows_query``."""
+    return CaseRow(r.id, r.reference, r.address_id, r.province_code, r.intake_at, r.status, r.risk_level, r.priority,
+                   r.commune_notified_at, r.name, full_name, bool(r.has_bans), bool(r.has_open_stay))
 
 
 def list_case_rows(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str | None = None,
@@ -106,18 +133,20 @@ def list_case_rows(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str |
     query of the columns shown, and each name decrypted once."""
     if not can_see_identity(user):
         raise NotFound(_("Not found."))
-    q = _filtered(user, filters).with_only_columns(*_ROW_COLUMNS).join(Address, Address.id == Case.address_id) \
-        .join(Person, Person.id == Case.person_id)
+    q = _rows_query(user, filters, *_NAME_COLUMNS).join(Person, Person.id == Case.person_id)
     if after:
         priority, when, case_id = paging.decode_cursor(after, int, datetime, str)
         q = q.where(tuple_(Case.priority, Case.intake_at, Case.id) < tuple_(priority, when, case_id))
     q = q.order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc()).limit(limit + 1)
     rows = []
-    for r in db.session.execute(q).all():
-        sealed = _SealedName(r[10], r[12], r[13], r[14])
-        # _SealedName stands in for a Person (see above); a Row's slice is not typed by its length.
-        name = None if r[11] is None else sealed._decrypt("full_name_ct", r[11])  # type: ignore[misc]
-        rows.append(CaseRow(*r[:10], name))  # type: ignore[call-arg]
+    found = db.session.execute(q).all()
+    _keep_settings(found)
+    for r in found:
+        person_id, name_ct, *key = r[-len(_NAME_COLUMNS):]
+        sealed = _SealedName(person_id, *key)
+        # _SealedName stands in for a Person (see above).
+        name = None if name_ct is None else sealed._decrypt("full_name_ct", name_ct)  # type: ignore[misc]
+        rows.append(_case_row(r, name))
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None  # type: ignore[arg-type]
     return Page(rows[:limit], next_cursor)  # type: ignore[arg-type]
 
@@ -165,10 +194,11 @@ def search_case_rows(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS
     found: list[CaseRow] = []
     if people:
         by_id = {p.id: p for p in people}
-        q = _filtered(user, filters).with_only_columns(*_ROW_COLUMNS[:10], Case.person_id) \
-            .join(Address, Address.id == Case.address_id).where(Case.person_id.in_(list(by_id))) \
+        q = _rows_query(user, filters, Case.person_id).where(Case.person_id.in_(list(by_id))) \
             .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())
-        found = [CaseRow(*r[:10], by_id[r[10]].full_name) for r in db.session.execute(q).all()]  # type: ignore[call-arg]
+        read = db.session.execute(q).all()
+        _keep_settings(read)
+        found = [_case_row(r, by_id[r.person_id].full_name) for r in read]
     return _searched(user, field_, found, limit)
 
 

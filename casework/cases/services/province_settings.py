@@ -4,6 +4,7 @@ allowed, read once per request."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
@@ -18,13 +19,39 @@ from casework.geo import data as geo
 from casework.protect import audit
 
 
-def _province_setting(province_code: str) -> Row[int, int] | None:
+class _Setting(NamedTuple):
+    max_shelter_days: int
+    notice_hours: int
+
+
+_TABLE = ProvinceSetting.__table__
+# The settings' columns as a page's own query reads them beside its cases (``with_setting``): no statement of
+# their own on the case pages (issue 18); ``keep_setting`` hands them to the rest of the request.
+SETTING_COLUMNS = (_TABLE.c.max_shelter_days, _TABLE.c.notice_hours)
+
+
+def with_setting(query: Any, province_code: Any) -> Any:
+    """``query`` joined to the settings row (if any) of the province in the column ``province_code``."""
+    return query.outerjoin(_TABLE, _TABLE.c.province_code == province_code)
+
+
+def keep_setting(province_code: str, max_shelter_days: int | None, notice_hours: int | None) -> None:
+    """The settings read by a page's query (``SETTING_COLUMNS``; None: no row, the defaults apply), kept for the
+    rest of the request as if ``_province_setting`` had read them; a value read earlier in it stays."""
+    if has_request_context():
+        read: dict[str, Any] = request.environ.setdefault("tincay.province_settings", {})
+        setting = None if max_shelter_days is None or notice_hours is None else _Setting(max_shelter_days,
+                                                                                         notice_hours)
+        read.setdefault(province_code, setting)
+
+
+def _province_setting(province_code: str) -> _Setting | Row[int, int] | None:
     """The province's settings (``max_shelter_days``, ``notice_hours``; None: the defaults apply), read once per
     request: the case page asks for its notice hours and its nights of shelter several times (issue 18).
     Outside a request, read anew."""
     if not has_request_context():
         return _read_setting(province_code)
-    read: dict[str, Row[int, int] | None] = request.environ.setdefault("tincay.province_settings", {})
+    read: dict[str, _Setting | Row[int, int] | None] = request.environ.setdefault("tincay.province_settings", {})
     if province_code not in read:
         read[province_code] = _read_setting(province_code)
     return read[province_code]

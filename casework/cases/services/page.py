@@ -1,0 +1,52 @@
+"""What the case page reads of a case (issue 18): the case, her record and its acts, the province's settings and
+which of the case's other records exist, in one statement; then only the records that exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from casework.auth.models import User
+from casework.cases.models import Case, CaseEvent, CaseTransfer, Consent, ContactBan, FollowUp, ShelterStay
+from casework.cases.policy import cases_visible_to, visible_row_or_404
+from casework.cases.services.province_settings import SETTING_COLUMNS, keep_setting, with_setting
+
+
+@dataclass(frozen=True, slots=True)
+class CaseHas:
+    """Which of the case's records the page reads by their own query exist (read with the case)."""
+
+    consents: bool = True
+    events: bool = True
+    pending_move: bool = True
+
+
+# The case's collections the page reads through its relationships: one that is empty is set so, not read.
+_COLLECTIONS = {"shelter_stays": ShelterStay.case_id, "contact_bans": ContactBan.case_id,
+                "follow_ups": FollowUp.case_id}
+_PROBES = (
+    *(exists().where(case_id == Case.id).label(f"has_{name}") for name, case_id in _COLLECTIONS.items()),
+    exists().where(Consent.case_id == Case.id).label("has_consents"),
+    exists().where(CaseEvent.case_id == Case.id).label("has_events"),
+    exists().where(CaseTransfer.case_id == Case.id, CaseTransfer.state == "pending").label("has_pending_move"),
+)
+
+
+def get_case_page_or_404(user: User, case_id: str) -> tuple[Case, CaseHas]:
+    """The case (404 out of her scope, as ``get_case_or_404``) with its acts, and which of its records exist;
+    the province's settings are kept for the request, and the collections found empty are set empty."""
+    q = with_setting(cases_visible_to(user).options(joinedload(Case.acts)).add_columns(*_PROBES, *SETTING_COLUMNS),
+                     Case.province_code)
+    row = visible_row_or_404(q, Case, "case", case_id)
+    case: Case = row[0]
+    unloaded = sa_inspect(case).unloaded
+    for name in _COLLECTIONS:
+        if name in unloaded and not row._mapping[f"has_{name}"]:
+            set_committed_value(case, name, [])
+    keep_setting(case.province_code, row.max_shelter_days, row.notice_hours)
+    return case, CaseHas(consents=bool(row.has_consents), events=bool(row.has_events),
+                         pending_move=bool(row.has_pending_move))
