@@ -194,6 +194,43 @@ def sign_in(port: int, account: dict, cookie_name: str = "tincay") -> Host:
     raise RuntimeError(f"{account['username']} could not sign in ({done.status})")
 
 
+def intake_form(account: dict, token: str, name: str, rng, intake_at) -> list[tuple[str, str]]:
+    """The intake form as a host completes it (bench/load.py's users and the recorded case of
+    bench/pages_gunicorn.py): ``intake_at`` local time, a random phone, year of birth, acts and threat."""
+    acts = sorted(rng.sample(["a", "b", "c", "e", "g", "h"], rng.randint(1, 3)))
+    data = [
+        ("csrf_token", token), ("address_id", account["address_id"]),
+        ("intake_at", intake_at.strftime("%Y-%m-%dT%H:%M")), ("arrival", "came_alone"),
+        ("full_name", name), ("sex", "female"),
+        ("birth_year", str(rng.randint(1965, 2005))), ("age_band", "unknown"), ("ethnicity_code", "01"),
+        ("phone", f"09{rng.randrange(10**8):08d}"), ("home_commune_code", account["commune_code"]),
+        ("children_count", "1"), ("children_ages", "4"), *[("acts", a) for a in acts],
+        ("relationship", "spouse"), ("perpetrator_sex", "male"), ("perpetrator_age_band", "30_44"),
+        ("injuries", "Vết bầm ở tay"), ("safety_plan", "Ngủ lại ĐCTC"), ("consent_record", "y"),
+        ("consent_statistics", "y"), ("consent_given_by", "self"), ("narrative", "Chị đến lúc tối."),
+    ]
+    if rng.random() < 0.3:
+        data.append(("risk_threat_to_kill", "y"))
+    return data
+
+
+def record_intake(port: int, host: Host, account: dict, name: str, rng) -> str:
+    """One intake through the form, as a host records it; the new case's id. Its case has what every recorded
+    case has and the seeded ones lack: her consents and the timeline's entries."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    form = fetch(port, "GET", "/cases/new", host.cookie)
+    token = CSRF.search(form.body)
+    intake_at = datetime.now(UTC).astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    saved = fetch(port, "POST", "/cases/new", host.cookie,
+                  intake_form(account, token.group(1) if token else "", name, rng, intake_at))
+    found = re.search(r"/cases/([A-Za-z0-9_-]{10,32})$", saved.location)
+    if saved.status != 302 or not found:
+        raise RuntimeError(f"the intake answered {saved.status}")
+    return found.group(1)
+
+
 def note_totp_step(ds: DataSet) -> None:
     """Record the TOTP step just used, in the file bench/load.py's Locust reads before its users sign in: a
     code is accepted once per 30-second step and account, so the load test waits for a later step."""

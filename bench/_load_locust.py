@@ -34,7 +34,7 @@ from gevent.event import Event
 from locust import FastHttpUser, between, constant, task
 from locust.env import Environment
 
-from bench._gunicorn import load_ticks
+from bench._gunicorn import intake_form, load_ticks
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -172,20 +172,8 @@ class Host(FastHttpUser):
         token = CSRF.search(form.text)
         rng = State.rng
         intake_at = (datetime.now(UTC) - timedelta(minutes=rng.randint(5, 600))).astimezone(VN)
-        acts = sorted(rng.sample(["a", "b", "c", "e", "g", "h"], rng.randint(1, 3)))
-        data = [
-            ("csrf_token", token.group(1) if token else ""), ("address_id", self.account["address_id"]),
-            ("intake_at", intake_at.strftime("%Y-%m-%dT%H:%M")), ("arrival", "came_alone"),
-            ("full_name", rng.choice(State.plan["intake_names"])), ("sex", "female"),
-            ("birth_year", str(rng.randint(1965, 2005))), ("age_band", "unknown"), ("ethnicity_code", "01"),
-            ("phone", f"09{rng.randrange(10**8):08d}"), ("home_commune_code", self.account["commune_code"]),
-            ("children_count", "1"), ("children_ages", "4"), *[("acts", a) for a in acts],
-            ("relationship", "spouse"), ("perpetrator_sex", "male"), ("perpetrator_age_band", "30_44"),
-            ("injuries", "Vết bầm ở tay"), ("safety_plan", "Ngủ lại ĐCTC"), ("consent_record", "y"),
-            ("consent_statistics", "y"), ("consent_given_by", "self"), ("narrative", "Chị đến lúc tối."),
-        ]
-        if rng.random() < 0.3:
-            data.append(("risk_threat_to_kill", "y"))
+        data = intake_form(self.account, token.group(1) if token else "", rng.choice(State.plan["intake_names"]),
+                           rng, intake_at)
         saved = self.call("intake save", "POST", "/cases/new", data, expect=302)
         if saved is None:
             return

@@ -11,7 +11,10 @@ about 98 (100,000) or 980 (1,000,000) cases per trusted address. gunicorn runs w
 settings (``TINCAY_ENVIRONMENT=production``, PostgreSQL, keys outside the instance folder, rate limits in
 Redis when it answers), ``--workers`` sync workers (default 4, as docs/operations.md §3), ``TINCAY_AUDIT_CHAINER
 =off`` and one ``flask audit chainer`` process beside it, as in production. One host (``load_host_000``) signs
-in through the login form with TOTP.
+in through the login form with TOTP. Two case views: **case view**, a seeded case (bench/load.py seeds no
+consent and no timeline entry, so the page skips those reads), and **case view, recorded**, a case the host
+records through the intake form at the start of the run, which has what every recorded case has (her consents,
+the timeline's entries).
 
 **page**: the median wall time of the request sent by one client to gunicorn (a new connection each time,
 as gunicorn's sync workers close it; the client is Python's http.client, its own cost about 0.2 ms), the
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -39,14 +43,15 @@ from pathlib import Path
 from bench import _gunicorn as g
 
 RESULTS = g.ROOT / "bench" / "results" / "pages_gunicorn.md"
-PAGES = ("case list", "case view", "case search")
+PAGES = ("case list", "case view", "case view, recorded", "case search")
 
 
-def _targets(host: g.Host) -> dict[str, tuple[str, str, list[tuple[str, str]] | None]]:
+def _targets(host: g.Host, recorded: str) -> dict[str, tuple[str, str, list[tuple[str, str]] | None]]:
     if not host.case_ids:
         raise SystemExit(f"{host.username} has no case in her list")
     return {"case list": ("GET", "/cases", None),
             "case view": ("GET", f"/cases/{host.case_ids[0]}", None),
+            "case view, recorded": ("GET", f"/cases/{recorded}", None),
             "case search": ("POST", "/cases/search", [("q", host.samples[0]["name"]), ("csrf_token", host.csrf)])}
 
 
@@ -201,7 +206,7 @@ def report(args, argv, ds: g.DataSet, result: dict, started: datetime, before: s
         r = result[page]
         floor = r["sql_ms"] + r["decrypt_ms"]
         full = r["with_write_ms"] + r["decrypt_ms"]
-        rows = r["rows"] if page != "case view" else "—"
+        rows = r["rows"] if page in ("case list", "case search") else "—"
         lines.append(f"| {page} | {rows} | {r['median_ms']:.1f} | {r['p95_ms']:.1f} | {r['selects']} | "
                      f"{r['sql_ms']:.2f} | {r['decrypt_ms']:.2f} | {floor:.2f} | {r['median_ms'] / floor:.1f}× | "
                      f"{r['writes']} | {full:.2f} | {r['median_ms'] / full:.1f}× |")
@@ -249,9 +254,11 @@ def main(argv: list[str]) -> int:
     try:
         server = g.gunicorn(env, args.workers, log)
         g.wait_for_fresh_totp_step(ds)
-        host = g.sign_in(server.port, ds.plan["accounts"][0])
+        account = ds.plan["accounts"][0]
+        host = g.sign_in(server.port, account)
         g.note_totp_step(ds)
-        targets = _targets(host)
+        recorded = g.record_intake(server.port, host, account, "Lò Thị Mai", random.Random(7))
+        targets = _targets(host, recorded)
         _app, result = traced(ds, host, targets)
         interleaved(server.port, host, targets, result, args.requests)
     finally:
