@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, request, url_for
+from flask_babel import get_locale
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 
@@ -26,13 +28,17 @@ def add(app, endpoint: str, label, roles, order: int = 50) -> None:
 _BY_ROLE = "tincay.nav.by_role"
 
 
-def _items_of(role: str) -> tuple[NavItem, ...]:
-    """The entries a role sees, in order: sorted once per role and process (the entries are added at start-up)."""
+def _items_of(role: str) -> tuple[tuple[NavItem, str | None], ...]:
+    """The entries a role sees, in order, each with its label in this request's language when the label is fixed
+    (None for a label that counts, such as the work queue's): worked out once per role, language and process,
+    as the entries are all added at start-up (issue 18: translating the labels again was a tenth of a page)."""
+    key = (role, str(get_locale()))
     by_role = current_app.extensions.setdefault(_BY_ROLE, {})
-    items = by_role.get(role)
+    items = by_role.get(key)
     if items is None:
         everything = sorted(current_app.extensions.get("tincay.nav", []), key=lambda i: i.order)
-        items = by_role[role] = tuple(i for i in everything if role in i.roles)
+        items = by_role[key] = tuple((i, str(i.label) if isinstance(i.label, LazyString) else None)
+                                     for i in everything if role in i.roles)
     return items
 
 
@@ -40,7 +46,7 @@ def nav_items() -> list[tuple[str, str]]:
     user = current_user._get_current_object()  # one look-up through the proxy, not one per entry
     if not user.is_authenticated:
         return []
-    return [(i.endpoint, str(i.label)) for i in _items_of(user.role)]
+    return [(i.endpoint, str(i.label) if label is None else label) for i, label in _items_of(user.role)]
 
 
 # The work queue and the notifications stay in sight; with more than four entries the rest fold behind one button
