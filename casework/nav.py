@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, request, url_for
+from flask_babel import get_locale
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 
@@ -20,13 +22,61 @@ def add(app, endpoint: str, label, roles, order: int = 50) -> None:
     items = app.extensions.setdefault("tincay.nav", [])
     if all(i.endpoint != endpoint for i in items):
         items.append(NavItem(endpoint, label, frozenset(str(r) for r in roles), order))
+        app.extensions.pop(_BY_ROLE, None)
+
+
+_BY_ROLE = "tincay.nav.by_role"
+
+
+def _items_of(role: str) -> tuple[tuple[NavItem, str | None], ...]:
+    """The entries a role sees, in order, each with its label in this request's language when the label is fixed
+    (None for a label that counts, such as the work queue's): worked out once per role, language and process,
+    as the entries are all added at start-up (issue 18: translating the labels again was a tenth of a page)."""
+    key = (role, str(get_locale()))
+    by_role = current_app.extensions.setdefault(_BY_ROLE, {})
+    items = by_role.get(key)
+    if items is None:
+        everything = sorted(current_app.extensions.get("tincay.nav", []), key=lambda i: i.order)
+        items = by_role[key] = tuple((i, str(i.label) if isinstance(i.label, LazyString) else None)
+                                     for i in everything if role in i.roles)
+    return items
 
 
 def nav_items() -> list[tuple[str, str]]:
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # one look-up through the proxy, not one per entry
+    if not user.is_authenticated:
         return []
-    items = sorted(current_app.extensions.get("tincay.nav", []), key=lambda i: i.order)
-    return [(i.endpoint, str(i.label)) for i in items if current_user.role in i.roles]
+    return [(i.endpoint, str(i.label) if label is None else label) for i, label in _items_of(user.role)]
+
+
+# The work queue and the notifications stay in sight; with more than four entries the rest fold behind one button
+# that works without JavaScript (issue 13).
+PINNED = ("work.index", "notify.index")
+MENU_IN_SIGHT = 4
+
+
+def menu(own_account: str) -> tuple[list[tuple[str, str, bool]], list[tuple[str, str, bool]]]:
+    """The header's menu: (entries in sight, entries folded), each (href, label, is this page), the last entry
+    the account page labelled ``own_account``. Each entry's URL is built once per process (issue 18: the
+    menu's URLs were a third of the header's time on every page); the labels are this request's (counts)."""
+    items = [*nav_items(), ("auth.account", own_account)]
+    here = request.endpoint
+    entries = [(_url_of(endpoint), label, endpoint == here, endpoint) for endpoint, label in items]
+    if len(entries) <= MENU_IN_SIGHT:
+        return [e[:3] for e in entries], []
+    return [e[:3] for e in entries if e[3] in PINNED], [e[:3] for e in entries if e[3] not in PINNED]
+
+
+_urls: dict[tuple[str, str], str] = {}
+
+
+def _url_of(endpoint: str) -> str:
+    """``url_for(endpoint)`` of an endpoint without arguments: the same for every request under one mount point."""
+    key = (request.script_root, endpoint)
+    url = _urls.get(key)
+    if url is None:
+        url = _urls[key] = url_for(endpoint)
+    return url
 
 
 # --- counts in the menu ("Việc cần làm (3)", "Thông báo (2)"), kept a minute per session (issue 18) -----------

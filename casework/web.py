@@ -33,9 +33,10 @@ CSP = (
 def select_locale() -> str:
     if not has_request_context():  # the command line and jobs speak the default language
         return "vi"
-    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+    user = current_user._get_current_object()  # once through the proxy (it runs on every page)
+    if user and user.is_authenticated and user.locale in LOCALES:
         chosen = session.get("lang")
-        return chosen if chosen in LOCALES else current_user.locale
+        return chosen if chosen in LOCALES else user.locale
     chosen = request.cookies.get("lang") or session.get("lang")
     return chosen if chosen in LOCALES else "vi"
 
@@ -48,9 +49,10 @@ def configure_i18n(app: Flask) -> None:
     app.jinja_env.filters["number"] = text.format_number
     app.jinja_env.globals["LOCALES"] = LOCALES
     app.jinja_env.globals["select_locale"] = select_locale
-    from casework.nav import nav_items
+    from casework.nav import menu, nav_items
 
     app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.globals["menu"] = menu
     from casework.forms import error_summary
 
     app.jinja_env.globals["error_summary"] = error_summary
