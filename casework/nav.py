@@ -67,15 +67,17 @@ def menu(own_account: str) -> tuple[list[tuple[str, str, bool]], list[tuple[str,
     return [e[:3] for e in entries if e[3] in PINNED], [e[:3] for e in entries if e[3] not in PINNED]
 
 
-_urls: dict[tuple[str, str], str] = {}
+_URLS = "tincay.nav.urls"
 
 
 def _url_of(endpoint: str) -> str:
-    """``url_for(endpoint)`` of an endpoint without arguments: the same for every request under one mount point."""
+    """``url_for(endpoint)`` of an endpoint without arguments: the same for every request of this app under one
+    mount point (kept by the app, as ``_items_of`` keeps its entries: two apps in one process share nothing)."""
+    urls: dict[tuple[str, str], str] = current_app.extensions.setdefault(_URLS, {})
     key = (request.script_root, endpoint)
-    url = _urls.get(key)
+    url = urls.get(key)
     if url is None:
-        url = _urls[key] = url_for(endpoint)
+        url = urls[key] = url_for(endpoint)
     return url
 
 
