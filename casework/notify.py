@@ -30,7 +30,7 @@ from casework.auth.policy import allow
 from casework.errors import ValidationError
 from casework.extensions import Model, db, execute_dml
 from casework.hooks import Hooks
-from casework.models import IdMixin, ref_id, utc_datetime, utcnow
+from casework.models import ID_LENGTH, IdMixin, ref_id, utc_datetime, utcnow
 
 PAGE_SIZE = 50
 # Everyone who receives hand-overs; coordinators and auditors receive none.
@@ -284,7 +284,7 @@ def handle_read(list_endpoint: str = "notify.index") -> Any:
     if not form.validate_on_submit():
         abort(400)
     notification_id = request.form.get("notification_id") or None
-    mark_read(current_user._get_current_object(), notification_id[:22] if notification_id else None)
+    mark_read(current_user._get_current_object(), notification_id[:ID_LENGTH] if notification_id else None)
     return redirect(url_for(list_endpoint))
 
 
