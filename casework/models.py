@@ -41,9 +41,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def utc_datetime(*, nullable: bool, **kwargs: Any) -> MappedColumn[Any]:
+    """A moment, stored timezone-aware in UTC on every database (``UTCDateTime``)."""
+    return mapped_column(UTCDateTime(), nullable=nullable, **kwargs)
+
+
+def ref_id(table: str | None = None, *, nullable: bool, ondelete: str | None = None,
+           **kwargs: Any) -> MappedColumn[Any]:
+    """The id of another row (``new_id``'s, ``ID_LENGTH`` characters); a foreign key to ``table``'s id when a
+    table is named."""
+    keys = [ForeignKey(f"{table}.id", ondelete=ondelete)] if table else []
+    return mapped_column(String(ID_LENGTH), *keys, nullable=nullable, **kwargs)
+
+
 def parent_id(table: str) -> MappedColumn[Any]:
     """The id of the row this one belongs to: required, indexed, and deleted with its parent."""
-    return mapped_column(String(ID_LENGTH), ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=False, index=True)
+    return ref_id(table, ondelete="CASCADE", nullable=False, index=True)
 
 
 class IdMixin:
@@ -51,10 +64,8 @@ class IdMixin:
 
 
 class TimestampMixin:
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
-    )
+    created_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow, onupdate=utcnow)
 
 
 def one_of(column: Any, values: list[str]) -> Any:

@@ -21,7 +21,7 @@ from flask import Blueprint, Flask, abort, current_app, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import ForeignKey, Index, String, func, select, tuple_, update
+from sqlalchemy import Index, String, func, select, tuple_, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework import paging
@@ -30,7 +30,7 @@ from casework.auth.policy import allow
 from casework.errors import ValidationError
 from casework.extensions import Model, db, execute_dml
 from casework.hooks import Hooks
-from casework.models import IdMixin, UTCDateTime, utcnow
+from casework.models import ID_LENGTH, IdMixin, ref_id, utc_datetime, utcnow
 
 PAGE_SIZE = 50
 # Everyone who receives hand-overs; coordinators and auditors receive none.
@@ -44,13 +44,13 @@ class Notification(IdMixin, Model):
 
     __tablename__ = "notification"
 
-    user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[str] = ref_id("user", ondelete="CASCADE", nullable=False)
     kind: Mapped[str] = mapped_column(String(48), nullable=False)
     reference: Mapped[str] = mapped_column(String(16), nullable=False)
     object_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    object_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    object_id: Mapped[str | None] = ref_id(nullable=True)
+    created_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    read_at: Mapped[datetime | None] = utc_datetime(nullable=True)
 
     __table_args__ = (
         Index("ix_notification_user_order", "user_id", "created_at", "id"),
@@ -284,7 +284,7 @@ def handle_read(list_endpoint: str = "notify.index") -> Any:
     if not form.validate_on_submit():
         abort(400)
     notification_id = request.form.get("notification_id") or None
-    mark_read(current_user._get_current_object(), notification_id[:22] if notification_id else None)
+    mark_read(current_user._get_current_object(), notification_id[:ID_LENGTH] if notification_id else None)
     return redirect(url_for(list_endpoint))
 
 

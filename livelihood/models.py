@@ -14,11 +14,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import Model, db
-from casework.models import IdMixin, TimestampMixin, UTCDateTime, parent_id, utcnow
+from casework.models import IdMixin, TimestampMixin, parent_id, ref_id, utc_datetime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
 # Law 53/2024/QH15: a person "being identified" as a victim (đang xác minh), an "identified" victim, or a person
@@ -44,7 +44,7 @@ AGE_BANDS = ("under_18", "18_24", "25_34", "35_44", "45_59", "60_plus")
 
 
 def _user_fk(nullable: bool = False) -> Mapped[str]:
-    return mapped_column(String(22), ForeignKey("user.id"), nullable=nullable, index=True)
+    return ref_id("user", nullable=nullable, index=True)
 
 
 class Survivor(ProtectedMixin, IdMixin, TimestampMixin, Model):
@@ -72,7 +72,7 @@ class Survivor(ProtectedMixin, IdMixin, TimestampMixin, Model):
     consent_record: Mapped[bool] = mapped_column(Boolean, nullable=False)
     consent_statistics: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     consent_given_by: Mapped[str] = mapped_column(String(16), nullable=False, default="self")
-    consent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    consent_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
 
     # Needs survey (vietnam-domain §2.5: khảo sát): numbers clear, words encrypted.
     household_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -105,7 +105,7 @@ class SurvivorSupport(IdMixin, Model):
 
     survivor_id: Mapped[str] = parent_id("survivor")
     item: Mapped[str] = mapped_column(String(2), nullable=False)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    recorded_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
     recorded_by_id: Mapped[str] = _user_fk()
 
 
@@ -182,16 +182,16 @@ class BudgetChange(IdMixin, Model):
 
     __tablename__ = "budget_change"
 
-    budget_id: Mapped[str] = mapped_column(String(22), ForeignKey("budget.id"), nullable=False, index=True)
+    budget_id: Mapped[str] = ref_id("budget", nullable=False, index=True)
     amount_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False)
     second_approval_above_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
-    pending_key: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    pending_key: Mapped[str | None] = ref_id(nullable=True)
     proposed_by_id: Mapped[str] = _user_fk()
-    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    proposed_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = utc_datetime(nullable=False)
     decided_by_id: Mapped[str | None] = _user_fk(nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_at: Mapped[datetime | None] = utc_datetime(nullable=True)
 
     budget = relationship("Budget")
     proposed_by = relationship("User", foreign_keys=[proposed_by_id], lazy="joined")
@@ -211,12 +211,12 @@ class Proposal(ProtectedMixin, IdMixin, TimestampMixin, Model):
 
     __tablename__ = "proposal"
 
-    survivor_id: Mapped[str] = mapped_column(String(22), ForeignKey("survivor.id"), nullable=False, index=True)
+    survivor_id: Mapped[str] = ref_id("survivor", nullable=False, index=True)
     province_code: Mapped[str] = mapped_column(String(2), nullable=False, index=True)
     commune_code: Mapped[str] = mapped_column(String(5), nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="draft", index=True)
-    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    state_changed_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
 
     title = Protected(max_length=200)
     description = Protected(max_length=4000)
@@ -228,7 +228,7 @@ class Proposal(ProtectedMixin, IdMixin, TimestampMixin, Model):
     approved_amount_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     committed_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     disbursed_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    budget_id: Mapped[str | None] = mapped_column(String(22), ForeignKey("budget.id"), nullable=True, index=True)
+    budget_id: Mapped[str | None] = ref_id("budget", nullable=True, index=True)
     # Tranches recorded but not yet confirmed by a second officer (four-eyes): reserved, not paid.
     pending_disbursement_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0,
                                                           server_default="0")
@@ -240,8 +240,8 @@ class Proposal(ProtectedMixin, IdMixin, TimestampMixin, Model):
 
     drafted_by_id: Mapped[str] = _user_fk()
     last_edited_by_id: Mapped[str] = _user_fk()
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    submitted_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    decided_at: Mapped[datetime | None] = utc_datetime(nullable=True)
     decided_by_id: Mapped[str | None] = _user_fk(nullable=True)
     first_approved_by_id: Mapped[str | None] = _user_fk(nullable=True)
     first_approved_amount_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -330,7 +330,7 @@ class ProposalTransition(ProtectedMixin, IdMixin, Model):
     from_state: Mapped[str] = mapped_column(String(20), nullable=False)
     to_state: Mapped[str] = mapped_column(String(20), nullable=False)
     actor_id: Mapped[str] = _user_fk()
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
     amount_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     note = Protected(max_length=2000)
 
@@ -347,7 +347,7 @@ class Appraisal(ProtectedMixin, IdMixin, Model):
 
     proposal_id: Mapped[str] = parent_id("proposal")
     appraiser_id: Mapped[str] = _user_fk()
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
     feasibility: Mapped[int] = mapped_column(Integer, nullable=False)
     market: Mapped[int] = mapped_column(Integer, nullable=False)
     skills: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -367,20 +367,20 @@ class Disbursement(ProtectedMixin, IdMixin, Model):
 
     __tablename__ = "disbursement"
 
-    proposal_id: Mapped[str] = mapped_column(String(22), ForeignKey("proposal.id"), nullable=False, index=True)
+    proposal_id: Mapped[str] = ref_id("proposal", nullable=False, index=True)
     amount_vnd: Mapped[int] = mapped_column(BigInteger, nullable=False)
     paid_on: Mapped[date] = mapped_column(Date, nullable=False)
     form: Mapped[str] = mapped_column(String(16), nullable=False)
     handed_over_by = Protected(max_length=200)
     items = Protected(max_length=2000)
     recorded_by_id: Mapped[str] = _user_fk()
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    recorded_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
     # "pending" until a second officer confirms it (recorded by an approver, or above the threshold);
     # only "confirmed" tranches count as money paid. "cancelled": the proposal ended before that.
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="confirmed",
                                        server_default="confirmed")
     confirmed_by_id: Mapped[str | None] = _user_fk(nullable=True)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    confirmed_at: Mapped[datetime | None] = utc_datetime(nullable=True)
 
     __table_args__ = (CheckConstraint("amount_vnd > 0", name="amount_positive"),
                       CheckConstraint("state IN ('pending', 'confirmed', 'cancelled')", name="state_known"),
@@ -397,7 +397,7 @@ class MonitoringVisit(ProtectedMixin, IdMixin, Model):
 
     __tablename__ = "monitoring_visit"
 
-    proposal_id: Mapped[str] = mapped_column(String(22), ForeignKey("proposal.id"), nullable=False, index=True)
+    proposal_id: Mapped[str] = ref_id("proposal", nullable=False, index=True)
     visited_on: Mapped[date] = mapped_column(Date, nullable=False)
     progress: Mapped[str] = mapped_column(String(16), nullable=False)
     income_before_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -406,7 +406,7 @@ class MonitoringVisit(ProtectedMixin, IdMixin, Model):
     problems = Protected(max_length=2000)
     notes = Protected(max_length=2000)
     recorded_by_id: Mapped[str] = _user_fk()
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    recorded_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
 
     __table_args__ = (
         CheckConstraint("income_before_vnd IS NULL OR income_before_vnd >= 0", name="income_before_not_negative"),
@@ -419,10 +419,10 @@ class SupportEvent(ProtectedMixin, IdMixin, Model):
 
     __tablename__ = "support_event"
 
-    survivor_id: Mapped[str] = mapped_column(String(22), ForeignKey("survivor.id"), nullable=False, index=True)
+    survivor_id: Mapped[str] = ref_id("survivor", nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(24), nullable=False)
     held_on: Mapped[date] = mapped_column(Date, nullable=False)
     completed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     description = Protected(max_length=2000)
     recorded_by_id: Mapped[str] = _user_fk()
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    recorded_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)

@@ -17,6 +17,7 @@ from casework.api.json import json_body
 from casework.auth.roles import Role
 from casework.errors import ValidationError
 from casework.extensions import db
+from casework.models import ID_LENGTH
 from casework.service_types import SERVICE_TYPES
 from referral import presenters, services
 from referral.models import REFERRAL_STATES, RESULTS, URGENCIES, Organisation, Referral
@@ -44,12 +45,12 @@ def organisation_json(org: Organisation) -> dict:
 @api_route("/organisations", "GET", summary="Organisations visible to the caller", roles=DIRECTORY_ROLES,
            response={"type": "object", "required": ["items", "next"], "properties": {
                "items": {"type": "array", "items": ORGANISATION_SCHEMA}, "next": {"type": ["string", "null"]}}},
-           query={"after": {"type": "string", "maxLength": 22}})
+           query={"after": {"type": "string", "maxLength": ID_LENGTH}})
 def organisations_list():
     from flask import request
 
     q = services.organisations_visible_to(current_user).order_by(Organisation.id).limit(101)
-    after = request.args.get("after", "")[:22]
+    after = request.args.get("after", "")[:ID_LENGTH]
     if after:
         q = q.where(Organisation.id > after)
     rows = list(db.session.scalars(q))

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import Model, db
-from casework.models import IdMixin, TimestampMixin, UTCDateTime, parent_id, utcnow
+from casework.models import ID_LENGTH, IdMixin, TimestampMixin, parent_id, ref_id, utc_datetime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
 # Kinds of receiving organisation (vietnam-domain §1.3–1.4).
@@ -32,14 +32,14 @@ def _values_of_rows(rows: str, column: str, make: Callable[[str], Any]) -> Any:
 organisation_service = Table(
     "organisation_service",
     db.metadata,
-    Column("organisation_id", String(22), ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True),
+    Column("organisation_id", String(ID_LENGTH), ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True),
     Column("service", String(32), primary_key=True, index=True),
 )
 
 organisation_commune = Table(
     "organisation_commune",
     db.metadata,
-    Column("organisation_id", String(22), ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True),
+    Column("organisation_id", String(ID_LENGTH), ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True),
     Column("commune_code", String(5), primary_key=True, index=True),
 )
 
@@ -110,7 +110,7 @@ class Referral(ProtectedMixin, IdMixin, TimestampMixin, Model):
 
     reference: Mapped[str] = mapped_column(String(16), nullable=False, unique=True, default=new_referral_reference)
     case_id: Mapped[str] = parent_id("case")
-    organisation_id: Mapped[str] = mapped_column(String(22), ForeignKey("organisation.id"), nullable=False)
+    organisation_id: Mapped[str] = ref_id("organisation", nullable=False)
     service: Mapped[str] = mapped_column(String(32), nullable=False)
     urgency: Mapped[str] = mapped_column(String(8), nullable=False, default="normal")
     # Copied from the case: the protected fields' mixin, scoped lists and statistics need them in clear.
@@ -121,24 +121,24 @@ class Referral(ProtectedMixin, IdMixin, TimestampMixin, Model):
     open_rank: Mapped[int] = mapped_column(Integer, nullable=False, default=2)
     shared_fields: Mapped[str] = mapped_column(String(400), nullable=False, default="")  # comma list
 
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    sent_by_id: Mapped[str] = mapped_column(String(22), nullable=False)
-    ack_due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    accepted_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
-    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    declined_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    completed_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
-    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    cancelled_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    sent_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    sent_by_id: Mapped[str] = ref_id(nullable=False)
+    ack_due_at: Mapped[datetime] = utc_datetime(nullable=False)
+    overdue_notified_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    accepted_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    accepted_by_id: Mapped[str | None] = ref_id(nullable=True)
+    declined_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    declined_by_id: Mapped[str | None] = ref_id(nullable=True)
+    completed_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    completed_by_id: Mapped[str | None] = ref_id(nullable=True)
+    cancelled_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    cancelled_by_id: Mapped[str | None] = ref_id(nullable=True)
     result: Mapped[str | None] = mapped_column(String(16), nullable=True)
     service_date: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     # DESIGN §2 Consent: an override for a threat to life is its own permission, with a reason, marked here.
     override: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    override_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    override_by_id: Mapped[str | None] = ref_id(nullable=True)
 
     reason = Protected(max_length=2000)
     override_reason = Protected(max_length=2000)

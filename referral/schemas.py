@@ -21,6 +21,7 @@ from pydantic import AliasChoices, Field
 from casework import schemas as s
 from casework.cases.codes import SHAREABLE_FIELDS
 from casework.geo import data as geo
+from casework.models import ID_LENGTH
 from casework.service_types import SERVICE_TYPES
 from referral.models import ORGANISATION_KINDS, RESULTS, URGENCIES
 
@@ -121,12 +122,12 @@ def read_organisation(data: Mapping[str, Any], *, form: bool = False) -> Organis
 
 # --- sending a referral ------------------------------------------------------------------------------------
 
-OPAQUE_ID = "[A-Za-z0-9_-]{1,22}"
+OPAQUE_ID = f"[A-Za-z0-9_-]{{1,{ID_LENGTH}}}"
 CHOOSE_ORGANISATION = _l("Choose an organisation from the list.")
 CHOOSE_SERVICE = _l("Choose a kind of service from the list.")
 MIN_OVERRIDE_REASON = 10  # a sentence, not a tick: the override must be explained (DESIGN §2 Consent)
 
-_ORGANISATION = s.Text(22, pattern=OPAQUE_ID, bad_pattern=CHOOSE_ORGANISATION, too_long=CHOOSE_ORGANISATION,
+_ORGANISATION = s.Text(ID_LENGTH, pattern=OPAQUE_ID, bad_pattern=CHOOSE_ORGANISATION, too_long=CHOOSE_ORGANISATION,
                      not_text=s.WRONG_TYPE)
 _OVERRIDE = s.Flag()
 

@@ -18,7 +18,7 @@ from casework.errors import DomainError, ValidationError
 from casework.extensions import db
 from casework.forms import apply_domain_errors, choices, form_status, submitted, validate_in_one_round
 from casework.geo import data as geo
-from casework.models import utcnow
+from casework.models import ID_LENGTH, utcnow
 from casework.protect import audit
 from casework.schemas import form_values
 from casework.service_types import SERVICE_TYPES
@@ -53,7 +53,7 @@ DIRECTORY_ROLES = (Role.ADMIN, Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role
 @bp.get("/organisations")
 @allow(*DIRECTORY_ROLES)
 def organisations():
-    after = request.args.get("after", "")[:22]
+    after = request.args.get("after", "")[:ID_LENGTH]
     service = request.args.get("service", "")
     q = services.organisations_visible_to(current_user)
     if service in SERVICE_TYPES:

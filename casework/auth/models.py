@@ -6,14 +6,14 @@ from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import Model, db
-from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
+from casework.models import ID_LENGTH, IdMixin, TimestampMixin, ref_id, utc_datetime, utcnow
 
 # Which hosts run which trusted address: a host may run several, an address may have several hosts.
 address_host = Table(
     "address_host",
     db.metadata,
-    Column("address_id", String(22), ForeignKey("address.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", String(22), ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("address_id", String(ID_LENGTH), ForeignKey("address.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(ID_LENGTH), ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
@@ -26,7 +26,7 @@ class User(IdMixin, TimestampMixin, Model):
     province_code: Mapped[str | None] = mapped_column(String(2), nullable=True, index=True)
     commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True, index=True)
     # No foreign key: the organisation table belongs to the referral package (DESIGN §3.1 layering).
-    organisation_id: Mapped[str | None] = mapped_column(String(22), nullable=True, index=True)
+    organisation_id: Mapped[str | None] = ref_id(nullable=True, index=True)
     # Credentials are loaded only by the code that checks or changes them (issue 18): the session's user,
     # loaded on every request, and every list that names a user never carry a password hash or a sealed
     # second-factor secret. The three load together, in one query, the first time one is read.
@@ -37,7 +37,7 @@ class User(IdMixin, TimestampMixin, Model):
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     totp_last_step: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    locked_until: Mapped[datetime | None] = utc_datetime(nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     locale: Mapped[str] = mapped_column(String(5), nullable=False, default="vi")
     can_override_consent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -48,7 +48,7 @@ class User(IdMixin, TimestampMixin, Model):
     # After a confirmed second-factor reset: the hash of the single-use enrolment code and its expiry.
     enrolment_code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, deferred=True,
                                                             deferred_group="credentials")
-    enrolment_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    enrolment_code_expires_at: Mapped[datetime | None] = utc_datetime(nullable=True)
     # Issue 13: where the daily digest goes (set by the user herself; empty: no e-mail) and the last day
     # (Vietnam's calendar) one was sent, so that a second run on the same day sends nothing twice.
     digest_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
@@ -89,9 +89,8 @@ class _TokenOfUser:
     """A row found by the hash of a secret token that its holder carries (a cookie, a bearer token)."""
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
-    user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    user_id: Mapped[str] = ref_id("user", ondelete="CASCADE", nullable=False, index=True)
+    created_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
 
 
 class UserSession(_TokenOfUser, Model):
@@ -99,8 +98,8 @@ class UserSession(_TokenOfUser, Model):
 
     __tablename__ = "user_session"
 
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_seen_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    ended_at: Mapped[datetime | None] = utc_datetime(nullable=True)
     ended_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     second_factor_done: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     client: Mapped[str | None] = mapped_column(String(64), nullable=True)  # "Firefox · Android", never the raw agent
@@ -116,9 +115,9 @@ class ApiToken(_TokenOfUser, Model):
 
     __tablename__ = "api_token"
 
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime] = utc_datetime(nullable=False)
+    revoked_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    last_used_at: Mapped[datetime | None] = utc_datetime(nullable=True)
     client: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
@@ -128,10 +127,9 @@ class RecoveryCode(Model):
     __tablename__ = "recovery_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"),
-                                         nullable=False, index=True)
+    user_id: Mapped[str] = ref_id("user", ondelete="CASCADE", nullable=False, index=True)
     code_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    used_at: Mapped[datetime | None] = utc_datetime(nullable=True)
 
 
 class LoginThrottle(Model):
@@ -141,11 +139,11 @@ class LoginThrottle(Model):
     __table_args__ = (UniqueConstraint("user_id", "client_key", name="uq_login_throttle_user_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[str] = ref_id("user", ondelete="CASCADE", nullable=False)
     client_key: Mapped[str] = mapped_column(String(64), nullable=False)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locks: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    locked_until: Mapped[datetime | None] = utc_datetime(nullable=True)
 
 
 class AccountChange(IdMixin, Model):
@@ -157,17 +155,16 @@ class AccountChange(IdMixin, Model):
 
     __tablename__ = "account_change"
 
-    target_user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"),
-                                                nullable=False, index=True)
+    target_user_id: Mapped[str] = ref_id("user", ondelete="CASCADE", nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     fields: Mapped[str] = mapped_column(String(200), nullable=False)  # comma-separated field names
     payload: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
-    requested_by_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id"), nullable=False)
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    decided_by_id: Mapped[str | None] = mapped_column(String(22), ForeignKey("user.id"), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    requested_by_id: Mapped[str] = ref_id("user", nullable=False)
+    requested_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = utc_datetime(nullable=False)
+    decided_by_id: Mapped[str | None] = ref_id("user", nullable=True)
+    decided_at: Mapped[datetime | None] = utc_datetime(nullable=True)
 
     target: Mapped[User] = relationship(foreign_keys=[target_user_id], lazy="joined")
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id], lazy="joined")

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from casework import schemas as s
 from casework.auth.roles import Role
+from casework.models import ID_LENGTH
 
 ROLES: Final = frozenset(r.value for r in Role)
 CHOOSE_ROLE = _l("Choose a role from the list.")
@@ -190,10 +191,10 @@ class AccountChangeRequest(s.NamedFieldsOnly):
     role: Annotated[str | s.Absent, Change(s.Choice(ROLES, CHOOSE_ROLE, required=CHOOSE_ROLE), null=CHOOSE_ROLE)]
     scope: Annotated[str | None | s.Absent, Change(Verbatim(5, not_text=_l("At most %(n)d characters.", n=5)))]
     addresses: Annotated[tuple[str, ...] | s.Absent,
-                         Change(Ids(50, 22, _l("A list of trusted-address ids.")),
+                         Change(Ids(50, ID_LENGTH, _l("A list of trusted-address ids.")),
                                 null=_l("A list of trusted-address ids."))]
     organisation_id: Annotated[str | None | s.Absent,
-                               Change(Verbatim(22, not_text=_l("At most %(n)d characters.", n=22)))]
+                               Change(Verbatim(ID_LENGTH, not_text=_l("At most %(n)d characters.", n=ID_LENGTH)))]
     can_override_consent: Annotated[bool | s.Absent, Change(s.Flag(message=_l("true or false.")),
                                                           null=_l("true or false."))]
 

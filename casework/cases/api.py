@@ -24,6 +24,7 @@ from casework.cases.closure import OpenItemsError
 from casework.cases.policy import ADDRESS_MANAGERS, ADDRESS_READERS, CASE_ROLES, WORKER_ROLES, can_see_identity
 from casework.errors import DomainError, NotFound, ValidationError
 from casework.extensions import db
+from casework.models import ID_LENGTH
 from casework.schemas import Errors, form_values
 
 # --- schemas (documentation in openapi.json; the checks themselves are below and in the services) -----
@@ -284,7 +285,7 @@ def consent_give(case_id: str):
            roles=WORKER_ROLES, response=CONSENT_OUT, errors=ERRORS)
 def consent_withdraw(case_id: str, consent_id: str):
     user, case = acting_user_and(services.get_case_or_404, case_id)
-    row = consent_service.withdraw_consent(user, case, consent_id[:22])
+    row = consent_service.withdraw_consent(user, case, consent_id[:ID_LENGTH])
     return jsonify(presenters.consent_json(row))
 
 
@@ -334,7 +335,7 @@ def contact_ban_create(case_id: str):
 def contact_ban_revoke(case_id: str, ban_id: str):
     user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.ContactBanRevocationIn.from_json(json_body())
-    ban = services.revoke_contact_ban(user, case, ban_id[:22], data)
+    ban = services.revoke_contact_ban(user, case, ban_id[:ID_LENGTH], data)
     return jsonify(presenters.contact_ban_json(ban))
 
 
@@ -344,7 +345,7 @@ def contact_ban_revoke(case_id: str, ban_id: str):
 def contact_ban_decide(case_id: str, ban_id: str):
     user, case = acting_user_and(services.get_case_or_404, case_id)
     data = schemas.ContactBanDecisionIn.from_json(json_body())
-    ban = services.decide_contact_ban(user, case, ban_id[:22], data)
+    ban = services.decide_contact_ban(user, case, ban_id[:ID_LENGTH], data)
     return jsonify(presenters.contact_ban_json(ban))
 
 

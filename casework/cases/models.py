@@ -11,13 +11,13 @@ import secrets
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, event, false, text, true
+from sqlalchemy import Boolean, Date, Index, Integer, String, event, false, text, true
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, relationship
 
 from casework.auth.models import address_host
 from casework.cases import codes
 from casework.extensions import Model
-from casework.models import IdMixin, TimestampMixin, UTCDateTime, parent_id, utcnow
+from casework.models import IdMixin, TimestampMixin, parent_id, ref_id, utc_datetime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
 ADDRESS_KINDS = tuple(codes.ADDRESS_KINDS)
@@ -136,8 +136,8 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, Model):
     __tablename__ = "case"
 
     reference: Mapped[str] = mapped_column(String(16), nullable=False, unique=True, default=new_reference)
-    address_id: Mapped[str] = mapped_column(String(22), ForeignKey("address.id"), nullable=False)
-    person_id: Mapped[str] = mapped_column(String(22), ForeignKey("case_person.id"), nullable=False, index=True)
+    address_id: Mapped[str] = ref_id("address", nullable=False)
+    person_id: Mapped[str] = ref_id("case_person", nullable=False, index=True)
     # Copied from the address at intake, so every scoped list is one indexed range.
     province_code: Mapped[str] = mapped_column(String(2), nullable=False)
     commune_code: Mapped[str] = mapped_column(String(5), nullable=False)
@@ -146,7 +146,7 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, Model):
     # 1 July 2025: statistics of the pilot years count it there. The 2025 columns above keep the scope.
     legacy_commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
 
-    intake_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    intake_at: Mapped[datetime] = utc_datetime(nullable=False)
     arrival: Mapped[str] = mapped_column(String(32), nullable=False)
     children_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     children_ages: Mapped[str] = mapped_column(String(64), nullable=False, default="")  # "3,7"
@@ -164,8 +164,8 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, Model):
     # (``CaseAct.counted`` false) and left out of the statistics; the host confirms the warning with one
     # tick. ``dv_counted`` is false when no act of the case counts: the case is then in no DV table.
     dv_counted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
-    not_counted_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    not_counted_confirmed_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    not_counted_confirmed_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    not_counted_confirmed_by_id: Mapped[str | None] = ref_id(nullable=True)
 
     first_aid_given: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
@@ -176,10 +176,10 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, Model):
     risk_perpetrator_nearby: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     risk_judged_high: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     risk_level: Mapped[str] = mapped_column(String(8), nullable=False, default="low")
-    risk_assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    risk_assessed_at: Mapped[datetime | None] = utc_datetime(nullable=True)
 
     # Law 13/2022 Art. 36: a trusted address must notify the commune People's Committee of each intake.
-    commune_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    commune_notified_at: Mapped[datetime | None] = utc_datetime(nullable=True)
     # The day the next follow-up is due (issue 13): the newest follow-up's next date, or the intake day plus
     # the risk level's interval (codes.FOLLOW_UP_DAYS) before any follow-up; None while the case is closed.
     follow_up_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -188,11 +188,11 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, Model):
     # Sort key of every list: open before closed, then high risk first (see ``priority_of``).
     priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     closure_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    closure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    closure_requested_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    closed_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
-    created_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    closure_requested_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    closure_requested_by_id: Mapped[str | None] = ref_id(nullable=True)
+    closed_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    closed_by_id: Mapped[str | None] = ref_id(nullable=True)
+    created_by_id: Mapped[str | None] = ref_id(nullable=True)
 
     # Optimistic concurrency: every UPDATE of the row checks and bumps it (a stale writer gets 409).
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -287,7 +287,7 @@ class CaseAct(Model):
 
     __tablename__ = "case_act"
 
-    case_id: Mapped[str] = mapped_column(String(22), ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[str] = ref_id("case", ondelete="CASCADE", nullable=False, primary_key=True)
     code: Mapped[str] = mapped_column(String(2), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # The parts of the letter ticked (comma list of ``codes.ACT_PARTS`` codes), and whether the act counts
@@ -317,10 +317,10 @@ class Consent(IdMixin, Model):
     fields: Mapped[str] = mapped_column(String(400), nullable=False, default="")  # comma list, "share" only
     basis: Mapped[str] = mapped_column(String(16), nullable=False, default="consent")
     given_by: Mapped[str] = mapped_column(String(16), nullable=False, default="self")
-    given_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    recorded_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
-    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    withdrawn_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    given_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    recorded_by_id: Mapped[str | None] = ref_id(nullable=True)
+    withdrawn_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    withdrawn_by_id: Mapped[str | None] = ref_id(nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="consents")
 
@@ -352,10 +352,10 @@ class ShelterStay(IdMixin, TimestampMixin, Model):
     first_aid: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     money: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     money_vnd: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    recorded_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    recorded_by_id: Mapped[str | None] = ref_id(nullable=True)
     # The case's place, copied (``_copy_the_case_place``, and on a move) so that the work queue reads the
     # running stays of one address or commune in one index range instead of probing every open case.
-    address_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    address_id: Mapped[str | None] = ref_id(nullable=True)
     commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="shelter_stays")
@@ -388,22 +388,22 @@ class ContactBan(ProtectedMixin, IdMixin, TimestampMixin, Model):
     case_id: Mapped[str] = parent_id("case")
     kind: Mapped[str] = mapped_column(String(8), nullable=False, default="commune", server_default="commune")
     origin: Mapped[str] = mapped_column(String(16), nullable=False, default="request", server_default="request")
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    requested_at: Mapped[datetime] = utc_datetime(nullable=False)
     requester: Mapped[str] = mapped_column(String(24), nullable=False)  # "" on the chair's own initiative
     victim_consented: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     life_threatened: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     court_name: Mapped[str] = mapped_column(String(200), nullable=False, default="", server_default="")
-    recorded_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
-    decision_due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    recorded_by_id: Mapped[str | None] = ref_id(nullable=True)
+    decision_due_at: Mapped[datetime] = utc_datetime(nullable=False)
     decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_at: Mapped[datetime | None] = utc_datetime(nullable=True)
     decision_ref: Mapped[str] = mapped_column(String(64), nullable=False, default="")
-    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    valid_from: Mapped[datetime | None] = utc_datetime(nullable=True)
+    valid_until: Mapped[datetime | None] = utc_datetime(nullable=True)
     revoked_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    revoked_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    revoked_by_id: Mapped[str | None] = ref_id(nullable=True)
     # The case's place, copied like ShelterStay's: the queue's pending decisions and bans ending per scope.
-    address_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    address_id: Mapped[str | None] = ref_id(nullable=True)
     commune_code: Mapped[str | None] = mapped_column(String(5), nullable=True)
 
     revoke_reason = Protected(max_length=1000)
@@ -452,7 +452,7 @@ class FollowUp(ProtectedMixin, IdMixin, TimestampMixin, Model):
     violence_recurred: Mapped[bool] = mapped_column(Boolean, nullable=False)
     # The next follow-up date chosen with this one (None for follow-ups recorded before issue 13).
     next_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    by_id: Mapped[str | None] = ref_id(nullable=True)
 
     note = Protected(max_length=4000)
 
@@ -472,12 +472,12 @@ class CaseEvent(ProtectedMixin, IdMixin, Model):
     __tablename__ = "case_event"
 
     case_id: Mapped[str] = parent_id("case")
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    actor_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    actor_id: Mapped[str | None] = ref_id(nullable=True)
     actor_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
     kind: Mapped[str] = mapped_column(String(48), nullable=False)
     object_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    object_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    object_id: Mapped[str | None] = ref_id(nullable=True)
 
     note = Protected(max_length=4000)
 
@@ -527,16 +527,16 @@ class CaseTransfer(ProtectedMixin, IdMixin, TimestampMixin, Model):
     __tablename__ = "case_transfer"
 
     case_id: Mapped[str] = parent_id("case")
-    from_address_id: Mapped[str] = mapped_column(String(22), ForeignKey("address.id"), nullable=False)
-    to_address_id: Mapped[str] = mapped_column(String(22), ForeignKey("address.id"), nullable=False)
+    from_address_id: Mapped[str] = ref_id("address", nullable=False)
+    to_address_id: Mapped[str] = ref_id("address", nullable=False)
     from_commune_code: Mapped[str] = mapped_column(String(5), nullable=False, index=True)
     to_commune_code: Mapped[str] = mapped_column(String(5), nullable=False, index=True)
     province_code: Mapped[str] = mapped_column(String(2), nullable=False)  # the receiving province (blind keys)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
-    requested_by_id: Mapped[str] = mapped_column(String(22), nullable=False)
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    decided_by_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    requested_by_id: Mapped[str] = ref_id(nullable=False)
+    requested_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    decided_by_id: Mapped[str | None] = ref_id(nullable=True)
+    decided_at: Mapped[datetime | None] = utc_datetime(nullable=True)
 
     reason = Protected(max_length=2000)
     decline_reason = Protected(max_length=2000)

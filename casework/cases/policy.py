@@ -24,6 +24,7 @@ from casework.auth.policy import deny
 from casework.auth.roles import Role
 from casework.cases.models import Address, Case
 from casework.extensions import db
+from casework.models import ID_LENGTH
 
 _OPAQUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CASE_ROLES = (Role.HOST, Role.COMMUNE_OFFICER, Role.PROVINCE_OFFICER)
@@ -67,7 +68,7 @@ def deny_not_found(object_type: str, object_id: str | None) -> NoReturn:
 
 
 def _may_exist(object_id: str) -> bool:
-    return bool(object_id and _OPAQUE.match(object_id) and len(object_id) <= 22)
+    return bool(object_id and _OPAQUE.match(object_id) and len(object_id) <= ID_LENGTH)
 
 
 def _visible_or_404(visible: Any, model: Any, object_type: str, object_id: str) -> Any:

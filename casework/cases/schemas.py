@@ -33,7 +33,7 @@ from casework import schemas as s
 from casework.cases import codes
 from casework.geo import data as geo
 from casework.geo import legacy
-from casework.models import utcnow
+from casework.models import ID_LENGTH, utcnow
 from casework.text import VN_TZ
 
 # A phone's or a server's clock may run a little ahead: a time this much in the future is still "now".
@@ -731,7 +731,7 @@ class TransferIn(CaseSchema):
     """A move asked by the commune officer. Whether the address exists, is active and is another one is the
     service's (the database), and so is the missing reason, reported in the same answer as the address."""
 
-    address_id: Annotated[str | None, s.Text(22)]
+    address_id: Annotated[str | None, s.Text(ID_LENGTH)]
     reason: Annotated[str | None, s.Text(2000)]
 
 

@@ -29,7 +29,7 @@ from casework.cases.policy import deny_not_found
 from casework.cases.timeline import add_timeline_entry
 from casework.errors import NotFound, StateError, ValidationError
 from casework.extensions import db, read_columns
-from casework.models import utcnow
+from casework.models import ID_LENGTH, utcnow
 from casework.protect import audit
 
 KINDS = {
@@ -70,7 +70,7 @@ def transfers_visible_to(user: User) -> Any:
 
 def get_transfer_or_404(user: User, transfer_id: str) -> CaseTransfer:
     transfer = None
-    if transfer_id and len(transfer_id) <= 22:
+    if transfer_id and len(transfer_id) <= ID_LENGTH:
         transfer = db.session.scalar(transfers_visible_to(user).where(CaseTransfer.id == transfer_id))
     if transfer is None:
         deny_not_found("case_transfer", transfer_id)
@@ -103,7 +103,7 @@ def request_transfer(actor: User, case: Case, to_address_id: str | None, reason:
         raise StateError(_("A move of this case is already waiting for the receiving commune."),
                          {"address_id": [_("A move is already waiting.")]})
     errors: dict[str, list[str]] = {}
-    target = db.session.get(Address, to_address_id) if to_address_id and len(to_address_id) <= 22 else None
+    target = db.session.get(Address, to_address_id) if to_address_id and len(to_address_id) <= ID_LENGTH else None
     if target is None or not target.active:
         errors["address_id"] = [_("Choose an active trusted address.")]
     elif target.id == case.address_id:

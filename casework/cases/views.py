@@ -40,7 +40,7 @@ from casework.extensions import db
 from casework.forms import apply_domain_errors, form_status, validate_in_one_round
 from casework.geo import data as geo
 from casework.geo import legacy
-from casework.models import utcnow
+from casework.models import ID_LENGTH, utcnow
 from casework.schemas import form_values
 from casework.text import VN_TZ, vi_sort_key
 
@@ -628,7 +628,7 @@ def reopen(case_id: str):
 @allow(*ADDRESS_READERS)
 def addresses():
     user = _me()
-    after = (request.args.get("after") or "")[:22]
+    after = (request.args.get("after") or "")[:ID_LENGTH]
     q = services.addresses_visible_to(user).order_by(services.Address.id).limit(services.PAGE_SIZE + 1)
     if after:
         q = q.where(services.Address.id > after)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.extensions import Model
-from casework.models import IdMixin, TimestampMixin, UTCDateTime
+from casework.models import IdMixin, TimestampMixin, ref_id, utc_datetime
 from casework.protect.fields import Protected, ProtectedMixin
 
 REASONS = ("session_ended", "explicit")
@@ -24,10 +24,10 @@ REASONS = ("session_ended", "explicit")
 class FormDraft(ProtectedMixin, IdMixin, TimestampMixin, Model):
     __tablename__ = "form_draft"
 
-    user_id: Mapped[str] = mapped_column(String(22), ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[str] = ref_id("user", ondelete="CASCADE", nullable=False)
     endpoint: Mapped[str] = mapped_column(String(64), nullable=False)  # the form's screen, e.g. "cases.new"
     reason: Mapped[str] = mapped_column(String(16), nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    expires_at: Mapped[datetime] = utc_datetime(nullable=False, index=True)
     payload = Protected(max_length=400_000)  # JSON: {"args": {...}, "fields": [[name, value], ...]}
 
     __table_args__ = (Index("ix_form_draft_user_expires", "user_id", "expires_at", "id"),)

@@ -33,7 +33,7 @@ from werkzeug.datastructures import MultiDict
 from casework.auth.models import User, UserSession
 from casework.drafts.models import FormDraft
 from casework.extensions import db
-from casework.models import utcnow
+from casework.models import ID_LENGTH, utcnow
 from casework.protect import audit
 
 LOST_SESSION_HOURS = 24  # issue 13: a draft kept because the session ended lives one day
@@ -193,7 +193,7 @@ def keep(user: User, reason: str, hours: int, fields: list[list[str]], limited: 
     text = _payload(args, fields)
     if text is None or not any(value.strip() for name, value in fields if name not in BUTTON_FIELDS):
         return None
-    _replace(user.id, request.args.get(DRAFT_ARG, "")[:22] or None, endpoint)
+    _replace(user.id, request.args.get(DRAFT_ARG, "")[:ID_LENGTH] or None, endpoint)
     db.session.flush()
     if limited and is_full(user.id):
         return None
@@ -235,7 +235,7 @@ def visible_to(user_id: str):
 
 
 def owned(user_id: str, draft_id: str | None) -> FormDraft | None:
-    if not isinstance(draft_id, str) or not 0 < len(draft_id) <= 22:
+    if not isinstance(draft_id, str) or not 0 < len(draft_id) <= ID_LENGTH:
         return None
     return db.session.scalar(visible_to(user_id).where(FormDraft.id == draft_id))
 
@@ -268,7 +268,7 @@ def form_url(draft: FormDraft) -> str:
 
 def formdata_for_request(user: User) -> MultiDict | None:
     """On ``GET <form>?draft=<id>`` by its owner: the fields to fill the form with (audited as a read)."""
-    draft = owned(user.id, request.args.get(DRAFT_ARG, "")[:22])
+    draft = owned(user.id, request.args.get(DRAFT_ARG, "")[:ID_LENGTH])
     if draft is None or draft.endpoint != request.endpoint:
         return None
     data = content(draft)

@@ -14,7 +14,7 @@ from casework.auth.policy import acting_user, allow
 from casework.auth.roles import ALL_ROLES
 from casework.drafts import services
 from casework.extensions import db
-from casework.models import utcnow
+from casework.models import ID_LENGTH, utcnow
 
 bp = Blueprint("drafts", __name__, url_prefix="/drafts")
 
@@ -116,7 +116,7 @@ def _after(response):
             and not g.get("draft_kept")):
         user = _signed_in_user()
         if user is not None:
-            services.finish(user, request.args.get(services.DRAFT_ARG, "")[:22], request.endpoint)
+            services.finish(user, request.args.get(services.DRAFT_ARG, "")[:ID_LENGTH], request.endpoint)
     return response
 
 

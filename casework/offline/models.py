@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.extensions import Model
-from casework.models import IdMixin, TimestampMixin, UTCDateTime, utcnow
+from casework.models import IdMixin, TimestampMixin, ref_id, utc_datetime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
 STATUSES = ("saved", "needs_correction", "rejected")
@@ -28,15 +28,15 @@ KINDS = ("intake", "follow_up", "shelter_stay")
 class OfflineReceipt(IdMixin, Model):
     __tablename__ = "offline_receipt"
 
-    user_id: Mapped[str] = mapped_column(ForeignKey("user.id"), nullable=False, index=True)
+    user_id: Mapped[str] = ref_id("user", nullable=False, index=True)
     entry_id: Mapped[str] = mapped_column(String(36), nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    case_id: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    case_id: Mapped[str | None] = ref_id(nullable=True)
     key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    captured_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    received_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
     attempts: Mapped[int] = mapped_column(nullable=False, default=1)
     sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # the envelope of a rejected entry
 
@@ -49,12 +49,12 @@ class OfflineReceipt(IdMixin, Model):
 class OfflineDraft(ProtectedMixin, IdMixin, TimestampMixin, Model):
     __tablename__ = "offline_draft"
 
-    user_id: Mapped[str] = mapped_column(ForeignKey("user.id"), nullable=False, index=True)
-    receipt_id: Mapped[str] = mapped_column(ForeignKey("offline_receipt.id"), nullable=False, index=True)
+    user_id: Mapped[str] = ref_id("user", nullable=False, index=True)
+    receipt_id: Mapped[str] = ref_id("offline_receipt", nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     reason: Mapped[str] = mapped_column(String(32), nullable=False)
-    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    captured_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    finished_at: Mapped[datetime | None] = utc_datetime(nullable=True)
     payload = Protected(max_length=200_000)  # the entry's JSON, as sealed on the phone
     problems = Protected(max_length=20_000)  # the validation messages (JSON), shown beside the fields
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from casework.auth.models import User
 from casework.errors import DomainError, NotFound, StateError
 from casework.extensions import db
-from casework.models import utcnow
+from casework.models import ID_LENGTH, utcnow
 from casework.offline import sealing
 from casework.offline.models import KINDS, OfflineDraft, OfflineReceipt
 from casework.protect import audit
@@ -273,7 +273,8 @@ def _case_for(user: User, value: object):
     from casework.cases.models import Case
     from casework.cases.policy import WORKER_ROLES, cases_visible_to
 
-    if user.role not in {r.value for r in WORKER_ROLES} or not isinstance(value, str) or not 0 < len(value) <= 22:
+    if (user.role not in {r.value for r in WORKER_ROLES} or not isinstance(value, str)
+            or not 0 < len(value) <= ID_LENGTH):
         raise NotFound(_("Not found."), {"case_id": [_("The case was not found.")]})
     wanted = value.strip()
     case = db.session.scalar(cases_visible_to(user).where(or_(Case.id == wanted, Case.reference == wanted.upper())))
@@ -295,7 +296,7 @@ def get_draft_or_404(user: User, draft_id: str) -> OfflineDraft:
     from casework.auth.policy import deny
 
     draft = None
-    if isinstance(draft_id, str) and 0 < len(draft_id) <= 22:
+    if isinstance(draft_id, str) and 0 < len(draft_id) <= ID_LENGTH:
         draft = db.session.scalar(drafts_visible_to(user).where(OfflineDraft.id == draft_id))
     if draft is None:
         deny("offline_draft", audit.opaque_id(draft_id))

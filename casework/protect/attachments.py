@@ -40,13 +40,13 @@ from typing import Any
 from flask import Response, current_app, has_request_context, stream_with_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, delete, event, select
+from sqlalchemy import Index, Integer, LargeBinary, String, delete, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from casework.auth.models import User
 from casework.errors import NotFound, ValidationError
 from casework.extensions import Model, db
-from casework.models import IdMixin, UTCDateTime, new_id, utcnow
+from casework.models import IdMixin, new_id, ref_id, utc_datetime, utcnow
 from casework.protect import audit
 from casework.protect.crypto import ProtectedDataError, decrypt_value, encrypt_value
 from casework.protect.fields import ProtectedMixin
@@ -67,14 +67,14 @@ class Attachment(IdMixin, Model):
     __tablename__ = "attachment"
 
     owner_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    owner_id: Mapped[str] = mapped_column(String(22), nullable=False)
+    owner_id: Mapped[str] = ref_id(nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False, default="document")
     content_type: Mapped[str] = mapped_column(String(32), nullable=False)
     size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
     chunk_count: Mapped[int] = mapped_column(Integer, nullable=False)
     filename_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    created_by: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    created_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    created_by: Mapped[str | None] = ref_id(nullable=True)
 
     __table_args__ = (Index("ix_attachment_owner", "owner_type", "owner_id"),)
 
@@ -89,8 +89,7 @@ class Attachment(IdMixin, Model):
 class AttachmentChunk(Model):
     __tablename__ = "attachment_chunk"
 
-    attachment_id: Mapped[str] = mapped_column(String(22), ForeignKey("attachment.id", ondelete="CASCADE"),
-                                               primary_key=True)
+    attachment_id: Mapped[str] = ref_id("attachment", ondelete="CASCADE", nullable=False, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 

@@ -47,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.extensions import Model, db
-from casework.models import UTCDateTime, utcnow
+from casework.models import utc_datetime, utcnow
 from casework.protect.keys import KeyRing
 from casework.protect.ring import current_keys
 
@@ -70,7 +70,7 @@ class AuditEvent(Model):
                                     autoincrement=True)
     chain: Mapped[str] = mapped_column(String(16), nullable=False, default=NATIONAL, server_default=NATIONAL)
     seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), nullable=True)
-    ts: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ts: Mapped[datetime] = utc_datetime(nullable=False)
     actor_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     actor_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
     action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
@@ -87,7 +87,7 @@ class AuditEvent(Model):
     xid: Mapped[int | None] = mapped_column(BigInteger(), nullable=True)
     prev_mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
     mac: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
-    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sealed_at: Mapped[datetime | None] = utc_datetime(nullable=True)
 
     __table_args__ = (
         Index("ix_audit_event_object", "object_type", "object_id"),
@@ -109,7 +109,7 @@ class AuditChainHead(Model):
     chain: Mapped[str] = mapped_column(String(16), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), nullable=False)
     mac: Mapped[str] = mapped_column(String(64), nullable=False)
-    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sealed_at: Mapped[datetime | None] = utc_datetime(nullable=True)
 
 
 class AuditAnchor(Model):
@@ -119,7 +119,7 @@ class AuditAnchor(Model):
 
     n: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True,
                                    autoincrement=False)
-    ts: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ts: Mapped[datetime] = utc_datetime(nullable=False)
     line: Mapped[str] = mapped_column(Text(), nullable=False)
 
 

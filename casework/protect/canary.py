@@ -24,7 +24,7 @@ from sqlalchemy import Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.extensions import Model, db
-from casework.models import UTCDateTime, utcnow
+from casework.models import utc_datetime, utcnow
 from casework.protect.keys import KeyRing
 
 CANARY_TEXT = b"Tin Cay key canary v1"
@@ -41,7 +41,7 @@ class KeyCanary(Model):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     check_value: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    created_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
 
     def __repr__(self) -> str:
         return f"<KeyCanary {self.kind} v{self.version}>"

@@ -24,7 +24,7 @@ from sqlalchemy import Integer, LargeBinary, Select, String, bindparam, delete, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from casework.extensions import Model, db
-from casework.models import new_id
+from casework.models import new_id, ref_id
 from casework.protect import blind
 from casework.protect.crypto import (
     associated_data,
@@ -45,7 +45,7 @@ class BlindIndex(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    record_id: Mapped[str] = mapped_column(String(22), nullable=False, index=True)
+    record_id: Mapped[str] = ref_id(nullable=False, index=True)
     field: Mapped[str] = mapped_column(String(32), nullable=False)
     province_code: Mapped[str] = mapped_column(String(2), nullable=False)
     index_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import Model
-from casework.models import UTCDateTime, utcnow
+from casework.models import ref_id, utc_datetime, utcnow
 
 
 class StatRelease(Model):
@@ -29,8 +29,8 @@ class StatRelease(Model):
     number: Mapped[int] = mapped_column(Integer, nullable=False)  # 1, 2, 3… across all years
     period: Mapped[str] = mapped_column(String(8), nullable=False)
     year: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    created_by_id: Mapped[str | None] = mapped_column(String(22), ForeignKey("user.id"), nullable=True)
+    created_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    created_by_id: Mapped[str | None] = ref_id("user", nullable=True)
     method: Mapped[str] = mapped_column(String(32), nullable=False)
     parameters: Mapped[str] = mapped_column(Text, nullable=False)  # JSON
     manifest: Mapped[str] = mapped_column(Text, nullable=False)  # JSON, as downloaded
@@ -101,16 +101,16 @@ class StatPreview(Model):
     period: Mapped[str] = mapped_column(String(8), nullable=False, index=True)
     state: Mapped[str] = mapped_column(String(10), nullable=False, default="running")
     progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    created_by_id: Mapped[str | None] = mapped_column(String(22), ForeignKey("user.id"), nullable=True)
+    created_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = utc_datetime(nullable=True)
+    created_by_id: Mapped[str | None] = ref_id("user", nullable=True)
     # Who runs it: "thread" (the web process that accepted it) or "worker" (``flask stats worker``);
     # a worker claims a row by setting ``claimed_at``.
     runner: Mapped[str] = mapped_column(String(10), nullable=False, default="thread")
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claimed_at: Mapped[datetime | None] = utc_datetime(nullable=True)
     ledger: Mapped[str | None] = mapped_column(String(400), nullable=True)  # the year's release ids it saw
-    release_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    release_created_at: Mapped[datetime | None] = utc_datetime(nullable=True)
     method: Mapped[str | None] = mapped_column(String(32), nullable=True)
     parameters: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
     manifest: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
@@ -143,5 +143,5 @@ class PilotCommune(Model):
 
     commune_code: Mapped[str] = mapped_column(String(5), primary_key=True)
     province_code: Mapped[str] = mapped_column(String(2), nullable=False, index=True)
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    added_by_id: Mapped[str | None] = mapped_column(String(22), ForeignKey("user.id"), nullable=True)
+    added_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
+    added_by_id: Mapped[str | None] = ref_id("user", nullable=True)
