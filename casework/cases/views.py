@@ -336,7 +336,7 @@ def view(case_id: str):
     # The registered actions (refer her, move the case) need an open case: a closed one offers only Reopen.
     actions = [(e, label) for e, label, roles in case_page().actions if user.role in roles] if case.is_open else []
     # Other domains show their part of the case here (e.g. referral's list), without casework importing them.
-    panels = [panel(user, case) for panel in current_app.extensions.get("tincay.case_panels", [])]
+    panels = [panel(user, case, has) for panel in current_app.extensions.get("tincay.case_panels", [])]
     return _render("cases/view.html", case=case, shown=shown, flags=flags,
                    suggestions=services.suggestions(case), nights=services.shelter_nights(case),
                    max_nights=services.max_shelter_days(case.province_code), actions=actions,
