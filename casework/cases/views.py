@@ -341,7 +341,7 @@ def view(case_id: str):
                    suggestions=services.suggestions(case), nights=services.shelter_nights(case),
                    max_nights=services.max_shelter_days(case.province_code), actions=actions,
                    can_decide=can_decide_closure(user, case), today=services.local_today(),
-                   notice_form=forms.NoticeForm(formdata=None), panels=[p for p in panels if p],
+                   panels=[p for p in panels if p],
                    moving=transfers.pending_move(case) if case.is_open and has.pending_move else None,
                    can_see_transfers=user.role == Role.COMMUNE_OFFICER)
 
