@@ -2,8 +2,7 @@
 
 A case page says about a hundred words through ``_("…")``. Each one was a call at every render: Jinja's ``_``
 alias, the newstyle ``gettext`` wrapper (which copies the template's whole context when it runs inside a block
-or loop that sets a variable), then the catalogue; with the macros' own calls, a third of the page's template
-time. A word without variables has one translation per language, so each language gets an overlay of the app's
+or loop that sets a variable), then the catalogue; on the case page, more than half of its template's time. A word without variables has one translation per language, so each language gets an overlay of the app's
 Jinja environment whose compiled templates hold the translated text instead of the call; the request's
 language (Flask-Babel's ``get_locale``: what ``select_locale`` chose, or a ``force_locale``) picks the overlay
 when a template is loaded, and the templates it extends, includes and imports come from the same overlay.
