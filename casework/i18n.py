@@ -2,10 +2,11 @@
 
 A case page says about a hundred words through ``_("…")``. Each one was a call at every render: Jinja's ``_``
 alias, the newstyle ``gettext`` wrapper (which copies the template's whole context when it runs inside a block
-or loop that sets a variable), then the catalogue; on the case page, more than half of its template's time. A word without variables has one translation per language, so each language gets an overlay of the app's
-Jinja environment whose compiled templates hold the translated text instead of the call; the request's
-language (Flask-Babel's ``get_locale``: what ``select_locale`` chose, or a ``force_locale``) picks the overlay
-when a template is loaded, and the templates it extends, includes and imports come from the same overlay.
+or loop that sets a variable), then the catalogue; on the case page, more than half of its template's time.
+A word without variables has one translation per language, so each language gets an overlay of the app's Jinja
+environment whose compiled templates hold the translated text instead of the call; the request's language
+(Flask-Babel's ``get_locale``: what ``select_locale`` chose, or a ``force_locale``) picks the overlay when a
+template is loaded, and the templates it extends, includes and imports come from the same overlay.
 
 The result is exactly what Jinja's newstyle gettext gives at run time: the text is marked safe where autoescaping
 is on, ``%(name)s`` variables are filled (and escaped) when the page renders, and a lone ``%%`` becomes ``%``.
@@ -16,7 +17,7 @@ variable, ``ngettext``, a macro or template that assigns one of those names itse
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, has_app_context
 from flask.templating import Environment
@@ -86,7 +87,7 @@ def install(app: Flask, locales: Iterable[str]) -> None:
     globals, filters and tests that extensions set on the environment Flask made first are carried over."""
     before = app.jinja_env
     app.jinja_environment = LocaleEnvironment
-    env = app.create_jinja_environment()
+    env = cast(LocaleEnvironment, app.create_jinja_environment())  # Flask builds its ``jinja_environment``
     for name, value in before.__dict__.items():
         if name in ("globals", "filters", "tests", "policies"):
             getattr(env, name).update(value)
