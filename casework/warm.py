@@ -12,11 +12,16 @@ from __future__ import annotations
 from flask import Flask
 
 from casework.geo import data, legacy
+from casework.i18n import LocaleEnvironment
 
 
 def warm_up(app: Flask) -> None:
-    """Build the process-wide caches the pages use: the geography tables and every compiled template."""
+    """Build the process-wide caches the pages use: the geography tables and every compiled template, in each
+    language (casework/i18n.py: a language's templates hold its translated words)."""
     data.load()
     legacy.load()
-    for name in app.jinja_env.list_templates(extensions=("html",)):
-        app.jinja_env.get_template(name)
+    base = app.jinja_env
+    with app.app_context():
+        for env in base.language_environments() if isinstance(base, LocaleEnvironment) else [base]:
+            for name in env.list_templates(extensions=("html",)):
+                env.get_template(name)

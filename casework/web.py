@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from casework import text
+from casework import i18n, text
 from casework.extensions import babel, db, login_manager
 
 log = logging.getLogger("casework.request")
@@ -42,6 +42,7 @@ def select_locale() -> str:
 
 
 def configure_i18n(app: Flask) -> None:
+    i18n.install(app, LOCALES)  # templates' constant words translated when compiled, per language (issue 18)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["date"] = text.format_date
     app.jinja_env.filters["datetime"] = text.format_datetime

@@ -2,7 +2,8 @@
 
 Nothing in ``casework`` imports this package except ``create_app``; it never imports ``livelihood``.
 It hooks into the case page without casework knowing it: a "Refer her" action and a panel listing the
-case's referrals (``app.extensions["tincay.case_panels"]``, callables ``(user, case) -> Markup``).
+case's referrals (``app.extensions["tincay.case_panels"]``, callables ``(user, case, has) -> Markup``), told by
+the case page's own statement whether the case has any referral (``register_case_probe``).
 The screens' blueprint is declared in ``views`` with its routes, so that no module of this package imports the
 package itself (no import circle, issue 14).
 """
@@ -57,9 +58,12 @@ def _organisation_rows() -> list[tuple[str, str, str]]:
 
 def _register_case_hooks(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
+    from sqlalchemy import exists
 
     from casework.auth.roles import Role
-    from casework.cases.extensions import register_case_action, register_timeline_kind
+    from casework.cases.extensions import register_case_action, register_case_probe, register_timeline_kind
+    from casework.cases.models import Case
+    from referral.models import Referral
     from referral.views import case_panel
 
     for kind, label in {
@@ -72,6 +76,7 @@ def _register_case_hooks(app: Flask) -> None:
     }.items():
         register_timeline_kind(app, kind, label)
     register_case_action(app, "referral.new", _l("Refer her"), (Role.HOST, Role.COMMUNE_OFFICER))
+    register_case_probe(app, "referrals", exists().where(Referral.case_id == Case.id))
     panels = app.extensions.setdefault("tincay.case_panels", [])
     if case_panel not in panels:
         panels.append(case_panel)

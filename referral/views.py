@@ -6,7 +6,7 @@ pages are addressed by random ids and titles say "Referral".
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -333,11 +333,18 @@ def notifications_read():
 # --- the case page ------------------------------------------------------------------------------------------
 
 
-def case_panel(user, case) -> Markup:
-    """The referrals of a case as a section of the case page (hook ``tincay.case_panels``)."""
+def case_panel(user, case, has=None) -> Markup:
+    """The referrals of a case as a section of the case page (hook ``tincay.case_panels``).
+
+    Issue 18: when the case page's own statement found no referral of the case (``has.probes``), the panel says so
+    without a query: a sender may see every referral of a case she sees (``referrals_visible_to``), and she sees
+    this one. The panel's template is rendered straight, without a second ``render_template`` (its context
+    processors and signals): it uses only what it is given and the environment's globals."""
     if not services.is_sender_side(user):
         return Markup("")
-    rows = services.case_referrals(user, case)
+    none = has is not None and not has.probes.get("referrals", True)
+    rows = [] if none else services.case_referrals(user, case)
+    template = current_app.jinja_env.get_template("referral/_case_referrals.html")
     # A template rendered with autoescaping: every value in it is escaped already.
-    html = render_template("referral/_case_referrals.html", case=case, referrals=rows, L=_labels(), now=utcnow())
+    html = template.render(case=case, referrals=rows, L=_labels(), now=utcnow())
     return Markup(html)  # noqa: S704  # nosec B704

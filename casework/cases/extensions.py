@@ -1,7 +1,9 @@
 """What other domains add to the case page, owned by each application (``app.extensions["tincay.case_page"]``).
 
 Referral adds "Refer her" and its timeline entries, the cases domain its own; casework never imports them.
-Panels (``app.extensions["tincay.case_panels"]``, callables ``(user, case) -> Markup``) stay where they are.
+Panels (``app.extensions["tincay.case_panels"]``, callables ``(user, case, has) -> Markup``, ``has`` the page's
+``CaseHas``) stay where they are; a panel may register a probe (``register_case_probe``) so that the page tells it,
+from its own statement, whether it has anything to show (issue 18).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ _KEY = "tincay.case_page"
 class CasePage:
     timeline_kinds: dict[str, Any] = field(default_factory=dict)  # kind -> label (a lazy_gettext string)
     actions: list[tuple[str, Any, frozenset[str]]] = field(default_factory=list)  # endpoint, label, roles
+    probes: dict[str, Any] = field(default_factory=dict)  # name -> a boolean column on Case, labelled
 
 
 def case_page(app: Flask | None = None) -> CasePage:
@@ -36,6 +39,13 @@ def register_case_action(app: Flask, endpoint: str, label: Any, roles: Iterable[
     actions = case_page(app).actions
     if all(e != endpoint for e, _l, _r in actions):
         actions.append((endpoint, label, frozenset(str(r) for r in roles)))
+
+
+def register_case_probe(app: Flask, name: str, expression: Any) -> None:
+    """Read ``expression`` (a boolean on ``Case``: an EXISTS of the domain's rows of the case) with the case page's
+    own statement; the page's panels find the answer in ``has.probes[name]`` (issue 18: a panel with nothing to
+    show needs no query of its own)."""
+    case_page(app).probes[name] = expression.label(f"probe_{name}")
 
 
 def timeline_label(kind: str) -> str:

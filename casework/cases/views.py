@@ -336,12 +336,12 @@ def view(case_id: str):
     # The registered actions (refer her, move the case) need an open case: a closed one offers only Reopen.
     actions = [(e, label) for e, label, roles in case_page().actions if user.role in roles] if case.is_open else []
     # Other domains show their part of the case here (e.g. referral's list), without casework importing them.
-    panels = [panel(user, case) for panel in current_app.extensions.get("tincay.case_panels", [])]
+    panels = [panel(user, case, has) for panel in current_app.extensions.get("tincay.case_panels", [])]
     return _render("cases/view.html", case=case, shown=shown, flags=flags,
                    suggestions=services.suggestions(case), nights=services.shelter_nights(case),
                    max_nights=services.max_shelter_days(case.province_code), actions=actions,
                    can_decide=can_decide_closure(user, case), today=services.local_today(),
-                   notice_form=forms.NoticeForm(formdata=None), panels=[p for p in panels if p],
+                   panels=[p for p in panels if p],
                    moving=transfers.pending_move(case) if case.is_open and has.pending_move else None,
                    can_see_transfers=user.role == Role.COMMUNE_OFFICER)
 

@@ -102,6 +102,34 @@ def test_case_panel_lists_the_referrals_of_the_case(app, client, world):
         assert str(case_panel(user_of(world.provider), world.case)) == ""
 
 
+def test_case_page_shows_her_referral_and_reads_none_for_a_case_without_one(app, client, world, make_case, login):
+    """Issue 18: the case page's own statement tells the panel whether the case has a referral; without one the
+    panel says so and no statement reads the referral table."""
+    from tests.cases.test_pages_floor import statements
+
+    referral_id = send(client, world).get_json()["id"]
+    without = make_case(world.host)
+    login(client, world.host)
+    page = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    assert f"/referral/{referral_id}" in page and world.org.name in page
+    with statements() as seen:
+        page = client.get(f"/cases/{without.id}").get_data(as_text=True)
+    assert '<section class="card" id="referrals"' in page and "Chưa có chuyển gửi nào." in page
+    assert referral_id not in page
+    assert [s for s in seen if s.startswith("SELECT referral.")] == []  # the panel's own query
+
+
+def test_case_panel_never_lists_a_referral_of_a_case_out_of_her_scope(app, client, world, make_address, make_user):
+    from referral.views import case_panel
+    from tests.referral.conftest import user_of
+
+    referral_id = send(client, world).get_json()["id"]
+    elsewhere = make_user("host", address_ids=(make_address("05533").id,))
+    with app.test_request_context():
+        html = str(case_panel(user_of(elsewhere), world.case))
+    assert referral_id not in html and world.org.name not in html and "Chưa có chuyển gửi nào." in html
+
+
 @pytest.mark.parametrize("age, expected", [(2016, True), (1990, False)])
 def test_a_child_gets_the_hotline_111_suggestion(client, world, make_case, login, age, expected):
     case = make_case(world.host, birth_year=age)

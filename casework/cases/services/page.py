@@ -3,7 +3,8 @@ which of the case's other records exist, in one statement; then only the records
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import exists
 from sqlalchemy import inspect as sa_inspect
@@ -11,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from casework.auth.models import User
+from casework.cases.extensions import case_page
 from casework.cases.models import Case, CaseEvent, CaseTransfer, Consent, ContactBan, FollowUp, ShelterStay
 from casework.cases.policy import cases_visible_to, visible_row_or_404
 from casework.cases.services.province_settings import SETTING_COLUMNS, keep_setting, with_setting
@@ -23,6 +25,7 @@ class CaseHas:
     consents: bool = True
     events: bool = True
     pending_move: bool = True
+    probes: Mapping[str, bool] = field(default_factory=dict)  # the other domains' probes (register_case_probe)
 
 
 # The case's collections the page reads through its relationships: one that is empty is set so, not read.
@@ -39,8 +42,9 @@ _PROBES = (
 def get_case_page_or_404(user: User, case_id: str) -> tuple[Case, CaseHas]:
     """The case (404 out of her scope, as ``get_case_or_404``) with its acts, and which of its records exist;
     the province's settings are kept for the request, and the collections found empty are set empty."""
-    q = with_setting(cases_visible_to(user).options(joinedload(Case.acts)).add_columns(*_PROBES, *SETTING_COLUMNS),
-                     Case.province_code)
+    probes = case_page().probes
+    q = with_setting(cases_visible_to(user).options(joinedload(Case.acts))
+                     .add_columns(*_PROBES, *probes.values(), *SETTING_COLUMNS), Case.province_code)
     row = visible_row_or_404(q, Case, "case", case_id)
     case: Case = row[0]
     unloaded = sa_inspect(case).unloaded
@@ -49,4 +53,5 @@ def get_case_page_or_404(user: User, case_id: str) -> tuple[Case, CaseHas]:
             set_committed_value(case, name, [])
     keep_setting(case.province_code, row.max_shelter_days, row.notice_hours)
     return case, CaseHas(consents=bool(row.has_consents), events=bool(row.has_events),
-                         pending_move=bool(row.has_pending_move))
+                         pending_move=bool(row.has_pending_move),
+                         probes={name: bool(row._mapping[f"probe_{name}"]) for name in probes})
