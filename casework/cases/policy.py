@@ -50,6 +50,13 @@ def place_scope(user: User, address_id: Any, commune_code: Any, province_code: A
     return false()
 
 
+def scope_key(user: User) -> tuple[str, tuple[str, ...], str | None, str | None]:
+    """Everything of the user that ``place_scope`` reads: two users with the same key get the same condition,
+    so a statement built for one may be reused for the other (the case page's, issue 18). A new input of
+    ``place_scope`` must be added here."""
+    return _role(user), tuple(user.address_ids), user.commune_code, user.province_code
+
+
 def case_scope(user: User) -> Any:
     """The SQL condition that limits ``Case`` rows to the user's scope (false for roles without cases)."""
     return place_scope(user, Case.address_id, Case.commune_code, Case.province_code)
@@ -78,11 +85,17 @@ def _visible_or_404(visible: Any, model: Any, object_type: str, object_id: str) 
     return found
 
 
-def visible_row_or_404(visible: Select[Any], model: Any, object_type: str, object_id: str) -> Row[Any]:
+def visible_row_or_404(visible: Select[Any], model: Any, object_type: str, object_id: str,
+                       by_parameter: str | None = None) -> Row[Any]:
     """``_visible_or_404`` for a select of the object and more columns: the whole result row (unique, so that a
-    collection loaded in the same statement is allowed)."""
-    found = db.session.execute(visible.where(model.id == object_id)).unique().first() if _may_exist(object_id) \
-        else None
+    collection loaded in the same statement is allowed). ``by_parameter``: ``visible`` already selects the object
+    by its id through this bound parameter (a statement built once, reused)."""
+    if not _may_exist(object_id):
+        found = None
+    elif by_parameter:
+        found = db.session.execute(visible, {by_parameter: object_id}).unique().first()
+    else:
+        found = db.session.execute(visible.where(model.id == object_id)).unique().first()
     if found is None:
         deny_not_found(object_type, object_id)
     return found
