@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from casework.auth.models import User
 from casework.cases.models import Case, CaseEvent, CaseTransfer, Consent, ContactBan, FollowUp, ShelterStay
-from casework.cases.policy import cases_visible_to, scope_key, visible_row_or_404
+from casework.cases.policy import cases_visible_to, scoped_statement, visible_row_or_404
 from casework.cases.services.province_settings import SETTING_COLUMNS, keep_setting, with_setting
 
 
@@ -37,25 +37,11 @@ _PROBES = (
 )
 
 
-# The page's statement, built once per scope (``scope_key``) with the case id as a parameter: built for each
-# request, its construction and SQLAlchemy's cache key of it cost about a quarter of a millisecond (issue 18).
-# Emptied when full: a national deployment has a few thousand scopes, each statement a few kilobytes. Plain SQL
-# constructs, bound to no engine or app: any app of the process may use them.
-_STATEMENTS: dict[tuple[object, ...], Select[Any]] = {}
-_MAX_STATEMENTS = 2048
-
-
 def _page_statement(user: User) -> Select[Any]:
-    key = scope_key(user)
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        statement = with_setting(cases_visible_to(user).options(joinedload(Case.acts))
-                                 .add_columns(*_PROBES, *SETTING_COLUMNS), Case.province_code) \
-            .where(Case.id == bindparam("case_id"))
-        if len(_STATEMENTS) >= _MAX_STATEMENTS:
-            _STATEMENTS.clear()
-        _STATEMENTS[key] = statement
-    return statement
+    """The page's statement for the user's scope, the case id a parameter (built once per scope)."""
+    return scoped_statement(user, "case_page", lambda: with_setting(
+        cases_visible_to(user).options(joinedload(Case.acts)).add_columns(*_PROBES, *SETTING_COLUMNS),
+        Case.province_code).where(Case.id == bindparam("case_id")))
 
 
 def get_case_page_or_404(user: User, case_id: str) -> tuple[Case, CaseHas]:
