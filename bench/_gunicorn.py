@@ -57,6 +57,7 @@ def data_set(cases: int, users: int = 50) -> DataSet:
     env = load.app_env(state, url, redis_url)
     plan = load._reusable(state, url, cases)
     if plan is None or len(plan["accounts"]) < users:
+        load.refuse_foreign_database(state, url, cases)
         print(f"== seeding {cases:,} cases into {database} (bench/load.py)", flush=True)
         plan = load.seed(state, url, cases, max(users, 50), env)
     else:

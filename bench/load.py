@@ -135,6 +135,24 @@ def _reusable(state: Path, url: str, cases: int) -> dict | None:
     return plan
 
 
+def refuse_foreign_database(state: Path, url: str, cases: int) -> None:
+    """Stop instead of seeding over a database another checkout seeded: its keys and accounts are in that
+    checkout's ``bench/tmp``, not in this one's, and seeding drops it (WITH FORCE) under whoever is using it.
+    Two worktrees benchmarking at once each did so once, each destroying the other's data set."""
+    if (state / "plan.json").exists():
+        return
+    try:
+        present = _count_cases(url)
+    except Exception:  # noqa: BLE001 - no database, no table: nothing to lose
+        return
+    if present >= cases:
+        database = url.rsplit("/", 1)[1]
+        raise SystemExit(f"{database} already holds {present:,} cases, seeded from another checkout; this one has no "
+                         f"{state}/ (its keys and accounts). Link or copy that folder from the "
+                         f"checkout that seeded it, or reseed on purpose: python -m bench.load --cases {cases} "
+                         f"--seed-only --rebuild")
+
+
 # --- seeding --------------------------------------------------------------------------------------------
 
 
@@ -515,6 +533,8 @@ def main(argv: list[str]) -> int:
     plan = None if args.rebuild else _reusable(state, url, args.cases)
     seeded_now = plan is None or len(plan["accounts"]) < args.users
     if plan is None or seeded_now:
+        if not args.rebuild:
+            refuse_foreign_database(state, url, args.cases)
         print(f"== seeding {args.cases:,} cases into {database}", flush=True)
         plan = seed(state, url, args.cases, max(args.users, 50), env)
     else:

@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_i18n(app)
     configure_security(app)
     configure_blueprints(app)
+    configure_rate_limits(app)
     configure_errors(app)
     configure_cli(app)
     from casework.protect.chainer import install
@@ -226,6 +227,24 @@ def configure_blueprints(app: Flask) -> None:
         domain.register(app)
     api.install(app)
     configure_nav(app)
+
+
+def configure_rate_limits(app: Flask) -> None:
+    """Flask-Limiter checks, before every request, the limits that apply to all routes (application, default,
+    blueprint and fallback limits). Tin Cậy sets none: the sign-in routes carry their own limits, which their
+    decorators check when those views run. So, unless configuration adds such a limit, that check is dropped
+    (issue 18: a few per cent of every page, for nothing). Runs after the blueprints are registered."""
+    from casework.extensions import limiter
+
+    if limiter not in app.extensions.get("limiter", ()):  # RATELIMIT_ENABLED off: no hook was installed
+        return
+    manager = limiter.limit_manager
+    # Private attributes read with a default that keeps the check, should a later Flask-Limiter rename them.
+    if (manager.application_limits or manager.default_limits or getattr(manager, "_blueprint_limits", True)
+            or getattr(limiter, "_meta_limits", True) or getattr(limiter, "_in_memory_fallback", True)):
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    hooks[:] = [hook for hook in hooks if hook != limiter._check_request_limit]
 
 
 def configure_nav(app: Flask) -> None:

@@ -15,8 +15,10 @@ answers 404 exactly like a missing one, and the refusal is kept in the audit tra
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, NoReturn
 
+from flask import current_app
 from sqlalchemy import Row, Select, false, select
 
 from casework.auth.models import User
@@ -51,6 +53,34 @@ def place_scope(user: User, address_id: Any, commune_code: Any, province_code: A
     return false()
 
 
+def scope_key(user: User) -> tuple[str, tuple[str, ...], str | None, str | None]:
+    """Everything of the user that ``place_scope`` reads: two users with the same key get the same condition,
+    so a statement built for one may be reused for the other (the case page's, issue 18). A new input of
+    ``place_scope`` must be added here."""
+    return _role(user), tuple(user.address_ids), user.commune_code, user.province_code
+
+
+# Statements built once per scope and shape, then reused with their parameters (issue 18: built for each
+# request, their construction and SQLAlchemy's cache key of them cost a few tenths of a millisecond per page).
+# Kept by the app (a statement may hold columns the app's domains registered, such as the case page's probes).
+# Emptied when full: a national deployment has a few thousand scopes, each statement a few kilobytes.
+_MAX_SCOPED_STATEMENTS = 4096
+
+
+def scoped_statement[S](user: User, name: str, build: Callable[[], S], *shape: object) -> S:
+    """The statement ``build()`` makes for this user, built once per ``scope_key`` (and ``shape``: whatever else
+    decides how it is built). ``build`` may depend on nothing of the user but what ``scope_key`` covers."""
+    key = (name, scope_key(user), *shape)
+    built: dict[tuple[object, ...], Any] = current_app.extensions.setdefault("scoped_statements", {})
+    statement: S | None = built.get(key)
+    if statement is None:
+        statement = build()
+        if len(built) >= _MAX_SCOPED_STATEMENTS:
+            built.clear()
+        built[key] = statement
+    return statement
+
+
 def case_scope(user: User) -> Any:
     """The SQL condition that limits ``Case`` rows to the user's scope (false for roles without cases)."""
     return place_scope(user, Case.address_id, Case.commune_code, Case.province_code)
@@ -79,11 +109,17 @@ def _visible_or_404(visible: Any, model: Any, object_type: str, object_id: str) 
     return found
 
 
-def visible_row_or_404(visible: Select[Any], model: Any, object_type: str, object_id: str) -> Row[Any]:
+def visible_row_or_404(visible: Select[Any], model: Any, object_type: str, object_id: str,
+                       by_parameter: str | None = None) -> Row[Any]:
     """``_visible_or_404`` for a select of the object and more columns: the whole result row (unique, so that a
-    collection loaded in the same statement is allowed)."""
-    found = db.session.execute(visible.where(model.id == object_id)).unique().first() if _may_exist(object_id) \
-        else None
+    collection loaded in the same statement is allowed). ``by_parameter``: ``visible`` already selects the object
+    by its id through this bound parameter (a statement built once, reused)."""
+    if not _may_exist(object_id):
+        found = None
+    elif by_parameter:
+        found = db.session.execute(visible, {by_parameter: object_id}).unique().first()
+    else:
+        found = db.session.execute(visible.where(model.id == object_id)).unique().first()
     if found is None:
         deny_not_found(object_type, object_id)
     return found

@@ -126,6 +126,20 @@ def test_login_is_rate_limited_per_client(make_app):
     assert "Quá nhiều lần thử" in client.post("/login", data={"username": "x", "password": "y"}).get_data(as_text=True)
 
 
+def test_a_configured_default_limit_still_limits_every_route(make_app):
+    """Issue 18 drops Flask-Limiter's check before every request while no limit applies to all routes; one
+    configured for all routes keeps it."""
+    from casework.extensions import limiter
+
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="2 per minute")
+    try:
+        client = app.test_client()
+        statuses = [client.get("/api/v1/health").status_code for _ in range(3)]
+    finally:
+        limiter.limit_manager.set_default_limits([])  # one limiter object serves every app of the process
+    assert statuses == [200, 200, 429]
+
+
 def test_logout_ends_the_server_side_session(client, make_user, login):
     account = make_user("admin")
     login(client, account)

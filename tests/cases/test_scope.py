@@ -143,3 +143,38 @@ def test_a_malformed_case_id_answers_404_without_breaking_the_audit(world, signe
     client = signed_in(world.host_a)
     for weird in ("x" * 300, "%27%3B--", "ÄÖÜ", "a.b"):
         assert client.get(f"/cases/{weird}").status_code == 404
+
+
+def test_the_case_page_follows_a_scope_change_and_never_another_hosts_scope(world, make_case, signed_in):
+    """The case page's statement is built once per scope and reused (issue 18): a host whose addresses change
+    sees her new scope on the next request, and a host never gets another scope's statement."""
+    from casework.auth import services as auth
+    from casework.extensions import db
+    from tests.cases.conftest import user_of
+
+    case_a, case_b = make_case(world.host_a, world.addr_a), make_case(world.host_b, world.addr_b)
+    web_a, web_b = signed_in(world.host_a), signed_in(world.host_b)
+    assert web_a.get(f"/cases/{case_a}").status_code == 200
+    assert web_b.get(f"/cases/{case_a}").status_code == 404
+    assert web_b.get(f"/cases/{case_b}").status_code == 200
+    auth.change_scope(user_of(world.admin), world.host_a.id, "host", None, (world.addr_b.id,), None)
+    db.session.commit()
+    assert web_a.get(f"/cases/{case_a}").status_code == 404
+    assert web_a.get(f"/cases/{case_b}").status_code == 200
+
+
+def test_the_case_list_follows_a_scope_change(world, make_case, signed_in):
+    """The unfiltered list's statement is built once per scope too (issue 18)."""
+    from casework.auth import services as auth
+    from casework.extensions import db
+    from tests.cases.conftest import user_of
+
+    # Another address of the same commune: only the addresses tell the two scopes apart.
+    case_a, case_a2 = make_case(world.host_a, world.addr_a), make_case(world.officer_a, world.addr_a2)
+    web_a = signed_in(world.host_a)
+    listed = web_a.get("/cases").get_data(as_text=True)
+    assert case_a in listed and case_a2 not in listed
+    auth.change_scope(user_of(world.admin), world.host_a.id, "host", None, (world.addr_a2.id,), None)
+    db.session.commit()
+    listed = web_a.get("/cases").get_data(as_text=True)
+    assert case_a2 in listed and case_a not in listed

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, tuple_
+from sqlalchemy import DateTime, Integer, String, bindparam, select, tuple_
 from sqlalchemy.orm import lazyload, load_only, raiseload
 
 from casework import paging
 from casework.auth.models import User
 from casework.cases import codes
 from casework.cases.models import Address, Case, Person
-from casework.cases.policy import can_see_identity, cases_visible_to
+from casework.cases.policy import can_see_identity, cases_visible_to, scoped_statement
 from casework.cases.schemas import CaseFiltersIn, CaseScreenFilters
 from casework.cases.services.flags import has_bans, has_open_stay
 from casework.cases.services.province_settings import SETTING_COLUMNS, keep_setting, with_setting
@@ -127,19 +127,42 @@ def _case_row(r: Any, full_name: str | None) -> CaseRow:
                    r.commune_notified_at, r.name, full_name, bool(r.has_bans), bool(r.has_open_stay))
 
 
+# The next page's cursor, as parameters (of the types SQLAlchemy gives the values themselves).
+_AFTER = tuple_(bindparam("after_priority", type_=Integer()),
+                bindparam("after_intake_at", type_=DateTime(timezone=True)), bindparam("after_id", type_=String()))
+
+
+def _no_filter(filters: CaseFiltersIn) -> bool:
+    return not (filters.status or filters.risk or filters.form or filters.period_from or filters.period_to
+                or getattr(filters, "address_id", None))
+
+
+def _rows_page_query(user: User, filters: CaseFiltersIn, paged: bool, limit: int) -> Any:
+    """A page of ``list_case_rows``; after the cursor in ``_AFTER``'s parameters when ``paged``."""
+    q = _rows_query(user, filters, *_NAME_COLUMNS).join(Person, Person.id == Case.person_id)
+    if paged:
+        q = q.where(tuple_(Case.priority, Case.intake_at, Case.id) < _AFTER)
+    return q.order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc()).limit(limit + 1)
+
+
 def list_case_rows(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str | None = None,
                    limit: int = PAGE_SIZE) -> Page:
     """``list_cases`` for the screen of a user who sees identity: the same scope, order and cursor, one
     query of the columns shown, and each name decrypted once."""
     if not can_see_identity(user):
         raise NotFound(_("Not found."))
-    q = _rows_query(user, filters, *_NAME_COLUMNS).join(Person, Person.id == Case.person_id)
+    params: dict[str, Any] = {}
     if after:
         priority, when, case_id = paging.decode_cursor(after, int, datetime, str)
-        q = q.where(tuple_(Case.priority, Case.intake_at, Case.id) < tuple_(priority, when, case_id))
-    q = q.order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc()).limit(limit + 1)
+        params = {"after_priority": priority, "after_intake_at": when, "after_id": case_id}
+
+    def build() -> Any:
+        return _rows_page_query(user, filters, bool(after), limit)
+
+    # The list as it opens (no filter) is built once per scope; a filtered one for each request, as before.
+    q = scoped_statement(user, "case_rows", build, bool(after), limit) if _no_filter(filters) else build()
     rows = []
-    found = db.session.execute(q).all()
+    found = db.session.execute(q, params).all()
     _keep_settings(found)
     for r in found:
         person_id, name_ct, *key = r[-len(_NAME_COLUMNS):]

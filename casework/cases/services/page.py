@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import Select, bindparam, exists
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -14,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from casework.auth.models import User
 from casework.cases.extensions import case_page
 from casework.cases.models import Case, CaseEvent, CaseTransfer, Consent, ContactBan, FollowUp, ShelterStay
-from casework.cases.policy import cases_visible_to, visible_row_or_404
+from casework.cases.policy import cases_visible_to, scoped_statement, visible_row_or_404
 from casework.cases.services.province_settings import SETTING_COLUMNS, keep_setting, with_setting
 
 
@@ -39,13 +40,19 @@ _PROBES = (
 )
 
 
+def _page_statement(user: User, probes: Mapping[str, Any]) -> Select[Any]:
+    """The page's statement for the user's scope, with the other domains' probes, the case id a parameter (built
+    once per scope and app: the probes are the app's)."""
+    return scoped_statement(user, "case_page", lambda: with_setting(
+        cases_visible_to(user).options(joinedload(Case.acts)).add_columns(*_PROBES, *probes.values(), *SETTING_COLUMNS),
+        Case.province_code).where(Case.id == bindparam("case_id")))
+
+
 def get_case_page_or_404(user: User, case_id: str) -> tuple[Case, CaseHas]:
     """The case (404 out of her scope, as ``get_case_or_404``) with its acts, and which of its records exist;
     the province's settings are kept for the request, and the collections found empty are set empty."""
     probes = case_page().probes
-    q = with_setting(cases_visible_to(user).options(joinedload(Case.acts))
-                     .add_columns(*_PROBES, *probes.values(), *SETTING_COLUMNS), Case.province_code)
-    row = visible_row_or_404(q, Case, "case", case_id)
+    row = visible_row_or_404(_page_statement(user, probes), Case, "case", case_id, by_parameter="case_id")
     case: Case = row[0]
     unloaded = sa_inspect(case).unloaded
     for name in _COLLECTIONS:
