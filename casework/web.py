@@ -50,10 +50,11 @@ def configure_i18n(app: Flask) -> None:
     app.jinja_env.filters["number"] = text.format_number
     app.jinja_env.globals["LOCALES"] = LOCALES
     app.jinja_env.globals["select_locale"] = select_locale
-    from casework.nav import menu, nav_items
+    from casework.nav import fixed_url, menu, nav_items
 
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["menu"] = menu
+    app.jinja_env.globals["fixed_url"] = fixed_url
     from casework.forms import error_summary
 
     app.jinja_env.globals["error_summary"] = error_summary
