@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import get_locale
@@ -70,7 +71,7 @@ def menu(own_account: str) -> tuple[list[tuple[str, str, bool]], list[tuple[str,
 _URLS = "tincay.nav.urls"
 
 
-def fixed_url(endpoint: str, **values: str) -> str:
+def fixed_url(endpoint: str, **values: Any) -> str:
     """``url_for(endpoint, **values)`` of a URL that is the same on every page (a screen without arguments, a
     static file): built once per process and mount point (issue 18: the header alone built eight on every
     page). Kept by the app, as ``_items_of`` keeps its entries: two apps in one process share nothing. Only for
