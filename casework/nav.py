@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
@@ -61,7 +62,7 @@ def menu(own_account: str) -> tuple[list[tuple[str, str, bool]], list[tuple[str,
     menu's URLs were a third of the header's time on every page); the labels are this request's (counts)."""
     items = [*nav_items(), ("auth.account", own_account)]
     here = request.endpoint
-    entries = [(_url_of(endpoint), label, endpoint == here, endpoint) for endpoint, label in items]
+    entries = [(fixed_url(endpoint), label, endpoint == here, endpoint) for endpoint, label in items]
     if len(entries) <= MENU_IN_SIGHT:
         return [e[:3] for e in entries], []
     return [e[:3] for e in entries if e[3] in PINNED], [e[:3] for e in entries if e[3] not in PINNED]
@@ -70,14 +71,18 @@ def menu(own_account: str) -> tuple[list[tuple[str, str, bool]], list[tuple[str,
 _URLS = "tincay.nav.urls"
 
 
-def _url_of(endpoint: str) -> str:
-    """``url_for(endpoint)`` of an endpoint without arguments: the same for every request of this app under one
-    mount point (kept by the app, as ``_items_of`` keeps its entries: two apps in one process share nothing)."""
-    urls: dict[tuple[str, str], str] = current_app.extensions.setdefault(_URLS, {})
-    key = (request.script_root, endpoint)
+def fixed_url(endpoint: str, **values: Any) -> str:
+    """``url_for(endpoint, **values)`` of a URL that is the same on every page (a screen without arguments, a
+    static file): built once per process and mount point (issue 18: the header alone built eight on every
+    page). Kept by the app, as ``_items_of`` keeps its entries: two apps in one process share nothing. Only for
+    constant arguments: each distinct call is kept for the life of the process."""
+    if not has_request_context():  # a template rendered by a command: no mount point to key it by
+        return url_for(endpoint, **values)
+    urls: dict[tuple, str] = current_app.extensions.setdefault(_URLS, {})
+    key = (request.script_root, endpoint, *sorted(values.items())) if values else (request.script_root, endpoint)
     url = urls.get(key)
     if url is None:
-        url = urls[key] = url_for(endpoint)
+        url = urls[key] = url_for(endpoint, **values)
     return url
 
 

@@ -252,10 +252,10 @@ class MenuLabel:
 
     def __str__(self) -> str:
         count = 0
-        if current_user and current_user.is_authenticated and current_user.role in NOTIFIED_ROLES:
+        user = current_user._get_current_object()  # once through the proxy: the menu is on every page (issue 18)
+        if user and user.is_authenticated and user.role in NOTIFIED_ROLES:
             from casework import nav
 
-            user = current_user._get_current_object()
             count = nav.cached_count("notify.unread", lambda: unread_count(user))
         return _("Notifications (%(n)d)", n=count) if count else _("Notifications")
 

@@ -87,16 +87,17 @@ def vi_sort_key(value: str) -> bytes:
 def format_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = value.astimezone(VN_TZ).date() if value.tzinfo else value.date()
-    return value.strftime("%d/%m/%Y")
+    if isinstance(value, datetime) and value.tzinfo:
+        value = value.astimezone(VN_TZ)
+    # strftime("%d/%m/%Y"), spelled out: a list page formats one per row (issue 18); the year unpadded, as glibc's
+    return f"{value.day:02d}/{value.month:02d}/{value.year}"
 
 
 def format_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     local = value.astimezone(VN_TZ) if value.tzinfo else value
-    return local.strftime("%d/%m/%Y %H:%M")
+    return f"{local.day:02d}/{local.month:02d}/{local.year} {local.hour:02d}:{local.minute:02d}"  # as format_date
 
 
 def format_vnd(amount: int | None, locale: str = "vi") -> str:

@@ -50,32 +50,17 @@ def configure_i18n(app: Flask) -> None:
     app.jinja_env.filters["number"] = text.format_number
     app.jinja_env.globals["LOCALES"] = LOCALES
     app.jinja_env.globals["select_locale"] = select_locale
-    from casework.nav import menu, nav_items
+    from casework.nav import fixed_url, menu, nav_items
 
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["menu"] = menu
+    app.jinja_env.globals["fixed_url"] = fixed_url
     from casework.forms import error_summary
 
     app.jinja_env.globals["error_summary"] = error_summary
-    app.context_processor(_translations_of_this_page)
-
-
-def _translations_of_this_page() -> dict[str, object]:
-    """The page's ``_``/``gettext``/``ngettext`` bound to the request's catalogue once per render.
-
-    Flask-Babel's template callables look the catalogue up again for every word (three context lookups and a
-    locale check each); a page says a hundred or more. Jinja's ``_`` resolves ``gettext`` from the template's
-    context first, so these win over the globals; the wrappers are Jinja's own (autoescape, ``%(name)s``)."""
-    from flask_babel import get_translations
-    from jinja2.ext import _make_new_gettext, _make_new_ngettext, _make_new_npgettext, _make_new_pgettext
-
-    if not has_request_context():
-        return {}
-    translations = get_translations()
-    return {"gettext": _make_new_gettext(translations.ugettext),
-            "ngettext": _make_new_ngettext(translations.ungettext),
-            "pgettext": _make_new_pgettext(translations.upgettext),
-            "npgettext": _make_new_npgettext(translations.unpgettext)}
+    # The pages' words are translated when their templates are compiled (i18n above), so no page calls
+    # ``gettext`` while it renders: nothing binds the catalogue per render any more (issue 18); a call that is
+    # left (a message held in a variable) goes through Flask-Babel's template callables, with the same result.
 
 
 @login_manager.request_loader

@@ -233,9 +233,8 @@ class MenuLabel:
     """The menu entry "Việc cần làm (3)"."""
 
     def __str__(self) -> str:
-        count = 0
-        if current_user and current_user.is_authenticated and has_work(current_user):
-            count = _menu_count(current_user)
+        user = current_user._get_current_object()  # once through the proxy: the menu is on every page (issue 18)
+        count = _menu_count(user) if user and user.is_authenticated and has_work(user) else 0
         return _("To do (%(n)d)", n=count) if count else _("To do")
 
 

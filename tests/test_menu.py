@@ -42,3 +42,15 @@ def test_a_menu_of_four_entries_or_fewer_folds_nothing(client, make_user, login)
     menu = _menu(client.get("/account").text)
     assert "menu-more" not in menu
     assert re.findall(r'href="([^"]+)"', menu) == ["/audit/", "/account"]
+
+
+def test_the_headers_fixed_urls_follow_the_mount_point_of_each_request(client, make_user, make_address, login):
+    # casework.nav.fixed_url keeps each URL once per process: one kept under "/" must not leak to "/tincay".
+    host = make_user("host", address_ids=(make_address().id,))
+    login(client, host)
+    assert 'href="/static/css/app.css"' in client.get("/account").text
+    page = client.get("/account", base_url="http://localhost/tincay").text
+    assert 'href="/tincay/static/css/app.css"' in page and 'action="/tincay/language"' in page
+    assert 'href="/tincay/"' in page and '<a href="/tincay/cases">' in _menu(page)
+    page = client.get("/account").text
+    assert 'href="/static/css/app.css"' in page and 'action="/language"' in page
