@@ -218,3 +218,22 @@ def test_a_kept_search_statement_holds_no_searched_term(app, world, make_case, s
     for key, statement in searches.items():
         text = f"{key} {statement.compile(compile_kwargs={'literal_binds': False})} {statement.compile().params}"
         assert not any(word in text.lower() for word in ("nguyen", "hanh", "mai")), text
+
+
+def test_the_api_search_follows_a_scope_change(world, make_case, token, client):
+    """The API's search keeps its statements per scope as the screen's does (issue 18)."""
+    from casework.auth import services as auth
+    from casework.extensions import db
+    from tests.cases.conftest import user_of
+
+    case_a, case_a2 = make_case(world.host_a, world.addr_a), make_case(world.officer_a, world.addr_a2)
+    headers = token(world.host_a)
+
+    def found() -> set[str]:
+        answer = client.post("/api/v1/cases/search", json={"q": "nguyen hanh"}, headers=headers)
+        return {item["id"] for item in answer.get_json()["items"]}
+
+    assert found() == {case_a}
+    auth.change_scope(user_of(world.admin), world.host_a.id, "host", None, (world.addr_a2.id,), None)
+    db.session.commit()
+    assert found() == {case_a2}

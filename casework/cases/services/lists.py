@@ -200,9 +200,13 @@ def search_cases(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS, li
     field_, people = _matching_people(user, query, filters, limit, "cases")
     found: list[Case] = []
     if people:
-        ids = [p.id for p in people]
-        found = list(db.session.scalars(_filtered(user, filters).where(Case.person_id.in_(ids))
-                                        .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())))
+
+        def build() -> Any:
+            return _filtered(user, filters).where(Case.person_id.in_(_PERSON_IDS)) \
+                .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())
+
+        q = scoped_statement(user, "case_search", build) if _no_filter(filters) else build()
+        found = list(db.session.scalars(q, {"person_ids": [p.id for p in people]}))
     return _searched(user, field_, found, limit)
 
 
