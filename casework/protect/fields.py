@@ -17,6 +17,8 @@ Reads are not audited here: the loaders that show a person to a user record the 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -190,12 +192,28 @@ def _rewrite_blind_indexes(session: Session, _flush_context: Any, _instances: An
         obj.__dict__["_reindex"] = set()
 
 
-def candidate_ids(model: type[ProtectedMixin], field: str, query: str, province_codes: Iterable[str]) -> Select[Any]:
-    """A select of record ids whose blind index matches every word of ``query`` in any of the provinces.
+@dataclass(frozen=True)
+class BlindLookup:
+    """A search's look-up in the blind index. ``shape`` (how many words, the provinces, the index versions) decides
+    its statement, ``candidates()``; ``values``, the searched words' index values, are that statement's bind
+    parameters. The term is in neither: a statement that holds ``candidates()`` may be built once and reused for
+    every term of the same shape (issue 18), with ``values`` given at each execution."""
 
-    Combine it with the caller's scoped query (``Model.id.in_(candidate_ids(...))``), then keep the
-    rows for which ``blind.matches`` holds after decryption: the index only narrows the search.
-    """
+    model: type[ProtectedMixin]
+    field: str
+    shape: tuple[int, tuple[str, ...], tuple[int, ...]]
+    values: dict[str, int] = dataclass_field(repr=False)
+
+    def candidates(self) -> Select[Any]:
+        """A select of the ids of the records whose index matches every word, in any of the provinces."""
+        words, provinces, versions = self.shape
+        if not words or not provinces:
+            return select(BlindIndex.record_id).where(db.false())
+        return _candidates_shape(self.model.__tablename__, self.field, words, provinces, versions)
+
+
+def blind_lookup(model: type[ProtectedMixin], field: str, query: str, province_codes: Iterable[str]) -> BlindLookup:
+    """The look-up of ``query`` in the blind index of ``model.field`` in the provinces ``province_codes``."""
     spec = model.__protected__[field]
     if spec.index is None:
         raise ValueError(f"{field} has no blind index")
@@ -203,17 +221,27 @@ def candidate_ids(model: type[ProtectedMixin], field: str, query: str, province_
     keys = current_keys()
     table = model.__tablename__
     provinces = tuple(sorted(set(province_codes)))
-    if not tokens or not provinces:
-        return select(BlindIndex.record_id).where(db.false())
     # Every index version of the ring is searched: while ``keys reindex`` runs, some records still have
     # rows of the previous version; once it is retired from the key folder, only the new one remains.
     versions = tuple(sorted(keys.index_roots))
+    if not tokens or not provinces:
+        return BlindLookup(model, field, (0, provinces, versions), {})
     # Start from the rarest word's rows and probe the others record by record: "thị" or "nguyễn" alone
     # match most of a province, so an intersection of whole buckets would read most of its index.
     tokens = blind.rarest_first(tokens)
     values = {_value_name(i, j, k): blind.index_value(keys, table, field, p, token, v)
               for i, token in enumerate(tokens) for j, p in enumerate(provinces) for k, v in enumerate(versions)}
-    return _candidates_shape(table, field, len(tokens), provinces, versions).params(values)
+    return BlindLookup(model, field, (len(tokens), provinces, versions), values)
+
+
+def candidate_ids(model: type[ProtectedMixin], field: str, query: str, province_codes: Iterable[str]) -> Select[Any]:
+    """A select of record ids whose blind index matches every word of ``query`` in any of the provinces.
+
+    Combine it with the caller's scoped query (``Model.id.in_(candidate_ids(...))``), then keep the
+    rows for which ``blind.matches`` holds after decryption: the index only narrows the search.
+    """
+    lookup = blind_lookup(model, field, query, province_codes)
+    return lookup.candidates().params(lookup.values)
 
 
 def _value_name(word: int, province: int, version: int) -> str:
@@ -254,10 +282,16 @@ def _candidates_shape(table: str, field: str, words: int, provinces: tuple[str, 
 def search(model: type[ProtectedMixin], field: str, query: str, scoped_query: Select[Any],
            province_codes: Iterable[str], limit: int = 200) -> list[Any]:
     """Records of ``scoped_query`` whose protected ``field`` matches ``query`` exactly (after decryption)."""
-    spec = model.__protected__[field]
-    ids = candidate_ids(model, field, query, province_codes)
-    rows = db.session.scalars(scoped_query.where(model.id.in_(ids))).all()
-    return [r for r in rows if blind.matches(spec.index or "name", getattr(r, field), query)][:limit]
+    lookup = blind_lookup(model, field, query, province_codes)
+    return search_with(lookup, query, scoped_query.where(model.id.in_(lookup.candidates())), limit)
+
+
+def search_with(lookup: BlindLookup, query: str, statement: Select[Any], limit: int = 200) -> list[Any]:
+    """``search`` with a statement the caller built (and may keep): a select of ``lookup.model`` limited to the
+    caller's scope and to ``lookup.candidates()``, whose parameters ``lookup.values`` are given here."""
+    spec = lookup.model.__protected__[lookup.field]
+    rows = db.session.scalars(statement, lookup.values).all()
+    return [r for r in rows if blind.matches(spec.index or "name", getattr(r, lookup.field), query)][:limit]
 
 
 def protected_models() -> list[type[ProtectedMixin]]:

@@ -178,3 +178,62 @@ def test_the_case_list_follows_a_scope_change(world, make_case, signed_in):
     db.session.commit()
     listed = web_a.get("/cases").get_data(as_text=True)
     assert case_a2 in listed and case_a not in listed
+
+
+def test_the_search_follows_a_scope_change(world, make_case, signed_in):
+    """The search's statements are built once per scope and reused (issue 18): a host whose addresses change
+    finds the cases of her new scope on the next search, and no longer those of the old one."""
+    from casework.auth import services as auth
+    from casework.extensions import db
+    from tests.cases.conftest import user_of
+
+    # Another address of the same commune and province: only the addresses tell the two scopes apart.
+    case_a, case_a2 = make_case(world.host_a, world.addr_a), make_case(world.officer_a, world.addr_a2)
+    web_a = signed_in(world.host_a)
+    found = web_a.post("/cases/search", data={"q": "nguyen hanh"}).get_data(as_text=True)
+    assert case_a in found and case_a2 not in found
+    auth.change_scope(user_of(world.admin), world.host_a.id, "host", None, (world.addr_a2.id,), None)
+    db.session.commit()
+    found = web_a.post("/cases/search", data={"q": "nguyen hanh"}).get_data(as_text=True)
+    assert case_a2 in found and case_a not in found
+
+
+def test_a_kept_search_statement_holds_no_searched_term(app, world, make_case, signed_in):
+    """What the app keeps of a search (issue 18) is keyed by the scope and the look-up's shape, never the term: two
+    terms of as many words share one statement, whose parameters carry the words' index values only when run."""
+    from casework.cases import services
+
+    target = make_case(world.host_a, world.addr_a)
+    other = make_case(world.host_a, world.addr_a, person=services.PersonData(full_name="Lò Thị Mai",
+                                                                             phone="0977111222"))
+    web_a = signed_in(world.host_a)
+    kept = app.extensions.setdefault("scoped_statements", {})
+    kept.clear()
+    assert f"/cases/{target}" in web_a.post("/cases/search", data={"q": "nguyen hanh"}).text
+    searches = {key: statement for key, statement in kept.items() if key[0] == "search_people"}
+    assert len(searches) == 1
+    found = web_a.post("/cases/search", data={"q": "lo mai"}).text
+    assert f"/cases/{other}" in found and f"/cases/{target}" not in found
+    assert {key for key in kept if key[0] == "search_people"} == set(searches)
+    for key, statement in searches.items():
+        text = f"{key} {statement.compile(compile_kwargs={'literal_binds': False})} {statement.compile().params}"
+        assert not any(word in text.lower() for word in ("nguyen", "hanh", "mai")), text
+
+
+def test_the_api_search_follows_a_scope_change(world, make_case, token, client):
+    """The API's search keeps its statements per scope as the screen's does (issue 18)."""
+    from casework.auth import services as auth
+    from casework.extensions import db
+    from tests.cases.conftest import user_of
+
+    case_a, case_a2 = make_case(world.host_a, world.addr_a), make_case(world.officer_a, world.addr_a2)
+    headers = token(world.host_a)
+
+    def found() -> set[str]:
+        answer = client.post("/api/v1/cases/search", json={"q": "nguyen hanh"}, headers=headers)
+        return {item["id"] for item in answer.get_json()["items"]}
+
+    assert found() == {case_a}
+    auth.change_scope(user_of(world.admin), world.host_a.id, "host", None, (world.addr_a2.id,), None)
+    db.session.commit()
+    assert found() == {case_a2}

@@ -23,8 +23,7 @@ from casework.cases.services.province_settings import SETTING_COLUMNS, keep_sett
 from casework.errors import NotFound, ValidationError
 from casework.extensions import db
 from casework.protect import audit
-from casework.protect.fields import ProtectedMixin
-from casework.protect.fields import search as protected_search
+from casework.protect.fields import ProtectedMixin, blind_lookup, search_with
 from casework.text import VN_TZ, nfc
 
 PAGE_SIZE = 50
@@ -198,12 +197,16 @@ def search_cases(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS, li
 
     The search is audited with the number of results, never the term (DESIGN §3.3–3.4).
     """
-    field_, people = _matching_people(user, query, filters, limit)
+    field_, people = _matching_people(user, query, filters, limit, "cases")
     found: list[Case] = []
     if people:
-        ids = [p.id for p in people]
-        found = list(db.session.scalars(_filtered(user, filters).where(Case.person_id.in_(ids))
-                                        .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())))
+
+        def build() -> Any:
+            return _filtered(user, filters).where(Case.person_id.in_(_PERSON_IDS)) \
+                .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())
+
+        q = scoped_statement(user, "case_search", build) if _no_filter(filters) else build()
+        found = list(db.session.scalars(q, {"person_ids": [p.id for p in people]}))
     return _searched(user, field_, found, limit)
 
 
@@ -211,18 +214,24 @@ def search_case_rows(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS
                      limit: int = PAGE_SIZE) -> list[CaseRow]:
     """``search_cases`` for the screen: the same matches, order and audit event, the people read with only the
     columns that decrypt their name and the searched field, the cases as rows of the columns shown (issue 18)."""
-    field_, people = _matching_people(user, query, filters, limit, load_only(
-        Person.id, Person.full_name_ct, getattr(Person, f"{field_of(query)}_ct"), Person.dek_wrapped,
-        Person.kek_version, Person.dek_version))
+    field_, people = _matching_people(user, query, filters, limit, "rows")
     found: list[CaseRow] = []
     if people:
         by_id = {p.id: p for p in people}
-        q = _rows_query(user, filters, Case.person_id).where(Case.person_id.in_(list(by_id))) \
-            .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())
-        read = db.session.execute(q).all()
+
+        def build() -> Any:
+            return _rows_query(user, filters, Case.person_id).where(Case.person_id.in_(_PERSON_IDS)) \
+                .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())
+
+        q = scoped_statement(user, "case_search_rows", build) if _no_filter(filters) else build()
+        read = db.session.execute(q, {"person_ids": list(by_id)}).all()
         _keep_settings(read)
         found = [_case_row(r, by_id[r.person_id].full_name) for r in read]
     return _searched(user, field_, found, limit)
+
+
+# The people a search found, as one parameter (a statement built once takes any number of them).
+_PERSON_IDS: Any = bindparam("person_ids", expanding=True)
 
 
 def _searched[T: (Case, CaseRow)](user: User, field_: str, found: list[T], limit: int) -> list[T]:
@@ -239,20 +248,36 @@ def field_of(query: str) -> str:
     return "phone" if digits and len(digits) >= 6 and not re.search(r"[^\d\s+().-]", query) else "full_name"
 
 
+def _person_columns(field_: str) -> tuple[Any, ...]:
+    """What a row of the search's screen reads of a person: her name, the searched field, her data key."""
+    return (Person.id, Person.full_name_ct, getattr(Person, f"{field_}_ct"), Person.dek_wrapped, Person.kek_version,
+            Person.dek_version)
+
+
 def _matching_people(user: User, query: str, filters: CaseFiltersIn, limit: int,
-                     *options: Any) -> tuple[str, list[Person]]:
-    """The searched field and the people in the user's scope whose value of it matches ``query``."""
+                     read: str) -> tuple[str, list[Person]]:
+    """The searched field and the people in the user's scope whose value of it matches ``query``; ``read``:
+    ``"rows"`` loads only ``_person_columns``, ``"cases"`` the whole person."""
     if not can_see_identity(user):
         raise NotFound(_("Not found."))
     query = nfc(query or "")[:100]
     if not query:
         raise ValidationError(_("Please correct the marked fields."), {"q": [_("Enter a name or a phone number.")]})
     field_ = field_of(query)
-    scoped_ids = _filtered(user, filters).with_only_columns(Case.person_id).scalar_subquery()
-    provinces = _user_provinces(user)
-    people = protected_search(Person, field_, query, select(Person).where(Person.id.in_(scoped_ids)).options(*options),
-                              provinces, limit=limit)
-    return field_, people
+    lookup = blind_lookup(Person, field_, query, _user_provinces(user))
+
+    def build() -> Any:
+        scoped_ids = _filtered(user, filters).with_only_columns(Case.person_id).scalar_subquery()
+        q = select(Person).where(Person.id.in_(scoped_ids), Person.id.in_(lookup.candidates()))
+        return q.options(load_only(*_person_columns(field_))) if read == "rows" else q
+
+    # Without a filter, built once per scope and look-up shape (the provinces searched, how many words, the index
+    # versions): the term reaches the statement only as its words' index values, bound at execution.
+    if _no_filter(filters):
+        statement = scoped_statement(user, "search_people", build, read, field_, lookup.shape)
+    else:
+        statement = build()
+    return field_, search_with(lookup, query, statement, limit=limit)
 
 
 def _user_provinces(user: User) -> list[str]:
