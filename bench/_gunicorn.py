@@ -55,13 +55,7 @@ def data_set(cases: int, users: int = 50) -> DataSet:
     state = load.TMP / f"load-{database}"
     redis_url = load.REDIS if load._redis_ok(load.REDIS) else None
     env = load.app_env(state, url, redis_url)
-    plan = load._reusable(state, url, cases)
-    if plan is None or len(plan["accounts"]) < users:
-        load.refuse_foreign_database(state, url, cases)
-        print(f"== seeding {cases:,} cases into {database} (bench/load.py)", flush=True)
-        plan = load.seed(state, url, cases, max(users, 50), env)
-    else:
-        print(f"== reusing {database}", flush=True)
+    plan, _seeded = load.data_set_plan(state, url, cases, users, env)
     return DataSet(cases, database, url, state, env, plan, redis_url)
 
 

@@ -135,7 +135,7 @@ def _reusable(state: Path, url: str, cases: int) -> dict | None:
     return plan
 
 
-def refuse_foreign_database(state: Path, url: str, cases: int) -> None:
+def _refuse_foreign_database(state: Path, url: str, cases: int) -> None:
     """Stop instead of seeding over a database another checkout seeded: its keys and accounts are in that
     checkout's ``bench/tmp``, not in this one's, and seeding drops it (WITH FORCE) under whoever is using it.
     Two worktrees benchmarking at once each did so once, each destroying the other's data set."""
@@ -151,6 +151,21 @@ def refuse_foreign_database(state: Path, url: str, cases: int) -> None:
                          f"{state}/ (its keys and accounts). Link or copy that folder from the "
                          f"checkout that seeded it, or reseed on purpose: python -m bench.load --cases {cases} "
                          f"--seed-only --rebuild")
+
+
+def data_set_plan(state: Path, url: str, cases: int, users: int, env: dict[str, str],
+                  rebuild: bool = False) -> tuple[dict, bool]:
+    """The plan of the data set of ``cases`` cases for ``users`` users, seeded now when this checkout has none
+    (never over another checkout's, unless ``rebuild``); and whether it was seeded now."""
+    database = url.rsplit("/", 1)[1]
+    plan = None if rebuild else _reusable(state, url, cases)
+    if plan is not None and len(plan["accounts"]) >= users:
+        print(f"== reusing {database} (seeded earlier)", flush=True)
+        return plan, False
+    if not rebuild:
+        _refuse_foreign_database(state, url, cases)
+    print(f"== seeding {cases:,} cases into {database}", flush=True)
+    return seed(state, url, cases, max(users, 50), env), True
 
 
 # --- seeding --------------------------------------------------------------------------------------------
@@ -530,15 +545,7 @@ def main(argv: list[str]) -> int:
     state = TMP / f"load-{database}"
     redis_url = REDIS if _redis_ok(REDIS) else None
     env = app_env(state, url, redis_url)
-    plan = None if args.rebuild else _reusable(state, url, args.cases)
-    seeded_now = plan is None or len(plan["accounts"]) < args.users
-    if plan is None or seeded_now:
-        if not args.rebuild:
-            refuse_foreign_database(state, url, args.cases)
-        print(f"== seeding {args.cases:,} cases into {database}", flush=True)
-        plan = seed(state, url, args.cases, max(args.users, 50), env)
-    else:
-        print(f"== reusing {database} (seeded earlier)", flush=True)
+    plan, seeded_now = data_set_plan(state, url, args.cases, args.users, env, rebuild=args.rebuild)
     if args.seed_only:
         return 0
     runs = []

@@ -154,7 +154,7 @@ def _assigned(node: nodes.Node, outside_macros: bool) -> frozenset[str]:
     """The foldable names ``node`` assigns (a set, a loop or macro argument, an import as …, a macro's name)."""
     found: set[str] = set()
 
-    def walk(n: nodes.Node, top: bool) -> None:
+    def walk(n: nodes.Node) -> None:
         if isinstance(n, nodes.Name) and n.ctx in ("store", "param"):
             found.add(n.name)
         elif isinstance(n, nodes.Macro):
@@ -168,7 +168,7 @@ def _assigned(node: nodes.Node, outside_macros: bool) -> frozenset[str]:
                 if isinstance(child, nodes.Macro):
                     found.add(child.name)
                 continue
-            walk(child, False)
+            walk(child)
 
-    walk(node, True)
+    walk(node)
     return frozenset(found) & _FOLDED.keys()

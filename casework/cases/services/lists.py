@@ -131,9 +131,16 @@ _AFTER = tuple_(bindparam("after_priority", type_=Integer()),
                 bindparam("after_intake_at", type_=DateTime(timezone=True)), bindparam("after_id", type_=String()))
 
 
+# The people a search found, as one parameter (a statement built once takes any number of them).
+_PERSON_IDS: Any = bindparam("person_ids", expanding=True)
+
+# Every filter a list may carry (the screen's are the API's and her address): read from the schema, so that a
+# filter added there can never be left out of a statement kept for the unfiltered list.
+_FILTER_FIELDS = tuple(CaseScreenFilters.model_fields)
+
+
 def _no_filter(filters: CaseFiltersIn) -> bool:
-    return not (filters.status or filters.risk or filters.form or filters.period_from or filters.period_to
-                or getattr(filters, "address_id", None))
+    return not any(getattr(filters, name, None) for name in _FILTER_FIELDS)
 
 
 def _rows_page_query(user: User, filters: CaseFiltersIn, paged: bool, limit: int) -> Any:
@@ -228,10 +235,6 @@ def search_case_rows(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS
         _keep_settings(read)
         found = [_case_row(r, by_id[r.person_id].full_name) for r in read]
     return _searched(user, field_, found, limit)
-
-
-# The people a search found, as one parameter (a statement built once takes any number of them).
-_PERSON_IDS: Any = bindparam("person_ids", expanding=True)
 
 
 def _searched[T: (Case, CaseRow)](user: User, field_: str, found: list[T], limit: int) -> list[T]:
