@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -99,16 +99,20 @@ class DerivedValue:
 
 @dataclass(frozen=True, eq=False)
 class Release:
+    """A computed release. Its ``repr`` names it (id, period, method, parameters) and leaves out what is
+    large: a national release holds tens of thousands of cells and the whole geography, which a traceback, a
+    log line or a failing test's report would otherwise print in full."""
+
     release_id: str
     period: str
     created_at: datetime
     method: str
     parameters: Parameters
-    geography: Geography
-    tables: tuple[TableDef, ...]
-    cells: tuple[ReleaseCell, ...]
-    derived: tuple[DerivedValue, ...]
-    manifest: Mapping[str, Any]
+    geography: Geography = field(repr=False)
+    tables: tuple[TableDef, ...] = field(repr=False)
+    cells: tuple[ReleaseCell, ...] = field(repr=False)
+    derived: tuple[DerivedValue, ...] = field(repr=False)
+    manifest: Mapping[str, Any] = field(repr=False)
 
     def cell(self, key: CellKey) -> ReleaseCell:
         return self._by_key()[key]

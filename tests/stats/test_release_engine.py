@@ -69,3 +69,12 @@ def test_a_unit_whose_earlier_release_withheld_a_cell_is_not_idle():
     assert ("survivors", "province", "93") not in idle_units(tables, counted, ledger)
     ledger = {CellKey("survivors", "province", "93", "2026Q1"): LedgerEntry("published", 0)}
     assert ("survivors", "province", "93") in idle_units(tables, counted, ledger)
+
+
+def test_a_release_s_repr_names_it_and_leaves_out_its_cells_and_geography():
+    r = release([G1_YEAR, G2_AGE, G4], busy_91_and_92().records, "2026Q4")
+    shown = repr(r)
+    assert r.release_id in shown and "2026Q4" in shown and r.method in shown
+    assert len(r.cells) > 20
+    assert "ReleaseCell" not in shown and "CellKey" not in shown and "91001" not in shown
+    assert len(shown) < 1000
