@@ -1,0 +1,223 @@
+"""Where a signed-in page's time goes (issue 18): the case view, the case list and the host's account page,
+made in this process through the app's WSGI entry as gunicorn calls it, each request timed by phase. Writes
+bench/results/page_phases.md.
+
+    python -m bench.page_phases --cases 100000            # tincay_load_100000 (bench/load.py's data set)
+    python -m bench.page_phases --cases 10000 --requests 50
+
+Why: bench/pages_gunicorn.py gives each page's time through gunicorn against its data floor; this one says
+what the rest of that time is. One host signs in through the login form of a short-lived gunicorn (TOTP);
+then the app is built here with the same production settings (``TINCAY_ENVIRONMENT=production``, PostgreSQL,
+warmed as ``wsgi.py`` warms it) and called with that session cookie, the three pages taking turns with a
+3 ms pause before each request (a page served by a waiting worker, not in a hot loop: measured on this
+machine, a view in a hot loop takes about 1 ms less). Each phase is timed by wrapping the function that does
+it (the wrappers cost about a microsecond each); the SQL by SQLAlchemy's cursor events (the time from sending
+a statement to its rows received, psycopg's own work included) and the COMMIT on the DBAPI connection.
+**Python** = the request's time less its SQL and its COMMIT: what the page costs beyond waiting on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import _gunicorn as g
+
+RESULTS = g.ROOT / "bench" / "results" / "page_phases.md"
+PAUSE_S = 0.003
+
+# (label, module, attribute): the functions timed, in the order a request calls them.
+PHASES = (
+    ("session cookie read", "flask.sessions", "SecureCookieSessionInterface.open_session"),
+    ("session and user lookup", "casework.auth.services", "load_session"),
+    ("case page statement", "casework.cases.services", "get_case_page_or_404"),
+    ("case list statement (host)", "casework.cases.services", "list_case_rows"),
+    ("read event (audit INSERT)", "casework.protect.audit", "record"),
+    ("template render", "flask.templating", "_render"),
+    ("commit (ORM and DBAPI)", "casework.extensions", "db.session.commit"),
+)
+
+
+def _timed(label: str, fn: Callable[..., Any], into: dict[str, list[float]]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            into[label].append((time.perf_counter() - started) * 1000)
+
+    return timed
+
+
+def _wrap(into: dict[str, list[float]]) -> None:
+    import importlib
+
+    for label, module_name, path in PHASES:
+        owner: Any = importlib.import_module(module_name)
+        *parents, name = path.split(".")
+        for parent in parents:
+            owner = getattr(owner, parent)
+        if hasattr(owner, name):
+            setattr(owner, name, _timed(label, getattr(owner, name), into))
+
+
+def _watch_sql(engine: Any, into: dict[str, list[float]]) -> None:
+    import psycopg
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, _cursor, _statement, _params, _context, _many) -> None:
+        conn.info["bench_started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn, _cursor, statement, _params, _context, _many) -> None:
+        word = statement.lstrip().split(None, 1)[0].upper()
+        into[f"SQL {word}"].append((time.perf_counter() - conn.info.pop("bench_started")) * 1000)
+
+    commit = psycopg.Connection.commit
+
+    def timed_commit(self: psycopg.Connection) -> None:
+        started = time.perf_counter()
+        try:
+            commit(self)
+        finally:
+            into["SQL COMMIT"].append((time.perf_counter() - started) * 1000)
+
+    psycopg.Connection.commit = timed_commit  # type: ignore[method-assign]
+
+
+def _wsgi_call(app: Any, path: str, cookie: str) -> tuple[int, float]:
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path=path, headers={"Cookie": cookie}).get_environ()
+    status: list[str] = []
+    started = time.perf_counter()
+    body = app(environ, lambda s, _h, _e=None: status.append(s))
+    b"".join(body)
+    if hasattr(body, "close"):
+        body.close()
+    return int(status[0].split()[0]), (time.perf_counter() - started) * 1000
+
+
+def measure(ds: g.DataSet, host: g.Host, n: int) -> dict[str, dict[str, list[float]]]:
+    import logging
+
+    os.environ.update({k: v for k, v in ds.env.items() if k.startswith("TINCAY_")})
+    os.environ.update(TINCAY_AUDIT_CHAINER="off", TINCAY_NOTIFY_SWEEP_SECONDS="0")
+    from casework import create_app
+    from casework.extensions import db
+    from casework.warm import warm_up
+
+    app = create_app()
+    warm_up(app)
+    logging.getLogger("casework").setLevel(logging.WARNING)
+    pages = {"case view": f"/cases/{host.case_ids[0]}", "case list": "/cases", "account": "/account"}
+    current: dict[str, list[float]] = collections.defaultdict(list)
+    _wrap(current)
+    with app.app_context():
+        _watch_sql(db.engine, current)
+    result: dict[str, dict[str, list[float]]] = {page: collections.defaultdict(list) for page in pages}
+    for i in range(n + 20):
+        for page, path in pages.items():
+            current.clear()
+            time.sleep(PAUSE_S)
+            status, ms = _wsgi_call(app, path, host.cookie)
+            if status != 200:
+                raise SystemExit(f"{page}: HTTP {status}")
+            if i < 20:  # warm-up rounds
+                continue
+            sql = sum(v for k, values in current.items() if k.startswith("SQL ") for v in values)
+            samples = result[page]
+            samples["request"].append(ms)
+            samples["Python (request less its SQL and COMMIT)"].append(ms - sql)
+            for label, values in current.items():
+                samples[label].append(sum(values))
+    return result
+
+
+def report(args: argparse.Namespace, argv: list[str], ds: g.DataSet, result: dict, started: datetime,
+           before: str, after: str) -> str:
+    command = ("python -m bench.page_phases " + " ".join(argv)).strip()
+    labels = ["request", *(label for label, _m, _p in PHASES), "SQL SELECT", "SQL INSERT", "SQL UPDATE",
+              "SQL COMMIT", "Python (request less its SQL and COMMIT)"]
+    pages = list(result)
+    lines = [
+        f"## {ds.cases:,} cases (`{ds.database}`), in process, PostgreSQL",
+        "",
+        f"Command: `{command}` — {started:%Y-%m-%d %H:%M} UTC. {args.requests} requests per page, the pages taking "
+        f"turns, {PAUSE_S * 1000:.0f} ms pause before each.",
+        "",
+        f"Machine: {g.machine()}; {g.versions(ds.url)}.",
+        "",
+        f"`uptime` before: `{before}`",
+        "",
+        f"`uptime` after: `{after}`",
+        "",
+        "Medians in ms (a phase a page does not run is left empty; statements of one kind in one request are added"
+        " up):",
+        "",
+        "| phase | " + " | ".join(pages) + " |",
+        "|---|" + "---:|" * len(pages),
+    ]
+    for label in labels:
+        cells = []
+        for page in pages:
+            values = result[page].get(label)
+            cells.append(f"{statistics.median(values):.2f}" if values else "")
+        if any(cells):
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+HEADER = """# Where a signed-in page's time goes (issue 18)
+
+How measured: see the docstring of `bench/page_phases.py`. In process, through the app's WSGI entry, the case
+view, the case list and the account page taking turns; each phase timed by wrapping the function that does it,
+the SQL by SQLAlchemy's cursor events and the DBAPI COMMIT. Phases overlap where one calls another (the
+read event's INSERT is inside "read event"; the COMMIT inside "commit"). Only figures of one section compare
+with each other.
+"""
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--append", action="store_true", help="add this run's section to an existing --out")
+    args = parser.parse_args(argv)
+    ds = g.data_set(args.cases)
+    env = {**ds.env, "TINCAY_AUDIT_CHAINER": "off"}
+    before = g.uptime()
+    started = datetime.now(UTC)
+    server = g.gunicorn(env, 1, ds.state / "page_phases.log")
+    try:
+        g.wait_for_fresh_totp_step(ds)
+        host = g.sign_in(server.port, ds.plan["accounts"][0])
+        g.note_totp_step(ds)
+    finally:
+        server.stop()
+    if not host.case_ids:
+        raise SystemExit(f"{host.username} has no case in her list")
+    result = measure(ds, host, args.requests)
+    section = report(args, argv, ds, result, started, before, g.uptime())
+    previous = args.out.read_text(encoding="utf-8") if args.append and args.out.exists() else HEADER
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(previous.rstrip("\n") + "\n\n" + section, encoding="utf-8")
+    print(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
