@@ -13,7 +13,7 @@ import logging
 import secrets
 
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, render_template, request, session
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -153,20 +153,25 @@ API_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "no
              429: "too_many_requests", 500: "server_error"}
 
 
+# Each error's title and message, translated when one is shown (only that pair: a 404 answers every probe of a
+# record outside the user's scope).
+_ERROR_MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    401: (_l("Sign-in needed"), _l("Please sign in.")),
+    403: (_l("Not allowed"), _l("You cannot do this.")),
+    404: (_l("Not found"), _l("This page does not exist or you cannot see it.")),
+    405: (_l("Not allowed"), _l("This action is not allowed here.")),
+    409: (_l("Conflict"), _l("This is not possible in the record's current state.")),
+    413: (_l("Too large"), _l("The file or form is too large.")),
+    422: (_l("Invalid data"), _l("Please correct the marked fields.")),
+    429: (_l("Too many attempts"), _l("Too many attempts. Please wait a few minutes and try again.")),
+    500: (_l("Something went wrong"), _l("Something went wrong. Nothing was changed. Please try again.")),
+}
+
+
 def _error_messages(code: int) -> tuple[str, str]:
-    titles = {
-        400: (_("Bad request"), _("The request could not be understood.")),
-        401: (_("Sign-in needed"), _("Please sign in.")),
-        403: (_("Not allowed"), _("You cannot do this.")),
-        404: (_("Not found"), _("This page does not exist or you cannot see it.")),
-        405: (_("Not allowed"), _("This action is not allowed here.")),
-        409: (_("Conflict"), _("This is not possible in the record's current state.")),
-        413: (_("Too large"), _("The file or form is too large.")),
-        422: (_("Invalid data"), _("Please correct the marked fields.")),
-        429: (_("Too many attempts"), _("Too many attempts. Please wait a few minutes and try again.")),
-        500: (_("Something went wrong"), _("Something went wrong. Nothing was changed. Please try again.")),
-    }
-    return titles.get(code, titles[500])
+    title, message = _ERROR_MESSAGES.get(code, _ERROR_MESSAGES[500])
+    return str(title), str(message)
 
 
 def api_error(code: int, message: str | None = None, fields: dict[str, list[str]] | None = None,

@@ -99,3 +99,20 @@ def test_home_page_and_her_home_are_different_words(app):
         assert pgettext("residence", "Home") == "Nơi ở"
         rendered = render_template_string('{{ _("Home") }}|{{ pgettext("residence", "Home") }}')
         assert rendered == "Trang chủ|Nơi ở"
+
+
+def test_an_error_page_and_an_api_error_speak_the_requests_language(client):
+    """The error pages' words are translated when one is shown, in the language of that request."""
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    text = page.get_data(as_text=True)
+    assert "Không tìm thấy" in text and "Trang này không tồn tại hoặc bạn không có quyền xem." in text
+    api = client.get("/api/v1/no-such-route")
+    assert api.status_code == 404
+    assert api.get_json()["error"]["message"] == "Trang này không tồn tại hoặc bạn không có quyền xem."
+    client.set_cookie("lang", "en")
+    page = client.get("/no-such-page")
+    assert "This page does not exist or you cannot see it." in page.get_data(as_text=True)
+    assert "Không tìm thấy" not in page.get_data(as_text=True)
+    assert client.get("/api/v1/no-such-route").get_json()["error"]["message"] == (
+        "This page does not exist or you cannot see it.")
