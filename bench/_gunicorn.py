@@ -10,6 +10,7 @@ accounts (``load_host_NNN``, one host per trusted address, TOTP secrets) and sea
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
 import platform
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -368,3 +370,33 @@ def load_ticks(pid: int) -> tuple[int, int]:
     except OSError:
         return -1, 0
     return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+# --- the results file -----------------------------------------------------------------------------------
+
+
+def section_head(title: str, command: str, started: datetime, ds: DataSet, before: str, after: str,
+                 said: str = "") -> list[str]:
+    """The opening lines of a results section: its title, the command and when it started (``said`` after it),
+    the machine and the load average before and after."""
+    return [f"## {title}", "", f"Command: `{command}` — {started:%Y-%m-%d %H:%M} UTC.{said}",
+            "", f"Machine: {machine()}; {versions(ds.url)}.", "", f"`uptime` before: `{before}`", "",
+            f"`uptime` after: `{after}`", ""]
+
+
+def section_arguments(doc: str, requests: int, out: Path) -> argparse.ArgumentParser:
+    """The options of a benchmark that writes one section a run: the data set's size, the requests per page, the
+    results file and whether this run's section is added to it."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=requests)
+    parser.add_argument("--out", type=Path, default=out)
+    parser.add_argument("--append", action="store_true", help="add this run's section to an existing --out")
+    return parser
+
+
+def write_section(out: Path, header: str, section: str, append: bool) -> None:
+    """``section`` added to ``out`` (``append``) or a new file of ``header`` and ``section``."""
+    previous = out.read_text(encoding="utf-8") if append and out.exists() else header
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(previous.rstrip("\n") + "\n\n" + section, encoding="utf-8")

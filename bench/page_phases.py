@@ -27,7 +27,6 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from bench import _gunicorn as g
@@ -152,17 +151,9 @@ def report(args: argparse.Namespace, argv: list[str], ds: g.DataSet, result: dic
               "SQL COMMIT", "Python (request less its SQL and COMMIT)"]
     pages = list(result)
     lines = [
-        f"## {ds.cases:,} cases (`{ds.database}`), in process, PostgreSQL",
-        "",
-        f"Command: `{command}` — {started:%Y-%m-%d %H:%M} UTC. {args.requests} requests per page, the pages taking "
-        f"turns, {PAUSE_S * 1000:.0f} ms pause before each.",
-        "",
-        f"Machine: {g.machine()}; {g.versions(ds.url)}.",
-        "",
-        f"`uptime` before: `{before}`",
-        "",
-        f"`uptime` after: `{after}`",
-        "",
+        *g.section_head(f"{ds.cases:,} cases (`{ds.database}`), in process, PostgreSQL", command, started, ds, before,
+                        after, f" {args.requests} requests per page, the pages taking turns, {PAUSE_S * 1000:.0f} ms "
+                        "pause before each."),
         "Medians in ms (a phase a page does not run is left empty; statements of one kind in one request are added"
         " up):",
         "",
@@ -191,11 +182,7 @@ with each other.
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--append", action="store_true", help="add this run's section to an existing --out")
+    parser = g.section_arguments(__doc__, 300, RESULTS)
     args = parser.parse_args(argv)
     ds = g.data_set(args.cases)
     env = {**ds.env, "TINCAY_AUDIT_CHAINER": "off"}
@@ -212,9 +199,7 @@ def main(argv: list[str]) -> int:
         raise SystemExit(f"{host.username} has no case in her list")
     result = measure(ds, host, args.requests)
     section = report(args, argv, ds, result, started, before, g.uptime())
-    previous = args.out.read_text(encoding="utf-8") if args.append and args.out.exists() else HEADER
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(previous.rstrip("\n") + "\n\n" + section, encoding="utf-8")
+    g.write_section(args.out, HEADER, section, args.append)
     print(section)
     return 0
 

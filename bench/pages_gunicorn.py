@@ -31,14 +31,12 @@ sealed), and the COMMIT that makes it durable, in one transaction with the SELEC
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import statistics
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bench import _gunicorn as g
 
@@ -185,16 +183,8 @@ def report(args, argv, ds: g.DataSet, result: dict, started: datetime, before: s
     scale = "" if args.cases in (100_000, 1_000_000) and args.requests >= 40 else \
         " **A small-scale try, not the measurement of issue 18.**"
     lines = [
-        f"## {ds.cases:,} cases (`{ds.database}`), gunicorn {args.workers} sync workers, PostgreSQL",
-        "",
-        f"Command: `{command}` — {started:%Y-%m-%d %H:%M} UTC.{scale}",
-        "",
-        f"Machine: {g.machine()}; {g.versions(ds.url)}.",
-        "",
-        f"`uptime` before: `{before}`",
-        "",
-        f"`uptime` after: `{after}`",
-        "",
+        *g.section_head(f"{ds.cases:,} cases (`{ds.database}`), gunicorn {args.workers} sync workers, PostgreSQL",
+                        command, started, ds, before, after, scale),
         f"{args.requests} requests per page through gunicorn, the pages taking turns; the host's address holds "
         f"about {ds.plan['cases_per_address']:,.0f} cases.",
         "",
@@ -237,12 +227,8 @@ un-chained insert). Only figures of one section compare with each other.
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=60)
+    parser = g.section_arguments(__doc__, 60, RESULTS)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--append", action="store_true", help="add this run's section to an existing --out")
     args = parser.parse_args(argv)
     ds = g.data_set(args.cases)
     env = {**ds.env, "TINCAY_AUDIT_CHAINER": "off"}
@@ -267,10 +253,7 @@ def main(argv: list[str]) -> int:
         chainer.terminate()
         chainer.wait(timeout=60)
     section = report(args, argv, ds, result, started, before, g.uptime())
-    previous = args.out.read_text(encoding="utf-8") if args.append and args.out.exists() else HEADER
-    text = previous.rstrip("\n") + "\n\n" + section
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    g.write_section(args.out, HEADER, section, args.append)
     print(section)
     worst = max(result[p]["median_ms"] / (result[p]["sql_ms"] + result[p]["decrypt_ms"]) for p in PAGES)
     return 0 if worst <= 5 else 1
