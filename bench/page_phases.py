@@ -66,8 +66,9 @@ def _wrap(into: dict[str, list[float]]) -> None:
         *parents, name = path.split(".")
         for parent in parents:
             owner = getattr(owner, parent)
-        if hasattr(owner, name):
-            setattr(owner, name, _timed(label, getattr(owner, name), into))
+        if not hasattr(owner, name):  # renamed or moved: say so, rather than leave its row out of the report
+            raise SystemExit(f"page_phases: {module_name}.{path} ({label}) is not there any more")
+        setattr(owner, name, _timed(label, getattr(owner, name), into))
 
 
 def _watch_sql(engine: Any, into: dict[str, list[float]]) -> None:
