@@ -80,11 +80,13 @@ class Server:
         self.log.close()  # type: ignore[attr-defined]
 
 
-def gunicorn(env: dict[str, str], workers: int, log_file: Path, root: Path = ROOT) -> Server:
-    """gunicorn serving the app of the tree ``root`` (this checkout by default) on a free local port."""
+def gunicorn(env: dict[str, str], workers: int, log_file: Path, root: Path = ROOT, threads: int = 1) -> Server:
+    """gunicorn serving the app of the tree ``root`` (this checkout by default) on a free local port: ``workers``
+    sync workers, or with ``threads`` > 1 that many threads in each (gunicorn's gthread workers)."""
     port = load._free_port()
     log = log_file.open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),  # noqa: S603
+    model = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), *model,  # noqa: S603
                                 "--bind", f"127.0.0.1:{port}", "--timeout", "600", "--log-level", "warning",
                                 "wsgi:app"], cwd=root, env=env, stdout=log, stderr=log)
     try:

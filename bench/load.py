@@ -6,6 +6,7 @@ Writes bench/results/load.md.
     python -m bench.load --rebuild                        # seed again although the database is there
     python -m bench.load --seed-only                      # seed (or find) the database and stop
     python -m bench.load --workers 4                      # gunicorn workers (default 2, as the first runs)
+    python -m bench.load --workers 2 --threads 4          # gthread workers of 4 threads each (default: sync)
 
 What runs: a dedicated PostgreSQL database (``tincay_load`` for 1,000,000 cases, ``tincay_load_<N>`` for
 another size) created, given keys (``flask keys init``) and migrated (``flask db upgrade``) by this script,
@@ -353,7 +354,7 @@ def _wait_for(port: int, process: subprocess.Popen) -> None:
 
 
 def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int, duration: int,
-             think: tuple[float, float], seed_value: int, workers: int = 2) -> dict:
+             think: tuple[float, float], seed_value: int, workers: int = 2, threads: int = 1) -> dict:
     from bench.protect import make_names
 
     port = _free_port()
@@ -365,7 +366,8 @@ def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int,
     plan_file.write_text(json.dumps(run_plan, ensure_ascii=False), encoding="utf-8")
     out_file.unlink(missing_ok=True)
     log = (state / "gunicorn.log").open("ab")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),  # noqa: S603
+    model = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), *model,  # noqa: S603
                                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
                               cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
@@ -395,7 +397,7 @@ def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int,
     verify = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "audit", "verify"], cwd=ROOT, env=env,  # noqa: S603
                             capture_output=True, text=True, check=False)
     data.update(before=before, after=after, found=found, think=think, duration=duration, users=users,
-                workers=workers,
+                workers=workers, threads=threads,
                 verify=(verify.returncode, verify.stdout.strip() or verify.stderr.strip()[-300:]))
     return data
 
@@ -442,13 +444,15 @@ def report(command: str, plan: dict, seeded_now: bool, runs: list[dict], url: st
                f"{seconds['migrate']:.0f} s for `keys init` and `db upgrade`); it also holds the intakes of the "
                "earlier runs.")
     workers = runs[0].get("workers", 2) if runs else 2
+    threads = runs[0].get("threads", 1) if runs else 1
+    serving = f"{workers} gthread workers × {threads} threads" if threads > 1 else f"{workers} sync workers"
     lines = [
         f"# Load: hosts at work on gunicorn ({workers} workers) and PostgreSQL with {plan['cases']:,} cases",
         "",
         f"Command: `{command}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
         f"Machine: {_machine()}, Python {platform.python_version()}, PostgreSQL {pg} (local, 127.0.0.1), "
-        f"gunicorn {gunicorn_version} ({workers} sync workers), Locust {locust_version}. **The two cores are "
+        f"gunicorn {gunicorn_version} ({serving}), Locust {locust_version}. **The two cores are "
         "shared** by the load generator, the gunicorn workers and PostgreSQL (and by whatever else ran on the machine: "
         "the CPU line of each run says how the time was spent), so the throughput is what one small machine "
         "does while also generating the load, not what a server would do alone.",
@@ -528,7 +532,8 @@ def main(argv: list[str]) -> int:
                         help="think time between a user's actions, MIN-MAX seconds, one run per value (0: none)")
     parser.add_argument("--rebuild", action="store_true", help="seed again even if the seeded database is there")
     parser.add_argument("--seed-only", action="store_true", help="seed (or find) the database, then stop")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread workers) when over 1")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     thinks = []
@@ -552,7 +557,7 @@ def main(argv: list[str]) -> int:
     for i, think in enumerate(thinks):
         print(f"== run: {args.users} users, think {think}, {args.duration} s", flush=True)
         runs.append(run_once(state, url, env, plan, args.users, args.duration, think, seed_value=100 + i,
-                             workers=args.workers))
+                             workers=args.workers, threads=args.threads))
     command = ("python -m bench.load " + " ".join(argv)).strip()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report(command, plan, seeded_now, runs, url, redis_url), encoding="utf-8")

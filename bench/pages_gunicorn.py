@@ -6,15 +6,15 @@ floor measured as bench/pages.py measures it. Writes bench/results/pages_gunicor
     python -m bench.pages_gunicorn --cases 1000000 --append       # tincay_load, a section added to the file
     python -m bench.pages_gunicorn --cases 10000 --requests 20    # a quick try
 
-The data set is bench/load.py's (seeded by it when missing: ``python -m bench.load --cases N --seed-only``):
-about 98 (100,000) or 980 (1,000,000) cases per trusted address. gunicorn runs with bench/load.py's production
-settings (``TINCAY_ENVIRONMENT=production``, PostgreSQL, keys outside the instance folder, rate limits in
-Redis when it answers), ``--workers`` sync workers (default 4, as docs/operations.md §3), ``TINCAY_AUDIT_CHAINER
-=off`` and one ``flask audit chainer`` process beside it, as in production. One host (``load_host_000``) signs
-in through the login form with TOTP. Two case views: **case view**, a seeded case (bench/load.py seeds no
-consent and no timeline entry, so the page skips those reads), and **case view, recorded**, a case the host
-records through the intake form at the start of the run, which has what every recorded case has (her consents,
-the timeline's entries).
+The data set is bench/load.py's (seeded by it when missing: ``python -m bench.load --cases N --seed-only``): about
+98 (100,000) or 980 (1,000,000) cases per trusted address. gunicorn runs with bench/load.py's production settings
+(``TINCAY_ENVIRONMENT=production``, PostgreSQL, keys outside the instance folder, rate limits in Redis when it
+answers), ``--workers`` sync workers (default 2, as docs/operations.md §3; with ``--threads N`` gthread workers of
+N threads each, to compare how gunicorn serves), ``TINCAY_AUDIT_CHAINER=off`` and one ``flask audit chainer``
+process beside it, as in production. One host (``load_host_000``) signs in through the login form with TOTP. Two
+case views: **case view**, a seeded case (bench/load.py seeds no consent and no timeline entry, so the page skips
+those reads), and **case view, recorded**, a case the host records through the intake form at the start of the run,
+which has what every recorded case has (her consents, the timeline's entries).
 
 **page**: the median wall time of the request sent by one client to gunicorn (a new connection each time,
 as gunicorn's sync workers close it; the client is Python's http.client, its own cost about 0.2 ms), the
@@ -178,12 +178,18 @@ def interleaved(port: int, host: g.Host, targets: dict, pages: dict[str, dict], 
         pages[page]["floor"].close()
 
 
+def _serving(args) -> str:
+    if args.threads > 1:
+        return f"{args.workers} gthread worker{'s' if args.workers > 1 else ''} × {args.threads} threads"
+    return f"{args.workers} sync worker{'s' if args.workers > 1 else ''}"
+
+
 def report(args, argv, ds: g.DataSet, result: dict, started: datetime, before: str, after: str) -> str:
     command = ("python -m bench.pages_gunicorn " + " ".join(argv)).strip()
     scale = "" if args.cases in (100_000, 1_000_000) and args.requests >= 40 else \
         " **A small-scale try, not the measurement of issue 18.**"
     lines = [
-        *g.section_head(f"{ds.cases:,} cases (`{ds.database}`), gunicorn {args.workers} sync workers, PostgreSQL",
+        *g.section_head(f"{ds.cases:,} cases (`{ds.database}`), gunicorn {_serving(args)}, PostgreSQL",
                         command, started, ds, before, after, scale),
         f"{args.requests} requests per page through gunicorn, the pages taking turns; the host's address holds "
         f"about {ds.plan['cases_per_address']:,.0f} cases.",
@@ -228,7 +234,8 @@ un-chained insert). Only figures of one section compare with each other.
 
 def main(argv: list[str]) -> int:
     parser = g.section_arguments(__doc__, 60, RESULTS)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread workers) when over 1")
     args = parser.parse_args(argv)
     ds = g.data_set(args.cases)
     env = {**ds.env, "TINCAY_AUDIT_CHAINER": "off"}
@@ -238,7 +245,7 @@ def main(argv: list[str]) -> int:
     chainer = g.chainer(env, log)
     server = None
     try:
-        server = g.gunicorn(env, args.workers, log)
+        server = g.gunicorn(env, args.workers, log, threads=args.threads)
         g.wait_for_fresh_totp_step(ds)
         account = ds.plan["accounts"][0]
         host = g.sign_in(server.port, account)
