@@ -85,8 +85,8 @@ def gunicorn(env: dict[str, str], workers: int, log_file: Path, root: Path = ROO
     sync workers, or with ``threads`` > 1 that many threads in each (gunicorn's gthread workers)."""
     port = load._free_port()
     log = log_file.open("ab")
-    model = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), *model,  # noqa: S603
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),  # noqa: S603
+                                *load.worker_model(threads),
                                 "--bind", f"127.0.0.1:{port}", "--timeout", "600", "--log-level", "warning",
                                 "wsgi:app"], cwd=root, env=env, stdout=log, stderr=log)
     try:

@@ -353,6 +353,11 @@ def _wait_for(port: int, process: subprocess.Popen) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
+def worker_model(threads: int) -> list[str]:
+    """gunicorn's options for ``threads`` per worker: its gthread workers when over 1, its sync workers else."""
+    return ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
+
+
 def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int, duration: int,
              think: tuple[float, float], seed_value: int, workers: int = 2, threads: int = 1) -> dict:
     from bench.protect import make_names
@@ -366,8 +371,7 @@ def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int,
     plan_file.write_text(json.dumps(run_plan, ensure_ascii=False), encoding="utf-8")
     out_file.unlink(missing_ok=True)
     log = (state / "gunicorn.log").open("ab")
-    model = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), *model,  # noqa: S603
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), *worker_model(threads),  # noqa: S603
                                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
                               cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
@@ -445,7 +449,9 @@ def report(command: str, plan: dict, seeded_now: bool, runs: list[dict], url: st
                "earlier runs.")
     workers = runs[0].get("workers", 2) if runs else 2
     threads = runs[0].get("threads", 1) if runs else 1
-    serving = f"{workers} gthread workers × {threads} threads" if threads > 1 else f"{workers} sync workers"
+    serving = f"{workers} {'gthread' if threads > 1 else 'sync'} worker{'s' if workers > 1 else ''}"
+    if threads > 1:
+        serving += f" × {threads} threads"
     lines = [
         f"# Load: hosts at work on gunicorn ({workers} workers) and PostgreSQL with {plan['cases']:,} cases",
         "",
