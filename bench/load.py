@@ -358,6 +358,12 @@ def worker_model(threads: int) -> list[str]:
     return ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
 
 
+def serving(workers: int, threads: int) -> str:
+    """How gunicorn serves, in words for a results file: "2 sync workers", "1 gthread worker × 4 threads"."""
+    said = f"{workers} {'gthread' if threads > 1 else 'sync'} worker{'s' if workers > 1 else ''}"
+    return f"{said} × {threads} threads" if threads > 1 else said
+
+
 def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int, duration: int,
              think: tuple[float, float], seed_value: int, workers: int = 2, threads: int = 1) -> dict:
     from bench.protect import make_names
@@ -371,7 +377,8 @@ def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int,
     plan_file.write_text(json.dumps(run_plan, ensure_ascii=False), encoding="utf-8")
     out_file.unlink(missing_ok=True)
     log = (state / "gunicorn.log").open("ab")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), *worker_model(threads),  # noqa: S603
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),  # noqa: S603
+                               *worker_model(threads),
                                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
                               cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
@@ -449,16 +456,13 @@ def report(command: str, plan: dict, seeded_now: bool, runs: list[dict], url: st
                "earlier runs.")
     workers = runs[0].get("workers", 2) if runs else 2
     threads = runs[0].get("threads", 1) if runs else 1
-    serving = f"{workers} {'gthread' if threads > 1 else 'sync'} worker{'s' if workers > 1 else ''}"
-    if threads > 1:
-        serving += f" × {threads} threads"
     lines = [
         f"# Load: hosts at work on gunicorn ({workers} workers) and PostgreSQL with {plan['cases']:,} cases",
         "",
         f"Command: `{command}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
         f"Machine: {_machine()}, Python {platform.python_version()}, PostgreSQL {pg} (local, 127.0.0.1), "
-        f"gunicorn {gunicorn_version} ({serving}), Locust {locust_version}. **The two cores are "
+        f"gunicorn {gunicorn_version} ({serving(workers, threads)}), Locust {locust_version}. **The two cores are "
         "shared** by the load generator, the gunicorn workers and PostgreSQL (and by whatever else ran on the machine: "
         "the CPU line of each run says how the time was spent), so the throughput is what one small machine "
         "does while also generating the load, not what a server would do alone.",

@@ -39,6 +39,7 @@ import time
 from datetime import UTC, datetime
 
 from bench import _gunicorn as g
+from bench import load
 
 RESULTS = g.ROOT / "bench" / "results" / "pages_gunicorn.md"
 PAGES = ("case list", "case view", "case view, recorded", "case search")
@@ -178,19 +179,14 @@ def interleaved(port: int, host: g.Host, targets: dict, pages: dict[str, dict], 
         pages[page]["floor"].close()
 
 
-def _serving(args) -> str:
-    if args.threads > 1:
-        return f"{args.workers} gthread worker{'s' if args.workers > 1 else ''} × {args.threads} threads"
-    return f"{args.workers} sync worker{'s' if args.workers > 1 else ''}"
-
-
 def report(args, argv, ds: g.DataSet, result: dict, started: datetime, before: str, after: str) -> str:
     command = ("python -m bench.pages_gunicorn " + " ".join(argv)).strip()
     scale = "" if args.cases in (100_000, 1_000_000) and args.requests >= 40 else \
         " **A small-scale try, not the measurement of issue 18.**"
+    served = load.serving(args.workers, args.threads)
     lines = [
-        *g.section_head(f"{ds.cases:,} cases (`{ds.database}`), gunicorn {_serving(args)}, PostgreSQL",
-                        command, started, ds, before, after, scale),
+        *g.section_head(f"{ds.cases:,} cases (`{ds.database}`), gunicorn {served}, PostgreSQL", command, started,
+                        ds, before, after, scale),
         f"{args.requests} requests per page through gunicorn, the pages taking turns; the host's address holds "
         f"about {ds.plan['cases_per_address']:,.0f} cases.",
         "",
