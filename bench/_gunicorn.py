@@ -80,15 +80,16 @@ class Server:
         self.log.close()  # type: ignore[attr-defined]
 
 
-def gunicorn(env: dict[str, str], workers: int, log_file: Path, root: Path = ROOT, threads: int = 1) -> Server:
-    """gunicorn serving the app of the tree ``root`` (this checkout by default) on a free local port: ``workers``
-    sync workers, or with ``threads`` > 1 that many threads in each (gunicorn's gthread workers)."""
+def gunicorn(env: dict[str, str], workers: int, log_file: Path, root: Path = ROOT, threads: int = 1,
+             app: str = "wsgi:app") -> Server:
+    """gunicorn serving ``app`` (the app of the tree ``root``, this checkout by default) on a free local port:
+    ``workers`` sync workers, or with ``threads`` > 1 that many threads in each (gunicorn's gthread workers)."""
     port = load._free_port()
     log = log_file.open("ab")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),  # noqa: S603
                                 *load.worker_model(threads),
                                 "--bind", f"127.0.0.1:{port}", "--timeout", "600", "--log-level", "warning",
-                                "wsgi:app"], cwd=root, env=env, stdout=log, stderr=log)
+                                app], cwd=root, env=env, stdout=log, stderr=log)
     try:
         load._wait_for(port, process)
     except BaseException:

@@ -27,6 +27,12 @@ floor and are named in their column. **÷ floor** = page ÷ floor; the issue ask
 write** adds what an audited read cannot skip: the page's INSERT of its read event, replayed into an un-chained
 copy of the audit table (``bench_floor_audit_event``: same columns, defaults and indexes, no trigger, never
 sealed), and the COMMIT that makes it durable, in one transaction with the SELECTs, as the page does.
+
+**What a page costs before it reads a case**, in the same rounds, each measured as a page is: a fixed page of
+the case view's size served by a WSGI app that does nothing else (bench/_fixed_page.py, a second gunicorn with
+the same settings: what gunicorn, the connection and the client cost), and the host's account page (signed in:
+her session and user, the header, her sessions listed, the commit; no case read), each against the case view's
+floor: how much of the 5× the serving and the request cycle spend before the page's own work.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ from bench import load
 
 RESULTS = g.ROOT / "bench" / "results" / "pages_gunicorn.md"
 PAGES = ("case list", "case view", "case view, recorded", "case search")
+FIXED_PAGE = "a fixed page, no application (bench/_fixed_page.py)"
+ACCOUNT = "account page: signed in, reads no case"
 
 
 def _targets(host: g.Host, recorded: str) -> dict[str, tuple[str, str, list[tuple[str, str]] | None]]:
@@ -146,15 +154,19 @@ def traced(ds: g.DataSet, host: g.Host, targets: dict):
         out[page] = {"floor": floor, "selects": len(trace.selects), "unwraps": len(trace.unwraps),
                      "decrypts": len(trace.decrypts),
                      "rows": response.get_data(as_text=True).count('class="case-row'),
+                     "bytes": len(response.get_data()),
                      "writes": ", ".join(sorted(set(trace.writes))) or "none"}
     return app, out
 
 
-def interleaved(port: int, host: g.Host, targets: dict, pages: dict[str, dict], n: int) -> None:
+def interleaved(port: int, host: g.Host, targets: dict, pages: dict[str, dict], n: int,
+                fixed: dict[str, tuple[int, str, str]]) -> dict[str, dict[str, float]]:
     """``n`` rounds after 5 warm-up rounds; in each, every page once through gunicorn, then its floor once
-    (reads, reads with the write, decryptions): page and floor measured side by side, under the same load.
-    Medians (and the page's p95) go into ``pages``."""
+    (reads, reads with the write, decryptions): page and floor measured side by side, under the same load; then
+    each of the ``fixed`` requests once ((port, path, cookie): the fixed part of a page, which has no floor).
+    Medians (and the page's p95) go into ``pages``; the fixed requests' median and p95 are returned."""
     samples = {page: {"page": [], "sql": [], "write": [], "decrypt": []} for page in targets}
+    fixed_samples: dict[str, list[float]] = {name: [] for name in fixed}
     for page in targets:  # the stricter floor: each replayed n times in a row, every cache warm
         floor = pages[page]["floor"]
         for _ in range(5):
@@ -171,15 +183,28 @@ def interleaved(port: int, host: g.Host, targets: dict, pages: dict[str, dict], 
             if i >= 5:
                 for key, value in (("page", answer.ms), ("sql", sql), ("write", write), ("decrypt", decrypt)):
                     samples[page][key].append(value)
+        for name, (fixed_port, path, cookie) in fixed.items():
+            answer = g.fetch(fixed_port, "GET", path, cookie)
+            if answer.status != 200:
+                raise SystemExit(f"{name} through gunicorn: HTTP {answer.status}")
+            if i >= 5:
+                fixed_samples[name].append(answer.ms)
     for page, s in samples.items():
-        ordered = sorted(s["page"])
-        pages[page].update(median_ms=statistics.median(ordered), p95_ms=ordered[max(0, round(0.95 * len(ordered)) - 1)],
+        pages[page].update(median_ms=statistics.median(s["page"]), p95_ms=_p95(s["page"]),
                            sql_ms=statistics.median(s["sql"]), with_write_ms=statistics.median(s["write"]),
                            decrypt_ms=statistics.median(s["decrypt"]))
         pages[page]["floor"].close()
+    return {name: {"median_ms": statistics.median(values), "p95_ms": _p95(values)}
+            for name, values in fixed_samples.items()}
 
 
-def report(args, argv, ds: g.DataSet, result: dict, started: datetime, before: str, after: str) -> str:
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+
+def report(args, argv, ds: g.DataSet, result: dict, fixed: dict[str, dict[str, float]], started: datetime,
+           before: str, after: str) -> str:
     command = ("python -m bench.pages_gunicorn " + " ".join(argv)).strip()
     scale = "" if args.cases in (100_000, 1_000_000) and args.requests >= 40 else \
         " **A small-scale try, not the measurement of issue 18.**"
@@ -212,6 +237,14 @@ def report(args, argv, ds: g.DataSet, result: dict, started: datetime, before: s
         full = r["with_write_ms_in_a_row"] + r["decrypt_ms"]
         lines.append(f"| {page} | {r['sql_ms_in_a_row']:.2f} | {r['median_ms'] / floor:.1f}× | "
                      f"{r['with_write_ms_in_a_row']:.2f} | {r['median_ms'] / full:.1f}× |")
+    view = result["case view"]
+    view_floor = view["sql_ms"] + view["decrypt_ms"]
+    lines += ["", "What a page costs before it reads a case, in the same rounds (the same gunicorn settings; the "
+              f"fixed page has the case view's {view['bytes']:,} bytes). 5× the case view's floor is "
+              f"{5 * view_floor:.2f} ms:", "",
+              "| request | ms (median) | p95 ms | ÷ case view's floor |", "|---|---:|---:|---:|"]
+    for name, r in [*fixed.items(), ("case view", view)]:
+        lines.append(f"| {name} | {r['median_ms']:.1f} | {r['p95_ms']:.1f} | {r['median_ms'] / view_floor:.1f}× |")
     lines.append("")
     return "\n".join(lines)
 
@@ -239,7 +272,7 @@ def main(argv: list[str]) -> int:
     before = g.uptime()
     started = datetime.now(UTC)
     chainer = g.chainer(env, log)
-    server = None
+    server = bare = None
     try:
         server = g.gunicorn(env, args.workers, log, threads=args.threads)
         g.wait_for_fresh_totp_step(ds)
@@ -249,13 +282,17 @@ def main(argv: list[str]) -> int:
         recorded = g.record_intake(server.port, host, account, "Lò Thị Mai", random.Random(7))
         targets = _targets(host, recorded)
         _app, result = traced(ds, host, targets)
-        interleaved(server.port, host, targets, result, args.requests)
+        bare = g.gunicorn({**env, "TINCAY_BENCH_FIXED_BYTES": str(result["case view"]["bytes"])}, args.workers, log,
+                          threads=args.threads, app="bench._fixed_page:app")
+        fixed = interleaved(server.port, host, targets, result, args.requests,
+                            {FIXED_PAGE: (bare.port, "/", ""), ACCOUNT: (server.port, "/account", host.cookie)})
     finally:
-        if server is not None:
-            server.stop()
+        for running in (server, bare):
+            if running is not None:
+                running.stop()
         chainer.terminate()
         chainer.wait(timeout=60)
-    section = report(args, argv, ds, result, started, before, g.uptime())
+    section = report(args, argv, ds, result, fixed, started, before, g.uptime())
     g.write_section(args.out, HEADER, section, args.append)
     print(section)
     worst = max(result[p]["median_ms"] / (result[p]["sql_ms"] + result[p]["decrypt_ms"]) for p in PAGES)
