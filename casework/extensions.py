@@ -54,5 +54,11 @@ def execute_dml(statement: Executable) -> CursorResult[Any]:
 migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# Sessions are ours (casework.auth.services: a server-side row per sign-in, found by the hash of the cookie's token,
+# with idle and absolute limits, ended on sign-out, by an administrator or when the account is disabled);
+# Flask-Login only asks our request loader who is there. Its "session protection" compares an identifier that only
+# its own ``login_user`` stores, which we never call: it protected nothing, hashed the client's address on every
+# request and rewrote the session cookie (a "_fresh" mark no code reads) on the first page after every sign-in.
+login_manager.session_protection = None
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)

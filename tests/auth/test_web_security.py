@@ -54,6 +54,19 @@ def test_a_background_read_never_overwrites_a_newer_session_cookie(app, client, 
     assert "Đã lưu." not in client.get("/cases/").get_data(as_text=True)  # shown once
 
 
+def test_pages_after_sign_in_leave_the_session_cookie_as_it_is(app, client, make_user, login):
+    """The session lives on the server and the cookie holds its token: a page that changes nothing in the session
+    sends no new cookie. Flask-Login's session protection wrote a "_fresh" mark into it on the first page after
+    every sign-in, and on every page of a client that keeps the sign-in's cookie (issue 18)."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    login(client, make_user("admin"))
+    signed_in = client.get_cookie(name).value
+    for path in ("/admin/users", "/account", "/admin/users"):
+        response = client.get(path)
+        assert response.status_code == 200 and _session_cookies(response, name) == [], path
+    assert client.get_cookie(name).value == signed_in
+
+
 def test_csrf_token_is_required_on_forms(make_app):
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
