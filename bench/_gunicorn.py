@@ -184,6 +184,8 @@ def sign_in(port: int, account: dict, cookie_name: str = "tincay") -> Host:
             listing = fetch(port, "GET", "/cases", cookie)
             if listing.status != 200:
                 raise RuntimeError(f"{account['username']}: the case list answered {listing.status}")
+            if cookie_name in listing.cookies:  # kept, as a browser keeps it: later pages send the newer cookie
+                cookie = f"{cookie_name}={listing.cookies[cookie_name]}"
             csrf = CSRF.search(listing.body)
             following = NEXT_LINK.search(listing.body)
             return Host(account["username"], cookie, csrf.group(1) if csrf else "",
