@@ -582,12 +582,18 @@ def active_tokens(user: User) -> list[ApiToken]:
 
 
 def active_sessions(user: User) -> list[Row[str, datetime, datetime, str | None]]:
-    """Her open sessions, newest first: the columns the account pages show (``id``, ``created_at``,
-    ``last_seen_at``, ``client``), read as rows (issue 18: as ORM objects, with each one's user and her
-    addresses, a quarter of the account page)."""
+    """Her open sessions, newest first: the ones ``load_session`` would still accept (not ended, not idle
+    longer than the idle limit, not older than the absolute one; a session past a limit is marked ended only
+    when its cookie comes back, so without these two conditions the list showed every session she had left
+    open in a browser as open). The columns the account pages show (``id``, ``created_at``, ``last_seen_at``,
+    ``client``), read as rows (issue 18: as ORM objects, with each one's user and her addresses, a quarter of
+    the account page)."""
+    settings, now = _settings(), utcnow()
     return list(read_columns(
         select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.client)
-        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
+               UserSession.last_seen_at >= now - timedelta(minutes=settings.session_idle_minutes),
+               UserSession.created_at >= now - timedelta(hours=settings.session_absolute_hours))
         .order_by(UserSession.created_at.desc())))
 
 

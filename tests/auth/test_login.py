@@ -233,6 +233,35 @@ def test_absolute_session_lifetime_expires(app, client, make_user, login):
     assert client.get("/audit/").status_code == 302
 
 
+def test_sessions_past_a_limit_are_not_listed_as_open(app, client, make_user, login):
+    """A session left open in another browser ends when its cookie comes back after a limit; until then the
+    account pages must not show it as open (they did: every session she had not signed out of)."""
+    from datetime import timedelta
+
+    from casework.auth import services
+    from casework.auth.models import User
+
+    account = make_user("auditor")
+    user = db.session.get(User, account.id)
+    services.start_session(user, True, "idle browser")
+    services.start_session(user, True, "old browser")
+    db.session.commit()
+    login(client, account)
+    first, second, current = db.session.query(UserSession).order_by(UserSession.created_at).all()
+    assert (first.client, second.client) == ("idle browser", "old browser")
+    first.last_seen_at -= timedelta(minutes=31)
+    second.created_at -= timedelta(hours=13)
+    db.session.commit()
+    account_page = client.get("/account").get_data(as_text=True)
+    assert account_page.count("<tr><td>") == 1 and "Phiên này" in account_page
+    sessions_page = client.get("/account/sessions").get_data(as_text=True)
+    assert f"/account/sessions/{current.id}/end" in sessions_page
+    assert first.id not in sessions_page and second.id not in sessions_page
+    current.created_at -= timedelta(hours=11)  # still within the limits: listed
+    db.session.commit()
+    assert f"/account/sessions/{current.id}/end" in client.get("/account/sessions").get_data(as_text=True)
+
+
 def test_rate_limits_are_shared_through_redis_when_configured(make_app):
     """Several workers share one counter when RATELIMIT_STORAGE_URI points at Redis (DESIGN §3.7)."""
     import secrets
