@@ -104,8 +104,14 @@ def province(code: str | None) -> Province | None:
 
 
 def districts(province_code: str) -> list[District]:
-    return sorted((d for d in _districts().values() if d.province_code == province_code),
-                  key=lambda d: name_sort_key(d.name))
+    return list(_districts_of(province_code))
+
+
+@cache
+def _districts_of(province_code: str) -> tuple[District, ...]:
+    # Sorted once per province (issue 18: every intake form sorted the old districts of its province again).
+    return tuple(sorted((d for d in _districts().values() if d.province_code == province_code),
+                        key=lambda d: name_sort_key(d.name)))
 
 
 def district(code: str | None) -> District | None:
