@@ -20,13 +20,12 @@ from wtforms import (
     Form,
     FormField,
     RadioField,
-    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from casework.forms import MultiCheckboxField, choices
+from casework.forms import MultiCheckboxField, SelectField, choices
 from casework.geo import data as geo
 from livelihood import schemas
 from livelihood.codes import (

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 
-from casework.forms import MultiCheckboxField, choices
+from casework.forms import MultiCheckboxField, SelectField, choices
 from casework.schemas import Schema, Text
 from casework.service_types import SERVICE_TYPES
 from referral.codes import KIND_LABELS, RESULT_LABELS, URGENCY_LABELS

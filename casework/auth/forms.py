@@ -2,13 +2,13 @@ from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectFieldBase
 from wtforms.fields.core import UnboundField
 
 from casework.auth.roles import ROLE_LABELS
 from casework.auth.schemas import Credentials, Enrolment, EnrolmentCode, NewAccount, PasswordChange
-from casework.forms import choices
+from casework.forms import SelectField, choices
 from casework.schemas import Schema, _Marker
 
 # The screens of the accounts. What a field accepts, and the message when it does not, is declared once in

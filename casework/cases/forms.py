@@ -17,7 +17,6 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectChoice,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -25,6 +24,7 @@ from wtforms import (
 from wtforms.validators import Length, Optional
 
 from casework.cases import codes
+from casework.forms import SelectField
 from casework.geo import data as geo
 from casework.text import VN_TZ
 

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from casework.auth.models import User
@@ -17,7 +17,7 @@ from casework.cases.models import Address, Case
 from casework.cases.schemas import TransferDeclineIn, TransferIn
 from casework.errors import DomainError
 from casework.extensions import db
-from casework.forms import apply_domain_errors, form_status
+from casework.forms import SelectField, apply_domain_errors, form_status
 from casework.geo import data as geo
 from casework.schemas import form_values
 from casework.text import vi_sort_key

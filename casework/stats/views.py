@@ -15,13 +15,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField
 
 from casework.auth.policy import allow
 from casework.auth.roles import Role
 from casework.errors import DomainError, ValidationError
 from casework.extensions import db
-from casework.forms import MultiCheckboxField, apply_domain_errors, form_status
+from casework.forms import MultiCheckboxField, SelectField, apply_domain_errors, form_status
 from casework.protect import audit
 from casework.schemas import CORRECT_FIELDS, Schema, form_values
 from casework.stats import jobs, presenters, service
