@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -194,6 +194,37 @@ def sign_in(port: int, account: dict, cookie_name: str = "tincay") -> Host:
         # A TOTP code is accepted once per 30-second step and account: an earlier run may have used this one.
         time.sleep(31 - time.time() % 30)
     raise RuntimeError(f"{account['username']} could not sign in ({done.status})")
+
+
+def signed_in_host(ds: DataSet, log_name: str) -> Host:
+    """The data set's first host, signed in through the login form of a short-lived gunicorn (one worker, no
+    chainer), for a benchmark that then makes its requests in its own process (``app_in_process``)."""
+    server = gunicorn({**ds.env, "TINCAY_AUDIT_CHAINER": "off"}, 1, ds.state / log_name)
+    try:
+        wait_for_fresh_totp_step(ds)
+        host = sign_in(server.port, ds.plan["accounts"][0])
+        note_totp_step(ds)
+    finally:
+        server.stop()
+    if not host.case_ids:
+        raise SystemExit(f"{host.username} has no case in her list")
+    return host
+
+
+def app_in_process(ds: DataSet):
+    """The app built in this process with the data set's production settings and warmed as ``wsgi.py`` warms
+    it; no background thread (chainer, deadline sweep) and only warnings logged."""
+    import logging
+
+    os.environ.update({k: v for k, v in ds.env.items() if k.startswith("TINCAY_")})
+    os.environ.update(TINCAY_AUDIT_CHAINER="off", TINCAY_NOTIFY_SWEEP_SECONDS="0")
+    from casework import create_app
+    from casework.warm import warm_up
+
+    app = create_app()
+    warm_up(app)
+    logging.getLogger("casework").setLevel(logging.WARNING)
+    return app
 
 
 def intake_form(account: dict, token: str, name: str, rng, intake_at) -> list[tuple[str, str]]:
@@ -405,3 +436,19 @@ def write_section(out: Path, header: str, section: str, append: bool) -> None:
     previous = out.read_text(encoding="utf-8") if append and out.exists() else header
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(previous.rstrip("\n") + "\n\n" + section, encoding="utf-8")
+
+
+def in_process_main(argv: list[str], doc: str, requests: int, out: Path, header: str, log_name: str,
+                    measure, report) -> int:
+    """``main`` of a benchmark that signs the first host in (``signed_in_host``) and then measures in this
+    process: ``measure(ds, host, requests)``, then ``report(args, argv, ds, result, started, before, after)``
+    gives the section written to ``--out``."""
+    args = section_arguments(doc, requests, out).parse_args(argv)
+    ds = data_set(args.cases)
+    before, started = uptime(), datetime.now(UTC)
+    host = signed_in_host(ds, log_name)
+    result = measure(ds, host, args.requests)
+    section = report(args, argv, ds, result, started, before, uptime())
+    write_section(args.out, header, section, args.append)
+    print(section)
+    return 0

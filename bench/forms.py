@@ -14,11 +14,9 @@ so whatever else loads the machine loads both alike; **after ÷ before** is the 
 
 from __future__ import annotations
 
-import logging
-import os
 import statistics
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 import wtforms
 
@@ -35,15 +33,9 @@ take turns request by request. Only figures of one section compare with each oth
 
 
 def measure(ds: g.DataSet, host: g.Host, n: int) -> dict[str, dict[str, list[float]]]:
-    os.environ.update({k: v for k, v in ds.env.items() if k.startswith("TINCAY_")})
-    os.environ.update(TINCAY_AUDIT_CHAINER="off", TINCAY_NOTIFY_SWEEP_SECONDS="0")
-    from casework import create_app
+    app = g.app_in_process(ds)
     from casework.forms import Select, SelectField
-    from casework.warm import warm_up
 
-    app = create_app()
-    warm_up(app)
-    logging.getLogger("casework").setLevel(logging.WARNING)
     pages = {"intake form (new case)": "/cases/new", "case edit form": f"/cases/{host.case_ids[0]}/edit"}
     widgets = {"wtforms' Select": wtforms.widgets.Select(), "casework.forms.Select": Select()}
     result: dict[str, dict[str, list[float]]] = {page: {name: [] for name in widgets} for page in pages}
@@ -62,11 +54,11 @@ def measure(ds: g.DataSet, host: g.Host, n: int) -> dict[str, dict[str, list[flo
     return result
 
 
-def report(argv: list[str], ds: g.DataSet, result: dict, started: datetime, before: str, after: str,
-           n: int) -> str:
+def report(args, argv: list[str], ds: g.DataSet, result: dict, started: datetime, before: str, after: str) -> str:
     command = ("python -m bench.forms " + " ".join(argv)).strip()
     lines = [*g.section_head(f"{ds.cases:,} cases (`{ds.database}`), in process, PostgreSQL", command, started, ds,
-                             before, after, f" {n} requests per form and widget, the widgets taking turns."),
+                             before, after, f" {args.requests} requests per form and widget, the widgets taking "
+                             "turns."),
              "| form | wtforms' Select ms (median) | casework.forms.Select ms (median) | after ÷ before |",
              "|---|---:|---:|---:|"]
     for page, samples in result.items():
@@ -77,27 +69,7 @@ def report(argv: list[str], ds: g.DataSet, result: dict, started: datetime, befo
 
 
 def main(argv: list[str]) -> int:
-    parser = g.section_arguments(__doc__, 100, RESULTS)
-    args = parser.parse_args(argv)
-    ds = g.data_set(args.cases)
-    env = {**ds.env, "TINCAY_AUDIT_CHAINER": "off"}
-    before = g.uptime()
-    started = datetime.now(UTC)
-    server = g.gunicorn(env, 1, ds.state / "forms.log")
-    try:
-        g.wait_for_fresh_totp_step(ds)
-        host = g.sign_in(server.port, ds.plan["accounts"][0])
-        g.note_totp_step(ds)
-    finally:
-        server.stop()
-    if not host.case_ids:
-        raise SystemExit(f"{host.username} has no case in her list")
-    result = measure(ds, host, args.requests)
-    section = report(argv, ds, result, started, before, g.uptime(), args.requests)
-    g.write_section(args.out, HEADER, section, args.append)
-    print(section)
-    return 0
-
+    return g.in_process_main(argv, __doc__, 100, RESULTS, HEADER, "forms.log", measure, report)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -21,12 +21,11 @@ from __future__ import annotations
 import argparse
 import collections
 import functools
-import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bench import _gunicorn as g
@@ -110,17 +109,9 @@ def _wsgi_call(app: Any, path: str, cookie: str) -> tuple[int, float]:
 
 
 def measure(ds: g.DataSet, host: g.Host, n: int) -> dict[str, dict[str, list[float]]]:
-    import logging
-
-    os.environ.update({k: v for k, v in ds.env.items() if k.startswith("TINCAY_")})
-    os.environ.update(TINCAY_AUDIT_CHAINER="off", TINCAY_NOTIFY_SWEEP_SECONDS="0")
-    from casework import create_app
+    app = g.app_in_process(ds)
     from casework.extensions import db
-    from casework.warm import warm_up
 
-    app = create_app()
-    warm_up(app)
-    logging.getLogger("casework").setLevel(logging.WARNING)
     pages = {"case view": f"/cases/{host.case_ids[0]}", "case list": "/cases", "account": "/account"}
     current: dict[str, list[float]] = collections.defaultdict(list)
     _wrap(current)
@@ -183,27 +174,7 @@ with each other.
 
 
 def main(argv: list[str]) -> int:
-    parser = g.section_arguments(__doc__, 300, RESULTS)
-    args = parser.parse_args(argv)
-    ds = g.data_set(args.cases)
-    env = {**ds.env, "TINCAY_AUDIT_CHAINER": "off"}
-    before = g.uptime()
-    started = datetime.now(UTC)
-    server = g.gunicorn(env, 1, ds.state / "page_phases.log")
-    try:
-        g.wait_for_fresh_totp_step(ds)
-        host = g.sign_in(server.port, ds.plan["accounts"][0])
-        g.note_totp_step(ds)
-    finally:
-        server.stop()
-    if not host.case_ids:
-        raise SystemExit(f"{host.username} has no case in her list")
-    result = measure(ds, host, args.requests)
-    section = report(args, argv, ds, result, started, before, g.uptime())
-    g.write_section(args.out, HEADER, section, args.append)
-    print(section)
-    return 0
-
+    return g.in_process_main(argv, __doc__, 300, RESULTS, HEADER, "page_phases.log", measure, report)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
