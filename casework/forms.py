@@ -181,10 +181,10 @@ class Select(widgets.Select):
                 kwargs[name] = value
         html = [f"<select {widgets.html_params(name=field.name, **kwargs)}>"]
         if field.has_groups():
-            for group, choices in field.iter_groups():
+            for group, group_choices in field.iter_groups():
                 if group is not None:
                     html.append(f'<optgroup label="{escape(group)}">')
-                html.extend(self._option(choice) for choice in choices)
+                html.extend(self._option(choice) for choice in group_choices)
                 if group is not None:
                     html.append("</optgroup>")
         else:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from casework.geo.data import Unit, by_code_in_name_order, clean_name, grouped_in_name_order, name_sort_key
+from casework.geo.data import Unit, by_code_in_name_order, clean_name, grouped_in_name_order
 
 SCHEME = "pre2025"
 # The 2025 units (Resolution 202/2025/QH15 and the commune resolutions) are in force from this day: a
@@ -104,14 +104,14 @@ def province(code: str | None) -> Province | None:
 
 
 def districts(province_code: str) -> list[District]:
-    return list(_districts_of(province_code))
+    return list(_districts_by_province().get(province_code, ()))
 
 
 @cache
-def _districts_of(province_code: str) -> tuple[District, ...]:
-    # Sorted once per province (issue 18: every intake form sorted the old districts of its province again).
-    return tuple(sorted((d for d in _districts().values() if d.province_code == province_code),
-                        key=lambda d: name_sort_key(d.name)))
+def _districts_by_province() -> dict[str, tuple[District, ...]]:
+    # Sorted once per process (issue 18: every intake form sorted the old districts of its province again).
+    return {code: tuple(group) for code, group in
+            grouped_in_name_order(_districts().values(), lambda d: d.province_code).items()}
 
 
 def district(code: str | None) -> District | None:
