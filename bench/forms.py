@@ -71,5 +71,6 @@ def report(args, argv: list[str], ds: g.DataSet, result: dict, started: datetime
 def main(argv: list[str]) -> int:
     return g.in_process_main(argv, __doc__, 100, RESULTS, HEADER, "forms.log", measure, report)
 
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -193,8 +193,8 @@ class Select(widgets.Select):
         # Every value and label is escaped above (and by html_params and wtforms for the rest).
         return Markup("".join(html))  # noqa: S704  # nosec B704
 
-    @classmethod
-    def _option(cls, choice: Any) -> str:
+    @staticmethod
+    def _option(choice: Any) -> str:
         if choice.render_kw:
             return str(widgets.Select.render_option(choice))
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value

@@ -453,12 +453,12 @@ def load_session(token: str | None) -> UserSession | None:
     sess = _holder_with_user(UserSession, token_hash(token))
     if sess is None or sess.ended_at is not None:
         return None
-    settings = _settings()
     now = utcnow()
-    if now - sess.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+    seen_since, started_since = _live_session_bounds(now)
+    if sess.last_seen_at < seen_since:
         end_session(sess, "idle")
         return None
-    if now - sess.created_at > timedelta(hours=settings.session_absolute_hours):
+    if sess.created_at < started_since:
         end_session(sess, "expired")
         return None
     if not sess.user.active:
@@ -467,6 +467,15 @@ def load_session(token: str | None) -> UserSession | None:
     if now - sess.last_seen_at > timedelta(seconds=60):
         sess.last_seen_at = now
     return sess
+
+
+def _live_session_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """The earliest last activity and the earliest start a session may have and still be accepted at ``now``
+    (the idle and the absolute limit): ``load_session`` refuses what is older, ``active_sessions`` lists only
+    what is not."""
+    settings = _settings()
+    return (now - timedelta(minutes=settings.session_idle_minutes),
+            now - timedelta(hours=settings.session_absolute_hours))
 
 
 # Every request reads its session (or API token), her user and her trusted addresses (a host's scope). Issue 18:
@@ -588,12 +597,11 @@ def active_sessions(user: User) -> list[Row[str, datetime, datetime, str | None]
     open in a browser as open). The columns the account pages show (``id``, ``created_at``, ``last_seen_at``,
     ``client``), read as rows (issue 18: as ORM objects, with each one's user and her addresses, a quarter of
     the account page)."""
-    settings, now = _settings(), utcnow()
+    seen_since, started_since = _live_session_bounds(utcnow())
     return list(read_columns(
         select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.client)
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
-               UserSession.last_seen_at >= now - timedelta(minutes=settings.session_idle_minutes),
-               UserSession.created_at >= now - timedelta(hours=settings.session_absolute_hours))
+               UserSession.last_seen_at >= seen_since, UserSession.created_at >= started_since)
         .order_by(UserSession.created_at.desc())))
 
 
