@@ -14,10 +14,8 @@ from typing import Any, NoReturn
 import pyotp
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Row, Select, bindparam, inspect, select, update
+from sqlalchemy import Row, Select, bindparam, inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapper, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 
 from casework.auth import passwords
@@ -28,6 +26,7 @@ from casework.config import Settings
 from casework.errors import NotFound, ValidationError
 from casework.extensions import db, execute_dml, read_columns
 from casework.geo import data as geo
+from casework.loading import as_loaded, load_if_unloaded, loaded_columns
 from casework.models import utcnow
 from casework.protect import audit
 from casework.protect.ring import current_keys
@@ -481,8 +480,8 @@ def _live_session_bounds(now: datetime) -> tuple[datetime, datetime]:
 # Every request reads its session (or API token), her user and her trusted addresses (a host's scope). Issue 18:
 # through the ORM (a joined eager load, one statement) this cost a fifth of a page without case data, twice the
 # same statement on the session's connection; so the statement is Core, built once, and its row becomes the
-# session's objects as a query would leave them (loaded, unchanged, in the identity map), without the ORM's
-# per-statement and per-row work. The credentials stay unread (deferred) until a check needs them.
+# session's objects as a query would leave them (casework.loading). The credentials stay unread (deferred) until a
+# check needs them.
 
 
 @dataclass(frozen=True)
@@ -492,17 +491,13 @@ class _HolderLookup:
     address_class: type[Any]
 
 
-def _loaded_columns(mapper: Mapper[Any]) -> list[tuple[str, ColumnElement[Any]]]:
-    return [(prop.key, prop.columns[0]) for prop in mapper.column_attrs if not prop.deferred]
-
-
 @cache
 def _holder_lookup(model: type[UserSession] | type[ApiToken]) -> _HolderLookup:
     # The domain that keeps the addresses maps them (casework.auth.addresses): reached through the relationship.
     address_mapper = User.addresses.property.mapper
-    holder, user = _loaded_columns(inspect(model)), _loaded_columns(inspect(User))
+    holder, user = loaded_columns(inspect(model)), loaded_columns(inspect(User))
     hosts, places = address_host.alias(), address_mapper.local_table.alias()
-    address = [(key, places.c[column.name]) for key, column in _loaded_columns(address_mapper)]
+    address = [(key, places.c[column.name]) for key, column in loaded_columns(address_mapper)]
     holder_table, user_table = model.__table__, User.__table__
     statement = (select(*(c for _k, c in holder), *(c for _k, c in user), *(c for _k, c in address))
                  .select_from(holder_table.join(user_table, user_table.c.id == holder_table.c.user_id)
@@ -521,34 +516,14 @@ def _holder_with_user[H: (UserSession, ApiToken)](model: type[H], hashed: str) -
         return None
     holder_keys, user_keys, address_keys = lookup.keys
     first, n, m = rows[0], len(holder_keys), len(holder_keys) + len(user_keys)
-    holder = _as_loaded(model, dict(zip(holder_keys, first[:n], strict=True)))
-    user = _as_loaded(User, dict(zip(user_keys, first[n:m], strict=True)))
-    addresses = [_as_loaded(lookup.address_class, dict(zip(address_keys, row[m:], strict=True)))
+    holder = as_loaded(model, dict(zip(holder_keys, first[:n], strict=True)))
+    user = as_loaded(User, dict(zip(user_keys, first[n:m], strict=True)))
+    addresses = [as_loaded(lookup.address_class, dict(zip(address_keys, row[m:], strict=True)))
                  for row in rows if row[m] is not None]
-    _load_if_unloaded(user, "addresses", addresses)
-    _load_if_unloaded(holder, "user", user)
+    load_if_unloaded(user, "addresses", addresses)
+    load_if_unloaded(holder, "user", user)
     db.session.add(holder)  # and, by cascade, her user and addresses: persistent, nothing to write
     return holder
-
-
-def _as_loaded[T](cls: type[T], values: dict[str, Any]) -> T:
-    """The instance a query would give for this row: the one the session holds already (what it has not loaded,
-    expired by a commit, filled in from the row), else a new one marked as loaded from the database."""
-    mapper = inspect(cls)
-    found: T | None = db.session.identity_map.get(mapper.identity_key_from_primary_key([values["id"]]))
-    if found is not None:
-        for key in inspect(found).unloaded & values.keys():
-            set_committed_value(found, key, values[key])
-        return found
-    instance: T = mapper.class_manager.new_instance()
-    instance.__dict__.update(values)  # the instrumented attributes' own storage: no change events, no history
-    make_transient_to_detached(instance)  # what is not in the row (the credentials) loads when first read
-    return instance
-
-
-def _load_if_unloaded(instance: object, key: str, value: object) -> None:
-    if key in inspect(instance).unloaded:
-        set_committed_value(instance, key, value)
 
 
 def end_session(sess: UserSession, reason: str) -> None:
