@@ -38,11 +38,11 @@ else:
     Model = db.Model
 
 
-def read_columns[*Ts](statement: TypedReturnsRows[*Ts]) -> CursorResult[*Ts]:
+def read_columns[*Ts](statement: TypedReturnsRows[*Ts], parameters: dict[str, Any] | None = None) -> CursorResult[*Ts]:
     """A SELECT of plain columns on the session's connection, after the session's pending changes are written
     (as its autoflush would): rows, no ORM objects and none of the ORM's per-statement work (issue 18)."""
     db.session.flush()
-    return db.session.connection().execute(statement)
+    return db.session.connection().execute(statement, parameters)
 
 
 def execute_dml(statement: Executable) -> CursorResult[Any]:

@@ -15,7 +15,7 @@ answers 404 exactly like a missing one, and the refusal is kept in the audit tra
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from flask import current_app
@@ -25,7 +25,7 @@ from casework.auth.models import User
 from casework.auth.policy import deny
 from casework.auth.roles import Role
 from casework.cases.models import Address, Case
-from casework.extensions import db
+from casework.extensions import db, read_columns
 from casework.models import ID_LENGTH
 
 _OPAQUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -109,20 +109,14 @@ def _visible_or_404(visible: Any, model: Any, object_type: str, object_id: str) 
     return found
 
 
-def visible_row_or_404(visible: Select[Any], model: Any, object_type: str, object_id: str,
-                       by_parameter: str | None = None) -> Row[Any]:
-    """``_visible_or_404`` for a select of the object and more columns: the whole result row (unique, so that a
-    collection loaded in the same statement is allowed). ``by_parameter``: ``visible`` already selects the object
-    by its id through this bound parameter (a statement built once, reused)."""
-    if not _may_exist(object_id):
-        found = None
-    elif by_parameter:
-        found = db.session.execute(visible, {by_parameter: object_id}).unique().first()
-    else:
-        found = db.session.execute(visible.where(model.id == object_id)).unique().first()
-    if found is None:
+def visible_rows_or_404(visible: Select[Any], object_type: str, object_id: str, parameter: str) -> Sequence[Row[Any]]:
+    """The rows of ``visible``, a select of plain columns (``read_columns``) that finds one object of the user's
+    scope by its id through the bound parameter ``parameter`` (a statement built once, reused): one row, or one per
+    row of a collection joined to it. None: 404 and an ``access_denied`` audit event, as ``_visible_or_404``."""
+    rows = read_columns(visible, {parameter: object_id}).all() if _may_exist(object_id) else []
+    if not rows:
         deny_not_found(object_type, object_id)
-    return found
+    return rows
 
 
 def get_case_or_404(user: User, case_id: str) -> Case:

@@ -1,5 +1,5 @@
-"""What the case page reads of a case (issue 18): the case, her record and its acts, the province's settings and
-which of the case's other records exist, in one statement; then only the records that exist."""
+"""What the case page reads of a case (issue 18): the case, her address, her record and its acts, the province's
+settings and which of the case's other records exist, in one statement; then only the records that exist."""
 
 from __future__ import annotations
 
@@ -9,14 +9,26 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, exists
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from casework.auth.models import User
 from casework.cases.extensions import case_page
-from casework.cases.models import Case, CaseEvent, CaseTransfer, Consent, ContactBan, FollowUp, ShelterStay
-from casework.cases.policy import cases_visible_to, scoped_statement, visible_row_or_404
+from casework.cases.models import (
+    Address,
+    Case,
+    CaseAct,
+    CaseEvent,
+    CaseTransfer,
+    Consent,
+    ContactBan,
+    FollowUp,
+    Person,
+    ShelterStay,
+)
+from casework.cases.policy import cases_visible_to, scoped_statement, visible_rows_or_404
 from casework.cases.services.province_settings import SETTING_COLUMNS, keep_setting, with_setting
+from casework.extensions import db
+from casework.loading import as_loaded, load_if_unloaded, loaded_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,20 +52,54 @@ _PROBES = (
 )
 
 
-def _page_statement(user: User, probes: Mapping[str, Any]) -> Select[Any]:
+# The page's statement: the case, her address, her record, one of her acts (a row per act, the acts in their order;
+# a case without acts has one row, its act's columns NULL), the probes and the province's settings. It is Core
+# (plain columns) and its rows become the session's objects (casework.loading): through the ORM, with the acts a
+# joined eager load, the ORM's work on its 97 columns cost as much again as the statement (issue 18).
+_ENTITIES = (Case, Address, Person, CaseAct)
+
+
+@dataclass(frozen=True)
+class _PageLookup:
+    statement: Select[Any]
+    parts: tuple[tuple[tuple[str, ...], slice], ...]  # per entity of _ENTITIES: its attribute keys, its columns
+
+
+def _page_lookup(user: User, probes: Mapping[str, Any]) -> _PageLookup:
     """The page's statement for the user's scope, with the other domains' probes, the case id a parameter (built
     once per scope and app: the probes are the app's)."""
-    return scoped_statement(user, "case_page", lambda: with_setting(
-        cases_visible_to(user).options(joinedload(Case.acts)).add_columns(*_PROBES, *probes.values(), *SETTING_COLUMNS),
-        Case.province_code).where(Case.id == bindparam("case_id")))
+    return scoped_statement(user, "case_page", lambda: _build_page_lookup(user, probes))
+
+
+def _build_page_lookup(user: User, probes: Mapping[str, Any]) -> _PageLookup:
+    groups = [loaded_columns(sa_inspect(model)) for model in _ENTITIES]
+    parts, start = [], 0
+    for group in groups:
+        parts.append((tuple(key for key, _column in group), slice(start, start + len(group))))
+        start += len(group)
+    columns = [column for group in groups for _key, column in group]
+    statement = with_setting(
+        cases_visible_to(user).with_only_columns(*columns, *_PROBES, *probes.values(), *SETTING_COLUMNS)
+        .select_from(Case).join(Case.address).join(Case.person).outerjoin(Case.acts),
+        Case.province_code).where(Case.id == bindparam("case_id")).order_by(CaseAct.position)
+    return _PageLookup(statement, tuple(parts))
 
 
 def get_case_page_or_404(user: User, case_id: str) -> tuple[Case, CaseHas]:
-    """The case (404 out of her scope, as ``get_case_or_404``) with its acts, and which of its records exist;
-    the province's settings are kept for the request, and the collections found empty are set empty."""
+    """The case (404 out of her scope, as ``get_case_or_404``) with her address, her record and its acts, and which
+    of its records exist; the province's settings are kept for the request, and the collections found empty are
+    set empty."""
     probes = case_page().probes
-    row = visible_row_or_404(_page_statement(user, probes), Case, "case", case_id, by_parameter="case_id")
-    case: Case = row[0]
+    lookup = _page_lookup(user, probes)
+    rows = visible_rows_or_404(lookup.statement, "case", case_id, "case_id")
+    row = rows[0]
+    (case_keys, case_at), (address_keys, address_at), (person_keys, person_at), (act_keys, act_at) = lookup.parts
+    case = as_loaded(Case, dict(zip(case_keys, row[case_at], strict=True)))
+    load_if_unloaded(case, "address", as_loaded(Address, dict(zip(address_keys, row[address_at], strict=True))))
+    load_if_unloaded(case, "person", as_loaded(Person, dict(zip(person_keys, row[person_at], strict=True))))
+    load_if_unloaded(case, "acts", [as_loaded(CaseAct, dict(zip(act_keys, r[act_at], strict=True)))
+                                    for r in rows if r[act_at.start] is not None])
+    db.session.add(case)  # and, by cascade, her address, record and acts: persistent, nothing to write
     unloaded = sa_inspect(case).unloaded
     for name in _COLLECTIONS:
         if name in unloaded and not row._mapping[f"has_{name}"]:
