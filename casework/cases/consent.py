@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from casework.auth.models import User
 from casework.cases import codes
@@ -31,6 +33,7 @@ from casework.cases.schemas import ConsentInput
 from casework.cases.timeline import add_timeline_entry
 from casework.errors import StateError, ValidationError
 from casework.extensions import db
+from casework.loading import columns_of, objects
 from casework.models import utcnow
 from casework.protect import audit
 
@@ -55,8 +58,14 @@ def active_consents(case: Case) -> list[Consent]:
     return [c for c in _rows(case) if c.withdrawn_at is None]
 
 
+@cache
+def _rows_statement() -> Select[Any]:
+    return select(*columns_of(Consent)).where(Consent.case_id == bindparam("case_id")).order_by(Consent.given_at)
+
+
 def _rows(case: Case) -> list[Consent]:
-    return list(db.session.scalars(select(Consent).where(Consent.case_id == case.id).order_by(Consent.given_at)))
+    """Her consents, oldest first (read on every case page that has one: Core, ``casework.loading``)."""
+    return objects(Consent, _rows_statement(), {"case_id": case.id})
 
 
 def _active(case: Case, purpose: str, service: str | None = None) -> Consent | None:

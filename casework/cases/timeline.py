@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from casework.auth.models import User
 from casework.cases.models import Case, CaseEvent
 from casework.extensions import db
+from casework.loading import columns_of, objects
 from casework.models import utcnow
 
 
@@ -61,6 +63,12 @@ def add_timeline_entry(actor: User, case: Case, kind: str, *, note: str | None =
     return entry
 
 
+@cache
+def _timeline_statement() -> Select[Any]:
+    return (select(*columns_of(CaseEvent)).where(CaseEvent.case_id == bindparam("case_id"))
+            .order_by(CaseEvent.at.desc(), CaseEvent.id))
+
+
 def timeline(case: Case) -> list[CaseEvent]:
-    return list(db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                   .order_by(CaseEvent.at.desc(), CaseEvent.id)))
+    """The case's timeline, newest first (read on every case page that has one: Core, ``casework.loading``)."""
+    return objects(CaseEvent, _timeline_statement(), {"case_id": case.id})
