@@ -16,7 +16,7 @@ Reads are not audited here: the loaders that show a person to a user record the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import lru_cache
@@ -26,6 +26,7 @@ from sqlalchemy import Integer, LargeBinary, Select, String, bindparam, delete, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from casework.extensions import Model, db
+from casework.loading import objects
 from casework.models import new_id, ref_id
 from casework.protect import blind
 from casework.protect.crypto import (
@@ -286,11 +287,17 @@ def search(model: type[ProtectedMixin], field: str, query: str, scoped_query: Se
     return search_with(lookup, query, scoped_query.where(model.id.in_(lookup.candidates())), limit)
 
 
-def search_with(lookup: BlindLookup, query: str, statement: Select[Any], limit: int = 200) -> list[Any]:
+def search_with(lookup: BlindLookup, query: str, statement: Select[Any], limit: int = 200,
+                columns: bool = False) -> list[Any]:
     """``search`` with a statement the caller built (and may keep): a select of ``lookup.model`` limited to the
-    caller's scope and to ``lookup.candidates()``, whose parameters ``lookup.values`` are given here."""
+    caller's scope and to ``lookup.candidates()``, whose parameters ``lookup.values`` are given here. ``columns``:
+    the statement selects some of the model's columns (``casework.loading.objects``), at least the searched
+    field's and the data key's; the records have only those loaded."""
     spec = lookup.model.__protected__[lookup.field]
-    rows = db.session.scalars(statement, lookup.values).all()
+    if columns:
+        rows: Sequence[Any] = objects(lookup.model, statement, lookup.values)
+    else:
+        rows = db.session.scalars(statement, lookup.values).all()
     return [r for r in rows if blind.matches(spec.index or "name", getattr(r, lookup.field), query)][:limit]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import DateTime, Integer, String, bindparam, select, tuple_
-from sqlalchemy.orm import lazyload, load_only, raiseload
+from sqlalchemy.orm import lazyload, raiseload
 
 from casework import paging
 from casework.auth.models import User
@@ -21,7 +21,7 @@ from casework.cases.schemas import CaseFiltersIn, CaseScreenFilters
 from casework.cases.services.flags import has_bans, has_open_stay
 from casework.cases.services.province_settings import SETTING_COLUMNS, keep_setting, with_setting
 from casework.errors import NotFound, ValidationError
-from casework.extensions import db
+from casework.extensions import db, read_columns
 from casework.protect import audit
 from casework.protect.fields import ProtectedMixin, blind_lookup, search_with
 from casework.text import VN_TZ, nfc
@@ -168,7 +168,7 @@ def list_case_rows(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str |
     # The list as it opens (no filter) is built once per scope; a filtered one for each request, as before.
     q = scoped_statement(user, "case_rows", build, bool(after), limit) if _no_filter(filters) else build()
     rows = []
-    found = db.session.execute(q, params).all()
+    found = read_columns(q, params).all()
     _keep_settings(found)
     for r in found:
         person_id, name_ct, *key = r[-len(_NAME_COLUMNS):]
@@ -231,7 +231,7 @@ def search_case_rows(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS
                 .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())
 
         q = scoped_statement(user, "case_search_rows", build) if _no_filter(filters) else build()
-        read = db.session.execute(q, {"person_ids": list(by_id)}).all()
+        read = read_columns(q, {"person_ids": list(by_id)}).all()
         _keep_settings(read)
         found = [_case_row(r, by_id[r.person_id].full_name) for r in read]
     return _searched(user, field_, found, limit)
@@ -271,8 +271,8 @@ def _matching_people(user: User, query: str, filters: CaseFiltersIn, limit: int,
 
     def build() -> Any:
         scoped_ids = _filtered(user, filters).with_only_columns(Case.person_id).scalar_subquery()
-        q = select(Person).where(Person.id.in_(scoped_ids), Person.id.in_(lookup.candidates()))
-        return q.options(load_only(*_person_columns(field_))) if read == "rows" else q
+        q = select(*_person_columns(field_)) if read == "rows" else select(Person)
+        return q.where(Person.id.in_(scoped_ids), Person.id.in_(lookup.candidates()))
 
     # Without a filter, built once per scope and look-up shape (the provinces searched, how many words, the index
     # versions): the term reaches the statement only as its words' index values, bound at execution.
@@ -280,7 +280,7 @@ def _matching_people(user: User, query: str, filters: CaseFiltersIn, limit: int,
         statement = scoped_statement(user, "search_people", build, read, field_, lookup.shape)
     else:
         statement = build()
-    return field_, search_with(lookup, query, statement, limit=limit)
+    return field_, search_with(lookup, query, statement, limit=limit, columns=read == "rows")
 
 
 def _user_provinces(user: User) -> list[str]:
