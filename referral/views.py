@@ -7,6 +7,7 @@ pages are addressed by random ids and titles say "Referral".
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -344,6 +345,17 @@ def case_panel(user, case, has=None) -> Markup:
         return Markup("")
     none = has is not None and not has.probes.get("referrals", True)
     rows = [] if none else services.case_referrals(user, case)
+    if rows or current_app.debug:
+        return _render_panel(case, rows)
+    # Most cases have no referral: that panel is the same for every case, and made once per language and process.
+    empty: dict[str, Markup] = current_app.extensions.setdefault("referral.empty_case_panel", {})
+    language = str(get_locale())
+    if language not in empty:
+        empty[language] = _render_panel(case, [])
+    return empty[language]
+
+
+def _render_panel(case, rows: list) -> Markup:
     template = current_app.jinja_env.get_template("referral/_case_referrals.html")
     # A template rendered with autoescaping: every value in it is escaped already.
     html = template.render(case=case, referrals=rows, L=_labels(), now=utcnow())

@@ -145,3 +145,22 @@ def test_accompanying_children_under_16_are_pointed_out(client, world, make_case
     login(client, world.host)
     page = client.get(f"/referral/cases/{case.id}/new").get_data(as_text=True)
     assert "Có trẻ em dưới 16 tuổi đi cùng chị ấy." in page
+
+
+def test_the_empty_referral_panel_speaks_the_page_language_and_gives_way_to_a_referral(client, world, make_case,
+                                                                                       login):
+    """The panel of a case without referral is made once per language (most cases have none): each language gets
+    its own, and a case with a referral gets its list, not that panel."""
+    without = make_case(world.host)
+    login(client, world.host)
+    page = client.get(f"/cases/{without.id}").get_data(as_text=True)
+    assert "Chưa có chuyển gửi nào." in page
+    assert client.post("/language", data={"lang": "en", "next": "/cases"}).status_code == 303
+    for _ in range(2):  # made, then reused
+        page = client.get(f"/cases/{without.id}").get_data(as_text=True)
+        assert "No referral yet." in page and "Chưa có chuyển gửi nào." not in page
+    referral_id = send(client, world).get_json()["id"]
+    page = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    assert f"/referral/{referral_id}" in page and "No referral yet." not in page
+    assert client.post("/language", data={"lang": "vi", "next": "/cases"}).status_code == 303
+    assert "Chưa có chuyển gửi nào." in client.get(f"/cases/{without.id}").get_data(as_text=True)
