@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from bench import p95
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "audit.md"
 THREADS = (1, 4, 16, 32)
@@ -198,7 +200,7 @@ def bench_engine(app, label: str, seconds: float, hold_ms: int) -> dict:
         db.session.remove()
     if delays:
         out["delay"] = {"rate": rate, "errors": errors, "n": len(delays), "p50": statistics.median(delays),
-                        "p95": delays[int(len(delays) * 0.95) - 1], "max": delays[-1]}
+                        "p95": p95(delays), "max": delays[-1]}
     print(f"{label}: seal delay {out['delay']}", flush=True)
     return out
 

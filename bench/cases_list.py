@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench import load, sizes_parser
+from bench import load, p95, sizes_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp"
@@ -180,7 +180,7 @@ def _expect(got: int, wanted: int, what: str) -> None:
 
 def _stats(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
-    return statistics.median(ordered), ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+    return statistics.median(ordered), p95(ordered)
 
 
 def _totp(secret: str, last: dict) -> str:

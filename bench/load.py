@@ -54,6 +54,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import p95
+
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp"
 RESULTS = ROOT / "bench" / "results" / "load.md"
@@ -416,16 +418,11 @@ def run_once(state: Path, url: str, env: dict[str, str], plan: dict, users: int,
 # --- report ---------------------------------------------------------------------------------------------
 
 
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, int(round(q * len(ordered))) - 1)]
-
-
 def _row(label: str, samples: list[float], errors: int, duration: float) -> str:
     if not samples:
         return f"| {label} | 0 | — | — | — | {errors} |"
     return (f"| {label} | {len(samples):,} | {len(samples) / duration:.1f} | {statistics.median(samples):.0f} | "
-            f"{_pct(samples, 0.95):.0f} | {errors} |")
+            f"{p95(samples):.0f} | {errors} |")
 
 
 def _machine() -> str:

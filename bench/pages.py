@@ -33,6 +33,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import p95
+
 ROOT = Path(__file__).resolve().parent.parent
 TMP = ROOT / "bench" / "tmp"
 RESULTS = ROOT / "bench" / "results" / "pages.md"
@@ -236,7 +238,7 @@ def main(argv: list[str]) -> int:
         for page, r in merged[label].items():
             ordered = sorted(samples[label][page])
             r["median_ms"] = statistics.median(ordered)
-            r["p95_ms"] = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+            r["p95_ms"] = p95(ordered)
     title = f"{args.size:,} cases, " + ("PostgreSQL" if db_url else "SQLite")
     run = {"title": title, "load_before": load_before, "load_after": _load(), "requests": per_round * args.rounds,
            **merged}

@@ -45,7 +45,7 @@ import time
 from datetime import UTC, datetime
 
 from bench import _gunicorn as g
-from bench import load
+from bench import load, p95
 
 RESULTS = g.ROOT / "bench" / "results" / "pages_gunicorn.md"
 PAGES = ("case list", "case view", "case view, recorded", "case search")
@@ -190,17 +190,12 @@ def interleaved(port: int, host: g.Host, targets: dict, pages: dict[str, dict], 
             if i >= 5:
                 fixed_samples[name].append(answer.ms)
     for page, s in samples.items():
-        pages[page].update(median_ms=statistics.median(s["page"]), p95_ms=_p95(s["page"]),
+        pages[page].update(median_ms=statistics.median(s["page"]), p95_ms=p95(s["page"]),
                            sql_ms=statistics.median(s["sql"]), with_write_ms=statistics.median(s["write"]),
                            decrypt_ms=statistics.median(s["decrypt"]))
         pages[page]["floor"].close()
-    return {name: {"median_ms": statistics.median(values), "p95_ms": _p95(values)}
+    return {name: {"median_ms": statistics.median(values), "p95_ms": p95(values)}
             for name, values in fixed_samples.items()}
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
 
 
 def report(args, argv, ds: g.DataSet, result: dict, fixed: dict[str, dict[str, float]], started: datetime,

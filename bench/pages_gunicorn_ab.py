@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from bench import _gunicorn as g
+from bench import p95
 from bench.pages import TMP, _export_main
 
 
@@ -75,9 +76,8 @@ def main(argv: list[str]) -> int:
              "|---|---:|---:|---:|---:|---:|"]
     for page in pages:
         b, a = sorted(samples[(page, "before")]), sorted(samples[(page, "after")])
-        p95 = max(0, round(0.95 * len(b)) - 1)
         lines.append(f"| {page} | {statistics.median(b):.1f} | {statistics.median(a):.1f} | "
-                     f"{statistics.median(a) / statistics.median(b):.2f} | {b[p95]:.1f} | {a[p95]:.1f} |")
+                     f"{statistics.median(a) / statistics.median(b):.2f} | {p95(b):.1f} | {p95(a):.1f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -40,7 +40,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import sizes_parser
+from bench import p95, sizes_parser
 from bench.cases_list import PASSWORD, STEPS, TMP, _csrf, _expect, _totp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -351,11 +351,6 @@ def _median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
-
-
 def measure(instance: Path, info: dict, requests: int, database_url: str | None) -> dict:
     from sqlalchemy import select
 
@@ -411,7 +406,7 @@ def measure(instance: Path, info: dict, requests: int, database_url: str | None)
                 elapsed, result = in_process(fn)
                 timings[label].append(elapsed)
                 found[label] = result
-        out[who] = {"timings": {k: (_median(v), _p95(v)) for k, v in timings.items()}, "found": found,
+        out[who] = {"timings": {k: (_median(v), p95(v)) for k, v in timings.items()}, "found": found,
                     "load": os.getloadavg()}
     return out
 
