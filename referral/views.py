@@ -347,11 +347,12 @@ def case_panel(user, case, has=None) -> Markup:
     rows = [] if none else services.case_referrals(user, case)
     if rows or current_app.debug:
         return _render_panel(case, rows)
-    # Most cases have no referral: that panel is the same for every case, and made once per language and process.
+    # Most cases have no referral: that panel is the same for every case, and made once per language and process,
+    # without the case (so that nothing of one case can ever be kept and shown on another's page).
     empty: dict[str, Markup] = current_app.extensions.setdefault("referral.empty_case_panel", {})
     language = str(get_locale())
     if language not in empty:
-        empty[language] = _render_panel(case, [])
+        empty[language] = _render_panel(None, [])
     return empty[language]
 
 
