@@ -11,7 +11,7 @@ import secrets
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Date, Index, Integer, String, event, false, text, true
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, Index, Integer, String, event, false, text, true
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, relationship
 
 from casework.auth.models import address_host
@@ -80,9 +80,12 @@ class AddressSupport(IdMixin, TimestampMixin, Model):
     received_on: Mapped[date] = mapped_column(Date, nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     description: Mapped[str] = mapped_column(String(200), nullable=False, default="")
-    amount_vnd: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Whole đồng, as every amount of money (livelihood): up to the 10 billion the service accepts.
+    amount_vnd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     address: Mapped[Address] = relationship(back_populates="support_packages")
+
+    __table_args__ = (CheckConstraint("amount_vnd IS NULL OR amount_vnd >= 0", name="amount_not_negative"),)
 
 
 class ProvinceSetting(TimestampMixin, Model):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from casework.cases.models import Address, AddressSupport, AddressTraining
 from casework.cases.services import local_today
@@ -99,3 +101,25 @@ def test_only_an_admin_chooses_the_province_of_the_settings(world, signed_in):
     assert 'name="province">' in unknown and 'type="hidden" name="province"' not in unknown
     officer = signed_in(world.province_19).get("/addresses/settings?province=01").get_data(as_text=True)
     assert 'name="province">' not in officer and 'type="hidden" name="province" value="19"' in officer
+
+
+def test_a_support_package_of_billions_is_kept_whole_and_more_than_ten_billion_refused(world, signed_in):
+    """The service accepts up to 10 billion đồng: the column holds it (a 32-bit column failed above 2.1 billion
+    on PostgreSQL with a 500)."""
+    client = signed_in(world.officer_a)
+    day = (local_today() - timedelta(days=3)).isoformat()
+    form = {"action": "support", "s-received_on": day, "s-kind": "money", "s-description": "Xây bếp"}
+    assert client.post(f"/addresses/{world.addr_a.id}", data={**form, "s-amount_vnd": "3.000.000.000"}
+                       ).status_code == 302
+    assert db.session.scalars(select(AddressSupport)).one().amount_vnd == 3_000_000_000
+    refused = client.post(f"/addresses/{world.addr_a.id}", data={**form, "s-amount_vnd": "10.000.000.001"})
+    assert refused.status_code == 422 and "Hãy nhập số tiền bằng đồng, từ 0 trở lên." in refused.text
+    assert len(db.session.scalars(select(AddressSupport)).all()) == 1
+
+
+def test_the_database_refuses_a_negative_support_amount(world):
+    db.session.add(AddressSupport(address_id=world.addr_a.id, received_on=local_today(), kind="money",
+                                  amount_vnd=-1))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
