@@ -40,6 +40,9 @@ from livelihood.models import (
 )
 
 MAX_LINES = 30
+# A budget line's count of items (animals, kilograms, seedlings): far above any plan, and within the 32-bit column
+# that keeps it (above 2,147,483,647 PostgreSQL refused the row and the request failed with a server error).
+MAX_QUANTITY = 1_000_000
 SCORE_CRITERIA = ("feasibility", "market", "skills", "risks", "cost")
 DECISIONS = ("approve", "return", "reject")
 
@@ -394,7 +397,7 @@ def nest(values: Mapping[str, Any], flat: Mapping[str, str] = SURVIVOR_FLAT) -> 
 class LineIn(Input):
     item: Annotated[str, s.Text(200, required=_l("Name the item."))]
     unit: Annotated[str | None, s.Text(32)]
-    quantity: Annotated[int, s.Amount(required=s.REQUIRED)]
+    quantity: Annotated[int, s.Amount(required=s.REQUIRED, maximum=MAX_QUANTITY)]
     unit_cost_vnd: Annotated[int, s.Amount(required=s.REQUIRED)]
     co_contribution_vnd: Annotated[int | None, s.Amount(allow_zero=True)]
 

@@ -122,6 +122,20 @@ def test_budget_lines_carry_their_position_and_totals_are_computed(app):
     assert (plan.total_vnd, plan.co_contribution_vnd, plan.requested_vnd) == (13_000_000, 1_000_000, 12_000_000)
 
 
+def test_a_line_s_quantity_has_a_limit_its_column_holds(app):
+    """A quantity above the 32-bit column's 2,147,483,647 reached the database and failed there (a 500 on
+    PostgreSQL): the schema refuses more than a million items with the field's message."""
+    with app.test_request_context():
+        line = {"item": "Giống", "unit_cost_vnd": 1}
+        for quantity in (schemas.MAX_QUANTITY + 1, 3_000_000_000):
+            fields = refused(ProposalIn.from_json, {"kind": "crops", "title": "Gừng",
+                                                    "budget_lines": [{**line, "quantity": quantity}]})
+            assert fields == {"budget_lines.0.quantity": ["Số này quá lớn."]}
+        plan = ProposalIn.from_json({"kind": "crops", "title": "Gừng",
+                                     "budget_lines": [{**line, "quantity": schemas.MAX_QUANTITY}]})
+    assert plan.total_vnd == schemas.MAX_QUANTITY
+
+
 def test_a_return_says_what_to_change_and_an_approval_its_amount(app):
     with app.test_request_context():
         assert refused(DecisionIn.from_json, {"decision": "return"}) == {"note": ["Nêu nội dung cần sửa."]}
