@@ -123,3 +123,23 @@ def test_the_database_refuses_a_negative_support_amount(world):
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_a_text_too_long_for_its_column_is_refused_with_its_field_not_cut_short(world, signed_in):
+    """The forms draw ``maxlength``, but a request can send more: the topic, organiser and description are refused
+    with their field's message and nothing is stored (they used to be cut to 200 characters without a word)."""
+    client = signed_in(world.officer_a)
+    day = (local_today() - timedelta(days=3)).isoformat()
+    too_long = "Kỹ năng " * 30  # 240 characters
+    training = client.post(f"/addresses/{world.addr_a.id}", data={
+        "action": "training", "t-held_on": day, "t-topic": too_long, "t-organiser": too_long})
+    assert training.status_code == 422 and training.text.count("Tối đa 200 ký tự.") >= 2
+    support = client.post(f"/addresses/{world.addr_a.id}", data={
+        "action": "support", "s-received_on": day, "s-kind": "money", "s-description": too_long})
+    assert support.status_code == 422 and "Tối đa 200 ký tự." in support.text
+    assert db.session.scalars(select(AddressTraining)).all() == []
+    assert db.session.scalars(select(AddressSupport)).all() == []
+    exactly = "x" * 200
+    assert client.post(f"/addresses/{world.addr_a.id}", data={
+        "action": "training", "t-held_on": day, "t-topic": exactly}).status_code == 302
+    assert db.session.scalars(select(AddressTraining)).one().topic == exactly

@@ -12,11 +12,12 @@ from casework.cases import codes
 from casework.cases.models import Address, AddressSupport, AddressTraining
 from casework.cases.policy import can_manage_address
 from casework.cases.schemas import AddressIn
-from casework.cases.services.common import _add, _invalid, _text, local_today
+from casework.cases.services.common import _add, _invalid, local_today
 from casework.errors import NotFound, ValidationError
 from casework.extensions import db
 from casework.geo import data as geo
 from casework.protect import audit
+from casework.text import nfc
 
 
 def _check_address(actor: User, data: AddressIn) -> Any:
@@ -68,12 +69,12 @@ def add_training(actor: User, address: Address, held_on: date | None, topic: str
         raise NotFound(_("Not found."))
     errors: dict[str, list[str]] = {}
     _check_past_day(errors, "held_on", held_on)
-    topic_ = _text(topic, 200)
+    topic_, organiser_ = _within(errors, "topic", topic), _within(errors, "organiser", organiser)
     if not topic_:
         _add(errors, "topic", _("Enter the topic of the training."))
     _invalid(errors)
     return _add_to_address(actor, address, "address_training_add", AddressTraining(
-        address=address, held_on=held_on, topic=topic_, organiser=_text(organiser, 200) or ""))
+        address=address, held_on=held_on, topic=topic_, organiser=organiser_))
 
 
 def add_support(actor: User, address: Address, received_on: date | None, kind: str, description: str = "",
@@ -86,10 +87,19 @@ def add_support(actor: User, address: Address, received_on: date | None, kind: s
         _add(errors, "kind", _("Choose a kind from the list."))
     if amount_vnd is not None and not 0 <= amount_vnd <= 10_000_000_000:
         _add(errors, "amount_vnd", _("Enter an amount in đồng, from 0."))
+    description_ = _within(errors, "description", description)
     _invalid(errors)
     return _add_to_address(actor, address, "address_support_add", AddressSupport(
-        address=address, received_on=received_on, kind=kind, description=_text(description, 200) or "",
-        amount_vnd=amount_vnd))
+        address=address, received_on=received_on, kind=kind, description=description_, amount_vnd=amount_vnd))
+
+
+def _within(errors: dict[str, list[str]], field: str, value: str | None, limit: int = 200) -> str:
+    """``value`` as it is kept (NFC), or a message on ``field`` when it is longer than ``limit``: a text too long
+    for its column is refused with its field's message, never cut short without a word."""
+    text = nfc(value or "")
+    if len(text) > limit:
+        _add(errors, field, _("At most %(n)d characters.", n=limit))
+    return text
 
 
 def _check_past_day(errors: dict[str, list[str]], field: str, day: date | None) -> None:
