@@ -9,6 +9,7 @@ query.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from typing import Any
 
@@ -46,6 +47,11 @@ def as_loaded[T](cls: type[T], values: dict[str, Any]) -> T:
     return instance
 
 
+def from_row[T](cls: type[T], keys: Sequence[str], values: Sequence[Any]) -> T:
+    """``as_loaded`` for the values of a row (or of its part that holds ``cls``) in the order of ``keys``."""
+    return as_loaded(cls, dict(zip(keys, values, strict=True)))
+
+
 def load_if_unloaded(instance: object, key: str, value: object) -> None:
     """Set the relationship ``key`` as loaded with ``value``, unless the instance has it loaded already."""
     if key in inspect(instance).unloaded:
@@ -68,6 +74,6 @@ def objects[T](cls: type[T], statement: Select[Any], parameters: dict[str, Any] 
     them as with ``load_only``; built once, its values bound parameters): the same objects, in the session, without
     the ORM's per-statement and per-row work."""
     keys = _statement_keys(inspect(cls), statement)
-    found = [as_loaded(cls, dict(zip(keys, row, strict=True))) for row in read_columns(statement, parameters)]
+    found = [from_row(cls, keys, row) for row in read_columns(statement, parameters)]
     db.session.add_all(found)
     return found

@@ -346,18 +346,18 @@ def case_panel(user, case, has=None) -> Markup:
     none = has is not None and not has.probes.get("referrals", True)
     rows = [] if none else services.case_referrals(user, case)
     if rows or current_app.debug:
-        return _render_panel(case, rows)
-    # Most cases have no referral: that panel is the same for every case, and made once per language and process,
-    # without the case (so that nothing of one case can ever be kept and shown on another's page).
+        return _render_panel(rows)
+    # Most cases have no referral: that panel is the same for every case, and made once per language and process
+    # (the template is never given the case, so nothing of one case can be kept and shown on another's page).
     empty: dict[str, Markup] = current_app.extensions.setdefault("referral.empty_case_panel", {})
     language = str(get_locale())
     if language not in empty:
-        empty[language] = _render_panel(None, [])
+        empty[language] = _render_panel([])
     return empty[language]
 
 
-def _render_panel(case, rows: list) -> Markup:
+def _render_panel(rows: list) -> Markup:
     template = current_app.jinja_env.get_template("referral/_case_referrals.html")
     # A template rendered with autoescaping: every value in it is escaped already.
-    html = template.render(case=case, referrals=rows, L=_labels(), now=utcnow())
+    html = template.render(referrals=rows, L=_labels(), now=utcnow())
     return Markup(html)  # noqa: S704  # nosec B704

@@ -26,7 +26,7 @@ from casework.config import Settings
 from casework.errors import NotFound, ValidationError
 from casework.extensions import db, execute_dml, read_columns
 from casework.geo import data as geo
-from casework.loading import as_loaded, load_if_unloaded, loaded_columns
+from casework.loading import from_row, load_if_unloaded, loaded_columns
 from casework.models import utcnow
 from casework.protect import audit
 from casework.protect.ring import current_keys
@@ -516,10 +516,9 @@ def _holder_with_user[H: (UserSession, ApiToken)](model: type[H], hashed: str) -
         return None
     holder_keys, user_keys, address_keys = lookup.keys
     first, n, m = rows[0], len(holder_keys), len(holder_keys) + len(user_keys)
-    holder = as_loaded(model, dict(zip(holder_keys, first[:n], strict=True)))
-    user = as_loaded(User, dict(zip(user_keys, first[n:m], strict=True)))
-    addresses = [as_loaded(lookup.address_class, dict(zip(address_keys, row[m:], strict=True)))
-                 for row in rows if row[m] is not None]
+    holder = from_row(model, holder_keys, first[:n])
+    user = from_row(User, user_keys, first[n:m])
+    addresses = [from_row(lookup.address_class, address_keys, row[m:]) for row in rows if row[m] is not None]
     load_if_unloaded(user, "addresses", addresses)
     load_if_unloaded(holder, "user", user)
     db.session.add(holder)  # and, by cascade, her user and addresses: persistent, nothing to write

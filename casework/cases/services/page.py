@@ -28,7 +28,7 @@ from casework.cases.models import (
 from casework.cases.policy import cases_visible_to, scoped_statement, visible_rows_or_404
 from casework.cases.services.province_settings import SETTING_COLUMNS, keep_setting, with_setting
 from casework.extensions import db
-from casework.loading import as_loaded, load_if_unloaded, loaded_columns
+from casework.loading import from_row, load_if_unloaded, loaded_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +94,11 @@ def get_case_page_or_404(user: User, case_id: str) -> tuple[Case, CaseHas]:
     rows = visible_rows_or_404(lookup.statement, "case", case_id, "case_id")
     row = rows[0]
     (case_keys, case_at), (address_keys, address_at), (person_keys, person_at), (act_keys, act_at) = lookup.parts
-    case = as_loaded(Case, dict(zip(case_keys, row[case_at], strict=True)))
-    load_if_unloaded(case, "address", as_loaded(Address, dict(zip(address_keys, row[address_at], strict=True))))
-    load_if_unloaded(case, "person", as_loaded(Person, dict(zip(person_keys, row[person_at], strict=True))))
-    load_if_unloaded(case, "acts", [as_loaded(CaseAct, dict(zip(act_keys, r[act_at], strict=True)))
-                                    for r in rows if r[act_at.start] is not None])
+    case = from_row(Case, case_keys, row[case_at])
+    load_if_unloaded(case, "address", from_row(Address, address_keys, row[address_at]))
+    load_if_unloaded(case, "person", from_row(Person, person_keys, row[person_at]))
+    acts = [from_row(CaseAct, act_keys, r[act_at]) for r in rows if r[act_at.start] is not None]
+    load_if_unloaded(case, "acts", acts)
     db.session.add(case)  # and, by cascade, her address, record and acts: persistent, nothing to write
     unloaded = sa_inspect(case).unloaded
     for name in _COLLECTIONS:
