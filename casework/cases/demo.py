@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from casework.cases import codes, services
+from casework.cases import codes, schemas, services
 from casework.cases.consent import ConsentChoice
 from casework.cases.models import Address
 from casework.demo import DEMO_PLACES, first_communes
@@ -71,13 +71,16 @@ def load_demo_cases(ctx) -> None:
             address.declared_on = last_quarter if n % 3 == 2 else today - timedelta(days=400 + 10 * n)
         manager = officers.get(address.commune_code)
         if manager is not None and n % 2 == 0:
-            services.add_training(manager, address, last_quarter + timedelta(days=n % 20),
-                                  "Tập huấn kỹ năng tư vấn và giữ an toàn", "Hội LHPN tỉnh")
+            services.add_training(manager, address, schemas.AddressTrainingIn.from_values(
+                held_on=last_quarter + timedelta(days=n % 20), topic="Tập huấn kỹ năng tư vấn và giữ an toàn",
+                organiser="Hội LHPN tỉnh"))
         if manager is not None:
-            services.add_training(manager, address, today - timedelta(days=200),
-                                  "Tập huấn tiếp nhận và hỗ trợ người bị bạo lực gia đình", "Hội LHPN tỉnh")
-            services.add_support(manager, address, today - timedelta(days=150), "equipment",
-                                 "Điện thoại, đèn pin, bộ sơ cứu", 2_500_000)
+            services.add_training(manager, address, schemas.AddressTrainingIn.from_values(
+                held_on=today - timedelta(days=200), topic="Tập huấn tiếp nhận và hỗ trợ người bị bạo lực gia đình",
+                organiser="Hội LHPN tỉnh"))
+            services.add_support(manager, address, schemas.AddressSupportIn.from_values(
+                received_on=today - timedelta(days=150), kind="equipment",
+                description="Điện thoại, đèn pin, bộ sơ cứu", amount_vnd=2_500_000))
     now = utcnow()
     groups = ["01", "02", "03", "04", "05", "14"]
     for i in range(ctx.cases):

@@ -7,8 +7,7 @@ rules themselves live in the services; a form only turns text into values.
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -37,50 +36,6 @@ def choices(pairs) -> list[SelectChoice]:
 
 def _pairs(mapping) -> list[SelectChoice]:
     return choices(mapping)
-
-
-class ParseErrors(dict):
-    """Field name → messages for values that are not dates, times or numbers at all."""
-
-    def add(self, name: str, message: str) -> None:
-        self.setdefault(name, []).append(message)
-
-
-def parse_date(value: str | None, name: str, errors: ParseErrors) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, pattern).date()
-        except ValueError:
-            continue
-    errors.add(name, str(_l("Enter a date like 05/03/2026.")))
-    return None
-
-
-def parse_datetime(value: str | None, name: str, errors: ParseErrors) -> datetime | None:
-    """A local Vietnamese time from a ``datetime-local`` input (or dd/mm/yyyy hh:mm), as an aware datetime."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    for pattern in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M"):
-        try:
-            return datetime.strptime(value, pattern).replace(tzinfo=VN_TZ)
-        except ValueError:
-            continue
-    errors.add(name, str(_l("Enter a date and time like 05/03/2026 21:30.")))
-    return None
-
-
-def parse_int(value: str | None, name: str, errors: ParseErrors, default: int | None = None) -> int | None:
-    value = (value or "").strip().replace(".", "").replace(" ", "")
-    if not value:
-        return default
-    if not re.fullmatch(r"-?\d{1,12}", value):
-        errors.add(name, str(_l("Enter a whole number.")))
-        return default
-    return int(value)
 
 
 def local_input(value: datetime | None) -> str:
@@ -288,15 +243,19 @@ class AddressForm(FlaskForm):
 
 
 class TrainingForm(FlaskForm):
+    """Drawn only: ``schemas.AddressTrainingIn`` reads what is sent."""
+
     held_on = StringField(_l("Date"))
-    topic = StringField(_l("Topic"), validators=[Optional(), Length(max=200)])
-    organiser = StringField(_l("Organised by"), validators=[Optional(), Length(max=200)])
+    topic = StringField(_l("Topic"), render_kw={"maxlength": 200})
+    organiser = StringField(_l("Organised by"), render_kw={"maxlength": 200})
 
 
 class SupportForm(FlaskForm):
+    """Drawn only: ``schemas.AddressSupportIn`` reads what is sent."""
+
     received_on = StringField(_l("Date"))
     kind = SelectField(_l("Kind"), choices=_pairs(codes.SUPPORT_KINDS), validate_choice=False)
-    description = StringField(_l("What was received"), validators=[Optional(), Length(max=200)])
+    description = StringField(_l("What was received"), render_kw={"maxlength": 200})
     amount_vnd = StringField(_l("Value (đồng)"))
 
 

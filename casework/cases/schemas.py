@@ -238,6 +238,39 @@ class AddressIn(CaseSchema):
         return errors
 
 
+_PAST_DAY = {"required": _l("Enter the date."), "not_future": _l("The date cannot be in the future.")}
+
+
+class AddressTrainingIn(CaseSchema):
+    """A training the commune gave the address's hosts (Law 13/2022 Art. 36(2): the commune trains them)."""
+
+    held_on: Annotated[date, _day(**_PAST_DAY)]
+    topic: Annotated[str, s.Text(200, required=_l("Enter the topic of the training."))]
+    organiser: Annotated[str | None, s.Text(200)]
+
+
+class AddressSupportIn(CaseSchema):
+    """A support package the address received (money, equipment, supplies)."""
+
+    received_on: Annotated[date, _day(**_PAST_DAY)]
+    kind: Annotated[str, s.Choice(codes.SUPPORT_KINDS, _l("Choose a kind from the list."),
+                                  required=_l("Choose a kind from the list."))]
+    description: Annotated[str | None, s.Text(200)]
+    # Whole đồng, up to 10 billion (``AddressSupport.amount_vnd`` is a 64-bit column).
+    amount_vnd: Annotated[int | None, s.Amount(allow_zero=True, maximum=10_000_000_000, message=s.NOT_WHOLE_JSON,
+                                               out_of_range=_l("Enter an amount in đồng, from 0."))]
+
+
+class ProvinceSettingsIn(CaseSchema):
+    """A province's casework settings: the nights of shelter before a stay is flagged (never refused, DESIGN §2)
+    and the project's hours before a missing commune notice is flagged (Law 13/2022 Art. 36 sets none)."""
+
+    max_shelter_days: Annotated[int | None, s.Integer(1, 365, out_of_range=_l("Enter a number of nights from 1 to "
+                                                                             "365."))]
+    notice_hours: Annotated[int | None, s.Integer(1, codes.MAX_NOTICE_HOURS, out_of_range=_l(
+        "Enter a number of hours from 1 to %(n)d.", n=codes.MAX_NOTICE_HOURS))]
+
+
 # --- the intake and the case edit -------------------------------------------------------------------------
 
 
@@ -502,6 +535,13 @@ INTAKE_FORM_NAMES = {
     "consent.statistics": "consent_statistics", "consent.share": "consent_share",
     "consent.given_by": "consent_given_by",
 }
+
+
+class CommuneNoticeIn(CaseSchema):
+    """When the trusted address told the commune People's Committee of the intake (Law 13/2022 Art. 36); none:
+    now."""
+
+    commune_notified_at: Annotated[datetime | None, s.Moment()]
 
 
 # --- part B ---

@@ -92,13 +92,9 @@ def _one_or_404(items, item_id: str):
     return found
 
 
-def _save(form, errors: forms.ParseErrors, save: Callable[[], Any], done: str, to: str,
-          aliases: dict[str, str] | None = None):
-    """The parsing errors, or else the service's, on the form (None: show it again); or ``done`` flashed
-    and a redirect to ``to``."""
+def _save(form, save: Callable[[], Any], done: str, to: str, aliases: dict[str, str] | None = None):
+    """``save``'s refusal on the form (None: show it again); or ``done`` flashed and a redirect to ``to``."""
     try:
-        if errors:
-            raise ValidationError(_("Please correct the marked fields."), errors)
         save()
     except DomainError as e:
         apply_domain_errors(form, e, aliases)
@@ -362,13 +358,12 @@ def confirm_not_counted(case_id: str):
 @allow(*WORKER_ROLES)
 def notice(case_id: str):
     user, case, form = _case_form(case_id, forms.NoticeForm)
-    errors = forms.ParseErrors()
-    at = forms.parse_datetime(form.commune_notified_at.data, "commune_notified_at", errors)
+    notice_in, errors = schemas.CommuneNoticeIn.read_all(_submitted(), form=True)
 
     def record() -> None:
         if errors:
             raise ValidationError(_("Please correct the marked fields."), errors)
-        services.record_commune_notice(user, case, at)
+        services.record_commune_notice(user, case, notice_in.commune_notified_at)
 
     return _act(record, _("The commune notice was recorded."), url_for("cases.view", case_id=case.id),
                 refused=lambda e: next(iter(e.fields.values()), [e.message])[0])
@@ -422,6 +417,12 @@ def withdraw(case_id: str, consent_id: str):
 def _submitted(*lists: str) -> dict[str, Any]:
     """The submitted form as a schema reads it (``lists``: the fields with several values)."""
     return form_values(request.form, lists=lists)
+
+
+def _submitted_with(prefix: str) -> dict[str, Any]:
+    """The fields of the submitted form whose names start with ``prefix`` (a form of several on one page), named
+    without it."""
+    return {key.removeprefix(prefix): value for key, value in request.form.items() if key.startswith(prefix)}
 
 
 # --- shelter --------------------------------------------------------------------------------------------
@@ -478,7 +479,7 @@ def _ban_page(template: str, case: Case, form, prefill: Callable[[], dict[str, A
         for name, value in prefill().items():
             form[name].data = value
     else:
-        saved = _save(form, forms.ParseErrors(), save, done, _bans_of(case))
+        saved = _save(form, save, done, _bans_of(case))
         if saved is not None:
             return saved
     return _render(template, form_status(form), case=case, form=form, **context)
@@ -722,20 +723,24 @@ def address(address_id: str):
     if request.method == "POST":
         if not manage:
             abort(404)
-        errors = forms.ParseErrors()
+        # Each of the page's two forms reads its own fields (named "t-…" or "s-…") through its schema.
         if request.form.get("action") == "training":
-            held_on = forms.parse_date(training_form.held_on.data, "held_on", errors)
-            saved = _save(training_form, errors, lambda: services.add_training(
-                user, address, held_on, training_form.topic.data or "", training_form.organiser.data or ""),
-                _("Saved."), url_for("cases.address", address_id=address.id))
+            form = training_form
+            training, errors = schemas.AddressTrainingIn.read_all(_submitted_with("t-"), form=True)
+
+            def save() -> object:
+                return services.add_training(user, address, training)
         else:
-            received_on = forms.parse_date(support_form.received_on.data, "received_on", errors)
-            amount = forms.parse_int(support_form.amount_vnd.data, "amount_vnd", errors)
-            saved = _save(support_form, errors, lambda: services.add_support(
-                user, address, received_on, support_form.kind.data or "", support_form.description.data or "",
-                amount), _("Saved."), url_for("cases.address", address_id=address.id))
-        if saved is not None:
-            return saved
+            form = support_form
+            support, errors = schemas.AddressSupportIn.read_all(_submitted_with("s-"), form=True)
+
+            def save() -> object:
+                return services.add_support(user, address, support)
+
+        if validate_in_one_round(form, lambda: None if errors else save(), field_errors=errors,
+                                 catch=DomainError).saved:
+            flash(_("Saved."), "info")
+            return redirect(url_for("cases.address", address_id=address.id))
         status = 422
     return _render("cases/address.html", status, address=address, manage=manage, training_form=training_form,
                    support_form=support_form, commune_name=presenters.commune_name,
@@ -750,16 +755,16 @@ def settings():
     province_code = settings_province(user, request.values.get("province")) or ""
     status = 200
     if request.method == "POST":
-        errors = forms.ParseErrors()
-        days = forms.parse_int(form.max_shelter_days.data, "max_shelter_days", errors)
-        hours = forms.parse_int(form.notice_hours.data, "notice_hours", errors) if form.notice_hours.data else None
+        chosen, errors = schemas.ProvinceSettingsIn.read_all(_submitted(), form=True)
 
         def save() -> None:
-            services.set_max_shelter_days(user, province_code, days)
-            if hours is not None:
-                services.set_notice_hours(user, province_code, hours)
+            if errors:
+                raise ValidationError(_("Please correct the marked fields."), errors)
+            services.set_max_shelter_days(user, province_code, chosen.max_shelter_days)
+            if chosen.notice_hours is not None:  # blank: left as it is
+                services.set_notice_hours(user, province_code, chosen.notice_hours)
 
-        saved = _save(form, errors, save, _("Saved."), url_for("cases.settings", province=province_code),
+        saved = _save(form, save, _("Saved."), url_for("cases.settings", province=province_code),
                       {"province_code": "max_shelter_days"})
         if saved is not None:
             return saved

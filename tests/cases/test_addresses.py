@@ -143,3 +143,56 @@ def test_a_text_too_long_for_its_column_is_refused_with_its_field_not_cut_short(
     assert client.post(f"/addresses/{world.addr_a.id}", data={
         "action": "training", "t-held_on": day, "t-topic": exactly}).status_code == 302
     assert db.session.scalars(select(AddressTraining)).one().topic == exactly
+
+
+def test_each_address_form_says_every_mistake_at_once_and_keeps_nothing(world, signed_in):
+    """The training and support forms are read by their schemas (``AddressTrainingIn``, ``AddressSupportIn``), as
+    every other input: each field's message in one answer, the other form's fields left alone."""
+    client = signed_in(world.officer_a)
+    training = client.post(f"/addresses/{world.addr_a.id}", data={
+        "action": "training", "t-held_on": "", "t-topic": "  ", "s-kind": "nonsense"})
+    assert training.status_code == 422
+    assert "Hãy nhập ngày." in training.text and "Hãy nhập chủ đề tập huấn." in training.text
+    assert "Hãy chọn loại trong danh sách." not in training.text  # the support form was not sent
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
+    support = client.post(f"/addresses/{world.addr_a.id}", data={
+        "action": "support", "s-received_on": tomorrow, "s-kind": "nonsense", "s-amount_vnd": "-5"})
+    assert support.status_code == 422
+    for message in ("Ngày không thể ở tương lai.", "Hãy chọn loại trong danh sách.",
+                    "Hãy nhập số tiền bằng đồng, từ 0 trở lên."):
+        assert message in support.text
+    wrong_day = client.post(f"/addresses/{world.addr_a.id}", data={
+        "action": "training", "t-held_on": "31/02/2026", "t-topic": "Kỹ năng"})
+    assert wrong_day.status_code == 422 and "Hãy nhập ngày theo dạng 05/03/2026." in wrong_day.text
+    assert db.session.scalars(select(AddressTraining)).all() == []
+    assert db.session.scalars(select(AddressSupport)).all() == []
+    assert client.post(f"/addresses/{world.addr_a.id}", data={
+        "action": "support", "s-received_on": local_today().strftime("%d/%m/%Y"), "s-kind": "supplies"}
+    ).status_code == 302
+    kept = db.session.scalars(select(AddressSupport)).one()
+    assert (kept.kind, kept.description, kept.amount_vnd) == ("supplies", "", None)
+
+
+def test_the_province_settings_form_names_each_mistake_and_changes_nothing(world, signed_in):
+    """``ProvinceSettingsIn`` reads the form: a word where a number goes and a number out of range are each said on
+    their field; a blank number of hours leaves the province's hours as they are."""
+    from casework.cases import services
+
+    client = signed_in(world.province_19)
+    refused = client.post("/addresses/settings", data={"max_shelter_days": "mười", "notice_hours": "200"})
+    assert refused.status_code == 422
+    assert "Nhập một số nguyên." in refused.text and "Hãy nhập số giờ từ 1 đến 168." in refused.text
+    assert (services.max_shelter_days("19"), services.notice_hours("19")) == (7, 24)
+    assert client.post("/addresses/settings", data={"max_shelter_days": "10", "notice_hours": "48"}).status_code == 302
+    assert client.post("/addresses/settings", data={"max_shelter_days": "12", "notice_hours": ""}).status_code == 302
+    assert (services.max_shelter_days("19"), services.notice_hours("19")) == (12, 48)
+
+
+def test_a_commune_notice_time_typed_wrong_is_refused_with_its_words(world, signed_in, make_case):
+    from casework.cases.models import Case
+
+    case_id = make_case(world.host_a, world.addr_a)
+    client = signed_in(world.host_a)
+    refused = client.post(f"/cases/{case_id}/notice", data={"commune_notified_at": "hôm qua"}, follow_redirects=True)
+    assert "Hãy nhập ngày giờ theo dạng 05/03/2026 21:30." in refused.text
+    assert db.session.get(Case, case_id).commune_notified_at is None
