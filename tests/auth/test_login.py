@@ -310,5 +310,5 @@ def test_the_throttle_key_does_not_give_away_the_client_address_without_the_key_
     with app.test_request_context():
         assert row.client_key == services.client_key(account, address)
         other = dataclasses.replace(current_keys(), secret_key=b"another instance's secret key, 32+")
-        monkeypatch.setattr(services, "current_keys", lambda: other)
+        monkeypatch.setattr(services.accounts, "current_keys", lambda: other)
         assert services.client_key(account, address) != row.client_key

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from casework.auth import passwords, services
+from casework.auth.models import User
 from casework.extensions import db
 from tests.conftest import next_code
 
@@ -67,14 +68,14 @@ def test_a_password_change_reads_the_credentials_the_lookup_left_out(client, mak
     assert "user_session" in lookup and "password_hash" not in lookup
     assert any("password_hash" in s for s in _selects(seen)[1:])
     db.session.expire_all()
-    user = db.session.get(services.User, admin.id)
+    user = db.session.get(User, admin.id)
     assert passwords.verify_password(user.password_hash, "another long phrase for this test")
 
 
 def test_the_api_token_lookup_is_one_statement(client, make_user, make_address):
     address = make_address()
     host = make_user("host", address_ids=(address.id,))
-    user = db.session.get(services.User, host.id)
+    user = db.session.get(User, host.id)
     token, _expires = services.issue_api_token(user)
     db.session.commit()
     db.session.expire_all()
