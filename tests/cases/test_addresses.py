@@ -196,3 +196,23 @@ def test_a_commune_notice_time_typed_wrong_is_refused_with_its_words(world, sign
     refused = client.post(f"/cases/{case_id}/notice", data={"commune_notified_at": "hôm qua"}, follow_redirects=True)
     assert "Hãy nhập ngày giờ theo dạng 05/03/2026 21:30." in refused.text
     assert db.session.get(Case, case_id).commune_notified_at is None
+
+
+def test_only_who_manages_an_address_adds_to_its_history_even_past_the_screen(world, req):
+    """The service keeps its own scope rule (the screen answers 404 before it): a host of the address, or an
+    officer of another commune, adds nothing and gets "not found"."""
+    from casework.cases import schemas, services
+    from casework.errors import NotFound
+    from tests.cases.conftest import user_of
+
+    training = schemas.AddressTrainingIn.from_values(held_on=local_today(), topic="Kỹ năng")
+    support = schemas.AddressSupportIn.from_values(received_on=local_today(), kind="money", amount_vnd=5)
+    for account, address in ((world.host_a, world.addr_a), (world.officer_a, world.addr_b)):
+        with pytest.raises(NotFound):
+            services.add_training(user_of(account), db.session.get(Address, address.id), training)
+        with pytest.raises(NotFound):
+            services.add_support(user_of(account), db.session.get(Address, address.id), support)
+    assert db.session.scalars(select(AddressTraining)).all() == []
+    assert db.session.scalars(select(AddressSupport)).all() == []
+    added = services.add_training(user_of(world.officer_a), db.session.get(Address, world.addr_a.id), training)
+    assert added.address_id == world.addr_a.id

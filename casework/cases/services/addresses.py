@@ -61,22 +61,20 @@ def update_address(actor: User, address: Address, data: AddressIn) -> Address:
 
 
 def add_training(actor: User, address: Address, data: AddressTrainingIn) -> AddressTraining:
-    if not can_manage_address(actor, address):
-        raise NotFound(_("Not found."))
     return _add_to_address(actor, address, "address_training_add", AddressTraining(
-        address=address, held_on=data.held_on, topic=data.topic, organiser=data.organiser or ""))
+        held_on=data.held_on, topic=data.topic, organiser=data.organiser or ""))
 
 
 def add_support(actor: User, address: Address, data: AddressSupportIn) -> AddressSupport:
-    if not can_manage_address(actor, address):
-        raise NotFound(_("Not found."))
     return _add_to_address(actor, address, "address_support_add", AddressSupport(
-        address=address, received_on=data.received_on, kind=data.kind, description=data.description or "",
-        amount_vnd=data.amount_vnd))
+        received_on=data.received_on, kind=data.kind, description=data.description or "", amount_vnd=data.amount_vnd))
 
 
 def _add_to_address[R: (AddressTraining, AddressSupport)](actor: User, address: Address, action: str, row: R) -> R:
-    """Keep a record of the address's history, with its audit event."""
+    """Keep ``row`` in the history of an address the actor manages (any other: not found), with its audit event."""
+    if not can_manage_address(actor, address):
+        raise NotFound(_("Not found."))
+    row.address = address
     db.session.add(row)
     db.session.flush()
     audit.record(action, object_type="address", object_id=address.id, actor=actor)
