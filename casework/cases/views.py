@@ -724,20 +724,12 @@ def address(address_id: str):
         if not manage:
             abort(404)
         # Each of the page's two forms reads its own fields (named "t-…" or "s-…") through its schema.
-        if request.form.get("action") == "training":
-            form = training_form
-            training, errors = schemas.AddressTrainingIn.read_all(_submitted_with("t-"), form=True)
-
-            def save() -> object:
-                return services.add_training(user, address, training)
-        else:
-            form = support_form
-            support, errors = schemas.AddressSupportIn.read_all(_submitted_with("s-"), form=True)
-
-            def save() -> object:
-                return services.add_support(user, address, support)
-
-        if validate_in_one_round(form, lambda: None if errors else save(), field_errors=errors,
+        kinds: dict[str, tuple[Any, type[schemas.CaseSchema], str, Callable[..., object]]] = {
+            "training": (training_form, schemas.AddressTrainingIn, "t-", services.add_training),
+            "support": (support_form, schemas.AddressSupportIn, "s-", services.add_support)}
+        form, schema, prefix, add = kinds["training" if request.form.get("action") == "training" else "support"]
+        data, errors = schema.read_all(_submitted_with(prefix), form=True)
+        if validate_in_one_round(form, lambda: None if errors else add(user, address, data), field_errors=errors,
                                  catch=DomainError).saved:
             flash(_("Saved."), "info")
             return redirect(url_for("cases.address", address_id=address.id))

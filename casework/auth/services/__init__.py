@@ -2,9 +2,10 @@
 the request cycle. Services flush and never commit (STYLE rule 3).
 
 Split by subject (issue 14: a service file over 600 lines becomes a package): ``accounts`` (accounts, their
-scope, passwords, sign-in and the second factor) and ``sessions`` (sessions and API tokens: started at sign-in,
+scope, passwords, sign-in and the second factor), ``sessions`` (sessions and API tokens: started at sign-in,
 found with her user and trusted addresses on every request, ended by sign-out, time limits or an
-administrator). Every name is reached as ``casework.auth.services.X`` as before.
+administrator) and ``common`` (what both use: the settings, a token's hash). Every name is reached as
+``casework.auth.services.X`` as before.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from casework.auth.services.accounts import (
     set_active,
     totp_uri,
 )
+from casework.auth.services.common import token_hash
 from casework.auth.services.sessions import (
     active_sessions,
     active_tokens,
@@ -43,7 +45,6 @@ from casework.auth.services.sessions import (
     load_api_token,
     load_session,
     start_session,
-    token_hash,
 )
 
 __all__ = [

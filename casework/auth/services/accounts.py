@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import NoReturn
 
 import pyotp
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,8 +20,8 @@ from casework.auth import passwords
 from casework.auth.addresses import TrustedAddress, load_addresses
 from casework.auth.models import LoginThrottle, RecoveryCode, User
 from casework.auth.roles import SCOPE_OF_ROLE, Role
-from casework.auth.services.sessions import end_all_sessions, end_other_sessions, token_hash
-from casework.config import Settings
+from casework.auth.services.common import _settings, token_hash
+from casework.auth.services.sessions import end_all_sessions, end_other_sessions
 from casework.errors import NotFound, ValidationError
 from casework.extensions import db
 from casework.geo import data as geo
@@ -34,11 +33,6 @@ from casework.text import nfc
 
 RECOVERY_CODES = 8
 TOTP_ISSUER = "Tin Cậy"
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["SETTINGS"]
-    return settings
 
 
 # --- accounts -----------------------------------------------------------------------------------

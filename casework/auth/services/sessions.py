@@ -4,33 +4,21 @@ Services flush and never commit (STYLE rule 3)."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Row, Select, bindparam, inspect, select, update
 from sqlalchemy.sql import Executable
 
 from casework.auth.models import ApiToken, User, UserSession, address_host
-from casework.config import Settings
+from casework.auth.services.common import _settings, token_hash
 from casework.extensions import db, execute_dml, read_columns
 from casework.loading import from_row, load_if_unloaded, loaded_columns
 from casework.models import utcnow
 from casework.protect import audit
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.config["SETTINGS"]
-    return settings
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
-
 
 # --- sessions -----------------------------------------------------------------------------------
 
