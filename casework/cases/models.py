@@ -236,6 +236,11 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, Model):
         # The "follow-up due" items of the work queue (casework.cases.work), per address and per commune.
         Index("ix_case_address_follow_up", "address_id", "follow_up_due_on", "id"),
         Index("ix_case_commune_follow_up", "commune_code", "follow_up_due_on", "id"),
+        # The people of a host's or a commune officer's scope (those who search names; a province officer never
+        # sees one) as one range of an index: a name search intersects them with the name's blind-index buckets
+        # without reading a case row (casework.protect.fields, BlindLookup.candidates).
+        Index("ix_case_address_person", "address_id", "person_id"),
+        Index("ix_case_commune_person", "commune_code", "person_id"),
     )
 
     @property

@@ -270,9 +270,9 @@ def _matching_people(user: User, query: str, filters: CaseFiltersIn, limit: int,
     lookup = blind_lookup(Person, field_, query, _user_provinces(user))
 
     def build() -> Any:
-        scoped_ids = _filtered(user, filters).with_only_columns(Case.person_id).scalar_subquery()
+        scoped_ids = _filtered(user, filters).with_only_columns(Case.person_id)
         q = select(*_person_columns(field_)) if read == "rows" else select(Person)
-        return q.where(Person.id.in_(scoped_ids), Person.id.in_(lookup.candidates()))
+        return q.where(Person.id.in_(lookup.candidates(within=scoped_ids)))
 
     # Without a filter, built once per scope and look-up shape (the provinces searched, how many words, the index
     # versions): the term reaches the statement only as its words' index values, bound at execution.
