@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from casework.extensions import db
 from casework.protect import blind
 from casework.protect.crypto import ProtectedDataError
-from casework.protect.fields import BlindIndex, candidate_ids, search
+from casework.protect.fields import BlindIndex, blind_lookup, candidate_ids, search
 from casework.protect.ring import current_keys
 from casework.text import fold
 from tests.protect.conftest import NAME, ON_POSTGRES, PG_URL, PHONE, Person, tamper
@@ -160,6 +160,28 @@ def test_search_drops_candidates_that_only_share_an_index_value(make_person):
     ids = set(db.session.scalars(candidate_ids(Person, "full_name", "xuyen", ["01"])))
     assert {target.id, decoy.id} <= ids
     assert [p.id for p in search(Person, "full_name", "xuyen", select(Person), ["01"])] == [target.id]
+
+
+def test_the_candidates_hold_every_word_and_only_the_callers_records(make_person):
+    # The words' buckets and the caller's ids intersect in the statement (issue 18), not after decryption.
+    # The index keeps 8 bits: four words are picked whose index values all differ under this run's keys.
+    keys = current_keys()
+    words: dict[int, str] = {}
+    for word in ("lo", "may", "ha", "sang", "van", "ngoc", "tuyet", "dao", "khanh", "phuong", "xuan", "cam"):
+        words.setdefault(blind.index_value(keys, "protect_test_person", "full_name", "01", word), word)
+    family, given, other_family, other_given = (w.capitalize() for w in list(words.values())[:4])
+    both = make_person(full_name=f"{family} {given}")
+    family_only = make_person(full_name=f"{family} {other_given}")
+    given_only = make_person(full_name=f"{other_family} {given}")
+    lookup = blind_lookup(Person, "full_name", f"{family} {given}", ["01"])
+    assert set(db.session.scalars(lookup.candidates(), lookup.values)) == {both.id}
+    for word, holders in ((family, {both.id, family_only.id}), (given, {both.id, given_only.id})):
+        one = blind_lookup(Person, "full_name", word, ["01"])
+        assert set(db.session.scalars(one.candidates(), one.values)) == holders
+    others = select(Person.id).where(Person.id != both.id)
+    assert list(db.session.scalars(lookup.candidates(within=others), lookup.values)) == []
+    mine = select(Person.id).where(Person.id == both.id)
+    assert list(db.session.scalars(lookup.candidates(within=mine), lookup.values)) == [both.id]
 
 
 def test_search_outside_the_given_provinces_finds_nothing(make_person):
