@@ -32,9 +32,7 @@ depends_on = None
 LOOKUP = ['record_type', 'field', 'province_code', 'value']
 # The scopes of those who search names: a host's addresses, a commune officer's commune.
 SCOPES = {'ix_case_address_person': 'address_id', 'ix_case_commune_person': 'commune_code'}
-
-
-BUCKET_STATISTICS = 'st_blind_index_bucket'
+BUCKET_STATISTICS = 'st_blind_index_bucket'  # PostgreSQL only
 
 
 def upgrade():
