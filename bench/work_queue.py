@@ -272,8 +272,7 @@ def _fill(size: int, seed: int) -> dict:  # noqa: C901, PLR0915 - one linear rec
         place = {c["id"]: {"address_id": c["address_id"], "commune_code": c["commune_code"]} for c in rows["cases"]}
         if rows["stays"]:
             db.session.execute(insert(ShelterStay.__table__), [
-                {**s, "food": True, "water": True, "clothes": False, "personal_items": False, "first_aid": False,
-                 "money": False, **place[s["case_id"]], **stamp} for s in rows["stays"]])
+                {**s, "essentials": ["food", "water"], **place[s["case_id"]], **stamp} for s in rows["stays"]])
         if rows["bans"]:
             db.session.execute(insert(ContactBan.__table__), [
                 {**b, "kind": "commune", "origin": "request", "requester": "victim", "victim_consented": True,
@@ -285,7 +284,7 @@ def _fill(size: int, seed: int) -> dict:  # noqa: C901, PLR0915 - one linear rec
                 {"id": new_id(), "reference": f"CG-{made:06X}{i:04X}", "case_id": r["case_id"],
                  "organisation_id": org_of[r["address"]["province_code"]], "service": "health", "urgency": "normal",
                  "province_code": r["address"]["province_code"], "commune_code": r["address"]["commune_code"],
-                 "state": r["state"], "open_rank": r["open_rank"], "shared_fields": "", "sent_at": r["sent_at"],
+                 "state": r["state"], "open_rank": r["open_rank"], "shared_fields": [], "sent_at": r["sent_at"],
                  "sent_by_id": users["bench_host"], "ack_due_at": r["ack_due_at"],
                  "accepted_at": r["sent_at"] + timedelta(hours=2) if r["completed_at"] else None,
                  "completed_at": r["completed_at"], "override": False, "dek_version": 1, **stamp}

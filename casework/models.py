@@ -41,6 +41,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class CodeList(TypeDecorator[list[str]]):
+    """A short list of codes (an act's ticked parts, the fields of a consent or a referral, the essentials
+    given), stored as one comma-separated string and read back as a list in the order written.
+
+    A plain string is refused rather than joined letter by letter."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: list[str] | tuple[str, ...] | None, dialect) -> str:
+        if isinstance(value, str):
+            raise TypeError("a code list takes a list of codes, not a string")
+        return ",".join(value or ())
+
+    def process_result_value(self, value: str | None, dialect) -> list[str]:
+        return [code for code in (value or "").split(",") if code]
+
+
+def code_list(length: int, **kwargs: Any) -> MappedColumn[Any]:
+    """A required ``CodeList`` column of at most ``length`` characters, empty by default."""
+    return mapped_column(CodeList(length), nullable=False, default=list, **kwargs)
+
+
 def utc_datetime(*, nullable: bool, **kwargs: Any) -> MappedColumn[Any]:
     """A moment, stored timezone-aware in UTC on every database (``UTCDateTime``)."""
     return mapped_column(UTCDateTime(), nullable=nullable, **kwargs)

@@ -167,7 +167,7 @@ def _detail(referral: Referral) -> dict:
         out["shared"] = shown.values
     else:
         out = referral_summary(referral, case.reference)
-        out["shared_fields"] = referral.shared_field_list
+        out["shared_fields"] = referral.shared_fields
         out["override_reason"] = shown.text.get("override_reason")
     for name in ("reason", "decline_reason", "service_given", "outcome"):
         out[name] = shown.text.get(name)

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import Model, db
-from casework.models import ID_LENGTH, IdMixin, TimestampMixin, parent_id, ref_id, utc_datetime, utcnow
+from casework.models import ID_LENGTH, IdMixin, TimestampMixin, code_list, parent_id, ref_id, utc_datetime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
 # Kinds of receiving organisation (vietnam-domain §1.3–1.4).
@@ -119,7 +119,7 @@ class Referral(ProtectedMixin, IdMixin, TimestampMixin, Model):
 
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="sent")
     open_rank: Mapped[int] = mapped_column(Integer, nullable=False, default=2)
-    shared_fields: Mapped[str] = mapped_column(String(400), nullable=False, default="")  # comma list
+    shared_fields: Mapped[list[str]] = code_list(400)
 
     sent_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
     sent_by_id: Mapped[str] = ref_id(nullable=False)
@@ -157,10 +157,6 @@ class Referral(ProtectedMixin, IdMixin, TimestampMixin, Model):
         # The work queue (issue 13): per case of her scope, the referrals still waiting for an answer.
         Index("ix_referral_case_state", "case_id", "state", "ack_due_at"),
     )
-
-    @property
-    def shared_field_list(self) -> list[str]:
-        return [f for f in self.shared_fields.split(",") if f]
 
     @property
     def is_finished(self) -> bool:

@@ -211,7 +211,7 @@ def _view(referral, status: int = 200, decline_form=None, complete_form=None, er
     return _render("referral/view.html", status, referral=referral, case=case, receiver=shown.receiver,
                    text=shown.text, fields=shown.shared_fields, values=shown.values,
                    case_reference=None if shown.receiver else case.reference,
-                   frozen=referral.shared_field_list,
+                   frozen=referral.shared_fields,
                    decline_form=decline_form or DeclineForm(formdata=None),
                    complete_form=complete_form or CompleteForm(formdata=None), action_form=ActionForm(formdata=None),
                    overdue=referral.is_overdue(), error=error,

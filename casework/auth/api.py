@@ -136,7 +136,7 @@ def user_reenable(user_id: str) -> ResponseReturnValue:
                "items": {"type": "array", "items": CHANGE_SCHEMA}}}, errors=(401, 403))
 def account_change_list() -> ResponseReturnValue:
     items = [{"id": c.id, "user_id": c.target_user_id, "username": c.target.username, "kind": c.kind,
-              "fields": c.field_list, "values": changes.describe(c), "state": c.state,
+              "fields": c.fields, "values": changes.describe(c), "state": c.state,
               "requested_by": c.requested_by_id, "requested_at": c.requested_at.isoformat(),
               "expires_at": c.expires_at.isoformat()} for c in changes.pending()]
     return jsonify(items=items)

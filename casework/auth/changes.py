@@ -76,7 +76,7 @@ def _check_open(target: User, fields: set[str], kind: str) -> None:
         AccountChange.target_user_id == target.id, AccountChange.state == "pending",
         AccountChange.expires_at > utcnow()))
     for row in rows:
-        if row.kind == kind and fields & set(row.field_list):
+        if row.kind == kind and fields & set(row.fields):
             _refuse(PendingConfirmation(_("A request for this account and this field is already waiting for a "
                                           "second administrator.")), target.id)
 
@@ -163,7 +163,7 @@ def request_activation(actor: User, new_user: User) -> AccountChange:
 
 
 def _create(actor: User, target: User, kind: str, fields: list[str], payload: dict[str, Any]) -> AccountChange:
-    change = AccountChange(target_user_id=target.id, kind=kind, fields=",".join(fields),
+    change = AccountChange(target_user_id=target.id, kind=kind, fields=fields,
                            payload=json.dumps(payload, sort_keys=True), state="pending",
                            requested_by_id=actor.id, requested_at=utcnow(), expires_at=utcnow() + EXPIRY)
     db.session.add(change)
@@ -234,7 +234,7 @@ def _close(actor: User, change: AccountChange, state: str, action: str) -> None:
     change.decided_at = utcnow()
     db.session.flush()
     audit.record(action, object_type="user", object_id=change.target_user_id, actor=actor,
-                 fields=change.field_list, detail=f"requested_by:{change.requested_by_id}")
+                 fields=change.fields, detail=f"requested_by:{change.requested_by_id}")
 
 
 def pending() -> list[AccountChange]:

@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.extensions import Model, db
-from casework.models import ID_LENGTH, IdMixin, TimestampMixin, ref_id, utc_datetime, utcnow
+from casework.models import ID_LENGTH, IdMixin, TimestampMixin, code_list, ref_id, utc_datetime, utcnow
 
 # Which hosts run which trusted address: a host may run several, an address may have several hosts.
 address_host = Table(
@@ -157,7 +157,7 @@ class AccountChange(IdMixin, Model):
 
     target_user_id: Mapped[str] = ref_id("user", ondelete="CASCADE", nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    fields: Mapped[str] = mapped_column(String(200), nullable=False)  # comma-separated field names
+    fields: Mapped[list[str]] = code_list(200)  # the account's fields it changes
     payload: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
     requested_by_id: Mapped[str] = ref_id("user", nullable=False)
@@ -168,7 +168,3 @@ class AccountChange(IdMixin, Model):
 
     target: Mapped[User] = relationship(foreign_keys=[target_user_id], lazy="joined")
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id], lazy="joined")
-
-    @property
-    def field_list(self) -> list[str]:
-        return [f for f in self.fields.split(",") if f]

@@ -88,7 +88,7 @@ def shareable_fields(case: Case, service: str) -> frozenset[str]:
     if not has_consent(case, "record"):
         return frozenset()
     row = _active(case, "share", service)
-    return frozenset(row.field_list) if row is not None else frozenset()
+    return frozenset(row.fields) if row is not None else frozenset()
 
 
 def may_share(case: Case, service: str, field_name: str) -> bool:
@@ -124,13 +124,12 @@ def give_consent(actor: User, case: Case, data: ConsentInput, *, timeline: bool 
     require_open(case)
     service, fields = _normalised(data)
     current = _active(case, data.purpose, service)
-    joined = ",".join(fields)
-    if current is not None and current.fields == joined and current.basis == "consent":
+    if current is not None and current.fields == list(fields) and current.basis == "consent":
         return current
     now = utcnow()
     if current is not None:
         current.withdrawn_at, current.withdrawn_by_id = now, actor.id
-    row = Consent(case=case, purpose=data.purpose, service=service, fields=joined, basis="consent",
+    row = Consent(case=case, purpose=data.purpose, service=service, fields=list(fields), basis="consent",
                   given_by=data.given_by, given_at=now, recorded_by_id=actor.id)
     db.session.add(row)
     db.session.flush()

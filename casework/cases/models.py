@@ -12,12 +12,12 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, Index, Integer, String, event, false, text, true
-from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, declared_attr, mapped_column, relationship
 
 from casework.auth.models import address_host
 from casework.cases import codes
 from casework.extensions import Model
-from casework.models import IdMixin, TimestampMixin, parent_id, ref_id, utc_datetime, utcnow
+from casework.models import IdMixin, TimestampMixin, code_list, parent_id, ref_id, utc_datetime, utcnow
 from casework.protect.fields import Protected, ProtectedMixin
 
 ADDRESS_KINDS = tuple(codes.ADDRESS_KINDS)
@@ -58,12 +58,19 @@ class Address(IdMixin, TimestampMixin, Model):
         return f"<Address {self.id}>"
 
 
-class AddressTraining(IdMixin, TimestampMixin, Model):
+class AddressEntry(IdMixin, TimestampMixin):
+    """What the commune keeps beside a trusted address: its trainings and its support packages."""
+
+    @declared_attr
+    def address_id(cls) -> Mapped[str]:
+        return parent_id("address")
+
+
+class AddressTraining(AddressEntry, Model):
     """A training the commune gave the address's hosts (Art. 36(2): the commune trains trusted addresses)."""
 
     __tablename__ = "address_training"
 
-    address_id: Mapped[str] = parent_id("address")
     held_on: Mapped[date] = mapped_column(Date, nullable=False)
     topic: Mapped[str] = mapped_column(String(200), nullable=False)
     organiser: Mapped[str] = mapped_column(String(200), nullable=False, default="")
@@ -71,12 +78,11 @@ class AddressTraining(IdMixin, TimestampMixin, Model):
     address: Mapped[Address] = relationship(back_populates="trainings")
 
 
-class AddressSupport(IdMixin, TimestampMixin, Model):
+class AddressSupport(AddressEntry, Model):
     """A support package the address received (money, equipment, supplies)."""
 
     __tablename__ = "address_support"
 
-    address_id: Mapped[str] = parent_id("address")
     received_on: Mapped[date] = mapped_column(Date, nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     description: Mapped[str] = mapped_column(String(200), nullable=False, default="")
@@ -252,7 +258,7 @@ class Case(ProtectedMixin, IdMixin, TimestampMixin, Model):
         return [a.code for a in self.acts if not a.counted]
 
     def act_parts_of(self, code: str) -> list[str]:
-        return next((a.part_list for a in self.acts if a.code == code), [])
+        return next((a.parts for a in self.acts if a.code == code), [])
 
     @property
     def forms(self) -> list[str]:
@@ -298,16 +304,12 @@ class CaseAct(Model):
     case_id: Mapped[str] = ref_id("case", ondelete="CASCADE", nullable=False, primary_key=True)
     code: Mapped[str] = mapped_column(String(2), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    # The parts of the letter ticked (comma list of ``codes.ACT_PARTS`` codes), and whether the act counts
+    # The parts of the letter ticked (``codes.ACT_PARTS`` codes), and whether the act counts
     # as domestic violence for the case's relationship (Decree 76/2023 Arts. 2–5).
-    parts: Mapped[str] = mapped_column(String(120), nullable=False, default="", server_default="")
+    parts: Mapped[list[str]] = code_list(120, server_default="")
     counted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
 
     case: Mapped[Case] = relationship(back_populates="acts")
-
-    @property
-    def part_list(self) -> list[str]:
-        return [p for p in self.parts.split(",") if p]
 
 
 class Consent(IdMixin, Model):
@@ -322,7 +324,7 @@ class Consent(IdMixin, Model):
     case_id: Mapped[str] = parent_id("case")
     purpose: Mapped[str] = mapped_column(String(16), nullable=False)
     service: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    fields: Mapped[str] = mapped_column(String(400), nullable=False, default="")  # comma list, "share" only
+    fields: Mapped[list[str]] = code_list(400)  # "share" only
     basis: Mapped[str] = mapped_column(String(16), nullable=False, default="consent")
     given_by: Mapped[str] = mapped_column(String(16), nullable=False, default="self")
     given_at: Mapped[datetime] = utc_datetime(nullable=False, default=utcnow)
@@ -331,10 +333,6 @@ class Consent(IdMixin, Model):
     withdrawn_by_id: Mapped[str | None] = ref_id(nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="consents")
-
-    @property
-    def field_list(self) -> list[str]:
-        return [f for f in self.fields.split(",") if f]
 
     @property
     def active(self) -> bool:
@@ -353,12 +351,8 @@ class ShelterStay(IdMixin, TimestampMixin, Model):
     case_id: Mapped[str] = parent_id("case")
     start_on: Mapped[date] = mapped_column(Date, nullable=False)
     end_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    food: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    water: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    clothes: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    personal_items: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    first_aid: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    money: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # The ``codes.ESSENTIALS`` given, in that order.
+    essentials: Mapped[list[str]] = code_list(80, server_default="")
     money_vnd: Mapped[int | None] = mapped_column(Integer, nullable=True)
     recorded_by_id: Mapped[str | None] = ref_id(nullable=True)
     # The case's place, copied (``_copy_the_case_place``, and on a move) so that the work queue reads the
@@ -377,10 +371,6 @@ class ShelterStay(IdMixin, TimestampMixin, Model):
         Index("ix_shelter_stay_running_commune", "commune_code", "start_on", "id",
               sqlite_where=text("end_on IS NULL"), postgresql_where=text("end_on IS NULL")),
     )
-
-    @property
-    def essentials(self) -> list[str]:
-        return [e for e in codes.ESSENTIALS if getattr(self, e)]
 
     def nights(self, today: date) -> int:
         return max(((self.end_on or today) - self.start_on).days, 0)

@@ -141,7 +141,7 @@ def render_case_pdf(case: Case, viewer: User, now: datetime, shown: dict[str, An
         (_("Safety plan"), shown["safety_plan"]),
     ], st)]
     summary = shown["consent"]
-    shares = [f"{codes.SERVICES.get(s, s)}: {', '.join(str(codes.SHAREABLE_FIELDS.get(f, f)) for f in row.field_list)}"
+    shares = [f"{codes.SERVICES.get(s, s)}: {', '.join(str(codes.SHAREABLE_FIELDS.get(f, f)) for f in row.fields)}"
               for s, row in summary.share.items()]
     story += [Paragraph(_t(_("Consent")), st["h2"]), _rows([
         (_("Keep this record"), _("Yes") if summary.record else _("No")),

@@ -196,7 +196,7 @@ def full_detail(case: Case) -> dict[str, Any]:
         "children": {"count": case.children_count,
                      "ages": [int(a) for a in case.children_ages.split(",") if a]},
         "acts": case.act_codes,
-        "act_parts": {a.code: a.part_list for a in case.acts if a.part_list},
+        "act_parts": {a.code: a.parts for a in case.acts if a.parts},
         "forms": case.forms,
         "warnings": warnings_of(case),
         "relationship": case.relationship_code,
@@ -213,7 +213,7 @@ def full_detail(case: Case) -> dict[str, Any]:
         "consent": {
             "record": summary.record is not None,
             "statistics": summary.statistics is not None,
-            "share": {service: row.field_list for service, row in summary.share.items()},
+            "share": {service: row.fields for service, row in summary.share.items()},
         },
         "closure": {"reason": case.closure_reason, "requested_at": _iso(case.closure_requested_at),
                     "closed_at": _iso(case.closed_at)},
@@ -224,7 +224,7 @@ def full_detail(case: Case) -> dict[str, Any]:
 
 
 def consent_json(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "purpose": row.purpose, "service": row.service, "fields": row.field_list,
+    return {"id": row.id, "purpose": row.purpose, "service": row.service, "fields": row.fields,
             "basis": row.basis, "given_by": row.given_by, "given_at": _iso(row.given_at),
             "withdrawn_at": _iso(row.withdrawn_at), "active": row.withdrawn_at is None}
 

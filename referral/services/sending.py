@@ -90,7 +90,7 @@ def send_referral(actor: User, case: Any, data: ReferralIn | Refused[ReferralTar
     now = utcnow()
     referral = Referral(case_id=case.id, organisation_id=org.id, service=data.service, urgency=data.urgency,
                         province_code=case.province_code, commune_code=case.commune_code, state="sent",
-                        open_rank=OPEN_RANK["sent"], shared_fields=",".join(fields), sent_at=now,
+                        open_rank=OPEN_RANK["sent"], shared_fields=list(fields), sent_at=now,
                         sent_by_id=actor.id,
                         ack_due_at=now + timedelta(hours=ack_hours(case.province_code, data.service, data.urgency)),
                         override=data.override, override_by_id=actor.id if data.override else None)

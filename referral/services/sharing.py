@@ -29,7 +29,7 @@ def visible_fields(referral: Referral, case: Any) -> tuple[str, ...]:
     withdrawal takes effect at once) or by the override; nothing once declined or cancelled."""
     if referral.state not in STATES_SHOWING_SHARED:
         return ()
-    frozen = referral.shared_field_list
+    frozen = referral.shared_fields
     if referral.override:
         return tuple(frozen)
     allowed = set(consented_fields(case, referral.service))

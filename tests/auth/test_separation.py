@@ -304,7 +304,7 @@ def test_an_admin_created_account_needs_a_second_admin_and_its_own_password_befo
     response = newbie.post("/login", data={"username": "canbo-moi", "password": "mot cau mat khau ban dau"})
     assert response.status_code == 401
     change = db.session.query(AccountChange).one()
-    assert (change.kind, change.field_list) == ("activate", ["new_account", "role"])
+    assert (change.kind, change.fields) == ("activate", ["new_account", "role"])
     assert client.post(f"/admin/account-changes/{change.id}", data={"action": "confirm"}).status_code == 403
     second_client = app.test_client()
     login(second_client, second)

@@ -28,7 +28,7 @@ def test_referral_with_consent_shares_exactly_the_consented_fields(client, world
     body = response.get_json()
     assert body["state"] == "sent" and body["override"] is False
     assert body["shared_fields"] == ["age_band", "acts"]
-    assert db.session.get(Referral, body["id"]).shared_field_list == ["age_band", "acts"]
+    assert db.session.get(Referral, body["id"]).shared_fields == ["age_band", "acts"]
 
 
 def test_override_without_the_permission_is_refused(client, world):
@@ -66,7 +66,7 @@ def test_override_with_permission_and_reason_is_marked_audited_and_reported(clie
     assert response.status_code == 201, response.get_json()
     referral = db.session.get(Referral, response.get_json()["id"])
     assert referral.override and referral.override_by_id == world.host.id
-    assert referral.override_reason == LIFE and referral.shared_field_list == ["full_name", "phone"]
+    assert referral.override_reason == LIFE and referral.shared_fields == ["full_name", "phone"]
     event = db.session.query(AuditEvent).filter_by(action="referral_override").one()
     assert event.object_id == referral.id and event.fields == "full_name,phone" and event.detail == "health"
     kinds = {e.kind for e in db.session.query(CaseEvent).filter_by(case_id=world.case.id)}

@@ -45,7 +45,7 @@ def test_form_sends_the_referral_and_opens_it(client, world, login):
     assert response.status_code == 302
     referral = db.session.query(Referral).one()
     assert response.headers["Location"].endswith(f"/referral/{referral.id}")
-    assert referral.urgency == "urgent" and referral.shared_field_list == ["age_band", "acts"]
+    assert referral.urgency == "urgent" and referral.shared_fields == ["age_band", "acts"]
 
 
 def test_decline_on_the_screen_needs_a_reason(client, world, login):

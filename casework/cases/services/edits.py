@@ -43,7 +43,7 @@ def intake_data_of(case: Case) -> IntakeData:
                           age_band=p.age_band, ethnicity_code=p.ethnicity_code, phone=p.phone,
                           id_number=p.id_number, home_commune_code=p.home_commune_code,
                           home_address=p.home_address, legacy_home_commune_code=p.legacy_commune_code),
-        acts=tuple(case.act_codes), act_parts=frozenset(f"{a.code}:{p}" for a in case.acts for p in a.part_list),
+        acts=tuple(case.act_codes), act_parts=frozenset(f"{a.code}:{p}" for a in case.acts for p in a.parts),
         relationship=case.relationship_code, arrival=case.arrival,
         children_count=case.children_count, children_ages=ages, perpetrator_sex=case.perpetrator_sex,
         perpetrator_age_band=case.perpetrator_age_band, injuries=case.injuries,

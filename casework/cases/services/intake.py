@@ -208,7 +208,7 @@ def _apply(case: Case, person: Person, data: IntakeData, band: str, actor: User)
     for i, a in enumerate(wanted):
         row = rows.get(a) or CaseAct(code=a)
         row.position = i
-        row.parts = ",".join(p for p in codes.ACT_PARTS.get(a, {}) if p in parts.get(a, set()))
+        row.parts = [p for p in codes.ACT_PARTS.get(a, {}) if p in parts.get(a, set())]
         row.counted = codes.act_counts(data.relationship, a, parts.get(a, set()))
         new_rows.append(row)
     if [r.code for r in case.acts] != wanted or any(r not in case.acts for r in new_rows):

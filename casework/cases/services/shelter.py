@@ -40,6 +40,11 @@ def _check_shelter(case: Case, data: ShelterStayIn) -> None:
     _invalid(errors)
 
 
+def _given(data: ShelterStayIn) -> list[str]:
+    """The essentials ticked, in the catalogue's order."""
+    return [item for item in codes.ESSENTIALS if item in data.essentials]
+
+
 def add_shelter_stay(actor: User, case: Case, data: ShelterStayIn) -> ShelterStay:
     require_open(case)
     _check_shelter(case, data)
@@ -47,9 +52,7 @@ def add_shelter_stay(actor: User, case: Case, data: ShelterStayIn) -> ShelterSta
         raise ValidationError(_("Please correct the marked fields."),
                               {"start_on": [_("A stay is still open: record its end first.")]})
     stay = ShelterStay(case=case, start_on=data.start_on, end_on=data.end_on, recorded_by_id=actor.id,
-                       money_vnd=data.money_vnd if "money" in data.essentials else None)
-    for item in codes.ESSENTIALS:
-        setattr(stay, item, item in data.essentials)
+                       essentials=_given(data), money_vnd=data.money_vnd if "money" in data.essentials else None)
     db.session.add(stay)
     db.session.flush()
     started = _day_moment(stay.start_on, case.intake_at)
@@ -69,8 +72,7 @@ def update_shelter_stay(actor: User, case: Case, stay_id: str, data: ShelterStay
     _check_shelter(case, data)
     ended_now = stay.end_on is None and data.end_on is not None
     stay.start_on, stay.end_on = data.start_on, data.end_on
-    for item in codes.ESSENTIALS:
-        setattr(stay, item, item in data.essentials)
+    stay.essentials = _given(data)
     stay.money_vnd = data.money_vnd if "money" in data.essentials else None
     db.session.flush()
     if ended_now:
