@@ -81,7 +81,10 @@ def _engine_options(s: Settings) -> dict[str, Any]:
     # ``pool_recycle`` seconds instead, below the idle timeouts of PostgreSQL proxies and firewalls; one
     # dropped anyway (a database restart) fails that request once and the pool discards it (SQLAlchemy
     # invalidates the whole pool on a disconnect error), so the next request gets a fresh connection.
-    return {"pool_pre_ping": False, "pool_recycle": s.db_pool_recycle_seconds, "pool_size": 5, "max_overflow": 5}
+    from casework.dbapi import Cursor
+
+    return {"pool_pre_ping": False, "pool_recycle": s.db_pool_recycle_seconds, "pool_size": 5, "max_overflow": 5,
+            "connect_args": {"cursor_factory": Cursor}}
 
 
 def configure_logging(app: Flask) -> None:

@@ -69,7 +69,9 @@ def fresh_globals(app: Flask):
     The ``app`` fixture holds an application context open for the whole test (its database session is the
     test's), and Flask then runs requests inside that context, sharing its ``g``: the signed-in user, the
     session row and the deferred audit events of one request would leak into the next. The application
-    context (and its database session) stays shared; only ``g`` is swapped for the request.
+    context (and its database session) stays shared; only ``g`` is swapped for the request. After it, the
+    session's objects are expired: in production the request's session ends with it (its own commit leaves
+    them loaded, ``casework.web``), so the next request and the test read the database again.
     """
     if not has_app_context() or app_ctx.app is not app:
         yield
@@ -80,6 +82,7 @@ def fresh_globals(app: Flask):
         yield
     finally:
         ctx.g = kept
+        db.session.expire_all()
 
 
 class OwnGlobalsClient(FlaskClient):
