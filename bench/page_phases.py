@@ -41,7 +41,7 @@ PHASES = (
     ("case list statement (host)", "casework.cases.services", "list_case_rows"),
     ("read event (audit INSERT)", "casework.protect.audit", "record"),
     ("template render", "flask.templating", "_render"),
-    ("commit (ORM and DBAPI)", "casework.extensions", "db.session.commit"),
+    ("commit (ORM and DBAPI)", "casework.web", "_commit_without_expiring"),
 )
 
 
