@@ -171,11 +171,18 @@ def active_sessions(user: User) -> list[Row[str, datetime, datetime, str | None]
     ``client``), read as rows (issue 18: as ORM objects, with each one's user and her addresses, a quarter of
     the account page)."""
     seen_since, started_since = _live_session_bounds(utcnow())
-    return list(read_columns(
-        select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.client)
-        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
-               UserSession.last_seen_at >= seen_since, UserSession.created_at >= started_since)
-        .order_by(UserSession.created_at.desc())))
+    return list(read_columns(_open_sessions(), {"user_id": user.id, "seen_since": seen_since,
+                                                "started_since": started_since}))
+
+
+@cache
+def _open_sessions() -> Select[tuple[str, datetime, datetime, str | None]]:
+    """``active_sessions``'s statement, built once (building it was a tenth of the account page), its values bound."""
+    return (select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.client)
+            .where(UserSession.user_id == bindparam("user_id"), UserSession.ended_at.is_(None),
+                   UserSession.last_seen_at >= bindparam("seen_since"),
+                   UserSession.created_at >= bindparam("started_since"))
+            .order_by(UserSession.created_at.desc()))
 
 
 # --- API tokens ---------------------------------------------------------------------------------
