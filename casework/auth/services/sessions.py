@@ -176,7 +176,7 @@ def active_sessions(user: User) -> list[Row[str, datetime, datetime, str | None]
 
 
 @cache
-def _open_sessions() -> Select[tuple[str, datetime, datetime, str | None]]:
+def _open_sessions() -> Select[str, datetime, datetime, str | None]:
     """``active_sessions``'s statement, built once (building it was a tenth of the account page), its values bound."""
     return (select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.client)
             .where(UserSession.user_id == bindparam("user_id"), UserSession.ended_at.is_(None),
