@@ -27,19 +27,19 @@ class Description(Sequence[Column]):
 
     def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
         # What ``psycopg.Column`` reads of a cursor, taken now.
-        self.pgresult = cursor.pgresult
+        result = cursor.pgresult
+        assert result is not None  # ``Cursor.description`` makes one only for a result
+        self.pgresult = result
         self.adapters = cursor.adapters
         self._encoding = cursor._encoding
         self._columns: list[Column] | None = None
 
     def _made(self) -> list[Column]:
         if self._columns is None:
-            assert self.pgresult is not None
             self._columns = [Column(self, i) for i in range(self.pgresult.nfields)]  # type: ignore[arg-type]
         return self._columns
 
     def __len__(self) -> int:
-        assert self.pgresult is not None
         return self.pgresult.nfields
 
     @overload
