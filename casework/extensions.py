@@ -38,11 +38,64 @@ else:
     Model = db.Model
 
 
-def read_columns[*Ts](statement: TypedReturnsRows[*Ts], parameters: dict[str, Any] | None = None) -> CursorResult[*Ts]:
+class BuiltOnceCache:
+    """SQLAlchemy's cache of compiled statements, for statements built once and kept (issue 18).
+
+    SQLAlchemy finds a statement's compiled form by its cache key: a nested tuple of the whole statement, which
+    Python hashes anew on every look-up (tuples keep no hash). For the case page's statement (140 columns,
+    its joins and probes) that hashing was about 2 % of a case view. A statement built once keeps the same key
+    object for its life, so this cache finds it by the key's identity first. An entry holds its key, so no other
+    object can take that identity while the entry lives, and each hit checks it. A statement new to the cache
+    is found by value (one hash), so statements of the same shape (one per user scope) share one compiled form.
+    Both maps are emptied when full: the statements are then compiled or hashed once more.
+
+    Only for statements kept for the process (``functools.cache``, ``scoped_statement``): one built per request
+    would add an entry per request. Passed as the ``compiled_cache`` execution option (``BUILT_ONCE``), which
+    SQLAlchemy accepts only on a connection or an execution, not on a statement.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._by_identity: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
+        self._by_value: dict[tuple[Any, ...], Any] = {}
+
+    @staticmethod
+    def _slot(key: tuple[Any, ...]) -> tuple[Any, ...]:
+        # SQLAlchemy's key: (dialect, the statement's cache key, the parameter names, two flags).
+        return (id(key[0]), id(key[1]), *key[2:])
+
+    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
+        entry = self._by_identity.get(self._slot(key))
+        if entry is not None and entry[0][0] is key[0] and entry[0][1] is key[1] and entry[0][2:] == key[2:]:
+            return entry[1]
+        compiled = self._by_value.get(key)
+        if compiled is None:
+            return default
+        self._remember(key, compiled)
+        return compiled
+
+    def __setitem__(self, key: tuple[Any, ...], compiled: Any) -> None:
+        if len(self._by_value) >= self.size:
+            self._by_value.clear()
+        self._by_value[key] = compiled
+        self._remember(key, compiled)
+
+    def _remember(self, key: tuple[Any, ...], compiled: Any) -> None:
+        if len(self._by_identity) >= self.size:
+            self._by_identity.clear()
+        self._by_identity[self._slot(key)] = (key, compiled)
+
+
+BUILT_ONCE = {"compiled_cache": BuiltOnceCache()}
+
+
+def read_columns[*Ts](statement: TypedReturnsRows[*Ts], parameters: dict[str, Any] | None = None, *,
+                      built_once: bool = False) -> CursorResult[*Ts]:
     """A SELECT of plain columns on the session's connection, after the session's pending changes are written
-    (as its autoflush would): rows, no ORM objects and none of the ORM's per-statement work (issue 18)."""
+    (as its autoflush would): rows, no ORM objects and none of the ORM's per-statement work (issue 18).
+    ``built_once``: the statement is kept for the process (``BuiltOnceCache``)."""
     db.session.flush()
-    return db.session.connection().execute(statement, parameters)
+    return db.session.connection().execute(statement, parameters, execution_options=BUILT_ONCE if built_once else None)
 
 
 def execute_dml(statement: Executable) -> CursorResult[Any]:

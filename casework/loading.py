@@ -69,11 +69,12 @@ def _statement_keys(mapper: Mapper[Any], statement: Select[Any]) -> tuple[str, .
     return tuple(mapper.get_property_by_column(column).key for column in statement.selected_columns)
 
 
-def objects[T](cls: type[T], statement: Select[Any], parameters: dict[str, Any] | None = None) -> list[T]:
+def objects[T](cls: type[T], statement: Select[Any], parameters: dict[str, Any] | None = None, *,
+               built_once: bool = False) -> list[T]:
     """``db.session.scalars`` of a query of ``cls``, for a statement of its columns (``columns_of``, or some of
     them as with ``load_only``; built once, its values bound parameters): the same objects, in the session, without
-    the ORM's per-statement and per-row work."""
+    the ORM's per-statement and per-row work. ``built_once``: as ``read_columns``."""
     keys = _statement_keys(inspect(cls), statement)
-    found = [from_row(cls, keys, row) for row in read_columns(statement, parameters)]
+    found = [from_row(cls, keys, row) for row in read_columns(statement, parameters, built_once=built_once)]
     db.session.add_all(found)
     return found

@@ -65,7 +65,7 @@ def _rows_statement() -> Select[Any]:
 
 def _rows(case: Case) -> list[Consent]:
     """Her consents, oldest first (read on every case page that has one: Core, ``casework.loading``)."""
-    return objects(Consent, _rows_statement(), {"case_id": case.id})
+    return objects(Consent, _rows_statement(), {"case_id": case.id}, built_once=True)
 
 
 def _active(case: Case, purpose: str, service: str | None = None) -> Consent | None:

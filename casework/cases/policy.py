@@ -113,7 +113,7 @@ def visible_rows_or_404(visible: Select[Any], object_type: str, object_id: str, 
     """The rows of ``visible``, a select of plain columns (``read_columns``) that finds one object of the user's
     scope by its id through the bound parameter ``parameter`` (a statement built once, reused): one row, or one per
     row of a collection joined to it. None: 404 and an ``access_denied`` audit event, as ``_visible_or_404``."""
-    rows = read_columns(visible, {parameter: object_id}).all() if _may_exist(object_id) else []
+    rows = read_columns(visible, {parameter: object_id}, built_once=True).all() if _may_exist(object_id) else []
     if not rows:
         deny_not_found(object_type, object_id)
     return rows

@@ -71,4 +71,4 @@ def _timeline_statement() -> Select[Any]:
 
 def timeline(case: Case) -> list[CaseEvent]:
     """The case's timeline, newest first (read on every case page that has one: Core, ``casework.loading``)."""
-    return objects(CaseEvent, _timeline_statement(), {"case_id": case.id})
+    return objects(CaseEvent, _timeline_statement(), {"case_id": case.id}, built_once=True)

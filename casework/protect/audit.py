@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from casework.extensions import Model, db
+from casework.extensions import BUILT_ONCE, Model, db
 from casework.models import utc_datetime, utcnow
 from casework.protect.keys import KeyRing
 from casework.protect.ring import current_keys
@@ -265,7 +265,7 @@ def record(
     # One INSERT of the columns, without the unit of work (issue 18: an ORM flush per audited read cost about
     # twice the statement) and without an ORM object of it that nothing would read.
     connection = session.connection()
-    connection.execute(_insert_event(connection.dialect.name == "postgresql"), values)
+    connection.execute(_insert_event(connection.dialect.name == "postgresql"), values, execution_options=BUILT_ONCE)
 
 
 @cache

@@ -15,7 +15,7 @@ from sqlalchemy.sql import Executable
 
 from casework.auth.models import ApiToken, User, UserSession, address_host
 from casework.auth.services.common import _settings, token_hash
-from casework.extensions import db, execute_dml, read_columns
+from casework.extensions import BUILT_ONCE, db, execute_dml, read_columns
 from casework.loading import from_row, load_if_unloaded, loaded_columns
 from casework.models import utcnow
 from casework.protect import audit
@@ -110,7 +110,7 @@ def _holder_lookup(model: type[UserSession] | type[ApiToken]) -> _HolderLookup:
 def _holder_with_user[H: (UserSession, ApiToken)](model: type[H], hashed: str) -> H | None:
     """The session or token row whose id is ``hashed``, with its ``user`` and her ``addresses``, or None."""
     lookup = _holder_lookup(model)
-    rows = db.session.connection().execute(lookup.statement, {"token_hash": hashed}).all()
+    rows = db.session.connection().execute(lookup.statement, {"token_hash": hashed}, execution_options=BUILT_ONCE).all()
     if not rows:
         return None
     holder_keys, user_keys, address_keys = lookup.keys
@@ -172,7 +172,7 @@ def active_sessions(user: User) -> list[Row[str, datetime, datetime, str | None]
     the account page)."""
     seen_since, started_since = _live_session_bounds(utcnow())
     return list(read_columns(_open_sessions(), {"user_id": user.id, "seen_since": seen_since,
-                                                "started_since": started_since}))
+                                                "started_since": started_since}, built_once=True))
 
 
 @cache

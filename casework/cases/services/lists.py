@@ -168,7 +168,7 @@ def list_case_rows(user: User, filters: CaseFiltersIn = NO_FILTERS, after: str |
     # The list as it opens (no filter) is built once per scope; a filtered one for each request, as before.
     q = scoped_statement(user, "case_rows", build, bool(after), limit) if _no_filter(filters) else build()
     rows = []
-    found = read_columns(q, params).all()
+    found = read_columns(q, params, built_once=_no_filter(filters)).all()
     _keep_settings(found)
     for r in found:
         person_id, name_ct, *key = r[-len(_NAME_COLUMNS):]
@@ -231,7 +231,7 @@ def search_case_rows(user: User, query: str, filters: CaseFiltersIn = NO_FILTERS
                 .order_by(Case.priority.desc(), Case.intake_at.desc(), Case.id.desc())
 
         q = scoped_statement(user, "case_search_rows", build) if _no_filter(filters) else build()
-        read = read_columns(q, {"person_ids": list(by_id)}).all()
+        read = read_columns(q, {"person_ids": list(by_id)}, built_once=_no_filter(filters)).all()
         _keep_settings(read)
         found = [_case_row(r, by_id[r.person_id].full_name) for r in read]
     return _searched(user, field_, found, limit)
