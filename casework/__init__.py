@@ -118,6 +118,7 @@ def configure_keys(app: Flask, s: Settings) -> None:
 
 
 def configure_extensions(app: Flask, s: Settings) -> None:
+    from casework import web
     from casework.auth import passwords
     from casework.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -126,6 +127,7 @@ def configure_extensions(app: Flask, s: Settings) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
+    app.session_interface = web.CookieSessions()
     limiter.init_app(app)
     login_manager.init_app(app)
     if s.uses_sqlite:

@@ -11,10 +11,25 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
+from collections.abc import Callable
 
-from flask import Flask, Response, current_app, g, has_request_context, jsonify, render_template, request, session
+from flask import (
+    Flask,
+    Request,
+    Response,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    session,
+)
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
 from casework import i18n, text
@@ -63,6 +78,100 @@ def configure_i18n(app: Flask) -> None:
     # left (a message held in a variable) goes through Flask-Babel's template callables, with the same result.
 
 
+# --- the session cookie and the CSRF token, checked and signed once per process and session (issue 18) --------
+
+_KEPT_MAX = 4096
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, each cookie's check kept for ``CHECK_KEPT_SECONDS`` by this process.
+
+    Checking the cookie's signature and reading its JSON took about 3 % of a page, on every page, for a cookie
+    that changes only when the session does (``SESSION_REFRESH_EACH_REQUEST`` is off). A cookie checked here in
+    the last minute gives its values again without a second check; a changed cookie (another value) is checked
+    anew, and a forged one is never kept. Only cookies of plain values are kept (not one that carries flashed
+    messages, a list a page changes in place): each request gets its own copy. The cookie's own age limit
+    (``PERMANENT_SESSION_LIFETIME``) may be passed by at most a minute; the server-side session row keeps the
+    same absolute limit and the idle one, and is checked on every request (``casework.auth.services``).
+    """
+
+    CHECK_KEPT_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._checked: dict[str, tuple[dict[str, object], float]] = {}
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        value = request.cookies.get(self.get_cookie_name(app))
+        now = time.monotonic()
+        kept = self._checked.get(value) if value else None
+        if kept is not None and kept[1] > now:
+            return self.session_class(kept[0])
+        opened = super().open_session(app, request)
+        if value and opened and all(type(v) in (str, bool, int) for v in opened.values()):
+            _keep(self._checked, value, (dict(opened), now + self.CHECK_KEPT_SECONDS),
+                  lambda entry: entry[1] <= now)
+        return opened
+
+
+_SIGNED_CSRF = "tincay.signed_csrf"
+
+
+def _untimed_form_tokens() -> tuple[str, dict[str, str]] | None:
+    """Flask-WTF's field name and this app's signed tokens by raw token, when a signed token never expires (the
+    session's own limits bound it: ``WTF_CSRF_TIME_LIMIT`` unset); None when it does. Kept by the app: two apps
+    in one process share nothing."""
+    if current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
+        return None
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return field, current_app.extensions.setdefault(_SIGNED_CSRF, {})
+
+
+def _reuse_form_token() -> None:
+    """Before the view: the form token Flask-WTF signed for this session's raw token on an earlier page of this
+    process, put where Flask-WTF keeps the request's token (``g.<field name>``), so that neither its forms nor
+    ``csrf_token()`` sign it again (issue 18: signing it on every page was about 2 % of a page). With no time
+    limit its signed time is never checked: the earlier token is as valid as a new one. A new session has a new
+    raw token, signed anew; signing in replaces the raw token and the one in ``g`` (``drafts.bind_form_token``)."""
+    untimed = _untimed_form_tokens()
+    if untimed is None:
+        return
+    field, signed_for = untimed
+    raw = session.get(field)
+    signed = signed_for.get(raw) if isinstance(raw, str) else None
+    if signed is not None:
+        setattr(g, field, signed)
+
+
+def _keep_form_token() -> None:
+    """After the view: a token signed in this request for the session's raw token, kept for its next pages."""
+    untimed = _untimed_form_tokens()
+    if untimed is None:
+        return
+    field, signed_for = untimed
+    signed, raw = g.get(field), session.get(field)
+    if not isinstance(signed, str) or not isinstance(raw, str) or raw in signed_for:
+        return
+    # Once per session and process: the token is the raw one signed (not one left from a session cleared since).
+    secret: str | bytes = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.config["SECRET_KEY"]
+    try:
+        if URLSafeTimedSerializer(secret, salt="wtf-csrf-token").loads(signed) != raw:
+            return
+    except BadData:
+        return
+    _keep(signed_for, raw, signed, lambda _entry: False)
+
+
+def _keep[V](kept: dict[str, V], key: str, value: V, stale: Callable[[V], bool]) -> None:
+    """``kept[key] = value``, at most ``_KEPT_MAX`` entries: when full, the stale ones go, or all of them."""
+    if len(kept) >= _KEPT_MAX:
+        # A snapshot (one C-level copy under the GIL): other request threads may add entries meanwhile.
+        for old in [k for k, v in list(kept.items()) if stale(v)]:
+            kept.pop(old, None)
+        if len(kept) >= _KEPT_MAX:
+            kept.clear()
+    kept[key] = value
+
+
 @login_manager.request_loader
 def _load_user_from_request(req):
     from casework.auth import services
@@ -102,6 +211,7 @@ def configure_request_cycle(app: Flask) -> None:
     @app.before_request
     def _start():
         g.request_id = secrets.token_hex(8)
+        _reuse_form_token()
         return enforce_access()
 
     @app.after_request
@@ -119,6 +229,7 @@ def configure_request_cycle(app: Flask) -> None:
             db.session.rollback()
             log.exception("commit failed", extra={"request_id": g.get("request_id")})
             return _error_response(500)
+        _keep_form_token()
         _security_headers(response)
         log.info("%s %s %s", request.method, request.endpoint, response.status_code)
         return response

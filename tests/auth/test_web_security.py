@@ -145,3 +145,93 @@ def test_english_can_be_chosen(client):
     with client.session_transaction() as s:
         s["lang"] = "en"
     assert "Sign in" in client.get("/login").get_data(as_text=True)
+
+
+# --- the session cookie and the form token, checked and signed once per process and session (issue 18) -------
+
+
+def _counting(monkeypatch, method: str, salt: str) -> list[int]:
+    """Counts calls of ``URLSafeTimedSerializer.<method>`` made with ``salt`` (Flask's cookie, Flask-WTF's token)."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    calls: list[int] = []
+    original = getattr(URLSafeTimedSerializer, method)
+
+    def counted(self, *args, **kwargs):
+        if self.salt == salt.encode():  # itsdangerous keeps the salt as bytes
+            calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(URLSafeTimedSerializer, method, counted)
+    return calls
+
+
+def _form_token(page: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_a_session_s_form_token_is_signed_once_and_still_guards_its_forms(make_app, make_user, monkeypatch):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    account = make_user("admin")
+    client = app.test_client()
+    from tests.conftest import next_code
+
+    signed_in = client.post("/login", data={"username": account.username, "password": account.password,
+                                            "totp": next_code(account),
+                                            "csrf_token": _form_token(client.get("/login").text)})
+    assert signed_in.status_code == 302
+    signing = _counting(monkeypatch, "dumps", "wtf-csrf-token")
+    first = _form_token(client.get("/account").text)
+    signed_once = len(signing)
+    assert _form_token(client.get("/account").text) == first and _form_token(client.get("/admin/users").text) == first
+    assert len(signing) == signed_once  # the later pages signed nothing
+    assert client.post("/language", data={"lang": "en", "next": "/account", "csrf_token": first}).status_code == 303
+    assert client.post("/language", data={"lang": "vi", "next": "/account", "csrf_token": "x"}).status_code == 400
+    other = app.test_client()  # another session, another token
+    assert _form_token(other.get("/login").text) != first
+
+
+def test_a_session_cookie_is_checked_once_a_minute_and_a_forged_one_never_passes(app, client, make_user, login,
+                                                                                monkeypatch):
+    from casework.web import CookieSessions
+
+    name = app.config["SESSION_COOKIE_NAME"]
+    login(client, make_user("admin"))
+    checks = _counting(monkeypatch, "loads", "cookie-session")
+    assert client.get("/account").status_code == 200
+    checked_once = len(checks)
+    assert client.get("/account").status_code == 200 and client.get("/admin/users").status_code == 200
+    assert len(checks) == checked_once  # the same cookie again: not checked again within the minute
+    genuine = client.get_cookie(name).value
+    forged = app.test_client()
+    forged.set_cookie(name, genuine[:-3] + ("AAA" if not genuine.endswith("AAA") else "BBB"))
+    for _ in range(2):  # never kept: checked and refused each time
+        assert forged.get("/account").status_code == 302
+    assert len(checks) == checked_once + 2
+    import time
+
+    from casework import web
+
+    later = time.monotonic() + CookieSessions.CHECK_KEPT_SECONDS + 1
+    monkeypatch.setattr(web.time, "monotonic", lambda: later)  # a minute on: checked again, then kept again
+    assert client.get("/account").status_code == 200 and len(checks) == checked_once + 3
+    assert client.get("/account").status_code == 200 and len(checks) == checked_once + 3
+
+
+def test_each_request_gets_its_own_session_even_from_one_cookie_with_messages(app, client, make_user, login):
+    name = app.config["SESSION_COOKIE_NAME"]
+    login(client, make_user("admin"))
+    with client.session_transaction() as s:
+        s["_flashes"] = [("info", "Đã lưu.")]  # a list, which flash() changes in place
+    cookie = f"{name}={client.get_cookie(name).value}"
+    opened = []
+    for _ in range(2):
+        with app.test_request_context("/account", headers={"Cookie": cookie}):
+            from flask import request
+
+            opened.append(app.session_interface.open_session(app, request))
+    opened[0]["_flashes"].append(("info", "another request's message"))
+    opened[0]["sid"] = "changed"
+    assert opened[1]["_flashes"] == [("info", "Đã lưu.")] and opened[1]["sid"] != "changed"
