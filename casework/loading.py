@@ -38,7 +38,8 @@ def as_loaded[T](cls: type[T], values: dict[str, Any]) -> T:
     key = mapper.identity_key_from_primary_key([values[name] for name in _primary_keys(mapper)])
     found: T | None = db.session.identity_map.get(key)
     if found is not None:
-        for name in inspect(found).unloaded & values.keys():
+        state = inspect(found)
+        for name in values.keys() - state.dict.keys() - state.committed_state.keys():  # its unloaded ones
             set_committed_value(found, name, values[name])
         return found
     instance: T = mapper.class_manager.new_instance()
@@ -54,8 +55,15 @@ def from_row[T](cls: type[T], keys: Sequence[str], values: Sequence[Any]) -> T:
 
 def load_if_unloaded(instance: object, key: str, value: object) -> None:
     """Set the relationship ``key`` as loaded with ``value``, unless the instance has it loaded already."""
-    if key in inspect(instance).unloaded:
+    if not is_loaded(instance, key):
         set_committed_value(instance, key, value)
+
+
+def is_loaded(instance: object, key: str) -> bool:
+    """``key not in inspect(instance).unloaded`` for one key, without building the set of every unloaded one (a
+    case has about a hundred attributes: building it was about 1 % of a case view, issue 18)."""
+    state = inspect(instance)
+    return key in state.dict or key in state.committed_state
 
 
 @cache

@@ -28,7 +28,7 @@ from casework.cases.models import (
 from casework.cases.policy import cases_visible_to, scoped_statement, visible_rows_or_404
 from casework.cases.services.province_settings import SETTING_COLUMNS, keep_setting, with_setting
 from casework.extensions import db
-from casework.loading import from_row, load_if_unloaded, loaded_columns
+from casework.loading import from_row, is_loaded, load_if_unloaded, loaded_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +100,8 @@ def get_case_page_or_404(user: User, case_id: str) -> tuple[Case, CaseHas]:
     acts = [from_row(CaseAct, act_keys, r[act_at]) for r in rows if r[act_at.start] is not None]
     load_if_unloaded(case, "acts", acts)
     db.session.add(case)  # and, by cascade, her address, record and acts: persistent, nothing to write
-    unloaded = sa_inspect(case).unloaded
     for name in _COLLECTIONS:
-        if name in unloaded and not row._mapping[f"has_{name}"]:
+        if not is_loaded(case, name) and not row._mapping[f"has_{name}"]:
             set_committed_value(case, name, [])
     keep_setting(case.province_code, row.max_shelter_days, row.notice_hours)
     return case, CaseHas(consents=bool(row.has_consents), events=bool(row.has_events),
