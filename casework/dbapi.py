@@ -28,7 +28,8 @@ class Description(Sequence[Column]):
     def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
         # What ``psycopg.Column`` reads of a cursor, taken now.
         result = cursor.pgresult
-        assert result is not None  # ``Cursor.description`` makes one only for a result
+        if result is None:  # ``Cursor.description`` makes one only for a result
+            raise TypeError("a description needs the cursor's result")
         self.pgresult = result
         self.adapters = cursor.adapters
         self._encoding = cursor._encoding
