@@ -116,3 +116,15 @@ def test_an_error_page_and_an_api_error_speak_the_requests_language(client):
     assert "Không tìm thấy" not in page.get_data(as_text=True)
     assert client.get("/api/v1/no-such-route").get_json()["error"]["message"] == (
         "This page does not exist or you cannot see it.")
+
+
+def test_each_language_keeps_its_own_compiled_pages_however_often_they_alternate(client):
+    """Templates are compiled with their words translated, once per language (casework.i18n); a page loaded once
+    is kept by its language's environment, never served to the other language."""
+    for _ in range(2):
+        client.set_cookie("lang", "vi")
+        vietnamese = client.get("/login").get_data(as_text=True)
+        client.set_cookie("lang", "en")
+        english = client.get("/login").get_data(as_text=True)
+        assert "<title>Đăng nhập" in vietnamese and "Sign in" not in vietnamese
+        assert "<title>Sign in" in english and "Đăng nhập" not in english
