@@ -270,8 +270,9 @@ def record(
 
 @cache
 def _insert_event(postgresql: bool) -> Any:
-    """The inbox INSERT, built once; on PostgreSQL it records the inserting transaction (see ``xid``)."""
-    statement = insert(cast(Table, AuditEvent.__table__))
+    """The inbox INSERT, built once; on PostgreSQL it records the inserting transaction (see ``xid``). Inline:
+    without ``RETURNING id``, which SQLAlchemy adds to fetch a new row's key that nobody here reads (issue 18)."""
+    statement = insert(cast(Table, AuditEvent.__table__)).inline()
     return statement.values(xid=literal_column(XID_NOW)) if postgresql else statement
 
 
