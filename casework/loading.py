@@ -31,11 +31,22 @@ def _primary_keys(mapper: Mapper[Any]) -> tuple[str, ...]:
     return tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key)
 
 
+_mappers: dict[type[Any], Mapper[Any]] = {}
+
+
+def _mapper(cls: type[Any]) -> Mapper[Any]:
+    """``inspect(cls)``, a registry look-up on every call, kept: a class's mapper never changes (issue 18)."""
+    mapper = _mappers.get(cls)
+    if mapper is None:
+        mapper = _mappers[cls] = inspect(cls)
+    return mapper
+
+
 def as_loaded[T](cls: type[T], values: dict[str, Any]) -> T:
     """The instance a query would give for this row: the one the session holds already (what it has not loaded,
     expired by a commit, filled in from the row), else a new one marked as loaded from the database."""
-    mapper = inspect(cls)
-    key = mapper.identity_key_from_primary_key([values[name] for name in _primary_keys(mapper)])
+    mapper = _mapper(cls)
+    key = mapper.identity_key_from_primary_key(tuple(values[name] for name in _primary_keys(mapper)))
     found: T | None = db.session.identity_map.get(key)
     if found is not None:
         state = inspect(found)
@@ -82,7 +93,7 @@ def objects[T](cls: type[T], statement: Select[Any], parameters: dict[str, Any] 
     """``db.session.scalars`` of a query of ``cls``, for a statement of its columns (``columns_of``, or some of
     them as with ``load_only``; built once, its values bound parameters): the same objects, in the session, without
     the ORM's per-statement and per-row work. ``built_once``: as ``read_columns``."""
-    keys = _statement_keys(inspect(cls), statement)
+    keys = _statement_keys(_mapper(cls), statement)
     found = [from_row(cls, keys, row) for row in read_columns(statement, parameters, built_once=built_once)]
     db.session.add_all(found)
     return found
