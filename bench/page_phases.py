@@ -35,7 +35,7 @@ PAUSE_S = 0.003
 
 # (label, module, attribute): the functions timed, in the order a request calls them.
 PHASES = (
-    ("session cookie read", "flask.sessions", "SecureCookieSessionInterface.open_session"),
+    ("session cookie read", "casework.web", "CookieSessions.open_session"),  # checked once a minute (issue 18)
     ("session and user lookup", "casework.auth.services", "load_session"),
     ("case page statement", "casework.cases.services", "get_case_page_or_404"),
     ("case list statement (host)", "casework.cases.services", "list_case_rows"),
