@@ -10,6 +10,8 @@ from flask_babel import get_locale
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
+from casework import bounded
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -134,13 +136,8 @@ def remember_count(kind: str, value: int, generation: int | None = None) -> None
     if sess is None:
         return
     now = time.monotonic()
-    if len(_counts) >= _MAX_ENTRIES:
-        # A snapshot (one C-level copy under the GIL): other request threads may add entries meanwhile.
-        for stale in [k for k, v in list(_counts.items()) if v[1] <= now or v[2] != _generation]:
-            _counts.pop(stale, None)
-        if len(_counts) >= _MAX_ENTRIES:
-            _counts.clear()
-    _counts[(sess.id, kind)] = (value, now + COUNT_SECONDS, _generation if generation is None else generation)
+    kept = (value, now + COUNT_SECONDS, _generation if generation is None else generation)
+    bounded.put(_counts, (sess.id, kind), kept, _MAX_ENTRIES, lambda v: v[1] <= now or v[2] != _generation)
 
 
 def forget_counts() -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
 
 from flask import (
     Flask,
@@ -32,7 +31,7 @@ from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
-from casework import i18n, text
+from casework import bounded, i18n, text
 from casework.extensions import babel, db, login_manager
 
 log = logging.getLogger("casework.request")
@@ -80,7 +79,7 @@ def configure_i18n(app: Flask) -> None:
 
 # --- the session cookie and the CSRF token, checked and signed once per process and session (issue 18) --------
 
-_KEPT_MAX = 4096
+_KEPT_MAX = 4096  # entries of each mapping below, per process
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -108,8 +107,8 @@ class CookieSessions(SecureCookieSessionInterface):
             return self.session_class(kept[0])
         opened = super().open_session(app, request)
         if value and opened and all(type(v) in (str, bool, int) for v in opened.values()):
-            _keep(self._checked, value, (dict(opened), now + self.CHECK_KEPT_SECONDS),
-                  lambda entry: entry[1] <= now)
+            bounded.put(self._checked, value, (dict(opened), now + self.CHECK_KEPT_SECONDS), _KEPT_MAX,
+                        lambda entry: entry[1] <= now)
         return opened
 
 
@@ -158,18 +157,7 @@ def _keep_form_token() -> None:
             return
     except BadData:
         return
-    _keep(signed_for, raw, signed, lambda _entry: False)
-
-
-def _keep[V](kept: dict[str, V], key: str, value: V, stale: Callable[[V], bool]) -> None:
-    """``kept[key] = value``, at most ``_KEPT_MAX`` entries: when full, the stale ones go, or all of them."""
-    if len(kept) >= _KEPT_MAX:
-        # A snapshot (one C-level copy under the GIL): other request threads may add entries meanwhile.
-        for old in [k for k, v in list(kept.items()) if stale(v)]:
-            kept.pop(old, None)
-        if len(kept) >= _KEPT_MAX:
-            kept.clear()
-    kept[key] = value
+    bounded.put(signed_for, raw, signed, _KEPT_MAX, lambda _entry: False)
 
 
 @login_manager.request_loader
