@@ -14,6 +14,11 @@ machine, a view in a hot loop takes about 1 ms less). Each phase is timed by wra
 it (the wrappers cost about a microsecond each); the SQL by SQLAlchemy's cursor events (the time from sending
 a statement to its rows received, psycopg's own work included) and the COMMIT on the DBAPI connection.
 **Python** = the request's time less its SQL and its COMMIT: what the page costs beyond waiting on PostgreSQL.
+
+The page's own SQL beside its floor (bench/pages_gunicorn.py's ``Floor``, with its write: the page's statements
+replayed on a bare connection, its INSERT into an un-chained copy of its table, then COMMIT), replayed after the
+request: first after the page in even rounds, right after the same SELECTs in odd ones. Which of the two the
+page's own SQL is like says where bench/pages_gunicorn.py must replay its floor.
 """
 
 from __future__ import annotations
@@ -113,6 +118,7 @@ def measure(ds: g.DataSet, host: g.Host, n: int) -> dict[str, dict[str, list[flo
     from casework.extensions import db
 
     pages = {"case view": f"/cases/{host.case_ids[0]}", "case list": "/cases", "account": "/account"}
+    floors = _floors(app, host, pages)
     current: dict[str, list[float]] = collections.defaultdict(list)
     _wrap(current)
     with app.app_context():
@@ -125,22 +131,60 @@ def measure(ds: g.DataSet, host: g.Host, n: int) -> dict[str, dict[str, list[flo
             status, ms = _wsgi_call(app, path, host.cookie)
             if status != 200:
                 raise SystemExit(f"{page}: HTTP {status}")
+            phases = {label: sum(values) for label, values in current.items()}  # before the replay's own COMMIT
+            sql = sum(v for k, v in phases.items() if k.startswith("SQL "))
+            # Its floor (bench/pages_gunicorn.py's, with the write), replayed first after the page in even rounds,
+            # right after the same SELECTs in odd ones: which of the two the page's own SQL is like.
+            floor = floors[page]
+            if i % 2 == 0:
+                replayed = {FLOOR_FIRST: floor.reads_and_write_ms()}
+            else:
+                floor.reads_ms()
+                replayed = {FLOOR_SECOND: floor.reads_and_write_ms()}
             if i < 20:  # warm-up rounds
                 continue
-            sql = sum(v for k, values in current.items() if k.startswith("SQL ") for v in values)
             samples = result[page]
             samples["request"].append(ms)
+            samples[OWN_SQL].append(sql)
             samples["Python (request less its SQL and COMMIT)"].append(ms - sql)
-            for label, values in current.items():
-                samples[label].append(sum(values))
+            for label, value in [*phases.items(), *replayed.items()]:
+                samples[label].append(value)
+    for floor in floors.values():
+        floor.close()
     return result
+
+
+OWN_SQL = "SQL, all of the page's (its statements and COMMIT)"
+FLOOR_FIRST = "its floor with its write, replayed first after the page"
+FLOOR_SECOND = "its floor with its write, replayed right after its SELECTs"
+
+
+def _floors(app: Any, host: g.Host, pages: dict[str, str]) -> dict[str, Any]:
+    """Each page's floor (bench/pages_gunicorn.py's ``Floor``), from one request of it traced after three."""
+    from bench.bench_pages_worker import Trace
+    from bench.pages_gunicorn import Floor
+    from casework.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    floors = {}
+    for page, path in pages.items():
+        for _ in range(3):
+            _wsgi_call(app, path, host.cookie)
+        with Trace(engine) as trace:
+            status, _ms = _wsgi_call(app, path, host.cookie)
+        if status != 200:
+            raise SystemExit(f"{page}: HTTP {status}")
+        with app.app_context():
+            floors[page] = Floor(engine, trace)
+    return floors
 
 
 def report(args: argparse.Namespace, argv: list[str], ds: g.DataSet, result: dict, started: datetime,
            before: str, after: str) -> str:
     command = ("python -m bench.page_phases " + " ".join(argv)).strip()
     labels = ["request", *(label for label, _m, _p in PHASES), "SQL SELECT", "SQL INSERT", "SQL UPDATE",
-              "SQL COMMIT", "Python (request less its SQL and COMMIT)"]
+              "SQL COMMIT", OWN_SQL, FLOOR_FIRST, FLOOR_SECOND, "Python (request less its SQL and COMMIT)"]
     pages = list(result)
     lines = [
         *g.section_head(f"{ds.cases:,} cases (`{ds.database}`), in process, PostgreSQL", command, started, ds, before,
