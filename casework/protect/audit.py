@@ -92,8 +92,9 @@ class AuditEvent(Model):
     __table_args__ = (
         Index("ix_audit_event_object", "object_type", "object_id"),
         UniqueConstraint("chain", "seq", name="uq_audit_event_chain_seq"),
-        # The inbox: what the chainer reads, small however long the trail grows.
-        Index("ix_audit_event_unsealed", "chain", "id", postgresql_where=text("mac IS NULL"),
+        # The inbox: what the chainer reads, small however long the trail grows, in the order it seals (so that
+        # its batch is the index's first rows whatever the planner's statistics say).
+        Index("ix_audit_event_unsealed", "chain", "xid", "id", postgresql_where=text("mac IS NULL"),
               sqlite_where=text("mac IS NULL")),
     )
 

@@ -35,7 +35,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, Table, func, select, text, update
+from sqlalchemy import Connection, Select, Table, func, select, text, update
 
 from casework.extensions import db
 from casework.models import utcnow
@@ -78,9 +78,21 @@ def _begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# The chains with unsealed events, one step of the inbox's index each (the smallest chain, then the next one
+# above it, ...): a few index probes, never a scan of the trail. ``SELECT DISTINCT chain ... WHERE mac IS NULL``
+# was planned as a parallel scan of the whole table whenever the statistics were taken while events waited
+# unsealed (all of them, say, after a bulk load), on every pass: most of the CPU of an audited read under load.
+_PENDING_CHAINS = text(
+    "WITH RECURSIVE pending(chain) AS ("
+    " SELECT (SELECT chain FROM audit_event WHERE mac IS NULL ORDER BY chain LIMIT 1)"
+    " UNION ALL"
+    " SELECT (SELECT e.chain FROM audit_event e WHERE e.mac IS NULL AND e.chain > p.chain ORDER BY e.chain LIMIT 1)"
+    " FROM pending p WHERE p.chain IS NOT NULL)"
+    " SELECT chain FROM pending WHERE chain IS NOT NULL")
+
+
 def _pending_chains(conn: Connection) -> list[str]:
-    t = _table(AuditEvent)
-    return list(conn.scalars(select(t.c.chain).where(t.c.mac.is_(None)).distinct().order_by(t.c.chain)))
+    return list(conn.scalars(_PENDING_CHAINS))
 
 
 def sealable_below(conn: Connection) -> int:
@@ -123,6 +135,14 @@ def seal(batch: int = 1000, keys: KeyRing | None = None) -> int:
     return total
 
 
+def sealable_rows(chain: str, bound: int, batch: int) -> Select[Any]:
+    """PostgreSQL: the next ``batch`` unsealed events of ``chain`` whose transactions ended (ids below ``bound``),
+    in sealing order: the first rows of the inbox's index (chain, xid, id)."""
+    t = _table(AuditEvent)
+    return (select(t).where(t.c.chain == chain, t.c.mac.is_(None), t.c.xid.is_(None) | (t.c.xid < bound))
+            .order_by(t.c.xid, t.c.id).limit(batch))
+
+
 def _seal_chain(conn: Connection, chain: str, batch: int, audit_key: bytes) -> int:
     t, h = _table(AuditEvent), _table(AuditChainHead)
     postgres = conn.dialect.name == "postgresql"
@@ -139,9 +159,7 @@ def _seal_chain(conn: Connection, chain: str, batch: int, audit_key: bytes) -> i
             if head is None:  # another chainer is sealing this chain right now
                 conn.rollback()
                 return 0
-            rows = conn.execute(select(t).where(t.c.chain == chain, t.c.mac.is_(None),
-                                                t.c.xid.is_(None) | (t.c.xid < bound))
-                                .order_by(t.c.xid, t.c.id).limit(batch)).all()
+            rows = conn.execute(sealable_rows(chain, bound, batch)).all()
         else:
             _begin(conn)
             head = conn.execute(select(h.c.seq, h.c.mac).where(h.c.chain == chain)).first()
@@ -399,7 +417,7 @@ class Chainer:
             except Exception:  # a database restart or a full disk: log and keep going
                 log.exception("audit chainer pass failed")
                 sealed = 0
-            if not sealed:
+            if sealed < self.batch:  # caught up: wait, and seal what comes meanwhile in one pass
                 self.stop.wait(self.interval)
         self._last_pass()
 

@@ -224,6 +224,61 @@ def test_verify_reports_a_committed_event_left_unsealed_beyond_the_delay(app):
     assert _verify(app)[0] == 0
 
 
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL pointing at PostgreSQL: its planner chose a "
+                                            "scan of the whole trail")
+def test_the_chainer_reads_the_inbox_index_even_when_statistics_say_every_event_waits(app):
+    """Statistics taken while 20,000 events waited unsealed (a bulk load, autovacuum off): the planner believes
+    every row waits. The chainer's look-ups must still be a few probes of the inbox index, not a scan of the trail
+    on every pass (it was a parallel scan: most of the CPU of an audited read under load)."""
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO audit_event (chain, ts, action, outcome, key_version, xid) "
+            "SELECT CASE WHEN i % 2 = 0 THEN 'national' ELSE '01' END, now(), 'case_view', 'ok', 1, i "
+            "FROM generate_series(1, 20000) AS i"))
+        conn.execute(text("ANALYZE audit_event"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))  # sealed at once, around the trigger
+        conn.execute(text("UPDATE audit_event SET seq = id, mac = md5(id::text), prev_mac = '' WHERE mac IS NULL"))
+
+    def plan(statement) -> str:
+        with db.engine.connect() as conn:
+            return "\n".join(conn.execute(text("EXPLAIN " + statement)).scalars())
+
+    rows = chainer.sealable_rows("national", 10**9, 1000).compile(
+        dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
+    for statement in (str(chainer._PENDING_CHAINS), str(rows)):
+        explained = plan(statement)
+        assert "Seq Scan" not in explained and "ix_audit_event_unsealed" in explained, explained
+    with db.engine.connect() as conn:
+        assert chainer._pending_chains(conn) == []
+    audit.record("case_view", object_type="case", object_id="after", actor=_officer(1))
+    audit.record("case_view", object_type="case", object_id="after", actor=_officer(4))
+    db.session.commit()
+    with db.engine.connect() as conn:
+        assert chainer._pending_chains(conn) == ["11", "national"]
+
+
+def test_the_chainer_waits_between_passes_unless_a_batch_was_full(app):
+    """Caught up, it waits its interval and seals what came meanwhile in one pass (a pass per handful of events
+    cost the machine more than the events); behind (a full batch), it goes on at once."""
+    loop = chainer.Chainer(app, interval=0.5, batch=10)
+    passes = iter([10, 3, 0])
+    waits: list[float] = []
+
+    def run_once():
+        sealed = next(passes, None)
+        if sealed is None:
+            loop.stop.set()
+            return 0, None
+        return sealed, None
+
+    loop.run_once = run_once  # type: ignore[method-assign]
+    loop._last_pass = lambda: None  # type: ignore[method-assign]
+    loop.stop.wait = lambda timeout=None: waits.append(timeout) or False  # type: ignore[method-assign]
+    loop.run()
+    assert waits == [0.5, 0.5, 0.5]  # after 3, after 0, and after the pass that stopped it; none after 10
+
+
 def test_flask_audit_seal_runs_one_pass(app):
     _events(3)
     result = app.test_cli_runner().invoke(args=["audit", "seal"])
