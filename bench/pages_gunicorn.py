@@ -275,7 +275,9 @@ replayed on a bare connection plus its decryptions replayed (bench/pages.py's fl
 **floor with its write**: the same SELECTs, then the page's INSERT of its read event into an un-chained copy of
 the audit table (same columns, defaults and indexes; no trigger, never sealed), then COMMIT, in one transaction
 on a bare connection, plus the decryptions: the least SQL an audited read can do (the bare SQL and the
-un-chained insert). Only figures of one section compare with each other.
+un-chained insert). Since 2026-12-06 each floor comes from the rounds where its replay ran first after the page, as
+the page's own SQL runs after other work; the floor with its write replayed right after the same SELECTs (warm, the
+measure until then) is among the stricter floors. Only figures of one section compare with each other.
 """
 
 
