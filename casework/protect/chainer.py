@@ -82,11 +82,14 @@ def _begin(conn: Connection) -> None:
 # above it, ...): a few index probes, never a scan of the trail. ``SELECT DISTINCT chain ... WHERE mac IS NULL``
 # was planned as a parallel scan of the whole table whenever the statistics were taken while events waited
 # unsealed (all of them, say, after a bulk load), on every pass: on 2 cores it halved the audited reads served.
+# Each probe is ordered as the inbox index is (chain, xid, id): ordered by chain alone, the planner may walk the
+# (chain, seq) index of every sealed event instead, filtering for the unsealed ones.
 _PENDING_CHAINS = text(
     "WITH RECURSIVE pending(chain) AS ("
-    " SELECT (SELECT chain FROM audit_event WHERE mac IS NULL ORDER BY chain LIMIT 1)"
+    " SELECT (SELECT chain FROM audit_event WHERE mac IS NULL ORDER BY chain, xid, id LIMIT 1)"
     " UNION ALL"
-    " SELECT (SELECT e.chain FROM audit_event e WHERE e.mac IS NULL AND e.chain > p.chain ORDER BY e.chain LIMIT 1)"
+    " SELECT (SELECT e.chain FROM audit_event e WHERE e.mac IS NULL AND e.chain > p.chain"
+    " ORDER BY e.chain, e.xid, e.id LIMIT 1)"
     " FROM pending p WHERE p.chain IS NOT NULL)"
     " SELECT chain FROM pending WHERE chain IS NOT NULL")
 
