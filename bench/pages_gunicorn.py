@@ -188,16 +188,12 @@ def interleaved(port: int, host: g.Host, targets: dict, pages: dict[str, dict], 
             # work: run right after the same SELECTs, a replay finds them warm (measured 2026-12-06: the case
             # view's floor with its write 0.60 ms second, 0.93 ms first; the page's own SQL 1.05 ms in process).
             if i % 2 == 0:
-                first, sql = "sql", floor.reads_ms()
-                write = floor.reads_and_write_ms()
+                measured = {"sql": floor.reads_ms(), "write_second": floor.reads_and_write_ms()}
             else:
-                first, write = "write", floor.reads_and_write_ms()
-                sql = floor.reads_ms()
-            decrypt = floor.decrypt_ms()
+                measured = {"write": floor.reads_and_write_ms()}
+                floor.reads_ms()  # not counted: run so that every round replays alike
+            measured.update(page=answer.ms, decrypt=floor.decrypt_ms())
             if i >= 5:
-                measured = {"page": answer.ms, "decrypt": decrypt, first: sql if first == "sql" else write}
-                if first == "sql":
-                    measured["write_second"] = write
                 for key, value in measured.items():
                     samples[page][key].append(value)
         for name, (fixed_port, path, cookie) in fixed.items():

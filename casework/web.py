@@ -28,8 +28,9 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from itsdangerous import BadData, URLSafeTimedSerializer
+from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import HTTPException
+from wtforms import ValidationError
 
 from casework import bounded, i18n, text
 from casework.extensions import babel, db, login_manager
@@ -150,12 +151,11 @@ def _keep_form_token() -> None:
     signed, raw = g.get(field), session.get(field)
     if not isinstance(signed, str) or not isinstance(raw, str) or raw in signed_for:
         return
-    # Once per session and process: the token is the raw one signed (not one left from a session cleared since).
-    secret: str | bytes = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.config["SECRET_KEY"]
+    # Once per session and process: the token is the raw one signed (not one left from a session cleared since),
+    # as Flask-WTF itself checks a submitted one.
     try:
-        if URLSafeTimedSerializer(secret, salt="wtf-csrf-token").loads(signed) != raw:
-            return
-    except BadData:
+        validate_csrf(signed)
+    except ValidationError:
         return
     bounded.put(signed_for, raw, signed, _KEPT_MAX, lambda _entry: False)
 
